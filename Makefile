@@ -1,0 +1,46 @@
+# driftless: `make demo` and `make test` are all a fresh machine needs (they run `setup`).
+SHELL := /bin/bash
+CARGO ?= cargo
+BIN := target/release/driftless
+# Root installs packages directly; everyone else through sudo.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: setup demo test bench lint fmt clean
+
+## setup: install what is missing (PostgreSQL server binaries) and build the release binary
+setup:
+	@if ! command -v initdb >/dev/null 2>&1 && ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then \
+		echo "setup: no PostgreSQL server binaries found; installing Debian's postgresql"; \
+		$(SUDO) apt-get update -q && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql; \
+	else \
+		echo "setup: PostgreSQL server binaries present"; \
+	fi
+	$(CARGO) build --release --locked
+
+## demo: run `driftless check` on a bundled migration set with a lossy down
+demo: setup
+	@echo
+	@echo '$$ driftless check --migrations migrations-under-test/postgres/data_loss'
+	@$(BIN) check --migrations migrations-under-test/postgres/data_loss; \
+		code=$$?; echo; echo "driftless exited with $$code (1 = findings at or above --fail-on)"; \
+		test $$code -le 1
+
+## test: the whole suite against real PostgreSQL
+test: setup
+	$(CARGO) test --release --locked
+
+## bench: performance figures, each with its baseline measured in the same run
+bench: setup
+	$(CARGO) bench --locked --bench driftless_bench
+
+## lint: formatting and clippy, warnings are errors
+lint:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --release --locked --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt
+
+clean:
+	$(CARGO) clean

@@ -1,0 +1,4 @@
+CREATE TABLE logs (
+    id       bigserial PRIMARY KEY,
+    message  text NOT NULL
+);

@@ -1,0 +1,1 @@
+ALTER TABLE logs ADD COLUMN level smallint NOT NULL DEFAULT 0;

@@ -1,0 +1,4 @@
+CREATE TABLE people (
+    id    serial PRIMARY KEY,
+    name  text NOT NULL
+);

@@ -1,0 +1,209 @@
+//! `driftless check`: the migration PR gate.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Instant, SystemTime};
+
+use super::Signals;
+use crate::checks::load_checks;
+use crate::cli::CheckArgs;
+use crate::config::Config;
+use crate::engine::{self, EngineSpec, StartOptions};
+use crate::migrations::{display_path, read_sqlx_layout};
+use crate::report::{self, Format, Progress, Report, Severity, Status};
+use crate::roundtrip::{self, RoundtripOptions};
+use crate::{Error, ExitCode, Result, policy};
+
+const DEFAULT_ROWS: usize = 200;
+const DEFAULT_SEED: u64 = 42;
+
+/// Everything `check` needs, from flags, then `driftless.toml`, then defaults.
+struct Settings {
+    engine: &'static EngineSpec,
+    migrations: PathBuf,
+    checks: PathBuf,
+    checks_required: bool,
+    rows: usize,
+    seed: u64,
+    format: Format,
+    output: Option<PathBuf>,
+    fail_on: Severity,
+    start: StartOptions,
+    quiet: bool,
+}
+
+impl Settings {
+    fn resolve(args: CheckArgs, config: &Config) -> Result<Settings> {
+        let engine_name = args
+            .engine
+            .clone()
+            .or_else(|| config.engine.clone())
+            .or_else(|| {
+                args.url
+                    .as_deref()
+                    .and_then(engine::for_url)
+                    .map(|e| e.name.to_string())
+            })
+            .unwrap_or_else(|| "postgres".into());
+        let engine = engine::find(&engine_name).ok_or_else(|| {
+            Error::input(format!(
+                "unknown engine `{engine_name}`; known engines: {}",
+                engine::names().join(", ")
+            ))
+        })?;
+        if let Some(url) = &args.url
+            && !engine
+                .url_schemes
+                .iter()
+                .any(|s| url.starts_with(&format!("{s}://")))
+        {
+            return Err(Error::input(format!(
+                "--url must start with {}:// for engine {}",
+                engine.url_schemes.join("://, "),
+                engine.name
+            )));
+        }
+        let from_config = |p: &Option<PathBuf>| p.as_deref().map(|p| config.resolve(p));
+        let migrations = args
+            .migrations
+            .or_else(|| from_config(&config.migrations))
+            .unwrap_or_else(|| PathBuf::from("migrations"));
+        let checks_required = args.checks.is_some() || config.checks.is_some();
+        let checks = args
+            .checks
+            .or_else(|| from_config(&config.checks))
+            .unwrap_or_else(|| PathBuf::from("checks"));
+        Ok(Settings {
+            engine,
+            migrations,
+            checks,
+            checks_required,
+            rows: args.rows.or(config.rows).unwrap_or(DEFAULT_ROWS),
+            seed: args.seed.or(config.seed).unwrap_or(DEFAULT_SEED),
+            format: args.format.or(config.format).unwrap_or(Format::Human),
+            output: args.output,
+            fail_on: args
+                .fail_on
+                .map(Severity::from)
+                .or(config.fail_on)
+                .unwrap_or(Severity::Error),
+            start: StartOptions {
+                url: args.url,
+                keep: args.keep,
+                bin_dir: args.pg_bin.or_else(|| from_config(&config.pg_bin)),
+            },
+            quiet: args.quiet,
+        })
+    }
+}
+
+pub async fn run(args: CheckArgs, signals: &mut Signals) -> Result<ExitCode> {
+    let started = Instant::now();
+    let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+    let config = Config::load(args.config.as_deref())?;
+    let settings = Settings::resolve(args, &config)?;
+
+    if !settings.migrations.is_dir() {
+        return Err(Error::input(format!(
+            "migrations directory {} does not exist; pass --migrations DIR",
+            display_path(&settings.migrations).display()
+        )));
+    }
+    let migrations = read_sqlx_layout(&settings.migrations, settings.engine.split)?;
+    if migrations.is_empty() {
+        return Err(Error::input(format!(
+            "no migrations in {}: expected files like 20240101000001_create_users.up.sql",
+            display_path(&settings.migrations).display()
+        )));
+    }
+    let checks = load_checks(
+        &settings.checks,
+        settings.checks_required,
+        settings.engine.split,
+    )?;
+
+    let mut progress = Progress::new(settings.quiet);
+    progress.status(&format!("starting {}…", settings.engine.name));
+    let mut engine = signals
+        .guard((settings.engine.start)(&settings.start))
+        .await?;
+    let server_version = engine.server_version().to_string();
+    let options = RoundtripOptions {
+        rows: settings.rows,
+        seed: settings.seed,
+        checks: &checks,
+        engine_name: settings.engine.name,
+    };
+    let mut step = |i: usize, n: usize, m: &crate::migrations::Migration| {
+        progress.step(i, n, &format!("{} {}", m.version, m.name));
+    };
+    let outcome = signals
+        .guard(roundtrip::run(
+            engine.as_mut(),
+            &migrations,
+            &options,
+            &mut step,
+        ))
+        .await;
+    progress.finish();
+    let interrupted = matches!(outcome, Err(Error::Interrupted(_)));
+    let kept = engine.teardown(settings.start.keep && !interrupted).await;
+    let outcome = outcome?;
+    if let Some(note) = kept? {
+        eprintln!("{note}");
+    }
+
+    let mut report = Report {
+        version: 1,
+        tool: report::tool_name(),
+        command: "check".into(),
+        engine: settings.engine.name.into(),
+        server_version: Some(server_version),
+        status: Status::Pass,
+        started_at,
+        duration_ms: started.elapsed().as_millis() as u64,
+        seed: Some(settings.seed),
+        migrations: outcome.migrations,
+        findings: outcome.findings,
+        summary: Default::default(),
+    };
+    policy::apply(&mut report.findings, &config, &migrations);
+    policy::mark_statuses(&mut report.migrations, &report.findings);
+    report.finish(settings.fail_on, outcome.checks_run);
+    write_report(&report, settings.format, settings.output.as_deref())?;
+    Ok(match report.status {
+        Status::Pass => ExitCode::Pass,
+        Status::Fail => ExitCode::Findings,
+    })
+}
+
+/// Renders to `output` or stdout; a closed stdout pipe (`| head`) is not an error.
+fn write_report(report: &Report, format: Format, output: Option<&Path>) -> Result<()> {
+    match output {
+        Some(path) => {
+            let mut file = std::fs::File::create(path).map_err(|e| {
+                Error::input(format!(
+                    "cannot write {}: {e}",
+                    display_path(path).display()
+                ))
+            })?;
+            report::render(report, format, &mut file, false)
+                .and_then(|()| file.flush())
+                .map_err(|e| Error::input(format!("cannot write {}: {e}", path.display())))
+        }
+        None => {
+            let color = std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::env::var("TERM").map_or(true, |t| t != "dumb");
+            let mut out = std::io::stdout().lock();
+            match report::render(report, format, &mut out, color).and_then(|()| out.flush()) {
+                Ok(()) => Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                Err(e) => Err(Error::Io {
+                    context: "cannot write the report to stdout".into(),
+                    source: e,
+                }),
+            }
+        }
+    }
+}

@@ -1,0 +1,166 @@
+//! `driftless.toml`: project defaults, severity remaps and suppressions.
+//!
+//! ```toml
+//! engine = "postgres"
+//! migrations = "db/migrations"      # relative to this file
+//! checks = "db/checks"
+//! rows = 200
+//! seed = 42
+//! fail_on = "error"                 # or "warning"
+//!
+//! [severity]                        # remap the default severity of a finding kind
+//! destructive_change = "error"
+//!
+//! [[allow]]                         # turn matching findings into `info`, showing the reason
+//! kind = "schema_drift"
+//! migration = "20240101000003"      # optional
+//! table = "users"                   # optional
+//! column_order = true               # optional: only the column-order part of drift
+//! reason = "column order does not matter to us"
+//! ```
+//!
+//! Command-line flags win over the file.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::migrations::{display_path, read_text};
+use crate::report::{FindingKind, Format, Severity};
+use crate::{Error, Result};
+
+/// The file looked for in the working directory when `--config` is not given.
+pub const DEFAULT_FILE: &str = "driftless.toml";
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub engine: Option<String>,
+    pub migrations: Option<PathBuf>,
+    pub checks: Option<PathBuf>,
+    pub rows: Option<usize>,
+    pub seed: Option<u64>,
+    pub fail_on: Option<Severity>,
+    pub format: Option<Format>,
+    pub pg_bin: Option<PathBuf>,
+    #[serde(default)]
+    pub severity: BTreeMap<String, Severity>,
+    #[serde(default)]
+    pub allow: Vec<AllowRule>,
+    /// The directory relative paths in the file are resolved against.
+    #[serde(skip)]
+    pub dir: PathBuf,
+}
+
+/// A suppression from the config file.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct AllowRule {
+    pub kind: String,
+    pub migration: Option<String>,
+    pub table: Option<String>,
+    pub column_order: Option<bool>,
+    pub reason: String,
+}
+
+impl Config {
+    /// Reads `explicit`, or `./driftless.toml` when it exists, or returns the defaults.
+    pub fn load(explicit: Option<&Path>) -> Result<Config> {
+        let path = match explicit {
+            Some(path) => {
+                if !path.is_file() {
+                    return Err(Error::input(format!(
+                        "config file {} does not exist",
+                        display_path(path).display()
+                    )));
+                }
+                path.to_path_buf()
+            }
+            None if Path::new(DEFAULT_FILE).is_file() => PathBuf::from(DEFAULT_FILE),
+            None => return Ok(Config::default()),
+        };
+        let text = read_text(&path)?;
+        let mut config = Config::parse(&text).map_err(|(line, message)| Error::InputAt {
+            path: display_path(&path),
+            line,
+            message,
+        })?;
+        config.dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        Ok(config)
+    }
+
+    /// Parses and validates the text of a config file; errors carry a 1-based line.
+    pub fn parse(text: &str) -> std::result::Result<Config, (usize, String)> {
+        let config: Config = toml::from_str(text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
+                .unwrap_or(1);
+            (line, e.message().trim().to_string())
+        })?;
+        let line_of = |needle: &str| {
+            text.lines()
+                .position(|l| l.contains(needle))
+                .map(|i| i + 1)
+                .unwrap_or(1)
+        };
+        for kind in config.severity.keys() {
+            if FindingKind::parse(kind).is_none() {
+                return Err((line_of(kind), unknown_kind(kind)));
+            }
+        }
+        for rule in &config.allow {
+            if FindingKind::parse(&rule.kind).is_none() {
+                return Err((line_of(&rule.kind), unknown_kind(&rule.kind)));
+            }
+        }
+        Ok(config)
+    }
+
+    /// `path` from the file, resolved against the file's directory.
+    pub fn resolve(&self, path: &Path) -> PathBuf {
+        if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            self.dir.join(path)
+        }
+    }
+}
+
+fn unknown_kind(kind: &str) -> String {
+    let known: Vec<&str> = FindingKind::ALL.iter().map(|k| k.id()).collect();
+    format!(
+        "unknown finding kind `{kind}`; known kinds: {}",
+        known.join(", ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_full_file() {
+        let config = Config::parse(
+            "engine = \"postgres\"\nrows = 50\nfail_on = \"warning\"\n\
+             [severity]\ndestructive_change = \"error\"\n\
+             [[allow]]\nkind = \"schema_drift\"\ncolumn_order = true\nreason = \"fine\"\n",
+        )
+        .unwrap();
+        assert_eq!(config.rows, Some(50));
+        assert_eq!(config.fail_on, Some(Severity::Warning));
+        assert_eq!(config.severity["destructive_change"], Severity::Error);
+        assert_eq!(config.allow[0].column_order, Some(true));
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let (line, message) = Config::parse("rows = 5\nbogus = 1\n").unwrap_err();
+        assert_eq!(line, 2);
+        assert!(message.contains("bogus"), "{message}");
+        let (line, message) = Config::parse("[severity]\n\ndata_lost = \"info\"\n").unwrap_err();
+        assert_eq!(line, 3);
+        assert!(message.contains("unknown finding kind"));
+    }
+}

@@ -1,0 +1,205 @@
+//! Data fingerprints and their comparison.
+//!
+//! An engine computes a [`DataFingerprint`] inside the server in one scan per table: the row
+//! count and, per column, the number of non-NULL values and an order-independent sum of value
+//! hashes. On tables with a primary key every value hash is keyed by its row's key, so a value
+//! that moved to another row changes the sum too. Comparing two fingerprints is cheap; only
+//! tables that differ are drilled down row by row (see [`RowDiff`]).
+
+use std::collections::BTreeMap;
+
+/// Fingerprints of every data-holding table, by qualified name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DataFingerprint {
+    pub tables: BTreeMap<String, TableFingerprint>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TableFingerprint {
+    pub rows: i64,
+    /// Order-independent sum of whole-row hashes (tables without a primary key).
+    pub row_sum: Option<String>,
+    pub columns: BTreeMap<String, ColumnFingerprint>,
+}
+
+/// Non-NULL count and hash sum of one column; equal values in equal rows give equal sums.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct ColumnFingerprint {
+    pub non_null: i64,
+    pub sum: String,
+}
+
+/// How one table's data differs between two fingerprints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TableChange {
+    Disappeared {
+        rows: i64,
+    },
+    Appeared {
+        rows: i64,
+    },
+    Changed {
+        rows_before: i64,
+        rows_after: i64,
+        /// Columns on both sides whose fingerprints differ.
+        changed_columns: Vec<String>,
+        /// Columns that held values before and are gone now (with their non-NULL count).
+        gone_columns: Vec<(String, i64)>,
+        /// Whole-row sums differ (only tables without a primary key have them).
+        rows_differ: bool,
+    },
+}
+
+/// Compares two fingerprints; tables that are equal are left out.
+pub fn compare(before: &DataFingerprint, after: &DataFingerprint) -> BTreeMap<String, TableChange> {
+    let mut changes = BTreeMap::new();
+    for (name, b) in &before.tables {
+        let Some(a) = after.tables.get(name) else {
+            changes.insert(name.clone(), TableChange::Disappeared { rows: b.rows });
+            continue;
+        };
+        let mut changed_columns = Vec::new();
+        let mut gone_columns = Vec::new();
+        for (column, bc) in &b.columns {
+            match a.columns.get(column) {
+                Some(ac) if ac != bc => changed_columns.push(column.clone()),
+                Some(_) => {}
+                None if bc.non_null > 0 => gone_columns.push((column.clone(), bc.non_null)),
+                None => {}
+            }
+        }
+        let rows_differ = b.row_sum.is_some() && a.row_sum.is_some() && b.row_sum != a.row_sum;
+        if b.rows != a.rows
+            || !changed_columns.is_empty()
+            || !gone_columns.is_empty()
+            || rows_differ
+        {
+            changes.insert(
+                name.clone(),
+                TableChange::Changed {
+                    rows_before: b.rows,
+                    rows_after: a.rows,
+                    changed_columns,
+                    gone_columns,
+                    rows_differ,
+                },
+            );
+        }
+    }
+    for (name, a) in &after.tables {
+        if !before.tables.contains_key(name) {
+            changes.insert(name.clone(), TableChange::Appeared { rows: a.rows });
+        }
+    }
+    changes
+}
+
+/// Row-level differences of one table against the rows captured before the up.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RowDiff {
+    /// Rows were matched by primary key (else compared as multisets of whole rows).
+    pub keyed: bool,
+    pub rows_before: i64,
+    pub rows_after: i64,
+    /// Rows present before and not after (by key, or by whole-row value without a key).
+    pub rows_missing: i64,
+    /// Rows present after and not before.
+    pub rows_added: i64,
+    /// Keys of some missing rows (`id=17`).
+    pub missing_sample: Vec<String>,
+    /// Per column: values changed in rows present on both sides, with sample keys.
+    pub columns: BTreeMap<String, ColumnRowDiff>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ColumnRowDiff {
+    pub changed: i64,
+    pub sample: Vec<String>,
+}
+
+/// How the values of a column fared when the up changed its type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Survival {
+    /// Every value converts back to the old type unchanged.
+    Kept,
+    /// This many values come back different.
+    Lost(i64),
+    /// Converting back to the old type fails: the old values cannot be restored.
+    NotConvertible(String),
+    /// Not measurable (nothing captured, or no primary key to match rows).
+    Unknown,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(rows: i64, cols: &[(&str, i64, &str)]) -> TableFingerprint {
+        TableFingerprint {
+            rows,
+            row_sum: None,
+            columns: cols
+                .iter()
+                .map(|(n, c, s)| {
+                    (
+                        n.to_string(),
+                        ColumnFingerprint {
+                            non_null: *c,
+                            sum: s.to_string(),
+                        },
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    fn fp(tables: &[(&str, TableFingerprint)]) -> DataFingerprint {
+        DataFingerprint {
+            tables: tables
+                .iter()
+                .map(|(n, t)| (n.to_string(), t.clone()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn equal_fingerprints_have_no_changes() {
+        let a = fp(&[("public.t", table(2, &[("id", 2, "5")]))]);
+        assert!(compare(&a, &a.clone()).is_empty());
+    }
+
+    #[test]
+    fn reports_changed_gone_and_disappeared() {
+        let before = fp(&[
+            (
+                "public.t",
+                table(2, &[("id", 2, "5"), ("a", 2, "9"), ("b", 1, "3")]),
+            ),
+            ("public.u", table(4, &[])),
+        ]);
+        let after = fp(&[
+            ("public.t", table(2, &[("id", 2, "5"), ("a", 2, "8")])),
+            ("public.v", table(1, &[])),
+        ]);
+        let changes = compare(&before, &after);
+        assert_eq!(
+            changes["public.t"],
+            TableChange::Changed {
+                rows_before: 2,
+                rows_after: 2,
+                changed_columns: vec!["a".into()],
+                gone_columns: vec![("b".into(), 1)],
+                rows_differ: false,
+            }
+        );
+        assert_eq!(changes["public.u"], TableChange::Disappeared { rows: 4 });
+        assert_eq!(changes["public.v"], TableChange::Appeared { rows: 1 });
+    }
+
+    #[test]
+    fn a_gone_column_without_values_is_not_a_change() {
+        let before = fp(&[("public.t", table(2, &[("id", 2, "5"), ("b", 0, "0")]))]);
+        let after = fp(&[("public.t", table(2, &[("id", 2, "5")]))]);
+        assert!(compare(&before, &after).is_empty());
+    }
+}

@@ -1,0 +1,170 @@
+//! The engine seam: one trait every database engine implements, and the registry of engines.
+//!
+//! The roundtrip, the report and the CLI only ever talk to `dyn Engine`. Adding an engine
+//! means a folder `engine/<name>/` implementing [`Engine`] and one line in [`ENGINES`].
+
+pub mod postgres;
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+
+use async_trait::async_trait;
+
+use crate::Result;
+use crate::checks::Check;
+use crate::data::{DataFingerprint, RowDiff, Survival};
+use crate::migrations::{Script, Splitter};
+use crate::schema::{SchemaSnapshot, Table};
+
+/// Every engine driftless knows, in the order `--help` lists them.
+pub static ENGINES: &[&EngineSpec] = &[&postgres::SPEC];
+
+/// How to find and start one engine.
+pub struct EngineSpec {
+    /// The `--engine` value and the `engine` field of reports.
+    pub name: &'static str,
+    /// URL schemes of `--url` that select this engine.
+    pub url_schemes: &'static [&'static str],
+    /// The engine's statement splitter (its SQL dialect).
+    pub split: Splitter,
+    /// Starts a disposable instance, or a throwaway database on `--url`.
+    pub start: StartFn,
+}
+
+/// Starts an engine: a disposable instance, or a throwaway database on `--url`.
+pub type StartFn = for<'a> fn(&'a StartOptions) -> BoxFuture<'a, Result<Box<dyn Engine>>>;
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Looks an engine up by its `--engine` name.
+pub fn find(name: &str) -> Option<&'static EngineSpec> {
+    ENGINES.iter().copied().find(|e| e.name == name)
+}
+
+/// The engine whose URL scheme `url` uses.
+pub fn for_url(url: &str) -> Option<&'static EngineSpec> {
+    let scheme = url.split_once("://")?.0;
+    ENGINES
+        .iter()
+        .copied()
+        .find(|e| e.url_schemes.contains(&scheme))
+}
+
+/// Names of all engines, for messages.
+pub fn names() -> Vec<&'static str> {
+    ENGINES.iter().map(|e| e.name).collect()
+}
+
+/// What the user asked for about the server.
+#[derive(Debug, Clone, Default)]
+pub struct StartOptions {
+    /// Work in a throwaway database on this server instead of a disposable instance.
+    pub url: Option<String>,
+    /// Leave the disposable instance running at the end and print how to reach it.
+    pub keep: bool,
+    /// Directory with the engine's server binaries (`--pg-bin`).
+    pub bin_dir: Option<PathBuf>,
+}
+
+/// Outcome of applying one script.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    Done {
+        ms: u64,
+    },
+    /// A statement failed; with a transaction everything was rolled back.
+    Failed {
+        ms: u64,
+        /// 1-based line in the file of the statement (or of the error position in it).
+        line: usize,
+        /// The server's error code (SQLSTATE for PostgreSQL).
+        code: String,
+        message: String,
+    },
+}
+
+/// Outcome of one check query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckOutcome {
+    Passed,
+    Violated {
+        rows: i64,
+        /// A few violating rows as JSON objects.
+        sample: Vec<String>,
+    },
+    /// The check refers to objects that do not exist (yet): not a finding.
+    NotApplicable {
+        reason: String,
+    },
+    /// The query failed for another reason.
+    Failed {
+        code: String,
+        message: String,
+    },
+}
+
+/// Result of inserting seed rows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Inserted {
+    pub rows: u64,
+    /// Rows the server rejected (constraint violations); they are left out.
+    pub skipped: u64,
+}
+
+/// A connection to one database that driftless created, with everything the roundtrip
+/// needs from the engine.
+#[async_trait]
+pub trait Engine: Send {
+    /// The server's version string as reported in the JSON report.
+    fn server_version(&self) -> &str;
+
+    /// Applies a migration script as the migration tool would (in one transaction when
+    /// `script.transactional`). A failing statement is an `Applied::Failed`, not an `Err`.
+    async fn apply(&mut self, script: &Script) -> Result<Applied>;
+
+    /// Introspects the catalog.
+    async fn schema(&mut self) -> Result<SchemaSnapshot>;
+
+    /// Qualified names of the tables (among those that can be seeded) without rows.
+    async fn empty_tables(&mut self, schema: &SchemaSnapshot) -> Result<Vec<String>>;
+
+    /// Up to `limit` distinct non-NULL value tuples of `columns` in `table`, as text.
+    async fn sample_keys(
+        &mut self,
+        table: &Table,
+        columns: &[String],
+        limit: usize,
+    ) -> Result<Vec<Vec<String>>>;
+
+    /// Inserts rows given as text values (`None` = NULL) into `columns` of `table`.
+    async fn insert_rows(
+        &mut self,
+        table: &Table,
+        columns: &[String],
+        rows: &[Vec<Option<String>>],
+    ) -> Result<Inserted>;
+
+    /// Fingerprints every data table of `schema`. With `capture`, also keeps per-row hashes
+    /// in the server so that later [`Engine::row_diff`] calls can drill down.
+    async fn fingerprint(
+        &mut self,
+        schema: &SchemaSnapshot,
+        capture: bool,
+    ) -> Result<DataFingerprint>;
+
+    /// Compares `now` row by row with the rows captured for `before`; `None` when nothing
+    /// was captured for it.
+    async fn row_diff(&mut self, before: &Table, now: &Table) -> Result<Option<RowDiff>>;
+
+    /// After the up changed the type of `column`, how many captured values survive
+    /// converting the new values back to the old type.
+    async fn survival(&mut self, before: &Table, now: &Table, column: &str) -> Result<Survival>;
+
+    /// Runs a check query read-only.
+    async fn run_check(&mut self, check: &Check) -> Result<CheckOutcome>;
+
+    /// Ends the session. Without `keep`, everything driftless created is removed; with it,
+    /// the instance is left running and the returned text says how to reach and stop it.
+    async fn teardown(self: Box<Self>, keep: bool) -> Result<Option<String>>;
+}

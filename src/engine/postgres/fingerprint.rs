@@ -1,0 +1,535 @@
+//! Data fingerprints computed inside PostgreSQL.
+//!
+//! Per table, one scan computes `count(*)` and per column `count(col)` plus the sum of
+//! `hashtextextended(normalized text, key)`, where `key` is the row's primary key (so a value
+//! moved to another row changes the sum). Normalization makes equal values compare equal
+//! across representations: numeric scale (`1.50` = `1.5`), json key order; timestamps print
+//! in UTC because the observer session runs with `TimeZone = UTC`. Tables without a primary
+//! key also get a sum of whole-row hashes, i.e. they compare as multisets of rows.
+//!
+//! With `capture`, the per-row hashes go into a temp table of the observer session instead,
+//! and the sums are computed from there; [`row_diff`] later joins the current rows against
+//! them by key to count and sample what changed.
+
+use std::collections::{BTreeMap, HashMap};
+
+use sqlx::Row;
+use sqlx::postgres::PgConnection;
+
+use crate::data::{
+    ColumnFingerprint, ColumnRowDiff, DataFingerprint, RowDiff, Survival, TableFingerprint,
+};
+use crate::error::Context;
+use crate::schema::{Column, ColumnKind, SchemaSnapshot, Table};
+use crate::{Error, Result};
+
+/// Tables per UNION ALL statement.
+const CHUNK: usize = 200;
+/// Sample keys kept per changed column.
+const SAMPLES: usize = 10;
+const CAPTURE: &str = "pg_temp.driftless_rows";
+
+/// What was captured for one table: its columns in hash-array order.
+#[derive(Debug, Clone)]
+pub struct Captured {
+    columns: Vec<String>,
+    keyed: bool,
+}
+
+pub fn ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+pub fn table_ref(table: &Table) -> String {
+    format!("{}.{}", ident(&table.schema), ident(&table.name))
+}
+
+pub fn literal(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "''"))
+}
+
+/// The normalized text of `expr`, an expression of `column`'s type.
+fn normalized(expr: &str, column: &Column) -> String {
+    match &column.kind {
+        ColumnKind::Decimal { .. } => format!("trim_scale({expr})::text"),
+        ColumnKind::Json if column.data_type == "json" => format!("({expr})::jsonb::text"),
+        _ => format!("({expr})::text"),
+    }
+}
+
+/// The text of a row's key as shown in reports: `id=17` or `a=1,b=x`.
+fn key_text(table: &Table, alias: &str) -> String {
+    let parts: Vec<String> = table
+        .primary_key
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let label = if i == 0 {
+                format!("{c}=")
+            } else {
+                format!(",{c}=")
+            };
+            format!("{} || ({alias}.{})::text", literal(&label), ident(c))
+        })
+        .collect();
+    parts.join(" || ")
+}
+
+/// The hash key of a row: the integer primary key itself, or a hash of the key text.
+fn row_key(table: &Table, alias: &str) -> String {
+    match table.primary_key.as_slice() {
+        [single]
+            if matches!(
+                table.column(single).map(|c| &c.kind),
+                Some(ColumnKind::Int { .. })
+            ) =>
+        {
+            format!("({alias}.{})::int8", ident(single))
+        }
+        [] => "0::int8".into(),
+        _ => format!("hashtextextended({}, 0)", key_text(table, alias)),
+    }
+}
+
+fn keyed(table: &Table) -> bool {
+    !table.primary_key.is_empty() && table.primary_key.iter().all(|c| table.column(c).is_some())
+}
+
+/// Hash expression of each of `columns` (looked up in `now`; missing ones hash to NULL).
+fn column_hashes(columns: &[&Column], now: &Table, key: &str, alias: &str) -> Vec<String> {
+    columns
+        .iter()
+        .map(|c| match now.column(&c.name) {
+            Some(current) => format!(
+                "hashtextextended({}, {key})",
+                normalized(&format!("{alias}.{}", ident(&c.name)), current)
+            ),
+            None => "NULL::int8".into(),
+        })
+        .collect()
+}
+
+/// Whole-row hash over `columns` as they are in `now`.
+fn row_hash(columns: &[&Column], now: &Table, alias: &str) -> String {
+    if columns.is_empty() {
+        return "hashtextextended('()', 0)".into();
+    }
+    let parts: Vec<String> = columns
+        .iter()
+        .map(|c| match now.column(&c.name) {
+            Some(current) => normalized(&format!("{alias}.{}", ident(&c.name)), current),
+            None => "NULL::text".into(),
+        })
+        .collect();
+    format!("hashtextextended(ROW({})::text, 0)", parts.join(", "))
+}
+
+fn only(table: &Table) -> &'static str {
+    if table.holds_rows { "ONLY " } else { "" }
+}
+
+/// Fingerprints every data table of `schema`.
+pub async fn fingerprint(
+    conn: &mut PgConnection,
+    schema: &SchemaSnapshot,
+    capture: Option<&mut HashMap<String, Captured>>,
+) -> Result<DataFingerprint> {
+    let tables: Vec<&Table> = schema.data_tables().collect();
+    let mut result = DataFingerprint::default();
+    match capture {
+        None => {
+            for chunk in tables.chunks(CHUNK) {
+                direct(conn, chunk, &mut result).await?;
+            }
+        }
+        Some(captured) => {
+            captured.clear();
+            sqlx::raw_sql(
+                "CREATE TEMP TABLE IF NOT EXISTS driftless_rows (tbl text, pk text, h int8[]);
+                 TRUNCATE pg_temp.driftless_rows",
+            )
+            .execute(&mut *conn)
+            .await
+            .context(|| "cannot prepare the row capture table".into())?;
+            for chunk in tables.chunks(CHUNK) {
+                capture_rows(conn, chunk, captured).await?;
+            }
+            sums_from_capture(conn, &tables, captured, &mut result).await?;
+        }
+    }
+    Ok(result)
+}
+
+async fn direct(
+    conn: &mut PgConnection,
+    tables: &[&Table],
+    out: &mut DataFingerprint,
+) -> Result<()> {
+    if tables.is_empty() {
+        return Ok(());
+    }
+    let selects: Vec<String> = tables
+        .iter()
+        .map(|t| {
+            let columns: Vec<&Column> = t.columns.iter().collect();
+            let key = if keyed(t) { row_key(t, "t") } else { "0::int8".into() };
+            let mut parts = Vec::new();
+            for (c, hash) in columns.iter().zip(column_hashes(&columns, t, &key, "t")) {
+                parts.push(format!("count(t.{})::text", ident(&c.name)));
+                parts.push(format!("coalesce(sum({hash})::text, '0')"));
+            }
+            let row_sum = if keyed(t) {
+                "NULL::text".to_string()
+            } else {
+                format!("coalesce(sum({})::text, '0')", row_hash(&columns, t, "t"))
+            };
+            format!(
+                "SELECT {} AS tbl, count(*)::int8 AS n, {row_sum} AS r, ARRAY[{}]::text[] AS c FROM {}{} t",
+                literal(&t.qualified()),
+                parts.join(", "),
+                only(t),
+                table_ref(t)
+            )
+        })
+        .collect();
+    let sql = selects.join("\nUNION ALL\n");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .persistent(false)
+        .fetch_all(&mut *conn)
+        .await
+        .context(|| "cannot compute data fingerprints".into())?;
+    let by_name: HashMap<String, &Table> = tables.iter().map(|t| (t.qualified(), *t)).collect();
+    for row in rows {
+        let name: String = row.try_get(0).context(|| "fingerprint table".into())?;
+        let Some(table) = by_name.get(&name) else {
+            continue;
+        };
+        let values: Vec<String> = row.try_get(3).context(|| "fingerprint values".into())?;
+        let mut columns = BTreeMap::new();
+        for (i, c) in table.columns.iter().enumerate() {
+            columns.insert(
+                c.name.clone(),
+                ColumnFingerprint {
+                    non_null: values[2 * i].parse().unwrap_or(0),
+                    sum: values[2 * i + 1].clone(),
+                },
+            );
+        }
+        out.tables.insert(
+            name,
+            TableFingerprint {
+                rows: row.try_get(1).context(|| "fingerprint rows".into())?,
+                row_sum: row.try_get(2).context(|| "fingerprint row sum".into())?,
+                columns,
+            },
+        );
+    }
+    Ok(())
+}
+
+async fn capture_rows(
+    conn: &mut PgConnection,
+    tables: &[&Table],
+    captured: &mut HashMap<String, Captured>,
+) -> Result<()> {
+    if tables.is_empty() {
+        return Ok(());
+    }
+    let selects: Vec<String> = tables
+        .iter()
+        .map(|t| {
+            let columns: Vec<&Column> = t.columns.iter().collect();
+            let is_keyed = keyed(t);
+            let (pk, key) = if is_keyed {
+                (key_text(t, "t"), row_key(t, "t"))
+            } else {
+                ("NULL::text".to_string(), "0::int8".to_string())
+            };
+            let mut hashes = column_hashes(&columns, t, &key, "t");
+            if !is_keyed {
+                hashes.push(row_hash(&columns, t, "t"));
+            }
+            captured.insert(
+                t.qualified(),
+                Captured {
+                    columns: t.columns.iter().map(|c| c.name.clone()).collect(),
+                    keyed: is_keyed,
+                },
+            );
+            format!(
+                "SELECT {}, {pk}, ARRAY[{}]::int8[] FROM {}{} t",
+                literal(&t.qualified()),
+                hashes.join(", "),
+                only(t),
+                table_ref(t)
+            )
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO {CAPTURE} (tbl, pk, h)\n{}",
+        selects.join("\nUNION ALL\n")
+    );
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+        .execute(&mut *conn)
+        .await
+        .context(|| "cannot capture rows for the data diff".into())?;
+    Ok(())
+}
+
+async fn sums_from_capture(
+    conn: &mut PgConnection,
+    tables: &[&Table],
+    captured: &HashMap<String, Captured>,
+    out: &mut DataFingerprint,
+) -> Result<()> {
+    // Empty tables have no captured rows: start everyone at zero.
+    for t in tables {
+        let columns = t
+            .columns
+            .iter()
+            .map(|c| {
+                (
+                    c.name.clone(),
+                    ColumnFingerprint {
+                        non_null: 0,
+                        sum: "0".into(),
+                    },
+                )
+            })
+            .collect();
+        let row_sum = (!captured[&t.qualified()].keyed).then(|| "0".to_string());
+        out.tables.insert(
+            t.qualified(),
+            TableFingerprint {
+                rows: 0,
+                row_sum,
+                columns,
+            },
+        );
+    }
+    let rows = sqlx::query(
+        "SELECT r.tbl, u.i::int4, count(*)::int8, count(u.x)::int8, coalesce(sum(u.x)::text, '0')
+         FROM pg_temp.driftless_rows r, unnest(r.h) WITH ORDINALITY u(x, i)
+         GROUP BY r.tbl, u.i",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .context(|| "cannot sum captured rows".into())?;
+    for row in rows {
+        let name: String = row.try_get(0).context(|| "capture table".into())?;
+        let index: i32 = row.try_get(1).context(|| "capture index".into())?;
+        let Some(fp) = out.tables.get_mut(&name) else {
+            continue;
+        };
+        let Some(capture) = captured.get(&name) else {
+            continue;
+        };
+        let rows: i64 = row.try_get(2).context(|| "capture rows".into())?;
+        let non_null: i64 = row.try_get(3).context(|| "capture count".into())?;
+        let sum: String = row.try_get(4).context(|| "capture sum".into())?;
+        fp.rows = rows;
+        match capture.columns.get(index as usize - 1) {
+            Some(column) => {
+                fp.columns
+                    .insert(column.clone(), ColumnFingerprint { non_null, sum });
+            }
+            None => fp.row_sum = Some(sum),
+        }
+    }
+    Ok(())
+}
+
+/// Row-level comparison of `now` against what was captured for `before`.
+pub async fn row_diff(
+    conn: &mut PgConnection,
+    captured: &HashMap<String, Captured>,
+    before: &Table,
+    now: &Table,
+) -> Result<Option<RowDiff>> {
+    let Some(capture) = captured.get(&before.qualified()) else {
+        return Ok(None);
+    };
+    let columns: Vec<&Column> = capture
+        .columns
+        .iter()
+        .filter_map(|name| before.column(name))
+        .collect();
+    if columns.len() != capture.columns.len() {
+        return Ok(None);
+    }
+    let current_keyed = before.primary_key.iter().all(|c| now.column(c).is_some());
+    if capture.keyed && current_keyed {
+        keyed_diff(conn, before, now, &columns).await.map(Some)
+    } else if !capture.keyed {
+        multiset_diff(conn, before, now, &columns).await.map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
+async fn keyed_diff(
+    conn: &mut PgConnection,
+    before: &Table,
+    now: &Table,
+    columns: &[&Column],
+) -> Result<RowDiff> {
+    // The key expression follows the *before* table, so keys hash as they did at capture.
+    let key = row_key(before, "t");
+    let hashes = column_hashes(columns, now, &key, "t");
+    let changed = |i: usize| {
+        format!("b.pk IS NOT NULL AND n.pk IS NOT NULL AND b.h[{i}] IS DISTINCT FROM n.h[{i}]")
+    };
+    let sample = |condition: &str| {
+        format!(
+            "array_to_string((array_agg(b.pk ORDER BY length(b.pk), b.pk) FILTER (WHERE {condition}))[1:{SAMPLES}], chr(31))"
+        )
+    };
+    let counts: Vec<String> = (1..=columns.len())
+        .map(|i| format!("count(*) FILTER (WHERE {})::text", changed(i)))
+        .collect();
+    let samples: Vec<String> = (1..=columns.len()).map(|i| sample(&changed(i))).collect();
+    let sql = format!(
+        "WITH b AS (SELECT pk, h FROM {CAPTURE} WHERE tbl = {name}),
+              n AS (SELECT {pk} AS pk, ARRAY[{hashes}]::int8[] AS h FROM {only}{table} t)
+         SELECT (SELECT count(*) FROM b)::int8, (SELECT count(*) FROM n)::int8,
+                count(*) FILTER (WHERE n.pk IS NULL)::int8, count(*) FILTER (WHERE b.pk IS NULL)::int8,
+                {missing},
+                ARRAY[{counts}]::text[], ARRAY[{samples}]::text[]
+         FROM b FULL JOIN n ON b.pk = n.pk",
+        name = literal(&before.qualified()),
+        pk = key_text(before, "t"),
+        hashes = hashes.join(", "),
+        only = only(now),
+        table = table_ref(now),
+        missing = sample("n.pk IS NULL"),
+        counts = if counts.is_empty() { "NULL".into() } else { counts.join(", ") },
+        samples = if samples.is_empty() { "NULL".into() } else { samples.join(", ") },
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .persistent(false)
+        .fetch_one(&mut *conn)
+        .await
+        .context(|| format!("cannot compare rows of {}", before.qualified()))?;
+    let split = |s: Option<String>| -> Vec<String> {
+        s.filter(|s| !s.is_empty())
+            .map(|s| s.split('\u{1f}').map(str::to_string).collect())
+            .unwrap_or_default()
+    };
+    let counts: Vec<Option<String>> = row.try_get(5).unwrap_or_default();
+    let samples: Vec<Option<String>> = row.try_get(6).unwrap_or_default();
+    let mut diff = RowDiff {
+        keyed: true,
+        rows_before: row.try_get(0).context(|| "rows before".into())?,
+        rows_after: row.try_get(1).context(|| "rows after".into())?,
+        rows_missing: row.try_get(2).context(|| "rows missing".into())?,
+        rows_added: row.try_get(3).context(|| "rows added".into())?,
+        missing_sample: split(row.try_get(4).context(|| "missing sample".into())?),
+        columns: BTreeMap::new(),
+    };
+    for (i, c) in columns.iter().enumerate() {
+        let changed: i64 = counts
+            .get(i)
+            .cloned()
+            .flatten()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        if changed > 0 {
+            diff.columns.insert(
+                c.name.clone(),
+                ColumnRowDiff {
+                    changed,
+                    sample: split(samples.get(i).cloned().flatten()),
+                },
+            );
+        }
+    }
+    Ok(diff)
+}
+
+async fn multiset_diff(
+    conn: &mut PgConnection,
+    before: &Table,
+    now: &Table,
+    columns: &[&Column],
+) -> Result<RowDiff> {
+    let index = columns.len() + 1;
+    let sql = format!(
+        "WITH b AS (SELECT h[{index}] AS r FROM {CAPTURE} WHERE tbl = {name}),
+              n AS (SELECT {hash} AS r FROM {only}{table} t)
+         SELECT (SELECT count(*) FROM b)::int8, (SELECT count(*) FROM n)::int8,
+                (SELECT count(*) FROM (SELECT r FROM b EXCEPT ALL SELECT r FROM n) x)::int8,
+                (SELECT count(*) FROM (SELECT r FROM n EXCEPT ALL SELECT r FROM b) y)::int8",
+        name = literal(&before.qualified()),
+        hash = row_hash(columns, now, "t"),
+        only = only(now),
+        table = table_ref(now),
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .persistent(false)
+        .fetch_one(&mut *conn)
+        .await
+        .context(|| format!("cannot compare rows of {}", before.qualified()))?;
+    Ok(RowDiff {
+        keyed: false,
+        rows_before: row.try_get(0).context(|| "rows before".into())?,
+        rows_after: row.try_get(1).context(|| "rows after".into())?,
+        rows_missing: row.try_get(2).context(|| "rows missing".into())?,
+        rows_added: row.try_get(3).context(|| "rows added".into())?,
+        ..RowDiff::default()
+    })
+}
+
+/// Counts captured values of `column` that do not survive converting its current values back
+/// to the type it had in `before`.
+pub async fn survival(
+    conn: &mut PgConnection,
+    captured: &HashMap<String, Captured>,
+    before: &Table,
+    now: &Table,
+    column: &str,
+) -> Result<Survival> {
+    let Some(capture) = captured.get(&before.qualified()) else {
+        return Ok(Survival::Unknown);
+    };
+    let (Some(index), Some(old)) = (
+        capture.columns.iter().position(|c| c == column),
+        before.column(column),
+    ) else {
+        return Ok(Survival::Unknown);
+    };
+    if !capture.keyed || !before.primary_key.iter().all(|c| now.column(c).is_some()) {
+        return Ok(Survival::Unknown);
+    }
+    let converted = format!("(t.{})::{}", ident(column), old.data_type);
+    let sql = format!(
+        "SELECT count(*)::int8 FROM {CAPTURE} b
+         JOIN (SELECT {pk} AS pk, hashtextextended({value}, {key}) AS h FROM {only}{table} t) n ON n.pk = b.pk
+         WHERE b.tbl = {name} AND b.h[{i}] IS DISTINCT FROM n.h",
+        pk = key_text(before, "t"),
+        value = normalized(&converted, old),
+        key = row_key(before, "t"),
+        only = only(now),
+        table = table_ref(now),
+        name = literal(&before.qualified()),
+        i = index + 1,
+    );
+    match sqlx::query(sqlx::AssertSqlSafe(sql))
+        .persistent(false)
+        .fetch_one(&mut *conn)
+        .await
+    {
+        Ok(row) => {
+            let lost: i64 = row.try_get(0).context(|| "lost values".into())?;
+            Ok(if lost == 0 {
+                Survival::Kept
+            } else {
+                Survival::Lost(lost)
+            })
+        }
+        Err(sqlx::Error::Database(e)) => Ok(Survival::NotConvertible(e.message().to_string())),
+        Err(e) => Err(Error::Database {
+            context: format!("cannot compare converted values of {}", before.qualified()),
+            source: e,
+        }),
+    }
+}

@@ -1,0 +1,894 @@
+//! Reading the PostgreSQL catalog into a [`SchemaSnapshot`].
+//!
+//! All queries run in one repeatable-read transaction with `search_path = pg_catalog`, so
+//! `pg_get_*def` output qualifies every user object the same way each time. Objects that
+//! belong to extensions, to driftless (temp schemas) or to migration tools (tracking tables,
+//! sqitch's schema) are left out.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write;
+
+use sqlx::Row;
+use sqlx::postgres::PgConnection;
+
+use crate::Result;
+use crate::error::Context;
+use crate::schema::{Column, ColumnKind, ForeignKey, SchemaObject, SchemaSnapshot, Table};
+
+/// Tables that migration tools keep their bookkeeping in.
+pub const TRACKING_TABLES: &[&str] = &[
+    "_sqlx_migrations",
+    "schema_migrations",
+    "goose_db_version",
+    "flyway_schema_history",
+    "__diesel_schema_migrations",
+    "databasechangelog",
+    "databasechangeloglock",
+    "schema_version",
+];
+
+/// `n` is a pg_namespace alias; keeps user schemas only.
+const USER_SCHEMA: &str = "n.nspname NOT IN ('pg_catalog', 'information_schema', 'sqitch') \
+     AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'";
+
+fn not_extension_member(catalog: &str, oid: &str) -> String {
+    format!(
+        "NOT EXISTS (SELECT 1 FROM pg_depend dep WHERE dep.classid = '{catalog}'::regclass \
+         AND dep.objid = {oid} AND dep.deptype = 'e')"
+    )
+}
+
+fn q(sql: String) -> sqlx::AssertSqlSafe<String> {
+    sqlx::AssertSqlSafe(sql)
+}
+
+/// Reads the whole schema.
+pub async fn snapshot(conn: &mut PgConnection) -> Result<SchemaSnapshot> {
+    sqlx::raw_sql(
+        "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL search_path = pg_catalog",
+    )
+    .execute(&mut *conn)
+    .await
+    .context(|| "cannot start catalog snapshot".into())?;
+    let result = read_all(conn).await;
+    let _ = sqlx::raw_sql("COMMIT").execute(&mut *conn).await;
+    result
+}
+
+async fn read_all(conn: &mut PgConnection) -> Result<SchemaSnapshot> {
+    let mut snapshot = SchemaSnapshot::default();
+    let types = read_types(conn, &mut snapshot).await?;
+    read_schemas(conn, &mut snapshot).await?;
+    read_extensions(conn, &mut snapshot).await?;
+    let mut tables = read_tables(conn, &types).await?;
+    read_constraints(conn, &mut tables).await?;
+    read_indexes(conn, &mut tables, &mut snapshot).await?;
+    read_triggers_policies_rules(conn, &mut tables).await?;
+    read_views(conn, &mut snapshot).await?;
+    read_sequences(conn, &mut snapshot).await?;
+    read_functions(conn, &mut snapshot).await?;
+    for (_, t) in tables {
+        snapshot.objects.insert(
+            format!("5 table {}", t.table.qualified()),
+            SchemaObject {
+                kind: "table".into(),
+                reference: t.table.qualified(),
+                table: Some(t.table.name.clone()),
+                text: t.render(),
+            },
+        );
+        snapshot.tables.insert(t.table.qualified(), t.table);
+    }
+    for object in snapshot.objects.values_mut() {
+        object.text = super::normalize::frozen_times(&object.text);
+    }
+    Ok(snapshot)
+}
+
+/// A table being assembled: the model plus lines of canonical text.
+struct TableBuild {
+    table: Table,
+    header: Vec<String>,
+    columns: Vec<(String, String)>,
+    members: Vec<String>,
+}
+
+impl TableBuild {
+    fn render(&self) -> String {
+        let mut out = format!("table {}\n", self.table.qualified());
+        for line in &self.header {
+            let _ = writeln!(out, "  {line}");
+        }
+        let mut columns = self.columns.clone();
+        columns.sort();
+        for (_, line) in columns {
+            let _ = writeln!(out, "  {line}");
+        }
+        let mut members = self.members.clone();
+        members.sort();
+        for line in members {
+            let _ = writeln!(out, "  {line}");
+        }
+        out
+    }
+}
+
+fn text(row: &sqlx::postgres::PgRow, i: usize) -> Result<String> {
+    row.try_get::<String, _>(i)
+        .context(|| format!("unexpected catalog value in column {i}"))
+}
+
+fn opt(row: &sqlx::postgres::PgRow, i: usize) -> Result<Option<String>> {
+    row.try_get::<Option<String>, _>(i)
+        .context(|| format!("unexpected catalog value in column {i}"))
+}
+
+fn comment_line(comment: Option<String>) -> Option<String> {
+    comment.map(|c| format!("comment {}", quote_literal(&c)))
+}
+
+fn quote_literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// What seeding needs to know about a type, by oid.
+struct TypeInfo {
+    name: String,
+    labels: Vec<String>,
+}
+
+async fn read_types(
+    conn: &mut PgConnection,
+    snapshot: &mut SchemaSnapshot,
+) -> Result<HashMap<u32, TypeInfo>> {
+    let mut types = HashMap::new();
+    let sql = format!(
+        "SELECT t.oid::int8, n.nspname::text, t.typname::text, t.typtype::text,
+                format_type(t.typbasetype, t.typtypmod), t.typnotnull, t.typdefault,
+                obj_description(t.oid, 'pg_type'),
+                (SELECT array_agg(e.enumlabel::text ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = t.oid),
+                (SELECT array_agg(pg_get_constraintdef(c.oid, true) ORDER BY c.conname) FROM pg_constraint c WHERE c.contypid = t.oid),
+                (SELECT array_agg(quote_ident(a.attname) || ' ' || format_type(a.atttypid, a.atttypmod) ORDER BY a.attnum)
+                   FROM pg_attribute a WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped),
+                (SELECT format_type(r.rngsubtype, NULL) FROM pg_range r WHERE r.rngtypid = t.oid)
+         FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+         WHERE {USER_SCHEMA} AND t.typtype IN ('e', 'd', 'c', 'r')
+           AND (t.typtype <> 'c' OR (SELECT c.relkind FROM pg_class c WHERE c.oid = t.typrelid) = 'c')
+           AND {}",
+        not_extension_member("pg_type", "t.oid")
+    );
+    let rows = sqlx::query(q(sql))
+        .fetch_all(&mut *conn)
+        .await
+        .context(|| "cannot read types".into())?;
+    for row in rows {
+        let oid: i64 = row.try_get(0).context(|| "type oid".into())?;
+        let (schema, name, kind) = (text(&row, 1)?, text(&row, 2)?, text(&row, 3)?);
+        let labels: Vec<String> = row
+            .try_get::<Option<Vec<String>>, _>(8)
+            .context(|| "enum labels".into())?
+            .unwrap_or_default();
+        let qualified = format!("{schema}.{name}");
+        let mut out = String::new();
+        match kind.as_str() {
+            "e" => {
+                let quoted: Vec<String> = labels.iter().map(|l| quote_literal(l)).collect();
+                let _ = writeln!(out, "type {qualified} enum ({})", quoted.join(", "));
+            }
+            "d" => {
+                let _ = write!(out, "type {qualified} domain over {}", text(&row, 4)?);
+                if row.try_get::<bool, _>(5).unwrap_or(false) {
+                    out.push_str(" not null");
+                }
+                if let Some(default) = opt(&row, 6)? {
+                    let _ = write!(out, " default {default}");
+                }
+                out.push('\n');
+                let checks: Vec<String> = row
+                    .try_get::<Option<Vec<String>>, _>(9)
+                    .context(|| "domain constraints".into())?
+                    .unwrap_or_default();
+                for c in checks {
+                    let _ = writeln!(out, "  {c}");
+                }
+            }
+            "c" => {
+                let attrs: Vec<String> = row
+                    .try_get::<Option<Vec<String>>, _>(10)
+                    .context(|| "composite attributes".into())?
+                    .unwrap_or_default();
+                let _ = writeln!(out, "type {qualified} composite ({})", attrs.join(", "));
+            }
+            _ => {
+                let _ = writeln!(
+                    out,
+                    "type {qualified} range of {}",
+                    opt(&row, 11)?.unwrap_or_default()
+                );
+            }
+        }
+        if let Some(c) = comment_line(opt(&row, 7)?) {
+            let _ = writeln!(out, "  {c}");
+        }
+        snapshot.objects.insert(
+            format!("3 type {qualified}"),
+            SchemaObject {
+                kind: "type".into(),
+                reference: format!("type:{qualified}"),
+                table: None,
+                text: out,
+            },
+        );
+        types.insert(
+            oid as u32,
+            TypeInfo {
+                name: qualified,
+                labels,
+            },
+        );
+    }
+    Ok(types)
+}
+
+async fn read_schemas(conn: &mut PgConnection, snapshot: &mut SchemaSnapshot) -> Result<()> {
+    let sql = format!(
+        "SELECT n.nspname::text, obj_description(n.oid, 'pg_namespace'), n.nspacl::text
+         FROM pg_namespace n WHERE {USER_SCHEMA} AND {}",
+        not_extension_member("pg_namespace", "n.oid")
+    );
+    let rows = sqlx::query(q(sql))
+        .fetch_all(&mut *conn)
+        .await
+        .context(|| "cannot read schemas".into())?;
+    for row in rows {
+        let name = text(&row, 0)?;
+        let mut out = format!("schema {name}\n");
+        if let Some(c) = comment_line(opt(&row, 1)?) {
+            let _ = writeln!(out, "  {c}");
+        }
+        if let Some(acl) = opt(&row, 2)? {
+            let _ = writeln!(out, "  acl {acl}");
+        }
+        snapshot.objects.insert(
+            format!("1 schema {name}"),
+            SchemaObject {
+                kind: "schema".into(),
+                reference: name.clone(),
+                table: None,
+                text: out,
+            },
+        );
+    }
+    Ok(())
+}
+
+async fn read_extensions(conn: &mut PgConnection, snapshot: &mut SchemaSnapshot) -> Result<()> {
+    let rows = sqlx::query(
+        "SELECT e.extname::text, e.extversion, n.nspname::text
+         FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .context(|| "cannot read extensions".into())?;
+    for row in rows {
+        let name = text(&row, 0)?;
+        snapshot.objects.insert(
+            format!("2 extension {name}"),
+            SchemaObject {
+                kind: "extension".into(),
+                reference: format!("extension:{name}"),
+                table: None,
+                text: format!(
+                    "extension {name} version {} in schema {}\n",
+                    text(&row, 1)?,
+                    text(&row, 2)?
+                ),
+            },
+        );
+    }
+    Ok(())
+}
+
+async fn read_tables(
+    conn: &mut PgConnection,
+    types: &HashMap<u32, TypeInfo>,
+) -> Result<BTreeMap<u32, TableBuild>> {
+    let tracking: Vec<String> = TRACKING_TABLES.iter().map(|t| format!("'{t}'")).collect();
+    let sql = format!(
+        "SELECT c.oid::int8, n.nspname::text, c.relname::text, c.relkind::text, c.relpersistence::text,
+                c.relispartition, c.relrowsecurity, c.relforcerowsecurity,
+                CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END,
+                CASE WHEN c.relispartition THEN
+                  (SELECT pn.nspname || '.' || p.relname FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent
+                     JOIN pg_namespace pn ON pn.oid = p.relnamespace WHERE i.inhrelid = c.oid)
+                  || ' ' || pg_get_expr(c.relpartbound, c.oid) END,
+                CASE WHEN NOT c.relispartition THEN
+                  (SELECT string_agg(pn.nspname || '.' || p.relname, ', ' ORDER BY i.inhseqno) FROM pg_inherits i
+                     JOIN pg_class p ON p.oid = i.inhparent JOIN pg_namespace pn ON pn.oid = p.relnamespace
+                    WHERE i.inhrelid = c.oid) END,
+                array_to_string(c.reloptions, ', '), obj_description(c.oid, 'pg_class'), c.relacl::text
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE c.relkind IN ('r', 'p', 'f') AND {USER_SCHEMA} AND {}
+           AND c.relname::text NOT IN ({})",
+        not_extension_member("pg_class", "c.oid"),
+        tracking.join(", ")
+    );
+    let rows = sqlx::query(q(sql))
+        .fetch_all(&mut *conn)
+        .await
+        .context(|| "cannot read tables".into())?;
+    let mut tables = BTreeMap::new();
+    for row in rows {
+        let oid: i64 = row.try_get(0).context(|| "table oid".into())?;
+        let (schema, name, relkind, persistence) = (
+            text(&row, 1)?,
+            text(&row, 2)?,
+            text(&row, 3)?,
+            text(&row, 4)?,
+        );
+        let is_partition: bool = row.try_get(5).context(|| "relispartition".into())?;
+        let mut header = Vec::new();
+        let kind = match (relkind.as_str(), persistence.as_str()) {
+            ("p", _) => "partitioned table",
+            ("f", _) => "foreign table",
+            (_, "u") => "unlogged table",
+            _ => "table",
+        };
+        header.push(format!("kind {kind}"));
+        if let Some(key) = opt(&row, 8)? {
+            header.push(format!("partition by {key}"));
+        }
+        if let Some(parent) = opt(&row, 9)? {
+            header.push(format!("partition of {parent}"));
+        }
+        if let Some(parents) = opt(&row, 10)? {
+            header.push(format!("inherits {parents}"));
+        }
+        if let Some(options) = opt(&row, 11)?.filter(|o| !o.is_empty()) {
+            header.push(format!("with ({options})"));
+        }
+        let rls: bool = row.try_get(6).context(|| "relrowsecurity".into())?;
+        let forced: bool = row.try_get(7).context(|| "relforcerowsecurity".into())?;
+        if rls || forced {
+            header.push(format!(
+                "row level security{}{}",
+                if rls { " enabled" } else { "" },
+                if forced { " forced" } else { "" }
+            ));
+        }
+        header.extend(comment_line(opt(&row, 12)?));
+        if let Some(acl) = opt(&row, 13)? {
+            header.push(format!("acl {acl}"));
+        }
+        tables.insert(
+            oid as u32,
+            TableBuild {
+                table: Table {
+                    schema,
+                    name,
+                    columns: Vec::new(),
+                    primary_key: Vec::new(),
+                    unique_keys: Vec::new(),
+                    foreign_keys: Vec::new(),
+                    checks: Vec::new(),
+                    holds_rows: relkind == "r",
+                    seed_directly: relkind != "f" && !is_partition,
+                },
+                header,
+                columns: Vec::new(),
+                members: Vec::new(),
+            },
+        );
+    }
+    read_columns(conn, &mut tables, types).await?;
+    Ok(tables)
+}
+
+fn oid_list(tables: &BTreeMap<u32, TableBuild>) -> String {
+    if tables.is_empty() {
+        return "NULL".into();
+    }
+    tables
+        .keys()
+        .map(|o| o.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+async fn read_columns(
+    conn: &mut PgConnection,
+    tables: &mut BTreeMap<u32, TableBuild>,
+    types: &HashMap<u32, TypeInfo>,
+) -> Result<()> {
+    let sql = format!(
+        "SELECT a.attrelid::int8, a.attname::text, format_type(a.atttypid, a.atttypmod), a.attnotnull,
+                pg_get_expr(d.adbin, d.adrelid), a.attidentity::text, a.attgenerated::text,
+                CASE WHEN a.attcollation <> t.typcollation THEN co.collname::text END,
+                col_description(a.attrelid, a.attnum),
+                -- the type seeding should generate: domains resolved to their base, arrays to elements
+                CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END::int8 AS base,
+                CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE a.atttypmod END AS typmod,
+                t.typnotnull
+         FROM pg_attribute a
+         JOIN pg_type t ON t.oid = a.atttypid
+         LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+         LEFT JOIN pg_collation co ON co.oid = a.attcollation
+         WHERE a.attrelid IN ({}) AND a.attnum > 0 AND NOT a.attisdropped
+         ORDER BY a.attrelid, a.attnum",
+        oid_list(tables)
+    );
+    let rows = sqlx::query(q(sql))
+        .fetch_all(&mut *conn)
+        .await
+        .context(|| "cannot read columns".into())?;
+    let bases: Vec<i64> = rows
+        .iter()
+        .filter_map(|r| r.try_get::<i64, _>(9).ok())
+        .collect();
+    let base_types = read_base_types(conn, &bases).await?;
+    for row in rows {
+        let oid: i64 = row.try_get(0).context(|| "column table oid".into())?;
+        let Some(build) = tables.get_mut(&(oid as u32)) else {
+            continue;
+        };
+        let name = text(&row, 1)?;
+        let data_type = text(&row, 2)?;
+        let not_null: bool = row.try_get(3).context(|| "attnotnull".into())?;
+        let default = opt(&row, 4)?;
+        let identity = text(&row, 5)?;
+        let generated = text(&row, 6)?;
+        let mut line = format!("column {} {data_type}", quote_ident(&name));
+        if let Some(collation) = opt(&row, 7)? {
+            let _ = write!(line, " collate {collation}");
+        }
+        if not_null {
+            line.push_str(" not null");
+        }
+        match identity.as_str() {
+            "a" => line.push_str(" generated always as identity"),
+            "d" => line.push_str(" generated by default as identity"),
+            _ => {}
+        }
+        if let Some(default) = &default {
+            if generated == "s" {
+                let _ = write!(line, " generated always as ({default}) stored");
+            } else {
+                let _ = write!(line, " default {default}");
+            }
+        }
+        if let Some(c) = comment_line(opt(&row, 8)?) {
+            let _ = write!(line, " {c}");
+        }
+        let base: i64 = row.try_get(9).context(|| "base type".into())?;
+        let typmod: i32 = row.try_get(10).context(|| "typmod".into())?;
+        let domain_not_null: bool = row.try_get(11).context(|| "typnotnull".into())?;
+        let kind = column_kind(base as u32, typmod, &base_types, types);
+        let serial = default
+            .as_deref()
+            .is_some_and(|d| d.starts_with("nextval("));
+        build.columns.push((name.clone(), line));
+        build.table.columns.push(Column {
+            name,
+            data_type,
+            kind,
+            nullable: !not_null && !domain_not_null,
+            has_default: default.is_some() && generated != "s",
+            server_filled: !identity.is_empty() || generated == "s" || serial,
+        });
+    }
+    Ok(())
+}
+
+/// typname and element type of each base type oid.
+struct BaseType {
+    name: String,
+    element: Option<u32>,
+}
+
+async fn read_base_types(conn: &mut PgConnection, oids: &[i64]) -> Result<HashMap<u32, BaseType>> {
+    let mut all: Vec<i64> = oids.to_vec();
+    all.sort_unstable();
+    all.dedup();
+    let rows = sqlx::query(
+        "SELECT t.oid::int8, t.typname::text, nullif(t.typelem, 0)::int8, t.typcategory::text
+         FROM pg_type t WHERE t.oid = ANY($1)
+         UNION ALL
+         SELECT e.oid::int8, e.typname::text, NULL, e.typcategory::text
+         FROM pg_type t JOIN pg_type e ON e.oid = t.typelem WHERE t.oid = ANY($1) AND t.typcategory = 'A'",
+    )
+    .bind(&all)
+    .fetch_all(&mut *conn)
+    .await
+    .context(|| "cannot read column types".into())?;
+    let mut map = HashMap::new();
+    for row in rows {
+        let oid: i64 = row.try_get(0).context(|| "type oid".into())?;
+        let category = text(&row, 3)?;
+        let element: Option<i64> = row.try_get(2).context(|| "typelem".into())?;
+        map.insert(
+            oid as u32,
+            BaseType {
+                name: text(&row, 1)?,
+                element: element.filter(|_| category == "A").map(|e| e as u32),
+            },
+        );
+    }
+    Ok(map)
+}
+
+fn column_kind(
+    oid: u32,
+    typmod: i32,
+    base: &HashMap<u32, BaseType>,
+    types: &HashMap<u32, TypeInfo>,
+) -> ColumnKind {
+    if let Some(info) = types.get(&oid)
+        && !info.labels.is_empty()
+    {
+        return ColumnKind::Enum(info.labels.clone());
+    }
+    let Some(t) = base.get(&oid) else {
+        return ColumnKind::Other(types.get(&oid).map(|i| i.name.clone()).unwrap_or_default());
+    };
+    if let Some(element) = t.element {
+        return ColumnKind::Array(Box::new(column_kind(element, typmod, base, types)));
+    }
+    let length = (typmod >= 4).then(|| (typmod - 4) as u32);
+    match t.name.as_str() {
+        "int2" => ColumnKind::Int { bytes: 2 },
+        "int4" => ColumnKind::Int { bytes: 4 },
+        "int8" => ColumnKind::Int { bytes: 8 },
+        "numeric" => match length {
+            Some(m) => ColumnKind::Decimal {
+                precision: Some((m >> 16) & 0xffff),
+                scale: m & 0x7ff,
+            },
+            None => ColumnKind::Decimal {
+                precision: None,
+                scale: 2,
+            },
+        },
+        "float4" | "float8" => ColumnKind::Float,
+        "bool" => ColumnKind::Bool,
+        "text" | "varchar" | "citext" | "name" => ColumnKind::Text { max_len: length },
+        "bpchar" => ColumnKind::Char {
+            len: length.unwrap_or(1),
+        },
+        "date" => ColumnKind::Date,
+        "time" | "timetz" => ColumnKind::Time,
+        "timestamp" => ColumnKind::Timestamp { tz: false },
+        "timestamptz" => ColumnKind::Timestamp { tz: true },
+        "interval" => ColumnKind::Interval,
+        "uuid" => ColumnKind::Uuid,
+        "json" | "jsonb" => ColumnKind::Json,
+        "bytea" => ColumnKind::Bytes,
+        "inet" | "cidr" => ColumnKind::Inet,
+        "macaddr" | "macaddr8" => ColumnKind::MacAddr,
+        "money" => ColumnKind::Money,
+        other => ColumnKind::Other(other.to_string()),
+    }
+}
+
+async fn read_constraints(
+    conn: &mut PgConnection,
+    tables: &mut BTreeMap<u32, TableBuild>,
+) -> Result<()> {
+    let sql = format!(
+        "SELECT con.conrelid::int8, con.conname::text, con.contype::text, pg_get_constraintdef(con.oid, true),
+                ARRAY(SELECT a.attname::text FROM unnest(con.conkey) WITH ORDINALITY k(n, i)
+                      JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.n ORDER BY k.i),
+                fn.nspname || '.' || f.relname,
+                ARRAY(SELECT a.attname::text FROM unnest(con.confkey) WITH ORDINALITY k(n, i)
+                      JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.n ORDER BY k.i),
+                obj_description(con.oid, 'pg_constraint')
+         FROM pg_constraint con
+         LEFT JOIN pg_class f ON f.oid = con.confrelid
+         LEFT JOIN pg_namespace fn ON fn.oid = f.relnamespace
+         WHERE con.conrelid IN ({}) AND con.conparentid = 0",
+        oid_list(tables)
+    );
+    let rows = sqlx::query(q(sql))
+        .fetch_all(&mut *conn)
+        .await
+        .context(|| "cannot read constraints".into())?;
+    for row in rows {
+        let oid: i64 = row.try_get(0).context(|| "constraint table".into())?;
+        let Some(build) = tables.get_mut(&(oid as u32)) else {
+            continue;
+        };
+        let (name, kind, definition) = (text(&row, 1)?, text(&row, 2)?, text(&row, 3)?);
+        let columns: Vec<String> = row.try_get(4).context(|| "conkey".into())?;
+        let mut line = format!("constraint {} {definition}", quote_ident(&name));
+        if let Some(c) = comment_line(opt(&row, 7)?) {
+            let _ = write!(line, " {c}");
+        }
+        build.members.push(line);
+        match kind.as_str() {
+            "p" => build.table.primary_key = columns,
+            "u" => build.table.unique_keys.push(columns),
+            "c" => build.table.checks.push(definition),
+            "f" => build.table.foreign_keys.push(ForeignKey {
+                name,
+                columns,
+                ref_table: opt(&row, 5)?.unwrap_or_default(),
+                ref_columns: row.try_get(6).context(|| "confkey".into())?,
+            }),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+async fn read_indexes(
+    conn: &mut PgConnection,
+    tables: &mut BTreeMap<u32, TableBuild>,
+    snapshot: &mut SchemaSnapshot,
+) -> Result<()> {
+    // Indexes of tables and materialized views; those backing constraints are part of the
+    // constraint, and partition indexes are clones of their parent's.
+    let sql = format!(
+        "SELECT i.indrelid::int8, n.nspname::text, ic.relname::text, tc.relname::text,
+                pg_get_indexdef(i.indexrelid), i.indisunique,
+                i.indexprs IS NULL AND i.indpred IS NULL,
+                ARRAY(SELECT a.attname::text FROM unnest(i.indkey) WITH ORDINALITY k(n, o)
+                      JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.n ORDER BY k.o),
+                obj_description(ic.oid, 'pg_class')
+         FROM pg_index i
+         JOIN pg_class ic ON ic.oid = i.indexrelid
+         JOIN pg_class tc ON tc.oid = i.indrelid
+         JOIN pg_namespace n ON n.oid = ic.relnamespace
+         WHERE {USER_SCHEMA} AND tc.relkind IN ('r', 'p', 'm') AND NOT ic.relispartition
+           AND (i.indrelid IN ({}) OR tc.relkind = 'm')
+           AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid AND c.contype IN ('p', 'u', 'x'))",
+        oid_list(tables)
+    );
+    let rows = sqlx::query(q(sql))
+        .fetch_all(&mut *conn)
+        .await
+        .context(|| "cannot read indexes".into())?;
+    for row in rows {
+        let table_oid: i64 = row.try_get(0).context(|| "index table".into())?;
+        let (schema, name, table, definition) = (
+            text(&row, 1)?,
+            text(&row, 2)?,
+            text(&row, 3)?,
+            text(&row, 4)?,
+        );
+        let unique: bool = row.try_get(5).context(|| "indisunique".into())?;
+        let plain: bool = row.try_get(6).context(|| "index plain".into())?;
+        if unique
+            && plain
+            && let Some(build) = tables.get_mut(&(table_oid as u32))
+        {
+            let columns: Vec<String> = row.try_get(7).context(|| "indkey".into())?;
+            build.table.unique_keys.push(columns);
+        }
+        let mut out = format!("index {schema}.{name}\n  {definition}\n");
+        if let Some(c) = comment_line(opt(&row, 8)?) {
+            let _ = writeln!(out, "  {c}");
+        }
+        snapshot.objects.insert(
+            format!("6 index {schema}.{name}"),
+            SchemaObject {
+                kind: "index".into(),
+                reference: format!("{schema}.{name}"),
+                table: Some(table),
+                text: out,
+            },
+        );
+    }
+    Ok(())
+}
+
+async fn read_triggers_policies_rules(
+    conn: &mut PgConnection,
+    tables: &mut BTreeMap<u32, TableBuild>,
+) -> Result<()> {
+    let sql = format!(
+        "SELECT t.tgrelid::int8, 'trigger ' || quote_ident(t.tgname) || ' ' || pg_get_triggerdef(t.oid, true)
+                || CASE t.tgenabled WHEN 'D' THEN ' (disabled)' WHEN 'R' THEN ' (replica)' WHEN 'A' THEN ' (always)' ELSE '' END
+         FROM pg_trigger t WHERE t.tgrelid IN ({oids}) AND NOT t.tgisinternal AND t.tgparentid = 0
+         UNION ALL
+         SELECT p.polrelid::int8, 'policy ' || quote_ident(p.polname) || ' ' ||
+                CASE WHEN p.polpermissive THEN 'permissive' ELSE 'restrictive' END ||
+                ' for ' || CASE p.polcmd WHEN 'r' THEN 'select' WHEN 'a' THEN 'insert' WHEN 'w' THEN 'update'
+                                         WHEN 'd' THEN 'delete' ELSE 'all' END ||
+                ' to ' || (SELECT string_agg(CASE WHEN r = 0 THEN 'public' ELSE r::regrole::text END, ', ' ORDER BY 1)
+                           FROM unnest(p.polroles) r) ||
+                coalesce(' using (' || pg_get_expr(p.polqual, p.polrelid) || ')', '') ||
+                coalesce(' with check (' || pg_get_expr(p.polwithcheck, p.polrelid) || ')', '')
+         FROM pg_policy p WHERE p.polrelid IN ({oids})
+         UNION ALL
+         SELECT r.ev_class::int8, 'rule ' || quote_ident(r.rulename) || ' ' || pg_get_ruledef(r.oid, true)
+         FROM pg_rewrite r WHERE r.ev_class IN ({oids}) AND r.rulename <> '_RETURN'",
+        oids = oid_list(tables)
+    );
+    let rows = sqlx::query(q(sql))
+        .fetch_all(&mut *conn)
+        .await
+        .context(|| "cannot read triggers, policies and rules".into())?;
+    for row in rows {
+        let oid: i64 = row.try_get(0).context(|| "member table".into())?;
+        if let Some(build) = tables.get_mut(&(oid as u32)) {
+            build.members.push(text(&row, 1)?);
+        }
+    }
+    Ok(())
+}
+
+async fn read_views(conn: &mut PgConnection, snapshot: &mut SchemaSnapshot) -> Result<()> {
+    let sql = format!(
+        "SELECT n.nspname::text, c.relname::text, c.relkind::text, pg_get_viewdef(c.oid, true),
+                array_to_string(c.reloptions, ', '), obj_description(c.oid, 'pg_class'), c.relacl::text,
+                (SELECT string_agg('trigger ' || quote_ident(t.tgname) || ' ' || pg_get_triggerdef(t.oid, true), E'\\n  ' ORDER BY t.tgname)
+                   FROM pg_trigger t WHERE t.tgrelid = c.oid AND NOT t.tgisinternal)
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE c.relkind IN ('v', 'm') AND {USER_SCHEMA} AND {}",
+        not_extension_member("pg_class", "c.oid")
+    );
+    let rows = sqlx::query(q(sql))
+        .fetch_all(&mut *conn)
+        .await
+        .context(|| "cannot read views".into())?;
+    for row in rows {
+        let (schema, name, kind) = (text(&row, 0)?, text(&row, 1)?, text(&row, 2)?);
+        let label = if kind == "m" {
+            "materialized view"
+        } else {
+            "view"
+        };
+        let mut out = format!("{label} {schema}.{name}\n");
+        if let Some(options) = opt(&row, 4)?.filter(|o| !o.is_empty()) {
+            let _ = writeln!(out, "  with ({options})");
+        }
+        for line in opt(&row, 3)?.unwrap_or_default().lines() {
+            let _ = writeln!(out, "  {}", line.trim_end());
+        }
+        if let Some(c) = comment_line(opt(&row, 5)?) {
+            let _ = writeln!(out, "  {c}");
+        }
+        if let Some(acl) = opt(&row, 6)? {
+            let _ = writeln!(out, "  acl {acl}");
+        }
+        if let Some(triggers) = opt(&row, 7)? {
+            let _ = writeln!(out, "  {triggers}");
+        }
+        snapshot.objects.insert(
+            format!("7 view {schema}.{name}"),
+            SchemaObject {
+                kind: label.into(),
+                reference: format!("{schema}.{name}"),
+                table: None,
+                text: out,
+            },
+        );
+    }
+    Ok(())
+}
+
+async fn read_sequences(conn: &mut PgConnection, snapshot: &mut SchemaSnapshot) -> Result<()> {
+    // Identity sequences are part of their column; current values are data, not schema.
+    let sql = format!(
+        "SELECT n.nspname::text, c.relname::text, format_type(s.seqtypid, NULL),
+                s.seqstart::text, s.seqincrement::text, s.seqmin::text, s.seqmax::text, s.seqcache::text, s.seqcycle,
+                (SELECT tn.nspname || '.' || t.relname || '.' || a.attname
+                   FROM pg_depend d JOIN pg_class t ON t.oid = d.refobjid
+                   JOIN pg_namespace tn ON tn.oid = t.relnamespace
+                   JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = d.refobjsubid
+                  WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'a'
+                    AND d.refclassid = 'pg_class'::regclass LIMIT 1),
+                obj_description(c.oid, 'pg_class'), c.relacl::text
+         FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE {USER_SCHEMA} AND {}
+           AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+                           AND d.objid = c.oid AND d.deptype = 'i')",
+        not_extension_member("pg_class", "c.oid")
+    );
+    let rows = sqlx::query(q(sql))
+        .fetch_all(&mut *conn)
+        .await
+        .context(|| "cannot read sequences".into())?;
+    for row in rows {
+        let (schema, name) = (text(&row, 0)?, text(&row, 1)?);
+        let cycle: bool = row.try_get(8).context(|| "seqcycle".into())?;
+        let mut out = format!(
+            "sequence {schema}.{name} as {} start {} increment {} min {} max {} cache {}{}\n",
+            text(&row, 2)?,
+            text(&row, 3)?,
+            text(&row, 4)?,
+            text(&row, 5)?,
+            text(&row, 6)?,
+            text(&row, 7)?,
+            if cycle { " cycle" } else { "" }
+        );
+        if let Some(owner) = opt(&row, 9)? {
+            let _ = writeln!(out, "  owned by {owner}");
+        }
+        if let Some(c) = comment_line(opt(&row, 10)?) {
+            let _ = writeln!(out, "  {c}");
+        }
+        if let Some(acl) = opt(&row, 11)? {
+            let _ = writeln!(out, "  acl {acl}");
+        }
+        snapshot.objects.insert(
+            format!("4 sequence {schema}.{name}"),
+            SchemaObject {
+                kind: "sequence".into(),
+                reference: format!("{schema}.{name}"),
+                table: None,
+                text: out,
+            },
+        );
+    }
+    Ok(())
+}
+
+async fn read_functions(conn: &mut PgConnection, snapshot: &mut SchemaSnapshot) -> Result<()> {
+    let sql = format!(
+        "SELECT n.nspname::text, p.proname::text, pg_get_function_identity_arguments(p.oid), p.prokind::text,
+                CASE WHEN p.prokind = 'a' THEN
+                  (SELECT 'aggregate with state ' || format_type(a.aggtranstype, NULL) || ' step ' || a.aggtransfn::text
+                          || coalesce(' final ' || nullif(a.aggfinalfn::oid, 0)::regproc::text, '')
+                          || coalesce(' initial ' || a.agginitval, '')
+                     FROM pg_aggregate a WHERE a.aggfnoid = p.oid)
+                ELSE pg_get_functiondef(p.oid) END,
+                obj_description(p.oid, 'pg_proc'), p.proacl::text
+         FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+         WHERE {USER_SCHEMA} AND {}",
+        not_extension_member("pg_proc", "p.oid")
+    );
+    let rows = sqlx::query(q(sql))
+        .fetch_all(&mut *conn)
+        .await
+        .context(|| "cannot read functions".into())?;
+    for row in rows {
+        let (schema, name, args, kind) = (
+            text(&row, 0)?,
+            text(&row, 1)?,
+            text(&row, 2)?,
+            text(&row, 3)?,
+        );
+        let label = match kind.as_str() {
+            "p" => "procedure",
+            "a" => "aggregate",
+            _ => "function",
+        };
+        let signature = format!("{schema}.{name}({args})");
+        let mut out = format!("{label} {signature}\n");
+        for line in opt(&row, 4)?.unwrap_or_default().lines() {
+            let _ = writeln!(out, "  {}", line.trim_end());
+        }
+        if let Some(c) = comment_line(opt(&row, 5)?) {
+            let _ = writeln!(out, "  {c}");
+        }
+        if let Some(acl) = opt(&row, 6)? {
+            let _ = writeln!(out, "  acl {acl}");
+        }
+        snapshot.objects.insert(
+            format!("8 {label} {signature}"),
+            SchemaObject {
+                kind: label.into(),
+                reference: signature,
+                table: None,
+                text: out,
+            },
+        );
+    }
+    Ok(())
+}
+
+/// Quotes an identifier the way PostgreSQL prints it (only when needed).
+pub fn quote_ident(name: &str) -> String {
+    let plain = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if plain {
+        name.to_string()
+    } else {
+        format!("\"{}\"", name.replace('"', "\"\""))
+    }
+}

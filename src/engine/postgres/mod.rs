@@ -1,0 +1,214 @@
+//! PostgreSQL: a disposable server (or a throwaway database on `--url`) and everything the
+//! roundtrip asks of an engine.
+//!
+//! Two connections: the *migrator* applies migrations exactly as a migration tool would (one
+//! session for the whole history, so session settings carry over as they do in production);
+//! the *observer* introspects, fingerprints, seeds and runs checks with its own fixed
+//! settings (UTC, ISO dates), so nothing a migration sets changes how data is compared.
+
+mod fingerprint;
+mod introspect;
+mod normalize;
+mod sandbox;
+mod split;
+mod statements;
+
+pub use introspect::TRACKING_TABLES;
+pub use sandbox::{LocalServer, PgBinaries, find_binaries, template};
+pub use split::split;
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+use sqlx::{ConnectOptions, Connection};
+
+use super::{Applied, BoxFuture, CheckOutcome, Engine, EngineSpec, Inserted, StartOptions};
+use crate::Result;
+use crate::checks::Check;
+use crate::data::{DataFingerprint, RowDiff, Survival};
+use crate::error::Context;
+use crate::migrations::Script;
+use crate::schema::{SchemaSnapshot, Table};
+
+pub static SPEC: EngineSpec = EngineSpec {
+    name: "postgres",
+    url_schemes: &["postgres", "postgresql"],
+    split,
+    start,
+};
+
+fn start(options: &StartOptions) -> BoxFuture<'_, Result<Box<dyn Engine>>> {
+    Box::pin(async move {
+        let engine = Postgres::start(options).await?;
+        Ok(Box::new(engine) as Box<dyn Engine>)
+    })
+}
+
+/// Settings of the observer session: how values print when they are compared.
+const OBSERVER_SETTINGS: &str = "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; \
+     SET IntervalStyle = 'postgres'; SET extra_float_digits = 1; SET bytea_output = 'hex'; \
+     SET client_min_messages = warning";
+
+enum Server {
+    Local(LocalServer),
+    Remote(Box<sandbox::RemoteDatabase>),
+}
+
+/// A PostgreSQL session pair on a database driftless created.
+pub struct Postgres {
+    // Field order is drop order: connections close before the server goes away.
+    migrator: PgConnection,
+    observer: PgConnection,
+    server: Server,
+    version: String,
+    captured: HashMap<String, fingerprint::Captured>,
+}
+
+impl Postgres {
+    /// Starts a disposable server, or creates a throwaway database on `options.url`.
+    pub async fn start(options: &StartOptions) -> Result<Postgres> {
+        let (server, connect) = match &options.url {
+            Some(url) => {
+                let (db, connect) = sandbox::RemoteDatabase::create(url).await?;
+                (Server::Remote(Box::new(db)), connect)
+            }
+            None => {
+                let bins = find_binaries(options.bin_dir.as_deref())?;
+                let local = LocalServer::start(&bins, options.keep)?;
+                // The first connection doubles as the readiness probe.
+                let first = local.connect().await?;
+                let connect = local.connect_options();
+                let server = Server::Local(local);
+                return Self::with_connections(server, first, connect).await;
+            }
+        };
+        let first = connect
+            .connect()
+            .await
+            .context(|| "cannot connect to the throwaway database".into())?;
+        Self::with_connections(server, first, connect).await
+    }
+
+    async fn with_connections(
+        server: Server,
+        migrator: PgConnection,
+        connect: PgConnectOptions,
+    ) -> Result<Postgres> {
+        let mut observer = connect
+            .connect()
+            .await
+            .context(|| "cannot open the observer connection".into())?;
+        sqlx::raw_sql(OBSERVER_SETTINGS)
+            .execute(&mut observer)
+            .await
+            .context(|| "cannot configure the observer session".into())?;
+        let version: String = sqlx::query_scalar("SHOW server_version")
+            .fetch_one(&mut observer)
+            .await
+            .context(|| "cannot read the server version".into())?;
+        let version = version
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        Ok(Postgres {
+            migrator,
+            observer,
+            server,
+            version,
+            captured: HashMap::new(),
+        })
+    }
+
+    /// The URL of the disposable server (for `--keep` and benchmarks).
+    pub fn url(&self) -> Option<String> {
+        match &self.server {
+            Server::Local(local) => Some(local.url()),
+            Server::Remote(_) => None,
+        }
+    }
+
+    /// The observer connection, for benchmarks and tests that need raw SQL.
+    pub fn observer(&mut self) -> &mut PgConnection {
+        &mut self.observer
+    }
+}
+
+#[async_trait]
+impl Engine for Postgres {
+    fn server_version(&self) -> &str {
+        &self.version
+    }
+
+    async fn apply(&mut self, script: &Script) -> Result<Applied> {
+        statements::apply(&mut self.migrator, script).await
+    }
+
+    async fn schema(&mut self) -> Result<SchemaSnapshot> {
+        introspect::snapshot(&mut self.observer).await
+    }
+
+    async fn empty_tables(&mut self, schema: &SchemaSnapshot) -> Result<Vec<String>> {
+        statements::empty_tables(&mut self.observer, schema).await
+    }
+
+    async fn sample_keys(
+        &mut self,
+        table: &Table,
+        columns: &[String],
+        limit: usize,
+    ) -> Result<Vec<Vec<String>>> {
+        statements::sample_keys(&mut self.observer, table, columns, limit).await
+    }
+
+    async fn insert_rows(
+        &mut self,
+        table: &Table,
+        columns: &[String],
+        rows: &[Vec<Option<String>>],
+    ) -> Result<Inserted> {
+        statements::insert_rows(&mut self.observer, table, columns, rows).await
+    }
+
+    async fn fingerprint(
+        &mut self,
+        schema: &SchemaSnapshot,
+        capture: bool,
+    ) -> Result<DataFingerprint> {
+        let captured = capture.then_some(&mut self.captured);
+        fingerprint::fingerprint(&mut self.observer, schema, captured).await
+    }
+
+    async fn row_diff(&mut self, before: &Table, now: &Table) -> Result<Option<RowDiff>> {
+        fingerprint::row_diff(&mut self.observer, &self.captured, before, now).await
+    }
+
+    async fn survival(&mut self, before: &Table, now: &Table, column: &str) -> Result<Survival> {
+        fingerprint::survival(&mut self.observer, &self.captured, before, now, column).await
+    }
+
+    async fn run_check(&mut self, check: &Check) -> Result<CheckOutcome> {
+        statements::run_check(&mut self.observer, check).await
+    }
+
+    async fn teardown(self: Box<Self>, keep: bool) -> Result<Option<String>> {
+        let Postgres {
+            migrator,
+            observer,
+            server,
+            ..
+        } = *self;
+        let _ = migrator.close().await;
+        let _ = observer.close().await;
+        match server {
+            Server::Local(local) if keep => Ok(Some(local.keep())),
+            Server::Local(local) => {
+                local.stop();
+                Ok(None)
+            }
+            Server::Remote(db) if keep => Ok(Some(db.keep())),
+            Server::Remote(db) => db.drop_database().await.map(|()| None),
+        }
+    }
+}

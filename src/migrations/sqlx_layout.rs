@@ -1,0 +1,207 @@
+//! The sqlx / golang-migrate folder layout:
+//!
+//! - `<version>_<name>.up.sql` with `<version>_<name>.down.sql` (reversible), or
+//! - `<version>_<name>.sql` (up only, sqlx's "simple" migrations).
+//!
+//! The version is all digits and sorts numerically. Files not ending in `.sql` are ignored
+//! (READMEs, `.gitkeep`); a `.sql` file whose name does not fit is an input error.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::{Migration, Script, Splitter, compare_versions, display_path, read_text};
+use crate::{Error, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    Up,
+    Down,
+    UpOnly,
+}
+
+/// A parsed migration file name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FileName {
+    version: String,
+    name: String,
+    direction: Direction,
+}
+
+fn parse_file_name(file_name: &str) -> Option<FileName> {
+    let stem = file_name.strip_suffix(".sql")?;
+    let (stem, direction) = if let Some(s) = stem.strip_suffix(".up") {
+        (s, Direction::Up)
+    } else if let Some(s) = stem.strip_suffix(".down") {
+        (s, Direction::Down)
+    } else {
+        (stem, Direction::UpOnly)
+    };
+    let (version, name) = stem.split_once('_')?;
+    if version.is_empty() || !version.bytes().all(|b| b.is_ascii_digit()) || name.is_empty() {
+        return None;
+    }
+    Some(FileName {
+        version: version.to_string(),
+        name: name.to_string(),
+        direction,
+    })
+}
+
+#[derive(Default)]
+struct Pair {
+    name: String,
+    up: Option<PathBuf>,
+    down: Option<PathBuf>,
+}
+
+/// Reads every migration of `dir`, ordered by version.
+pub fn read_sqlx_layout(dir: &Path, split: Splitter) -> Result<Vec<Migration>> {
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        Error::input(format!(
+            "cannot read migrations directory {}: {e}",
+            display_path(dir).display()
+        ))
+    })?;
+    let mut files = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|source| Error::Read {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let file_name = entry.file_name();
+        let Some(file_name) = file_name.to_str() else {
+            continue;
+        };
+        if file_name.starts_with('.') || !file_name.ends_with(".sql") {
+            continue;
+        }
+        if entry.path().is_dir() {
+            continue;
+        }
+        files.push((file_name.to_string(), entry.path()));
+    }
+    files.sort();
+
+    let mut by_version: BTreeMap<String, Pair> = BTreeMap::new();
+    for (file_name, path) in files {
+        let shown = display_path(&path);
+        let parsed = parse_file_name(&file_name).ok_or_else(|| {
+            Error::input(format!(
+                "{}: bad migration file name; expected <version>_<name>.up.sql, \
+                 <version>_<name>.down.sql or <version>_<name>.sql with an all-digit version",
+                shown.display()
+            ))
+        })?;
+        let pair = by_version.entry(parsed.version.clone()).or_default();
+        let duplicate = |other: &Path| {
+            Error::input(format!(
+                "{}: duplicate migration version {} (also used by {})",
+                shown.display(),
+                parsed.version,
+                display_path(other).display()
+            ))
+        };
+        if !pair.name.is_empty() && pair.name != parsed.name {
+            let other = pair
+                .up
+                .as_ref()
+                .or(pair.down.as_ref())
+                .cloned()
+                .unwrap_or_default();
+            return Err(duplicate(&other));
+        }
+        pair.name = parsed.name.clone();
+        let slot = match parsed.direction {
+            Direction::Up | Direction::UpOnly => &mut pair.up,
+            Direction::Down => &mut pair.down,
+        };
+        if let Some(other) = slot {
+            return Err(duplicate(other));
+        }
+        *slot = Some(path);
+    }
+
+    // Versions that differ only in leading zeros are the same version.
+    let mut versions: Vec<&String> = by_version.keys().collect();
+    versions.sort_by(|a, b| compare_versions(a, b));
+    for pair in versions.windows(2) {
+        if compare_versions(pair[0], pair[1]).is_eq() {
+            return Err(Error::input(format!(
+                "duplicate migration version: {} and {} are the same number",
+                pair[0], pair[1]
+            )));
+        }
+    }
+
+    let mut migrations = Vec::with_capacity(versions.len());
+    for version in versions {
+        let pair = &by_version[version];
+        let Some(up_path) = &pair.up else {
+            let down = pair.down.as_deref().unwrap_or(dir);
+            return Err(Error::input(format!(
+                "{}: down migration without a matching up file",
+                display_path(down).display()
+            )));
+        };
+        let up = read_script(up_path, split)?;
+        let down = pair
+            .down
+            .as_deref()
+            .map(|p| read_script(p, split))
+            .transpose()?;
+        migrations.push(Migration {
+            version: version.clone(),
+            name: pair.name.clone(),
+            up,
+            down,
+        });
+    }
+    Ok(migrations)
+}
+
+fn read_script(path: &Path, split: Splitter) -> Result<Script> {
+    let text = read_text(path)?;
+    let shown = display_path(path);
+    Script::parse(shown.clone(), &text, split).map_err(|e| Error::InputAt {
+        path: shown,
+        line: e.line,
+        message: e.message,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_three_forms() {
+        let up = parse_file_name("20240101000001_create_users.up.sql").unwrap();
+        assert_eq!(up.version, "20240101000001");
+        assert_eq!(up.name, "create_users");
+        assert_eq!(up.direction, Direction::Up);
+        let down = parse_file_name("1_a_b.down.sql").unwrap();
+        assert_eq!(
+            (down.name.as_str(), down.direction),
+            ("a_b", Direction::Down)
+        );
+        let simple = parse_file_name("0003_add.index.sql").unwrap();
+        assert_eq!(simple.version, "0003");
+        assert_eq!(simple.name, "add.index");
+        assert_eq!(simple.direction, Direction::UpOnly);
+    }
+
+    #[test]
+    fn rejects_bad_names() {
+        for bad in [
+            "create_users.sql",
+            "v1_x.up.sql",
+            "1.up.sql",
+            "1_.sql",
+            "_x.sql",
+            "12a_x.sql",
+            "1_x.txt",
+        ] {
+            assert!(parse_file_name(bad).is_none(), "{bad} should be rejected");
+        }
+    }
+}

@@ -1,0 +1,225 @@
+//! Human-readable output: a line per migration, findings grouped by migration, a summary.
+
+use std::io::Write;
+
+use anstyle::{AnsiColor, Style};
+
+use super::{Finding, MigrationStatus, Report, Severity, Status};
+
+/// Diff lines shown per finding before the rest is left to the JSON report.
+const MAX_DIFF_LINES: usize = 24;
+
+struct Paint {
+    color: bool,
+}
+
+impl Paint {
+    fn paint(&self, style: Style, text: &str) -> String {
+        if self.color {
+            format!("{}{text}{}", style.render(), style.render_reset())
+        } else {
+            text.to_string()
+        }
+    }
+
+    fn fg(&self, color: AnsiColor, text: &str) -> String {
+        self.paint(Style::new().fg_color(Some(color.into())), text)
+    }
+
+    fn bold(&self, text: &str) -> String {
+        self.paint(Style::new().bold(), text)
+    }
+
+    fn dim(&self, text: &str) -> String {
+        self.paint(Style::new().dimmed(), text)
+    }
+
+    fn severity(&self, severity: Severity) -> String {
+        let color = match severity {
+            Severity::Error => AnsiColor::Red,
+            Severity::Warning => AnsiColor::Yellow,
+            Severity::Info => AnsiColor::Cyan,
+        };
+        self.fg(color, &format!("{:<7}", severity.as_str()))
+    }
+}
+
+/// Writes the human report. `color` adds ANSI styles (callers decide from TTY / NO_COLOR).
+pub fn render_human(report: &Report, out: &mut dyn Write, color: bool) -> std::io::Result<()> {
+    let p = Paint { color };
+    let server = report
+        .server_version
+        .as_deref()
+        .map(|v| format!(" {v}"))
+        .unwrap_or_default();
+    let seed = report
+        .seed
+        .map(|s| format!(" · seed {s}"))
+        .unwrap_or_default();
+    writeln!(
+        out,
+        "{}",
+        p.bold(&format!(
+            "driftless {} · {}{server}{seed}",
+            report.command, report.engine
+        ))
+    )?;
+    writeln!(out)?;
+
+    let width = report
+        .migrations
+        .iter()
+        .map(|m| m.version.len() + m.name.len() + 1)
+        .max()
+        .unwrap_or(0);
+    for m in &report.migrations {
+        let worst = report
+            .findings
+            .iter()
+            .filter(|f| f.migration.as_deref() == Some(m.version.as_str()))
+            .map(|f| f.severity)
+            .max();
+        let mark = match (m.status, worst) {
+            (MigrationStatus::Skipped, _) => p.dim("-"),
+            (MigrationStatus::Error, _) | (_, Some(Severity::Error)) => p.fg(AnsiColor::Red, "✗"),
+            (_, Some(Severity::Warning)) => p.fg(AnsiColor::Yellow, "!"),
+            _ => p.fg(AnsiColor::Green, "✓"),
+        };
+        let label = format!("{} {}", m.version, m.name);
+        let timing = match m.status {
+            MigrationStatus::Skipped => p.dim("skipped"),
+            _ => timings(m),
+        };
+        writeln!(out, "  {mark} {label:<width$}  {timing}")?;
+    }
+
+    let mut groups: Vec<(Option<&str>, Vec<&Finding>)> = Vec::new();
+    for f in &report.findings {
+        let key = f.migration.as_deref();
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, list)) => list.push(f),
+            None => groups.push((key, vec![f])),
+        }
+    }
+    for (version, findings) in groups {
+        writeln!(out)?;
+        let title = match (version, findings[0].migration_name.as_deref()) {
+            (Some(v), Some(n)) => format!("{v} {n}"),
+            (Some(v), None) => v.to_string(),
+            (None, _) => "general".to_string(),
+        };
+        writeln!(out, "{}", p.bold(&title))?;
+        for f in findings {
+            write_finding(out, &p, f)?;
+        }
+    }
+
+    writeln!(out)?;
+    let s = &report.summary;
+    let verdict = match report.status {
+        Status::Pass => p.fg(AnsiColor::Green, "pass"),
+        Status::Fail => p.fg(AnsiColor::Red, "fail"),
+    };
+    writeln!(
+        out,
+        "{verdict}: {} · {} · {} · {} · {} · {}",
+        plural(s.errors, "error"),
+        plural(s.warnings, "warning"),
+        plural(s.infos, "info"),
+        plural(s.migrations, "migration"),
+        plural(s.checks_run, "check"),
+        duration(report.duration_ms)
+    )
+}
+
+fn write_finding(out: &mut dyn Write, p: &Paint, f: &Finding) -> std::io::Result<()> {
+    let place = match (&f.file, f.line) {
+        (Some(file), Some(line)) => format!("{file}:{line}"),
+        (Some(file), None) => file.clone(),
+        _ => String::new(),
+    };
+    writeln!(
+        out,
+        "  {} {:<19} {}",
+        p.severity(f.severity),
+        f.kind.id(),
+        p.dim(&place)
+    )?;
+    let indent = "          ";
+    writeln!(out, "{indent}{}", f.message)?;
+    let detail = |key: &str| f.details.as_ref().and_then(|d| d.get(key));
+    if let Some(reason) = detail("allowed").and_then(|v| v.as_str()) {
+        writeln!(out, "{indent}{}", p.dim(&format!("allowed: {reason}")))?;
+    }
+    if let Some(keys) = detail("sample_keys").and_then(|v| v.as_array())
+        && !keys.is_empty()
+    {
+        let keys: Vec<&str> = keys.iter().filter_map(|k| k.as_str()).collect();
+        writeln!(out, "{indent}sample: {}", keys.join(", "))?;
+    }
+    if let Some(rows) = detail("sample").and_then(|v| v.as_array()) {
+        for row in rows {
+            writeln!(out, "{indent}{}", p.dim(&row.to_string()))?;
+        }
+    }
+    if let Some(diff) = detail("diff").and_then(|v| v.as_str()) {
+        let lines: Vec<&str> = diff.lines().collect();
+        for line in lines.iter().take(MAX_DIFF_LINES) {
+            let styled = if line.starts_with("+++") || line.starts_with("---") {
+                p.dim(line)
+            } else if line.starts_with('+') {
+                p.fg(AnsiColor::Green, line)
+            } else if line.starts_with('-') {
+                p.fg(AnsiColor::Red, line)
+            } else if line.starts_with("@@") {
+                p.fg(AnsiColor::Cyan, line)
+            } else {
+                line.to_string()
+            };
+            writeln!(out, "{indent}│ {styled}")?;
+        }
+        if lines.len() > MAX_DIFF_LINES {
+            writeln!(
+                out,
+                "{indent}│ {}",
+                p.dim(&format!(
+                    "… {} more lines in --format json",
+                    lines.len() - MAX_DIFF_LINES
+                ))
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn timings(m: &super::MigrationResult) -> String {
+    let mut parts = Vec::new();
+    match m.up_ms {
+        Some(ms) => parts.push(format!("up {ms} ms")),
+        None => parts.push("up failed".to_string()),
+    }
+    if m.status != MigrationStatus::Error {
+        match (m.down_ms, m.reup_ms) {
+            (Some(d), Some(r)) => parts.push(format!("down {d} ms · re-up {r} ms")),
+            (Some(d), None) => parts.push(format!("down {d} ms")),
+            (None, _) => {}
+        }
+    }
+    parts.join(" · ")
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+fn duration(ms: u64) -> String {
+    if ms < 1000 {
+        format!("{ms} ms")
+    } else {
+        format!("{:.1} s", ms as f64 / 1000.0)
+    }
+}

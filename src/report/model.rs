@@ -1,0 +1,188 @@
+//! The one report model every output format renders (REPORT-CONTRACT.md, version 1).
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::{FindingKind, Severity};
+
+/// Which step of the roundtrip a finding belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Up,
+    Down,
+    Reup,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Up => "up",
+            Direction::Down => "down",
+            Direction::Reup => "reup",
+        }
+    }
+}
+
+/// One problem found. Findings are data: they never abort a run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    pub kind: FindingKind,
+    pub severity: Severity,
+    pub migration: Option<String>,
+    pub migration_name: Option<String>,
+    pub direction: Option<Direction>,
+    pub object: Option<String>,
+    pub table: Option<String>,
+    pub column: Option<String>,
+    pub message: String,
+    pub file: Option<String>,
+    pub line: Option<usize>,
+    pub check: Option<String>,
+    pub details: Option<Map<String, Value>>,
+}
+
+impl Finding {
+    /// A finding of `kind` at its default severity; fill the rest with the builder methods.
+    pub fn new(kind: FindingKind, message: impl Into<String>) -> Finding {
+        Finding {
+            kind,
+            severity: kind.default_severity(),
+            migration: None,
+            migration_name: None,
+            direction: None,
+            object: None,
+            table: None,
+            column: None,
+            message: message.into(),
+            file: None,
+            line: None,
+            check: None,
+            details: None,
+        }
+    }
+
+    pub fn migration(mut self, version: &str, name: &str) -> Self {
+        self.migration = Some(version.to_string());
+        self.migration_name = Some(name.to_string());
+        self
+    }
+
+    pub fn direction(mut self, direction: Direction) -> Self {
+        self.direction = Some(direction);
+        self
+    }
+
+    /// Sets `object` and the unqualified `table` / `column` it names.
+    pub fn object(
+        mut self,
+        object: impl Into<String>,
+        table: Option<&str>,
+        column: Option<&str>,
+    ) -> Self {
+        self.object = Some(object.into());
+        self.table = table.map(str::to_string);
+        self.column = column.map(str::to_string);
+        self
+    }
+
+    pub fn at(mut self, file: &std::path::Path, line: Option<usize>) -> Self {
+        self.file = Some(file.display().to_string());
+        self.line = line;
+        self
+    }
+
+    pub fn severity(mut self, severity: Severity) -> Self {
+        self.severity = severity;
+        self
+    }
+
+    pub fn check(mut self, name: &str) -> Self {
+        self.check = Some(name.to_string());
+        self
+    }
+
+    /// Adds one entry to `details`.
+    pub fn detail(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.details
+            .get_or_insert_with(Map::new)
+            .insert(key.to_string(), value.into());
+        self
+    }
+}
+
+/// Outcome of one migration in the report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MigrationStatus {
+    Ok,
+    Finding,
+    Error,
+    Skipped,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MigrationResult {
+    pub version: String,
+    pub name: String,
+    pub up_ms: Option<u64>,
+    pub down_ms: Option<u64>,
+    pub reup_ms: Option<u64>,
+    pub rows_seeded: Option<u64>,
+    pub status: MigrationStatus,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pass,
+    Fail,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub errors: usize,
+    pub warnings: usize,
+    pub infos: usize,
+    pub migrations: usize,
+    pub checks_run: usize,
+}
+
+/// The report of one command run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    pub version: u32,
+    pub tool: String,
+    pub command: String,
+    pub engine: String,
+    pub server_version: Option<String>,
+    pub status: Status,
+    pub started_at: String,
+    pub duration_ms: u64,
+    pub seed: Option<u64>,
+    pub migrations: Vec<MigrationResult>,
+    pub findings: Vec<Finding>,
+    pub summary: Summary,
+}
+
+impl Report {
+    /// Fills `status` and `summary` from the findings: `fail` when any finding is at or
+    /// above `fail_on`.
+    pub fn finish(&mut self, fail_on: Severity, checks_run: usize) {
+        let count = |s: Severity| self.findings.iter().filter(|f| f.severity == s).count();
+        self.summary = Summary {
+            errors: count(Severity::Error),
+            warnings: count(Severity::Warning),
+            infos: count(Severity::Info),
+            migrations: self.migrations.len(),
+            checks_run,
+        };
+        let failed = self.findings.iter().any(|f| f.severity >= fail_on);
+        self.status = if failed { Status::Fail } else { Status::Pass };
+    }
+}
+
+/// `driftless <version>` as reported in `tool`.
+pub fn tool_name() -> String {
+    format!("driftless {}", env!("CARGO_PKG_VERSION"))
+}

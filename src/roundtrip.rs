@@ -1,0 +1,648 @@
+//! The core loop of `check`: for every migration, seed, snapshot, up, checks, down, compare,
+//! re-up, compare again (see DESIGN.md). Engine-neutral: it only talks to `dyn Engine`.
+//!
+//! Judgement calls that keep real histories free of noise:
+//! - an empty or comment-only down is the author saying "irreversible": one warning, no down,
+//!   no re-up, no drift cascade;
+//! - a failed down is a `migration_error` and the run goes on from the state after up;
+//! - columns that come back in another order are their own `schema_drift` warning;
+//! - a failed up (or re-up) stops the run: later migrations are `skipped`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{Value, json};
+
+use crate::Result;
+use crate::checks::Check;
+use crate::data::{self, DataFingerprint, Survival, TableChange};
+use crate::engine::{Applied, CheckOutcome, Engine};
+use crate::migrations::{Migration, Script};
+use crate::report::{Direction, Finding, FindingKind, MigrationResult, MigrationStatus, Severity};
+use crate::schema::{self, SchemaDiff, SchemaSnapshot};
+use crate::seed;
+
+/// What the roundtrip needs besides the migrations.
+pub struct RoundtripOptions<'a> {
+    pub rows: usize,
+    pub seed: u64,
+    pub checks: &'a [Check],
+    pub engine_name: &'a str,
+}
+
+/// Per-migration results, findings, and how many distinct checks ran.
+#[derive(Debug, Default)]
+pub struct RoundtripOutcome {
+    pub migrations: Vec<MigrationResult>,
+    pub findings: Vec<Finding>,
+    pub checks_run: usize,
+}
+
+/// Called before each migration with (index, total, migration).
+pub type Progress<'a> = &'a mut dyn FnMut(usize, usize, &Migration);
+
+/// Runs the roundtrip over `migrations` in order.
+pub async fn run(
+    engine: &mut dyn Engine,
+    migrations: &[Migration],
+    options: &RoundtripOptions<'_>,
+    progress: Progress<'_>,
+) -> Result<RoundtripOutcome> {
+    let mut run = Run {
+        engine,
+        options,
+        findings: Vec::new(),
+        checks_ran: BTreeSet::new(),
+    };
+    let mut results = Vec::with_capacity(migrations.len());
+    let mut current = Some(run.engine.schema().await?);
+    for (index, migration) in migrations.iter().enumerate() {
+        progress(index, migrations.len(), migration);
+        let Some(schema) = current.take() else {
+            results.push(MigrationResult {
+                version: migration.version.clone(),
+                name: migration.name.clone(),
+                up_ms: None,
+                down_ms: None,
+                reup_ms: None,
+                rows_seeded: None,
+                status: MigrationStatus::Skipped,
+            });
+            continue;
+        };
+        let (result, next) = run.migration(migration, schema).await?;
+        results.push(result);
+        current = next;
+    }
+    Ok(RoundtripOutcome {
+        migrations: results,
+        findings: run.findings,
+        checks_run: run.checks_ran.len(),
+    })
+}
+
+struct Run<'a, 'o> {
+    engine: &'a mut dyn Engine,
+    options: &'a RoundtripOptions<'o>,
+    findings: Vec<Finding>,
+    checks_ran: BTreeSet<String>,
+}
+
+/// A finding about `m`, at the statement of `script` that mentions `words`.
+fn finding(kind: FindingKind, m: &Migration, message: String) -> Finding {
+    Finding::new(kind, message).migration(&m.version, &m.name)
+}
+
+impl Run<'_, '_> {
+    /// One migration; returns its result and the schema to continue from (`None`: stop).
+    async fn migration(
+        &mut self,
+        m: &Migration,
+        s0: SchemaSnapshot,
+    ) -> Result<(MigrationResult, Option<SchemaSnapshot>)> {
+        let mut result = MigrationResult {
+            version: m.version.clone(),
+            name: m.name.clone(),
+            up_ms: None,
+            down_ms: None,
+            reup_ms: None,
+            rows_seeded: None,
+            status: MigrationStatus::Ok,
+        };
+        let seeded =
+            seed::seed_empty_tables(self.engine, &s0, self.options.rows, self.options.seed).await?;
+        result.rows_seeded = Some(seeded.rows);
+        let d0 = self.engine.fingerprint(&s0, true).await?;
+
+        // up
+        match self.engine.apply(&m.up).await? {
+            Applied::Done { ms } => result.up_ms = Some(ms),
+            Applied::Failed {
+                ms,
+                line,
+                code,
+                message,
+            } => {
+                result.up_ms = Some(ms);
+                result.status = MigrationStatus::Error;
+                let mut f = finding(
+                    FindingKind::MigrationError,
+                    m,
+                    format!("up failed: {code}: {message}"),
+                )
+                .direction(Direction::Up)
+                .at(&m.up.path, Some(line))
+                .detail("code", code)
+                .detail("server_message", message);
+                if !m.up.transactional {
+                    // Statements before the failing one stay applied: show what production
+                    // would be left with.
+                    let left = self.engine.schema().await?;
+                    let diff = schema::diff(&s0, &left, ("before up", "after the failed up"));
+                    if !diff.is_empty() {
+                        f = f.detail("left_behind", diff.unified());
+                    }
+                }
+                self.findings.push(f);
+                return Ok((result, None));
+            }
+        }
+        let s1 = self.engine.schema().await?;
+        let d1 = self.engine.fingerprint(&s1, false).await?;
+        self.destructive_changes(m, &s0, &d0, &s1, &d1).await?;
+        self.run_checks(m).await?;
+
+        // down
+        let Some(down) = m.effective_down() else {
+            let (path, message) = match &m.down {
+                Some(empty) => (
+                    &empty.path,
+                    "the down migration is empty: this migration cannot be rolled back",
+                ),
+                None => (
+                    &m.up.path,
+                    "no down migration: this migration cannot be rolled back",
+                ),
+            };
+            self.findings.push(
+                finding(FindingKind::Irreversible, m, message.into())
+                    .direction(Direction::Down)
+                    .at(path, None),
+            );
+            return Ok((result, Some(s1)));
+        };
+        match self.engine.apply(down).await? {
+            Applied::Done { ms } => result.down_ms = Some(ms),
+            Applied::Failed {
+                ms,
+                line,
+                code,
+                message,
+            } => {
+                result.down_ms = Some(ms);
+                self.findings.push(
+                    finding(
+                        FindingKind::MigrationError,
+                        m,
+                        format!("down failed: {code}: {message}"),
+                    )
+                    .direction(Direction::Down)
+                    .at(&down.path, Some(line))
+                    .detail("code", code)
+                    .detail("server_message", message),
+                );
+                // A transactional down rolled back to the state after up; otherwise look.
+                let next = if down.transactional {
+                    s1
+                } else {
+                    self.engine.schema().await?
+                };
+                return Ok((result, Some(next)));
+            }
+        }
+        let s2 = self.engine.schema().await?;
+        let d2 = self.engine.fingerprint(&s2, false).await?;
+        let drift = schema::diff(&s0, &s2, ("before up", "after up→down"));
+        self.schema_drift(m, &drift, Direction::Down, down);
+        self.data_loss(m, down, &s0, &d0, &s2, &d2).await?;
+
+        // re-up
+        match self.engine.apply(&m.up).await? {
+            Applied::Done { ms } => result.reup_ms = Some(ms),
+            Applied::Failed {
+                ms,
+                line,
+                code,
+                message,
+            } => {
+                result.reup_ms = Some(ms);
+                self.findings.push(
+                    finding(
+                        FindingKind::ReupFailure,
+                        m,
+                        format!(
+                            "up failed when applied again after down: {code}: {message}; \
+                             later migrations cannot run on this state"
+                        ),
+                    )
+                    .direction(Direction::Reup)
+                    .at(&m.up.path, Some(line))
+                    .detail("code", code)
+                    .detail("server_message", message),
+                );
+                return Ok((result, None));
+            }
+        }
+        let s3 = self.engine.schema().await?;
+        let redrift = schema::diff(&s1, &s3, ("after up", "after up→down→up"));
+        self.schema_drift(m, &redrift, Direction::Reup, &m.up);
+        Ok((result, Some(s3)))
+    }
+
+    async fn run_checks(&mut self, m: &Migration) -> Result<()> {
+        for check in self.options.checks {
+            if !check.applies(&m.version, self.options.engine_name) {
+                continue;
+            }
+            let outcome = self.engine.run_check(check).await?;
+            let base = || {
+                finding(FindingKind::InvariantViolation, m, String::new())
+                    .direction(Direction::Up)
+                    .severity(check.severity)
+                    .check(&check.name)
+                    .at(&m.up.path, None)
+                    .detail(
+                        "check_file",
+                        format!("{}:{}", check.path.display(), check.line),
+                    )
+            };
+            match outcome {
+                CheckOutcome::Passed => {
+                    self.checks_ran.insert(check.name.clone());
+                }
+                CheckOutcome::NotApplicable { reason } => {
+                    crate::debug!("check {} skipped after {}: {reason}", check.name, m.version);
+                }
+                CheckOutcome::Violated { rows, sample } => {
+                    self.checks_ran.insert(check.name.clone());
+                    let sample: Vec<Value> = sample
+                        .iter()
+                        .map(|s| serde_json::from_str(s).unwrap_or_else(|_| json!(s)))
+                        .collect();
+                    let what = check
+                        .description
+                        .as_deref()
+                        .map(|d| format!(" ({d})"))
+                        .unwrap_or_default();
+                    let mut f = base()
+                        .detail("rows", rows)
+                        .detail("sample", Value::Array(sample));
+                    f.message = format!(
+                        "check {}{what} returned {rows} violating row{} after up",
+                        check.name,
+                        if rows == 1 { "" } else { "s" }
+                    );
+                    self.findings.push(f);
+                }
+                CheckOutcome::Failed { code, message } => {
+                    self.checks_ran.insert(check.name.clone());
+                    let mut f = base().detail("error", format!("{code}: {message}"));
+                    f.message = format!(
+                        "check {} could not run after up: {code}: {message}",
+                        check.name
+                    );
+                    self.findings.push(f);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn schema_drift(
+        &mut self,
+        m: &Migration,
+        diff: &SchemaDiff,
+        direction: Direction,
+        at: &Script,
+    ) {
+        let (phase, baseline) = match direction {
+            Direction::Reup => ("re-up", "the first up"),
+            _ => ("up→down", "before up"),
+        };
+        for change in &diff.objects {
+            // `type:public.mood` reads "type public.mood" in a sentence.
+            let shown = change
+                .reference
+                .split_once(':')
+                .map_or(change.reference.as_str(), |(_, name)| name);
+            let message = match change.change {
+                schema::Change::Added => format!(
+                    "{phase} left {} {shown} that was not there {}",
+                    change.kind,
+                    if direction == Direction::Reup {
+                        "after the first up"
+                    } else {
+                        "before up"
+                    }
+                ),
+                schema::Change::Removed => format!(
+                    "{phase} did not bring back {} {shown} that existed {}",
+                    change.kind,
+                    if direction == Direction::Reup {
+                        "after the first up"
+                    } else {
+                        "before up"
+                    }
+                ),
+                schema::Change::Modified => format!(
+                    "{phase} left {} {shown} different from {baseline}: {}",
+                    change.kind, change.headline
+                ),
+            };
+            let name = change.reference.rsplit('.').next().unwrap_or_default();
+            let name = name.split('(').next().unwrap_or(name);
+            self.findings.push(
+                finding(FindingKind::SchemaDrift, m, message)
+                    .direction(direction)
+                    .object(change.reference.clone(), change.table.as_deref(), None)
+                    .at(&at.path, at.line_mentioning(&[name]))
+                    .detail("diff", change.diff.clone()),
+            );
+        }
+        for order in &diff.column_order {
+            let qualified = format!("{}.{}", order.schema, order.table);
+            self.findings.push(
+                finding(
+                    FindingKind::SchemaDrift,
+                    m,
+                    format!(
+                        "{phase} brought back {qualified} with its columns in another order: \
+                         ({}), was ({})",
+                        order.after.join(", "),
+                        order.before.join(", ")
+                    ),
+                )
+                .severity(Severity::Warning)
+                .direction(direction)
+                .object(qualified, Some(&order.table), None)
+                .at(&at.path, at.line_mentioning(&[&order.table]))
+                .detail("column_order", true)
+                .detail("columns_before", order.before.clone())
+                .detail("columns_after", order.after.clone()),
+            );
+        }
+    }
+
+    async fn data_loss(
+        &mut self,
+        m: &Migration,
+        down: &Script,
+        s0: &SchemaSnapshot,
+        d0: &DataFingerprint,
+        s2: &SchemaSnapshot,
+        d2: &DataFingerprint,
+    ) -> Result<()> {
+        for (name, change) in data::compare(d0, d2) {
+            let Some(before) = s0.tables.get(&name) else {
+                continue;
+            };
+            let table = before.name.as_str();
+            match change {
+                TableChange::Disappeared { rows } if rows > 0 => {
+                    self.findings.push(
+                        finding(
+                            FindingKind::DataLoss,
+                            m,
+                            format!("up→down lost table {name} and its {rows} rows"),
+                        )
+                        .direction(Direction::Down)
+                        .object(name.clone(), Some(table), None)
+                        .at(&down.path, down.line_mentioning(&[table]))
+                        .detail("rows_before", rows)
+                        .detail("rows_after", 0),
+                    );
+                }
+                TableChange::Disappeared { .. } | TableChange::Appeared { .. } => {}
+                TableChange::Changed {
+                    rows_before,
+                    rows_after,
+                    changed_columns,
+                    gone_columns,
+                    ..
+                } => {
+                    let Some(now) = s2.tables.get(&name) else {
+                        continue;
+                    };
+                    for (column, values) in &gone_columns {
+                        self.findings.push(
+                            finding(
+                                FindingKind::DataLoss,
+                                m,
+                                format!(
+                                    "up→down lost column {name}.{column} and its {values} values"
+                                ),
+                            )
+                            .direction(Direction::Down)
+                            .object(format!("{name}.{column}"), Some(table), Some(column))
+                            .at(&down.path, down.line_mentioning(&[table]))
+                            .detail("rows_before", rows_before)
+                            .detail("rows_after", rows_after)
+                            .detail("values_lost", *values),
+                        );
+                    }
+                    if changed_columns.is_empty()
+                        && rows_before == rows_after
+                        && !gone_columns.is_empty()
+                    {
+                        continue;
+                    }
+                    let Some(rows) = self.engine.row_diff(before, now).await? else {
+                        self.findings.push(
+                            finding(
+                                FindingKind::DataLoss,
+                                m,
+                                format!(
+                                    "up→down changed data in {name}: {rows_before} rows before, \
+                                     {rows_after} after; changed columns: {}",
+                                    changed_columns.join(", ")
+                                ),
+                            )
+                            .direction(Direction::Down)
+                            .object(name.clone(), Some(table), None)
+                            .at(&down.path, down.line_mentioning(&[table]))
+                            .detail("rows_before", rows_before)
+                            .detail("rows_after", rows_after)
+                            .detail("changed_columns", changed_columns.clone()),
+                        );
+                        continue;
+                    };
+                    let changed_values: i64 = rows.columns.values().map(|c| c.changed).sum();
+                    if rows.rows_missing > 0 || rows.rows_added > 0 {
+                        let how = if rows.keyed {
+                            ""
+                        } else {
+                            " (no primary key: compared as whole rows)"
+                        };
+                        let mut message = format!(
+                            "up→down lost {} of {} rows in {name}{how}",
+                            rows.rows_missing, rows.rows_before
+                        );
+                        if rows.rows_added > 0 {
+                            message.push_str(&format!(" and added {}", rows.rows_added));
+                        }
+                        let per_column: BTreeMap<&String, i64> =
+                            rows.columns.iter().map(|(c, d)| (c, d.changed)).collect();
+                        self.findings.push(
+                            finding(FindingKind::DataLoss, m, message)
+                                .direction(Direction::Down)
+                                .object(name.clone(), Some(table), None)
+                                .at(&down.path, down.line_mentioning(&[table]))
+                                .detail("rows_before", rows.rows_before)
+                                .detail("rows_after", rows.rows_after)
+                                .detail("rows_missing", rows.rows_missing)
+                                .detail("rows_added", rows.rows_added)
+                                .detail("values_changed", changed_values)
+                                .detail("changed_columns", json!(per_column))
+                                .detail("sample_keys", rows.missing_sample.clone()),
+                        );
+                        continue;
+                    }
+                    for (column, diff) in &rows.columns {
+                        if gone_columns.iter().any(|(c, _)| c == column) {
+                            continue;
+                        }
+                        self.findings.push(
+                            finding(
+                                FindingKind::DataLoss,
+                                m,
+                                format!(
+                                    "up→down changed {} of {} values in {name}.{column}",
+                                    diff.changed, rows.rows_before
+                                ),
+                            )
+                            .direction(Direction::Down)
+                            .object(format!("{name}.{column}"), Some(table), Some(column))
+                            .at(
+                                &down.path,
+                                down.line_writing(&[table, column])
+                                    .or_else(|| down.line_writing(&[column])),
+                            )
+                            .detail("rows_before", rows.rows_before)
+                            .detail("rows_after", rows.rows_after)
+                            .detail("values_changed", diff.changed)
+                            .detail("sample_keys", diff.sample.clone()),
+                        );
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn destructive_changes(
+        &mut self,
+        m: &Migration,
+        s0: &SchemaSnapshot,
+        d0: &DataFingerprint,
+        s1: &SchemaSnapshot,
+        d1: &DataFingerprint,
+    ) -> Result<()> {
+        let changes = data::compare(d0, d1);
+        let appeared: Vec<&String> = changes
+            .iter()
+            .filter(|(_, c)| matches!(c, TableChange::Appeared { .. }))
+            .map(|(n, _)| n)
+            .collect();
+        let up = &m.up;
+        for (name, change) in &changes {
+            let Some(before) = s0.tables.get(name) else {
+                continue;
+            };
+            let table = before.name.as_str();
+            let push = |run: &mut Self,
+                        object: String,
+                        column: Option<&str>,
+                        message: String,
+                        details: Vec<(&str, Value)>| {
+                let words: Vec<&str> = std::iter::once(table).chain(column).collect();
+                let mut f = finding(FindingKind::DestructiveChange, m, message)
+                    .direction(Direction::Up)
+                    .object(object, Some(table), column)
+                    .at(&up.path, up.line_mentioning(&words));
+                for (k, v) in details {
+                    f = f.detail(k, v);
+                }
+                run.findings.push(f);
+            };
+            match change {
+                TableChange::Disappeared { rows } if *rows > 0 => {
+                    // A rename keeps every value: same fingerprint under a new name.
+                    let renamed = appeared
+                        .iter()
+                        .any(|n| d1.tables[*n].columns == d0.tables[name].columns);
+                    if !renamed {
+                        push(
+                            self,
+                            name.clone(),
+                            None,
+                            format!("up drops table {name} holding {rows} rows"),
+                            vec![("rows_before", json!(rows))],
+                        );
+                    }
+                }
+                TableChange::Changed {
+                    rows_before,
+                    rows_after,
+                    changed_columns,
+                    gone_columns,
+                    ..
+                } => {
+                    if rows_after < rows_before {
+                        push(
+                            self,
+                            name.clone(),
+                            None,
+                            format!(
+                                "up deletes {} of {rows_before} rows from {name}",
+                                rows_before - rows_after
+                            ),
+                            vec![
+                                ("rows_before", json!(rows_before)),
+                                ("rows_after", json!(rows_after)),
+                            ],
+                        );
+                    }
+                    let Some(now) = s1.tables.get(name) else {
+                        continue;
+                    };
+                    for (column, values) in gone_columns {
+                        let new_columns = &d1.tables[name].columns;
+                        let renamed = new_columns.iter().any(|(c, fp)| {
+                            before.column(c).is_none() && *fp == d0.tables[name].columns[column]
+                        });
+                        if !renamed {
+                            push(
+                                self,
+                                format!("{name}.{column}"),
+                                Some(column),
+                                format!("up drops column {name}.{column} holding {values} values"),
+                                vec![("values_lost", json!(values))],
+                            );
+                        }
+                    }
+                    for column in changed_columns {
+                        let (Some(old), Some(new)) = (before.column(column), now.column(column))
+                        else {
+                            continue;
+                        };
+                        if old.data_type == new.data_type {
+                            continue;
+                        }
+                        let message = match self.engine.survival(before, now, column).await? {
+                            Survival::Lost(n) => format!(
+                                "up changes {name}.{column} from {} to {}: {n} values do not survive the conversion",
+                                old.data_type, new.data_type
+                            ),
+                            Survival::NotConvertible(reason) => format!(
+                                "up changes {name}.{column} from {} to {}: the values cannot be converted back ({reason})",
+                                old.data_type, new.data_type
+                            ),
+                            Survival::Kept | Survival::Unknown => continue,
+                        };
+                        push(
+                            self,
+                            format!("{name}.{column}"),
+                            Some(column),
+                            message,
+                            vec![
+                                ("type_before", json!(old.data_type)),
+                                ("type_after", json!(new.data_type)),
+                            ],
+                        );
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}

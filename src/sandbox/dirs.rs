@@ -1,0 +1,246 @@
+//! Temp dirs, the cache dir, and cleaning up after a driftless that was killed.
+
+use std::ffi::CString;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use super::ServiceUser;
+use crate::error::Context;
+use crate::{Error, Result};
+
+/// Prefix of every temp dir driftless creates; followed by the creating process id.
+const PREFIX: &str = "driftless-";
+
+/// tmpfs is used for sandboxes only with at least this much room (Docker's default
+/// `/dev/shm` of 64 MB would fill up with one PostgreSQL data dir).
+const MIN_TMPFS_FREE: u64 = 1 << 30;
+
+/// Where sandboxes live: `$DRIFTLESS_TMPDIR`, else `/dev/shm` when it has room, else the
+/// system temp dir. tmpfs makes copying a template data dir about 10x faster than ext4.
+pub fn base_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("DRIFTLESS_TMPDIR") {
+        return PathBuf::from(dir);
+    }
+    let shm = Path::new("/dev/shm");
+    if free_bytes(shm).is_some_and(|free| free >= MIN_TMPFS_FREE) && writable(shm) {
+        return shm.to_path_buf();
+    }
+    std::env::temp_dir()
+}
+
+/// Where templates and other reusable artefacts are kept between runs:
+/// `$DRIFTLESS_CACHE_DIR`, else `$XDG_CACHE_HOME/driftless`, else `~/.cache/driftless`.
+pub fn cache_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("DRIFTLESS_CACHE_DIR") {
+        return PathBuf::from(dir);
+    }
+    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME") {
+        return PathBuf::from(dir).join("driftless");
+    }
+    if let Some(home) = std::env::var_os("HOME") {
+        return PathBuf::from(home).join(".cache").join("driftless");
+    }
+    std::env::temp_dir().join("driftless-cache")
+}
+
+fn free_bytes(path: &Path) -> Option<u64> {
+    let c = CString::new(path.as_os_str().as_encoded_bytes()).ok()?;
+    let mut stat: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `c` is a valid NUL-terminated path and `stat` a properly sized out-parameter.
+    let rc = unsafe { libc::statvfs(c.as_ptr(), &mut stat) };
+    (rc == 0).then(|| stat.f_bavail as u64 * stat.f_frsize as u64)
+}
+
+fn writable(path: &Path) -> bool {
+    let Ok(c) = CString::new(path.as_os_str().as_encoded_bytes()) else {
+        return false;
+    };
+    // SAFETY: `c` is a valid NUL-terminated path.
+    unsafe { libc::access(c.as_ptr(), libc::W_OK | libc::X_OK) == 0 }
+}
+
+/// A temp dir that is removed when dropped, unless [`SandboxDir::keep`] was called.
+#[derive(Debug)]
+pub struct SandboxDir {
+    path: PathBuf,
+    keep: bool,
+}
+
+impl SandboxDir {
+    /// Creates `driftless-<pid>-<label>-<random>` in [`base_dir`], first removing what killed
+    /// driftless processes left there. When `owner` is given the dir is handed to that user.
+    pub fn create(label: &str, owner: Option<&ServiceUser>) -> Result<SandboxDir> {
+        let base = base_dir();
+        std::fs::create_dir_all(&base)
+            .context(|| format!("cannot create temp dir base {}", base.display()))?;
+        sweep_stale(&base);
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("{PREFIX}{}-{label}-", std::process::id()))
+            .tempdir_in(&base)
+            .context(|| format!("cannot create a temp dir in {}", base.display()))?;
+        let path = dir.keep();
+        let sandbox = SandboxDir { path, keep: false };
+        std::fs::set_permissions(&sandbox.path, std::fs::Permissions::from_mode(0o755))
+            .context(|| format!("cannot set permissions on {}", sandbox.path.display()))?;
+        if let Some(user) = owner {
+            user.chown(&sandbox.path)?;
+        }
+        Ok(sandbox)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Leaves the dir in place when dropped (`--keep`).
+    pub fn keep(&mut self) {
+        self.keep = true;
+    }
+}
+
+impl Drop for SandboxDir {
+    fn drop(&mut self) {
+        if !self.keep {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+/// Removes `driftless-<pid>-*` entries of `base` whose process is gone, after killing any
+/// process still running from them (a server whose parent died by SIGKILL before the kernel's
+/// parent-death signal was armed). Errors are ignored: this is best-effort hygiene.
+pub fn sweep_stale(base: &Path) {
+    let Ok(entries) = std::fs::read_dir(base) else {
+        return;
+    };
+    let me = std::process::id();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let Some(pid) = name
+            .strip_prefix(PREFIX)
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid == me || process_alive(pid) {
+            continue;
+        }
+        let path = entry.path();
+        kill_processes_using(&path);
+        let _ = std::fs::remove_dir_all(&path);
+    }
+}
+
+fn process_alive(pid: u32) -> bool {
+    // SAFETY: signal 0 only checks for existence and permission.
+    let rc = unsafe { libc::kill(pid as libc::pid_t, 0) };
+    rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+/// SIGKILLs every process whose command line mentions `dir`.
+fn kill_processes_using(dir: &Path) {
+    let Some(needle) = dir.to_str() else { return };
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return;
+    };
+    for p in procs.flatten() {
+        let Some(pid) = p.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+            continue;
+        };
+        let Ok(cmdline) = std::fs::read(p.path().join("cmdline")) else {
+            continue;
+        };
+        if String::from_utf8_lossy(&cmdline).contains(needle) {
+            // SAFETY: plain kill(2) on a pid read from /proc.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+    }
+}
+
+/// Copies `from` into the new dir `to` with permissions, handing every entry to `owner`.
+pub fn copy_tree(from: &Path, to: &Path, owner: Option<&ServiceUser>) -> Result<()> {
+    let meta =
+        std::fs::symlink_metadata(from).context(|| format!("cannot read {}", from.display()))?;
+    std::fs::create_dir(to).context(|| format!("cannot create {}", to.display()))?;
+    std::fs::set_permissions(to, std::fs::Permissions::from_mode(meta.mode() & 0o7777))
+        .context(|| format!("cannot set permissions on {}", to.display()))?;
+    if let Some(user) = owner {
+        user.chown(to)?;
+    }
+    let entries = std::fs::read_dir(from).context(|| format!("cannot read {}", from.display()))?;
+    for entry in entries {
+        let entry = entry.context(|| format!("cannot read {}", from.display()))?;
+        let source = entry.path();
+        let target = to.join(entry.file_name());
+        let kind = entry
+            .file_type()
+            .context(|| format!("cannot read {}", source.display()))?;
+        if kind.is_dir() {
+            copy_tree(&source, &target, owner)?;
+        } else if kind.is_symlink() {
+            let link = std::fs::read_link(&source)
+                .context(|| format!("cannot read link {}", source.display()))?;
+            std::os::unix::fs::symlink(link, &target)
+                .context(|| format!("cannot create link {}", target.display()))?;
+        } else {
+            std::fs::copy(&source, &target)
+                .context(|| format!("cannot copy {} to {}", source.display(), target.display()))?;
+            if let Some(user) = owner {
+                user.chown(&target)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Atomically publishes a fully built directory `built` as `target`; when another process
+/// won the race, `built` is removed and theirs is used.
+pub fn publish_dir(built: &Path, target: &Path) -> Result<()> {
+    match std::fs::rename(built, target) {
+        Ok(()) => Ok(()),
+        Err(_) if target.is_dir() => {
+            let _ = std::fs::remove_dir_all(built);
+            Ok(())
+        }
+        Err(e) => Err(Error::Io {
+            context: format!("cannot move {} to {}", built.display(), target.display()),
+            source: e,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sweep_removes_dirs_of_dead_processes_only() {
+        let base = tempfile::tempdir().unwrap();
+        // A pid that cannot exist (above the kernel's pid_max ceiling).
+        let dead = base.path().join("driftless-4194305-postgres-x");
+        let mine = base
+            .path()
+            .join(format!("driftless-{}-postgres-y", std::process::id()));
+        let other = base.path().join("unrelated");
+        for d in [&dead, &mine, &other] {
+            std::fs::create_dir(d).unwrap();
+        }
+        sweep_stale(base.path());
+        assert!(!dead.exists());
+        assert!(mine.exists());
+        assert!(other.exists());
+    }
+
+    #[test]
+    fn copy_tree_copies_nested_files() {
+        let src = tempfile::tempdir().unwrap();
+        std::fs::create_dir(src.path().join("sub")).unwrap();
+        std::fs::write(src.path().join("sub/file"), b"hello").unwrap();
+        let dst = tempfile::tempdir().unwrap();
+        let target = dst.path().join("copy");
+        copy_tree(src.path(), &target, None).unwrap();
+        assert_eq!(std::fs::read(target.join("sub/file")).unwrap(), b"hello");
+    }
+}

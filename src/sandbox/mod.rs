@@ -1,0 +1,31 @@
+//! Disposable database servers: what every engine's sandbox shares.
+//!
+//! - [`SandboxDir`]: a temp dir (on tmpfs when there is room) removed on drop;
+//! - [`ServerProcess`]: a server child process, stopped on drop, in its own process group,
+//!   and told by the kernel to stop when driftless dies (`PR_SET_PDEATHSIG`);
+//! - [`sweep_stale`]: removes what a killed driftless left behind (a SIGKILL cannot be caught);
+//! - [`service_user`]: the unprivileged user to run servers as when driftless runs as root;
+//! - [`copy_tree`], [`cache_dir`], [`free_port`].
+//!
+//! Engines build their sandboxes from these parts in their own folder (`engine/<name>/`).
+
+mod dirs;
+mod process;
+mod user;
+
+pub use dirs::{SandboxDir, base_dir, cache_dir, copy_tree, publish_dir, sweep_stale};
+pub use process::{ServerProcess, SpawnOptions};
+pub use user::{ServiceUser, service_user};
+
+use crate::{Error, Result};
+
+/// A TCP port on 127.0.0.1 that was free a moment ago.
+pub fn free_port() -> Result<u16> {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0))
+        .map_err(|e| Error::infra(format!("cannot find a free port on 127.0.0.1: {e}")))?;
+    let port = listener
+        .local_addr()
+        .map_err(|e| Error::infra(format!("cannot find a free port on 127.0.0.1: {e}")))?
+        .port();
+    Ok(port)
+}

@@ -1,0 +1,127 @@
+use std::collections::BTreeMap;
+
+/// A schema at one moment: tables for seeding and fingerprints, objects for drift.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SchemaSnapshot {
+    /// User tables by qualified name (`schema.table`).
+    pub tables: BTreeMap<String, Table>,
+    /// Every object, tables included, by a sort key such as `table public.users`.
+    pub objects: BTreeMap<String, SchemaObject>,
+}
+
+impl SchemaSnapshot {
+    /// The whole schema as canonical text, objects in key order.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for object in self.objects.values() {
+            out.push_str(&object.text);
+            if !object.text.ends_with('\n') {
+                out.push('\n');
+            }
+        }
+        out
+    }
+
+    /// Tables that hold rows themselves (partitioned parents hold none).
+    pub fn data_tables(&self) -> impl Iterator<Item = &Table> {
+        self.tables.values().filter(|t| t.holds_rows)
+    }
+}
+
+/// One schema object and its canonical text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchemaObject {
+    /// `table`, `index`, `view`, `function`, `type`, ...
+    pub kind: String,
+    /// The name findings use: `schema.table`, `schema.index`, `type:schema.name`, ...
+    pub reference: String,
+    /// Unqualified name of the table the object belongs to, if any.
+    pub table: Option<String>,
+    pub text: String,
+}
+
+/// A user table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Table {
+    pub schema: String,
+    pub name: String,
+    /// In the table's column order.
+    pub columns: Vec<Column>,
+    pub primary_key: Vec<String>,
+    /// Column sets of unique constraints and unique indexes.
+    pub unique_keys: Vec<Vec<String>>,
+    pub foreign_keys: Vec<ForeignKey>,
+    /// CHECK constraint definitions in the engine's syntax.
+    pub checks: Vec<String>,
+    /// False for partitioned parents: their rows live in the partitions.
+    pub holds_rows: bool,
+    /// False for partitions: rows are inserted through their parent.
+    pub seed_directly: bool,
+}
+
+impl Table {
+    pub fn qualified(&self) -> String {
+        format!("{}.{}", self.schema, self.name)
+    }
+
+    pub fn column(&self, name: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Column {
+    pub name: String,
+    /// The engine's own spelling of the type (`character varying(40)`, `numeric(12,2)`).
+    pub data_type: String,
+    pub kind: ColumnKind,
+    pub nullable: bool,
+    pub has_default: bool,
+    /// Filled by the server (identity, serial, generated): seeding leaves it alone.
+    pub server_filled: bool,
+}
+
+/// What kind of values a column holds, as far as seeding and comparison care.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ColumnKind {
+    Int {
+        bytes: u8,
+    },
+    Decimal {
+        precision: Option<u32>,
+        scale: u32,
+    },
+    Float,
+    Bool,
+    Text {
+        max_len: Option<u32>,
+    },
+    Char {
+        len: u32,
+    },
+    Date,
+    Time,
+    Timestamp {
+        tz: bool,
+    },
+    Interval,
+    Uuid,
+    Json,
+    Bytes,
+    Inet,
+    MacAddr,
+    Money,
+    Enum(Vec<String>),
+    Array(Box<ColumnKind>),
+    /// A type seeding knows nothing about; only NULL or the default can be used.
+    Other(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForeignKey {
+    pub name: String,
+    pub columns: Vec<String>,
+    /// Qualified name of the referenced table.
+    pub ref_table: String,
+    pub ref_columns: Vec<String>,
+}

@@ -1,0 +1,655 @@
+//! Generating one value for one column, as text the server can cast to the column's type.
+
+use fake::Fake;
+use fake::faker::address::en::{
+    BuildingNumber, CityName, CountryCode, CountryName, StateName, StreetName, ZipCode,
+};
+use fake::faker::company::en::CompanyName;
+use fake::faker::internet::en::{DomainSuffix, Username};
+use fake::faker::lorem::en::{Sentence, Word};
+use fake::faker::name::en::{FirstName, LastName};
+use fake::faker::phone_number::en::PhoneNumber;
+use fake::rand::RngExt;
+use fake::rand::rngs::StdRng;
+
+use super::ColumnRules;
+use crate::schema::{Column, ColumnKind};
+
+/// Whether seeding can produce values of this kind (else the column is left to its default).
+pub fn can_generate(kind: &ColumnKind) -> bool {
+    match kind {
+        ColumnKind::Other(_) => false,
+        ColumnKind::Array(inner) => can_generate(inner),
+        _ => true,
+    }
+}
+
+/// What a column name suggests about its content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Hint {
+    Email,
+    FirstName,
+    LastName,
+    FullName,
+    Username,
+    Phone,
+    City,
+    Country,
+    CountryCode,
+    Street,
+    Zip,
+    State,
+    Company,
+    Url,
+    Ip,
+    Slug,
+    Status,
+    Currency,
+    Title,
+    Text,
+    Price,
+    Quantity,
+    Age,
+    Year,
+    Rating,
+    Percent,
+    None,
+}
+
+fn hint(name: &str) -> Hint {
+    let n = name.to_ascii_lowercase();
+    let has = |w: &str| n.contains(w);
+    let is = |w: &str| n == w || n.ends_with(&format!("_{w}"));
+    if has("email") || has("e_mail") {
+        Hint::Email
+    } else if has("first_name") || has("firstname") || has("given_name") {
+        Hint::FirstName
+    } else if has("last_name") || has("lastname") || has("surname") || has("family_name") {
+        Hint::LastName
+    } else if has("username") || has("user_name") || has("login") || has("handle") {
+        Hint::Username
+    } else if has("phone") || has("mobile") || has("fax") {
+        Hint::Phone
+    } else if has("country_code") || is("iso2") {
+        Hint::CountryCode
+    } else if has("country") {
+        Hint::Country
+    } else if has("city") || has("town") {
+        Hint::City
+    } else if has("street") || has("address") {
+        Hint::Street
+    } else if has("zip") || has("postal") || has("postcode") {
+        Hint::Zip
+    } else if has("state") || has("province") || has("region") {
+        Hint::State
+    } else if has("company") || has("organization") || has("organisation") || has("employer") {
+        Hint::Company
+    } else if has("url") || has("website") || has("homepage") || has("link") {
+        Hint::Url
+    } else if is("ip") || has("ip_address") {
+        Hint::Ip
+    } else if has("slug") {
+        Hint::Slug
+    } else if has("status") || has("state") || is("kind") || is("type") {
+        Hint::Status
+    } else if has("currency") {
+        Hint::Currency
+    } else if is("title") || is("subject") || is("headline") {
+        Hint::Title
+    } else if has("description") || has("comment") || has("body") || has("note") || has("bio") {
+        Hint::Text
+    } else if has("name") {
+        Hint::FullName
+    } else if has("price") || has("amount") || has("total") || has("cost") || has("balance") {
+        Hint::Price
+    } else if has("qty") || has("quantity") || is("count") {
+        Hint::Quantity
+    } else if is("age") {
+        Hint::Age
+    } else if is("year") {
+        Hint::Year
+    } else if has("rating") || has("score") || has("stars") {
+        Hint::Rating
+    } else if has("percent") || has("pct") || has("ratio") {
+        Hint::Percent
+    } else {
+        Hint::None
+    }
+}
+
+/// A value for `column` in row `row` (0-based), or `None` (NULL).
+pub fn value(
+    column: &Column,
+    rules: &ColumnRules,
+    row: usize,
+    unique: bool,
+    rng: &mut StdRng,
+) -> Option<String> {
+    if let Some(allowed) = rules.allowed.as_ref().filter(|a| !a.is_empty()) {
+        let index = if unique {
+            row % allowed.len()
+        } else {
+            rng.random_range(0..allowed.len())
+        };
+        return Some(allowed[index].clone());
+    }
+    kind_value(&column.kind, hint(&column.name), rules, row, unique, rng)
+}
+
+fn kind_value(
+    kind: &ColumnKind,
+    hint: Hint,
+    rules: &ColumnRules,
+    row: usize,
+    unique: bool,
+    rng: &mut StdRng,
+) -> Option<String> {
+    let value = match kind {
+        ColumnKind::Int { bytes } => int_value(*bytes, hint, rules, row, unique, rng).to_string(),
+        ColumnKind::Decimal { precision, scale } => {
+            decimal_value(*precision, *scale, hint, rules, row, unique, rng)
+        }
+        ColumnKind::Float => {
+            let (lo, hi) = range(hint, rules, (f64::MIN, f64::MAX), 0.001);
+            if unique {
+                format!("{}", lo + row as f64 + 0.25)
+            } else {
+                format!("{:.3}", rng.random_range(lo..=hi))
+            }
+        }
+        ColumnKind::Money => format!(
+            "{}.{:02}",
+            rng.random_range(1..1000),
+            rng.random_range(0..100)
+        ),
+        ColumnKind::Bool => if rng.random_bool(0.5) {
+            "true"
+        } else {
+            "false"
+        }
+        .to_string(),
+        ColumnKind::Text { max_len } => {
+            let limit = match (*max_len, rules.max_len) {
+                (Some(a), Some(b)) => Some((a as usize).min(b)),
+                (a, b) => a.map(|a| a as usize).or(b),
+            };
+            text_value(hint, limit, rules.min_len, row, unique, rng)
+        }
+        ColumnKind::Char { len } => char_value(*len as usize, hint, row, unique, rng),
+        ColumnKind::Date => {
+            let day = base_day()
+                + if unique {
+                    row as i64
+                } else {
+                    rng.random_range(0..3650)
+                };
+            format_date(day)
+        }
+        ColumnKind::Time => format!(
+            "{:02}:{:02}:{:02}",
+            rng.random_range(0..24),
+            rng.random_range(0..60),
+            rng.random_range(0..60)
+        ),
+        ColumnKind::Timestamp { tz } => {
+            let (day, second) = if unique {
+                (base_day() + (row / 1440) as i64, (row % 1440) as i64 * 60)
+            } else {
+                (
+                    base_day() + rng.random_range(0..3650),
+                    rng.random_range(0..86_400),
+                )
+            };
+            let micros: u32 = rng.random_range(0..1_000_000);
+            format!(
+                "{} {:02}:{:02}:{:02}.{micros:06}{}",
+                format_date(day),
+                second / 3600,
+                second / 60 % 60,
+                second % 60,
+                if *tz { "+00" } else { "" }
+            )
+        }
+        ColumnKind::Interval => format!(
+            "{} days {:02}:{:02}:00",
+            rng.random_range(0..30),
+            rng.random_range(0..24),
+            rng.random_range(0..60)
+        ),
+        ColumnKind::Uuid => uuid(rng),
+        ColumnKind::Json => {
+            let word: String = Word().fake_with_rng(rng);
+            format!(
+                "{{\"id\": {row}, \"label\": \"{word}\", \"score\": {}.5, \"tags\": [\"{word}\", \"x{}\"], \"active\": {}}}",
+                rng.random_range(0..100),
+                rng.random_range(0..10),
+                rng.random_bool(0.5)
+            )
+        }
+        ColumnKind::Bytes => {
+            let len = rng.random_range(4..16);
+            let bytes: String = (0..len)
+                .map(|_| format!("{:02x}", rng.random_range(0..=255u8)))
+                .collect();
+            format!("\\x{bytes}")
+        }
+        ColumnKind::Inet => {
+            let n = if unique {
+                row as u32
+            } else {
+                rng.random_range(0..1 << 24)
+            };
+            format!("10.{}.{}.{}", n >> 16 & 255, n >> 8 & 255, n & 255)
+        }
+        ColumnKind::MacAddr => format!(
+            "08:00:2b:{:02x}:{:02x}:{:02x}",
+            row >> 16 & 255,
+            row >> 8 & 255,
+            if unique {
+                row & 255
+            } else {
+                rng.random_range(0..256)
+            }
+        ),
+        ColumnKind::Enum(labels) if !labels.is_empty() => {
+            let i = if unique {
+                row % labels.len()
+            } else {
+                rng.random_range(0..labels.len())
+            };
+            labels[i].clone()
+        }
+        ColumnKind::Array(inner) => {
+            let count = rng.random_range(0..4);
+            let elements: Vec<String> = (0..count)
+                .filter_map(|k| {
+                    kind_value(
+                        inner,
+                        hint,
+                        &ColumnRules::default(),
+                        row * 4 + k,
+                        unique,
+                        rng,
+                    )
+                })
+                .map(|v| format!("\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\"")))
+                .collect();
+            format!("{{{}}}", elements.join(","))
+        }
+        ColumnKind::Enum(_) | ColumnKind::Other(_) => return None,
+    };
+    Some(value)
+}
+
+/// The range a number should come from: the type's limits, narrowed by what the name
+/// suggests and by CHECK bounds (exclusive bounds moved inward by `step`).
+fn range(hint: Hint, rules: &ColumnRules, limits: (f64, f64), step: f64) -> (f64, f64) {
+    let (mut lo, mut hi): (f64, f64) = match hint {
+        Hint::Price => (1.0, 1000.0),
+        Hint::Quantity => (1.0, 20.0),
+        Hint::Age => (18.0, 90.0),
+        Hint::Year => (1990.0, 2030.0),
+        Hint::Rating => (1.0, 5.0),
+        Hint::Percent => (0.0, 100.0),
+        _ => (1.0, 10_000.0),
+    };
+    let rule_min = rules
+        .min
+        .map(|(v, inclusive)| if inclusive { v } else { v + step });
+    let rule_max = rules
+        .max
+        .map(|(v, inclusive)| if inclusive { v } else { v - step });
+    if let Some(min) = rule_min {
+        lo = lo.max(min);
+    }
+    if let Some(max) = rule_max {
+        hi = hi.min(max);
+    }
+    if lo > hi {
+        // The name's guess and the constraint disagree: trust the constraint.
+        lo = rule_min.unwrap_or(limits.0.max(hi - 1000.0));
+        hi = rule_max.unwrap_or(lo + 1000.0);
+    }
+    (lo.max(limits.0), hi.min(limits.1))
+}
+
+fn int_value(
+    bytes: u8,
+    hint: Hint,
+    rules: &ColumnRules,
+    row: usize,
+    unique: bool,
+    rng: &mut StdRng,
+) -> i64 {
+    let max = match bytes {
+        2 => i16::MAX as f64,
+        4 => i32::MAX as f64,
+        _ => i64::MAX as f64,
+    };
+    let (lo, hi) = range(hint, rules, (-max - 1.0, max), 1.0);
+    let (lo, hi) = (lo.ceil() as i64, hi.floor() as i64);
+    if unique {
+        lo.saturating_add(row as i64)
+    } else if lo >= hi {
+        lo
+    } else {
+        rng.random_range(lo..=hi)
+    }
+}
+
+fn decimal_value(
+    precision: Option<u32>,
+    scale: u32,
+    hint: Hint,
+    rules: &ColumnRules,
+    row: usize,
+    unique: bool,
+    rng: &mut StdRng,
+) -> String {
+    let scale = scale.min(6);
+    let unit = 10f64.powi(scale as i32);
+    let max = precision
+        .map(|p| 10f64.powi(p.saturating_sub(scale) as i32) - 1.0 / unit)
+        .unwrap_or(1e12);
+    let (lo, hi) = range(hint, rules, (-max, max), 1.0 / unit);
+    let (lo_units, hi_units) = ((lo * unit).ceil() as i64, (hi * unit).floor() as i64);
+    let units = if unique {
+        lo_units.saturating_add(row as i64)
+    } else if lo_units >= hi_units {
+        lo_units
+    } else {
+        rng.random_range(lo_units..=hi_units)
+    };
+    if scale == 0 {
+        return units.to_string();
+    }
+    let sign = if units < 0 { "-" } else { "" };
+    let abs = units.unsigned_abs();
+    let unit = 10u64.pow(scale);
+    format!(
+        "{sign}{}.{:0width$}",
+        abs / unit,
+        abs % unit,
+        width = scale as usize
+    )
+}
+
+fn text_value(
+    hint: Hint,
+    max_len: Option<usize>,
+    min_len: Option<usize>,
+    row: usize,
+    unique: bool,
+    rng: &mut StdRng,
+) -> String {
+    let base: String = match hint {
+        Hint::Email => {
+            let first: String = FirstName().fake_with_rng(rng);
+            let last: String = LastName().fake_with_rng(rng);
+            let domain = ["example.com", "example.org", "example.net"][rng.random_range(0..3)];
+            let local =
+                format!("{}.{}", first.to_lowercase(), last.to_lowercase()).replace(' ', "");
+            let local = if unique {
+                format!("{local}.{row}")
+            } else {
+                local
+            };
+            return fit(
+                format!("{local}@{domain}"),
+                max_len,
+                min_len,
+                row,
+                unique,
+                true,
+            );
+        }
+        Hint::FirstName => FirstName().fake_with_rng(rng),
+        Hint::LastName => LastName().fake_with_rng(rng),
+        Hint::FullName => full_name(rng),
+        Hint::Username => Username().fake_with_rng(rng),
+        Hint::Phone => PhoneNumber().fake_with_rng(rng),
+        Hint::City => CityName().fake_with_rng(rng),
+        Hint::Country => CountryName().fake_with_rng(rng),
+        Hint::CountryCode => CountryCode().fake_with_rng(rng),
+        Hint::Street => {
+            let number: String = BuildingNumber().fake_with_rng(rng);
+            let street: String = StreetName().fake_with_rng(rng);
+            format!("{number} {street}")
+        }
+        Hint::Zip => ZipCode().fake_with_rng(rng),
+        Hint::State => StateName().fake_with_rng(rng),
+        Hint::Company => CompanyName().fake_with_rng(rng),
+        Hint::Url => {
+            let word: String = Word().fake_with_rng(rng);
+            let suffix: String = DomainSuffix().fake_with_rng(rng);
+            format!("https://{word}.example.{suffix}/")
+        }
+        Hint::Ip => format!(
+            "10.0.{}.{}",
+            rng.random_range(0..256),
+            rng.random_range(1..255)
+        ),
+        Hint::Slug => {
+            let words: Vec<String> = (0..3).map(|_| Word().fake_with_rng(rng)).collect();
+            words.join("-")
+        }
+        Hint::Status => {
+            ["active", "pending", "inactive", "archived"][rng.random_range(0..4)].into()
+        }
+        Hint::Currency => ["USD", "EUR", "GBP", "JPY", "CHF"][rng.random_range(0..5)].into(),
+        Hint::Title => {
+            let s: String = Sentence(2..6).fake_with_rng(rng);
+            s.trim_end_matches('.').to_string()
+        }
+        Hint::Text => Sentence(4..14).fake_with_rng(rng),
+        _ => {
+            let words: Vec<String> = (0..2).map(|_| Word().fake_with_rng(rng)).collect();
+            words.join(" ")
+        }
+    };
+    fit(base, max_len, min_len, row, unique, false)
+}
+
+/// A person's name as people really have them: mostly "First Last", but also middle names,
+/// titles and single names, which is where name-splitting migrations lose data.
+fn full_name(rng: &mut StdRng) -> String {
+    let first: String = FirstName().fake_with_rng(rng);
+    let last: String = LastName().fake_with_rng(rng);
+    match rng.random_range(0..100) {
+        0..70 => format!("{first} {last}"),
+        70..85 => {
+            let middle: String = FirstName().fake_with_rng(rng);
+            format!("{first} {middle} {last}")
+        }
+        85..95 => {
+            let title = ["Dr.", "Prof.", "Mx.", "Sir"][rng.random_range(0..4)];
+            format!("{title} {first} {last}")
+        }
+        _ => first,
+    }
+}
+
+/// Makes `value` unique (row number appended) and fit the length bounds.
+fn fit(
+    value: String,
+    max_len: Option<usize>,
+    min_len: Option<usize>,
+    row: usize,
+    unique: bool,
+    already_unique: bool,
+) -> String {
+    let mut value = value;
+    if unique && !already_unique {
+        value = format!("{value} {row}");
+    }
+    if let Some(max) = max_len
+        && value.chars().count() > max
+    {
+        if unique {
+            // Keep the distinguishing row number: truncate the front part instead.
+            let suffix = format!("{row}");
+            let keep = max.saturating_sub(suffix.len());
+            value = value.chars().take(keep).collect::<String>() + &suffix;
+            value = value
+                .chars()
+                .rev()
+                .take(max)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+        } else {
+            value = value.chars().take(max).collect();
+        }
+    }
+    if let Some(min) = min_len {
+        while value.chars().count() < min {
+            value.push('x');
+        }
+    }
+    value
+}
+
+fn char_value(len: usize, hint: Hint, row: usize, unique: bool, rng: &mut StdRng) -> String {
+    let len = len.max(1);
+    if unique {
+        let mut code = to_base36(row as u64);
+        while code.len() < len {
+            code.insert(0, '0');
+        }
+        return code[code.len() - len..].to_string();
+    }
+    match (hint, len) {
+        (Hint::CountryCode | Hint::Country, 2) => CountryCode().fake_with_rng(rng),
+        (Hint::Currency, 3) => ["USD", "EUR", "GBP", "JPY", "CHF"][rng.random_range(0..5)].into(),
+        _ => (0..len)
+            .map(|_| (b'A' + rng.random_range(0..26u8)) as char)
+            .collect(),
+    }
+}
+
+fn to_base36(mut n: u64) -> String {
+    const DIGITS: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    let mut out = Vec::new();
+    loop {
+        out.push(DIGITS[(n % 36) as usize]);
+        n /= 36;
+        if n == 0 {
+            break;
+        }
+    }
+    out.reverse();
+    String::from_utf8(out).unwrap_or_default()
+}
+
+fn uuid(rng: &mut StdRng) -> String {
+    let mut b: [u8; 16] = rng.random();
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}
+
+/// 2015-01-01 as days since the epoch: seeded dates span the ten years after it.
+fn base_day() -> i64 {
+    16_436
+}
+
+/// `YYYY-MM-DD` of a day number (days since 1970-01-01; Howard Hinnant's algorithm).
+fn format_date(days: i64) -> String {
+    let z = days + 719_468;
+    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fake::rand::SeedableRng;
+
+    fn rng() -> StdRng {
+        StdRng::seed_from_u64(1)
+    }
+
+    #[test]
+    fn dates_format_correctly() {
+        assert_eq!(format_date(0), "1970-01-01");
+        assert_eq!(format_date(base_day()), "2015-01-01");
+        assert_eq!(format_date(11_017), "2000-03-01");
+    }
+
+    #[test]
+    fn decimals_respect_precision_scale_and_checks() {
+        let rules = ColumnRules {
+            min: Some((0.0, false)),
+            ..Default::default()
+        };
+        for row in 0..200 {
+            let v = decimal_value(Some(5), 2, Hint::Price, &rules, row, false, &mut rng());
+            let x: f64 = v.parse().unwrap();
+            assert!(x > 0.0 && x < 1000.0, "{v}");
+            assert_eq!(v.split('.').nth(1).map(str::len), Some(2), "{v}");
+        }
+        assert_eq!(
+            decimal_value(Some(3), 0, Hint::None, &rules, 5, true, &mut rng()),
+            "6"
+        );
+    }
+
+    #[test]
+    fn text_fits_its_length() {
+        let mut r = rng();
+        for row in 0..100 {
+            let v = text_value(Hint::Email, Some(12), None, row, true, &mut r);
+            assert!(v.chars().count() <= 12, "{v}");
+            assert!(
+                v.ends_with(&row.to_string()) || v.contains(&format!(".{row}@")),
+                "{v}"
+            );
+        }
+        let v = text_value(Hint::None, Some(3), Some(3), 0, false, &mut r);
+        assert_eq!(v.chars().count(), 3);
+    }
+
+    #[test]
+    fn ints_stay_in_type_and_check_bounds() {
+        let rules = ColumnRules {
+            min: Some((1.0, true)),
+            max: Some((5.0, true)),
+            ..Default::default()
+        };
+        let mut r = rng();
+        for _ in 0..100 {
+            let v = int_value(2, Hint::Rating, &rules, 0, false, &mut r);
+            assert!((1..=5).contains(&v));
+        }
+        assert_eq!(
+            int_value(4, Hint::None, &ColumnRules::default(), 41, true, &mut r),
+            42
+        );
+    }
+
+    #[test]
+    fn hints_follow_column_names() {
+        assert_eq!(hint("contact_email"), Hint::Email);
+        assert_eq!(hint("first_name"), Hint::FirstName);
+        assert_eq!(hint("full_name"), Hint::FullName);
+        assert_eq!(hint("unit_price"), Hint::Price);
+        assert_eq!(hint("order_status"), Hint::Status);
+        assert_eq!(hint("id"), Hint::None);
+    }
+}
