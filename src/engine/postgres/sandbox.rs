@@ -54,7 +54,8 @@ pub fn find_binaries(explicit: Option<&Path>) -> Result<PgBinaries> {
         Some(dir) if has_server(dir) => dir.to_path_buf(),
         Some(dir) => {
             return Err(Error::infra(format!(
-                "--pg-bin {}: no `initdb` and `postgres` there",
+                "--pg-bin {}: no `initdb` and `postgres` there; run `make setup` or pass \
+                 the bin directory of a PostgreSQL server installation",
                 dir.display()
             )));
         }

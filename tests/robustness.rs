@@ -1,0 +1,352 @@
+//! Bad input, missing infrastructure, signals, `--keep` and `--url`: driftless says what is
+//! wrong in one line with the documented exit code, and leaves nothing behind.
+
+mod util;
+
+use std::time::Duration;
+
+use util::{demo, driftless, fixture, migration_dir, sandbox_dir, wait_for};
+
+/// Asserts exit `code` with a one-line error on stderr mentioning `needle`, no panic.
+fn assert_error(run: &util::Run, code: i32, needle: &str) {
+    assert_eq!(
+        run.code, code,
+        "stdout: {}\nstderr: {}",
+        run.stdout, run.stderr
+    );
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "one line of error, got: {}", run.stderr);
+    assert!(lines[0].starts_with("driftless: error: "), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(needle),
+        "`{needle}` not in: {}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+}
+
+fn check_dir(dir: &std::path::Path) -> util::Run {
+    driftless(&["check", "--migrations", dir.to_str().unwrap()])
+}
+
+#[test]
+fn missing_migrations_dir_is_exit_2() {
+    let run = driftless(&["check", "--migrations", "/nonexistent/driftless/migrations"]);
+    assert_error(&run, 2, "/nonexistent/driftless/migrations");
+}
+
+#[test]
+fn empty_migrations_dir_is_exit_2() {
+    let dir = migration_dir(&[("README.md", b"nothing here")]);
+    assert_error(&check_dir(dir.path()), 2, "no migrations in");
+}
+
+#[test]
+fn bad_file_name_is_exit_2_naming_the_file() {
+    let dir = migration_dir(&[
+        ("1_ok.up.sql", b"select 1;"),
+        ("create_users.sql", b"create table users (id int);"),
+    ]);
+    assert_error(
+        &check_dir(dir.path()),
+        2,
+        "create_users.sql: bad migration file name",
+    );
+}
+
+#[test]
+fn duplicate_version_is_exit_2_naming_both_files() {
+    let dir = migration_dir(&[("1_a.up.sql", b"select 1;"), ("1_b.up.sql", b"select 1;")]);
+    let run = check_dir(dir.path());
+    assert_error(&run, 2, "duplicate migration version 1");
+    assert!(run.stderr.contains("1_a.up.sql") && run.stderr.contains("1_b.up.sql"));
+
+    let zeros = migration_dir(&[("1_a.sql", b"select 1;"), ("01_b.sql", b"select 1;")]);
+    assert_error(&check_dir(zeros.path()), 2, "the same number");
+}
+
+#[test]
+fn non_utf8_file_is_exit_2_with_file_and_line() {
+    let dir = migration_dir(&[("1_a.up.sql", b"select 1;\nselect '\xff\xfe';\n")]);
+    assert_error(
+        &check_dir(dir.path()),
+        2,
+        "1_a.up.sql:2: file is not valid UTF-8",
+    );
+}
+
+#[test]
+fn down_without_up_is_exit_2() {
+    let dir = migration_dir(&[("1_a.down.sql", b"select 1;")]);
+    assert_error(
+        &check_dir(dir.path()),
+        2,
+        "down migration without a matching up file",
+    );
+}
+
+#[test]
+fn unterminated_string_is_exit_2_with_its_line() {
+    let dir = migration_dir(&[("1_a.up.sql", b"select 1;\n\nselect 'oops;\n")]);
+    assert_error(&check_dir(dir.path()), 2, "1_a.up.sql:3:");
+}
+
+#[test]
+fn invalid_config_is_exit_2_with_line() {
+    let dir = migration_dir(&[("driftless.toml", b"rows = 10\nrowz = 11\n")]);
+    let config = dir.path().join("driftless.toml");
+    let run = driftless(&["check", "--config", config.to_str().unwrap()]);
+    assert_error(&run, 2, "driftless.toml:2:");
+}
+
+#[test]
+fn unknown_engine_and_bad_flag_are_exit_2() {
+    let run = driftless(&[
+        "check",
+        "--engine",
+        "oracle",
+        "--migrations",
+        &demo("clean"),
+    ]);
+    assert_error(&run, 2, "unknown engine `oracle`");
+    let run = driftless(&["check", "--no-such-flag"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("--no-such-flag"));
+}
+
+#[test]
+fn missing_server_binaries_is_exit_3_with_a_hint() {
+    let empty = tempfile::tempdir().unwrap();
+    let run = driftless(&[
+        "check",
+        "--migrations",
+        &demo("clean"),
+        "--pg-bin",
+        empty.path().to_str().unwrap(),
+    ]);
+    assert_error(&run, 3, "make setup");
+}
+
+#[test]
+fn unreachable_url_is_exit_3() {
+    let run = driftless(&[
+        "check",
+        "--migrations",
+        &demo("clean"),
+        "--url",
+        "postgres://nobody:secret@127.0.0.1:1/app",
+    ]);
+    assert_error(
+        &run,
+        3,
+        "cannot connect to postgres://nobody:***@127.0.0.1:1/app",
+    );
+    assert!(!run.stderr.contains("secret"), "passwords never appear");
+}
+
+#[test]
+fn help_explains_the_command_and_exit_codes() {
+    let run = driftless(&["check", "--help"]);
+    assert_eq!(run.code, 0);
+    for needle in [
+        "--migrations",
+        "--fail-on",
+        "--keep",
+        "--url",
+        "Exit codes",
+        "130",
+    ] {
+        assert!(run.stdout.contains(needle), "{needle} missing from help");
+    }
+    let version = driftless(&["--version"]);
+    assert_eq!(
+        version.stdout.trim(),
+        format!("driftless {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+fn interrupt_mid_run(signal: libc::c_int, expected: i32) {
+    let tmp = sandbox_dir();
+    let mut child = util::spawn(
+        tmp.path(),
+        &[
+            "check",
+            "--migrations",
+            &fixture("slow"),
+            "--checks",
+            "tests/fixtures/no_checks",
+        ],
+    );
+    // The server is up once a process runs from our sandbox dir; the slow migration follows.
+    assert!(
+        wait_for(Duration::from_secs(20), || !util::processes_mentioning(
+            tmp.path()
+        )
+        .is_empty()),
+        "postgres never started"
+    );
+    std::thread::sleep(Duration::from_millis(700));
+    // SAFETY: plain kill(2) on our own child.
+    unsafe { libc::kill(child.id() as libc::pid_t, signal) };
+    let exited = wait_for(Duration::from_secs(10), || {
+        child.try_wait().ok().flatten().is_some()
+    });
+    if !exited {
+        let _ = child.kill();
+        panic!("driftless did not exit after the signal");
+    }
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(expected));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    util::assert_no_leftovers(tmp.path());
+}
+
+#[test]
+fn sigint_mid_run_leaves_nothing_behind() {
+    interrupt_mid_run(libc::SIGINT, 130);
+}
+
+#[test]
+fn sigterm_mid_run_leaves_nothing_behind() {
+    interrupt_mid_run(libc::SIGTERM, 143);
+}
+
+#[test]
+fn killed_driftless_is_cleaned_up_by_the_kernel_and_the_next_run() {
+    let tmp = sandbox_dir();
+    let mut child = util::spawn(
+        tmp.path(),
+        &[
+            "check",
+            "--migrations",
+            &fixture("slow"),
+            "--checks",
+            "tests/fixtures/no_checks",
+        ],
+    );
+    assert!(wait_for(Duration::from_secs(20), || {
+        !util::processes_mentioning(tmp.path()).is_empty()
+    }));
+    std::thread::sleep(Duration::from_millis(300));
+    child.kill().unwrap(); // SIGKILL: nothing of driftless runs any more
+    child.wait().unwrap();
+    // The parent-death signal stops the server...
+    assert!(
+        wait_for(Duration::from_secs(10), || util::processes_mentioning(
+            tmp.path()
+        )
+        .is_empty()),
+        "server outlived a killed driftless: {:?}",
+        util::processes_mentioning(tmp.path())
+    );
+    // ...and the next run in the same place removes the orphaned dir.
+    let run = util::command(tmp.path())
+        .args(["check", "--migrations", &demo("irreversible")])
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(0));
+    util::assert_no_leftovers(tmp.path());
+}
+
+#[test]
+fn keep_leaves_a_reachable_server_and_says_how_to_stop_it() {
+    let tmp = sandbox_dir();
+    let output = util::command(tmp.path())
+        .args(["check", "--migrations", &demo("clean"), "--keep"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let url = stderr
+        .split_whitespace()
+        .find(|w| w.starts_with("postgres://"))
+        .unwrap_or_else(|| panic!("no URL in: {stderr}"));
+    assert!(
+        !util::processes_mentioning(tmp.path()).is_empty(),
+        "server kept"
+    );
+    // The kept database holds the migrated schema.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let tables: i64 = runtime.block_on(async {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+        sqlx::query_scalar(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename = 'orders'",
+        )
+        .fetch_one(&mut conn)
+        .await
+        .unwrap()
+    });
+    assert_eq!(tables, 1);
+    let stop = stderr
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("stop it with: "))
+        .unwrap_or_else(|| panic!("no stop command in: {stderr}"));
+    let status = std::process::Command::new("sh")
+        .args(["-c", stop])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    util::assert_no_leftovers(tmp.path());
+}
+
+#[test]
+fn url_mode_works_in_a_throwaway_database_and_drops_it() {
+    use driftless::engine::postgres::{LocalServer, find_binaries};
+    let bins = find_binaries(None).expect("PostgreSQL binaries (make setup installs them)");
+    let server = LocalServer::start(&bins, false).expect("a server for --url");
+    let url = server.url();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    // Ready once it accepts a connection.
+    drop(runtime.block_on(server.connect()).expect("server answers"));
+    let databases = |runtime: &tokio::runtime::Runtime| -> Vec<String> {
+        runtime.block_on(async {
+            use sqlx::Connection;
+            let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+            sqlx::query_scalar("SELECT datname::text FROM pg_database ORDER BY 1")
+                .fetch_all(&mut conn)
+                .await
+                .unwrap()
+        })
+    };
+    let before = databases(&runtime);
+
+    let run = driftless(&[
+        "check",
+        "--format",
+        "json",
+        "--migrations",
+        &demo("data_loss"),
+        "--url",
+        &url,
+    ]);
+    let report = run.json();
+    assert_eq!(run.code, 1);
+    assert_eq!(
+        util::kinds(&report),
+        vec!["data_loss", "destructive_change"]
+    );
+    assert_eq!(
+        databases(&runtime),
+        before,
+        "the throwaway database is gone"
+    );
+    // Nothing was written to the database the URL names.
+    let user_tables: i64 = runtime.block_on(async {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+        sqlx::query_scalar("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap()
+    });
+    assert_eq!(user_tables, 0);
+    server.stop();
+}

@@ -1,0 +1,244 @@
+//! The one helper every integration test uses: run the real `driftless` binary against real
+//! PostgreSQL servers, in a temp dir of its own, and prove nothing was left behind.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// The repository root (tests run with it as the working directory).
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A demo set under `migrations-under-test/postgres/`, as a path relative to the repo.
+pub fn demo(name: &str) -> String {
+    format!("migrations-under-test/postgres/{name}")
+}
+
+/// A fixture folder under `tests/fixtures/postgres/`, relative to the repo.
+pub fn fixture(name: &str) -> String {
+    format!("tests/fixtures/postgres/{name}")
+}
+
+/// A fresh directory for driftless's servers (`DRIFTLESS_TMPDIR`), on tmpfs when possible,
+/// so that leftovers of this test can be told apart from everyone else's.
+pub fn sandbox_dir() -> tempfile::TempDir {
+    let shm = Path::new("/dev/shm");
+    let builder = {
+        let mut b = tempfile::Builder::new();
+        b.prefix("driftless-test-");
+        b
+    };
+    if shm.is_dir() {
+        builder.tempdir_in(shm).expect("temp dir in /dev/shm")
+    } else {
+        builder.tempdir().expect("temp dir")
+    }
+}
+
+/// The outcome of one driftless run.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(output: Output) -> Run {
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// The JSON report on stdout, validated against the shared contract schema.
+    pub fn json(&self) -> Value {
+        let report: Value = serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        });
+        assert_valid_report(&report);
+        report
+    }
+}
+
+/// A `driftless` command with the repo as working directory and `tmp` as its sandbox base.
+pub fn command(tmp: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_driftless"));
+    cmd.current_dir(repo())
+        .env("DRIFTLESS_TMPDIR", tmp)
+        .env_remove("RUST_LOG")
+        .env_remove("NO_COLOR")
+        .env("CI", "true");
+    cmd
+}
+
+/// Runs driftless with `args` and asserts that it left no server or temp dir behind.
+pub fn driftless(args: &[&str]) -> Run {
+    let tmp = sandbox_dir();
+    let output = command(tmp.path())
+        .args(args)
+        .output()
+        .expect("driftless runs");
+    let run = Run::from(output);
+    assert_no_leftovers(tmp.path());
+    run
+}
+
+/// `driftless check --format json` plus `args`.
+pub fn check_json(args: &[&str]) -> Run {
+    let mut all = vec!["check", "--format", "json"];
+    all.extend_from_slice(args);
+    driftless(&all)
+}
+
+/// Asserts that `dir` is empty and no process mentions it (no server survived).
+pub fn assert_no_leftovers(dir: &Path) {
+    // The binary has exited; give a SIGQUIT'd server's backends a moment to be reaped.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let procs = processes_mentioning(dir);
+        let entries: Vec<String> = std::fs::read_dir(dir)
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if procs.is_empty() && entries.is_empty() {
+            return;
+        }
+        if Instant::now() > deadline {
+            panic!(
+                "leftovers in {}: entries {entries:?}, processes {procs:?}",
+                dir.display()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Command lines of running processes that mention `dir`.
+pub fn processes_mentioning(dir: &Path) -> Vec<String> {
+    let needle = dir.to_string_lossy().into_owned();
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        if !entry
+            .file_name()
+            .to_string_lossy()
+            .bytes()
+            .all(|b| b.is_ascii_digit())
+        {
+            continue;
+        }
+        let Ok(raw) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let cmdline = String::from_utf8_lossy(&raw).replace('\0', " ");
+        if cmdline.contains(&needle) {
+            found.push(cmdline.trim().to_string());
+        }
+    }
+    found
+}
+
+/// Spawns driftless in the background (for signal tests).
+pub fn spawn(tmp: &Path, args: &[&str]) -> Child {
+    command(tmp)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("driftless starts")
+}
+
+/// Waits until `condition` holds or `timeout` passes.
+pub fn wait_for(timeout: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if condition() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+fn schema_validator() -> &'static jsonschema::Validator {
+    static VALIDATOR: OnceLock<jsonschema::Validator> = OnceLock::new();
+    VALIDATOR.get_or_init(|| {
+        let path = repo().join("../shared/report.schema.json");
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "the report contract schema {} is needed to validate reports: {e}",
+                path.display()
+            )
+        });
+        let schema: Value = serde_json::from_str(&text).expect("schema is JSON");
+        jsonschema::validator_for(&schema).expect("schema compiles")
+    })
+}
+
+/// Asserts that `report` satisfies `../shared/report.schema.json`.
+pub fn assert_valid_report(report: &Value) {
+    let errors: Vec<String> = schema_validator()
+        .iter_errors(report)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "report violates the contract schema:\n{}",
+        errors.join("\n")
+    );
+}
+
+/// Findings of `kind` in a report.
+pub fn findings<'a>(report: &'a Value, kind: &str) -> Vec<&'a Value> {
+    report["findings"]
+        .as_array()
+        .expect("findings array")
+        .iter()
+        .filter(|f| f["kind"] == kind)
+        .collect()
+}
+
+/// The distinct kinds found, sorted.
+pub fn kinds(report: &Value) -> Vec<String> {
+    let mut kinds: Vec<String> = report["findings"]
+        .as_array()
+        .expect("findings array")
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap_or_default().to_string())
+        .collect();
+    kinds.sort();
+    kinds.dedup();
+    kinds
+}
+
+/// Statuses of the migrations, in order.
+pub fn statuses(report: &Value) -> Vec<String> {
+    report["migrations"]
+        .as_array()
+        .expect("migrations array")
+        .iter()
+        .map(|m| m["status"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// Writes `files` (name, content) into a new temp dir; for bad-input tests.
+pub fn migration_dir(files: &[(&str, &[u8])]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (name, content) in files {
+        std::fs::write(dir.path().join(name), content).expect("write fixture");
+    }
+    dir
+}
