@@ -1,1 +1,335 @@
-fn main() {}
+//! `make bench`: driftless's speed figures, each printed beside a baseline measured in the
+//! same run on the same machine. Targets are printed as met or not; nothing here fails the
+//! build on a timing.
+//!
+//! Scale with `DRIFTLESS_BENCH_MIGRATIONS` (default 300) and `DRIFTLESS_BENCH_ROWS` (rows of
+//! the fingerprint table, default 1000000).
+
+#[path = "../tests/util/history.rs"]
+mod history;
+
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use driftless::engine::postgres::{LocalServer, PgBinaries, Postgres, find_binaries};
+use driftless::engine::{Engine, StartOptions};
+use driftless::sandbox::{ServiceUser, free_port, service_user};
+
+fn main() {
+    let bins = find_binaries(None).expect("PostgreSQL binaries (run `make setup`)");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    println!(
+        "driftless bench · PostgreSQL {} in {}",
+        bins.version,
+        bins.bin_dir.display()
+    );
+    println!("{}", "-".repeat(100));
+    let mut report = Report::default();
+    sandbox(&bins, &runtime, &mut report);
+    demo_check(&mut report);
+    history_check(&bins, &runtime, &mut report);
+    fingerprint(&runtime, &mut report);
+    println!("{}", "-".repeat(100));
+    report.print();
+}
+
+#[derive(Default)]
+struct Report {
+    lines: Vec<String>,
+}
+
+impl Report {
+    fn figure(&mut self, name: &str, value: String, baseline: String, verdict: String) {
+        let line = format!("{name:<44} {value:>14}  vs {baseline:<30} {verdict}");
+        println!("{line}");
+        self.lines.push(line);
+    }
+
+    fn print(&self) {
+        println!("summary:");
+        for line in &self.lines {
+            println!("  {line}");
+        }
+    }
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn verdict(met: bool, target: &str) -> String {
+    format!("[{}: {target}]", if met { "met" } else { "NOT met" })
+}
+
+/// Disposable server from the template vs cold initdb + `pg_ctl start -w`.
+fn sandbox(bins: &PgBinaries, runtime: &tokio::runtime::Runtime, report: &mut Report) {
+    // Warm the template cache once (the first run of driftless on a machine pays initdb).
+    let warm = LocalServer::start(bins, false).expect("server");
+    drop(runtime.block_on(warm.connect()).expect("ready"));
+    warm.stop();
+
+    let mut starts = Vec::new();
+    let mut stops = Vec::new();
+    for _ in 0..10 {
+        let started = Instant::now();
+        let server = LocalServer::start(bins, false).expect("server");
+        drop(runtime.block_on(server.connect()).expect("ready"));
+        starts.push(started.elapsed());
+        let stopping = Instant::now();
+        server.stop();
+        stops.push(stopping.elapsed());
+    }
+    let user = service_user(&["postgres"]).expect("service user");
+    let mut colds = Vec::new();
+    for _ in 0..3 {
+        colds.push(cold_start(bins, user.as_ref()));
+    }
+    let (start, stop, cold) = (median(starts), median(stops), median(colds));
+    let ratio = cold.as_secs_f64() / start.as_secs_f64();
+    report.figure(
+        "disposable postgres ready (template)",
+        ms(start),
+        format!("cold initdb+start {}", ms(cold)),
+        verdict(
+            start <= Duration::from_millis(150) && ratio >= 5.0,
+            &format!("<= 150 ms and >= 5x; {ratio:.1}x"),
+        ),
+    );
+    report.figure(
+        "teardown (SIGQUIT, wait, rm -rf)",
+        ms(stop),
+        "-".into(),
+        verdict(stop <= Duration::from_millis(50), "<= 50 ms"),
+    );
+}
+
+fn as_user(command: &mut Command, user: Option<&ServiceUser>) {
+    if let Some(user) = user {
+        command.uid(user.uid).gid(user.gid);
+    }
+}
+
+/// `initdb` + `pg_ctl start -w`, then `pg_ctl stop` (not timed).
+fn cold_start(bins: &PgBinaries, user: Option<&ServiceUser>) -> Duration {
+    let dir = tempfile::Builder::new()
+        .prefix("driftless-bench-cold-")
+        .tempdir_in(driftless::sandbox::base_dir())
+        .expect("temp dir");
+    if let Some(user) = user {
+        user.chown(dir.path()).expect("chown");
+    }
+    let data = dir.path().join("data");
+    let port = free_port().expect("port").to_string();
+    let started = Instant::now();
+    let mut initdb = Command::new(bins.tool("initdb"));
+    initdb
+        .arg("-D")
+        .arg(&data)
+        .args([
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "--no-sync",
+            "-E",
+            "UTF8",
+            "--locale=C",
+        ])
+        .stdout(std::process::Stdio::null());
+    as_user(&mut initdb, user);
+    assert!(initdb.status().expect("initdb").success());
+    let options = format!(
+        "-F -k {} -p {port} -c listen_addresses=127.0.0.1",
+        dir.path().display()
+    );
+    let mut start = Command::new(bins.tool("pg_ctl"));
+    start
+        .arg("-D")
+        .arg(&data)
+        .args(["-o", &options, "-l"])
+        .arg(dir.path().join("log"))
+        .args(["-w", "start"])
+        .stdout(std::process::Stdio::null());
+    as_user(&mut start, user);
+    assert!(start.status().expect("pg_ctl start").success());
+    let elapsed = started.elapsed();
+    let mut stop = Command::new(bins.tool("pg_ctl"));
+    stop.arg("-D")
+        .arg(&data)
+        .args(["-m", "immediate", "-w", "stop"])
+        .stdout(std::process::Stdio::null());
+    as_user(&mut stop, user);
+    let _ = stop.status();
+    elapsed
+}
+
+fn driftless_check(migrations: &Path) -> Duration {
+    let started = Instant::now();
+    let status = Command::new(env!("CARGO_BIN_EXE_driftless"))
+        .args([
+            "check",
+            "--quiet",
+            "--checks",
+            "tests/fixtures/no_checks",
+            "--migrations",
+        ])
+        .arg(migrations)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("driftless runs");
+    assert!(
+        status.code().is_some_and(|c| c <= 1),
+        "driftless failed: {status}"
+    );
+    started.elapsed()
+}
+
+/// `check` of the bundled clean set (10 migrations, 200 rows per table), end to end.
+fn demo_check(report: &mut Report) {
+    let set = PathBuf::from("migrations-under-test/postgres/clean");
+    let runs: Vec<Duration> = (0..5).map(|_| driftless_check(&set)).collect();
+    let time = median(runs);
+    report.figure(
+        "check of the demo set (10 migrations)",
+        ms(time),
+        "-".into(),
+        verdict(time < Duration::from_secs(5), "< 5 s"),
+    );
+}
+
+/// `check` of a generated history vs a shell loop doing only the schema part of the same
+/// staircase (up, dump, down, dump, up, dump) with psql and pg_dump --schema-only.
+fn history_check(bins: &PgBinaries, runtime: &tokio::runtime::Runtime, report: &mut Report) {
+    let count: usize = std::env::var("DRIFTLESS_BENCH_MIGRATIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(300);
+    let dir = tempfile::tempdir().expect("temp dir");
+    history::write_history(dir.path(), count);
+    let ours = driftless_check(dir.path());
+
+    let server = LocalServer::start(bins, false).expect("server");
+    drop(runtime.block_on(server.connect()).expect("ready"));
+    let script = format!(
+        r#"set -e
+for up in "{dir}"/*.up.sql; do
+  down="${{up%.up.sql}}.down.sql"
+  psql -X -q -v ON_ERROR_STOP=1 -d "$URL" -f "$up" >/dev/null
+  "{bin}/pg_dump" --schema-only -d "$URL" >/dev/null
+  psql -X -q -v ON_ERROR_STOP=1 -d "$URL" -f "$down" >/dev/null
+  "{bin}/pg_dump" --schema-only -d "$URL" >/dev/null
+  psql -X -q -v ON_ERROR_STOP=1 -d "$URL" -f "$up" >/dev/null
+  "{bin}/pg_dump" --schema-only -d "$URL" >/dev/null
+done"#,
+        dir = dir.path().display(),
+        bin = bins.bin_dir.display()
+    );
+    let started = Instant::now();
+    let status = Command::new("bash")
+        .args(["-c", &script])
+        .env("URL", server.url())
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                bins.bin_dir.display(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
+        )
+        .status()
+        .expect("bash");
+    let baseline = started.elapsed();
+    server.stop();
+    assert!(status.success(), "baseline loop failed");
+    let per = |d: Duration| {
+        format!(
+            "{:.0} ms/migration",
+            d.as_secs_f64() * 1000.0 / count as f64
+        )
+    };
+    report.figure(
+        &format!("check of a {count}-migration history"),
+        format!("{:.1} s", ours.as_secs_f64()),
+        format!("psql+pg_dump loop {:.1} s", baseline.as_secs_f64()),
+        verdict(
+            ours <= baseline,
+            &format!("no slower; {} vs {}", per(ours), per(baseline)),
+        ),
+    );
+}
+
+/// Fingerprint of a 1,000,000-row, 6-column table vs a raw whole-row hash scan.
+fn fingerprint(runtime: &tokio::runtime::Runtime, report: &mut Report) {
+    let rows: u64 = std::env::var("DRIFTLESS_BENCH_ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    runtime.block_on(async {
+        let mut engine = Postgres::start(&StartOptions::default())
+            .await
+            .expect("engine");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "CREATE TABLE t (id bigint PRIMARY KEY, email text, name text, created_at timestamptz,
+                             amount numeric(12,2), payload jsonb);
+             INSERT INTO t SELECT i, 'user' || i || '@example.com', 'Name ' || i,
+                    timestamptz '2024-01-01' + i * interval '1 minute', (i % 100000) / 100.0,
+                    jsonb_build_object('n', i, 'tag', 'x' || (i % 7))
+             FROM generate_series(1, {rows}) i"
+        )))
+        .execute(engine.observer())
+        .await
+        .expect("load");
+        sqlx::raw_sql("VACUUM ANALYZE t")
+            .execute(engine.observer())
+            .await
+            .expect("vacuum");
+        let mut raw = Vec::new();
+        for _ in 0..3 {
+            let started = Instant::now();
+            sqlx::raw_sql("SELECT sum(hashtextextended(t::text, 0)) FROM t")
+                .execute(engine.observer())
+                .await
+                .expect("raw scan");
+            raw.push(started.elapsed());
+        }
+        let schema = engine.schema().await.expect("schema");
+        let mut ours = Vec::new();
+        for _ in 0..3 {
+            let started = Instant::now();
+            let fp = engine
+                .fingerprint(&schema, false)
+                .await
+                .expect("fingerprint");
+            ours.push(started.elapsed());
+            assert_eq!(fp.tables["public.t"].rows as u64, rows);
+        }
+        let started = Instant::now();
+        engine.fingerprint(&schema, true).await.expect("capture");
+        let capture = started.elapsed();
+        let _ = Box::new(engine).teardown(false).await;
+        let (raw, ours) = (median(raw), median(ours));
+        let rate = |d: Duration| rows as f64 / d.as_secs_f64() / 1e6;
+        let share = rate(ours) / rate(raw) * 100.0;
+        report.figure(
+            &format!("fingerprint of {rows} rows x 6 columns"),
+            format!("{:.2} Mrows/s", rate(ours)),
+            format!("raw t::text hash {:.2} Mrows/s", rate(raw)),
+            verdict(share >= 80.0, &format!(">= 80%; {share:.0}%")),
+        );
+        report.figure(
+            "  same with row capture for drill-down",
+            format!("{:.2} Mrows/s", rate(capture)),
+            "(informational)".into(),
+            String::new(),
+        );
+    });
+}

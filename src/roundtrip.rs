@@ -9,6 +9,8 @@
 //! - a failed up (or re-up) stops the run: later migrations are `skipped`.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
@@ -52,6 +54,7 @@ pub async fn run(
         options,
         findings: Vec::new(),
         checks_ran: BTreeSet::new(),
+        time: Timings::default(),
     };
     let mut results = Vec::with_capacity(migrations.len());
     let mut current = Some(run.engine.schema().await?);
@@ -73,6 +76,7 @@ pub async fn run(
         results.push(result);
         current = next;
     }
+    crate::debug!("time spent: {:?}", run.time);
     Ok(RoundtripOutcome {
         migrations: results,
         findings: run.findings,
@@ -85,6 +89,25 @@ struct Run<'a, 'o> {
     options: &'a RoundtripOptions<'o>,
     findings: Vec<Finding>,
     checks_ran: BTreeSet<String>,
+    time: Timings,
+}
+
+/// Where the time went, shown with `--debug`.
+#[derive(Debug, Default)]
+struct Timings {
+    seed: Duration,
+    schema: Duration,
+    fingerprint: Duration,
+    apply: Duration,
+    checks: Duration,
+    drill_down: Duration,
+}
+
+async fn timed<T>(slot: &mut Duration, work: impl Future<Output = T>) -> T {
+    let started = Instant::now();
+    let result = work.await;
+    *slot += started.elapsed();
+    result
 }
 
 /// A finding about `m`, at the statement of `script` that mentions `words`.
@@ -108,13 +131,20 @@ impl Run<'_, '_> {
             rows_seeded: None,
             status: MigrationStatus::Ok,
         };
-        let seeded =
-            seed::seed_empty_tables(self.engine, &s0, self.options.rows, self.options.seed).await?;
+        let seeded = timed(
+            &mut self.time.seed,
+            seed::seed_empty_tables(self.engine, &s0, self.options.rows, self.options.seed),
+        )
+        .await?;
         result.rows_seeded = Some(seeded.rows);
-        let d0 = self.engine.fingerprint(&s0, true).await?;
+        let d0 = timed(
+            &mut self.time.fingerprint,
+            self.engine.fingerprint(&s0, true),
+        )
+        .await?;
 
         // up
-        match self.engine.apply(&m.up).await? {
+        match timed(&mut self.time.apply, self.engine.apply(&m.up)).await? {
             Applied::Done { ms } => result.up_ms = Some(ms),
             Applied::Failed {
                 ms,
@@ -136,7 +166,7 @@ impl Run<'_, '_> {
                 if !m.up.transactional {
                     // Statements before the failing one stay applied: show what production
                     // would be left with.
-                    let left = self.engine.schema().await?;
+                    let left = timed(&mut self.time.schema, self.engine.schema()).await?;
                     let diff = schema::diff(&s0, &left, ("before up", "after the failed up"));
                     if !diff.is_empty() {
                         f = f.detail("left_behind", diff.unified());
@@ -146,8 +176,12 @@ impl Run<'_, '_> {
                 return Ok((result, None));
             }
         }
-        let s1 = self.engine.schema().await?;
-        let d1 = self.engine.fingerprint(&s1, false).await?;
+        let s1 = timed(&mut self.time.schema, self.engine.schema()).await?;
+        let d1 = timed(
+            &mut self.time.fingerprint,
+            self.engine.fingerprint(&s1, false),
+        )
+        .await?;
         self.destructive_changes(m, &s0, &d0, &s1, &d1).await?;
         self.run_checks(m).await?;
 
@@ -170,7 +204,7 @@ impl Run<'_, '_> {
             );
             return Ok((result, Some(s1)));
         };
-        match self.engine.apply(down).await? {
+        match timed(&mut self.time.apply, self.engine.apply(down)).await? {
             Applied::Done { ms } => result.down_ms = Some(ms),
             Applied::Failed {
                 ms,
@@ -194,19 +228,23 @@ impl Run<'_, '_> {
                 let next = if down.transactional {
                     s1
                 } else {
-                    self.engine.schema().await?
+                    timed(&mut self.time.schema, self.engine.schema()).await?
                 };
                 return Ok((result, Some(next)));
             }
         }
-        let s2 = self.engine.schema().await?;
-        let d2 = self.engine.fingerprint(&s2, false).await?;
+        let s2 = timed(&mut self.time.schema, self.engine.schema()).await?;
+        let d2 = timed(
+            &mut self.time.fingerprint,
+            self.engine.fingerprint(&s2, false),
+        )
+        .await?;
         let drift = schema::diff(&s0, &s2, ("before up", "after up→down"));
         self.schema_drift(m, &drift, Direction::Down, down);
         self.data_loss(m, down, &s0, &d0, &s2, &d2).await?;
 
         // re-up
-        match self.engine.apply(&m.up).await? {
+        match timed(&mut self.time.apply, self.engine.apply(&m.up)).await? {
             Applied::Done { ms } => result.reup_ms = Some(ms),
             Applied::Failed {
                 ms,
@@ -232,7 +270,7 @@ impl Run<'_, '_> {
                 return Ok((result, None));
             }
         }
-        let s3 = self.engine.schema().await?;
+        let s3 = timed(&mut self.time.schema, self.engine.schema()).await?;
         let redrift = schema::diff(&s1, &s3, ("after up", "after up→down→up"));
         self.schema_drift(m, &redrift, Direction::Reup, &m.up);
         Ok((result, Some(s3)))
@@ -243,7 +281,7 @@ impl Run<'_, '_> {
             if !check.applies(&m.version, self.options.engine_name) {
                 continue;
             }
-            let outcome = self.engine.run_check(check).await?;
+            let outcome = timed(&mut self.time.checks, self.engine.run_check(check)).await?;
             let base = || {
                 finding(FindingKind::InvariantViolation, m, String::new())
                     .direction(Direction::Up)
@@ -435,7 +473,9 @@ impl Run<'_, '_> {
                     {
                         continue;
                     }
-                    let Some(rows) = self.engine.row_diff(before, now).await? else {
+                    let Some(rows) =
+                        timed(&mut self.time.drill_down, self.engine.row_diff(before, now)).await?
+                    else {
                         self.findings.push(
                             finding(
                                 FindingKind::DataLoss,
