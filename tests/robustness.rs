@@ -282,6 +282,16 @@ fn keep_leaves_a_reachable_server_and_says_how_to_stop_it() {
         .unwrap()
     });
     assert_eq!(tables, 1);
+    // A later run in the same place does not sweep the kept server away.
+    let later = util::command(tmp.path())
+        .args(["check", "--migrations", &demo("irreversible")])
+        .output()
+        .unwrap();
+    assert_eq!(later.status.code(), Some(0));
+    assert!(
+        !util::processes_mentioning(tmp.path()).is_empty(),
+        "still kept"
+    );
     let stop = stderr
         .lines()
         .find_map(|l| l.trim().strip_prefix("stop it with: "))
@@ -349,4 +359,23 @@ fn url_mode_works_in_a_throwaway_database_and_drops_it() {
     });
     assert_eq!(user_tables, 0);
     server.stop();
+}
+
+#[test]
+fn panic_with_a_running_server_stops_it_and_removes_its_dir() {
+    use driftless::engine::postgres::{LocalServer, find_binaries};
+    let bins = find_binaries(None).expect("PostgreSQL binaries");
+    let payload = std::panic::catch_unwind(|| {
+        let server = LocalServer::start(&bins, false).expect("server");
+        let where_ = (server.dir().to_path_buf(), server.pid().expect("pid"));
+        std::panic::panic_any(where_);
+    })
+    .expect_err("the closure panics");
+    let (dir, pid) = *payload
+        .downcast::<(std::path::PathBuf, u32)>()
+        .expect("payload");
+    assert!(!dir.exists(), "{} survived the panic", dir.display());
+    // SAFETY: signal 0 only checks whether the process exists.
+    let alive = unsafe { libc::kill(pid as libc::pid_t, 0) } == 0;
+    assert!(!alive, "postgres {pid} survived the panic");
 }

@@ -10,6 +10,8 @@ use crate::{Error, Result};
 
 /// Prefix of every temp dir driftless creates; followed by the creating process id.
 const PREFIX: &str = "driftless-";
+/// A file in a sandbox dir that `--keep` left running on purpose: never swept.
+const KEPT_MARKER: &str = "KEPT_BY_DRIFTLESS";
 
 /// tmpfs is used for sandboxes only with at least this much room (Docker's default
 /// `/dev/shm` of 64 MB would fill up with one PostgreSQL data dir).
@@ -92,9 +94,14 @@ impl SandboxDir {
         &self.path
     }
 
-    /// Leaves the dir in place when dropped (`--keep`).
+    /// Leaves the dir in place when dropped (`--keep`), and marks it so that later runs do
+    /// not sweep it although its creator has exited.
     pub fn keep(&mut self) {
         self.keep = true;
+        let _ = std::fs::write(
+            self.path.join(KEPT_MARKER),
+            "kept by driftless --keep; remove this directory when done\n",
+        );
     }
 }
 
@@ -124,7 +131,7 @@ pub fn sweep_stale(base: &Path) {
         else {
             continue;
         };
-        if pid == me || process_alive(pid) {
+        if pid == me || process_alive(pid) || entry.path().join(KEPT_MARKER).exists() {
             continue;
         }
         let path = entry.path();
@@ -139,24 +146,44 @@ fn process_alive(pid: u32) -> bool {
     rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
-/// SIGKILLs every process whose command line mentions `dir`.
+/// Stops every process whose command line mentions `dir`: SIGQUIT first (a database server
+/// then releases its shared memory), SIGKILL for what is left after a grace period.
 fn kill_processes_using(dir: &Path) {
-    let Some(needle) = dir.to_str() else { return };
-    let Ok(procs) = std::fs::read_dir("/proc") else {
-        return;
-    };
-    for p in procs.flatten() {
-        let Some(pid) = p.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
-            continue;
-        };
-        let Ok(cmdline) = std::fs::read(p.path().join("cmdline")) else {
-            continue;
-        };
-        if String::from_utf8_lossy(&cmdline).contains(needle) {
+    let signal_all = |signal: libc::c_int| {
+        let pids = processes_using(dir);
+        for pid in &pids {
             // SAFETY: plain kill(2) on a pid read from /proc.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
+            unsafe { libc::kill(*pid, signal) };
         }
+        !pids.is_empty()
+    };
+    if !signal_all(libc::SIGQUIT) {
+        return;
     }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    while std::time::Instant::now() < deadline && !processes_using(dir).is_empty() {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    signal_all(libc::SIGKILL);
+}
+
+fn processes_using(dir: &Path) -> Vec<libc::pid_t> {
+    let Some(needle) = dir.to_str() else {
+        return Vec::new();
+    };
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    procs
+        .flatten()
+        .filter_map(|p| {
+            let pid = p.file_name().to_str()?.parse::<libc::pid_t>().ok()?;
+            let cmdline = std::fs::read(p.path().join("cmdline")).ok()?;
+            String::from_utf8_lossy(&cmdline)
+                .contains(needle)
+                .then_some(pid)
+        })
+        .collect()
 }
 
 /// Copies `from` into the new dir `to` with permissions, handing every entry to `owner`.
@@ -224,13 +251,16 @@ mod tests {
             .path()
             .join(format!("driftless-{}-postgres-y", std::process::id()));
         let other = base.path().join("unrelated");
-        for d in [&dead, &mine, &other] {
+        let kept = base.path().join("driftless-4194306-postgres-z");
+        for d in [&dead, &mine, &other, &kept] {
             std::fs::create_dir(d).unwrap();
         }
+        std::fs::write(kept.join(KEPT_MARKER), "").unwrap();
         sweep_stale(base.path());
         assert!(!dead.exists());
         assert!(mine.exists());
         assert!(other.exists());
+        assert!(kept.exists(), "--keep'd sandboxes are left alone");
     }
 
     #[test]

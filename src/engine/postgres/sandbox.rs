@@ -267,6 +267,11 @@ impl LocalServer {
         self.dir.path()
     }
 
+    /// Process id of the postmaster.
+    pub fn pid(&self) -> Option<u32> {
+        self.process.pid()
+    }
+
     pub fn connect_options(&self) -> PgConnectOptions {
         PgConnectOptions::new_without_pgpass()
             .socket(self.dir.path())
@@ -342,6 +347,9 @@ const SERVER_SETTINGS: &[&str] = &[
     "logging_collector=off",
     "log_min_messages=warning",
     "TimeZone=UTC",
+    // Dynamic shared memory in the data dir rather than /dev/shm, so that it goes with the
+    // dir even if the server dies without cleaning up.
+    "dynamic_shared_memory_type=mmap",
 ];
 
 fn last_lines(text: &str, n: usize) -> String {
