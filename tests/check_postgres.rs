@@ -396,3 +396,24 @@ fn output_file_gets_the_report() {
     util::assert_valid_report(&report);
     assert_eq!(report["status"], "fail");
 }
+
+#[test]
+fn values_changed_without_any_row_written_are_still_data_loss() {
+    // Renaming an enum label changes every value that uses it without writing a row: the
+    // fingerprint cache must not take the table for unchanged.
+    let run = check_json(&[
+        "--migrations",
+        &fixture("enum_rename"),
+        "--checks",
+        NO_CHECKS,
+    ]);
+    let report = run.json();
+    let loss = findings(&report, "data_loss");
+    assert_eq!(loss.len(), 1, "{}", run.stdout);
+    assert_eq!(loss[0]["object"], "public.tickets.state");
+    assert!(loss[0]["details"]["values_changed"].as_i64().unwrap() > 0);
+    assert_eq!(
+        kinds(&report),
+        vec!["data_loss", "reup_failure", "schema_drift"]
+    );
+}

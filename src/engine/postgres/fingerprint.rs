@@ -29,11 +29,37 @@ const CHUNK: usize = 200;
 const SAMPLES: usize = 10;
 const CAPTURE: &str = "pg_temp.driftless_rows";
 
-/// What was captured for one table: its columns in hash-array order.
+/// What the engine remembers between fingerprints, so that tables nothing wrote to are not
+/// hashed again: the latest fingerprint of each table, and what the capture table holds.
+#[derive(Debug, Default)]
+pub struct FingerprintCache {
+    known: HashMap<String, Known>,
+    captured: HashMap<String, Captured>,
+}
+
+/// A fingerprint and the state it describes.
+#[derive(Debug, Clone)]
+struct Known {
+    identity: String,
+    /// Transaction id from which on writes are newer than this fingerprint.
+    marker: String,
+    fingerprint: TableFingerprint,
+}
+
+/// What the capture table holds for one table: its columns in hash-array order.
 #[derive(Debug, Clone)]
 pub struct Captured {
     columns: Vec<String>,
     keyed: bool,
+    known: Known,
+}
+
+/// What the probe says about a table now.
+struct Probe {
+    filenode: i64,
+    rows: i64,
+    newer_than_known: i64,
+    newer_than_captured: i64,
 }
 
 pub fn ident(name: &str) -> String {
@@ -128,36 +154,175 @@ fn only(table: &Table) -> &'static str {
     if table.holds_rows { "ONLY " } else { "" }
 }
 
-/// Fingerprints every data table of `schema`.
+/// A table's identity for reuse: its storage (a rewrite or TRUNCATE gives a new filenode) and
+/// everything about its columns that shapes the fingerprint (a fast-default column, a renamed
+/// enum label or a changed type change values without writing rows).
+fn identity(table: &Table, filenode: i64) -> String {
+    let columns: Vec<String> = table
+        .columns
+        .iter()
+        .map(|c| format!("{}:{}:{:?}", c.name, c.data_type, c.kind))
+        .collect();
+    format!("{filenode}|{}|{:?}", columns.join(","), table.primary_key)
+}
+
+/// The next transaction id (mod 2^32): every row written from now on has an xmin at or after it.
+async fn marker(conn: &mut PgConnection) -> Result<String> {
+    sqlx::query_scalar(
+        "SELECT (pg_snapshot_xmax(pg_current_snapshot())::text::numeric % 4294967296)::text",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .context(|| "cannot read the current transaction id".into())
+}
+
+/// One cheap scan per table (no value hashing): storage, row count, and how many rows were
+/// written after the markers of what the cache holds for it.
+async fn probe(
+    conn: &mut PgConnection,
+    tables: &[&Table],
+    cache: &FingerprintCache,
+) -> Result<HashMap<String, Probe>> {
+    let newer = |marker: Option<&String>| match marker {
+        Some(m) => format!(
+            "count(*) FILTER (WHERE age(t.xmin) <= age({}::xid))::int8",
+            literal(m)
+        ),
+        None => "count(*)::int8 + 1".into(),
+    };
+    let mut probes = HashMap::new();
+    for chunk in tables.chunks(CHUNK) {
+        let selects: Vec<String> = chunk
+            .iter()
+            .map(|t| {
+                let name = t.qualified();
+                format!(
+                    "SELECT {}, coalesce(pg_relation_filenode({}::regclass), 0)::int8, count(*)::int8, {}, {} FROM {}{} t",
+                    literal(&name),
+                    literal(&table_ref(t)),
+                    newer(cache.known.get(&name).map(|k| &k.marker)),
+                    newer(cache.captured.get(&name).map(|c| &c.known.marker)),
+                    only(t),
+                    table_ref(t)
+                )
+            })
+            .collect();
+        let rows = sqlx::query(sqlx::AssertSqlSafe(selects.join("\nUNION ALL\n")))
+            .persistent(false)
+            .fetch_all(&mut *conn)
+            .await
+            .context(|| "cannot probe tables for changes".into())?;
+        for row in rows {
+            let name: String = row.try_get(0).context(|| "probe table".into())?;
+            probes.insert(
+                name,
+                Probe {
+                    filenode: row.try_get(1).context(|| "probe filenode".into())?,
+                    rows: row.try_get(2).context(|| "probe rows".into())?,
+                    newer_than_known: row.try_get(3).context(|| "probe writes".into())?,
+                    newer_than_captured: row.try_get(4).context(|| "probe writes".into())?,
+                },
+            );
+        }
+    }
+    Ok(probes)
+}
+
+/// Fingerprints every data table of `schema`, hashing only tables written to (or changed in
+/// shape) since the cache last saw them. With `capture`, the per-row hashes of every table are
+/// in the capture table afterwards, for [`row_diff`] and [`survival`].
 pub async fn fingerprint(
     conn: &mut PgConnection,
     schema: &SchemaSnapshot,
-    capture: Option<&mut HashMap<String, Captured>>,
+    cache: &mut FingerprintCache,
+    capture: bool,
 ) -> Result<DataFingerprint> {
     let tables: Vec<&Table> = schema.data_tables().collect();
-    let mut result = DataFingerprint::default();
-    match capture {
-        None => {
-            for chunk in tables.chunks(CHUNK) {
-                direct(conn, chunk, &mut result).await?;
-            }
-        }
-        Some(captured) => {
-            captured.clear();
-            sqlx::raw_sql(
-                "CREATE TEMP TABLE IF NOT EXISTS driftless_rows (tbl text, pk text, h int8[]);
-                 TRUNCATE pg_temp.driftless_rows",
+    let marker = marker(conn).await?;
+    let probes = probe(conn, &tables, cache).await?;
+    let mut out = DataFingerprint::default();
+    let mut identities = HashMap::new();
+    let mut stale: Vec<&Table> = Vec::new();
+    for t in &tables {
+        let name = t.qualified();
+        let Some(p) = probes.get(&name) else {
+            stale.push(t);
+            continue;
+        };
+        let id = identity(t, p.filenode);
+        let (known, newer) = if capture {
+            (
+                cache.captured.get(&name).map(|c| &c.known),
+                p.newer_than_captured,
             )
-            .execute(&mut *conn)
-            .await
-            .context(|| "cannot prepare the row capture table".into())?;
-            for chunk in tables.chunks(CHUNK) {
-                capture_rows(conn, chunk, captured).await?;
+        } else {
+            (cache.known.get(&name), p.newer_than_known)
+        };
+        match known.filter(|k| k.identity == id && k.fingerprint.rows == p.rows && newer == 0) {
+            Some(k) => {
+                out.tables.insert(name.clone(), k.fingerprint.clone());
             }
-            sums_from_capture(conn, &tables, captured, &mut result).await?;
+            None => stale.push(t),
+        }
+        identities.insert(name, id);
+    }
+    crate::debug!(
+        "fingerprint: {} of {} tables changed{}",
+        stale.len(),
+        tables.len(),
+        if capture { " (capturing rows)" } else { "" }
+    );
+    let mut computed = DataFingerprint::default();
+    if capture {
+        recapture(conn, &tables, &stale, cache, &mut computed).await?;
+    } else {
+        for chunk in stale.chunks(CHUNK) {
+            direct(conn, chunk, &mut computed).await?;
         }
     }
-    Ok(result)
+    for (name, fingerprint) in computed.tables {
+        let known = Known {
+            identity: identities.get(&name).cloned().unwrap_or_default(),
+            marker: marker.clone(),
+            fingerprint: fingerprint.clone(),
+        };
+        if let Some(c) = cache.captured.get_mut(&name).filter(|_| capture) {
+            c.known = known.clone();
+        }
+        cache.known.insert(name.clone(), known);
+        out.tables.insert(name, fingerprint);
+    }
+    Ok(out)
+}
+
+/// Replaces the captured rows of `stale` tables (and drops those of vanished tables).
+async fn recapture(
+    conn: &mut PgConnection,
+    tables: &[&Table],
+    stale: &[&Table],
+    cache: &mut FingerprintCache,
+    out: &mut DataFingerprint,
+) -> Result<()> {
+    let stale_names: Vec<String> = stale.iter().map(|t| t.qualified()).collect();
+    let keep: Vec<String> = tables
+        .iter()
+        .map(|t| t.qualified())
+        .filter(|n| !stale_names.contains(n) && cache.captured.contains_key(n))
+        .collect();
+    cache.captured.retain(|name, _| keep.contains(name));
+    sqlx::raw_sql("CREATE TEMP TABLE IF NOT EXISTS driftless_rows (tbl text, pk text, h int8[])")
+        .execute(&mut *conn)
+        .await
+        .context(|| "cannot prepare the row capture table".into())?;
+    sqlx::query("DELETE FROM pg_temp.driftless_rows WHERE tbl <> ALL($1)")
+        .bind(&keep)
+        .execute(&mut *conn)
+        .await
+        .context(|| "cannot clear the row capture table".into())?;
+    for chunk in stale.chunks(CHUNK) {
+        capture_rows(conn, chunk, &mut cache.captured).await?;
+    }
+    sums_from_capture(conn, stale, &cache.captured, out).await
 }
 
 async fn direct(
@@ -254,6 +419,12 @@ async fn capture_rows(
                 Captured {
                     columns: t.columns.iter().map(|c| c.name.clone()).collect(),
                     keyed: is_keyed,
+                    // Filled in by `fingerprint` once the sums are known.
+                    known: Known {
+                        identity: String::new(),
+                        marker: String::new(),
+                        fingerprint: TableFingerprint::default(),
+                    },
                 },
             );
             format!(
@@ -307,11 +478,17 @@ async fn sums_from_capture(
             },
         );
     }
+    if tables.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<String> = tables.iter().map(|t| t.qualified()).collect();
     let rows = sqlx::query(
         "SELECT r.tbl, u.i::int4, count(*)::int8, count(u.x)::int8, coalesce(sum(u.x)::text, '0')
          FROM pg_temp.driftless_rows r, unnest(r.h) WITH ORDINALITY u(x, i)
+         WHERE r.tbl = ANY($1)
          GROUP BY r.tbl, u.i",
     )
+    .bind(&names)
     .fetch_all(&mut *conn)
     .await
     .context(|| "cannot sum captured rows".into())?;
@@ -342,11 +519,11 @@ async fn sums_from_capture(
 /// Row-level comparison of `now` against what was captured for `before`.
 pub async fn row_diff(
     conn: &mut PgConnection,
-    captured: &HashMap<String, Captured>,
+    cache: &FingerprintCache,
     before: &Table,
     now: &Table,
 ) -> Result<Option<RowDiff>> {
-    let Some(capture) = captured.get(&before.qualified()) else {
+    let Some(capture) = cache.captured.get(&before.qualified()) else {
         return Ok(None);
     };
     let columns: Vec<&Column> = capture
@@ -483,12 +660,12 @@ async fn multiset_diff(
 /// to the type it had in `before`.
 pub async fn survival(
     conn: &mut PgConnection,
-    captured: &HashMap<String, Captured>,
+    cache: &FingerprintCache,
     before: &Table,
     now: &Table,
     column: &str,
 ) -> Result<Survival> {
-    let Some(capture) = captured.get(&before.qualified()) else {
+    let Some(capture) = cache.captured.get(&before.qualified()) else {
         return Ok(Survival::Unknown);
     };
     let (Some(index), Some(old)) = (

@@ -17,8 +17,6 @@ pub use introspect::TRACKING_TABLES;
 pub use sandbox::{LocalServer, PgBinaries, find_binaries, template};
 pub use split::split;
 
-use std::collections::HashMap;
-
 use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{ConnectOptions, Connection};
@@ -62,7 +60,7 @@ pub struct Postgres {
     observer: PgConnection,
     server: Server,
     version: String,
-    captured: HashMap<String, fingerprint::Captured>,
+    fingerprints: fingerprint::FingerprintCache,
 }
 
 impl Postgres {
@@ -117,7 +115,7 @@ impl Postgres {
             observer,
             server,
             version,
-            captured: HashMap::new(),
+            fingerprints: fingerprint::FingerprintCache::default(),
         })
     }
 
@@ -176,16 +174,15 @@ impl Engine for Postgres {
         schema: &SchemaSnapshot,
         capture: bool,
     ) -> Result<DataFingerprint> {
-        let captured = capture.then_some(&mut self.captured);
-        fingerprint::fingerprint(&mut self.observer, schema, captured).await
+        fingerprint::fingerprint(&mut self.observer, schema, &mut self.fingerprints, capture).await
     }
 
     async fn row_diff(&mut self, before: &Table, now: &Table) -> Result<Option<RowDiff>> {
-        fingerprint::row_diff(&mut self.observer, &self.captured, before, now).await
+        fingerprint::row_diff(&mut self.observer, &self.fingerprints, before, now).await
     }
 
     async fn survival(&mut self, before: &Table, now: &Table, column: &str) -> Result<Survival> {
-        fingerprint::survival(&mut self.observer, &self.captured, before, now, column).await
+        fingerprint::survival(&mut self.observer, &self.fingerprints, before, now, column).await
     }
 
     async fn run_check(&mut self, check: &Check) -> Result<CheckOutcome> {
