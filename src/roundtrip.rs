@@ -110,7 +110,7 @@ async fn timed<T>(slot: &mut Duration, work: impl Future<Output = T>) -> T {
     result
 }
 
-/// A finding about `m`, at the statement of `script` that mentions `words`.
+/// A finding of `kind` about migration `m`.
 fn finding(kind: FindingKind, m: &Migration, message: String) -> Finding {
     Finding::new(kind, message).migration(&m.version, &m.name)
 }

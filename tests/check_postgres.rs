@@ -423,7 +423,12 @@ fn kitchen_sink_of_postgres_features_runs_clean_and_seeds_every_type() {
     // Schemas, extensions, domains, composite and enum types, uuid/identity/generated
     // columns, arrays, json, money, inet, partitions, materialized views, sequences, RLS,
     // a migration with its own BEGIN/COMMIT, renames, BEGIN ATOMIC, widen-then-narrow.
-    let run = check_json(&["--migrations", &fixture("kitchen_sink"), "--checks", NO_CHECKS]);
+    let run = check_json(&[
+        "--migrations",
+        &fixture("kitchen_sink"),
+        "--checks",
+        NO_CHECKS,
+    ]);
     let report = run.json();
     assert_eq!(report["findings"], Value::Array(vec![]), "{}", run.stdout);
     assert_eq!(run.code, 0);
@@ -433,5 +438,9 @@ fn kitchen_sink_of_postgres_features_runs_clean_and_seeds_every_type() {
         .iter()
         .map(|m| m["rows_seeded"].as_u64().unwrap())
         .sum();
-    assert_eq!(seeded, 3 * 200, "accounts, invoices (through its partitions), audit events");
+    assert_eq!(
+        seeded,
+        3 * 200,
+        "accounts, invoices (through its partitions), audit events"
+    );
 }

@@ -56,7 +56,7 @@ pub async fn seed_empty_tables(
     let empty: BTreeSet<String> = engine.empty_tables(schema).await?.into_iter().collect();
     for name in fill_order(schema, &empty) {
         let table = &schema.tables[&name];
-        let plan = TablePlan::new(table, schema);
+        let plan = TablePlan::new(table);
         let mut parent_keys = HashMap::new();
         for fk in &table.foreign_keys {
             if fk.ref_table == name {
@@ -138,8 +138,7 @@ struct TablePlan<'a> {
 }
 
 impl<'a> TablePlan<'a> {
-    fn new(table: &'a Table, schema: &SchemaSnapshot) -> TablePlan<'a> {
-        let _ = schema;
+    fn new(table: &'a Table) -> TablePlan<'a> {
         let columns: Vec<String> = table
             .columns
             .iter()
@@ -308,8 +307,7 @@ mod tests {
         );
         let mut t = t;
         t.unique_keys.push(vec!["email".into()]);
-        let s = schema(vec![t.clone()]);
-        let plan = TablePlan::new(&t, &s);
+        let plan = TablePlan::new(&t);
         let rows = plan.rows(300, &HashMap::new(), &mut StdRng::seed_from_u64(7));
         let again = plan.rows(300, &HashMap::new(), &mut StdRng::seed_from_u64(7));
         assert_eq!(rows, again);

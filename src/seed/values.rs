@@ -469,7 +469,8 @@ fn full_name(rng: &mut StdRng) -> String {
     }
 }
 
-/// Makes `value` unique (row number appended) and fit the length bounds.
+/// Makes `value` unique (row number appended) and fit the length bounds. When a unique value
+/// is too long, the front is shortened so that the distinguishing row number survives.
 fn fit(
     value: String,
     max_len: Option<usize>,
@@ -478,29 +479,24 @@ fn fit(
     unique: bool,
     already_unique: bool,
 ) -> String {
-    let mut value = value;
-    if unique && !already_unique {
-        value = format!("{value} {row}");
-    }
+    let mut value = if unique && !already_unique {
+        format!("{value} {row}")
+    } else {
+        value
+    };
     if let Some(max) = max_len
         && value.chars().count() > max
     {
-        if unique {
-            // Keep the distinguishing row number: truncate the front part instead.
-            let suffix = format!("{row}");
+        value = if unique {
+            let suffix = row.to_string();
             let keep = max.saturating_sub(suffix.len());
-            value = value.chars().take(keep).collect::<String>() + &suffix;
-            value = value
-                .chars()
-                .rev()
-                .take(max)
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
-                .collect();
+            let shortened: String = value.chars().take(keep).collect::<String>() + &suffix;
+            // A row number longer than the column keeps its last digits.
+            let skip = shortened.chars().count().saturating_sub(max);
+            shortened.chars().skip(skip).collect()
         } else {
-            value = value.chars().take(max).collect();
-        }
+            value.chars().take(max).collect()
+        };
     }
     if let Some(min) = min_len {
         while value.chars().count() < min {
