@@ -7,14 +7,19 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: setup demo test bench lint fmt clean
 
-## setup: install what is missing (PostgreSQL server binaries) and build the release binary
+## setup: install what is missing (PostgreSQL and MariaDB server binaries) and build the release binary
 setup:
-	@if ! command -v initdb >/dev/null 2>&1 && ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then \
-		echo "setup: no PostgreSQL server binaries found; installing Debian's postgresql"; \
+	@missing=""; \
+	if ! command -v initdb >/dev/null 2>&1 && ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then \
+		missing="$$missing postgresql"; fi; \
+	if ! command -v mariadbd >/dev/null 2>&1 && ! test -x /usr/sbin/mariadbd && ! command -v mysqld >/dev/null 2>&1; then \
+		missing="$$missing mariadb-server"; fi; \
+	if [ -n "$$missing" ]; then \
+		echo "setup: installing Debian packages:$$missing (never started as services)"; \
 		$(SUDO) apt-get update -q && \
-		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql; \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
 	else \
-		echo "setup: PostgreSQL server binaries present"; \
+		echo "setup: PostgreSQL and MariaDB server binaries present"; \
 	fi
 	$(CARGO) build --release --locked
 

@@ -59,7 +59,7 @@ impl From<FailOn> for Severity {
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// Database engine: postgres. Inferred from --url when given.
+    /// Database engine: postgres or mysql (MariaDB or MySQL). Inferred from --url when given.
     #[arg(long, value_name = "ENGINE")]
     pub engine: Option<String>,
 
@@ -106,10 +106,10 @@ pub struct CheckArgs {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// Directory with the PostgreSQL server binaries (initdb, postgres).
-    /// [default: searched on PATH, via pg_config, in /usr/lib/postgresql/*/bin]
-    #[arg(long, value_name = "DIR")]
-    pub pg_bin: Option<PathBuf>,
+    /// Directory with the server binaries: initdb and postgres (PostgreSQL), mariadbd or
+    /// mysqld (MySQL). [default: searched on PATH and in the usual install locations]
+    #[arg(long = "pg-bin", visible_alias = "mysql-bin", value_name = "DIR")]
+    pub bin_dir: Option<PathBuf>,
 
     /// No progress output on stderr.
     #[arg(long, short = 'q')]

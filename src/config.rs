@@ -7,6 +7,7 @@
 //! rows = 200
 //! seed = 42
 //! fail_on = "error"                 # or "warning"
+//! sql_mode = "STRICT_TRANS_TABLES"  # MySQL: sql_mode of the migration session
 //!
 //! [severity]                        # remap the default severity of a finding kind
 //! destructive_change = "error"
@@ -43,7 +44,11 @@ pub struct Config {
     pub seed: Option<u64>,
     pub fail_on: Option<Severity>,
     pub format: Option<Format>,
-    pub pg_bin: Option<PathBuf>,
+    /// Server binaries directory (`pg_bin` and `mysql_bin` are accepted too).
+    #[serde(alias = "pg_bin", alias = "mysql_bin")]
+    pub bin_dir: Option<PathBuf>,
+    /// MySQL: the `sql_mode` of the migration session (default: the server's).
+    pub sql_mode: Option<String>,
     #[serde(default)]
     pub severity: BTreeMap<String, Severity>,
     #[serde(default)]

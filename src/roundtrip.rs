@@ -131,9 +131,16 @@ impl Run<'_, '_> {
             rows_seeded: None,
             status: MigrationStatus::Ok,
         };
+        let style = self.engine.seed_style();
         let seeded = timed(
             &mut self.time.seed,
-            seed::seed_empty_tables(self.engine, &s0, self.options.rows, self.options.seed),
+            seed::seed_empty_tables(
+                self.engine,
+                &s0,
+                self.options.rows,
+                self.options.seed,
+                style,
+            ),
         )
         .await?;
         result.rows_seeded = Some(seeded.rows);

@@ -90,7 +90,8 @@ impl Settings {
             start: StartOptions {
                 url: args.url,
                 keep: args.keep,
-                bin_dir: args.pg_bin.or_else(|| from_config(&config.pg_bin)),
+                bin_dir: args.bin_dir.or_else(|| from_config(&config.bin_dir)),
+                sql_mode: config.sql_mode.clone(),
             },
             quiet: args.quiet,
         })
@@ -128,6 +129,7 @@ pub async fn run(args: CheckArgs, signals: &mut Signals) -> Result<ExitCode> {
         .guard((settings.engine.start)(&settings.start))
         .await?;
     let server_version = engine.server_version().to_string();
+    let server_settings = engine.server_settings();
     let options = RoundtripOptions {
         rows: settings.rows,
         seed: settings.seed,
@@ -159,6 +161,7 @@ pub async fn run(args: CheckArgs, signals: &mut Signals) -> Result<ExitCode> {
         command: "check".into(),
         engine: settings.engine.name.into(),
         server_version: Some(server_version),
+        server_settings,
         status: Status::Pass,
         started_at,
         duration_ms: started.elapsed().as_millis() as u64,

@@ -3,8 +3,10 @@
 //! The roundtrip, the report and the CLI only ever talk to `dyn Engine`. Adding an engine
 //! means a folder `engine/<name>/` implementing [`Engine`] and one line in [`ENGINES`].
 
+pub mod mysql;
 pub mod postgres;
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
@@ -16,9 +18,10 @@ use crate::checks::Check;
 use crate::data::{DataFingerprint, RowDiff, Survival};
 use crate::migrations::{Script, Splitter};
 use crate::schema::{SchemaSnapshot, Table};
+use crate::seed::SeedStyle;
 
 /// Every engine driftless knows, in the order `--help` lists them.
-pub static ENGINES: &[&EngineSpec] = &[&postgres::SPEC];
+pub static ENGINES: &[&EngineSpec] = &[&postgres::SPEC, &mysql::SPEC];
 
 /// How to find and start one engine.
 pub struct EngineSpec {
@@ -63,8 +66,10 @@ pub struct StartOptions {
     pub url: Option<String>,
     /// Leave the disposable instance running at the end and print how to reach it.
     pub keep: bool,
-    /// Directory with the engine's server binaries (`--pg-bin`).
+    /// Directory with the engine's server binaries (`--pg-bin` / `--mysql-bin`).
     pub bin_dir: Option<PathBuf>,
+    /// MySQL: `sql_mode` for the migration session; `None` keeps the server's.
+    pub sql_mode: Option<String>,
 }
 
 /// Outcome of applying one script.
@@ -118,6 +123,16 @@ pub struct Inserted {
 pub trait Engine: Send {
     /// The server's version string as reported in the JSON report.
     fn server_version(&self) -> &str;
+
+    /// Server settings worth showing in the report (MySQL: `sql_mode`).
+    fn server_settings(&self) -> BTreeMap<String, String> {
+        BTreeMap::new()
+    }
+
+    /// How seeded rows should look on this engine.
+    fn seed_style(&self) -> SeedStyle {
+        SeedStyle::Realistic
+    }
 
     /// Applies a migration script as the migration tool would (in one transaction when
     /// `script.transactional`). A failing statement is an `Applied::Failed`, not an `Err`.

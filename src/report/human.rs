@@ -64,6 +64,9 @@ pub fn render_human(report: &Report, out: &mut dyn Write, color: bool) -> std::i
             report.command, report.engine
         ))
     )?;
+    for (name, value) in &report.server_settings {
+        writeln!(out, "{}", p.dim(&format!("{name}: {value}")))?;
+    }
     writeln!(out)?;
 
     let width = report
@@ -159,35 +162,45 @@ fn write_finding(out: &mut dyn Write, p: &Paint, f: &Finding) -> std::io::Result
     }
     if let Some(rows) = detail("sample").and_then(|v| v.as_array()) {
         for row in rows {
-            writeln!(out, "{indent}{}", p.dim(&row.to_string()))?;
+            writeln!(out, "{indent}{}", p.dim(&shorten(&row.to_string(), 150)))?;
         }
     }
+    if let Some(left) = detail("left_behind").and_then(|v| v.as_str()) {
+        writeln!(
+            out,
+            "{indent}{}",
+            p.dim("left behind by the statements that ran:")
+        )?;
+        write_diff(out, p, left, indent)?;
+    }
     if let Some(diff) = detail("diff").and_then(|v| v.as_str()) {
-        let lines: Vec<&str> = diff.lines().collect();
-        for line in lines.iter().take(MAX_DIFF_LINES) {
-            let styled = if line.starts_with("+++") || line.starts_with("---") {
-                p.dim(line)
-            } else if line.starts_with('+') {
-                p.fg(AnsiColor::Green, line)
-            } else if line.starts_with('-') {
-                p.fg(AnsiColor::Red, line)
-            } else if line.starts_with("@@") {
-                p.fg(AnsiColor::Cyan, line)
-            } else {
-                line.to_string()
-            };
-            writeln!(out, "{indent}│ {styled}")?;
-        }
-        if lines.len() > MAX_DIFF_LINES {
-            writeln!(
-                out,
-                "{indent}│ {}",
-                p.dim(&format!(
-                    "… {} more lines in --format json",
-                    lines.len() - MAX_DIFF_LINES
-                ))
-            )?;
-        }
+        write_diff(out, p, diff, indent)?;
+    }
+    Ok(())
+}
+
+fn write_diff(out: &mut dyn Write, p: &Paint, diff: &str, indent: &str) -> std::io::Result<()> {
+    let lines: Vec<&str> = diff.lines().collect();
+    for line in lines.iter().take(MAX_DIFF_LINES) {
+        let styled = if line.starts_with("+++") || line.starts_with("---") {
+            p.dim(line)
+        } else if line.starts_with('+') {
+            p.fg(AnsiColor::Green, line)
+        } else if line.starts_with('-') {
+            p.fg(AnsiColor::Red, line)
+        } else if line.starts_with("@@") {
+            p.fg(AnsiColor::Cyan, line)
+        } else {
+            line.to_string()
+        };
+        writeln!(out, "{indent}│ {styled}")?;
+    }
+    if lines.len() > MAX_DIFF_LINES {
+        let more = format!(
+            "… {} more lines in --format json",
+            lines.len() - MAX_DIFF_LINES
+        );
+        writeln!(out, "{indent}│ {}", p.dim(&more))?;
     }
     Ok(())
 }
@@ -206,6 +219,16 @@ fn timings(m: &super::MigrationResult) -> String {
         }
     }
     parts.join(" · ")
+}
+
+/// `text` cut to `max` characters with an ellipsis.
+fn shorten(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_string()
+    } else {
+        let cut: String = text.chars().take(max - 1).collect();
+        format!("{cut}…")
+    }
 }
 
 fn plural(n: usize, word: &str) -> String {

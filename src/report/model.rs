@@ -156,6 +156,9 @@ pub struct Report {
     pub command: String,
     pub engine: String,
     pub server_version: Option<String>,
+    /// Server settings that shape the results (MySQL: `sql_mode`); left out when empty.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub server_settings: std::collections::BTreeMap<String, String>,
     pub status: Status,
     pub started_at: String,
     pub duration_ms: u64,

@@ -222,6 +222,35 @@ pub fn copy_tree(from: &Path, to: &Path, owner: Option<&ServiceUser>) -> Result<
     Ok(())
 }
 
+/// The cached directory `cache_dir()/key`, built once: `build(dir)` fills `dir/data` inside a
+/// fresh sandbox dir that `user` can write to (servers refuse to initialise as root); the
+/// result is copied into the cache, which may sit where `user` cannot reach (root's home), and
+/// published atomically so concurrent runs never see half a template.
+pub fn cached_template(
+    key: &str,
+    user: Option<&ServiceUser>,
+    build: impl FnOnce(&Path) -> Result<()>,
+) -> Result<PathBuf> {
+    let cache = cache_dir();
+    let target = cache.join(key);
+    if target.is_dir() {
+        return Ok(target);
+    }
+    std::fs::create_dir_all(&cache)
+        .context(|| format!("cannot create cache dir {}", cache.display()))?;
+    sweep_stale(&cache);
+    let work = SandboxDir::create("template", user)?;
+    build(work.path())?;
+    let staging = tempfile::Builder::new()
+        .prefix(&format!("{PREFIX}{}-template-", std::process::id()))
+        .tempdir_in(&cache)
+        .context(|| format!("cannot create a temp dir in {}", cache.display()))?;
+    let built = staging.path().join("data");
+    copy_tree(&work.path().join("data"), &built, None)?;
+    publish_dir(&built, &target)?;
+    Ok(target)
+}
+
 /// Atomically publishes a fully built directory `built` as `target`; when another process
 /// won the race, `built` is removed and theirs is used.
 pub fn publish_dir(built: &Path, target: &Path) -> Result<()> {

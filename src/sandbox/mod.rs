@@ -13,7 +13,9 @@ mod dirs;
 mod process;
 mod user;
 
-pub use dirs::{SandboxDir, base_dir, cache_dir, copy_tree, publish_dir, sweep_stale};
+pub use dirs::{
+    SandboxDir, base_dir, cache_dir, cached_template, copy_tree, publish_dir, sweep_stale,
+};
 pub use process::{ServerProcess, SpawnOptions};
 pub use user::{ServiceUser, service_user};
 
@@ -28,4 +30,43 @@ pub fn free_port() -> Result<u16> {
         .map_err(|e| Error::infra(format!("cannot find a free port on 127.0.0.1: {e}")))?
         .port();
     Ok(port)
+}
+
+/// The last `n` non-blank lines of a server log, joined, for one-line error messages.
+pub fn last_lines(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    lines[lines.len().saturating_sub(n)..].join(" | ")
+}
+
+/// `url` without its password, for messages.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(
+            redact_url("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
+        assert_eq!(redact_url("mysql://h/db"), "mysql://h/db");
+    }
+
+    #[test]
+    fn last_lines_skips_blank_lines() {
+        assert_eq!(last_lines("a\n\nb\nc\n", 2), "b | c");
+    }
 }

@@ -91,7 +91,12 @@ pub fn diff(before: &SchemaSnapshot, after: &SchemaSnapshot, labels: (&str, &str
     }
 
     let mut column_order = Vec::new();
-    for (name, old) in &before.tables {
+    let tables = if before.ordered_columns || after.ordered_columns {
+        Default::default()
+    } else {
+        before.tables.clone()
+    };
+    for (name, old) in &tables {
         let Some(new) = after.tables.get(name) else {
             continue;
         };
@@ -141,7 +146,10 @@ mod tests {
                 .map(|c| Column {
                     name: c.to_string(),
                     data_type: "int".into(),
-                    kind: ColumnKind::Int { bytes: 4 },
+                    kind: ColumnKind::Int {
+                        bytes: 4,
+                        unsigned: false,
+                    },
                     nullable: true,
                     has_default: false,
                     server_filled: false,

@@ -6,7 +6,8 @@
 //! current sequence values, so objects dropped and recreated identically compare equal.
 
 mod diff;
+pub mod frozen;
 mod model;
 
 pub use diff::{Change, ColumnOrderChange, ObjectChange, SchemaDiff, diff};
-pub use model::{Column, ColumnKind, ForeignKey, SchemaObject, SchemaSnapshot, Table};
+pub use model::{Column, ColumnKind, ForeignKey, Repertoire, SchemaObject, SchemaSnapshot, Table};

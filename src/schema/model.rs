@@ -7,6 +7,9 @@ pub struct SchemaSnapshot {
     pub tables: BTreeMap<String, Table>,
     /// Every object, tables included, by a sort key such as `table public.users`.
     pub objects: BTreeMap<String, SchemaObject>,
+    /// The canonical text already lists columns in table order (MySQL, where the order is part
+    /// of the schema): a moved column is ordinary drift, not a separate column-order warning.
+    pub ordered_columns: bool,
 }
 
 impl SchemaSnapshot {
@@ -86,6 +89,7 @@ pub struct Column {
 pub enum ColumnKind {
     Int {
         bytes: u8,
+        unsigned: bool,
     },
     Decimal {
         precision: Option<u32>,
@@ -93,28 +97,54 @@ pub enum ColumnKind {
     },
     Float,
     Bool,
+    /// Variable-length text; `max_len` in characters.
     Text {
         max_len: Option<u32>,
+        repertoire: Repertoire,
     },
+    /// Fixed-length text.
     Char {
         len: u32,
+        repertoire: Repertoire,
     },
     Date,
     Time,
+    /// `fraction`: digits of fractional seconds the column keeps (`None`: the engine's maximum).
     Timestamp {
         tz: bool,
+        fraction: Option<u32>,
     },
     Interval,
     Uuid,
     Json,
-    Bytes,
+    Bytes {
+        max_len: Option<u32>,
+    },
     Inet,
     MacAddr,
     Money,
     Enum(Vec<String>),
+    /// MySQL `SET`: any subset of the labels.
+    Set(Vec<String>),
+    Bit {
+        len: u32,
+    },
+    Year,
     Array(Box<ColumnKind>),
     /// A type seeding knows nothing about; only NULL or the default can be used.
     Other(String),
+}
+
+/// Which characters a text column can store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Repertoire {
+    Ascii,
+    /// Latin-1: Western European accents, nothing beyond.
+    Latin1,
+    /// The Basic Multilingual Plane (MySQL `utf8mb3`): CJK, but no emoji.
+    Bmp,
+    /// All of Unicode.
+    Full,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -21,6 +21,21 @@ use crate::schema::{SchemaSnapshot, Table};
 
 pub use rules::{ColumnRules, rules_for};
 
+/// How seeded data looks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SeedStyle {
+    /// Realistic values only.
+    #[default]
+    Realistic,
+    /// Realistic values, plus every fifth row at the limits of each column's type (longest
+    /// strings with non-ASCII text, extreme numbers, all fractional-second digits): engines that
+    /// silently truncate or convert lose exactly these on a narrowing round trip.
+    EdgeCases,
+}
+
+/// Every this many rows, one is an edge row under [`SeedStyle::EdgeCases`].
+const EDGE_EVERY: usize = 5;
+
 /// Parent keys read per foreign key.
 const KEY_SAMPLE: usize = 1000;
 /// Share of NULLs in nullable columns, in percent.
@@ -48,6 +63,7 @@ pub async fn seed_empty_tables(
     schema: &SchemaSnapshot,
     rows: usize,
     seed: u64,
+    style: SeedStyle,
 ) -> Result<SeedStats> {
     let mut stats = SeedStats::default();
     if rows == 0 {
@@ -73,7 +89,7 @@ pub async fn seed_empty_tables(
             parent_keys.insert(fk.name.clone(), keys);
         }
         let mut rng = StdRng::seed_from_u64(seed ^ stable_hash(name.as_bytes()));
-        let generated = plan.rows(rows, &parent_keys, &mut rng);
+        let generated = plan.rows(rows, &parent_keys, style, &mut rng);
         if plan.columns.is_empty() {
             continue;
         }
@@ -191,6 +207,7 @@ impl<'a> TablePlan<'a> {
         &self,
         count: usize,
         parent_keys: &HashMap<String, Vec<Vec<String>>>,
+        style: SeedStyle,
         rng: &mut StdRng,
     ) -> Vec<Vec<Option<String>>> {
         let in_key: HashSet<&String> = self.table.primary_key.iter().collect();
@@ -208,6 +225,7 @@ impl<'a> TablePlan<'a> {
                 };
                 chosen.insert(fk.as_str(), pick);
             }
+            let edge = style == SeedStyle::EdgeCases && i % EDGE_EVERY == EDGE_EVERY - 1;
             let mut row = Vec::with_capacity(self.columns.len());
             for name in &self.columns {
                 let column = self.table.column(name).expect("planned column exists");
@@ -223,11 +241,18 @@ impl<'a> TablePlan<'a> {
                     continue;
                 }
                 let unique = self.unique.contains(name);
-                if nullable && !unique && rng.random_ratio(NULL_PERCENT, 100) {
+                if nullable && !unique && !edge && rng.random_ratio(NULL_PERCENT, 100) {
                     row.push(None);
                     continue;
                 }
-                row.push(values::value(column, &self.rules[name], i, unique, rng));
+                let request = values::Request {
+                    column,
+                    rules: &self.rules[name],
+                    row: i,
+                    unique,
+                    edge,
+                };
+                row.push(values::value(&request, rng));
             }
             rows.push(row);
         }
@@ -238,7 +263,7 @@ impl<'a> TablePlan<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schema::{Column, ColumnKind, ForeignKey};
+    use crate::schema::{Column, ColumnKind, ForeignKey, Repertoire};
 
     fn column(name: &str, kind: ColumnKind, nullable: bool) -> Column {
         Column {
@@ -298,9 +323,30 @@ mod tests {
         let t = table(
             "users",
             vec![
-                column("id", ColumnKind::Int { bytes: 4 }, false),
-                column("email", ColumnKind::Text { max_len: Some(40) }, false),
-                column("nickname", ColumnKind::Text { max_len: None }, true),
+                column(
+                    "id",
+                    ColumnKind::Int {
+                        bytes: 4,
+                        unsigned: false,
+                    },
+                    false,
+                ),
+                column(
+                    "email",
+                    ColumnKind::Text {
+                        max_len: Some(40),
+                        repertoire: Repertoire::Full,
+                    },
+                    false,
+                ),
+                column(
+                    "nickname",
+                    ColumnKind::Text {
+                        max_len: None,
+                        repertoire: Repertoire::Full,
+                    },
+                    true,
+                ),
             ],
             &["id"],
             vec![],
@@ -308,8 +354,9 @@ mod tests {
         let mut t = t;
         t.unique_keys.push(vec!["email".into()]);
         let plan = TablePlan::new(&t);
-        let rows = plan.rows(300, &HashMap::new(), &mut StdRng::seed_from_u64(7));
-        let again = plan.rows(300, &HashMap::new(), &mut StdRng::seed_from_u64(7));
+        let style = SeedStyle::Realistic;
+        let rows = plan.rows(300, &HashMap::new(), style, &mut StdRng::seed_from_u64(7));
+        let again = plan.rows(300, &HashMap::new(), style, &mut StdRng::seed_from_u64(7));
         assert_eq!(rows, again);
         let emails: HashSet<&String> = rows.iter().map(|r| r[1].as_ref().unwrap()).collect();
         assert_eq!(emails.len(), 300);

@@ -9,7 +9,7 @@ use sqlparser::ast::{
     BinaryOperator, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, InTarget, UnaryOperator,
     Value,
 };
-use sqlparser::dialect::PostgreSqlDialect;
+use sqlparser::dialect::{MySqlDialect, PostgreSqlDialect};
 use sqlparser::parser::Parser;
 
 use crate::schema::Table;
@@ -46,11 +46,15 @@ fn parse_check(definition: &str) -> Option<Expr> {
     let body = definition.trim();
     let body = body.strip_suffix("NOT VALID").unwrap_or(body).trim();
     let body = body.strip_prefix("CHECK").unwrap_or(body).trim();
-    Parser::new(&PostgreSqlDialect {})
-        .try_with_sql(body)
-        .ok()?
-        .parse_expr()
-        .ok()
+    // PostgreSQL prints casts (`0::numeric`), MySQL backticks (`\`price\` > 0`).
+    let parse = |dialect: &dyn sqlparser::dialect::Dialect| {
+        Parser::new(dialect)
+            .try_with_sql(body)
+            .ok()?
+            .parse_expr()
+            .ok()
+    };
+    parse(&PostgreSqlDialect {}).or_else(|| parse(&MySqlDialect {}))
 }
 
 fn flatten_and<'e>(expr: &'e Expr, out: &mut Vec<&'e Expr>) {
@@ -262,7 +266,9 @@ mod tests {
             "CHECK (rating BETWEEN 1 AND 5) NOT VALID",
             "CHECK (kind IN ('a', 'b'))",
             "CHECK (0 < discount)",
+            "`weight` between 1 and 99",
         ]);
+        assert_eq!(rules_for(&t, "weight").max, Some((99.0, true)));
         assert_eq!(rules_for(&t, "price").min, Some((0.0, false)));
         let q = rules_for(&t, "quantity");
         assert_eq!((q.min, q.max), (Some((1.0, true)), Some((20.0, true))));

@@ -13,7 +13,7 @@ use fake::rand::RngExt;
 use fake::rand::rngs::StdRng;
 
 use super::ColumnRules;
-use crate::schema::{Column, ColumnKind};
+use crate::schema::{Column, ColumnKind, Repertoire};
 
 /// Whether seeding can produce values of this kind (else the column is left to its default).
 pub fn can_generate(kind: &ColumnKind) -> bool {
@@ -117,14 +117,37 @@ fn hint(name: &str) -> Hint {
     }
 }
 
-/// A value for `column` in row `row` (0-based), or `None` (NULL).
-pub fn value(
-    column: &Column,
-    rules: &ColumnRules,
+/// What is asked of the generator for one value.
+pub struct Request<'a> {
+    pub column: &'a Column,
+    pub rules: &'a ColumnRules,
+    /// 0-based row number: unique values are derived from it.
+    pub row: usize,
+    pub unique: bool,
+    /// An edge row: values at the limits of the type (longest strings with non-ASCII text,
+    /// extreme numbers, all fractional-second digits), where lossy conversions show.
+    pub edge: bool,
+}
+
+/// Everything but the kind, passed down while generating (arrays recurse).
+#[derive(Clone, Copy)]
+struct Ctx<'a> {
+    hint: Hint,
+    rules: &'a ColumnRules,
     row: usize,
     unique: bool,
-    rng: &mut StdRng,
-) -> Option<String> {
+    edge: bool,
+}
+
+/// A value for the requested column, or `None` (NULL).
+pub fn value(request: &Request<'_>, rng: &mut StdRng) -> Option<String> {
+    let Request {
+        column,
+        rules,
+        row,
+        unique,
+        edge,
+    } = *request;
     if let Some(allowed) = rules.allowed.as_ref().filter(|a| !a.is_empty()) {
         let index = if unique {
             row % allowed.len()
@@ -133,25 +156,33 @@ pub fn value(
         };
         return Some(allowed[index].clone());
     }
-    kind_value(&column.kind, hint(&column.name), rules, row, unique, rng)
+    let ctx = Ctx {
+        hint: hint(&column.name),
+        rules,
+        row,
+        unique,
+        edge,
+    };
+    kind_value(&column.kind, &ctx, rng)
 }
 
-fn kind_value(
-    kind: &ColumnKind,
-    hint: Hint,
-    rules: &ColumnRules,
-    row: usize,
-    unique: bool,
-    rng: &mut StdRng,
-) -> Option<String> {
+fn kind_value(kind: &ColumnKind, ctx: &Ctx<'_>, rng: &mut StdRng) -> Option<String> {
+    let Ctx {
+        hint,
+        rules,
+        row,
+        unique,
+        edge,
+    } = *ctx;
     let value = match kind {
-        ColumnKind::Int { bytes } => int_value(*bytes, hint, rules, row, unique, rng).to_string(),
-        ColumnKind::Decimal { precision, scale } => {
-            decimal_value(*precision, *scale, hint, rules, row, unique, rng)
-        }
+        ColumnKind::Int { bytes, unsigned } => int_value(*bytes, *unsigned, ctx, rng).to_string(),
+        ColumnKind::Decimal { precision, scale } => decimal_value(*precision, *scale, ctx, rng),
         ColumnKind::Float => {
-            let (lo, hi) = range(hint, rules, (f64::MIN, f64::MAX), 0.001);
-            if unique {
+            let (lo, hi) = range(hint, rules, (-3.0e38, 3.0e38), 0.001);
+            if edge && !unique && rules.max.is_none() {
+                // Many significant digits: a FLOAT or a smaller DOUBLE rounds them.
+                "123456789.987654321".to_string()
+            } else if unique {
                 format!("{}", lo + row as f64 + 0.25)
             } else {
                 format!("{:.3}", rng.random_range(lo..=hi))
@@ -168,14 +199,28 @@ fn kind_value(
             "false"
         }
         .to_string(),
-        ColumnKind::Text { max_len } => {
+        ColumnKind::Text {
+            max_len,
+            repertoire,
+        } => {
             let limit = match (*max_len, rules.max_len) {
                 (Some(a), Some(b)) => Some((a as usize).min(b)),
                 (a, b) => a.map(|a| a as usize).or(b),
             };
-            text_value(hint, limit, rules.min_len, row, unique, rng)
+            if edge {
+                let len = limit.unwrap_or(300).min(2000);
+                edge_text(len, rules.min_len, *repertoire, row, unique)
+            } else {
+                text_value(hint, limit, rules.min_len, row, unique, rng)
+            }
         }
-        ColumnKind::Char { len } => char_value(*len as usize, hint, row, unique, rng),
+        ColumnKind::Char { len, repertoire } => {
+            if edge && !unique {
+                edge_text(*len as usize, None, *repertoire, row, false)
+            } else {
+                char_value(*len as usize, hint, row, unique, rng)
+            }
+        }
         ColumnKind::Date => {
             let day = base_day()
                 + if unique {
@@ -185,13 +230,19 @@ fn kind_value(
                 };
             format_date(day)
         }
-        ColumnKind::Time => format!(
-            "{:02}:{:02}:{:02}",
-            rng.random_range(0..24),
-            rng.random_range(0..60),
-            rng.random_range(0..60)
-        ),
-        ColumnKind::Timestamp { tz } => {
+        ColumnKind::Time => {
+            if edge {
+                "23:59:59".to_string()
+            } else {
+                format!(
+                    "{:02}:{:02}:{:02}",
+                    rng.random_range(0..24),
+                    rng.random_range(0..60),
+                    rng.random_range(0..60)
+                )
+            }
+        }
+        ColumnKind::Timestamp { tz, fraction } => {
             let (day, second) = if unique {
                 (base_day() + (row / 1440) as i64, (row % 1440) as i64 * 60)
             } else {
@@ -200,9 +251,17 @@ fn kind_value(
                     rng.random_range(0..86_400),
                 )
             };
-            let micros: u32 = rng.random_range(0..1_000_000);
+            let digits = fraction.unwrap_or(6).min(6) as usize;
+            let fraction = if digits == 0 {
+                String::new()
+            } else if edge {
+                format!(".{}", "9".repeat(digits))
+            } else {
+                let micros: u32 = rng.random_range(0..1_000_000);
+                format!(".{}", &format!("{micros:06}")[..digits])
+            };
             format!(
-                "{} {:02}:{:02}:{:02}.{micros:06}{}",
+                "{} {:02}:{:02}:{:02}{fraction}{}",
                 format_date(day),
                 second / 3600,
                 second / 60 % 60,
@@ -219,15 +278,24 @@ fn kind_value(
         ColumnKind::Uuid => uuid(rng),
         ColumnKind::Json => {
             let word: String = Word().fake_with_rng(rng);
+            let label = if edge {
+                "Zoë 渡辺 🚀"
+            } else {
+                word.as_str()
+            };
             format!(
-                "{{\"id\": {row}, \"label\": \"{word}\", \"score\": {}.5, \"tags\": [\"{word}\", \"x{}\"], \"active\": {}}}",
+                "{{\"id\": {row}, \"label\": \"{label}\", \"score\": {}.5, \"tags\": [\"{word}\", \"x{}\"], \"active\": {}}}",
                 rng.random_range(0..100),
                 rng.random_range(0..10),
                 rng.random_bool(0.5)
             )
         }
-        ColumnKind::Bytes => {
-            let len = rng.random_range(4..16);
+        ColumnKind::Bytes { max_len } => {
+            let len = match (edge, max_len) {
+                (true, Some(max)) => (*max as usize).min(1000),
+                (true, None) => 64,
+                (false, max) => rng.random_range(4..16).min(max.unwrap_or(16) as usize),
+            };
             let bytes: String = (0..len)
                 .map(|_| format!("{:02x}", rng.random_range(0..=255u8)))
                 .collect();
@@ -254,23 +322,49 @@ fn kind_value(
         ColumnKind::Enum(labels) if !labels.is_empty() => {
             let i = if unique {
                 row % labels.len()
+            } else if edge {
+                labels.len() - 1
             } else {
                 rng.random_range(0..labels.len())
             };
             labels[i].clone()
         }
+        ColumnKind::Set(labels) => {
+            let chosen: Vec<&str> = labels
+                .iter()
+                .filter(|_| edge || rng.random_bool(0.4))
+                .map(String::as_str)
+                .collect();
+            chosen.join(",")
+        }
+        ColumnKind::Bit { len } => {
+            let len = (*len).clamp(1, 64) as usize;
+            if edge {
+                "1".repeat(len)
+            } else {
+                (0..len)
+                    .map(|_| if rng.random_bool(0.5) { '1' } else { '0' })
+                    .collect()
+            }
+        }
+        ColumnKind::Year => {
+            if edge {
+                "2155".to_string()
+            } else {
+                rng.random_range(1990..=2030).to_string()
+            }
+        }
         ColumnKind::Array(inner) => {
             let count = rng.random_range(0..4);
+            let none = ColumnRules::default();
             let elements: Vec<String> = (0..count)
                 .filter_map(|k| {
-                    kind_value(
-                        inner,
-                        hint,
-                        &ColumnRules::default(),
-                        row * 4 + k,
-                        unique,
-                        rng,
-                    )
+                    let element = Ctx {
+                        rules: &none,
+                        row: row * 4 + k,
+                        ..*ctx
+                    };
+                    kind_value(inner, &element, rng)
                 })
                 .map(|v| format!("\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\"")))
                 .collect();
@@ -279,6 +373,32 @@ fn kind_value(
         ColumnKind::Enum(_) | ColumnKind::Other(_) => return None,
     };
     Some(value)
+}
+
+/// Text for an edge row: as long as the column allows, in the widest characters it can store,
+/// ending in a space (which CHAR columns and some conversions drop).
+fn edge_text(
+    len: usize,
+    min_len: Option<usize>,
+    repertoire: Repertoire,
+    row: usize,
+    unique: bool,
+) -> String {
+    let sample = match repertoire {
+        Repertoire::Full => "Zoë Ångström 渡辺 🚀 ",
+        Repertoire::Bmp => "Zoë Ångström 渡辺 ",
+        Repertoire::Latin1 => "Zoë Ångström ",
+        Repertoire::Ascii => "Zoe Angstrom ",
+    };
+    let suffix = if unique {
+        row.to_string()
+    } else {
+        String::new()
+    };
+    let body = len.saturating_sub(suffix.len());
+    let mut text: String = sample.chars().cycle().take(body).collect();
+    text.push_str(&suffix);
+    fit(text, Some(len), min_len, row, unique, true)
 }
 
 /// The range a number should come from: the type's limits, narrowed by what the name
@@ -313,23 +433,26 @@ fn range(hint: Hint, rules: &ColumnRules, limits: (f64, f64), step: f64) -> (f64
     (lo.max(limits.0), hi.min(limits.1))
 }
 
-fn int_value(
-    bytes: u8,
-    hint: Hint,
-    rules: &ColumnRules,
-    row: usize,
-    unique: bool,
-    rng: &mut StdRng,
-) -> i64 {
-    let max = match bytes {
-        2 => i16::MAX as f64,
-        4 => i32::MAX as f64,
-        _ => i64::MAX as f64,
+fn int_value(bytes: u8, unsigned: bool, ctx: &Ctx<'_>, rng: &mut StdRng) -> i128 {
+    let bits = u32::from(bytes.clamp(1, 8)) * 8;
+    let (min, max) = if unsigned {
+        (0i128, (1i128 << bits) - 1)
+    } else {
+        (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1)
     };
-    let (lo, hi) = range(hint, rules, (-max - 1.0, max), 1.0);
-    let (lo, hi) = (lo.ceil() as i64, hi.floor() as i64);
-    if unique {
-        lo.saturating_add(row as i64)
+    let (lo, hi) = range(ctx.hint, ctx.rules, (min as f64, max as f64), 1.0);
+    let (lo, hi) = ((lo.ceil() as i128).max(min), (hi.floor() as i128).min(max));
+    let bounded = ctx.rules.min.is_some() || ctx.rules.max.is_some();
+    if ctx.edge && !bounded && !ctx.unique {
+        // The extremes of the type: no narrower column can hold them.
+        return if ctx.row % 2 == 0 || unsigned {
+            max
+        } else {
+            min
+        };
+    }
+    if ctx.unique {
+        (lo + ctx.row as i128).min(max)
     } else if lo >= hi {
         lo
     } else {
@@ -337,24 +460,20 @@ fn int_value(
     }
 }
 
-fn decimal_value(
-    precision: Option<u32>,
-    scale: u32,
-    hint: Hint,
-    rules: &ColumnRules,
-    row: usize,
-    unique: bool,
-    rng: &mut StdRng,
-) -> String {
+fn decimal_value(precision: Option<u32>, scale: u32, ctx: &Ctx<'_>, rng: &mut StdRng) -> String {
     let scale = scale.min(6);
     let unit = 10f64.powi(scale as i32);
     let max = precision
         .map(|p| 10f64.powi(p.saturating_sub(scale) as i32) - 1.0 / unit)
         .unwrap_or(1e12);
-    let (lo, hi) = range(hint, rules, (-max, max), 1.0 / unit);
+    let (lo, hi) = range(ctx.hint, ctx.rules, (-max, max), 1.0 / unit);
     let (lo_units, hi_units) = ((lo * unit).ceil() as i64, (hi * unit).floor() as i64);
-    let units = if unique {
-        lo_units.saturating_add(row as i64)
+    let bounded = ctx.rules.min.is_some() || ctx.rules.max.is_some();
+    let units = if ctx.edge && !ctx.unique && !bounded && precision.is_some_and(|p| p <= 18) {
+        // Every digit used: a smaller precision or scale cannot hold it.
+        (max * unit).round() as i64
+    } else if ctx.unique {
+        lo_units.saturating_add(ctx.row as i64)
     } else if lo_units >= hi_units {
         lo_units
     } else {
@@ -581,6 +700,16 @@ mod tests {
         StdRng::seed_from_u64(1)
     }
 
+    fn ctx(hint: Hint, rules: &ColumnRules, row: usize, unique: bool, edge: bool) -> Ctx<'_> {
+        Ctx {
+            hint,
+            rules,
+            row,
+            unique,
+            edge,
+        }
+    }
+
     #[test]
     fn dates_format_correctly() {
         assert_eq!(format_date(0), "1970-01-01");
@@ -595,14 +724,35 @@ mod tests {
             ..Default::default()
         };
         for row in 0..200 {
-            let v = decimal_value(Some(5), 2, Hint::Price, &rules, row, false, &mut rng());
+            let v = decimal_value(
+                Some(5),
+                2,
+                &ctx(Hint::Price, &rules, row, false, false),
+                &mut rng(),
+            );
             let x: f64 = v.parse().unwrap();
             assert!(x > 0.0 && x < 1000.0, "{v}");
             assert_eq!(v.split('.').nth(1).map(str::len), Some(2), "{v}");
         }
+        let none = ColumnRules::default();
         assert_eq!(
-            decimal_value(Some(3), 0, Hint::None, &rules, 5, true, &mut rng()),
+            decimal_value(
+                Some(3),
+                0,
+                &ctx(Hint::None, &none, 5, true, false),
+                &mut rng()
+            ),
             "6"
+        );
+        assert_eq!(
+            decimal_value(
+                Some(6),
+                2,
+                &ctx(Hint::None, &none, 1, false, true),
+                &mut rng()
+            ),
+            "9999.99",
+            "edge rows use every digit"
         );
     }
 
@@ -622,6 +772,20 @@ mod tests {
     }
 
     #[test]
+    fn edge_text_fills_the_column_with_what_it_can_store() {
+        let full = edge_text(50, None, Repertoire::Full, 0, false);
+        assert_eq!(full.chars().count(), 50);
+        assert!(full.contains('🚀') && full.contains('渡'));
+        let latin1 = edge_text(20, None, Repertoire::Latin1, 0, false);
+        assert!(latin1.chars().all(|c| (c as u32) < 256), "{latin1}");
+        let bmp = edge_text(40, None, Repertoire::Bmp, 0, false);
+        assert!(bmp.chars().all(|c| (c as u32) < 0x10000) && bmp.contains('渡'));
+        let unique = edge_text(10, None, Repertoire::Ascii, 123, true);
+        assert_eq!(unique.chars().count(), 10);
+        assert!(unique.ends_with("123"));
+    }
+
+    #[test]
     fn ints_stay_in_type_and_check_bounds() {
         let rules = ColumnRules {
             min: Some((1.0, true)),
@@ -629,14 +793,56 @@ mod tests {
             ..Default::default()
         };
         let mut r = rng();
-        for _ in 0..100 {
-            let v = int_value(2, Hint::Rating, &rules, 0, false, &mut r);
-            assert!((1..=5).contains(&v));
+        for row in 0..100 {
+            let v = int_value(
+                2,
+                false,
+                &ctx(Hint::Rating, &rules, row, false, row % 2 == 0),
+                &mut r,
+            );
+            assert!((1..=5).contains(&v), "CHECK bounds win over edge values");
         }
+        let none = ColumnRules::default();
         assert_eq!(
-            int_value(4, Hint::None, &ColumnRules::default(), 41, true, &mut r),
+            int_value(4, false, &ctx(Hint::None, &none, 41, true, false), &mut r),
             42
         );
+        assert_eq!(
+            int_value(1, true, &ctx(Hint::None, &none, 0, false, true), &mut r),
+            255
+        );
+        assert_eq!(
+            int_value(2, false, &ctx(Hint::None, &none, 1, false, true), &mut r),
+            -32768
+        );
+        assert_eq!(
+            int_value(8, true, &ctx(Hint::None, &none, 0, false, true), &mut r),
+            u64::MAX as i128
+        );
+    }
+
+    #[test]
+    fn edge_timestamps_use_every_fraction_digit() {
+        let column = Column {
+            name: "at".into(),
+            data_type: "datetime(6)".into(),
+            kind: ColumnKind::Timestamp {
+                tz: false,
+                fraction: Some(6),
+            },
+            nullable: false,
+            has_default: false,
+            server_filled: false,
+        };
+        let rules = ColumnRules::default();
+        let request = Request {
+            column: &column,
+            rules: &rules,
+            row: 3,
+            unique: false,
+            edge: true,
+        };
+        assert!(value(&request, &mut rng()).unwrap().ends_with(".999999"));
     }
 
     #[test]

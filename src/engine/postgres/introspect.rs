@@ -13,19 +13,10 @@ use sqlx::postgres::PgConnection;
 
 use crate::Result;
 use crate::error::Context;
-use crate::schema::{Column, ColumnKind, ForeignKey, SchemaObject, SchemaSnapshot, Table};
-
-/// Tables that migration tools keep their bookkeeping in.
-pub const TRACKING_TABLES: &[&str] = &[
-    "_sqlx_migrations",
-    "schema_migrations",
-    "goose_db_version",
-    "flyway_schema_history",
-    "__diesel_schema_migrations",
-    "databasechangelog",
-    "databasechangeloglock",
-    "schema_version",
-];
+use crate::migrations::TRACKING_TABLES;
+use crate::schema::{
+    Column, ColumnKind, ForeignKey, Repertoire, SchemaObject, SchemaSnapshot, Table,
+};
 
 /// `n` is a pg_namespace alias; keeps user schemas only.
 const USER_SCHEMA: &str = "n.nspname NOT IN ('pg_catalog', 'information_schema', 'sqitch') \
@@ -80,7 +71,7 @@ async fn read_all(conn: &mut PgConnection) -> Result<SchemaSnapshot> {
         snapshot.tables.insert(t.table.qualified(), t.table);
     }
     for object in snapshot.objects.values_mut() {
-        object.text = super::normalize::frozen_times(&object.text);
+        object.text = crate::schema::frozen::frozen_times(&object.text);
     }
     Ok(snapshot)
 }
@@ -535,9 +526,18 @@ fn column_kind(
     }
     let length = (typmod >= 4).then(|| (typmod - 4) as u32);
     match t.name.as_str() {
-        "int2" => ColumnKind::Int { bytes: 2 },
-        "int4" => ColumnKind::Int { bytes: 4 },
-        "int8" => ColumnKind::Int { bytes: 8 },
+        "int2" => ColumnKind::Int {
+            bytes: 2,
+            unsigned: false,
+        },
+        "int4" => ColumnKind::Int {
+            bytes: 4,
+            unsigned: false,
+        },
+        "int8" => ColumnKind::Int {
+            bytes: 8,
+            unsigned: false,
+        },
         "numeric" => match length {
             Some(m) => ColumnKind::Decimal {
                 precision: Some((m >> 16) & 0xffff),
@@ -550,18 +550,31 @@ fn column_kind(
         },
         "float4" | "float8" => ColumnKind::Float,
         "bool" => ColumnKind::Bool,
-        "text" | "varchar" | "citext" | "name" => ColumnKind::Text { max_len: length },
+        "text" | "varchar" | "citext" | "name" => ColumnKind::Text {
+            max_len: length,
+            repertoire: Repertoire::Full,
+        },
         "bpchar" => ColumnKind::Char {
             len: length.unwrap_or(1),
+            repertoire: Repertoire::Full,
         },
         "date" => ColumnKind::Date,
         "time" | "timetz" => ColumnKind::Time,
-        "timestamp" => ColumnKind::Timestamp { tz: false },
-        "timestamptz" => ColumnKind::Timestamp { tz: true },
+        "timestamp" => ColumnKind::Timestamp {
+            tz: false,
+            fraction: (typmod >= 0).then_some(typmod as u32),
+        },
+        "timestamptz" => ColumnKind::Timestamp {
+            tz: true,
+            fraction: (typmod >= 0).then_some(typmod as u32),
+        },
         "interval" => ColumnKind::Interval,
         "uuid" => ColumnKind::Uuid,
         "json" | "jsonb" => ColumnKind::Json,
-        "bytea" => ColumnKind::Bytes,
+        "bytea" => ColumnKind::Bytes { max_len: None },
+        "bit" | "varbit" => ColumnKind::Bit {
+            len: typmod.max(1) as u32,
+        },
         "inet" | "cidr" => ColumnKind::Inet,
         "macaddr" | "macaddr8" => ColumnKind::MacAddr,
         "money" => ColumnKind::Money,

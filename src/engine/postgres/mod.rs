@@ -8,12 +8,10 @@
 
 mod fingerprint;
 mod introspect;
-mod normalize;
 mod sandbox;
 mod split;
 mod statements;
 
-pub use introspect::TRACKING_TABLES;
 pub use sandbox::{LocalServer, PgBinaries, find_binaries, template};
 pub use split::split;
 

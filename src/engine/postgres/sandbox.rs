@@ -18,8 +18,8 @@ use sqlx::{ConnectOptions, Connection};
 
 use crate::error::Context;
 use crate::sandbox::{
-    SandboxDir, ServerProcess, ServiceUser, SpawnOptions, cache_dir, copy_tree, free_port,
-    publish_dir, service_user,
+    SandboxDir, ServerProcess, ServiceUser, SpawnOptions, cached_template, copy_tree, free_port,
+    last_lines, redact_url, service_user,
 };
 use crate::{Error, Result};
 
@@ -134,52 +134,34 @@ pub fn template(bins: &PgBinaries, user: Option<&ServiceUser>) -> Result<PathBuf
         bins.version,
         crate::seed::stable_hash(bins.bin_dir.to_string_lossy().as_bytes())
     );
-    let cache = cache_dir();
-    let target = cache.join(&key);
-    if target.join("PG_VERSION").is_file() {
-        return Ok(target);
-    }
-    std::fs::create_dir_all(&cache)
-        .context(|| format!("cannot create cache dir {}", cache.display()))?;
-    crate::sandbox::sweep_stale(&cache);
-
-    // initdb runs as the service user, so it works in a sandbox dir that user can reach; the
-    // result is copied into the cache (which may sit in root's home) and published atomically.
-    let work = SandboxDir::create("initdb", user)?;
-    let data = work.path().join("data");
-    let started = Instant::now();
-    let mut initdb = Command::new(bins.tool("initdb"));
-    initdb.arg("-D").arg(&data).args([
-        "-U",
-        SUPERUSER,
-        "--auth=trust",
-        "--no-sync",
-        "-E",
-        "UTF8",
-        "--locale=C",
-    ]);
-    if let Some(user) = user {
-        use std::os::unix::process::CommandExt;
-        initdb.uid(user.uid).gid(user.gid);
-    }
-    let out = initdb
-        .output()
-        .map_err(|e| Error::infra(format!("cannot run initdb: {e}")))?;
-    if !out.status.success() {
-        return Err(Error::infra(format!(
-            "initdb failed: {}",
-            last_lines(&String::from_utf8_lossy(&out.stderr), 5)
-        )));
-    }
-    crate::debug!("initdb took {} ms", started.elapsed().as_millis());
-    let staging = tempfile::Builder::new()
-        .prefix(&format!("driftless-{}-template-", std::process::id()))
-        .tempdir_in(&cache)
-        .context(|| format!("cannot create a temp dir in {}", cache.display()))?;
-    let built = staging.path().join("data");
-    copy_tree(&data, &built, None)?;
-    publish_dir(&built, &target)?;
-    Ok(target)
+    cached_template(&key, user, |dir| {
+        let started = Instant::now();
+        let mut initdb = Command::new(bins.tool("initdb"));
+        initdb.arg("-D").arg(dir.join("data")).args([
+            "-U",
+            SUPERUSER,
+            "--auth=trust",
+            "--no-sync",
+            "-E",
+            "UTF8",
+            "--locale=C",
+        ]);
+        if let Some(user) = user {
+            use std::os::unix::process::CommandExt;
+            initdb.uid(user.uid).gid(user.gid);
+        }
+        let out = initdb
+            .output()
+            .map_err(|e| Error::infra(format!("cannot run initdb: {e}")))?;
+        if !out.status.success() {
+            return Err(Error::infra(format!(
+                "initdb failed: {}",
+                last_lines(&String::from_utf8_lossy(&out.stderr), 5)
+            )));
+        }
+        crate::debug!("initdb took {} ms", started.elapsed().as_millis());
+        Ok(())
+    })
 }
 
 /// A running disposable server. Dropping it stops the server and removes its dir.
@@ -352,11 +334,6 @@ const SERVER_SETTINGS: &[&str] = &[
     "dynamic_shared_memory_type=mmap",
 ];
 
-fn last_lines(text: &str, n: usize) -> String {
-    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-    lines[lines.len().saturating_sub(n)..].join(" | ")
-}
-
 /// A throwaway database on a server the user pointed at with `--url`.
 #[derive(Debug)]
 pub struct RemoteDatabase {
@@ -447,40 +424,7 @@ impl Drop for RemoteDatabase {
     }
 }
 
-/// `url` without its password, for messages.
-pub fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme_end), Some(at)) if at > scheme_end => {
-            let userinfo = &url[scheme_end + 3..at];
-            match userinfo.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
-                None => url.to_string(),
-            }
-        }
-        _ => url.to_string(),
-    }
-}
-
 fn rand_u64() -> u64 {
     use fake::rand::Rng;
     fake::rand::rng().next_u64()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn redacts_passwords() {
-        assert_eq!(
-            redact_url("postgres://u:secret@h:5432/db"),
-            "postgres://u:***@h:5432/db"
-        );
-        assert_eq!(redact_url("postgres://h/db"), "postgres://h/db");
-    }
-
-    #[test]
-    fn last_lines_skips_blank_lines() {
-        assert_eq!(last_lines("a\n\nb\nc\n", 2), "b | c");
-    }
 }

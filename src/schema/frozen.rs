@@ -1,15 +1,24 @@
-//! Normalizing canonical schema text where PostgreSQL froze "now" into a literal.
+//! Normalizing canonical schema text where the server froze "now" into a literal.
 //!
-//! `DEFAULT 'now'::timestamp`, `DEFAULT current_date::text` or a view built from a literal
-//! timestamp capture the moment the object was created; a down that recreates the object
-//! captures another moment. That is not drift, so such literals (date or timestamp literals
-//! cast to a date/time type, within two days of this run) are replaced by a placeholder.
+//! `DEFAULT 'now'::timestamp` in PostgreSQL, a view built from a literal timestamp, or a
+//! MySQL event that `STARTS` at its creation capture the moment the object was created; a down
+//! that recreates the object captures another moment. That is not drift, so such literals
+//! (within two days of this run) are replaced by a placeholder.
 
 use std::time::{Duration, SystemTime};
 
 const PLACEHOLDER: &str = "'<time of creation>'";
 
-/// Replaces frozen creation-time literals in `text` (see the module documentation).
+/// `<time of creation>` when `value` (starting `YYYY-MM-DD`) is within two days of now.
+pub fn creation_time(value: &str) -> Option<&'static str> {
+    let today = days_since_epoch(SystemTime::now());
+    literal_day(value)
+        .filter(|day| (day - today).abs() <= 2)
+        .map(|_| "<time of creation>")
+}
+
+/// Replaces frozen creation-time literals cast to a date/time type (`'…'::timestamp`, as
+/// PostgreSQL prints them) in `text`.
 pub fn frozen_times(text: &str) -> String {
     let today = days_since_epoch(SystemTime::now());
     replace_frozen(text, today)

@@ -1,0 +1,1 @@
+ALTER TABLE users ADD COLUMN phone VARCHAR(32) NULL AFTER email;

@@ -1,0 +1,1 @@
+DROP TRIGGER orders_total_not_negative;

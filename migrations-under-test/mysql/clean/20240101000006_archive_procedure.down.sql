@@ -1,0 +1,1 @@
+DROP PROCEDURE retire_product;

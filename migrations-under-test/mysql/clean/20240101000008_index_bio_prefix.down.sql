@@ -1,0 +1,2 @@
+DROP INDEX products_name_ft ON products;
+DROP INDEX users_bio_prefix_idx ON users;

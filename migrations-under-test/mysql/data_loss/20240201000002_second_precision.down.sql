@@ -1,0 +1,1 @@
+ALTER TABLE events MODIFY happened_at DATETIME(6) NOT NULL;

@@ -1,0 +1,3 @@
+-- description: wallets never go below zero
+-- engine: mysql
+SELECT id, owner, balance FROM wallets WHERE balance < 0;

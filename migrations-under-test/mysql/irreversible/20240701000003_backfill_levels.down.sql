@@ -1,0 +1,1 @@
+# Nothing to undo: the old levels are gone.

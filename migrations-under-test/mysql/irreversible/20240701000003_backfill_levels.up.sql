@@ -1,0 +1,1 @@
+UPDATE logs SET level = 3 WHERE message LIKE '%error%';

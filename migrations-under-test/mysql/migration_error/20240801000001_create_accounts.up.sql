@@ -1,0 +1,5 @@
+CREATE TABLE accounts (
+    id       INT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    owner    VARCHAR(100) NOT NULL,
+    balance  DECIMAL(12, 2) NOT NULL DEFAULT 0
+) ENGINE=InnoDB;

@@ -1,0 +1,2 @@
+DROP INDEX accounts_currency_idx ON accounts;
+ALTER TABLE accounts DROP COLUMN currency;

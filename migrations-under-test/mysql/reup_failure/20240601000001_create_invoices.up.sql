@@ -1,0 +1,4 @@
+CREATE TABLE invoices (
+    id      INT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    amount  DECIMAL(10, 2) NOT NULL
+) ENGINE=InnoDB;

@@ -1,0 +1,5 @@
+CREATE TABLE tickets (
+    id        INT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    subject   VARCHAR(150) NOT NULL,
+    priority  TINYINT NOT NULL DEFAULT 2
+) ENGINE=InnoDB;

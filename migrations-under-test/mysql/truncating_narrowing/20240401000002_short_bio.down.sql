@@ -1,0 +1,1 @@
+ALTER TABLE profiles MODIFY bio VARCHAR(255) NULL;

@@ -1,0 +1,540 @@
+//! Data fingerprints computed inside MySQL / MariaDB, byte-exact.
+//!
+//! Per table, one scan computes `COUNT(*)` and per column `COUNT(col)` plus the sum of
+//! `CRC32(CONCAT(key, 0x1F, col))`. The `0x1F` byte literal makes the whole concatenation a
+//! binary string, so values are compared as stored bytes, not collation-equal strings: `'a'`
+//! becoming `'A'`, `'é'` becoming `'?'` or a lost trailing space all change the sum. The key
+//! is the row's primary key text (`id=17`), so a value moving to another row changes it too.
+//! Tables without a primary key also get a sum of whole-row hashes (multiset comparison).
+//!
+//! With capture, the per-row, per-column hashes go into a temporary table of the observer
+//! session (one row per value: MySQL has no arrays), which drill-downs join against.
+
+use std::collections::{BTreeMap, HashMap};
+
+use sqlx::Row;
+use sqlx::mysql::{MySqlConnection, MySqlRow};
+
+use crate::data::{
+    ColumnFingerprint, ColumnRowDiff, DataFingerprint, RowDiff, Survival, TableFingerprint,
+};
+use crate::error::Context;
+use crate::schema::{Column, ColumnKind, SchemaSnapshot, Table};
+use crate::{Error, Result};
+
+/// Tables per UNION ALL statement.
+const CHUNK: usize = 100;
+/// Sample keys kept per changed column.
+const SAMPLES: usize = 10;
+
+/// What was captured for one table: its columns in capture order (1-based `col` numbers).
+#[derive(Debug, Clone)]
+pub struct Captured {
+    columns: Vec<String>,
+    keyed: bool,
+}
+
+pub fn ident(name: &str) -> String {
+    format!("`{}`", name.replace('`', "``"))
+}
+
+/// A string literal for a session with `NO_BACKSLASH_ESCAPES` (see the observer settings).
+pub fn literal(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "''"))
+}
+
+fn keyed(table: &Table) -> bool {
+    !table.primary_key.is_empty() && table.primary_key.iter().all(|c| table.column(c).is_some())
+}
+
+/// `CONCAT('id=', t.id)` or `CONCAT('a=', t.a, ',b=', t.b)`.
+fn key_text(table: &Table) -> String {
+    let parts: Vec<String> = table
+        .primary_key
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let label = if i == 0 {
+                format!("{c}=")
+            } else {
+                format!(",{c}=")
+            };
+            format!("{}, t.{}", literal(&label), ident(c))
+        })
+        .collect();
+    format!("CONCAT({})", parts.join(", "))
+}
+
+/// Hash of each of `columns` as it is in `now` (missing columns hash to NULL).
+fn column_hashes(columns: &[&Column], now: &Table, key: Option<&str>) -> Vec<String> {
+    columns
+        .iter()
+        .map(|c| match now.column(&c.name) {
+            Some(_) => hash_of(&format!("t.{}", ident(&c.name)), key),
+            None => "NULL".into(),
+        })
+        .collect()
+}
+
+fn hash_of(value: &str, key: Option<&str>) -> String {
+    match key {
+        Some(key) => format!("CRC32(CONCAT({key}, X'1F', {value}))"),
+        None => format!("CRC32(CONCAT(X'1F', {value}))"),
+    }
+}
+
+fn row_hash(columns: &[&Column], now: &Table) -> String {
+    let parts: Vec<String> = columns
+        .iter()
+        .map(|c| match now.column(&c.name) {
+            Some(_) => format!("QUOTE(t.{})", ident(&c.name)),
+            None => "'NULL'".into(),
+        })
+        .collect();
+    if parts.is_empty() {
+        return "CRC32('')".into();
+    }
+    format!("CRC32(CONCAT_WS(X'1E', {}))", parts.join(", "))
+}
+
+fn table_ref(table: &Table) -> String {
+    format!("{}.{}", ident(&table.schema), ident(&table.name))
+}
+
+/// A text value of a text-protocol row, whatever the column type.
+fn cell(row: &MySqlRow, i: usize) -> Result<Option<String>> {
+    let raw = row.try_get_raw(i).context(|| format!("value {i}"))?;
+    if sqlx::ValueRef::is_null(&raw) {
+        return Ok(None);
+    }
+    row.try_get_unchecked::<Option<String>, _>(i)
+        .context(|| format!("value {i}"))
+}
+
+fn number(row: &MySqlRow, i: usize) -> Result<i64> {
+    Ok(cell(row, i)?.and_then(|v| v.parse().ok()).unwrap_or(0))
+}
+
+async fn rows(conn: &mut MySqlConnection, sql: String, what: &str) -> Result<Vec<MySqlRow>> {
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+        .fetch_all(&mut *conn)
+        .await
+        .context(|| format!("cannot {what}"))
+}
+
+/// Fingerprints every data table of `schema`; with `capture`, keeps per-row hashes.
+pub async fn fingerprint(
+    conn: &mut MySqlConnection,
+    schema: &SchemaSnapshot,
+    captured: &mut HashMap<String, Captured>,
+    capture: bool,
+) -> Result<DataFingerprint> {
+    let tables: Vec<&Table> = schema.data_tables().collect();
+    let mut out = DataFingerprint::default();
+    if capture {
+        captured.clear();
+        sqlx::raw_sql(
+            "CREATE TEMPORARY TABLE IF NOT EXISTS driftless_rows (
+                 tbl VARCHAR(400) NOT NULL, pk VARBINARY(3000) NULL, col INT NOT NULL,
+                 h BIGINT UNSIGNED NULL, KEY (tbl, col, pk(255)))",
+        )
+        .execute(&mut *conn)
+        .await
+        .context(|| "cannot prepare the row capture table".into())?;
+        sqlx::raw_sql("DELETE FROM driftless_rows")
+            .execute(&mut *conn)
+            .await
+            .context(|| "cannot clear the row capture table".into())?;
+        for chunk in tables.chunks(CHUNK) {
+            capture_rows(conn, chunk, captured).await?;
+        }
+        sums_from_capture(conn, &tables, captured, &mut out).await?;
+    } else {
+        for chunk in tables.chunks(CHUNK) {
+            direct(conn, chunk, &mut out).await?;
+        }
+    }
+    Ok(out)
+}
+
+async fn direct(
+    conn: &mut MySqlConnection,
+    tables: &[&Table],
+    out: &mut DataFingerprint,
+) -> Result<()> {
+    if tables.is_empty() {
+        return Ok(());
+    }
+    let selects: Vec<String> = tables
+        .iter()
+        .map(|t| {
+            let columns: Vec<&Column> = t.columns.iter().collect();
+            let key = keyed(t).then(|| key_text(t));
+            let mut parts = Vec::new();
+            for (c, hash) in columns
+                .iter()
+                .zip(column_hashes(&columns, t, key.as_deref()))
+            {
+                parts.push(format!("COUNT(t.{})", ident(&c.name)));
+                parts.push(format!("COALESCE(SUM({hash}), 0)"));
+            }
+            let row_sum = if key.is_some() {
+                "NULL".to_string()
+            } else {
+                format!("COALESCE(SUM({}), 0)", row_hash(&columns, t))
+            };
+            let values = if parts.is_empty() {
+                "''".to_string()
+            } else {
+                format!("CONCAT_WS(',', {})", parts.join(", "))
+            };
+            format!(
+                "SELECT {} AS tbl, COUNT(*) AS n, {row_sum} AS r, {values} AS c FROM {} t",
+                literal(&t.qualified()),
+                table_ref(t)
+            )
+        })
+        .collect();
+    let by_name: HashMap<String, &Table> = tables.iter().map(|t| (t.qualified(), *t)).collect();
+    for row in rows(
+        conn,
+        selects.join("\nUNION ALL\n"),
+        "compute data fingerprints",
+    )
+    .await?
+    {
+        let name = cell(&row, 0)?.unwrap_or_default();
+        let Some(table) = by_name.get(&name) else {
+            continue;
+        };
+        let values: Vec<String> = cell(&row, 3)?
+            .unwrap_or_default()
+            .split(',')
+            .map(str::to_string)
+            .collect();
+        let mut columns = BTreeMap::new();
+        for (i, c) in table.columns.iter().enumerate() {
+            columns.insert(
+                c.name.clone(),
+                ColumnFingerprint {
+                    non_null: values.get(2 * i).and_then(|v| v.parse().ok()).unwrap_or(0),
+                    sum: values.get(2 * i + 1).cloned().unwrap_or_default(),
+                },
+            );
+        }
+        out.tables.insert(
+            name,
+            TableFingerprint {
+                rows: number(&row, 1)?,
+                row_sum: cell(&row, 2)?,
+                columns,
+            },
+        );
+    }
+    Ok(())
+}
+
+/// `(SELECT 1 AS n UNION ALL SELECT 2 …)`: one output row per column of each table row.
+fn numbers(from: usize, to: usize) -> String {
+    let parts: Vec<String> = (from..=to).map(|n| format!("SELECT {n} AS n")).collect();
+    format!("({})", parts.join(" UNION ALL "))
+}
+
+/// `CASE i.n WHEN 1 THEN … END` over `hashes` (1-based), plus `0` → `zero` when given.
+fn by_number(hashes: &[String], zero: Option<&str>) -> String {
+    let mut arms: Vec<String> = hashes
+        .iter()
+        .enumerate()
+        .map(|(i, h)| format!("WHEN {} THEN {h}", i + 1))
+        .collect();
+    if let Some(z) = zero {
+        arms.push(format!("WHEN 0 THEN {z}"));
+    }
+    format!("CASE i.n {} END", arms.join(" "))
+}
+
+async fn capture_rows(
+    conn: &mut MySqlConnection,
+    tables: &[&Table],
+    captured: &mut HashMap<String, Captured>,
+) -> Result<()> {
+    for t in tables {
+        let columns: Vec<&Column> = t.columns.iter().collect();
+        let is_keyed = keyed(t);
+        let key = is_keyed.then(|| key_text(t));
+        let hashes = column_hashes(&columns, t, key.as_deref());
+        let row = (!is_keyed).then(|| row_hash(&columns, t));
+        captured.insert(
+            t.qualified(),
+            Captured {
+                columns: t.columns.iter().map(|c| c.name.clone()).collect(),
+                keyed: is_keyed,
+            },
+        );
+        let first = if is_keyed { 1 } else { 0 };
+        if columns.is_empty() && is_keyed {
+            continue;
+        }
+        let sql = format!(
+            "INSERT INTO driftless_rows (tbl, pk, col, h)
+             SELECT {}, {}, i.n, {} FROM {} t CROSS JOIN {} i",
+            literal(&t.qualified()),
+            key.as_deref().unwrap_or("NULL"),
+            by_number(&hashes, row.as_deref()),
+            table_ref(t),
+            numbers(first, columns.len())
+        );
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .execute(&mut *conn)
+            .await
+            .context(|| format!("cannot capture rows of {}", t.qualified()))?;
+    }
+    Ok(())
+}
+
+async fn sums_from_capture(
+    conn: &mut MySqlConnection,
+    tables: &[&Table],
+    captured: &HashMap<String, Captured>,
+    out: &mut DataFingerprint,
+) -> Result<()> {
+    for t in tables {
+        let columns = t
+            .columns
+            .iter()
+            .map(|c| {
+                (
+                    c.name.clone(),
+                    ColumnFingerprint {
+                        non_null: 0,
+                        sum: "0".into(),
+                    },
+                )
+            })
+            .collect();
+        let row_sum = (!captured[&t.qualified()].keyed).then(|| "0".to_string());
+        out.tables.insert(
+            t.qualified(),
+            TableFingerprint {
+                rows: 0,
+                row_sum,
+                columns,
+            },
+        );
+    }
+    let sql = "SELECT CAST(tbl AS CHAR), col, COUNT(*), COUNT(h), CAST(COALESCE(SUM(h), 0) AS CHAR)
+               FROM driftless_rows GROUP BY tbl, col"
+        .to_string();
+    for row in rows(conn, sql, "sum captured rows").await? {
+        let name = cell(&row, 0)?.unwrap_or_default();
+        let index = number(&row, 1)?;
+        let (Some(fp), Some(capture)) = (out.tables.get_mut(&name), captured.get(&name)) else {
+            continue;
+        };
+        fp.rows = number(&row, 2)?;
+        let sum = cell(&row, 4)?.unwrap_or_else(|| "0".into());
+        if index == 0 {
+            fp.row_sum = Some(sum);
+        } else if let Some(column) = capture.columns.get(index as usize - 1) {
+            fp.columns.insert(
+                column.clone(),
+                ColumnFingerprint {
+                    non_null: number(&row, 3)?,
+                    sum,
+                },
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Row-level comparison of `now` against what was captured for `before`.
+pub async fn row_diff(
+    conn: &mut MySqlConnection,
+    captured: &HashMap<String, Captured>,
+    before: &Table,
+    now: &Table,
+) -> Result<Option<RowDiff>> {
+    let Some(capture) = captured.get(&before.qualified()) else {
+        return Ok(None);
+    };
+    let columns: Vec<&Column> = capture
+        .columns
+        .iter()
+        .filter_map(|name| before.column(name))
+        .collect();
+    if columns.len() != capture.columns.len() {
+        return Ok(None);
+    }
+    let name = literal(&before.qualified());
+    let table = table_ref(now);
+    if !capture.keyed {
+        let sql = format!(
+            "SELECT (SELECT COUNT(*) FROM driftless_rows WHERE tbl = {name} AND col = 0),
+                    (SELECT COUNT(*) FROM {table}),
+                    (SELECT COUNT(*) FROM (SELECT h FROM driftless_rows WHERE tbl = {name} AND col = 0
+                                           EXCEPT ALL SELECT {hash} FROM {table} t) x),
+                    (SELECT COUNT(*) FROM (SELECT {hash} FROM {table} t
+                                           EXCEPT ALL SELECT h FROM driftless_rows WHERE tbl = {name} AND col = 0) y)",
+            hash = row_hash(&columns, now),
+        );
+        let row = &rows(conn, sql, "compare rows")
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::infra("no result comparing rows"))?;
+        return Ok(Some(RowDiff {
+            keyed: false,
+            rows_before: number(row, 0)?,
+            rows_after: number(row, 1)?,
+            rows_missing: number(row, 2)?,
+            rows_added: number(row, 3)?,
+            ..RowDiff::default()
+        }));
+    }
+    if !before.primary_key.iter().all(|c| now.column(c).is_some()) {
+        return Ok(None);
+    }
+    let key = key_text(before);
+    let samples = format!(
+        "SUBSTRING_INDEX(GROUP_CONCAT(CAST(b.pk AS CHAR) ORDER BY LENGTH(b.pk), b.pk SEPARATOR 0x1f), CHAR(31), {SAMPLES})"
+    );
+    let sql = format!(
+        "SELECT (SELECT COUNT(*) FROM driftless_rows WHERE tbl = {name} AND col = 1),
+                (SELECT COUNT(*) FROM {table}),
+                (SELECT COUNT(*) FROM driftless_rows b LEFT JOIN (SELECT {key} AS pk FROM {table} t) n
+                   ON n.pk = b.pk WHERE b.tbl = {name} AND b.col = 1 AND n.pk IS NULL),
+                (SELECT COUNT(*) FROM (SELECT {key} AS pk FROM {table} t) n LEFT JOIN driftless_rows b
+                   ON b.tbl = {name} AND b.col = 1 AND b.pk = n.pk WHERE b.pk IS NULL),
+                (SELECT {samples} FROM driftless_rows b LEFT JOIN (SELECT {key} AS pk FROM {table} t) n
+                   ON n.pk = b.pk WHERE b.tbl = {name} AND b.col = 1 AND n.pk IS NULL)"
+    );
+    let row = &rows(conn, sql, "compare rows")
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| Error::infra("no result comparing rows"))?;
+    let split = |s: Option<String>| -> Vec<String> {
+        s.filter(|s| !s.is_empty())
+            .map(|s| s.split('\u{1f}').map(str::to_string).collect())
+            .unwrap_or_default()
+    };
+    let mut diff = RowDiff {
+        keyed: true,
+        rows_before: number(row, 0)?,
+        rows_after: number(row, 1)?,
+        rows_missing: number(row, 2)?,
+        rows_added: number(row, 3)?,
+        missing_sample: split(cell(row, 4)?),
+        columns: BTreeMap::new(),
+    };
+    let hashes = column_hashes(&columns, now, Some(&key));
+    let sql = format!(
+        "SELECT b.col, COUNT(*), {samples}
+         FROM driftless_rows b
+         JOIN (SELECT {key} AS pk, i.n AS col, {case} AS h FROM {table} t CROSS JOIN {numbers} i) n
+           ON n.pk = b.pk AND n.col = b.col
+         WHERE b.tbl = {name} AND NOT (b.h <=> n.h)
+         GROUP BY b.col",
+        case = by_number(&hashes, None),
+        numbers = numbers(1, columns.len()),
+    );
+    for row in rows(conn, sql, "compare values").await? {
+        let index = number(&row, 0)? as usize;
+        if let Some(c) = columns.get(index.wrapping_sub(1)) {
+            diff.columns.insert(
+                c.name.clone(),
+                ColumnRowDiff {
+                    changed: number(&row, 1)?,
+                    sample: split(cell(&row, 2)?),
+                },
+            );
+        }
+    }
+    Ok(Some(diff))
+}
+
+/// An expression converting the current value of a column back to the column's old type.
+fn converted_back(old: &Column) -> Option<String> {
+    let value = format!("t.{}", ident(&old.name));
+    let charset = old
+        .data_type
+        .split(" character set ")
+        .nth(1)
+        .map(str::to_string);
+    Some(match &old.kind {
+        ColumnKind::Text { .. } | ColumnKind::Char { .. } => match charset {
+            Some(cs) => format!("CONVERT({value} USING {cs})"),
+            None => value,
+        },
+        ColumnKind::Decimal {
+            precision: Some(p),
+            scale,
+        } => format!("CAST({value} AS DECIMAL({p},{scale}))"),
+        ColumnKind::Int { unsigned: true, .. } => format!("CAST({value} AS UNSIGNED)"),
+        ColumnKind::Int { .. } => format!("CAST({value} AS SIGNED)"),
+        ColumnKind::Float => format!("CAST({value} AS DOUBLE)"),
+        ColumnKind::Timestamp { fraction, .. } => {
+            format!("CAST({value} AS DATETIME({}))", fraction.unwrap_or(0))
+        }
+        ColumnKind::Date => format!("CAST({value} AS DATE)"),
+        ColumnKind::Time => format!("CAST({value} AS TIME)"),
+        _ => return None,
+    })
+}
+
+/// How the captured values of `column` fared after the up changed its type.
+pub async fn survival(
+    conn: &mut MySqlConnection,
+    captured: &HashMap<String, Captured>,
+    before: &Table,
+    now: &Table,
+    column: &str,
+) -> Result<Survival> {
+    let Some(capture) = captured.get(&before.qualified()) else {
+        return Ok(Survival::Unknown);
+    };
+    let (Some(index), Some(old)) = (
+        capture.columns.iter().position(|c| c == column),
+        before.column(column),
+    ) else {
+        return Ok(Survival::Unknown);
+    };
+    if !capture.keyed || !before.primary_key.iter().all(|c| now.column(c).is_some()) {
+        return Ok(Survival::Unknown);
+    }
+    let Some(value) = converted_back(old) else {
+        return Ok(Survival::Unknown);
+    };
+    let key = key_text(before);
+    let sql = format!(
+        "SELECT COUNT(*) FROM driftless_rows b
+         JOIN (SELECT {key} AS pk, {hash} AS h FROM {table} t) n ON n.pk = b.pk
+         WHERE b.tbl = {name} AND b.col = {col} AND NOT (b.h <=> n.h)",
+        hash = hash_of(&value, Some(&key)),
+        table = table_ref(now),
+        name = literal(&before.qualified()),
+        col = index + 1,
+    );
+    match sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+        .fetch_all(&mut *conn)
+        .await
+    {
+        Ok(result) => {
+            let lost = match result.first() {
+                Some(row) => number(row, 0)?,
+                None => 0,
+            };
+            Ok(if lost == 0 {
+                Survival::Kept
+            } else {
+                Survival::Lost(lost)
+            })
+        }
+        Err(sqlx::Error::Database(e)) => Ok(Survival::NotConvertible(e.message().to_string())),
+        Err(e) => Err(Error::Database {
+            context: format!("cannot compare converted values of {}", before.qualified()),
+            source: e,
+        }),
+    }
+}

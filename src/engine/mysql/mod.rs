@@ -1,0 +1,231 @@
+//! MySQL and MariaDB: a disposable server (or a throwaway database on `--url`) and everything
+//! the roundtrip asks of an engine.
+//!
+//! As for PostgreSQL, a *migrator* connection applies migrations like a migration tool (one
+//! session, the server's `sql_mode` unless `driftless.toml` sets one, no client-side tweaks)
+//! and an *observer* introspects, fingerprints, seeds and runs checks with fixed settings.
+//! Seeding uses edge-case rows here: MySQL silently truncates and converts, and those rows are
+//! where it shows.
+
+mod fingerprint;
+mod introspect;
+mod sandbox;
+mod split;
+mod statements;
+
+pub use sandbox::{LocalServer, MySqlBinaries, find_binaries, short_version};
+pub use split::split;
+
+use std::collections::{BTreeMap, HashMap};
+
+use async_trait::async_trait;
+use sqlx::mysql::{MySqlConnectOptions, MySqlConnection};
+use sqlx::{ConnectOptions, Connection};
+
+use super::{Applied, BoxFuture, CheckOutcome, Engine, EngineSpec, Inserted, StartOptions};
+use crate::checks::Check;
+use crate::data::{DataFingerprint, RowDiff, Survival};
+use crate::error::Context;
+use crate::migrations::Script;
+use crate::schema::{SchemaSnapshot, Table};
+use crate::seed::SeedStyle;
+use crate::{Error, Result};
+
+pub static SPEC: EngineSpec = EngineSpec {
+    name: "mysql",
+    url_schemes: &["mysql", "mariadb"],
+    split,
+    start,
+};
+
+fn start(options: &StartOptions) -> BoxFuture<'_, Result<Box<dyn Engine>>> {
+    Box::pin(async move {
+        let engine = MySql::start(options).await?;
+        Ok(Box::new(engine) as Box<dyn Engine>)
+    })
+}
+
+enum Server {
+    Local(LocalServer),
+    Remote(Box<sandbox::RemoteDatabase>),
+}
+
+/// A MySQL / MariaDB session pair on a database driftless created.
+pub struct MySql {
+    // Field order is drop order: connections close before the server goes away.
+    migrator: MySqlConnection,
+    observer: MySqlConnection,
+    server: Server,
+    version: String,
+    sql_mode: String,
+    captured: HashMap<String, fingerprint::Captured>,
+}
+
+/// Connection options as a migration tool would use them: no `PIPES_AS_CONCAT`, no forced
+/// time zone; the server's defaults stay.
+fn plain(options: MySqlConnectOptions) -> MySqlConnectOptions {
+    options
+        .pipes_as_concat(false)
+        .no_engine_substitution(false)
+        .timezone(None)
+}
+
+impl MySql {
+    pub async fn start(options: &StartOptions) -> Result<MySql> {
+        let (server, connect) = match &options.url {
+            Some(url) => {
+                let (db, connect) = sandbox::RemoteDatabase::create(url).await?;
+                (Server::Remote(Box::new(db)), connect)
+            }
+            None => {
+                let bins = find_binaries(options.bin_dir.as_deref())?;
+                let local = LocalServer::start(&bins, options.keep)?;
+                // The first connection doubles as the readiness probe and creates the database.
+                drop(local.connect().await?);
+                let connect = local.connect_options().database(sandbox::DATABASE);
+                (Server::Local(local), connect)
+            }
+        };
+        let mut migrator = plain(connect.clone())
+            .connect()
+            .await
+            .context(|| "cannot open the migration connection".into())?;
+        // sqlx announces CLIENT_IGNORE_SPACE, which adds IGNORE_SPACE to the session (and makes
+        // built-in function names reserved words); migration tools do not, so start from the
+        // server's own sql_mode, or the one driftless.toml asks for.
+        let mode = match &options.sql_mode {
+            Some(mode) => fingerprint::literal(mode),
+            None => "@@GLOBAL.sql_mode".to_string(),
+        };
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "SET SESSION sql_mode = {mode}"
+        )))
+        .execute(&mut migrator)
+        .await
+        .map_err(|e| Error::input(format!("invalid sql_mode {mode} in driftless.toml: {e}")))?;
+        let mut observer = plain(connect)
+            .timezone(Some("+00:00".to_string()))
+            .connect()
+            .await
+            .context(|| "cannot open the observer connection".into())?;
+        // Seed literals double quotes only, and sample keys may be long.
+        sqlx::raw_sql(
+            "SET SESSION sql_mode = CONCAT(@@GLOBAL.sql_mode, ',NO_BACKSLASH_ESCAPES');
+             SET SESSION group_concat_max_len = 1048576",
+        )
+        .execute(&mut observer)
+        .await
+        .context(|| "cannot configure the observer session".into())?;
+        let row: (String, String) =
+            sqlx::query_as("SELECT CAST(VERSION() AS CHAR), CAST(@@SESSION.sql_mode AS CHAR)")
+                .fetch_one(&mut migrator)
+                .await
+                .context(|| "cannot read the server version".into())?;
+        Ok(MySql {
+            migrator,
+            observer,
+            server,
+            version: short_version(&row.0),
+            sql_mode: row.1,
+            captured: HashMap::new(),
+        })
+    }
+
+    /// The URL of the disposable server (for `--keep` and benchmarks).
+    pub fn url(&self) -> Option<String> {
+        match &self.server {
+            Server::Local(local) => Some(local.url()),
+            Server::Remote(_) => None,
+        }
+    }
+
+    /// The observer connection, for benchmarks and tests that need raw SQL.
+    pub fn observer(&mut self) -> &mut MySqlConnection {
+        &mut self.observer
+    }
+}
+
+#[async_trait]
+impl Engine for MySql {
+    fn server_version(&self) -> &str {
+        &self.version
+    }
+
+    fn server_settings(&self) -> BTreeMap<String, String> {
+        BTreeMap::from([("sql_mode".to_string(), self.sql_mode.clone())])
+    }
+
+    fn seed_style(&self) -> SeedStyle {
+        SeedStyle::EdgeCases
+    }
+
+    async fn apply(&mut self, script: &Script) -> Result<Applied> {
+        statements::apply(&mut self.migrator, script).await
+    }
+
+    async fn schema(&mut self) -> Result<SchemaSnapshot> {
+        introspect::snapshot(&mut self.observer).await
+    }
+
+    async fn empty_tables(&mut self, schema: &SchemaSnapshot) -> Result<Vec<String>> {
+        statements::empty_tables(&mut self.observer, schema).await
+    }
+
+    async fn sample_keys(
+        &mut self,
+        table: &Table,
+        columns: &[String],
+        limit: usize,
+    ) -> Result<Vec<Vec<String>>> {
+        statements::sample_keys(&mut self.observer, table, columns, limit).await
+    }
+
+    async fn insert_rows(
+        &mut self,
+        table: &Table,
+        columns: &[String],
+        rows: &[Vec<Option<String>>],
+    ) -> Result<Inserted> {
+        statements::insert_rows(&mut self.observer, table, columns, rows).await
+    }
+
+    async fn fingerprint(
+        &mut self,
+        schema: &SchemaSnapshot,
+        capture: bool,
+    ) -> Result<DataFingerprint> {
+        fingerprint::fingerprint(&mut self.observer, schema, &mut self.captured, capture).await
+    }
+
+    async fn row_diff(&mut self, before: &Table, now: &Table) -> Result<Option<RowDiff>> {
+        fingerprint::row_diff(&mut self.observer, &self.captured, before, now).await
+    }
+
+    async fn survival(&mut self, before: &Table, now: &Table, column: &str) -> Result<Survival> {
+        fingerprint::survival(&mut self.observer, &self.captured, before, now, column).await
+    }
+
+    async fn run_check(&mut self, check: &Check) -> Result<CheckOutcome> {
+        statements::run_check(&mut self.observer, check).await
+    }
+
+    async fn teardown(self: Box<Self>, keep: bool) -> Result<Option<String>> {
+        let MySql {
+            migrator,
+            observer,
+            server,
+            ..
+        } = *self;
+        let _ = migrator.close().await;
+        let _ = observer.close().await;
+        match server {
+            Server::Local(local) if keep => Ok(Some(local.keep())),
+            Server::Local(local) => {
+                local.stop();
+                Ok(None)
+            }
+            Server::Remote(db) if keep => Ok(Some(db.keep())),
+            Server::Remote(db) => db.drop_database().await.map(|()| None),
+        }
+    }
+}

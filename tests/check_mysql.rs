@@ -1,0 +1,303 @@
+//! `driftless check --engine mysql` against real MariaDB: every finding kind, the clean set,
+//! MySQL's silent losses (precision, charset, truncation), partial failure, DELIMITER files,
+//! and nothing left behind.
+
+mod util;
+
+use serde_json::Value;
+use util::{check_json, driftless, findings, kinds, statuses};
+
+const NO_CHECKS: &str = "tests/fixtures/no_checks";
+
+fn mysql_set(name: &str) -> String {
+    format!("migrations-under-test/mysql/{name}")
+}
+
+fn check(set: &str) -> util::Run {
+    check_json(&[
+        "--engine",
+        "mysql",
+        "--migrations",
+        &mysql_set(set),
+        "--checks",
+        NO_CHECKS,
+    ])
+}
+
+#[test]
+fn clean_set_with_delimiter_files_has_no_findings() {
+    let run = check("clean");
+    let report = run.json();
+    assert_eq!(report["findings"], Value::Array(vec![]), "{}", run.stdout);
+    assert_eq!(run.code, 0);
+    assert_eq!(report["engine"], "mysql");
+    assert!(
+        report["server_version"]
+            .as_str()
+            .unwrap()
+            .ends_with("-MariaDB"),
+        "{}",
+        report["server_version"]
+    );
+    assert!(
+        report["server_settings"]["sql_mode"]
+            .as_str()
+            .unwrap()
+            .contains("STRICT_TRANS_TABLES")
+    );
+    assert_eq!(statuses(&report), vec!["ok"; 10]);
+    let seeded: u64 = report["migrations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["rows_seeded"].as_u64().unwrap())
+        .sum();
+    assert_eq!(
+        seeded,
+        3 * 200,
+        "users, products and orders, with edge rows"
+    );
+}
+
+fn loss_in(report: &Value, object: &str) -> i64 {
+    let loss = findings(report, "data_loss");
+    assert_eq!(loss.len(), 1, "{loss:?}");
+    assert_eq!(loss[0]["object"], object);
+    assert_eq!(loss[0]["direction"], "down");
+    loss[0]["details"]["values_changed"].as_i64().unwrap()
+}
+
+#[test]
+fn fractional_seconds_rounded_away_are_data_loss_even_in_strict_mode() {
+    let run = check("data_loss");
+    let report = run.json();
+    assert_eq!(run.code, 1);
+    assert_eq!(kinds(&report), vec!["data_loss", "destructive_change"]);
+    assert!(loss_in(&report, "driftless.events.happened_at") > 0);
+    let narrowing = findings(&report, "destructive_change")[0];
+    assert_eq!(narrowing["details"]["type_before"], "datetime(6)");
+    assert_eq!(narrowing["details"]["type_after"], "datetime");
+}
+
+#[test]
+fn charset_round_trip_through_latin1_is_data_loss() {
+    let run = check("charset_roundtrip");
+    let report = run.json();
+    assert_eq!(run.code, 1);
+    // Only rows with characters latin1 lacks are lost; plain and accented text survives.
+    let lost = loss_in(&report, "driftless.posts.title");
+    assert!(lost > 0 && lost < 200, "{lost}");
+    assert_eq!(
+        report["server_settings"]["sql_mode"],
+        "STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_AUTO_CREATE_USER,NO_ENGINE_SUBSTITUTION"
+    );
+}
+
+#[test]
+fn truncating_narrowing_is_data_loss() {
+    let run = check("truncating_narrowing");
+    let report = run.json();
+    assert_eq!(run.code, 1);
+    let lost = loss_in(&report, "driftless.profiles.bio");
+    assert!(lost > 0, "values longer than 50 characters were cut");
+    assert_eq!(findings(&report, "destructive_change")[0]["column"], "bio");
+}
+
+#[test]
+fn forgotten_index_is_schema_drift() {
+    let run = check("schema_drift");
+    let report = run.json();
+    assert_eq!(run.code, 1);
+    assert_eq!(kinds(&report), vec!["schema_drift"]);
+    let f = findings(&report, "schema_drift")[0];
+    assert_eq!(f["object"], "driftless.tickets");
+    assert!(
+        f["details"]["diff"]
+            .as_str()
+            .unwrap()
+            .contains("+  index `tickets_priority_idx`")
+    );
+}
+
+#[test]
+fn forgotten_table_is_drift_and_reup_failure() {
+    let run = check("reup_failure");
+    let report = run.json();
+    assert_eq!(kinds(&report), vec!["reup_failure", "schema_drift"]);
+    assert_eq!(
+        findings(&report, "reup_failure")[0]["details"]["code"],
+        "1050"
+    );
+    assert_eq!(statuses(&report), vec!["ok", "finding", "skipped"]);
+}
+
+#[test]
+fn missing_and_empty_downs_are_irreversible() {
+    let run = check("irreversible");
+    let report = run.json();
+    assert_eq!(run.code, 0);
+    assert_eq!(findings(&report, "irreversible").len(), 2);
+    assert_eq!(report["findings"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn half_applied_up_shows_what_it_left_behind() {
+    let run = check("migration_error");
+    let report = run.json();
+    assert_eq!(run.code, 1);
+    assert_eq!(kinds(&report), vec!["migration_error"]);
+    let f = findings(&report, "migration_error")[0];
+    assert_eq!(f["line"], 6, "statement 3 of the up, where it failed");
+    assert_eq!(f["details"]["code"], "1054");
+    let left = f["details"]["left_behind"].as_str().unwrap();
+    assert!(left.contains("+  column `currency`"), "{left}");
+    assert!(left.contains("+  index `accounts_currency_idx`"), "{left}");
+    assert_eq!(statuses(&report), vec!["ok", "error", "skipped"]);
+}
+
+#[test]
+fn broken_invariant_is_reported() {
+    let run = check_json(&[
+        "--engine",
+        "mysql",
+        "--migrations",
+        &mysql_set("invariant_violation/migrations"),
+        "--checks",
+        &mysql_set("invariant_violation/checks"),
+    ]);
+    let report = run.json();
+    assert_eq!(run.code, 1);
+    let f = findings(&report, "invariant_violation")[0];
+    assert_eq!(f["check"], "no_negative_balance");
+    assert!(f["details"]["rows"].as_i64().unwrap() > 0);
+}
+
+#[test]
+fn dropping_a_column_is_destructive_change_only() {
+    let run = check("destructive_change");
+    let report = run.json();
+    assert_eq!(run.code, 0);
+    assert_eq!(kinds(&report), vec!["destructive_change"]);
+    assert_eq!(
+        findings(&report, "destructive_change")[0]["object"],
+        "driftless.members.notes"
+    );
+}
+
+#[test]
+fn sql_mode_from_config_applies_to_the_migrations() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("driftless.toml");
+    std::fs::write(&config, "sql_mode = \"STRICT_ALL_TABLES\"\n").unwrap();
+    let run = check_json(&[
+        "--engine",
+        "mysql",
+        "--migrations",
+        &mysql_set("clean"),
+        "--checks",
+        NO_CHECKS,
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    let report = run.json();
+    assert_eq!(report["server_settings"]["sql_mode"], "STRICT_ALL_TABLES");
+}
+
+#[test]
+fn missing_server_binary_is_exit_3() {
+    let empty = tempfile::tempdir().unwrap();
+    let run = driftless(&[
+        "check",
+        "--engine",
+        "mysql",
+        "--migrations",
+        &mysql_set("clean"),
+        "--mysql-bin",
+        empty.path().to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(run.stderr.contains("make setup"));
+}
+
+#[test]
+fn unreachable_url_is_exit_3() {
+    let run = driftless(&[
+        "check",
+        "--migrations",
+        &mysql_set("clean"),
+        "--url",
+        "mysql://root:hunter2@127.0.0.1:1/app",
+    ]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(run.stderr.contains("mysql://root:***@127.0.0.1:1/app"));
+    assert!(!run.stderr.contains("hunter2"));
+}
+
+#[test]
+fn url_mode_uses_and_drops_a_throwaway_database() {
+    use driftless::engine::mysql::{LocalServer, find_binaries};
+    let bins = find_binaries(None).expect("MariaDB (make setup installs it)");
+    let server = LocalServer::start(&bins, false).expect("a server for --url");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    drop(runtime.block_on(server.connect()).expect("server answers"));
+    let url = server.url();
+    let databases = || -> Vec<String> {
+        runtime.block_on(async {
+            use sqlx::Connection;
+            let mut conn = sqlx::MySqlConnection::connect(&url).await.unwrap();
+            sqlx::query_scalar(
+                "SELECT CAST(SCHEMA_NAME AS CHAR) FROM information_schema.SCHEMATA ORDER BY 1",
+            )
+            .fetch_all(&mut conn)
+            .await
+            .unwrap()
+        })
+    };
+    let before = databases();
+    let run = check_json(&["--migrations", &mysql_set("data_loss"), "--url", &url]);
+    let report = run.json();
+    assert_eq!(report["engine"], "mysql", "inferred from the URL");
+    assert_eq!(kinds(&report), vec!["data_loss", "destructive_change"]);
+    assert_eq!(databases(), before, "the throwaway database is gone");
+    server.stop();
+}
+
+#[test]
+fn sigint_mid_run_leaves_no_mariadbd_behind() {
+    use std::time::Duration;
+    let tmp = util::sandbox_dir();
+    let slow = tempfile::tempdir().unwrap();
+    std::fs::write(
+        slow.path().join("1_t.up.sql"),
+        "CREATE TABLE t (id INT PRIMARY KEY);",
+    )
+    .unwrap();
+    std::fs::write(slow.path().join("1_t.down.sql"), "DROP TABLE t;").unwrap();
+    std::fs::write(slow.path().join("2_slow.up.sql"), "SELECT SLEEP(60);").unwrap();
+    let mut child = util::spawn(
+        tmp.path(),
+        &[
+            "check",
+            "--engine",
+            "mysql",
+            "--migrations",
+            slow.path().to_str().unwrap(),
+        ],
+    );
+    assert!(util::wait_for(Duration::from_secs(20), || {
+        !util::processes_mentioning(tmp.path()).is_empty()
+    }));
+    std::thread::sleep(Duration::from_millis(1000));
+    // SAFETY: plain kill(2) on our own child.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    assert!(util::wait_for(Duration::from_secs(10), || child
+        .try_wait()
+        .ok()
+        .flatten()
+        .is_some()));
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+    util::assert_no_leftovers(tmp.path());
+}
