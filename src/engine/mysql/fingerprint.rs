@@ -65,8 +65,37 @@ fn key_text(table: &Table) -> String {
     format!("CONCAT({})", parts.join(", "))
 }
 
+/// How a value's hash is bound to its row.
+#[derive(Debug, Clone)]
+enum Key {
+    /// A single integer primary key: mixed in arithmetically, no text conversion.
+    Int(String),
+    /// Any other key: its text (`a=1,b=x`) is hashed with the value.
+    Text(String),
+}
+
+/// The hash key of `table`'s rows, `None` without a usable primary key. The key expression
+/// follows the given table's definition (the *before* table in comparisons, so keys hash as
+/// they did at capture).
+fn row_key(table: &Table) -> Option<Key> {
+    if !keyed(table) {
+        return None;
+    }
+    match table.primary_key.as_slice() {
+        [single]
+            if matches!(
+                table.column(single).map(|c| &c.kind),
+                Some(ColumnKind::Int { .. })
+            ) =>
+        {
+            Some(Key::Int(format!("t.{}", ident(single))))
+        }
+        _ => Some(Key::Text(key_text(table))),
+    }
+}
+
 /// Hash of each of `columns` as it is in `now` (missing columns hash to NULL).
-fn column_hashes(columns: &[&Column], now: &Table, key: Option<&str>) -> Vec<String> {
+fn column_hashes(columns: &[&Column], now: &Table, key: Option<&Key>) -> Vec<String> {
     columns
         .iter()
         .map(|c| match now.column(&c.name) {
@@ -76,10 +105,17 @@ fn column_hashes(columns: &[&Column], now: &Table, key: Option<&str>) -> Vec<Str
         .collect()
 }
 
-fn hash_of(value: &str, key: Option<&str>) -> String {
+/// `CRC32` of the value's bytes (in its column's character set: byte-exact, not
+/// collation-equal), bound to the row by `key`. NULL stays NULL.
+fn hash_of(value: &str, key: Option<&Key>) -> String {
     match key {
-        Some(key) => format!("CRC32(CONCAT({key}, X'1F', {value}))"),
-        None => format!("CRC32(CONCAT(X'1F', {value}))"),
+        // XOR with a multiplicative hash of the id: not linear, so swapping two values
+        // between rows changes the sum.
+        Some(Key::Int(id)) => {
+            format!("(CRC32({value}) ^ ((({id} & 4294967295) * 2654435761) & 4294967295))")
+        }
+        Some(Key::Text(key)) => format!("CRC32(CONCAT({key}, X'1F', {value}))"),
+        None => format!("CRC32({value})"),
     }
 }
 
@@ -169,12 +205,9 @@ async fn direct(
         .iter()
         .map(|t| {
             let columns: Vec<&Column> = t.columns.iter().collect();
-            let key = keyed(t).then(|| key_text(t));
+            let key = row_key(t);
             let mut parts = Vec::new();
-            for (c, hash) in columns
-                .iter()
-                .zip(column_hashes(&columns, t, key.as_deref()))
-            {
+            for (c, hash) in columns.iter().zip(column_hashes(&columns, t, key.as_ref())) {
                 parts.push(format!("COUNT(t.{})", ident(&c.name)));
                 parts.push(format!("COALESCE(SUM({hash}), 0)"));
             }
@@ -261,8 +294,9 @@ async fn capture_rows(
     for t in tables {
         let columns: Vec<&Column> = t.columns.iter().collect();
         let is_keyed = keyed(t);
-        let key = is_keyed.then(|| key_text(t));
-        let hashes = column_hashes(&columns, t, key.as_deref());
+        let key = row_key(t);
+        let hashes = column_hashes(&columns, t, key.as_ref());
+        let pk = is_keyed.then(|| key_text(t));
         let row = (!is_keyed).then(|| row_hash(&columns, t));
         captured.insert(
             t.qualified(),
@@ -279,7 +313,7 @@ async fn capture_rows(
             "INSERT INTO driftless_rows (tbl, pk, col, h)
              SELECT {}, {}, i.n, {} FROM {} t CROSS JOIN {} i",
             literal(&t.qualified()),
-            key.as_deref().unwrap_or("NULL"),
+            pk.as_deref().unwrap_or("NULL"),
             by_number(&hashes, row.as_deref()),
             table_ref(t),
             numbers(first, columns.len())
@@ -428,7 +462,7 @@ pub async fn row_diff(
         missing_sample: split(cell(row, 4)?),
         columns: BTreeMap::new(),
     };
-    let hashes = column_hashes(&columns, now, Some(&key));
+    let hashes = column_hashes(&columns, now, row_key(before).as_ref());
     let sql = format!(
         "SELECT b.col, COUNT(*), {samples}
          FROM driftless_rows b
@@ -511,7 +545,7 @@ pub async fn survival(
         "SELECT COUNT(*) FROM driftless_rows b
          JOIN (SELECT {key} AS pk, {hash} AS h FROM {table} t) n ON n.pk = b.pk
          WHERE b.tbl = {name} AND b.col = {col} AND NOT (b.h <=> n.h)",
-        hash = hash_of(&value, Some(&key)),
+        hash = hash_of(&value, row_key(before).as_ref()),
         table = table_ref(now),
         name = literal(&before.qualified()),
         col = index + 1,
