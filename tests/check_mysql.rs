@@ -301,3 +301,35 @@ fn sigint_mid_run_leaves_no_mariadbd_behind() {
     assert_eq!(child.wait().unwrap().code(), Some(130));
     util::assert_no_leftovers(tmp.path());
 }
+
+#[test]
+fn kitchen_sink_of_mysql_features_runs_clean() {
+    // SET, BIT, YEAR, latin1 and ascii columns, self-referencing FK, composite PK, stored
+    // generated and invisible columns, ON UPDATE timestamps, RANGE partitions, a sequence, a
+    // stored function in a DELIMITER block, an event (its start time is creation time), a
+    // MERGE view, a DML-only migration in a transaction, ADD COLUMN ... AFTER.
+    let run = check_json(&[
+        "--engine",
+        "mysql",
+        "--migrations",
+        "tests/fixtures/mysql/kitchen_sink",
+        "--checks",
+        NO_CHECKS,
+    ]);
+    let report = run.json();
+    let noteworthy: Vec<&Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["severity"] != "info")
+        .collect();
+    assert!(noteworthy.is_empty(), "{noteworthy:#?}");
+    assert_eq!(run.code, 0);
+    let seeded: u64 = report["migrations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["rows_seeded"].as_u64().unwrap())
+        .sum();
+    assert_eq!(seeded, 3 * 200, "categories, prices, measurements: every type seeded");
+}
