@@ -331,5 +331,90 @@ fn kitchen_sink_of_mysql_features_runs_clean() {
         .iter()
         .map(|m| m["rows_seeded"].as_u64().unwrap())
         .sum();
-    assert_eq!(seeded, 3 * 200, "categories, prices, measurements: every type seeded");
+    assert_eq!(
+        seeded,
+        3 * 200,
+        "categories, prices, measurements: every type seeded"
+    );
+}
+
+#[test]
+fn bad_mysql_input_is_exit_2_with_file_and_line() {
+    let dir = util::migration_dir(&[(
+        "1_a.up.sql",
+        b"CREATE TABLE a (id INT);\n\nINSERT INTO a VALUES ('oops);\n",
+    )]);
+    let run = driftless(&[
+        "check",
+        "--engine",
+        "mysql",
+        "--migrations",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("1_a.up.sql:3:"), "{}", run.stderr);
+    let dir = util::migration_dir(&[("1_a.up.sql", b"SELECT 1;\nDELIMITER\nSELECT 2;\n")]);
+    let run = driftless(&[
+        "check",
+        "--engine",
+        "mysql",
+        "--migrations",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr
+            .contains("1_a.up.sql:2: DELIMITER without a delimiter"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn keep_leaves_a_reachable_mysql_server() {
+    let tmp = util::sandbox_dir();
+    let output = util::command(tmp.path())
+        .args([
+            "check",
+            "--engine",
+            "mysql",
+            "--migrations",
+            &mysql_set("clean"),
+            "--keep",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let url = stderr
+        .split_whitespace()
+        .find(|w| w.starts_with("mysql://"))
+        .unwrap_or_else(|| panic!("no URL in: {stderr}"));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let tables: i64 = runtime.block_on(async {
+        use sqlx::Connection;
+        let mut conn = sqlx::MySqlConnection::connect(url).await.unwrap();
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'driftless' AND TABLE_NAME = 'orders'",
+        )
+        .fetch_one(&mut conn)
+        .await
+        .unwrap()
+    });
+    assert_eq!(tables, 1);
+    let stop = stderr
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("stop it with: "))
+        .unwrap_or_else(|| panic!("no stop command in: {stderr}"));
+    assert!(
+        std::process::Command::new("sh")
+            .args(["-c", stop])
+            .status()
+            .unwrap()
+            .success()
+    );
+    util::assert_no_leftovers(tmp.path());
 }

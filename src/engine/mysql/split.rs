@@ -23,9 +23,10 @@ pub fn split(source: &str) -> Result<Vec<Statement>, SplitError> {
     let mut offset = 0usize;
     for (index, line) in source.split_inclusive('\n').enumerate() {
         let trimmed = line.trim();
-        let is_delimiter = trimmed
-            .get(..10)
-            .is_some_and(|head| head.eq_ignore_ascii_case("delimiter "));
+        let mut words = trimmed.splitn(2, char::is_whitespace);
+        let is_delimiter = words
+            .next()
+            .is_some_and(|w| w.eq_ignore_ascii_case("delimiter"));
         if is_delimiter {
             split_region(
                 &source[region_start..offset],
@@ -33,7 +34,7 @@ pub fn split(source: &str) -> Result<Vec<Statement>, SplitError> {
                 &delimiter,
                 &mut statements,
             )?;
-            let new = trimmed[10..].trim();
+            let new = words.next().unwrap_or_default().trim();
             if new.is_empty() {
                 return Err(SplitError {
                     line: index + 1,
