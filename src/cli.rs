@@ -63,10 +63,15 @@ pub struct CheckArgs {
     #[arg(long, value_name = "ENGINE")]
     pub engine: Option<String>,
 
-    /// Folder of migrations (`<version>_<name>.up.sql` + `.down.sql`, or `<version>_<name>.sql`).
-    /// [default: ./migrations, or `migrations` in driftless.toml]
+    /// Folder of migrations of sqlx/golang-migrate, diesel, dbmate, goose, Flyway, Liquibase
+    /// (formatted SQL) or sqitch; the layout is detected. [default: ./migrations, or
+    /// `migrations` in driftless.toml]
     #[arg(long, value_name = "DIR")]
     pub migrations: Option<PathBuf>,
+
+    /// The migration tool whose folder layout to read. [default: detected]
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub migration_format: Option<crate::migrations::MigrationFormat>,
 
     /// Folder of invariant checks: `*.sql` files, one query each, returning violating rows.
     /// [default: ./checks if it exists]

@@ -3,6 +3,7 @@
 //! ```toml
 //! engine = "postgres"
 //! migrations = "db/migrations"      # relative to this file
+//! migration_format = "flyway"       # default: detected from the folder
 //! checks = "db/checks"
 //! rows = 200
 //! seed = 42
@@ -39,6 +40,7 @@ pub const DEFAULT_FILE: &str = "driftless.toml";
 pub struct Config {
     pub engine: Option<String>,
     pub migrations: Option<PathBuf>,
+    pub migration_format: Option<crate::migrations::MigrationFormat>,
     pub checks: Option<PathBuf>,
     pub rows: Option<usize>,
     pub seed: Option<u64>,

@@ -51,9 +51,10 @@ fn allowed_by(finding: &Finding, config: &Config, migrations: &[Migration]) -> O
         return Some(rule.reason.clone());
     }
     let version = finding.migration.as_deref()?;
+    let name = finding.migration_name.as_deref();
     migrations
         .iter()
-        .find(|m| m.version == version)?
+        .find(|m| m.version == version && name.is_none_or(|n| n == m.name))?
         .allows()
         .find(|a| a.kind == finding.kind.id())
         .map(|a| a.reason.clone())

@@ -55,23 +55,50 @@ pub async fn run(
         findings: Vec::new(),
         checks_ran: BTreeSet::new(),
         time: Timings::default(),
+        positions: migrations
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (m.version.clone(), i))
+            .collect(),
+        position: 0,
     };
     let mut results = Vec::with_capacity(migrations.len());
     let mut current = Some(run.engine.schema().await?);
     for (index, migration) in migrations.iter().enumerate() {
         progress(index, migrations.len(), migration);
+        let skipped = MigrationResult {
+            version: migration.version.clone(),
+            name: migration.name.clone(),
+            up_ms: None,
+            down_ms: None,
+            reup_ms: None,
+            rows_seeded: None,
+            status: MigrationStatus::Skipped,
+        };
         let Some(schema) = current.take() else {
-            results.push(MigrationResult {
-                version: migration.version.clone(),
-                name: migration.name.clone(),
-                up_ms: None,
-                down_ms: None,
-                reup_ms: None,
-                rows_seeded: None,
-                status: MigrationStatus::Skipped,
-            });
+            results.push(skipped);
             continue;
         };
+        if let Some(reason) = &migration.unsupported {
+            // Reported by name, never skipped silently; later migrations run without it.
+            let (path, line) = migration
+                .declared_at
+                .clone()
+                .unwrap_or_else(|| (migration.up.path.clone(), 0));
+            run.findings.push(
+                finding(
+                    FindingKind::Lint,
+                    migration,
+                    format!("{reason}; it was not run, and later migrations ran without it"),
+                )
+                .at(&path, (line > 0).then_some(line))
+                .detail("rule", "unsupported_migration"),
+            );
+            results.push(skipped);
+            current = Some(schema);
+            continue;
+        }
+        run.position = index;
         let (result, next) = run.migration(migration, schema).await?;
         results.push(result);
         current = next;
@@ -90,6 +117,10 @@ struct Run<'a, 'o> {
     findings: Vec<Finding>,
     checks_ran: BTreeSet<String>,
     time: Timings,
+    /// Index of each migration version in the run, for `-- after:` in checks.
+    positions: BTreeMap<String, usize>,
+    /// Index of the migration being checked.
+    position: usize,
 }
 
 /// Where the time went, shown with `--debug`.
@@ -191,23 +222,37 @@ impl Run<'_, '_> {
         .await?;
         self.destructive_changes(m, &s0, &d0, &s1, &d1).await?;
         self.run_checks(m).await?;
+        if let Some(verify) = &m.verify {
+            self.verify(m, verify).await?;
+        }
+        if m.repeatable {
+            // A repeatable migration has no down; it must apply again cleanly when it changes.
+            return self.reapply(m, result, s1).await;
+        }
 
         // down
         let Some(down) = m.effective_down() else {
-            let (path, message) = match &m.down {
-                Some(empty) => (
-                    &empty.path,
+            let (path, line, message) = match (&m.down, &m.declared_at) {
+                (Some(empty), _) => (
+                    empty.path.clone(),
+                    None,
                     "the down migration is empty: this migration cannot be rolled back",
                 ),
-                None => (
-                    &m.up.path,
+                (None, Some((path, line))) => (
+                    path.clone(),
+                    Some(*line),
+                    "no down migration: this migration cannot be rolled back",
+                ),
+                (None, None) => (
+                    m.up.path.clone(),
+                    None,
                     "no down migration: this migration cannot be rolled back",
                 ),
             };
             self.findings.push(
                 finding(FindingKind::Irreversible, m, message.into())
                     .direction(Direction::Down)
-                    .at(path, None),
+                    .at(&path, line),
             );
             return Ok((result, Some(s1)));
         };
@@ -283,9 +328,87 @@ impl Run<'_, '_> {
         Ok((result, Some(s3)))
     }
 
+    /// Applies a repeatable migration a second time (as a changed repeatable is re-applied).
+    async fn reapply(
+        &mut self,
+        m: &Migration,
+        mut result: MigrationResult,
+        s1: SchemaSnapshot,
+    ) -> Result<(MigrationResult, Option<SchemaSnapshot>)> {
+        match timed(&mut self.time.apply, self.engine.apply(&m.up)).await? {
+            Applied::Done { ms } => result.reup_ms = Some(ms),
+            Applied::Failed {
+                ms,
+                line,
+                code,
+                message,
+            } => {
+                result.reup_ms = Some(ms);
+                self.findings.push(
+                    finding(
+                        FindingKind::ReupFailure,
+                        m,
+                        format!(
+                            "repeatable migration failed when applied again: {code}: {message}"
+                        ),
+                    )
+                    .direction(Direction::Reup)
+                    .at(&m.up.path, Some(line))
+                    .detail("code", code)
+                    .detail("server_message", message),
+                );
+                return Ok((result, Some(s1)));
+            }
+        }
+        let s3 = timed(&mut self.time.schema, self.engine.schema()).await?;
+        let redrift = schema::diff(&s1, &s3, ("after up", "after applying it again"));
+        self.schema_drift(m, &redrift, Direction::Reup, &m.up);
+        Ok((result, Some(s3)))
+    }
+
+    /// sqitch: the verify script must succeed after deploy.
+    async fn verify(&mut self, m: &Migration, verify: &crate::migrations::Script) -> Result<()> {
+        if let Applied::Failed {
+            line,
+            code,
+            message,
+            ..
+        } = timed(&mut self.time.checks, self.engine.apply(verify)).await?
+        {
+            self.findings.push(
+                finding(
+                    FindingKind::InvariantViolation,
+                    m,
+                    format!("the verify script failed after deploy: {code}: {message}"),
+                )
+                .direction(Direction::Up)
+                .check("verify")
+                .at(&verify.path, Some(line))
+                .detail("code", code)
+                .detail("server_message", message),
+            );
+        }
+        Ok(())
+    }
+
     async fn run_checks(&mut self, m: &Migration) -> Result<()> {
         for check in self.options.checks {
-            if !check.applies(&m.version, self.options.engine_name) {
+            let after = check
+                .after
+                .as_deref()
+                .and_then(|after| self.positions.get(after));
+            let applies = match after {
+                // Versions of sqitch and Liquibase are names: order comes from the run.
+                Some(&first) => {
+                    self.position >= first
+                        && check
+                            .engine
+                            .as_deref()
+                            .is_none_or(|e| e == self.options.engine_name)
+                }
+                None => check.applies(&m.version, self.options.engine_name),
+            };
+            if !applies {
                 continue;
             }
             let outcome = timed(&mut self.time.checks, self.engine.run_check(check)).await?;

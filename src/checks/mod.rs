@@ -111,7 +111,7 @@ fn parse_check(path: &Path, split: Splitter) -> Result<Check> {
                 })?;
             }
             "after" => {
-                if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+                if value.is_empty() || value.contains(char::is_whitespace) {
                     return Err(at(
                         index + 1,
                         format!("`after:` needs a migration version, got `{value}`"),

@@ -9,7 +9,7 @@ use crate::checks::load_checks;
 use crate::cli::CheckArgs;
 use crate::config::Config;
 use crate::engine::{self, EngineSpec, StartOptions};
-use crate::migrations::{display_path, read_sqlx_layout};
+use crate::migrations::{self, MigrationFormat, display_path};
 use crate::report::{self, Format, Progress, Report, Severity, Status};
 use crate::roundtrip::{self, RoundtripOptions};
 use crate::{Error, ExitCode, Result, policy};
@@ -21,6 +21,7 @@ const DEFAULT_SEED: u64 = 42;
 struct Settings {
     engine: &'static EngineSpec,
     migrations: PathBuf,
+    migration_format: Option<MigrationFormat>,
     checks: PathBuf,
     checks_required: bool,
     rows: usize,
@@ -76,6 +77,7 @@ impl Settings {
         Ok(Settings {
             engine,
             migrations,
+            migration_format: args.migration_format.or(config.migration_format),
             checks,
             checks_required,
             rows: args.rows.or(config.rows).unwrap_or(DEFAULT_ROWS),
@@ -110,11 +112,16 @@ pub async fn run(args: CheckArgs, signals: &mut Signals) -> Result<ExitCode> {
             display_path(&settings.migrations).display()
         )));
     }
-    let migrations = read_sqlx_layout(&settings.migrations, settings.engine.split)?;
+    let format = match settings.migration_format {
+        Some(format) => format,
+        None => migrations::detect(&settings.migrations)?,
+    };
+    let migrations = migrations::read(&settings.migrations, format, settings.engine.split)?;
     if migrations.is_empty() {
         return Err(Error::input(format!(
-            "no migrations in {}: expected files like 20240101000001_create_users.up.sql",
-            display_path(&settings.migrations).display()
+            "no migrations in {} (read as the {} layout; --migration-format picks another)",
+            display_path(&settings.migrations).display(),
+            format.name()
         )));
     }
     let checks = load_checks(
@@ -163,6 +170,7 @@ pub async fn run(args: CheckArgs, signals: &mut Signals) -> Result<ExitCode> {
         server_version: Some(server_version),
         server_settings,
         status: Status::Pass,
+        migration_format: Some(format.name().to_string()),
         started_at,
         duration_ms: started.elapsed().as_millis() as u64,
         seed: Some(settings.seed),

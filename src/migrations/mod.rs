@@ -1,16 +1,25 @@
 //! Reading migration folders into [`Migration`] values.
 //!
-//! A reader turns a folder layout (today: sqlx / golang-migrate) into an ordered list of
-//! migrations, each with an up [`Script`] and an optional down script. Splitting a script into
-//! statements is the engine's business (its SQL dialect), so readers receive a [`Splitter`].
-//! Everything here is pure file work: no database is touched, so bad input fails fast with
-//! exit 2 before any server is started.
+//! One reader per tool's folder layout (sqlx / golang-migrate, diesel, dbmate, goose, Flyway,
+//! Liquibase formatted SQL, sqitch) turns a folder into an ordered list of migrations, each with
+//! an up [`Script`] and an optional down script; [`detect`] recognises the layout. Splitting a
+//! script into statements is the engine's business (its SQL dialect), so readers receive a
+//! [`Splitter`]. Everything here is pure file work: no database is touched, so bad input fails
+//! fast with exit 2 before any server is started.
 
+mod dbmate;
+mod diesel;
 mod directives;
+mod flyway;
+mod format;
+mod goose;
+mod liquibase;
+mod sqitch;
 mod sqlx_layout;
 mod version;
 
 pub use directives::{Allow, Directives};
+pub use format::{MigrationFormat, detect, read};
 pub use sqlx_layout::read_sqlx_layout;
 pub use version::compare_versions;
 
@@ -53,8 +62,29 @@ pub struct Script {
 impl Script {
     /// Builds a script from a file's text, deciding whether it can run in one transaction.
     pub fn parse(path: PathBuf, text: &str, split: Splitter) -> Result<Script, SplitError> {
-        let statements = split(text)?;
-        let directives = Directives::parse(text);
+        Script::parse_section(path, text, 1, split)
+    }
+
+    /// Builds a script from a section of a file that starts at line `first_line`: statement
+    /// lines are lines of the file.
+    pub fn parse_section(
+        path: PathBuf,
+        text: &str,
+        first_line: usize,
+        split: Splitter,
+    ) -> Result<Script, SplitError> {
+        let offset = first_line.saturating_sub(1);
+        let mut statements = split(text).map_err(|e| SplitError {
+            line: e.line + offset,
+            message: e.message,
+        })?;
+        for s in &mut statements {
+            s.line += offset;
+        }
+        let mut directives = Directives::parse(text);
+        for a in &mut directives.allows {
+            a.line += offset;
+        }
         let transactional = !directives.no_transaction
             && !statements
                 .iter()
@@ -65,6 +95,33 @@ impl Script {
             transactional,
             directives,
         })
+    }
+
+    /// A script without statements at `path` (for migrations driftless cannot run).
+    pub fn empty(path: PathBuf) -> Script {
+        Script {
+            path,
+            statements: Vec::new(),
+            transactional: true,
+            directives: Directives::default(),
+        }
+    }
+
+    /// A script whose text is taken as one statement (a tool's "do not split" option).
+    pub fn single_statement(mut self, text: &str, first_line: usize) -> Script {
+        let sql = text.trim();
+        self.statements = if sql.is_empty() {
+            Vec::new()
+        } else {
+            let leading = text[..text.find(sql).unwrap_or(0)].matches('\n').count();
+            vec![Statement {
+                sql: sql.trim_end_matches(';').to_string(),
+                line: first_line + leading,
+                needs_autocommit: false,
+                transaction_control: false,
+            }]
+        };
+        self
     }
 
     /// A script without statements (empty or only comments): the author's way to say
@@ -115,15 +172,52 @@ fn mentions(sql: &str, words: &[&str]) -> bool {
 /// A migration: a version, a name, an up script and maybe a down script.
 #[derive(Debug, Clone)]
 pub struct Migration {
-    /// Exactly as written in the file name.
+    /// Exactly as written in the file name (sqitch and Liquibase: the change or changeset id;
+    /// Flyway repeatables: `R`).
     pub version: String,
     pub name: String,
     pub up: Script,
-    /// `None` when there is no down file at all.
+    /// `None` when there is no down at all.
     pub down: Option<Script>,
+    /// sqitch: a script that must succeed after the up (its failure is a finding).
+    pub verify: Option<Script>,
+    /// Flyway repeatable migration: applied after the versioned ones and re-applied when it
+    /// changes; it has no down by design.
+    pub repeatable: bool,
+    /// Where the migration is declared when that is not simply its up file (a changeset line,
+    /// an up marker), for findings about the migration as a whole.
+    pub declared_at: Option<(PathBuf, usize)>,
+    /// Why driftless cannot run this migration (a goose Go migration, an XML changeset).
+    pub unsupported: Option<String>,
 }
 
 impl Migration {
+    /// A migration with an up script only; the readers fill in the rest.
+    pub fn new(version: impl Into<String>, name: impl Into<String>, up: Script) -> Migration {
+        Migration {
+            version: version.into(),
+            name: name.into(),
+            up,
+            down: None,
+            verify: None,
+            repeatable: false,
+            declared_at: None,
+            unsupported: None,
+        }
+    }
+
+    /// A migration driftless cannot run, reported by name.
+    pub fn unsupported(
+        version: impl Into<String>,
+        name: impl Into<String>,
+        path: PathBuf,
+        reason: impl Into<String>,
+    ) -> Migration {
+        let mut m = Migration::new(version, name, Script::empty(path));
+        m.unsupported = Some(reason.into());
+        m
+    }
+
     /// The down script when it exists and has at least one statement.
     pub fn effective_down(&self) -> Option<&Script> {
         self.down.as_ref().filter(|d| !d.is_empty())
@@ -182,4 +276,72 @@ pub fn display_path(path: &Path) -> PathBuf {
         .ok()
         .and_then(|cwd| path.strip_prefix(&cwd).ok().map(Path::to_path_buf))
         .unwrap_or_else(|| path.to_path_buf())
+}
+
+/// The entries of `dir`, sorted by name, without hidden ones; unreadable dirs are input errors.
+fn sorted_entries(dir: &Path) -> crate::Result<Vec<PathBuf>> {
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        crate::Error::input(format!(
+            "cannot read migrations directory {}: {e}",
+            display_path(dir).display()
+        ))
+    })?;
+    let mut paths: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| !n.starts_with('.'))
+        })
+        .collect();
+    paths.sort();
+    Ok(paths)
+}
+
+/// Reads a file and splits the whole of it; errors become input errors at file:line.
+fn read_script(path: &Path, split: Splitter) -> crate::Result<Script> {
+    let text = read_text(path)?;
+    let shown = display_path(path);
+    Script::parse(shown.clone(), &text, split).map_err(|e| at(&shown, e))
+}
+
+/// A split error as an input error in `path`.
+fn at(path: &Path, e: SplitError) -> crate::Error {
+    crate::Error::InputAt {
+        path: path.to_path_buf(),
+        line: e.line,
+        message: e.message,
+    }
+}
+
+/// Lines of `text` (1-based numbers) for which `is_marker` holds and that are not inside a
+/// statement, e.g. a `-- migrate:down` line inside a dollar-quoted function body is text, not
+/// a marker. Statement spans come from splitting the whole file.
+fn marker_lines(
+    text: &str,
+    split: Splitter,
+    is_marker: impl Fn(&str) -> bool,
+) -> Result<Vec<(usize, &str)>, SplitError> {
+    let spans: Vec<(usize, usize)> = split(text)?
+        .iter()
+        .map(|s| (s.line, s.line + s.sql.matches('\n').count()))
+        .collect();
+    Ok(text
+        .lines()
+        .enumerate()
+        .map(|(i, line)| (i + 1, line))
+        .filter(|(n, line)| {
+            is_marker(line.trim()) && !spans.iter().any(|(from, to)| from <= n && n <= to)
+        })
+        .collect())
+}
+
+/// The text of lines `from..to` (1-based, `to` exclusive) of `text`.
+fn line_range(text: &str, from: usize, to: usize) -> String {
+    text.lines()
+        .skip(from.saturating_sub(1))
+        .take(to.saturating_sub(from))
+        .collect::<Vec<_>>()
+        .join("\n")
 }

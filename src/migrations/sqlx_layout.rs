@@ -149,12 +149,9 @@ pub fn read_sqlx_layout(dir: &Path, split: Splitter) -> Result<Vec<Migration>> {
             .as_deref()
             .map(|p| read_script(p, split))
             .transpose()?;
-        migrations.push(Migration {
-            version: version.clone(),
-            name: pair.name.clone(),
-            up,
-            down,
-        });
+        let mut migration = Migration::new(version.clone(), pair.name.clone(), up);
+        migration.down = down;
+        migrations.push(migration);
     }
     Ok(migrations)
 }

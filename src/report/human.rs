@@ -64,6 +64,9 @@ pub fn render_human(report: &Report, out: &mut dyn Write, color: bool) -> std::i
             report.command, report.engine
         ))
     )?;
+    if let Some(format) = &report.migration_format {
+        writeln!(out, "{}", p.dim(&format!("migrations: {format}")))?;
+    }
     for (name, value) in &report.server_settings {
         writeln!(out, "{}", p.dim(&format!("{name}: {value}")))?;
     }
@@ -79,7 +82,10 @@ pub fn render_human(report: &Report, out: &mut dyn Write, color: bool) -> std::i
         let worst = report
             .findings
             .iter()
-            .filter(|f| f.migration.as_deref() == Some(m.version.as_str()))
+            .filter(|f| {
+                f.migration.as_deref() == Some(m.version.as_str())
+                    && f.migration_name.as_deref() == Some(m.name.as_str())
+            })
             .map(|f| f.severity)
             .max();
         let mark = match (m.status, worst) {
@@ -96,17 +102,19 @@ pub fn render_human(report: &Report, out: &mut dyn Write, color: bool) -> std::i
         writeln!(out, "  {mark} {label:<width$}  {timing}")?;
     }
 
-    let mut groups: Vec<(Option<&str>, Vec<&Finding>)> = Vec::new();
+    // Findings grouped by migration (version and name: Flyway repeatables share a version).
+    type Group<'r> = ((Option<&'r str>, Option<&'r str>), Vec<&'r Finding>);
+    let mut groups: Vec<Group> = Vec::new();
     for f in &report.findings {
-        let key = f.migration.as_deref();
+        let key = (f.migration.as_deref(), f.migration_name.as_deref());
         match groups.iter_mut().find(|(k, _)| *k == key) {
             Some((_, list)) => list.push(f),
             None => groups.push((key, vec![f])),
         }
     }
-    for (version, findings) in groups {
+    for ((version, name), findings) in groups {
         writeln!(out)?;
-        let title = match (version, findings[0].migration_name.as_deref()) {
+        let title = match (version, name) {
             (Some(v), Some(n)) => format!("{v} {n}"),
             (Some(v), None) => v.to_string(),
             (None, _) => "general".to_string(),
@@ -215,7 +223,9 @@ fn timings(m: &super::MigrationResult) -> String {
         match (m.down_ms, m.reup_ms) {
             (Some(d), Some(r)) => parts.push(format!("down {d} ms · re-up {r} ms")),
             (Some(d), None) => parts.push(format!("down {d} ms")),
-            (None, _) => {}
+            // A repeatable migration is applied a second time instead of rolled back.
+            (None, Some(r)) => parts.push(format!("again {r} ms")),
+            (None, None) => {}
         }
     }
     parts.join(" · ")

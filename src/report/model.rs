@@ -160,6 +160,9 @@ pub struct Report {
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub server_settings: std::collections::BTreeMap<String, String>,
     pub status: Status,
+    /// The migration tool layout that was read (`sqlx`, `flyway`, ...), where migrations were.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub migration_format: Option<String>,
     pub started_at: String,
     pub duration_ms: u64,
     pub seed: Option<u64>,

@@ -1,0 +1,9 @@
+-- migrate:up
+CREATE TABLE customers (
+    id         serial PRIMARY KEY,
+    email      text NOT NULL UNIQUE,
+    full_name  text NOT NULL
+);
+
+-- migrate:down
+DROP TABLE customers;

@@ -1,0 +1,9 @@
+-- +goose Up
+CREATE TABLE customers (
+    id         serial PRIMARY KEY,
+    email      text NOT NULL UNIQUE,
+    full_name  text NOT NULL
+);
+
+-- +goose Down
+DROP TABLE customers;

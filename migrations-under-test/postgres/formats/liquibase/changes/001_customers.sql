@@ -1,0 +1,9 @@
+--liquibase formatted sql
+
+--changeset ann:create-customers
+CREATE TABLE customers (
+    id         serial PRIMARY KEY,
+    email      text NOT NULL UNIQUE,
+    full_name  text NOT NULL
+);
+--rollback DROP TABLE customers;
