@@ -444,3 +444,16 @@ fn kitchen_sink_of_postgres_features_runs_clean_and_seeds_every_type() {
         "accounts, invoices (through its partitions), audit events"
     );
 }
+
+#[test]
+fn migration_tool_tracking_tables_are_not_drift_or_data() {
+    // The down leaves goose_db_version behind, as the tool itself would.
+    let run = check_json(&[
+        "--migrations",
+        &fixture("tracking_table"),
+        "--checks",
+        NO_CHECKS,
+    ]);
+    let report = run.json();
+    assert_eq!(report["findings"], Value::Array(vec![]), "{}", run.stdout);
+}

@@ -136,6 +136,13 @@ mod tests {
     }
 
     #[test]
+    fn empty_down_section_is_irreversible() {
+        let text = "-- migrate:up\nupdate t set a = 1;\n-- migrate:down\n\n-- nothing to undo\n";
+        let m = parse(Path::new("1_a.sql"), "1", "a", text, split).unwrap();
+        assert!(m.down.is_some() && m.effective_down().is_none());
+    }
+
+    #[test]
     fn crlf_bom_and_missing_down() {
         let text = "-- migrate:up\r\ncreate table t (a int);\r\n";
         let m = parse(Path::new("1_a.sql"), "1", "a", text, split).unwrap();

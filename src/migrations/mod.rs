@@ -345,3 +345,17 @@ fn line_range(text: &str, from: usize, to: usize) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_byte_order_mark_is_not_part_of_the_text() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("1_a.sql");
+        std::fs::write(&p, b"\xEF\xBB\xBF-- migrate:up\r\nselect 1;\r\n").unwrap();
+        let text = read_text(&p).unwrap();
+        assert!(text.starts_with("-- migrate:up"));
+    }
+}

@@ -794,8 +794,16 @@ async fn read_sequences(conn: &mut PgConnection, snapshot: &mut SchemaSnapshot) 
          FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid JOIN pg_namespace n ON n.oid = c.relnamespace
          WHERE {USER_SCHEMA} AND {}
            AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
-                           AND d.objid = c.oid AND d.deptype = 'i')",
-        not_extension_member("pg_class", "c.oid")
+                           AND d.objid = c.oid AND d.deptype = 'i')
+           AND NOT EXISTS (SELECT 1 FROM pg_depend d JOIN pg_class t ON t.oid = d.refobjid
+                           WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+                             AND d.deptype = 'a' AND t.relname::text IN ({tracking}))",
+        not_extension_member("pg_class", "c.oid"),
+        tracking = TRACKING_TABLES
+            .iter()
+            .map(|t| format!("'{t}'"))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     let rows = sqlx::query(q(sql))
         .fetch_all(&mut *conn)
