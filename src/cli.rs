@@ -39,6 +39,19 @@ pub enum Command {
     Check(CheckArgs),
 }
 
+fn parse_report(text: &str) -> Result<(Format, PathBuf), String> {
+    let (format, path) = text
+        .split_once('=')
+        .ok_or_else(|| format!("expected FORMAT=PATH, got `{text}`"))?;
+    let format = Format::parse(format).ok_or_else(|| {
+        format!("unknown report format `{format}`; use human, json, junit, markdown, github, sarif or html")
+    })?;
+    if path.is_empty() {
+        return Err("the report path is empty".into());
+    }
+    Ok((format, PathBuf::from(path)))
+}
+
 /// `--fail-on`: the lowest severity that makes the run fail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FailOn {
@@ -93,6 +106,16 @@ pub struct CheckArgs {
     /// Write the report to FILE instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+
+    /// Also write the report in FORMAT to PATH; repeatable. FORMAT: human, json, junit,
+    /// markdown, github, sarif or html. Example: --report junit=driftless.xml
+    #[arg(long = "report", value_name = "FORMAT=PATH", value_parser = parse_report)]
+    pub reports: Vec<(Format, PathBuf)>,
+
+    /// Roundtrip only migrations that are new or changed since this git revision; the others
+    /// are just applied. A shipped migration that was edited since is itself a finding.
+    #[arg(long, value_name = "REV")]
+    pub changed_since: Option<String>,
 
     /// Lowest severity that makes driftless exit with 1. [default: error]
     #[arg(long, value_enum, value_name = "SEVERITY")]

@@ -19,7 +19,9 @@ use crate::checks::Check;
 use crate::data::{self, DataFingerprint, Survival, TableChange};
 use crate::engine::{Applied, CheckOutcome, Engine};
 use crate::migrations::{Migration, Script};
-use crate::report::{Direction, Finding, FindingKind, MigrationResult, MigrationStatus, Severity};
+use crate::report::{
+    Direction, Finding, FindingKind, MigrationResult, MigrationStatus, Severity, masking,
+};
 use crate::schema::{self, SchemaDiff, SchemaSnapshot};
 use crate::seed;
 
@@ -29,6 +31,18 @@ pub struct RoundtripOptions<'a> {
     pub seed: u64,
     pub checks: &'a [Check],
     pub engine_name: &'a str,
+    /// Indices of the migrations that get the full roundtrip; the others are only applied
+    /// (`--changed-since`). `None`: all of them.
+    pub full: Option<&'a BTreeSet<usize>>,
+}
+
+/// The schema the next migration starts from.
+enum Next {
+    Known(SchemaSnapshot),
+    /// Migrations were only applied since the last snapshot: take a new one when needed.
+    Stale,
+    /// A migration failed in a way later migrations cannot build on.
+    Stop,
 }
 
 /// Per-migration results, findings, and how many distinct checks ran.
@@ -39,15 +53,25 @@ pub struct RoundtripOutcome {
     pub checks_run: usize,
 }
 
-/// Called before each migration with (index, total, migration).
-pub type Progress<'a> = &'a mut dyn FnMut(usize, usize, &Migration);
+/// Told what the roundtrip is doing, for progress displays.
+pub trait Observer {
+    /// Before migration `index` (0-based) of `total`.
+    fn migration(&mut self, _index: usize, _total: usize, _migration: &Migration) {}
+    /// While seeding `table`: `done` of `total` rows inserted.
+    fn seeding(&mut self, _table: &str, _done: u64, _total: u64) {}
+}
+
+/// An observer that ignores everything.
+pub struct Quiet;
+
+impl Observer for Quiet {}
 
 /// Runs the roundtrip over `migrations` in order.
 pub async fn run(
     engine: &mut dyn Engine,
     migrations: &[Migration],
     options: &RoundtripOptions<'_>,
-    progress: Progress<'_>,
+    observer: &mut dyn Observer,
 ) -> Result<RoundtripOutcome> {
     let mut run = Run {
         engine,
@@ -63,9 +87,9 @@ pub async fn run(
         position: 0,
     };
     let mut results = Vec::with_capacity(migrations.len());
-    let mut current = Some(run.engine.schema().await?);
+    let mut next = Next::Stale;
     for (index, migration) in migrations.iter().enumerate() {
-        progress(index, migrations.len(), migration);
+        observer.migration(index, migrations.len(), migration);
         let skipped = MigrationResult {
             version: migration.version.clone(),
             name: migration.name.clone(),
@@ -75,10 +99,10 @@ pub async fn run(
             rows_seeded: None,
             status: MigrationStatus::Skipped,
         };
-        let Some(schema) = current.take() else {
+        if matches!(next, Next::Stop) {
             results.push(skipped);
             continue;
-        };
+        }
         if let Some(reason) = &migration.unsupported {
             // Reported by name, never skipped silently; later migrations run without it.
             let (path, line) = migration
@@ -95,13 +119,22 @@ pub async fn run(
                 .detail("rule", "unsupported_migration"),
             );
             results.push(skipped);
-            current = Some(schema);
             continue;
         }
         run.position = index;
-        let (result, next) = run.migration(migration, schema).await?;
+        if options.full.is_some_and(|full| !full.contains(&index)) {
+            let (result, applied) = run.apply_only(migration).await?;
+            results.push(result);
+            next = if applied { Next::Stale } else { Next::Stop };
+            continue;
+        }
+        let schema = match std::mem::replace(&mut next, Next::Stale) {
+            Next::Known(schema) => schema,
+            _ => timed(&mut run.time.schema, run.engine.schema()).await?,
+        };
+        let (result, after) = run.migration(migration, schema, observer).await?;
         results.push(result);
-        current = next;
+        next = after.map_or(Next::Stop, Next::Known);
     }
     crate::debug!("time spent: {:?}", run.time);
     Ok(RoundtripOutcome {
@@ -141,6 +174,24 @@ async fn timed<T>(slot: &mut Duration, work: impl Future<Output = T>) -> T {
     result
 }
 
+/// Sample keys with personal-looking key columns masked.
+fn masked(keys: &[String]) -> Vec<String> {
+    keys.iter().map(|k| masking::mask_key(k)).collect()
+}
+
+/// The `migration_error` of a failed up.
+fn up_failed(m: &Migration, line: usize, code: String, message: String) -> Finding {
+    finding(
+        FindingKind::MigrationError,
+        m,
+        format!("up failed: {code}: {message}"),
+    )
+    .direction(Direction::Up)
+    .at(&m.up.path, Some(line))
+    .detail("code", code)
+    .detail("server_message", message)
+}
+
 /// A finding of `kind` about migration `m`.
 fn finding(kind: FindingKind, m: &Migration, message: String) -> Finding {
     Finding::new(kind, message).migration(&m.version, &m.name)
@@ -152,6 +203,7 @@ impl Run<'_, '_> {
         &mut self,
         m: &Migration,
         s0: SchemaSnapshot,
+        observer: &mut dyn Observer,
     ) -> Result<(MigrationResult, Option<SchemaSnapshot>)> {
         let mut result = MigrationResult {
             version: m.version.clone(),
@@ -168,9 +220,12 @@ impl Run<'_, '_> {
             seed::seed_empty_tables(
                 self.engine,
                 &s0,
-                self.options.rows,
-                self.options.seed,
-                style,
+                seed::SeedOptions {
+                    rows: self.options.rows,
+                    seed: self.options.seed,
+                    style,
+                },
+                &mut |table, done, total| observer.seeding(table, done, total),
             ),
         )
         .await?;
@@ -192,15 +247,7 @@ impl Run<'_, '_> {
             } => {
                 result.up_ms = Some(ms);
                 result.status = MigrationStatus::Error;
-                let mut f = finding(
-                    FindingKind::MigrationError,
-                    m,
-                    format!("up failed: {code}: {message}"),
-                )
-                .direction(Direction::Up)
-                .at(&m.up.path, Some(line))
-                .detail("code", code)
-                .detail("server_message", message);
+                let mut f = up_failed(m, line, code, message);
                 if !m.up.transactional {
                     // Statements before the failing one stay applied: show what production
                     // would be left with.
@@ -328,6 +375,37 @@ impl Run<'_, '_> {
         Ok((result, Some(s3)))
     }
 
+    /// Applies the up of an unchanged migration without any checking (`--changed-since`);
+    /// returns whether it applied.
+    async fn apply_only(&mut self, m: &Migration) -> Result<(MigrationResult, bool)> {
+        let mut result = MigrationResult {
+            version: m.version.clone(),
+            name: m.name.clone(),
+            up_ms: None,
+            down_ms: None,
+            reup_ms: None,
+            rows_seeded: None,
+            status: MigrationStatus::Ok,
+        };
+        match timed(&mut self.time.apply, self.engine.apply(&m.up)).await? {
+            Applied::Done { ms } => {
+                result.up_ms = Some(ms);
+                Ok((result, true))
+            }
+            Applied::Failed {
+                ms,
+                line,
+                code,
+                message,
+            } => {
+                result.up_ms = Some(ms);
+                result.status = MigrationStatus::Error;
+                self.findings.push(up_failed(m, line, code, message));
+                Ok((result, false))
+            }
+        }
+    }
+
     /// Applies a repeatable migration a second time (as a changed repeatable is re-applied).
     async fn reapply(
         &mut self,
@@ -434,7 +512,11 @@ impl Run<'_, '_> {
                     self.checks_ran.insert(check.name.clone());
                     let sample: Vec<Value> = sample
                         .iter()
-                        .map(|s| serde_json::from_str(s).unwrap_or_else(|_| json!(s)))
+                        .map(|s| {
+                            let mut row = serde_json::from_str(s).unwrap_or_else(|_| json!(s));
+                            masking::mask_row(&mut row);
+                            row
+                        })
                         .collect();
                     let what = check
                         .description
@@ -652,7 +734,7 @@ impl Run<'_, '_> {
                                 .detail("rows_added", rows.rows_added)
                                 .detail("values_changed", changed_values)
                                 .detail("changed_columns", json!(per_column))
-                                .detail("sample_keys", rows.missing_sample.clone()),
+                                .detail("sample_keys", masked(&rows.missing_sample)),
                         );
                         continue;
                     }
@@ -679,7 +761,7 @@ impl Run<'_, '_> {
                             .detail("rows_before", rows.rows_before)
                             .detail("rows_after", rows.rows_after)
                             .detail("values_changed", diff.changed)
-                            .detail("sample_keys", diff.sample.clone()),
+                            .detail("sample_keys", masked(&diff.sample)),
                         );
                     }
                 }

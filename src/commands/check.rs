@@ -28,6 +28,8 @@ struct Settings {
     seed: u64,
     format: Format,
     output: Option<PathBuf>,
+    reports: Vec<(Format, PathBuf)>,
+    changed_since: Option<String>,
     fail_on: Severity,
     start: StartOptions,
     quiet: bool,
@@ -84,6 +86,8 @@ impl Settings {
             seed: args.seed.or(config.seed).unwrap_or(DEFAULT_SEED),
             format: args.format.or(config.format).unwrap_or(Format::Human),
             output: args.output,
+            reports: args.reports,
+            changed_since: args.changed_since,
             fail_on: args
                 .fail_on
                 .map(Severity::from)
@@ -130,6 +134,15 @@ pub async fn run(args: CheckArgs, signals: &mut Signals) -> Result<ExitCode> {
         settings.engine.split,
     )?;
 
+    let changes = match &settings.changed_since {
+        Some(rev) => Some(migrations::changed_since(
+            &settings.migrations,
+            rev,
+            &migrations,
+        )?),
+        None => None,
+    };
+
     let mut progress = Progress::new(settings.quiet);
     progress.status(&format!("starting {}…", settings.engine.name));
     let mut engine = signals
@@ -142,16 +155,14 @@ pub async fn run(args: CheckArgs, signals: &mut Signals) -> Result<ExitCode> {
         seed: settings.seed,
         checks: &checks,
         engine_name: settings.engine.name,
-    };
-    let mut step = |i: usize, n: usize, m: &crate::migrations::Migration| {
-        progress.step(i, n, &format!("{} {}", m.version, m.name));
+        full: changes.as_ref().map(|c| &c.changed),
     };
     let outcome = signals
         .guard(roundtrip::run(
             engine.as_mut(),
             &migrations,
             &options,
-            &mut step,
+            &mut progress,
         ))
         .await;
     progress.finish();
@@ -178,14 +189,53 @@ pub async fn run(args: CheckArgs, signals: &mut Signals) -> Result<ExitCode> {
         findings: outcome.findings,
         summary: Default::default(),
     };
+    if let (Some(changes), Some(rev)) = (&changes, &settings.changed_since) {
+        report
+            .findings
+            .extend(modified_findings(changes, rev, &migrations));
+    }
     policy::apply(&mut report.findings, &config, &migrations);
     policy::mark_statuses(&mut report.migrations, &report.findings);
     report.finish(settings.fail_on, outcome.checks_run);
+    for (format, path) in &settings.reports {
+        write_report(&report, *format, Some(path))?;
+    }
     write_report(&report, settings.format, settings.output.as_deref())?;
     Ok(match report.status {
         Status::Pass => ExitCode::Pass,
         Status::Fail => ExitCode::Findings,
     })
+}
+
+/// A shipped migration edited since `rev`: databases that ran it will never run the edit.
+fn modified_findings(
+    changes: &migrations::Changes,
+    rev: &str,
+    list: &[migrations::Migration],
+) -> Vec<crate::report::Finding> {
+    changes
+        .modified
+        .iter()
+        .map(|(index, file)| {
+            let m = &list[*index];
+            // An edited up is never run by databases that had the migration; an edited down
+            // (a fixed rollback) is sometimes deliberate.
+            let up = display_path(&m.up.path) == *file;
+            let (severity, what) = if up {
+                (Severity::Error, "databases that already ran it will not run the change; add a new migration instead")
+            } else {
+                (Severity::Warning, "its rollback or verify script differs from what shipped; make sure that is intended")
+            };
+            crate::report::Finding::new(
+                crate::report::FindingKind::Lint,
+                format!("migration {} {} was changed after {rev} shipped it: {what}", m.version, m.name),
+            )
+            .severity(severity)
+            .migration(&m.version, &m.name)
+            .at(file, None)
+            .detail("rule", "modified_migration")
+        })
+        .collect()
 }
 
 /// Renders to `output` or stdout; a closed stdout pipe (`| head`) is not an error.

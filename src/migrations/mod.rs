@@ -7,6 +7,7 @@
 //! [`Splitter`]. Everything here is pure file work: no database is touched, so bad input fails
 //! fast with exit 2 before any server is started.
 
+mod changes;
 mod dbmate;
 mod diesel;
 mod directives;
@@ -18,6 +19,7 @@ mod sqitch;
 mod sqlx_layout;
 mod version;
 
+pub use changes::{Changes, changed_since};
 pub use directives::{Allow, Directives};
 pub use format::{MigrationFormat, detect, read};
 pub use sqlx_layout::read_sqlx_layout;

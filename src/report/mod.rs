@@ -2,19 +2,31 @@
 //!
 //! Renderers are functions from `&Report` to a writer; none of them recomputes anything.
 
+mod github;
+mod html;
 mod human;
 mod json;
+mod junit;
 mod kinds;
+mod markdown;
+pub mod masking;
 mod model;
+mod phases;
 mod progress;
+mod sarif;
 
+pub use github::render_github;
+pub use html::render_html;
 pub use human::render_human;
 pub use json::render_json;
+pub use junit::render_junit;
 pub use kinds::{FindingKind, Severity};
+pub use markdown::render_markdown;
 pub use model::{
     Direction, Finding, MigrationResult, MigrationStatus, Report, Status, Summary, tool_name,
 };
 pub use progress::Progress;
+pub use sarif::{render_sarif, sarif_value};
 
 /// Output formats for stdout or `--output`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
@@ -24,6 +36,44 @@ pub enum Format {
     Human,
     /// The versioned JSON report (see REPORT-CONTRACT.md).
     Json,
+    /// JUnit XML: a test suite per migration, a test case per phase.
+    Junit,
+    /// Markdown for a PR comment or CI step summary.
+    Markdown,
+    /// GitHub Actions annotations (`::error file=…,line=…::`).
+    Github,
+    /// SARIF 2.1.0 for code scanning.
+    Sarif,
+    /// One self-contained HTML page.
+    Html,
+}
+
+impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Human => "human",
+            Format::Json => "json",
+            Format::Junit => "junit",
+            Format::Markdown => "markdown",
+            Format::Github => "github",
+            Format::Sarif => "sarif",
+            Format::Html => "html",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Format> {
+        [
+            Format::Human,
+            Format::Json,
+            Format::Junit,
+            Format::Markdown,
+            Format::Github,
+            Format::Sarif,
+            Format::Html,
+        ]
+        .into_iter()
+        .find(|f| f.name() == text)
+    }
 }
 
 /// Renders `report` in `format`. `color` only affects human output.
@@ -36,5 +86,10 @@ pub fn render(
     match format {
         Format::Human => render_human(report, out, color),
         Format::Json => render_json(report, out),
+        Format::Junit => render_junit(report, out),
+        Format::Markdown => render_markdown(report, out),
+        Format::Github => render_github(report, out),
+        Format::Sarif => render_sarif(report, out),
+        Format::Html => render_html(report, out),
     }
 }

@@ -1,16 +1,23 @@
-//! Progress on stderr while migrations run: one rewritten line on a terminal; in CI logs and
-//! pipes a plain line at most every few seconds (so short runs print nothing); nothing at all
-//! with `--quiet`.
+//! Progress on stderr while migrations run: a progress bar on a terminal (migrations, and the
+//! seeding of large tables); in CI logs and pipes a plain line at most every few seconds (so
+//! short runs print nothing); nothing at all with `--quiet`.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::migrations::Migration;
+use crate::roundtrip::Observer;
 
 /// How often a plain progress line may appear when stderr is not a terminal.
 const PLAIN_EVERY: Duration = Duration::from_secs(5);
+/// Seeding progress is shown from this many rows on.
+const LARGE_TABLE: u64 = 20_000;
 
 enum Mode {
     Off,
-    Terminal,
+    Terminal(ProgressBar),
     Plain { last: Instant },
 }
 
@@ -19,11 +26,19 @@ pub struct Progress {
 }
 
 impl Progress {
+    /// A bar on a terminal stderr outside CI, plain lines elsewhere, nothing when `quiet`.
     pub fn new(quiet: bool) -> Progress {
         let mode = if quiet {
             Mode::Off
         } else if std::io::stderr().is_terminal() && std::env::var_os("CI").is_none() {
-            Mode::Terminal
+            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} {wide_msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+            );
+            bar.enable_steady_tick(Duration::from_millis(120));
+            Mode::Terminal(bar)
         } else {
             Mode::Plain {
                 last: Instant::now(),
@@ -32,14 +47,30 @@ impl Progress {
         Progress { mode }
     }
 
-    /// Before migration `index` (0-based) of `total`.
-    pub fn step(&mut self, index: usize, total: usize, label: &str) {
+    /// A transient status line on a terminal (e.g. "starting postgres…").
+    pub fn status(&mut self, text: &str) {
+        if let Mode::Terminal(bar) = &self.mode {
+            bar.set_message(text.to_string());
+        }
+    }
+
+    /// Removes the bar from the terminal.
+    pub fn finish(&mut self) {
+        if let Mode::Terminal(bar) = &self.mode {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl Observer for Progress {
+    fn migration(&mut self, index: usize, total: usize, m: &Migration) {
+        let label = format!("{} {}", m.version, m.name);
         match &mut self.mode {
             Mode::Off => {}
-            Mode::Terminal => {
-                let mut err = std::io::stderr().lock();
-                let _ = write!(err, "\r\x1b[2K[{}/{total}] {label}", index + 1);
-                let _ = err.flush();
+            Mode::Terminal(bar) => {
+                bar.set_length(total as u64);
+                bar.set_position(index as u64);
+                bar.set_message(label);
             }
             Mode::Plain { last } => {
                 if last.elapsed() >= PLAIN_EVERY {
@@ -50,19 +81,21 @@ impl Progress {
         }
     }
 
-    /// A transient status line on a terminal (e.g. "starting postgres…").
-    pub fn status(&mut self, text: &str) {
-        if let Mode::Terminal = self.mode {
-            let mut err = std::io::stderr().lock();
-            let _ = write!(err, "\r\x1b[2K{text}");
-            let _ = err.flush();
+    fn seeding(&mut self, table: &str, done: u64, total: u64) {
+        if total < LARGE_TABLE {
+            return;
         }
-    }
-
-    /// Clears the terminal line.
-    pub fn finish(&mut self) {
-        if let Mode::Terminal = self.mode {
-            let _ = write!(std::io::stderr().lock(), "\r\x1b[2K");
+        match &mut self.mode {
+            Mode::Off => {}
+            Mode::Terminal(bar) => {
+                bar.set_message(format!("seeding {table}: {done}/{total} rows"));
+            }
+            Mode::Plain { last } => {
+                if last.elapsed() >= PLAIN_EVERY || done == total {
+                    *last = Instant::now();
+                    eprintln!("driftless: seeding {table}: {done}/{total} rows");
+                }
+            }
         }
     }
 }

@@ -57,14 +57,27 @@ pub fn stable_hash(bytes: &[u8]) -> u64 {
     })
 }
 
-/// Fills every empty seedable table of `schema` with `rows` rows.
+/// How much and what kind of data to seed.
+#[derive(Debug, Clone, Copy)]
+pub struct SeedOptions {
+    /// Rows per empty table.
+    pub rows: usize,
+    pub seed: u64,
+    pub style: SeedStyle,
+}
+
+/// Rows generated and inserted at a time (bounded memory, progress for large tables).
+const CHUNK: usize = 5_000;
+
+/// Fills every empty seedable table of `schema` with `options.rows` rows; `progress` hears
+/// (table, rows done, rows wanted) after every chunk.
 pub async fn seed_empty_tables(
     engine: &mut dyn Engine,
     schema: &SchemaSnapshot,
-    rows: usize,
-    seed: u64,
-    style: SeedStyle,
+    options: SeedOptions,
+    progress: &mut dyn FnMut(&str, u64, u64),
 ) -> Result<SeedStats> {
+    let SeedOptions { rows, seed, style } = options;
     let mut stats = SeedStats::default();
     if rows == 0 {
         return Ok(stats);
@@ -88,20 +101,23 @@ pub async fn seed_empty_tables(
             };
             parent_keys.insert(fk.name.clone(), keys);
         }
-        let mut rng = StdRng::seed_from_u64(seed ^ stable_hash(name.as_bytes()));
-        let generated = plan.rows(rows, &parent_keys, style, &mut rng);
         if plan.columns.is_empty() {
             continue;
         }
-        let inserted = engine.insert_rows(table, &plan.columns, &generated).await?;
-        crate::debug!(
-            "seeded {name}: {} rows, {} skipped",
-            inserted.rows,
-            inserted.skipped
-        );
+        let mut rng = StdRng::seed_from_u64(seed ^ stable_hash(name.as_bytes()));
+        let (mut done, mut skipped) = (0u64, 0u64);
+        for start in (0..rows).step_by(CHUNK) {
+            let end = (start + CHUNK).min(rows);
+            let generated = plan.rows(start..end, &parent_keys, style, &mut rng);
+            let inserted = engine.insert_rows(table, &plan.columns, &generated).await?;
+            done += inserted.rows;
+            skipped += inserted.skipped;
+            progress(&name, end as u64, rows as u64);
+        }
+        crate::debug!("seeded {name}: {done} rows, {skipped} skipped");
         stats.tables += 1;
-        stats.rows += inserted.rows;
-        stats.skipped += inserted.skipped;
+        stats.rows += done;
+        stats.skipped += skipped;
     }
     Ok(stats)
 }
@@ -205,14 +221,14 @@ impl<'a> TablePlan<'a> {
 
     fn rows(
         &self,
-        count: usize,
+        range: std::ops::Range<usize>,
         parent_keys: &HashMap<String, Vec<Vec<String>>>,
         style: SeedStyle,
         rng: &mut StdRng,
     ) -> Vec<Vec<Option<String>>> {
         let in_key: HashSet<&String> = self.table.primary_key.iter().collect();
-        let mut rows = Vec::with_capacity(count);
-        for i in 0..count {
+        let mut rows = Vec::with_capacity(range.len());
+        for i in range {
             // One parent per foreign key and row, shared by the key's columns.
             let mut chosen: BTreeMap<&str, Option<&Vec<String>>> = BTreeMap::new();
             for (fk, keys) in parent_keys {
@@ -355,8 +371,15 @@ mod tests {
         t.unique_keys.push(vec!["email".into()]);
         let plan = TablePlan::new(&t);
         let style = SeedStyle::Realistic;
-        let rows = plan.rows(300, &HashMap::new(), style, &mut StdRng::seed_from_u64(7));
-        let again = plan.rows(300, &HashMap::new(), style, &mut StdRng::seed_from_u64(7));
+        let rows = plan.rows(
+            0..300,
+            &HashMap::new(),
+            style,
+            &mut StdRng::seed_from_u64(7),
+        );
+        let mut rng = StdRng::seed_from_u64(7);
+        let mut again = plan.rows(0..120, &HashMap::new(), style, &mut rng);
+        again.extend(plan.rows(120..300, &HashMap::new(), style, &mut rng));
         assert_eq!(rows, again);
         let emails: HashSet<&String> = rows.iter().map(|r| r[1].as_ref().unwrap()).collect();
         assert_eq!(emails.len(), 300);

@@ -1,0 +1,323 @@
+//! One self-contained HTML page (no network, no external assets): a summary, a timeline of
+//! the migrations with their phase timings, and the findings with highlighted diffs and masked
+//! samples, filterable by kind and severity. The filter state lives in the URL fragment
+//! (`#kind=data_loss&severity=error,warning`), so a filtered view can be linked.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::io::Write;
+
+use super::phases::findings_of;
+use super::{Finding, MigrationStatus, Report, Severity, Status};
+
+fn esc(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+const STYLE: &str = r#"
+:root { --error: #c62828; --warning: #b26a00; --info: #1565c0; --ok: #2e7d32; --muted: #666; }
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto; max-width: 1100px; padding: 0 1rem; color: #222; }
+h1 { margin-bottom: .2rem; } h2 { margin-top: 2rem; border-bottom: 1px solid #ddd; }
+.verdict { font-size: .8em; padding: .1em .5em; border-radius: .3em; color: #fff; }
+.verdict.pass { background: var(--ok); } .verdict.fail { background: var(--error); }
+.meta { color: var(--muted); margin-top: 0; }
+.summary { display: flex; gap: 1rem; list-style: none; padding: 0; }
+.summary li { padding: .3rem .7rem; border-radius: .3rem; background: #f4f4f4; }
+table.timeline { border-collapse: collapse; width: 100%; }
+.timeline td { padding: .25rem .5rem; border-bottom: 1px solid #eee; vertical-align: middle; }
+.timeline .mark { width: 1.5rem; text-align: center; }
+.bars { width: 320px; white-space: nowrap; }
+.bar { display: inline-block; height: .8rem; margin-right: 1px; border-radius: 2px; min-width: 2px; }
+.bar.up { background: #42a5f5; } .bar.down { background: #ab47bc; } .bar.reup { background: #26a69a; }
+.legend .bar { vertical-align: middle; }
+.times { color: var(--muted); font-variant-numeric: tabular-nums; }
+.status-error .mark, .sev-error { color: var(--error); } .status-warning .mark, .sev-warning { color: var(--warning); }
+.status-ok .mark { color: var(--ok); } .status-skipped { color: var(--muted); }
+#filters { display: flex; gap: 1.5rem; align-items: center; background: #f7f7f7; padding: .6rem .8rem; border-radius: .3rem; }
+.finding { border: 1px solid #ddd; border-left: 4px solid var(--info); border-radius: .3rem; padding: .5rem .9rem; margin: .8rem 0; }
+.finding[data-severity="error"] { border-left-color: var(--error); } .finding[data-severity="warning"] { border-left-color: var(--warning); }
+.finding h3 { margin: .2rem 0; font-size: 1rem; } .finding .where { color: var(--muted); font-family: ui-monospace, monospace; }
+pre.diff { background: #fafafa; padding: .5rem; overflow-x: auto; font-size: 12px; }
+.diff .add { color: #1b5e20; background: #e8f5e9; display: block; } .diff .del { color: #b71c1c; background: #ffebee; display: block; }
+.diff .hunk { color: #1565c0; display: block; } .diff .ctx { display: block; }
+table.sample { border-collapse: collapse; font-size: 12px; } .sample td, .sample th { border: 1px solid #ddd; padding: .15rem .4rem; }
+.allowed { color: var(--muted); font-style: italic; }
+"#;
+
+const SCRIPT: &str = r#"
+(function () {
+  var kind = document.getElementById('kind');
+  var boxes = Array.prototype.slice.call(document.querySelectorAll('#filters input[name=severity]'));
+  var findings = Array.prototype.slice.call(document.querySelectorAll('.finding'));
+  var counter = document.getElementById('shown');
+  function apply(updateHash) {
+    var severities = boxes.filter(function (b) { return b.checked; }).map(function (b) { return b.value; });
+    var shown = 0;
+    findings.forEach(function (f) {
+      var visible = severities.indexOf(f.dataset.severity) >= 0 && (kind.value === 'all' || kind.value === f.dataset.kind);
+      f.hidden = !visible;
+      if (visible) { shown += 1; }
+    });
+    counter.textContent = shown + ' of ' + findings.length + ' findings shown';
+    document.body.dataset.shown = String(shown);
+    if (updateHash) {
+      history.replaceState(null, '', '#kind=' + kind.value + '&severity=' + severities.join(','));
+    }
+  }
+  function fromHash() {
+    var params = {};
+    location.hash.replace(/^#/, '').split('&').forEach(function (pair) {
+      var kv = pair.split('=');
+      if (kv[0]) { params[kv[0]] = decodeURIComponent(kv[1] || ''); }
+    });
+    if (params.kind !== undefined) {
+      var known = Array.prototype.some.call(kind.options, function (o) { return o.value === params.kind; });
+      kind.value = known ? params.kind : 'all';
+    }
+    if (params.severity !== undefined) {
+      var wanted = params.severity.split(',');
+      boxes.forEach(function (b) { b.checked = wanted.indexOf(b.value) >= 0; });
+    }
+    apply(false);
+  }
+  kind.addEventListener('change', function () { apply(true); });
+  boxes.forEach(function (b) { b.addEventListener('change', function () { apply(true); }); });
+  window.addEventListener('hashchange', fromHash);
+  fromHash();
+})();
+"#;
+
+fn diff_html(diff: &str) -> String {
+    let mut out = String::from("<pre class=\"diff\">");
+    for line in diff.lines() {
+        let class = if line.starts_with("+++") || line.starts_with("---") {
+            "ctx"
+        } else if line.starts_with('+') {
+            "add"
+        } else if line.starts_with('-') {
+            "del"
+        } else if line.starts_with("@@") {
+            "hunk"
+        } else {
+            "ctx"
+        };
+        let _ = write!(out, "<span class=\"{class}\">{}</span>", esc(line));
+    }
+    out.push_str("</pre>");
+    out
+}
+
+fn sample_table(rows: &[serde_json::Value]) -> String {
+    let mut columns: Vec<String> = Vec::new();
+    for row in rows {
+        if let Some(map) = row.as_object() {
+            for key in map.keys() {
+                if !columns.contains(key) {
+                    columns.push(key.clone());
+                }
+            }
+        }
+    }
+    let mut out = String::from("<table class=\"sample\"><tr>");
+    for c in &columns {
+        let _ = write!(out, "<th>{}</th>", esc(c));
+    }
+    out.push_str("</tr>");
+    for row in rows {
+        out.push_str("<tr>");
+        for c in &columns {
+            let cell = match row.get(c) {
+                Some(serde_json::Value::String(s)) => s.clone(),
+                Some(serde_json::Value::Null) | None => "NULL".into(),
+                Some(v) => v.to_string(),
+            };
+            let _ = write!(out, "<td>{}</td>", esc(&cell));
+        }
+        out.push_str("</tr>");
+    }
+    out.push_str("</table>");
+    out
+}
+
+fn finding_html(f: &Finding) -> String {
+    let mut out = format!(
+        "<article class=\"finding\" data-kind=\"{}\" data-severity=\"{}\">\n<h3><span class=\"sev-{}\">{}</span> <code>{}</code>{}</h3>\n",
+        f.kind.id(),
+        f.severity.as_str(),
+        f.severity.as_str(),
+        f.severity.as_str(),
+        f.kind.id(),
+        f.migration
+            .as_deref()
+            .map(|v| format!(
+                " · {} {}",
+                esc(v),
+                esc(f.migration_name.as_deref().unwrap_or(""))
+            ))
+            .unwrap_or_default()
+    );
+    if let Some(file) = &f.file {
+        let place = f
+            .line
+            .map(|l| format!("{file}:{l}"))
+            .unwrap_or_else(|| file.clone());
+        let _ = writeln!(out, "<p class=\"where\">{}</p>", esc(&place));
+    }
+    let _ = writeln!(out, "<p class=\"message\">{}</p>", esc(&f.message));
+    let detail = |key: &str| f.details.as_ref().and_then(|d| d.get(key));
+    if let Some(reason) = detail("allowed").and_then(|v| v.as_str()) {
+        let _ = writeln!(out, "<p class=\"allowed\">allowed: {}</p>", esc(reason));
+    }
+    if let Some(keys) = detail("sample_keys")
+        .and_then(|v| v.as_array())
+        .filter(|k| !k.is_empty())
+    {
+        let keys: Vec<String> = keys.iter().filter_map(|k| k.as_str()).map(esc).collect();
+        let _ = writeln!(
+            out,
+            "<p>sample keys: <code>{}</code></p>",
+            keys.join("</code>, <code>")
+        );
+    }
+    if let Some(rows) = detail("sample")
+        .and_then(|v| v.as_array())
+        .filter(|r| !r.is_empty())
+    {
+        out.push_str(&sample_table(rows));
+    }
+    if let Some(left) = detail("left_behind").and_then(|v| v.as_str()) {
+        out.push_str("<p>left behind by the statements that ran:</p>");
+        out.push_str(&diff_html(left));
+    }
+    if let Some(diff) = detail("diff").and_then(|v| v.as_str()) {
+        out.push_str(&diff_html(diff));
+    }
+    out.push_str("</article>\n");
+    out
+}
+
+pub fn render_html(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
+    let verdict = match report.status {
+        Status::Pass => "pass",
+        Status::Fail => "fail",
+    };
+    let s = &report.summary;
+    let mut page = String::new();
+    let _ = write!(
+        page,
+        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>driftless {} — {verdict}</title>\n<style>{STYLE}</style>\n</head>\n<body data-shown=\"{}\">\n",
+        esc(&report.command),
+        report.findings.len()
+    );
+    let _ = writeln!(
+        page,
+        "<header><h1>driftless {} <span class=\"verdict {verdict}\">{verdict}</span></h1>\n<p class=\"meta\">{} {} · {} · seed {} · started {} · {:.1} s</p>",
+        esc(&report.command),
+        esc(&report.engine),
+        esc(report.server_version.as_deref().unwrap_or("")),
+        esc(report.migration_format.as_deref().unwrap_or("")),
+        report
+            .seed
+            .map(|s| s.to_string())
+            .unwrap_or_else(|| "-".into()),
+        esc(&report.started_at),
+        report.duration_ms as f64 / 1000.0
+    );
+    let _ = writeln!(
+        page,
+        "<ul class=\"summary\"><li class=\"sev-error\">{} errors</li><li class=\"sev-warning\">{} warnings</li><li>{} infos</li><li>{} migrations</li><li>{} checks</li></ul></header>",
+        s.errors, s.warnings, s.infos, s.migrations, s.checks_run
+    );
+
+    // Timeline: bars scaled to the slowest migration.
+    let slowest = report
+        .migrations
+        .iter()
+        .map(|m| {
+            [m.up_ms, m.down_ms, m.reup_ms]
+                .iter()
+                .flatten()
+                .sum::<u64>()
+        })
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    page.push_str("<section id=\"timeline\"><h2>Migrations</h2>\n<p class=\"legend\"><span class=\"bar up\"></span> up <span class=\"bar down\"></span> down <span class=\"bar reup\"></span> re-up</p>\n<table class=\"timeline\">\n");
+    for m in &report.migrations {
+        let worst = findings_of(&report.findings, m)
+            .iter()
+            .map(|f| f.severity)
+            .max();
+        let (class, mark) = match (m.status, worst) {
+            (MigrationStatus::Skipped, _) => ("skipped", "–"),
+            (MigrationStatus::Error, _) | (_, Some(Severity::Error)) => ("error", "✗"),
+            (_, Some(Severity::Warning)) => ("warning", "!"),
+            _ => ("ok", "✓"),
+        };
+        let bar = |name: &str, ms: Option<u64>| {
+            ms.map(|ms| {
+                format!(
+                    "<span class=\"bar {name}\" style=\"width:{}px\" title=\"{name} {ms} ms\"></span>",
+                    (ms * 300 / slowest).max(2)
+                )
+            })
+            .unwrap_or_default()
+        };
+        let times: Vec<String> = [("up", m.up_ms), ("down", m.down_ms), ("re-up", m.reup_ms)]
+            .iter()
+            .filter_map(|(n, ms)| ms.map(|ms| format!("{n} {ms} ms")))
+            .collect();
+        let _ = writeln!(
+            page,
+            "<tr class=\"status-{class}\" data-status=\"{}\"><td class=\"mark\">{mark}</td><td><code>{}</code> {}</td><td class=\"bars\">{}{}{}</td><td class=\"times\">{}</td></tr>",
+            serde_json::to_value(m.status)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            esc(&m.version),
+            esc(&m.name),
+            bar("up", m.up_ms),
+            bar("down", m.down_ms),
+            bar("reup", m.reup_ms),
+            if m.status == MigrationStatus::Skipped {
+                "skipped".to_string()
+            } else {
+                times.join(" · ")
+            }
+        );
+    }
+    page.push_str("</table></section>\n");
+
+    let kinds: BTreeSet<&str> = report.findings.iter().map(|f| f.kind.id()).collect();
+    page.push_str("<section id=\"findings\"><h2>Findings</h2>\n<form id=\"filters\" onsubmit=\"return false\">\n<span>severity:");
+    for severity in ["error", "warning", "info"] {
+        let _ = write!(
+            page,
+            " <label><input type=\"checkbox\" name=\"severity\" value=\"{severity}\" checked> {severity}</label>"
+        );
+    }
+    page.push_str("</span>\n<label>kind: <select id=\"kind\"><option value=\"all\">all</option>");
+    for kind in &kinds {
+        let _ = write!(page, "<option value=\"{kind}\">{kind}</option>");
+    }
+    let _ = writeln!(
+        page,
+        "</select></label>\n</form>\n<p id=\"shown\">{n} of {n} findings shown</p>",
+        n = report.findings.len()
+    );
+    if report.findings.is_empty() {
+        page.push_str("<p>No findings.</p>\n");
+    }
+    for f in &report.findings {
+        page.push_str(&finding_html(f));
+    }
+    let _ = write!(
+        page,
+        "</section>\n<script>{SCRIPT}</script>\n</body>\n</html>\n"
+    );
+    out.write_all(page.as_bytes())
+}

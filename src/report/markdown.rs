@@ -1,0 +1,150 @@
+//! Markdown for a PR comment or a CI step summary: a verdict, a table of migrations, and each
+//! finding in a collapsible block with its diff or sample. Kept under 60,000 characters
+//! (GitHub comments stop at 65,536): what does not fit is cut with a note.
+
+use std::fmt::Write as _;
+use std::io::Write;
+
+use super::phases::findings_of;
+use super::{Finding, MigrationStatus, Report, Severity, Status};
+
+/// The most a rendering may hold.
+pub const LIMIT: usize = 60_000;
+
+fn icon(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Error => "🔴",
+        Severity::Warning => "🟡",
+        Severity::Info => "🔵",
+    }
+}
+
+/// Text safe inside a table cell or a summary line.
+fn inline(text: &str) -> String {
+    text.replace('|', "\\|")
+        .replace('\n', " ")
+        .replace('<', "&lt;")
+}
+
+fn ms(value: Option<u64>) -> String {
+    value
+        .map(|v| format!("{v} ms"))
+        .unwrap_or_else(|| "–".into())
+}
+
+fn finding_block(f: &Finding) -> String {
+    let mut block = String::new();
+    let place = match (&f.file, f.line) {
+        (Some(file), Some(line)) => format!(" — `{file}:{line}`"),
+        (Some(file), None) => format!(" — `{file}`"),
+        _ => String::new(),
+    };
+    let _ = writeln!(
+        block,
+        "<details><summary>{} <b>{}</b> <code>{}</code> {}</summary>\n",
+        icon(f.severity),
+        f.severity.as_str(),
+        f.kind.id(),
+        inline(&f.message)
+    );
+    let _ = writeln!(block, "{}{place}\n", inline(&f.message));
+    let detail = |key: &str| f.details.as_ref().and_then(|d| d.get(key));
+    if let Some(reason) = detail("allowed").and_then(|v| v.as_str()) {
+        let _ = writeln!(block, "Allowed: {}\n", inline(reason));
+    }
+    if let Some(keys) = detail("sample_keys")
+        .and_then(|v| v.as_array())
+        .filter(|k| !k.is_empty())
+    {
+        let keys: Vec<&str> = keys.iter().filter_map(|k| k.as_str()).collect();
+        let _ = writeln!(block, "Sample keys: `{}`\n", keys.join("`, `"));
+    }
+    if let Some(rows) = detail("sample")
+        .and_then(|v| v.as_array())
+        .filter(|r| !r.is_empty())
+    {
+        block.push_str("```json\n");
+        for row in rows {
+            let _ = writeln!(block, "{row}");
+        }
+        block.push_str("```\n\n");
+    }
+    for key in ["left_behind", "diff"] {
+        if let Some(diff) = detail(key).and_then(|v| v.as_str()) {
+            let _ = writeln!(
+                block,
+                "```diff\n{}\n```\n",
+                diff.trim_end().replace("```", "`‵`")
+            );
+        }
+    }
+    block.push_str("</details>\n\n");
+    block
+}
+
+pub fn render_markdown(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
+    let s = &report.summary;
+    let verdict = match report.status {
+        Status::Pass => "✅ pass",
+        Status::Fail => "❌ fail",
+    };
+    let mut text = String::new();
+    let _ = writeln!(
+        text,
+        "## driftless {} — {verdict}\n\n{} errors · {} warnings · {} infos · {} migrations · {} checks · {} {} · {:.1} s\n",
+        report.command,
+        s.errors,
+        s.warnings,
+        s.infos,
+        s.migrations,
+        s.checks_run,
+        report.engine,
+        report.server_version.as_deref().unwrap_or(""),
+        report.duration_ms as f64 / 1000.0
+    );
+    text.push_str("| | migration | up | down | re-up | findings |\n|---|---|---|---|---|---|\n");
+    for m in &report.migrations {
+        let found = findings_of(&report.findings, m);
+        let worst = found.iter().map(|f| f.severity).max();
+        let mark = match (m.status, worst) {
+            (MigrationStatus::Skipped, _) => "⏭️",
+            (MigrationStatus::Error, _) | (_, Some(Severity::Error)) => "❌",
+            (_, Some(Severity::Warning)) => "⚠️",
+            _ => "✅",
+        };
+        let kinds: Vec<String> = found.iter().map(|f| format!("`{}`", f.kind.id())).collect();
+        let _ = writeln!(
+            text,
+            "| {mark} | `{}` {} | {} | {} | {} | {} |",
+            inline(&m.version),
+            inline(&m.name),
+            ms(m.up_ms),
+            ms(m.down_ms),
+            ms(m.reup_ms),
+            kinds.join(" ")
+        );
+    }
+    text.push('\n');
+    let mut blocks = String::new();
+    let mut shown = 0;
+    for f in &report.findings {
+        let block = finding_block(f);
+        if text.len() + blocks.len() + block.len() > LIMIT - 300 {
+            break;
+        }
+        blocks.push_str(&block);
+        shown += 1;
+    }
+    if !report.findings.is_empty() {
+        text.push_str("### Findings\n\n");
+        text.push_str(&blocks);
+    }
+    if shown < report.findings.len() {
+        let _ = writeln!(
+            text,
+            "_{} more findings did not fit in this comment: see the JSON or HTML report._",
+            report.findings.len() - shown
+        );
+    }
+    out.write_all(text.as_bytes())
+}
