@@ -5,7 +5,7 @@ BIN := target/release/driftless
 # Root installs packages directly; everyone else through sudo.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup demo test bench lint fmt clean
+.PHONY: setup test-setup demo test bench lint fmt clean
 
 ## setup: install what is missing (PostgreSQL and MariaDB server binaries) and build the release binary
 setup:
@@ -31,8 +31,19 @@ demo: setup
 		code=$$?; echo; echo "driftless exited with $$code (1 = findings at or above --fail-on)"; \
 		test $$code -le 1
 
-## test: the whole suite against real PostgreSQL
-test: setup
+## test-setup: tools only the tests use (Chromium for the HTML report, xmllint for JUnit XML)
+test-setup:
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v xmllint >/dev/null 2>&1 || missing="$$missing libxml2-utils"; \
+	if [ -n "$$missing" ]; then \
+		echo "test-setup: installing Debian packages:$$missing"; \
+		$(SUDO) apt-get update -q && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	fi
+
+## test: the whole suite against real PostgreSQL and MariaDB
+test: setup test-setup
 	$(CARGO) test --release --locked
 
 ## bench: performance figures, each with its baseline measured in the same run

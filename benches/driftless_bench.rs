@@ -33,6 +33,7 @@ fn main() {
     sandbox(&bins, &runtime, &mut report);
     demo_check(&mut report);
     history_check(&bins, &runtime, &mut report);
+    changed_since(&mut report);
     fingerprint(&runtime, &mut report);
     match driftless::engine::mysql::find_binaries(None) {
         Ok(mysql) => {
@@ -180,6 +181,10 @@ fn cold_start(bins: &PgBinaries, user: Option<&ServiceUser>) -> Duration {
 }
 
 fn driftless_check(migrations: &Path) -> Duration {
+    driftless_check_with(migrations, &[])
+}
+
+fn driftless_check_with(migrations: &Path, extra: &[&str]) -> Duration {
     let started = Instant::now();
     let status = Command::new(env!("CARGO_BIN_EXE_driftless"))
         .args([
@@ -190,6 +195,7 @@ fn driftless_check(migrations: &Path) -> Duration {
             "--migrations",
         ])
         .arg(migrations)
+        .args(extra)
         .stdout(std::process::Stdio::null())
         .status()
         .expect("driftless runs");
@@ -271,6 +277,52 @@ done"#,
             ours <= baseline,
             &format!("no slower; {} vs {}", per(ours), per(baseline)),
         ),
+    );
+}
+
+/// `--changed-since` on a 200-migration history with one changed migration vs a full check.
+fn changed_since(report: &mut Report) {
+    let repo = tempfile::tempdir().expect("temp dir");
+    let dir = repo.path().join("migrations");
+    std::fs::create_dir(&dir).expect("dir");
+    history::write_history(&dir, 200);
+    let git = |args: &[&str]| {
+        let ok = Command::new("git")
+            .current_dir(repo.path())
+            .args([
+                "-c",
+                "user.name=bench",
+                "-c",
+                "user.email=bench@example.com",
+            ])
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .expect("git")
+            .success();
+        assert!(ok, "git {args:?}");
+    };
+    git(&["init", "-q"]);
+    git(&["add", "."]);
+    git(&["commit", "-q", "-m", "history"]);
+    let mut ups: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("read")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.to_string_lossy().ends_with(".up.sql"))
+        .collect();
+    ups.sort();
+    let changed = &ups[150];
+    let text = std::fs::read_to_string(changed).expect("read") + "-- reviewed\n";
+    std::fs::write(changed, text).expect("write");
+    let full = driftless_check(&dir);
+    let quick = driftless_check_with(&dir, &["--changed-since", "HEAD"]);
+    let ratio = full.as_secs_f64() / quick.as_secs_f64();
+    report.figure(
+        "--changed-since, 1 of 200 migrations changed",
+        format!("{:.2} s", quick.as_secs_f64()),
+        format!("full check {:.1} s", full.as_secs_f64()),
+        verdict(ratio >= 5.0, &format!(">= 5x faster; {ratio:.1}x")),
     );
 }
 

@@ -33,7 +33,7 @@ table.timeline { border-collapse: collapse; width: 100%; }
 .bars { width: 320px; white-space: nowrap; }
 .bar { display: inline-block; height: .8rem; margin-right: 1px; border-radius: 2px; min-width: 2px; }
 .bar.up { background: #42a5f5; } .bar.down { background: #ab47bc; } .bar.reup { background: #26a69a; }
-.legend .bar { vertical-align: middle; }
+.legend .bar { vertical-align: middle; width: 12px; }
 .times { color: var(--muted); font-variant-numeric: tabular-nums; }
 .status-error .mark, .sev-error { color: var(--error); } .status-warning .mark, .sev-warning { color: var(--warning); }
 .status-ok .mark { color: var(--ok); } .status-skipped { color: var(--muted); }

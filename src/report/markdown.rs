@@ -148,3 +148,63 @@ pub fn render_markdown(report: &Report, out: &mut dyn Write) -> std::io::Result<
     }
     out.write_all(text.as_bytes())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{Finding, FindingKind, MigrationResult, MigrationStatus, Summary};
+
+    fn report(findings: usize) -> Report {
+        let diff =
+            "--- before up\n+++ after up→down\n".to_string() + &"+  column x int\n".repeat(40);
+        Report {
+            version: 1,
+            tool: "driftless test".into(),
+            command: "check".into(),
+            engine: "postgres".into(),
+            server_version: Some("15".into()),
+            server_settings: Default::default(),
+            status: Status::Fail,
+            migration_format: None,
+            started_at: "2026-01-01T00:00:00Z".into(),
+            duration_ms: 1,
+            seed: Some(1),
+            migrations: vec![MigrationResult {
+                version: "1".into(),
+                name: "a | b".into(),
+                up_ms: Some(1),
+                down_ms: Some(1),
+                reup_ms: Some(1),
+                rows_seeded: Some(0),
+                status: MigrationStatus::Finding,
+            }],
+            findings: (0..findings)
+                .map(|i| {
+                    Finding::new(FindingKind::SchemaDrift, format!("drift number {i}"))
+                        .migration("1", "a | b")
+                        .detail("diff", diff.clone())
+                })
+                .collect(),
+            summary: Summary::default(),
+        }
+    }
+
+    #[test]
+    fn long_reports_are_cut_below_the_comment_limit_with_a_note() {
+        let mut out = Vec::new();
+        render_markdown(&report(2000), &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.len() <= LIMIT, "{}", text.len());
+        assert!(text.contains("more findings did not fit"));
+        assert!(text.contains("`1` a \\| b"), "pipes escaped in the table");
+    }
+
+    #[test]
+    fn short_reports_are_whole() {
+        let mut out = Vec::new();
+        render_markdown(&report(3), &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text.matches("<details>").count(), 3);
+        assert!(!text.contains("did not fit"));
+    }
+}
