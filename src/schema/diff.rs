@@ -161,6 +161,7 @@ mod tests {
             checks: vec![],
             holds_rows: true,
             seed_directly: true,
+            partitioning: None,
         }
     }
 

@@ -10,4 +10,7 @@ pub mod frozen;
 mod model;
 
 pub use diff::{Change, ColumnOrderChange, ObjectChange, SchemaDiff, diff};
-pub use model::{Column, ColumnKind, ForeignKey, Repertoire, SchemaObject, SchemaSnapshot, Table};
+pub use model::{
+    Column, ColumnKind, ForeignKey, PartitionBound, Partitioning, Repertoire, SchemaObject,
+    SchemaSnapshot, Table,
+};

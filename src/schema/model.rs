@@ -60,6 +60,29 @@ pub struct Table {
     pub holds_rows: bool,
     /// False for partitions: rows are inserted through their parent.
     pub seed_directly: bool,
+    /// Partitioned tables: the key column and the partitions that exist, so that seeded rows
+    /// land in one of them.
+    pub partitioning: Option<Partitioning>,
+}
+
+/// How a partitioned table routes rows (single-column keys only; expression keys are `None`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Partitioning {
+    pub column: String,
+    pub bounds: Vec<PartitionBound>,
+}
+
+/// The values one partition takes, as the engine prints them (literals without quotes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PartitionBound {
+    /// `[from, to)`; `None` is MINVALUE / MAXVALUE.
+    Range {
+        from: Option<String>,
+        to: Option<String>,
+    },
+    List(Vec<String>),
+    /// A default partition or hash partitioning: any value fits.
+    Any,
 }
 
 impl Table {

@@ -16,7 +16,8 @@ use crate::error::Context;
 use crate::migrations::TRACKING_TABLES;
 use crate::schema::frozen::creation_time;
 use crate::schema::{
-    Column, ColumnKind, ForeignKey, Repertoire, SchemaObject, SchemaSnapshot, Table,
+    Column, ColumnKind, ForeignKey, PartitionBound, Partitioning, Repertoire, SchemaObject,
+    SchemaSnapshot, Table,
 };
 
 /// Reads the schema of the current database.
@@ -149,6 +150,7 @@ async fn read_tables(
                     checks: Vec::new(),
                     holds_rows: kind == "table",
                     seed_directly: kind == "table",
+                    partitioning: None,
                 },
                 header,
                 columns: Vec::new(),
@@ -535,19 +537,58 @@ async fn read_partitions(
     .fetch_all(&mut *conn)
     .await
     .context(|| "cannot read partitions".into())?;
+    let mut previous: Option<(String, Option<String>)> = None;
     for row in rows {
-        let Some(build) = tables.get_mut(&text(&row, 0)?) else {
+        let table = text(&row, 0)?;
+        let Some(build) = tables.get_mut(&table) else {
             continue;
         };
+        let (method, expression) = (text(&row, 2)?, text(&row, 3)?);
+        let description = opt(&row, 4)?.unwrap_or_default();
         build.header.push(format!(
-            "partition `{}` by {} ({}) values {}",
+            "partition `{}` by {} ({expression}) values {description}",
             text(&row, 1)?,
-            text(&row, 2)?.to_lowercase(),
-            text(&row, 3)?,
-            text(&row, 4)?
+            method.to_lowercase(),
         ));
+        // RANGE partitions list only their upper bound: the lower is the previous one's.
+        let from = match &previous {
+            Some((t, upper)) if *t == table => upper.clone(),
+            _ => None,
+        };
+        let bound = match method.as_str() {
+            "RANGE" | "RANGE COLUMNS" => {
+                let to = (description != "MAXVALUE").then(|| unquote(&description));
+                previous = Some((table.clone(), to.clone()));
+                PartitionBound::Range { from, to }
+            }
+            "LIST" | "LIST COLUMNS" => {
+                PartitionBound::List(description.split(',').map(|v| unquote(v.trim())).collect())
+            }
+            _ => PartitionBound::Any,
+        };
+        let column = expression.trim().trim_matches('`');
+        if column.chars().all(|c| c.is_alphanumeric() || c == '_') {
+            build
+                .table
+                .partitioning
+                .get_or_insert_with(|| Partitioning {
+                    column: column.to_string(),
+                    bounds: Vec::new(),
+                })
+                .bounds
+                .push(bound);
+        }
     }
     Ok(())
+}
+
+/// `'2024-01-01'` → `2024-01-01`; numbers stay as they are.
+fn unquote(value: &str) -> String {
+    value
+        .strip_prefix('\'')
+        .and_then(|v| v.strip_suffix('\''))
+        .unwrap_or(value)
+        .to_string()
 }
 
 /// Removes the `db`. qualifications the server adds inside stored definitions.

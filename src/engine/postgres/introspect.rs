@@ -15,7 +15,8 @@ use crate::Result;
 use crate::error::Context;
 use crate::migrations::TRACKING_TABLES;
 use crate::schema::{
-    Column, ColumnKind, ForeignKey, Repertoire, SchemaObject, SchemaSnapshot, Table,
+    Column, ColumnKind, ForeignKey, PartitionBound, Partitioning, Repertoire, SchemaObject,
+    SchemaSnapshot, Table,
 };
 
 /// `n` is a pg_namespace alias; keeps user schemas only.
@@ -309,6 +310,8 @@ async fn read_tables(
         .await
         .context(|| "cannot read tables".into())?;
     let mut tables = BTreeMap::new();
+    let mut keys: BTreeMap<String, String> = BTreeMap::new();
+    let mut bounds: Vec<(String, String)> = Vec::new();
     for row in rows {
         let oid: i64 = row.try_get(0).context(|| "table oid".into())?;
         let (schema, name, relkind, persistence) = (
@@ -328,9 +331,13 @@ async fn read_tables(
         header.push(format!("kind {kind}"));
         if let Some(key) = opt(&row, 8)? {
             header.push(format!("partition by {key}"));
+            keys.insert(format!("{schema}.{name}"), key);
         }
         if let Some(parent) = opt(&row, 9)? {
             header.push(format!("partition of {parent}"));
+            if let Some((parent, bound)) = parent.split_once(' ') {
+                bounds.push((parent.to_string(), bound.to_string()));
+            }
         }
         if let Some(parents) = opt(&row, 10)? {
             header.push(format!("inherits {parents}"));
@@ -364,6 +371,7 @@ async fn read_tables(
                     checks: Vec::new(),
                     holds_rows: relkind == "r",
                     seed_directly: relkind != "f" && !is_partition,
+                    partitioning: None,
                 },
                 header,
                 columns: Vec::new(),
@@ -371,8 +379,79 @@ async fn read_tables(
             },
         );
     }
+    for build in tables.values_mut() {
+        let name = build.table.qualified();
+        let Some(column) = keys.get(&name).and_then(|k| partition_column(k)) else {
+            continue;
+        };
+        build.table.partitioning = Some(Partitioning {
+            column,
+            bounds: bounds
+                .iter()
+                .filter(|(parent, _)| *parent == name)
+                .map(|(_, bound)| partition_bound(bound))
+                .collect(),
+        });
+    }
     read_columns(conn, &mut tables, types).await?;
     Ok(tables)
+}
+
+/// The column of a single-column `RANGE (created_at)` / `LIST (region)` key; `None` for hash
+/// partitioning (every value fits), expressions and several columns.
+fn partition_column(key: &str) -> Option<String> {
+    let (method, rest) = key.split_once(' ')?;
+    if method.eq_ignore_ascii_case("hash") {
+        return None;
+    }
+    let inner = rest.trim().strip_prefix('(')?.strip_suffix(')')?.trim();
+    let plain = inner.chars().all(|c| c.is_alphanumeric() || c == '_');
+    plain.then(|| inner.to_string()).or_else(|| {
+        let quoted = inner.strip_prefix('"')?.strip_suffix('"')?;
+        (!quoted.contains('"')).then(|| quoted.to_string())
+    })
+}
+
+/// One partition's `pg_get_expr(relpartbound)`: `FOR VALUES FROM ('a') TO ('b')`,
+/// `FOR VALUES IN ('x', 'y')`, `DEFAULT`.
+fn partition_bound(text: &str) -> PartitionBound {
+    fn literals(list: &str) -> Vec<String> {
+        list.split(", ")
+            .map(|v| {
+                let v = v.trim();
+                let v = v.split("::").next().unwrap_or(v);
+                v.strip_prefix('\'')
+                    .and_then(|v| v.strip_suffix('\''))
+                    .map(|v| v.replace("''", "'"))
+                    .unwrap_or_else(|| v.to_string())
+            })
+            .collect()
+    }
+    let inside = |t: &str| -> Option<String> {
+        let t = t.trim();
+        Some(t.strip_prefix('(')?.strip_suffix(')')?.to_string())
+    };
+    if let Some(range) = text.strip_prefix("FOR VALUES FROM ") {
+        let Some((from, to)) = range.split_once(" TO ") else {
+            return PartitionBound::Any;
+        };
+        let bound = |t: &str| {
+            let list = literals(&inside(t).unwrap_or_default());
+            match list.as_slice() {
+                [one] if one == "MINVALUE" || one == "MAXVALUE" => None,
+                [one] => Some(one.clone()),
+                _ => None,
+            }
+        };
+        return PartitionBound::Range {
+            from: bound(from),
+            to: bound(to),
+        };
+    }
+    if let Some(list) = text.strip_prefix("FOR VALUES IN ") {
+        return PartitionBound::List(literals(&inside(list).unwrap_or_default()));
+    }
+    PartitionBound::Any
 }
 
 fn oid_list(tables: &BTreeMap<u32, TableBuild>) -> String {
@@ -399,7 +478,10 @@ async fn read_columns(
                 -- the type seeding should generate: domains resolved to their base, arrays to elements
                 CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END::int8 AS base,
                 CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE a.atttypmod END AS typmod,
-                t.typnotnull
+                t.typnotnull,
+                -- a domain's CHECKs bind its columns too (seeding reads them as the table's)
+                CASE WHEN t.typtype = 'd' THEN (SELECT array_agg(pg_get_constraintdef(c.oid) ORDER BY c.conname)
+                  FROM pg_constraint c WHERE c.contypid = t.oid AND c.contype = 'c') END
          FROM pg_attribute a
          JOIN pg_type t ON t.oid = a.atttypid
          LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
@@ -457,6 +539,14 @@ async fn read_columns(
         let serial = default
             .as_deref()
             .is_some_and(|d| d.starts_with("nextval("));
+        let domain_checks: Option<Vec<String>> =
+            row.try_get(12).context(|| "domain checks".into())?;
+        for check in domain_checks.unwrap_or_default() {
+            build
+                .table
+                .checks
+                .push(replace_value_keyword(&check, &quote_ident(&name)));
+        }
         build.columns.push((name.clone(), line));
         build.table.columns.push(Column {
             name,
@@ -468,6 +558,35 @@ async fn read_columns(
         });
     }
     Ok(())
+}
+
+/// A domain CHECK with `VALUE` (outside quotes) replaced by the column.
+fn replace_value_keyword(check: &str, column: &str) -> String {
+    let mut out = String::with_capacity(check.len());
+    let mut quoted = false;
+    let chars: Vec<char> = check.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '\'' {
+            quoted = !quoted;
+        }
+        let word_start = i == 0 || !(chars[i - 1].is_alphanumeric() || chars[i - 1] == '_');
+        let is_value = !quoted
+            && word_start
+            && chars[i..].iter().take(5).collect::<String>() == "VALUE"
+            && chars
+                .get(i + 5)
+                .is_none_or(|n| !(n.is_alphanumeric() || *n == '_'));
+        if is_value {
+            out.push_str(column);
+            i += 5;
+        } else {
+            out.push(c);
+            i += 1;
+        }
+    }
+    out
 }
 
 /// typname and element type of each base type oid.
