@@ -35,6 +35,7 @@ fn main() {
     history_check(&bins, &runtime, &mut report);
     changed_since(&mut report);
     fingerprint(&runtime, &mut report);
+    seed_speed(&bins, &runtime, &mut report);
     match driftless::engine::mysql::find_binaries(None) {
         Ok(mysql) => {
             mysql_sandbox(&mysql, &runtime, &mut report);
@@ -567,4 +568,178 @@ fn mysql_fingerprint(runtime: &tokio::runtime::Runtime, report: &mut Report) {
             verdict(share >= 50.0, &format!(">= 50%; {share:.0}%")),
         );
     });
+}
+
+/// The issue's seed table.
+const SEED_TABLE: &str = "CREATE TABLE t (id bigint PRIMARY KEY, email text UNIQUE, name text, \
+     created_at timestamptz, amount numeric(12,2), payload jsonb);";
+
+fn seed_rows() -> usize {
+    std::env::var("DRIFTLESS_BENCH_SEED_ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000)
+}
+
+/// `driftless seed`: generation alone (into a sink), loading into PostgreSQL against psql's
+/// `\copy` of the same rows as CSV, and peak memory for ten times as many rows.
+fn seed_speed(bins: &PgBinaries, runtime: &tokio::runtime::Runtime, report: &mut Report) {
+    use driftless::seed::encode::{Dialect, Encoding};
+    use driftless::seed::run::{RunOptions, to_writer};
+    use driftless::seed::{Overrides, PlanRequest, SeedStyle, plan::plan};
+
+    let rows = seed_rows();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let migrations = dir.path().join("migrations");
+    std::fs::create_dir(&migrations).unwrap();
+    std::fs::write(migrations.join("1_t.up.sql"), SEED_TABLE).unwrap();
+    std::fs::write(migrations.join("1_t.down.sql"), "DROP TABLE t;").unwrap();
+
+    // 1. Generation and COPY encoding alone, in process, into a sink.
+    let mut engine = runtime
+        .block_on(Postgres::start(&StartOptions::default()))
+        .expect("postgres");
+    runtime
+        .block_on(engine.execute(SEED_TABLE))
+        .expect("seed table");
+    let schema = runtime.block_on(engine.schema()).expect("schema");
+    runtime
+        .block_on(Box::new(engine).teardown(false))
+        .expect("teardown");
+    let tables = schema.tables.keys().cloned().collect();
+    let overrides = Overrides::default();
+    let seed_plan = plan(&PlanRequest {
+        schema: &schema,
+        tables: &tables,
+        rows,
+        table_rows: &Default::default(),
+        overrides: &overrides,
+        explicit_keys: false,
+    })
+    .expect("plan");
+    let mut generated = Vec::new();
+    for _ in 0..3 {
+        let mut progress = |_: &str, _: u64, _: u64| {};
+        let options = RunOptions {
+            seed: 1,
+            style: SeedStyle::Realistic,
+            schema: &schema,
+            progress: &mut progress,
+        };
+        let started = Instant::now();
+        runtime
+            .block_on(to_writer(
+                Dialect::Postgres,
+                &seed_plan,
+                options,
+                Encoding::PgCopy,
+                &mut std::io::sink(),
+            ))
+            .expect("generate");
+        generated.push(started.elapsed());
+    }
+    let generation = rows as f64 / median(generated).as_secs_f64();
+    report.figure(
+        "seed: generate + encode (COPY text), sink",
+        format!("{:.2} Mrows/s", generation / 1e6),
+        format!(
+            "{rows} rows, {} threads",
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        ),
+        verdict(generation >= 2e6, ">= 2 M rows/s"),
+    );
+
+    // 2. Loading: driftless seed --url vs psql \copy of the same rows from a CSV file.
+    let server = LocalServer::start(bins, false).expect("server");
+    drop(runtime.block_on(server.connect()).expect("ready"));
+    let url = server.url();
+    let psql = bins.bin_dir.join("psql");
+    let sql = |statement: &str| {
+        let status = Command::new(&psql)
+            .args(["-q", "-v", "ON_ERROR_STOP=1", &url, "-c", statement])
+            .status()
+            .expect("psql runs");
+        assert!(status.success(), "psql failed: {statement}");
+    };
+    sql(SEED_TABLE);
+    let csv = dir.path().join("csv");
+    let status = Command::new(env!("CARGO_BIN_EXE_driftless"))
+        .args(["seed", "-q", "--rows", &rows.to_string(), "--migrations"])
+        .arg(&migrations)
+        .arg("--out")
+        .arg(&csv)
+        .status()
+        .expect("driftless runs");
+    assert!(status.success());
+    let copy = format!(
+        "\\copy t FROM '{}' WITH (FORMAT csv, HEADER true)",
+        csv.join("t.csv").display()
+    );
+    let (mut copies, mut seeds) = (Vec::new(), Vec::new());
+    for _ in 0..3 {
+        sql("TRUNCATE t");
+        let started = Instant::now();
+        sql(&copy);
+        copies.push(started.elapsed());
+        sql("TRUNCATE t");
+        let started = Instant::now();
+        let status = Command::new(env!("CARGO_BIN_EXE_driftless"))
+            .args(["seed", "-q", "--rows", &rows.to_string(), "--url", &url])
+            .status()
+            .expect("driftless runs");
+        assert!(status.success());
+        seeds.push(started.elapsed());
+    }
+    server.stop();
+    let (copy_rate, seed_rate) = (
+        rows as f64 / median(copies).as_secs_f64(),
+        rows as f64 / median(seeds).as_secs_f64(),
+    );
+    let ratio = seed_rate / copy_rate;
+    report.figure(
+        "seed --url into postgres (COPY FROM STDIN)",
+        format!("{:.3} Mrows/s", seed_rate / 1e6),
+        format!("psql \\copy csv {:.3} Mrows/s", copy_rate / 1e6),
+        verdict(
+            ratio >= 0.8,
+            &format!(">= 80% of \\copy; {:.0}%", ratio * 100.0),
+        ),
+    );
+
+    // 3. Peak memory of a run ten times as large, into /dev/null.
+    let big = rows * 10;
+    let started = Instant::now();
+    #[allow(clippy::zombie_processes)]
+    let child = Command::new(env!("CARGO_BIN_EXE_driftless"))
+        .args([
+            "seed",
+            "-q",
+            "--format",
+            "sql",
+            "--out",
+            "/dev/null",
+            "--rows",
+            &big.to_string(),
+            "--migrations",
+        ])
+        .arg(&migrations)
+        .spawn()
+        .expect("driftless runs");
+    // wait4 reaps the child itself (std's wait would lose its rusage), giving its own peak (and that of what it waited for: its server).
+    // SAFETY: wait4 only writes into the status and struct it is given.
+    let (status, peak_kb) = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        let mut status = 0;
+        libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage);
+        (status, usage.ru_maxrss)
+    };
+    assert_eq!(status, 0, "driftless seed failed");
+    let elapsed = started.elapsed();
+    let peak_mb = peak_kb as f64 / 1024.0;
+    report.figure(
+        "seed peak memory (driftless or its server)",
+        format!("{peak_mb:.0} MB"),
+        format!("{big} rows in {:.1} s", elapsed.as_secs_f64()),
+        verdict(peak_mb < 200.0, "< 200 MB"),
+    );
 }

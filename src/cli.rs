@@ -37,6 +37,124 @@ pub enum Command {
     /// breaks.
     #[command(after_help = EXIT_CODES)]
     Check(CheckArgs),
+
+    /// Fill a database, or CSV / SQL / JSON Lines files, with synthetic rows that satisfy the
+    /// schema's constraints and contain no personal data.
+    #[command(after_help = SEED_HELP)]
+    Seed(SeedArgs),
+}
+
+const SEED_HELP: &str = "\
+Examples:
+  driftless seed --migrations db/migrations --rows 10000 --out seed/ --format csv
+  driftless seed --url postgres://localhost/dev --rows users=1000,orders=20000 --seed 7
+  driftless seed --engine mysql --migrations db/migrations --format sql --out seed.sql
+  driftless seed --migrations db/migrations --explain
+
+Overrides (--overrides fixtures/seed.toml) choose generators, value lists, NULL ratios, row
+counts and children per parent; see the README.
+
+Exit codes:
+  0  the rows were written
+  2  usage or input error (bad flag, invalid overrides, a constraint no value can satisfy,
+     a row the server refused); nothing of the failing table is left behind
+  3  infrastructure error (a database could not be started or reached, a binary is missing)
+  130/143  interrupted by Ctrl-C / SIGTERM";
+
+/// `--rows`: `10000`, or `users=1000,orders=20000`, or both (`500,users=1000`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RowCounts {
+    pub default: Option<usize>,
+    pub tables: std::collections::BTreeMap<String, usize>,
+}
+
+fn parse_rows(text: &str) -> Result<RowCounts, String> {
+    let mut counts = RowCounts::default();
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let number = |n: &str| {
+            n.trim()
+                .replace('_', "")
+                .parse::<usize>()
+                .map_err(|_| format!("`{n}` is not a row count"))
+        };
+        match part.split_once('=') {
+            Some((table, n)) if !table.trim().is_empty() => {
+                counts.tables.insert(table.trim().to_string(), number(n)?);
+            }
+            Some(_) => return Err(format!("`{part}` names no table")),
+            None => counts.default = Some(number(part)?),
+        }
+    }
+    Ok(counts)
+}
+
+#[derive(Debug, Args)]
+pub struct SeedArgs {
+    /// Database engine: postgres or mysql (MariaDB or MySQL). Inferred from --url when given.
+    #[arg(long, value_name = "ENGINE")]
+    pub engine: Option<String>,
+
+    /// Read the schema by applying these migrations to a disposable database (any layout
+    /// `check` reads). [default: ./migrations, or `migrations` in driftless.toml]
+    #[arg(long, value_name = "DIR", conflicts_with = "url")]
+    pub migrations: Option<PathBuf>,
+
+    /// The migration tool whose folder layout to read. [default: detected]
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub migration_format: Option<crate::migrations::MigrationFormat>,
+
+    /// Seed this database in place: its schema is read from it and, without --out, its empty
+    /// tables are filled (tables that have rows are left alone).
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+
+    /// Rows per table: `10000`, or per table `users=1000,orders=20000`, or both. [default: 1000]
+    #[arg(long, value_name = "N|TABLE=N,...", value_parser = parse_rows)]
+    pub rows: Option<RowCounts>,
+
+    /// Seed of the synthetic data: the same schema, overrides and seed give byte-identical
+    /// output. [default: 42]
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+
+    /// Write files here instead of into a database: a directory for csv and jsonl, a file for
+    /// sql (`-` for stdout).
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<PathBuf>,
+
+    /// File format. [default: sql when --out ends in .sql, else csv]
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<crate::seed::run::FileFormat>,
+
+    /// Load all tables in one transaction (default: one transaction per table).
+    #[arg(long)]
+    pub atomic: bool,
+
+    /// Print, per column, the generator chosen and why (and which columns look personal);
+    /// write nothing.
+    #[arg(long)]
+    pub explain: bool,
+
+    /// Overrides (TOML): a file, or a directory whose *.toml files are read in name order;
+    /// repeatable, later files win. Example: --overrides fixtures/seed.toml
+    #[arg(long, value_name = "PATH")]
+    pub overrides: Vec<PathBuf>,
+
+    /// Seed the disposable database and leave it running; prints how to connect.
+    #[arg(long)]
+    pub keep: bool,
+
+    /// Configuration file. [default: ./driftless.toml if it exists]
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Directory with the server binaries (see `check --help`).
+    #[arg(long = "pg-bin", visible_alias = "mysql-bin", value_name = "DIR")]
+    pub bin_dir: Option<PathBuf>,
+
+    /// No progress output on stderr.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
 }
 
 fn parse_report(text: &str) -> Result<(Format, PathBuf), String> {

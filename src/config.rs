@@ -99,13 +99,7 @@ impl Config {
 
     /// Parses and validates the text of a config file; errors carry a 1-based line.
     pub fn parse(text: &str) -> std::result::Result<Config, (usize, String)> {
-        let config: Config = toml::from_str(text).map_err(|e| {
-            let line = e
-                .span()
-                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
-                .unwrap_or(1);
-            (line, e.message().trim().to_string())
-        })?;
+        let config: Config = toml::from_str(text).map_err(|e| toml_error(text, &e))?;
         let line_of = |needle: &str| {
             text.lines()
                 .position(|l| l.contains(needle))
@@ -141,6 +135,15 @@ fn unknown_kind(kind: &str) -> String {
         "unknown finding kind `{kind}`; known kinds: {}",
         known.join(", ")
     )
+}
+
+/// A TOML error as (1-based line, message).
+pub fn toml_error(text: &str, e: &toml::de::Error) -> (usize, String) {
+    let line = e
+        .span()
+        .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
+        .unwrap_or(1);
+    (line, e.message().trim().to_string())
 }
 
 #[cfg(test)]

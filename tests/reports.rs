@@ -142,7 +142,7 @@ fn github_annotations_are_exact() {
         lines,
         vec![
             "::warning file=migrations-under-test/postgres/data_loss/20240201000002_split_full_name.up.sql,line=4,title=driftless destructive_change (20240201000002)::up drops column public.customers.full_name holding 200 values",
-            "::error file=migrations-under-test/postgres/data_loss/20240201000002_split_full_name.down.sql,line=5,title=driftless data_loss (20240201000002)::up→down changed 67 of 200 values in public.customers.full_name",
+            "::error file=migrations-under-test/postgres/data_loss/20240201000002_split_full_name.down.sql,line=5,title=driftless data_loss (20240201000002)::up→down changed 71 of 200 values in public.customers.full_name",
             "driftless fail: 1 errors, 1 warnings, 0 infos in 2 migrations",
         ]
     );
@@ -232,7 +232,7 @@ fn html_renders_the_findings_and_the_filter_works_in_chromium() {
     assert_eq!(all.matches("<article class=\"finding\"").count(), 2);
     assert_eq!(shown(&all), 2);
     assert!(all.contains("2 of 2 findings shown"));
-    assert!(all.contains("up→down changed 67 of 200 values"));
+    assert!(all.contains("up→down changed 71 of 200 values"));
     assert!(all.contains("class=\"bar up\""), "the timeline");
 
     let by_kind = chromium_dom(&page, "#kind=data_loss&severity=error,warning,info", None);

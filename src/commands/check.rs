@@ -8,7 +8,7 @@ use super::Signals;
 use crate::checks::load_checks;
 use crate::cli::CheckArgs;
 use crate::config::Config;
-use crate::engine::{self, EngineSpec, StartOptions};
+use crate::engine::{EngineSpec, StartOptions};
 use crate::migrations::{self, MigrationFormat, display_path};
 use crate::report::{self, Format, Progress, Report, Severity, Status};
 use crate::roundtrip::{self, RoundtripOptions};
@@ -37,35 +37,7 @@ struct Settings {
 
 impl Settings {
     fn resolve(args: CheckArgs, config: &Config) -> Result<Settings> {
-        let engine_name = args
-            .engine
-            .clone()
-            .or_else(|| config.engine.clone())
-            .or_else(|| {
-                args.url
-                    .as_deref()
-                    .and_then(engine::for_url)
-                    .map(|e| e.name.to_string())
-            })
-            .unwrap_or_else(|| "postgres".into());
-        let engine = engine::find(&engine_name).ok_or_else(|| {
-            Error::input(format!(
-                "unknown engine `{engine_name}`; known engines: {}",
-                engine::names().join(", ")
-            ))
-        })?;
-        if let Some(url) = &args.url
-            && !engine
-                .url_schemes
-                .iter()
-                .any(|s| url.starts_with(&format!("{s}://")))
-        {
-            return Err(Error::input(format!(
-                "--url must start with {}:// for engine {}",
-                engine.url_schemes.join("://, "),
-                engine.name
-            )));
-        }
+        let engine = super::resolve_engine(args.engine.clone(), config, args.url.as_deref())?;
         let from_config = |p: &Option<PathBuf>| p.as_deref().map(|p| config.resolve(p));
         let migrations = args
             .migrations
@@ -98,6 +70,7 @@ impl Settings {
                 keep: args.keep,
                 bin_dir: args.bin_dir.or_else(|| from_config(&config.bin_dir)),
                 sql_mode: config.sql_mode.clone(),
+                in_place: false,
             },
             quiet: args.quiet,
         })

@@ -1,12 +1,15 @@
 //! One file per subcommand, and the dispatch.
 
 mod check;
+mod seed;
 
 use std::future::Future;
 
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use crate::cli::{Cli, Command};
+use crate::config::Config;
+use crate::engine::{self, EngineSpec};
 use crate::{Error, ExitCode, Result};
 
 /// Runs the parsed command line.
@@ -14,7 +17,40 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
     let mut signals = Signals::install()?;
     match cli.command {
         Command::Check(args) => check::run(args, &mut signals).await,
+        Command::Seed(args) => seed::run(args, &mut signals).await,
     }
+}
+
+/// The engine from `--engine`, then `driftless.toml`, then the scheme of `--url`, then
+/// PostgreSQL; a `--url` of another engine is refused.
+pub fn resolve_engine(
+    flag: Option<String>,
+    config: &Config,
+    url: Option<&str>,
+) -> Result<&'static EngineSpec> {
+    let name = flag
+        .or_else(|| config.engine.clone())
+        .or_else(|| url.and_then(engine::for_url).map(|e| e.name.to_string()))
+        .unwrap_or_else(|| "postgres".into());
+    let spec = engine::find(&name).ok_or_else(|| {
+        Error::input(format!(
+            "unknown engine `{name}`; known engines: {}",
+            engine::names().join(", ")
+        ))
+    })?;
+    if let Some(url) = url
+        && !spec
+            .url_schemes
+            .iter()
+            .any(|s| url.starts_with(&format!("{s}://")))
+    {
+        return Err(Error::input(format!(
+            "--url must start with {}:// for engine {}",
+            spec.url_schemes.join("://, "),
+            spec.name
+        )));
+    }
+    Ok(spec)
 }
 
 /// SIGINT and SIGTERM, caught so that whatever is running is dropped (and cleans up after

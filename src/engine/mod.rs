@@ -19,6 +19,8 @@ use crate::data::{DataFingerprint, RowDiff, Survival};
 use crate::migrations::{Script, Splitter};
 use crate::schema::{SchemaSnapshot, Table};
 use crate::seed::SeedStyle;
+use crate::seed::TablePlan;
+use crate::seed::encode::{Dialect, Encoding};
 
 /// Every engine driftless knows, in the order `--help` lists them.
 pub static ENGINES: &[&EngineSpec] = &[&postgres::SPEC, &mysql::SPEC];
@@ -70,6 +72,9 @@ pub struct StartOptions {
     pub bin_dir: Option<PathBuf>,
     /// MySQL: `sql_mode` for the migration session; `None` keeps the server's.
     pub sql_mode: Option<String>,
+    /// Work in the database `url` names itself, and leave it in place at the end (`seed
+    /// --url`: the user explicitly pointed driftless at it).
+    pub in_place: bool,
 }
 
 /// Outcome of applying one script.
@@ -159,6 +164,24 @@ pub trait Engine: Send {
         columns: &[String],
         rows: &[Vec<Option<String>>],
     ) -> Result<Inserted>;
+
+    /// The SQL dialect seeding writes for this engine.
+    fn dialect(&self) -> Dialect;
+
+    /// The encoding [`Engine::load`] wants its chunks in.
+    fn load_encoding(&self) -> Encoding;
+
+    /// Bulk-loads the rows of `plan`'s table arriving on `chunks` (COPY FROM STDIN, LOAD DATA
+    /// from a pipe, or INSERT statements), on the session of [`Engine::execute`]. Returns the
+    /// rows loaded; a row the server rejects fails the load, naming the table and constraint.
+    async fn load(
+        &mut self,
+        plan: &TablePlan,
+        chunks: tokio::sync::mpsc::Receiver<Vec<u8>>,
+    ) -> Result<u64>;
+
+    /// Runs one statement of seeding (transaction control, foreign keys of cycles).
+    async fn execute(&mut self, sql: &str) -> Result<()>;
 
     /// Fingerprints every data table of `schema`. With `capture`, also keeps per-row hashes
     /// in the server so that later [`Engine::row_diff`] calls can drill down.

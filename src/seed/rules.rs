@@ -1,9 +1,11 @@
 //! What CHECK constraints say about one column, as far as seeding can use it.
 //!
 //! Parsed with `sqlparser`: conjunctions (`AND`) of comparisons with constants (`price > 0`,
-//! `0 <= qty`), `BETWEEN`, `IN (...)`, `= ANY (ARRAY[...])`, and `length(col)` /
-//! `char_length(col)` bounds. Anything else is ignored; rows that still violate a constraint
-//! are rejected by the server and counted as skipped.
+//! `0 <= qty`), comparisons between columns (`ends_at > starts_at`), `BETWEEN`, `IN (...)`,
+//! `= ANY (ARRAY[...])`, disjunctions of equalities (`a = 'x' OR a = 'y'`), `col IS NULL OR
+//! …`, `length(col)` / `char_length(col)` bounds, and `LIKE 'prefix%'` / `~ '^prefix'`.
+//! Anything else is ignored: in `check` the server rejects the row and it is counted as
+//! skipped; `seed` reports the rejection.
 
 use sqlparser::ast::{
     BinaryOperator, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, InTarget, UnaryOperator,
@@ -13,6 +15,30 @@ use sqlparser::dialect::{MySqlDialect, PostgreSqlDialect};
 use sqlparser::parser::Parser;
 
 use crate::schema::Table;
+
+/// A character class of a pattern.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CharClass {
+    Digit,
+    Upper,
+    Lower,
+    Alpha,
+    UpperDigit,
+    Alnum,
+}
+
+impl CharClass {
+    pub fn chars(self) -> &'static [u8] {
+        match self {
+            CharClass::Digit => b"0123456789",
+            CharClass::Upper => b"ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+            CharClass::Lower => b"abcdefghijklmnopqrstuvwxyz",
+            CharClass::Alpha => b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
+            CharClass::UpperDigit => b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+            CharClass::Alnum => b"0123456789abcdefghijklmnopqrstuvwxyz",
+        }
+    }
+}
 
 /// Bounds and allowed values for one column.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -24,6 +50,23 @@ pub struct ColumnRules {
     pub allowed: Option<Vec<String>>,
     pub min_len: Option<usize>,
     pub max_len: Option<usize>,
+    /// The value must be greater than (`true`: or equal to) that of another column.
+    pub after: Option<(String, bool)>,
+    /// Text values must start with this (`LIKE 'SKU-%'`, `~ '^SKU-'`)...
+    pub prefix: Option<String>,
+    /// ...then continue with these characters (`[0-9]{4}`, `_`), each class a number of times
+    /// in a range...
+    pub tail: Vec<(CharClass, usize, usize)>,
+    /// ...and end there (`$`, or a LIKE pattern without a trailing `%`).
+    pub closed: bool,
+    /// The value must fall in one of these half-open ranges (existing partitions), on the
+    /// column's number line: the value itself for numbers, seconds since 1970-01-01 for dates
+    /// and timestamps. Empty: no such restriction.
+    pub pieces: Vec<(f64, f64)>,
+    /// The language of people's names, addresses and the like (from overrides).
+    pub locale: super::values::Locale,
+    /// The CHECK constraints these rules come from, for messages.
+    pub sources: Vec<String>,
 }
 
 /// The rules the CHECK constraints of `table` put on `column`.
@@ -35,8 +78,12 @@ pub fn rules_for(table: &Table, column: &str) -> ColumnRules {
         };
         let mut conjuncts = Vec::new();
         flatten_and(&expr, &mut conjuncts);
+        let before = rules.clone();
         for c in conjuncts {
             apply(c, column, &mut rules);
+        }
+        if rules != before {
+            rules.sources.push(check.clone());
         }
     }
     rules
@@ -78,6 +125,14 @@ fn bare(expr: &Expr) -> &Expr {
         Expr::Nested(inner) => bare(inner),
         Expr::Cast { expr, .. } => bare(expr),
         other => other,
+    }
+}
+
+fn column_name(expr: &Expr) -> Option<String> {
+    match bare(expr) {
+        Expr::Identifier(ident) => Some(ident.value.clone()),
+        Expr::CompoundIdentifier(parts) => parts.last().map(|p| p.value.clone()),
+        _ => None,
     }
 }
 
@@ -159,8 +214,201 @@ fn tighten_max(current: &mut Option<(f64, bool)>, value: f64, inclusive: bool) {
     }
 }
 
+/// Equality disjunctions `a = 'x' OR a = 'y'` → the values; `None` if it is anything else.
+fn or_values(expr: &Expr, column: &str, out: &mut Vec<String>) -> bool {
+    match bare(expr) {
+        Expr::BinaryOp {
+            left,
+            op: BinaryOperator::Or,
+            right,
+        } => or_values(left, column, out) && or_values(right, column, out),
+        Expr::BinaryOp {
+            left,
+            op: BinaryOperator::Eq,
+            right,
+        } if is_column(left, column) => constant_text(right).map(|v| out.push(v)).is_some(),
+        _ => false,
+    }
+}
+
+/// A `LIKE` pattern (`'SKU-%'`, `'AB__'`) or an anchored regex (`'^SKU-[0-9]{4}$'`) as a
+/// literal prefix, character classes and whether the value ends there. `None` when there is
+/// no literal start to go by.
+type Pattern = (String, Vec<(CharClass, usize, usize)>, bool);
+
+fn like_pattern(pattern: &str) -> Option<Pattern> {
+    let prefix: String = pattern
+        .chars()
+        .take_while(|c| !['%', '_', '\\'].contains(c))
+        .collect();
+    let rest = &pattern[prefix.len()..];
+    if prefix.is_empty() {
+        return None;
+    }
+    if rest.is_empty() {
+        return Some((prefix, Vec::new(), true));
+    }
+    if rest.chars().all(|c| c == '_') {
+        let n = rest.len();
+        return Some((prefix, vec![(CharClass::UpperDigit, n, n)], true));
+    }
+    Some((prefix, Vec::new(), false))
+}
+
+fn regex_pattern(pattern: &str) -> Option<Pattern> {
+    let body = pattern.strip_prefix('^')?;
+    let stop = ['.', '[', '(', '*', '+', '?', '{', '|', '\\', '$'];
+    let mut prefix: String = body.chars().take_while(|c| !stop.contains(c)).collect();
+    let mut rest = &body[prefix.len()..];
+    // A quantifier right after the literal applies to its last character: leave that one out.
+    if rest.starts_with(['*', '+', '?', '{']) {
+        prefix.pop();
+    }
+    if prefix.is_empty() {
+        return None;
+    }
+    let classes: &[(&str, CharClass)] = &[
+        ("[0-9]", CharClass::Digit),
+        ("\\d", CharClass::Digit),
+        ("[A-Z]", CharClass::Upper),
+        ("[a-z]", CharClass::Lower),
+        ("[A-Za-z]", CharClass::Alpha),
+        ("[a-zA-Z]", CharClass::Alpha),
+        ("[A-Z0-9]", CharClass::UpperDigit),
+        ("[0-9A-Z]", CharClass::UpperDigit),
+        ("[a-z0-9]", CharClass::Alnum),
+        ("[0-9a-z]", CharClass::Alnum),
+        (".", CharClass::Alnum),
+    ];
+    let mut tail = Vec::new();
+    loop {
+        if rest.is_empty() {
+            return Some((prefix, tail, false));
+        }
+        if rest == "$" {
+            return Some((prefix, tail, true));
+        }
+        let Some((token, class)) = classes.iter().find(|(t, _)| rest.starts_with(t)) else {
+            return Some((prefix, tail, false));
+        };
+        rest = &rest[token.len()..];
+        let (min, max, used) = quantifier(rest);
+        rest = &rest[used..];
+        tail.push((*class, min, max));
+    }
+}
+
+/// `{n}`, `{n,m}`, `{n,}`, `+`, `*`, `?` or nothing: (min, max, bytes used).
+fn quantifier(text: &str) -> (usize, usize, usize) {
+    const MANY: usize = 8;
+    match text.chars().next() {
+        Some('+') => (1, MANY, 1),
+        Some('*') => (0, MANY, 1),
+        Some('?') => (0, 1, 1),
+        Some('{') => {
+            let Some(end) = text.find('}') else {
+                return (1, 1, 0);
+            };
+            let inner = &text[1..end];
+            let (lo, hi) = match inner.split_once(',') {
+                Some((lo, hi)) => (
+                    lo.trim().parse().ok(),
+                    hi.trim().parse().ok().or(Some(MANY.max(1))),
+                ),
+                None => (inner.trim().parse().ok(), inner.trim().parse().ok()),
+            };
+            match (lo, hi) {
+                (Some(lo), Some(hi)) if lo <= hi => (lo, hi, end + 1),
+                _ => (1, 1, 0),
+            }
+        }
+        _ => (1, 1, 0),
+    }
+}
+
+fn set_pattern(rules: &mut ColumnRules, (prefix, tail, closed): Pattern) {
+    rules.prefix = Some(prefix);
+    rules.tail = tail;
+    rules.closed = closed;
+}
+
 fn apply(expr: &Expr, column: &str, rules: &mut ColumnRules) {
     match bare(expr) {
+        Expr::BinaryOp {
+            left,
+            op: BinaryOperator::Or,
+            right,
+        } => {
+            let mut values = Vec::new();
+            if or_values(expr, column, &mut values) {
+                rules.allowed = Some(values);
+                return;
+            }
+            // `col IS NULL OR <condition on col>`: NULLs are fine, values obey the rest.
+            let null_side =
+                |e: &Expr| matches!(bare(e), Expr::IsNull(inner) if is_column(inner, column));
+            if null_side(left) {
+                apply(right, column, rules);
+            } else if null_side(right) {
+                apply(left, column, rules);
+            }
+        }
+        Expr::Like {
+            negated: false,
+            expr,
+            pattern,
+            ..
+        } if is_column(expr, column) => {
+            if let Some(p) = constant_text(pattern).and_then(|p| like_pattern(&p)) {
+                set_pattern(rules, p);
+            }
+        }
+        Expr::BinaryOp {
+            left,
+            op: BinaryOperator::PGLikeMatch,
+            right,
+        } if is_column(left, column) => {
+            if let Some(p) = constant_text(right).and_then(|p| like_pattern(&p)) {
+                set_pattern(rules, p);
+            }
+        }
+        Expr::BinaryOp {
+            left,
+            op: BinaryOperator::PGRegexMatch,
+            right,
+        } if is_column(left, column) => {
+            if let Some(p) = constant_text(right).and_then(|p| regex_pattern(&p)) {
+                set_pattern(rules, p);
+            }
+        }
+        Expr::RLike {
+            negated: false,
+            expr,
+            pattern,
+            ..
+        } if is_column(expr, column) => {
+            if let Some(p) = constant_text(pattern).and_then(|p| regex_pattern(&p)) {
+                set_pattern(rules, p);
+            }
+        }
+        Expr::BinaryOp { left, op, right }
+            if column_name(left).is_some()
+                && column_name(right).is_some()
+                && (is_column(left, column) || is_column(right, column)) =>
+        {
+            // `ends_at > starts_at`: this column comes after the other one.
+            let (other, op) = if is_column(left, column) {
+                (column_name(right), op.clone())
+            } else {
+                (column_name(left), flip(op).unwrap_or(BinaryOperator::Eq))
+            };
+            let Some(other) = other else { return };
+            match op {
+                BinaryOperator::Gt => rules.after = Some((other, false)),
+                BinaryOperator::GtEq => rules.after = Some((other, true)),
+                _ => {}
+            }
+        }
         Expr::BinaryOp { left, op, right } => {
             let (subject, op, other) = if is_column(left, column) || is_length_of(left, column) {
                 (left.as_ref(), op.clone(), right.as_ref())
@@ -253,6 +501,7 @@ mod tests {
             checks: checks.iter().map(|s| s.to_string()).collect(),
             holds_rows: true,
             seed_directly: true,
+            partitioning: None,
         }
     }
 
@@ -285,5 +534,53 @@ mod tests {
         );
         assert_eq!(rules_for(&t, "discount").min, Some((0.0, false)));
         assert_eq!(rules_for(&t, "other"), ColumnRules::default());
+        assert_eq!(
+            rules_for(&t, "price").sources,
+            vec!["CHECK (price > 0::numeric)".to_string()]
+        );
+    }
+
+    #[test]
+    fn reads_column_comparisons_prefixes_and_disjunctions() {
+        let t = table(&[
+            "CHECK (ends_at > starts_at)",
+            "CHECK (valid_from <= valid_to)",
+            "CHECK (sku LIKE 'SKU-%')",
+            "CHECK (code ~ '^AB[0-9]+$')",
+            "CHECK (pg_like ~~ 'EMP-%'::text)",
+            "CHECK (ref ~ '^INV-[A-Z]{2}\\d{4}$')",
+            "`mysql_re` regexp '^R[0-9]'",
+            "CHECK ((kind = 'a'::text) OR (kind = 'b'::text))",
+            "CHECK (discount IS NULL OR discount < 50)",
+        ]);
+        assert_eq!(
+            rules_for(&t, "ends_at").after,
+            Some(("starts_at".into(), false))
+        );
+        assert_eq!(rules_for(&t, "starts_at").after, None);
+        assert_eq!(
+            rules_for(&t, "valid_to").after,
+            Some(("valid_from".into(), true))
+        );
+        assert_eq!(rules_for(&t, "sku").prefix.as_deref(), Some("SKU-"));
+        assert_eq!(rules_for(&t, "code").prefix.as_deref(), Some("AB"));
+        assert_eq!(rules_for(&t, "code").tail, vec![(CharClass::Digit, 1, 8)]);
+        assert!(rules_for(&t, "code").closed);
+        assert_eq!(rules_for(&t, "pg_like").prefix.as_deref(), Some("EMP-"));
+        let r = rules_for(&t, "ref");
+        assert_eq!(r.prefix.as_deref(), Some("INV-"));
+        assert_eq!(
+            r.tail,
+            vec![(CharClass::Upper, 2, 2), (CharClass::Digit, 4, 4)]
+        );
+        assert_eq!(
+            rules_for(&t, "mysql_re").tail,
+            vec![(CharClass::Digit, 1, 1)]
+        );
+        assert_eq!(
+            rules_for(&t, "kind").allowed,
+            Some(vec!["a".into(), "b".into()])
+        );
+        assert_eq!(rules_for(&t, "discount").max, Some((50.0, false)));
     }
 }

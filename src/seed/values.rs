@@ -1,19 +1,69 @@
 //! Generating one value for one column, as text the server can cast to the column's type.
 
 use fake::Fake;
-use fake::faker::address::en::{
-    BuildingNumber, CityName, CountryCode, CountryName, StateName, StreetName, ZipCode,
-};
-use fake::faker::company::en::CompanyName;
+use fake::faker::address::en::CountryCode;
 use fake::faker::internet::en::{DomainSuffix, Username};
 use fake::faker::lorem::en::{Sentence, Word};
 use fake::faker::name::en::{FirstName, LastName};
-use fake::faker::phone_number::en::PhoneNumber;
 use fake::rand::RngExt;
 use fake::rand::rngs::StdRng;
 
 use super::ColumnRules;
+use crate::schema::frozen::days_from_civil;
 use crate::schema::{Column, ColumnKind, Repertoire};
+
+/// The language and country of people's names, addresses, phones and companies.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Locale {
+    #[default]
+    En,
+    De,
+    Fr,
+    It,
+    Nl,
+    PtBr,
+    Ja,
+    ZhCn,
+}
+
+impl Locale {
+    /// The names overrides accept.
+    pub const NAMES: &[&str] = &[
+        "en", "de_de", "fr_fr", "it_it", "nl_nl", "pt_br", "ja_jp", "zh_cn",
+    ];
+
+    pub fn parse(name: &str) -> Option<Locale> {
+        Some(match name.to_ascii_lowercase().replace('-', "_").as_str() {
+            "en" | "en_us" | "en_gb" => Locale::En,
+            "de" | "de_de" => Locale::De,
+            "fr" | "fr_fr" => Locale::Fr,
+            "it" | "it_it" => Locale::It,
+            "nl" | "nl_nl" => Locale::Nl,
+            "pt_br" => Locale::PtBr,
+            "ja" | "ja_jp" => Locale::Ja,
+            "zh_cn" => Locale::ZhCn,
+            _ => return None,
+        })
+    }
+}
+
+/// One value of a `fake` faker in the given locale.
+macro_rules! localized {
+    ($locale:expr, $($faker:ident)::+, $rng:expr) => {{
+        use fake::locales::{DE_DE, EN, FR_FR, IT_IT, JA_JP, NL_NL, PT_BR, ZH_CN};
+        let value: String = match $locale {
+            Locale::En => $($faker)::+(EN).fake_with_rng($rng),
+            Locale::De => $($faker)::+(DE_DE).fake_with_rng($rng),
+            Locale::Fr => $($faker)::+(FR_FR).fake_with_rng($rng),
+            Locale::It => $($faker)::+(IT_IT).fake_with_rng($rng),
+            Locale::Nl => $($faker)::+(NL_NL).fake_with_rng($rng),
+            Locale::PtBr => $($faker)::+(PT_BR).fake_with_rng($rng),
+            Locale::Ja => $($faker)::+(JA_JP).fake_with_rng($rng),
+            Locale::ZhCn => $($faker)::+(ZH_CN).fake_with_rng($rng),
+        };
+        value
+    }};
+}
 
 /// Whether seeding can produce values of this kind (else the column is left to its default).
 pub fn can_generate(kind: &ColumnKind) -> bool {
@@ -26,7 +76,7 @@ pub fn can_generate(kind: &ColumnKind) -> bool {
 
 /// What a column name suggests about its content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Hint {
+pub enum Hint {
     Email,
     FirstName,
     LastName,
@@ -53,7 +103,95 @@ enum Hint {
     Year,
     Rating,
     Percent,
+    Iban,
+    Card,
+    Uuid,
+    /// Product codes and SKUs: `QX-048213`.
+    Code,
     None,
+}
+
+impl Hint {
+    pub fn of(name: &str) -> Hint {
+        hint(name)
+    }
+
+    /// Like [`Hint::of`], with the table's name to tell what a plain `name` or `title` is:
+    /// a company's, a product's, a city's, or (by default) a person's.
+    pub fn for_column(table: &str, column: &str) -> Hint {
+        let by_column = hint(column);
+        let plain = matches!(
+            column.to_ascii_lowercase().as_str(),
+            "name" | "title" | "display_name"
+        );
+        if !plain {
+            return by_column;
+        }
+        let t = table.to_ascii_lowercase();
+        let has = |words: &[&str]| words.iter().any(|w| t.contains(w));
+        if has(&[
+            "compan", "organi", "vendor", "supplier", "employer", "brand", "tenant", "merchant",
+        ]) {
+            Hint::Company
+        } else if has(&[
+            "product", "item", "article", "book", "movie", "course", "project", "event", "task",
+        ]) {
+            Hint::Title
+        } else if has(&["cities", "city", "town"]) {
+            Hint::City
+        } else if has(&["countr"]) {
+            Hint::Country
+        } else if has(&[
+            "categor",
+            "tag",
+            "label",
+            "group",
+            "team",
+            "role",
+            "department",
+        ]) {
+            Hint::None
+        } else {
+            by_column
+        }
+    }
+
+    /// The generator's name, as overrides spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Hint::Email => "email",
+            Hint::FirstName => "first_name",
+            Hint::LastName => "last_name",
+            Hint::FullName => "name",
+            Hint::Username => "username",
+            Hint::Phone => "phone",
+            Hint::City => "city",
+            Hint::Country => "country",
+            Hint::CountryCode => "country_code",
+            Hint::Street => "street",
+            Hint::Zip => "zip",
+            Hint::State => "state",
+            Hint::Company => "company",
+            Hint::Url => "url",
+            Hint::Ip => "ip",
+            Hint::Slug => "slug",
+            Hint::Status => "status",
+            Hint::Currency => "currency",
+            Hint::Title => "title",
+            Hint::Text => "text",
+            Hint::Price => "price",
+            Hint::Quantity => "quantity",
+            Hint::Age => "age",
+            Hint::Year => "year",
+            Hint::Rating => "rating",
+            Hint::Percent => "percent",
+            Hint::Iban => "iban",
+            Hint::Card => "card",
+            Hint::Uuid => "uuid",
+            Hint::Code => "code",
+            Hint::None => "words",
+        }
+    }
 }
 
 fn hint(name: &str) -> Hint {
@@ -62,6 +200,14 @@ fn hint(name: &str) -> Hint {
     let is = |w: &str| n == w || n.ends_with(&format!("_{w}"));
     if has("email") || has("e_mail") {
         Hint::Email
+    } else if has("iban") {
+        Hint::Iban
+    } else if has("card_number") || has("cc_number") || has("credit_card") || is("pan") {
+        Hint::Card
+    } else if is("uuid") || is("guid") {
+        Hint::Uuid
+    } else if is("sku") || n == "code" || n == "product_code" || n == "item_code" {
+        Hint::Code
     } else if has("first_name") || has("firstname") || has("given_name") {
         Hint::FirstName
     } else if has("last_name") || has("lastname") || has("surname") || has("family_name") {
@@ -120,6 +266,8 @@ fn hint(name: &str) -> Hint {
 /// What is asked of the generator for one value.
 pub struct Request<'a> {
     pub column: &'a Column,
+    /// What the column's name suggests (computed once per column: see [`Hint::of`]).
+    pub hint: Hint,
     pub rules: &'a ColumnRules,
     /// 0-based row number: unique values are derived from it.
     pub row: usize,
@@ -143,6 +291,7 @@ struct Ctx<'a> {
 pub fn value(request: &Request<'_>, rng: &mut StdRng) -> Option<String> {
     let Request {
         column,
+        hint,
         rules,
         row,
         unique,
@@ -157,7 +306,7 @@ pub fn value(request: &Request<'_>, rng: &mut StdRng) -> Option<String> {
         return Some(allowed[index].clone());
     }
     let ctx = Ctx {
-        hint: hint(&column.name),
+        hint,
         rules,
         row,
         unique,
@@ -207,11 +356,13 @@ fn kind_value(kind: &ColumnKind, ctx: &Ctx<'_>, rng: &mut StdRng) -> Option<Stri
                 (Some(a), Some(b)) => Some((a as usize).min(b)),
                 (a, b) => a.map(|a| a as usize).or(b),
             };
-            if edge {
+            if let Some(prefix) = &rules.prefix {
+                patterned(prefix, rules, limit, row, unique, rng)
+            } else if edge {
                 let len = limit.unwrap_or(300).min(2000);
                 edge_text(len, rules.min_len, *repertoire, row, unique)
             } else {
-                text_value(hint, limit, rules.min_len, row, unique, rng)
+                text_value(hint, limit, rules.min_len, row, unique, rules.locale, rng)
             }
         }
         ColumnKind::Char { len, repertoire } => {
@@ -222,12 +373,14 @@ fn kind_value(kind: &ColumnKind, ctx: &Ctx<'_>, rng: &mut StdRng) -> Option<Stri
             }
         }
         ColumnKind::Date => {
-            let day = base_day()
-                + if unique {
-                    row as i64
-                } else {
-                    rng.random_range(0..3650)
-                };
+            let day = match piece(rules, row, unique, rng) {
+                Some((lo, hi)) => {
+                    let (lo, hi) = ((lo / 86_400.0).ceil() as i64, (hi / 86_400.0).ceil() as i64);
+                    lo + offset(hi - lo, row, unique, rules, rng)
+                }
+                None if unique => base_day() + row as i64,
+                None => base_day() + rng.random_range(0..3650),
+            };
             format_date(day)
         }
         ColumnKind::Time => {
@@ -243,31 +396,23 @@ fn kind_value(kind: &ColumnKind, ctx: &Ctx<'_>, rng: &mut StdRng) -> Option<Stri
             }
         }
         ColumnKind::Timestamp { tz, fraction } => {
-            let (day, second) = if unique {
-                (base_day() + (row / 1440) as i64, (row % 1440) as i64 * 60)
-            } else {
-                (
-                    base_day() + rng.random_range(0..3650),
-                    rng.random_range(0..86_400),
-                )
+            let seconds = match piece(rules, row, unique, rng) {
+                Some((lo, hi)) => {
+                    let (lo, hi) = (lo.ceil() as i64, hi.ceil() as i64);
+                    lo + offset(hi - lo, row, unique, rules, rng)
+                }
+                None if unique => base_day() * 86_400 + row as i64 * 60,
+                None => base_day() * 86_400 + rng.random_range(0..3650 * 86_400),
             };
             let digits = fraction.unwrap_or(6).min(6) as usize;
-            let fraction = if digits == 0 {
-                String::new()
-            } else if edge {
-                format!(".{}", "9".repeat(digits))
+            let micros = if edge {
+                999_999
+            } else if digits == 0 {
+                0
             } else {
-                let micros: u32 = rng.random_range(0..1_000_000);
-                format!(".{}", &format!("{micros:06}")[..digits])
+                rng.random_range(0..1_000_000)
             };
-            format!(
-                "{} {:02}:{:02}:{:02}{fraction}{}",
-                format_date(day),
-                second / 3600,
-                second / 60 % 60,
-                second % 60,
-                if *tz { "+00" } else { "" }
-            )
+            format_timestamp(seconds, micros, digits, *tz)
         }
         ColumnKind::Interval => format!(
             "{} days {:02}:{:02}:00",
@@ -451,6 +596,20 @@ fn int_value(bytes: u8, unsigned: bool, ctx: &Ctx<'_>, rng: &mut StdRng) -> i128
             min
         };
     }
+    if let Some((p_lo, p_hi)) = piece(ctx.rules, ctx.row, ctx.unique, rng) {
+        let (p_lo, p_hi) = (
+            (p_lo.ceil() as i128).max(min),
+            (p_hi.ceil() as i128).min(max + 1),
+        );
+        return p_lo
+            + i128::from(offset(
+                (p_hi - p_lo) as i64,
+                ctx.row,
+                ctx.unique,
+                ctx.rules,
+                rng,
+            ));
+    }
     if ctx.unique {
         (lo + ctx.row as i128).min(max)
     } else if lo >= hi {
@@ -499,6 +658,7 @@ fn text_value(
     min_len: Option<usize>,
     row: usize,
     unique: bool,
+    locale: Locale,
     rng: &mut StdRng,
 ) -> String {
     let base: String = match hint {
@@ -522,22 +682,25 @@ fn text_value(
                 true,
             );
         }
-        Hint::FirstName => FirstName().fake_with_rng(rng),
-        Hint::LastName => LastName().fake_with_rng(rng),
-        Hint::FullName => full_name(rng),
+        Hint::FirstName => localized!(locale, fake::faker::name::raw::FirstName, rng),
+        Hint::LastName => localized!(locale, fake::faker::name::raw::LastName, rng),
+        Hint::FullName => full_name(locale, rng),
         Hint::Username => Username().fake_with_rng(rng),
-        Hint::Phone => PhoneNumber().fake_with_rng(rng),
-        Hint::City => CityName().fake_with_rng(rng),
-        Hint::Country => CountryName().fake_with_rng(rng),
+        Hint::Phone => localized!(locale, fake::faker::phone_number::raw::PhoneNumber, rng),
+        Hint::City => localized!(locale, fake::faker::address::raw::CityName, rng),
+        Hint::Country => localized!(locale, fake::faker::address::raw::CountryName, rng),
         Hint::CountryCode => CountryCode().fake_with_rng(rng),
         Hint::Street => {
-            let number: String = BuildingNumber().fake_with_rng(rng);
-            let street: String = StreetName().fake_with_rng(rng);
-            format!("{number} {street}")
+            let number = localized!(locale, fake::faker::address::raw::BuildingNumber, rng);
+            let street = localized!(locale, fake::faker::address::raw::StreetName, rng);
+            match locale {
+                Locale::En | Locale::Ja | Locale::ZhCn => format!("{number} {street}"),
+                _ => format!("{street} {number}"),
+            }
         }
-        Hint::Zip => ZipCode().fake_with_rng(rng),
-        Hint::State => StateName().fake_with_rng(rng),
-        Hint::Company => CompanyName().fake_with_rng(rng),
+        Hint::Zip => localized!(locale, fake::faker::address::raw::ZipCode, rng),
+        Hint::State => localized!(locale, fake::faker::address::raw::StateName, rng),
+        Hint::Company => localized!(locale, fake::faker::company::raw::CompanyName, rng),
         Hint::Url => {
             let word: String = Word().fake_with_rng(rng);
             let suffix: String = DomainSuffix().fake_with_rng(rng);
@@ -561,6 +724,25 @@ fn text_value(
             s.trim_end_matches('.').to_string()
         }
         Hint::Text => Sentence(4..14).fake_with_rng(rng),
+        Hint::Iban => iban(rng),
+        Hint::Card => card_number(rng),
+        Hint::Uuid => uuid(rng),
+        Hint::Code => {
+            let letters: String = (0..2)
+                .map(|_| (b'A' + rng.random_range(0..26u8)) as char)
+                .collect();
+            if unique {
+                return fit(
+                    format!("{letters}-{row:06}"),
+                    max_len,
+                    min_len,
+                    row,
+                    unique,
+                    true,
+                );
+            }
+            format!("{letters}-{:06}", rng.random_range(0..1_000_000))
+        }
         _ => {
             let words: Vec<String> = (0..2).map(|_| Word().fake_with_rng(rng)).collect();
             words.join(" ")
@@ -569,15 +751,78 @@ fn text_value(
     fit(base, max_len, min_len, row, unique, false)
 }
 
+/// Text that matches a CHECK's pattern: the literal prefix, the classes of the tail, and a
+/// number when the pattern leaves the end open (the row number for unique columns).
+fn patterned(
+    prefix: &str,
+    rules: &ColumnRules,
+    limit: Option<usize>,
+    row: usize,
+    unique: bool,
+    rng: &mut StdRng,
+) -> String {
+    let mut out = prefix.to_string();
+    let number = row.to_string();
+    // A unique value puts the row number into its last run of digits if that run can hold it.
+    let digits_slot = rules
+        .tail
+        .iter()
+        .rposition(|(class, _, max)| {
+            *class == super::rules::CharClass::Digit && *max >= number.len()
+        })
+        .filter(|_| unique && rules.closed);
+    for (i, (class, min, max)) in rules.tail.iter().enumerate() {
+        if Some(i) == digits_slot {
+            let width = (*min).max(number.len());
+            out.push_str(&format!("{number:0>width$}"));
+            continue;
+        }
+        let n = if min == max {
+            *min
+        } else {
+            rng.random_range(*min..=(*max).min(min + 4))
+        };
+        let chars = class.chars();
+        out.extend((0..n).map(|_| chars[rng.random_range(0..chars.len())] as char));
+    }
+    if !rules.closed {
+        if unique {
+            out.push_str(&format!("{number:0>6}"));
+        } else if rules.tail.is_empty() {
+            out.push_str(&format!("{:06}", rng.random_range(0..1_000_000)));
+        }
+    }
+    if let Some(max) = limit
+        && out.chars().count() > max
+    {
+        // Keep the end, where unique values differ, after as much of the prefix as fits.
+        let keep_front = max.saturating_sub(number.len()).min(prefix.chars().count());
+        let front: String = out.chars().take(keep_front).collect();
+        let back: String = out
+            .chars()
+            .rev()
+            .take(max - keep_front)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        out = front + &back;
+    }
+    out
+}
+
 /// A person's name as people really have them: mostly "First Last", but also middle names,
 /// titles and single names, which is where name-splitting migrations lose data.
-fn full_name(rng: &mut StdRng) -> String {
-    let first: String = FirstName().fake_with_rng(rng);
-    let last: String = LastName().fake_with_rng(rng);
+fn full_name(locale: Locale, rng: &mut StdRng) -> String {
+    let first = localized!(locale, fake::faker::name::raw::FirstName, rng);
+    let last = localized!(locale, fake::faker::name::raw::LastName, rng);
+    if matches!(locale, Locale::Ja | Locale::ZhCn) {
+        return format!("{last}{first}");
+    }
     match rng.random_range(0..100) {
         0..70 => format!("{first} {last}"),
         70..85 => {
-            let middle: String = FirstName().fake_with_rng(rng);
+            let middle = localized!(locale, fake::faker::name::raw::FirstName, rng);
             format!("{first} {middle} {last}")
         }
         85..95 => {
@@ -637,10 +882,45 @@ fn char_value(len: usize, hint: Hint, row: usize, unique: bool, rng: &mut StdRng
     match (hint, len) {
         (Hint::CountryCode | Hint::Country, 2) => CountryCode().fake_with_rng(rng),
         (Hint::Currency, 3) => ["USD", "EUR", "GBP", "JPY", "CHF"][rng.random_range(0..5)].into(),
+        (Hint::Card, 16..) => format!("{:<len$}", card_number(rng)),
+        (Hint::Iban, 22..) => format!("{:<len$}", iban(rng)),
+        (Hint::Uuid, 36..) => format!("{:<len$}", uuid(rng)),
         _ => (0..len)
             .map(|_| (b'A' + rng.random_range(0..26u8)) as char)
             .collect(),
     }
+}
+
+/// A German-shaped IBAN (`DE`, two mod-97 check digits, 18 digits) with a valid checksum.
+/// The bank code is from the range Bundesbank reserves for tests, so no real account matches.
+pub fn iban(rng: &mut StdRng) -> String {
+    let account: u64 = rng.random_range(0..10_000_000_000);
+    let bban = format!("10000000{account:010}");
+    // Check digits: 98 - (BBAN + "DE00" with letters as numbers) mod 97; D = 13, E = 14.
+    let remainder = format!("{bban}131400")
+        .bytes()
+        .fold(0u32, |r, d| (r * 10 + u32::from(d - b'0')) % 97);
+    format!("DE{:02}{bban}", 98 - remainder)
+}
+
+/// A 16-digit Visa-shaped test card number (`4000 00…`) with a valid Luhn check digit.
+pub fn card_number(rng: &mut StdRng) -> String {
+    let body = format!("400000{:09}", rng.random_range(0..1_000_000_000u64));
+    let sum: u32 = body
+        .bytes()
+        .rev()
+        .enumerate()
+        .map(|(i, d)| {
+            let d = u32::from(d - b'0');
+            if i % 2 == 0 {
+                let x = d * 2;
+                if x > 9 { x - 9 } else { x }
+            } else {
+                d
+            }
+        })
+        .sum();
+    format!("{body}{}", (10 - sum % 10) % 10)
 }
 
 fn to_base36(mut n: u64) -> String {
@@ -672,6 +952,154 @@ fn uuid(rng: &mut StdRng) -> String {
     )
 }
 
+/// One of the half-open ranges `rules.pieces` allows (partitions): by row for unique values,
+/// else at random.
+fn piece(rules: &ColumnRules, row: usize, unique: bool, rng: &mut StdRng) -> Option<(f64, f64)> {
+    let n = rules.pieces.len();
+    match n {
+        0 => None,
+        1 => Some(rules.pieces[0]),
+        _ if unique => Some(rules.pieces[row % n]),
+        _ => Some(rules.pieces[rng.random_range(0..n)]),
+    }
+}
+
+/// An offset into a range of `width` steps: the row's own slot for unique values.
+fn offset(width: i64, row: usize, unique: bool, rules: &ColumnRules, rng: &mut StdRng) -> i64 {
+    let width = width.max(1);
+    if unique {
+        (row / rules.pieces.len().max(1)) as i64 % width
+    } else {
+        rng.random_range(0..width)
+    }
+}
+
+/// `YYYY-MM-DD HH:MM:SS[.ffffff][+00]` of seconds since the epoch.
+fn format_timestamp(seconds: i64, micros: u32, digits: usize, tz: bool) -> String {
+    let (day, second) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
+    let mut out = String::with_capacity(32);
+    push_date(&mut out, day);
+    out.push(' ');
+    push_padded(&mut out, second / 3600, 2);
+    out.push(':');
+    push_padded(&mut out, second / 60 % 60, 2);
+    out.push(':');
+    push_padded(&mut out, second % 60, 2);
+    if digits > 0 {
+        out.push('.');
+        push_padded(
+            &mut out,
+            i64::from(micros / 10u32.pow(6 - digits as u32)),
+            digits,
+        );
+    }
+    if tz {
+        out.push_str("+00");
+    }
+    out
+}
+
+/// Appends a non-negative `n` with at least `width` digits.
+fn push_padded(out: &mut String, n: i64, width: usize) {
+    let mut digits = [b'0'; 20];
+    let mut i = digits.len();
+    let mut n = n.unsigned_abs();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let start = i.min(digits.len() - width.min(digits.len()));
+    out.extend(digits[start..].iter().map(|&b| b as char));
+}
+
+/// Seconds since the epoch (and the microseconds) of `YYYY-MM-DD[ HH:MM:SS[.ffffff]][±HH[:MM]]`
+/// (a `T` may separate date and time).
+pub fn parse_timestamp(text: &str) -> Option<(i64, u32)> {
+    let text = text.trim().trim_matches('\'');
+    let date = text.get(..10)?;
+    let mut parts = date.split('-');
+    let (y, m, d): (i64, i64, i64) = (
+        parts.next()?.parse().ok()?,
+        parts.next()?.parse().ok()?,
+        parts.next()?.parse().ok()?,
+    );
+    let mut seconds = days_from_civil(y, m, d) * 86_400;
+    let rest = text[10..].trim_start_matches([' ', 'T']);
+    if rest.is_empty() {
+        return Some((seconds, 0));
+    }
+    let clock = rest.get(..8)?;
+    let mut hms = clock.split(':');
+    let (h, mi, s): (i64, i64, i64) = (
+        hms.next()?.parse().ok()?,
+        hms.next()?.parse().ok()?,
+        hms.next()?.parse().ok()?,
+    );
+    seconds += h * 3600 + mi * 60 + s;
+    let mut rest = &rest[8..];
+    let mut micros = 0;
+    if let Some(fraction) = rest.strip_prefix('.') {
+        let digits: String = fraction.chars().take_while(char::is_ascii_digit).collect();
+        rest = &fraction[digits.len()..];
+        micros = format!("{:0<6}", &digits[..digits.len().min(6)])
+            .parse()
+            .ok()?;
+    }
+    if let Some(sign) = rest.chars().next().filter(|c| *c == '+' || *c == '-') {
+        let zone: Vec<i64> = rest[1..]
+            .split(':')
+            .filter_map(|p| p.parse().ok())
+            .collect();
+        let shift =
+            zone.first().copied().unwrap_or(0) * 3600 + zone.get(1).copied().unwrap_or(0) * 60;
+        seconds -= if sign == '+' { shift } else { -shift };
+    }
+    Some((seconds, micros))
+}
+
+/// A value later than `earlier` (or equal, when `inclusive`), of the same kind: up to a month
+/// later for dates and timestamps, up to 100 more for numbers. `None` when `earlier` cannot be
+/// read (the caller generates an independent value).
+pub fn after(
+    kind: &ColumnKind,
+    earlier: &str,
+    inclusive: bool,
+    rng: &mut StdRng,
+) -> Option<String> {
+    let step = i64::from(!inclusive);
+    match kind {
+        ColumnKind::Date => {
+            let (seconds, _) = parse_timestamp(earlier)?;
+            Some(format_date(
+                seconds.div_euclid(86_400) + step + rng.random_range(0..30),
+            ))
+        }
+        ColumnKind::Timestamp { tz, fraction } => {
+            let (seconds, micros) = parse_timestamp(earlier)?;
+            let digits = fraction.unwrap_or(6).min(6) as usize;
+            let later = seconds + step + rng.random_range(0..30 * 86_400);
+            Some(format_timestamp(later, micros, digits, *tz))
+        }
+        ColumnKind::Int { .. } => {
+            let n: i128 = earlier.parse().ok()?;
+            Some((n + i128::from(step) + rng.random_range(0..100)).to_string())
+        }
+        ColumnKind::Decimal { .. } | ColumnKind::Float => {
+            let n: f64 = earlier.parse().ok()?;
+            let scale = earlier.split_once('.').map_or(0, |(_, f)| f.len());
+            Some(format!(
+                "{:.scale$}",
+                n + step as f64 + rng.random_range(0..100) as f64
+            ))
+        }
+        _ => None,
+    }
+}
+
 /// 2015-01-01 as days since the epoch: seeded dates span the ten years after it.
 fn base_day() -> i64 {
     16_436
@@ -679,6 +1107,12 @@ fn base_day() -> i64 {
 
 /// `YYYY-MM-DD` of a day number (days since 1970-01-01; Howard Hinnant's algorithm).
 fn format_date(days: i64) -> String {
+    let mut out = String::with_capacity(10);
+    push_date(&mut out, days);
+    out
+}
+
+fn push_date(out: &mut String, days: i64) {
     let z = days + 719_468;
     let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
     let doe = z - era * 146_097;
@@ -688,7 +1122,11 @@ fn format_date(days: i64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
+    push_padded(out, y, 4);
+    out.push('-');
+    push_padded(out, m, 2);
+    out.push('-');
+    push_padded(out, d, 2);
 }
 
 #[cfg(test)]
@@ -708,6 +1146,40 @@ mod tests {
             unique,
             edge,
         }
+    }
+
+    #[test]
+    fn timestamps_parse_and_come_after() {
+        assert_eq!(days_from_civil(2015, 1, 1), base_day());
+        assert_eq!(parse_timestamp("1970-01-02"), Some((86_400, 0)));
+        assert_eq!(
+            parse_timestamp("1970-01-01 01:00:00.5+01"),
+            Some((0, 500_000))
+        );
+        assert_eq!(
+            parse_timestamp("'2024-03-01 00:00:00'"),
+            Some((days_from_civil(2024, 3, 1) * 86_400, 0))
+        );
+        let kind = ColumnKind::Timestamp {
+            tz: true,
+            fraction: Some(3),
+        };
+        let mut r = rng();
+        for _ in 0..50 {
+            let later = after(&kind, "2020-05-05 10:00:00.123+00", false, &mut r).unwrap();
+            assert!(later.as_str() > "2020-05-05 10:00:00.123+00", "{later}");
+            assert!(later.ends_with(".123+00"), "{later}");
+        }
+        assert_eq!(
+            after(
+                &ColumnKind::Date,
+                "2020-12-31",
+                true,
+                &mut StdRng::seed_from_u64(0)
+            )
+            .map(|d| d.len()),
+            Some(10)
+        );
     }
 
     #[test]
@@ -757,17 +1229,44 @@ mod tests {
     }
 
     #[test]
+    fn patterns_from_checks_are_matched() {
+        use super::super::rules::CharClass;
+        let rules = ColumnRules {
+            prefix: Some("INV-".into()),
+            tail: vec![(CharClass::Upper, 2, 2), (CharClass::Digit, 4, 4)],
+            closed: true,
+            ..Default::default()
+        };
+        let mut r = rng();
+        for row in [0, 7, 4321] {
+            let v = patterned("INV-", &rules, None, row, true, &mut r);
+            assert_eq!(v.len(), 10, "{v}");
+            assert!(v[4..6].bytes().all(|b| b.is_ascii_uppercase()), "{v}");
+            assert!(v.ends_with(&format!("{row:04}")), "{v}");
+        }
+        let open = ColumnRules {
+            prefix: Some("EMP-".into()),
+            ..Default::default()
+        };
+        let v = patterned("EMP-", &open, Some(8), 123, true, &mut r);
+        assert!(
+            v.starts_with("EMP") && v.ends_with("123") && v.len() == 8,
+            "{v}"
+        );
+    }
+
+    #[test]
     fn text_fits_its_length() {
         let mut r = rng();
         for row in 0..100 {
-            let v = text_value(Hint::Email, Some(12), None, row, true, &mut r);
+            let v = text_value(Hint::Email, Some(12), None, row, true, Locale::En, &mut r);
             assert!(v.chars().count() <= 12, "{v}");
             assert!(
                 v.ends_with(&row.to_string()) || v.contains(&format!(".{row}@")),
                 "{v}"
             );
         }
-        let v = text_value(Hint::None, Some(3), Some(3), 0, false, &mut r);
+        let v = text_value(Hint::None, Some(3), Some(3), 0, false, Locale::En, &mut r);
         assert_eq!(v.chars().count(), 3);
     }
 
@@ -837,12 +1336,43 @@ mod tests {
         let rules = ColumnRules::default();
         let request = Request {
             column: &column,
+            hint: Hint::None,
             rules: &rules,
             row: 3,
             unique: false,
             edge: true,
         };
         assert!(value(&request, &mut rng()).unwrap().ends_with(".999999"));
+    }
+
+    #[test]
+    fn ibans_and_cards_pass_their_checksums() {
+        let mut r = rng();
+        for _ in 0..50 {
+            let iban = iban(&mut r);
+            assert_eq!(iban.len(), 22);
+            let rearranged = format!("{}{}", &iban[4..], "1314") + &iban[2..4];
+            let m = rearranged
+                .bytes()
+                .fold(0u32, |r, d| (r * 10 + u32::from(d - b'0')) % 97);
+            assert_eq!(m, 1, "{iban}");
+            let card = card_number(&mut r);
+            assert_eq!(card.len(), 16);
+            let luhn: u32 = card
+                .bytes()
+                .rev()
+                .enumerate()
+                .map(|(i, d)| {
+                    let d = u32::from(d - b'0');
+                    if i % 2 == 1 {
+                        if d * 2 > 9 { d * 2 - 9 } else { d * 2 }
+                    } else {
+                        d
+                    }
+                })
+                .sum();
+            assert_eq!(luhn % 10, 0, "{card}");
+        }
     }
 
     #[test]

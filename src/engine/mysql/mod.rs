@@ -28,7 +28,11 @@ use crate::data::{DataFingerprint, RowDiff, Survival};
 use crate::error::Context;
 use crate::migrations::Script;
 use crate::schema::{SchemaSnapshot, Table};
+use std::str::FromStr;
+
 use crate::seed::SeedStyle;
+use crate::seed::TablePlan;
+use crate::seed::encode::{self, Dialect, Encoding};
 use crate::{Error, Result};
 
 pub static SPEC: EngineSpec = EngineSpec {
@@ -48,6 +52,8 @@ fn start(options: &StartOptions) -> BoxFuture<'_, Result<Box<dyn Engine>>> {
 enum Server {
     Local(LocalServer),
     Remote(Box<sandbox::RemoteDatabase>),
+    /// The user's own database (`seed --url`): left as it is at the end.
+    InPlace,
 }
 
 /// A MySQL / MariaDB session pair on a database driftless created.
@@ -73,6 +79,11 @@ fn plain(options: MySqlConnectOptions) -> MySqlConnectOptions {
 impl MySql {
     pub async fn start(options: &StartOptions) -> Result<MySql> {
         let (server, connect) = match &options.url {
+            Some(url) if options.in_place => {
+                let connect = MySqlConnectOptions::from_str(url)
+                    .map_err(|e| Error::input(format!("invalid --url: {e}")))?;
+                (Server::InPlace, connect)
+            }
             Some(url) => {
                 let (db, connect) = sandbox::RemoteDatabase::create(url).await?;
                 (Server::Remote(Box::new(db)), connect)
@@ -135,7 +146,7 @@ impl MySql {
     pub fn url(&self) -> Option<String> {
         match &self.server {
             Server::Local(local) => Some(local.url()),
-            Server::Remote(_) => None,
+            Server::Remote(_) | Server::InPlace => None,
         }
     }
 
@@ -226,6 +237,60 @@ impl Engine for MySql {
             }
             Server::Remote(db) if keep => Ok(Some(db.keep())),
             Server::Remote(db) => db.drop_database().await.map(|()| None),
+            Server::InPlace => Ok(None),
         }
+    }
+
+    fn dialect(&self) -> Dialect {
+        Dialect::MySql
+    }
+
+    fn load_encoding(&self) -> Encoding {
+        match self.server {
+            // The server can read a pipe in its own directory.
+            Server::Local(_) => Encoding::Csv(Dialect::MySql),
+            _ => Encoding::Sql(Dialect::MySql),
+        }
+    }
+
+    async fn load(
+        &mut self,
+        plan: &TablePlan,
+        mut chunks: tokio::sync::mpsc::Receiver<Vec<u8>>,
+    ) -> Result<u64> {
+        let table = plan.qualified();
+        let Server::Local(local) = &self.server else {
+            // INSERT statements, one chunk at a time.
+            let mut rows = 0;
+            while let Some(bytes) = chunks.recv().await {
+                let sql = String::from_utf8_lossy(&bytes).into_owned();
+                let done = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                    .execute(&mut self.observer)
+                    .await
+                    .map_err(|e| statements::seed_error(&table, e))?;
+                rows += done.rows_affected();
+            }
+            return Ok(rows);
+        };
+        let pipe = local.pipe()?;
+        let writer = pipe.feed(chunks);
+        let sql = encode::mysql_load_data(plan, &pipe.path().to_string_lossy(), false, false);
+        let loaded = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .execute(&mut self.observer)
+            .await;
+        // Whatever happened, the writer must not wait for a reader that will not come.
+        pipe.release();
+        let written = writer.await;
+        let loaded = loaded.map_err(|e| statements::seed_error(&table, e))?;
+        written?;
+        Ok(loaded.rows_affected())
+    }
+
+    async fn execute(&mut self, sql: &str) -> Result<()> {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
+            .execute(&mut self.observer)
+            .await
+            .map(|_| ())
+            .map_err(|e| statements::seed_error("the seeded tables", e))
     }
 }

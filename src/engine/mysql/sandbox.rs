@@ -13,6 +13,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use sqlx::mysql::{MySqlConnectOptions, MySqlConnection};
@@ -206,7 +208,116 @@ pub struct LocalServer {
     pub port: u16,
 }
 
+/// A named pipe in the server's directory: driftless writes rows into it while the server
+/// runs `LOAD DATA INFILE` on it, so rows stream without a temp file or a LOCAL INFILE client.
+#[derive(Debug)]
+pub struct Pipe {
+    path: PathBuf,
+    released: Arc<AtomicBool>,
+}
+
+impl Pipe {
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Writes the chunks into the pipe on a blocking thread as the server reads them. Ends
+    /// when the chunks end, or quietly when the server stops reading (its error is the one
+    /// that matters).
+    pub fn feed(
+        &self,
+        mut chunks: tokio::sync::mpsc::Receiver<Vec<u8>>,
+    ) -> impl std::future::Future<Output = Result<()>> + use<> {
+        let (path, released) = (self.path.clone(), self.released.clone());
+        let task = tokio::task::spawn_blocking(move || -> Result<()> {
+            use std::io::Write;
+            use std::os::unix::fs::OpenOptionsExt;
+            // Non-blocking open fails (ENXIO) until the server opens its end; poll, and give
+            // up once the load is over without it.
+            let mut file = loop {
+                match std::fs::OpenOptions::new()
+                    .write(true)
+                    .custom_flags(libc::O_NONBLOCK)
+                    .open(&path)
+                {
+                    Ok(file) => break file,
+                    Err(e) if e.raw_os_error() == Some(libc::ENXIO) => {
+                        if released.load(Ordering::SeqCst) {
+                            return Ok(());
+                        }
+                        std::thread::sleep(Duration::from_millis(2));
+                    }
+                    Err(e) => {
+                        return Err(Error::infra(format!("cannot open {}: {e}", path.display())));
+                    }
+                }
+            };
+            // Back to blocking writes: the pipe's buffer paces driftless to the server.
+            {
+                use std::os::fd::AsRawFd;
+                let fd = file.as_raw_fd();
+                // SAFETY: `fd` is an open descriptor owned by `file`.
+                unsafe {
+                    let flags = libc::fcntl(fd, libc::F_GETFL);
+                    libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK);
+                }
+            }
+            while let Some(bytes) = chunks.blocking_recv() {
+                match file.write_all(&bytes) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
+                    Err(e) => {
+                        return Err(Error::infra(format!(
+                            "cannot write {}: {e}",
+                            path.display()
+                        )));
+                    }
+                }
+            }
+            Ok(())
+        });
+        async move {
+            task.await
+                .map_err(|e| Error::infra(format!("the pipe writer failed: {e}")))?
+        }
+    }
+
+    /// Tells a writer still waiting for the server to give up.
+    pub fn release(&self) {
+        self.released.store(true, Ordering::SeqCst);
+    }
+}
+
+impl Drop for Pipe {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
 impl LocalServer {
+    /// A new named pipe in the server's directory for [`Pipe::feed`].
+    pub fn pipe(&self) -> Result<Pipe> {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let path = self
+            .dir
+            .path()
+            .join(format!("seed-{}.pipe", NEXT.fetch_add(1, Ordering::SeqCst)));
+        let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes())
+            .map_err(|_| Error::infra("the sandbox path contains a NUL byte"))?;
+        // SAFETY: `c` is a valid NUL-terminated path.
+        if unsafe { libc::mkfifo(c.as_ptr(), 0o600) } != 0 {
+            return Err(Error::infra(format!(
+                "cannot create a pipe at {}: {}",
+                path.display(),
+                std::io::Error::last_os_error()
+            )));
+        }
+        Ok(Pipe {
+            path,
+            released: Arc::new(AtomicBool::new(false)),
+        })
+    }
+
     /// Copies the template and starts a server on it.
     pub fn start(bins: &MySqlBinaries, keep: bool) -> Result<LocalServer> {
         let template = template(bins)?;

@@ -249,6 +249,21 @@ fn value_literal(value: Option<&String>, kind: Option<&ColumnKind>) -> String {
     }
 }
 
+/// A server's refusal of seeded rows: an input error naming the table and the constraint;
+/// anything else (a lost connection) is an infrastructure error.
+pub fn seed_error(table: &str, e: sqlx::Error) -> Error {
+    match &e {
+        sqlx::Error::Database(db) => Error::input(format!(
+            "cannot seed {table}: the server refused a row: {}",
+            db.message()
+        )),
+        _ => Error::Database {
+            context: format!("cannot seed {table}"),
+            source: e,
+        },
+    }
+}
+
 /// Inserts seed rows; a batch that fails is retried row by row and bad rows are skipped.
 pub async fn insert_rows(
     conn: &mut MySqlConnection,

@@ -20,12 +20,16 @@ use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{ConnectOptions, Connection};
 
 use super::{Applied, BoxFuture, CheckOutcome, Engine, EngineSpec, Inserted, StartOptions};
-use crate::Result;
+use std::str::FromStr;
+
 use crate::checks::Check;
 use crate::data::{DataFingerprint, RowDiff, Survival};
 use crate::error::Context;
 use crate::migrations::Script;
 use crate::schema::{SchemaSnapshot, Table};
+use crate::seed::TablePlan;
+use crate::seed::encode::{self, Dialect, Encoding};
+use crate::{Error, Result};
 
 pub static SPEC: EngineSpec = EngineSpec {
     name: "postgres",
@@ -49,6 +53,8 @@ const OBSERVER_SETTINGS: &str = "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD
 enum Server {
     Local(LocalServer),
     Remote(Box<sandbox::RemoteDatabase>),
+    /// The user's own database (`seed --url`): left as it is at the end.
+    InPlace,
 }
 
 /// A PostgreSQL session pair on a database driftless created.
@@ -65,6 +71,18 @@ impl Postgres {
     /// Starts a disposable server, or creates a throwaway database on `options.url`.
     pub async fn start(options: &StartOptions) -> Result<Postgres> {
         let (server, connect) = match &options.url {
+            Some(url) if options.in_place => {
+                let connect = PgConnectOptions::from_str(url)
+                    .map_err(|e| Error::input(format!("invalid --url: {e}")))?
+                    .application_name("driftless");
+                let first = connect.connect().await.map_err(|e| {
+                    Error::infra(format!(
+                        "cannot connect to {}: {e}",
+                        crate::sandbox::redact_url(url)
+                    ))
+                })?;
+                return Self::with_connections(Server::InPlace, first, connect).await;
+            }
             Some(url) => {
                 let (db, connect) = sandbox::RemoteDatabase::create(url).await?;
                 (Server::Remote(Box::new(db)), connect)
@@ -121,7 +139,7 @@ impl Postgres {
     pub fn url(&self) -> Option<String> {
         match &self.server {
             Server::Local(local) => Some(local.url()),
-            Server::Remote(_) => None,
+            Server::Remote(_) | Server::InPlace => None,
         }
     }
 
@@ -167,6 +185,43 @@ impl Engine for Postgres {
         statements::insert_rows(&mut self.observer, table, columns, rows).await
     }
 
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
+
+    fn load_encoding(&self) -> Encoding {
+        Encoding::PgCopy
+    }
+
+    async fn load(
+        &mut self,
+        plan: &TablePlan,
+        mut chunks: tokio::sync::mpsc::Receiver<Vec<u8>>,
+    ) -> Result<u64> {
+        let table = plan.qualified();
+        let fail = |e: sqlx::Error| statements::seed_error(&table, e);
+        let mut copy = self
+            .observer
+            .copy_in_raw(&encode::pg_copy_from_stdin(plan))
+            .await
+            .map_err(fail)?;
+        while let Some(bytes) = chunks.recv().await {
+            if let Err(e) = copy.send(bytes).await {
+                let _ = copy.abort("driftless stopped sending rows").await;
+                return Err(fail(e));
+            }
+        }
+        copy.finish().await.map_err(fail)
+    }
+
+    async fn execute(&mut self, sql: &str) -> Result<()> {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
+            .execute(&mut self.observer)
+            .await
+            .map(|_| ())
+            .map_err(|e| statements::seed_error("the seeded tables", e))
+    }
+
     async fn fingerprint(
         &mut self,
         schema: &SchemaSnapshot,
@@ -204,6 +259,7 @@ impl Engine for Postgres {
             }
             Server::Remote(db) if keep => Ok(Some(db.keep())),
             Server::Remote(db) => db.drop_database().await.map(|()| None),
+            Server::InPlace => Ok(None),
         }
     }
 }

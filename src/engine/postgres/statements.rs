@@ -233,6 +233,28 @@ pub async fn sample_keys(
     Ok(keys)
 }
 
+/// A server's refusal of seeded rows: an input error naming the table and the constraint;
+/// anything else (a lost connection) is an infrastructure error.
+pub fn seed_error(table: &str, e: sqlx::Error) -> Error {
+    match &e {
+        sqlx::Error::Database(db) => {
+            let pg = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>();
+            let detail = pg
+                .and_then(|p| p.detail())
+                .map(|d| format!(" ({d})"))
+                .unwrap_or_default();
+            Error::input(format!(
+                "cannot seed {table}: the server refused a row: {}{detail}",
+                db.message()
+            ))
+        }
+        _ => Error::Database {
+            context: format!("cannot seed {table}"),
+            source: e,
+        },
+    }
+}
+
 /// Inserts seed rows; a batch that fails is retried row by row and bad rows are skipped.
 pub async fn insert_rows(
     conn: &mut PgConnection,

@@ -1,0 +1,421 @@
+//! `driftless seed`: constraint-aware synthetic data into a database or files.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use super::Signals;
+use crate::cli::SeedArgs;
+use crate::config::Config;
+use crate::engine::{Applied, Engine, StartOptions};
+use crate::migrations::{self, display_path};
+use crate::report::Progress;
+use crate::roundtrip::Observer;
+use crate::schema::SchemaSnapshot;
+use crate::seed::plan::{self, PlanRequest, SeedPlan, Source};
+use crate::seed::run::{self, FileFormat, RunOptions, Written};
+use crate::seed::{Overrides, SeedStyle};
+use crate::{Error, ExitCode, Result};
+
+const DEFAULT_ROWS: usize = 1000;
+const DEFAULT_SEED: u64 = 42;
+
+/// Where the rows go.
+enum Target {
+    /// The database of `--url`, in place.
+    Url,
+    /// The disposable database, kept running (`--keep`).
+    Kept,
+    Files {
+        format: FileFormat,
+        /// `None`: stdout.
+        path: Option<PathBuf>,
+    },
+    /// Nothing: `--explain`.
+    Explain,
+}
+
+pub async fn run(args: SeedArgs, signals: &mut Signals) -> Result<ExitCode> {
+    let started = Instant::now();
+    let config = Config::load(args.config.as_deref())?;
+    let spec = super::resolve_engine(args.engine.clone(), &config, args.url.as_deref())?;
+    let overrides = load_overrides(&args.overrides)?;
+    let target = target(&args)?;
+    let rows = args.rows.clone().unwrap_or_default();
+    let seed = args.seed.or(config.seed).unwrap_or(DEFAULT_SEED);
+
+    // Read the migrations before starting anything, so that bad input fails fast.
+    let migrations = match &args.url {
+        Some(_) => None,
+        None => {
+            let dir = args
+                .migrations
+                .clone()
+                .or_else(|| config.migrations.as_deref().map(|p| config.resolve(p)))
+                .unwrap_or_else(|| PathBuf::from("migrations"));
+            if !dir.is_dir() {
+                return Err(Error::input(format!(
+                    "migrations directory {} does not exist; pass --migrations DIR, or --url to seed a live database",
+                    display_path(&dir).display()
+                )));
+            }
+            let format = match args.migration_format.or(config.migration_format) {
+                Some(format) => format,
+                None => migrations::detect(&dir)?,
+            };
+            Some(migrations::read(&dir, format, spec.split)?)
+        }
+    };
+
+    let start = StartOptions {
+        url: args.url.clone(),
+        // A server started to be kept must not die with driftless.
+        keep: matches!(target, Target::Kept),
+        bin_dir: args
+            .bin_dir
+            .clone()
+            .or_else(|| config.bin_dir.as_deref().map(|p| config.resolve(p))),
+        sql_mode: config.sql_mode.clone(),
+        in_place: args.url.is_some(),
+    };
+    let mut progress = Progress::new(args.quiet);
+    progress.status(&format!("starting {}…", spec.name));
+    let mut engine = signals.guard((spec.start)(&start)).await?;
+    let outcome = signals
+        .guard(seed_with(
+            engine.as_mut(),
+            migrations.as_deref(),
+            &target,
+            &rows,
+            seed,
+            &overrides,
+            &mut progress,
+        ))
+        .await;
+    progress.finish();
+    let interrupted = matches!(outcome, Err(Error::Interrupted(_)));
+    let keep = matches!(target, Target::Kept) && outcome.is_ok() && !interrupted;
+    let kept = engine.teardown(keep).await;
+    let outcome = outcome?;
+    if let Some(note) = kept? {
+        eprintln!("{note}");
+    }
+    match outcome {
+        Outcome::Explained(text) => print!("{text}"),
+        Outcome::Written(written, skipped) => {
+            if !args.quiet {
+                eprint!(
+                    "{}",
+                    summary(&written, &skipped, started.elapsed().as_secs_f64())
+                );
+            }
+        }
+    }
+    Ok(ExitCode::Pass)
+}
+
+enum Outcome {
+    Explained(String),
+    /// What was written, and the tables left alone because they have rows.
+    Written(Written, BTreeSet<String>),
+}
+
+/// The overrides files: each `--overrides` is a TOML file or a directory of them (read in name
+/// order; later files win).
+fn load_overrides(paths: &[PathBuf]) -> Result<Overrides> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(path)
+                .map_err(|e| {
+                    Error::input(format!("cannot read {}: {e}", display_path(path).display()))
+                })?
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+                .collect();
+            found.sort();
+            files.extend(found);
+        } else if path.is_file() {
+            files.push(path.clone());
+        } else {
+            return Err(Error::input(format!(
+                "overrides file {} does not exist",
+                display_path(path).display()
+            )));
+        }
+    }
+    let refs: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+    Overrides::load(&refs)
+}
+
+fn target(args: &SeedArgs) -> Result<Target> {
+    if args.explain {
+        return Ok(Target::Explain);
+    }
+    if let Some(out) = &args.out {
+        let format = args.format.unwrap_or_else(|| {
+            if out
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("sql"))
+                || out == Path::new("-")
+            {
+                FileFormat::Sql
+            } else {
+                FileFormat::Csv
+            }
+        });
+        let path = (out != Path::new("-")).then(|| out.clone());
+        if path.is_none() && format != FileFormat::Sql {
+            return Err(Error::input(format!(
+                "--out - (stdout) takes --format sql; --format {} writes one file per table",
+                format.name()
+            )));
+        }
+        if args.atomic {
+            return Err(Error::input(
+                "--atomic is for loading into a database; files are written all-or-nothing anyway",
+            ));
+        }
+        return Ok(Target::Files { format, path });
+    }
+    if let Some(format) = args.format {
+        if format != FileFormat::Sql {
+            return Err(Error::input(format!(
+                "--format {} writes one file per table: give a directory with --out",
+                format.name()
+            )));
+        }
+        return Ok(Target::Files { format, path: None });
+    }
+    if args.url.is_some() {
+        return Ok(Target::Url);
+    }
+    if args.keep {
+        return Ok(Target::Kept);
+    }
+    Err(Error::input(
+        "say where the rows go: --out PATH for files, --url URL for a database, or --keep to \
+         leave the seeded disposable database running (--explain shows the plan only)",
+    ))
+}
+
+async fn seed_with(
+    engine: &mut dyn Engine,
+    migrations: Option<&[migrations::Migration]>,
+    target: &Target,
+    rows: &crate::cli::RowCounts,
+    seed: u64,
+    overrides: &Overrides,
+    progress: &mut Progress,
+) -> Result<Outcome> {
+    if let Some(list) = migrations {
+        apply_all(engine, list, progress).await?;
+    }
+    let schema = engine.schema().await?;
+    let seedable: BTreeSet<String> = schema
+        .tables
+        .values()
+        .filter(|t| t.seed_directly)
+        .map(|t| t.qualified())
+        .collect();
+    for name in rows.tables.keys() {
+        let known = seedable
+            .iter()
+            .any(|t| t == name || t.rsplit_once('.').is_some_and(|(_, plain)| plain == name));
+        if !known {
+            return Err(Error::input(format!(
+                "--rows names table `{name}`, which the schema does not have (tables: {})",
+                run::names(&seedable)
+            )));
+        }
+    }
+    // A database in place keeps the rows it has: only empty tables are filled.
+    let (wanted, skipped) = match target {
+        Target::Url | Target::Kept => {
+            let empty: BTreeSet<String> = engine.empty_tables(&schema).await?.into_iter().collect();
+            let (wanted, skipped): (BTreeSet<String>, BTreeSet<String>) =
+                seedable.iter().cloned().partition(|t| empty.contains(t));
+            (wanted, skipped)
+        }
+        _ => (seedable.clone(), BTreeSet::new()),
+    };
+    let explicit_keys = matches!(target, Target::Files { .. } | Target::Explain);
+    let request = PlanRequest {
+        schema: &schema,
+        tables: &wanted,
+        rows: rows.default.unwrap_or(DEFAULT_ROWS),
+        table_rows: &rows.tables,
+        overrides,
+        explicit_keys,
+    };
+    let plan = plan::plan(&request)?;
+    let mut report = |table: &str, done: u64, total: u64| progress.seeding(table, done, total);
+    let options = RunOptions {
+        seed,
+        style: SeedStyle::Realistic,
+        schema: &schema,
+        progress: &mut report,
+    };
+    let written = match target {
+        Target::Explain => return Ok(Outcome::Explained(explain(&plan, &schema))),
+        Target::Url => run::to_database(engine, &plan, options, false).await?,
+        Target::Kept => run::to_database(engine, &plan, options, false).await?,
+        Target::Files { format, path } => {
+            run::to_files(engine.dialect(), &plan, options, *format, path.as_deref()).await?
+        }
+    };
+    Ok(Outcome::Written(written, skipped))
+}
+
+/// Applies every up, in order; a failing statement is an input error at its file and line.
+async fn apply_all(
+    engine: &mut dyn Engine,
+    list: &[migrations::Migration],
+    progress: &mut Progress,
+) -> Result<()> {
+    for (index, m) in list.iter().enumerate() {
+        progress.migration(index, list.len(), m);
+        if let Some(reason) = &m.unsupported {
+            eprintln!(
+                "driftless: skipping migration {} {}: {reason}",
+                m.version, m.name
+            );
+            continue;
+        }
+        if let Applied::Failed {
+            line,
+            code,
+            message,
+            ..
+        } = engine.apply(&m.up).await?
+        {
+            return Err(Error::InputAt {
+                path: display_path(&m.up.path),
+                line,
+                message: format!(
+                    "migration {} {} failed: {message} ({code})",
+                    m.version, m.name
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// `--explain`: per table and column, the generator and why; then the columns that look
+/// personal.
+fn explain(plan: &SeedPlan, schema: &SchemaSnapshot) -> String {
+    let mut out = String::new();
+    let mut personal = Vec::new();
+    for table in &plan.tables {
+        let rows = if let Some(fk) = table
+            .fks
+            .iter()
+            .find(|f| f.per_parent.is_some() && !f.deferred)
+        {
+            let (lo, hi) = fk.per_parent.unwrap_or_default();
+            let mean = fk.mean.map(|m| format!(", mean {m}")).unwrap_or_default();
+            format!("{lo}..{hi} rows per {} row{mean}", fk.parent)
+        } else {
+            format!("{} rows", table.rows)
+        };
+        let _ = writeln!(out, "{} ({rows})", table.qualified());
+        let width = table
+            .table
+            .columns
+            .iter()
+            .map(|c| c.name.chars().count())
+            .max()
+            .unwrap_or(0);
+        for column in &table.table.columns {
+            let line = match table.columns.iter().find(|p| p.column.name == column.name) {
+                Some(p) => {
+                    let mut how = p.reason.clone();
+                    if p.unique && !matches!(p.source, Source::Key { .. }) {
+                        how.push_str("; unique");
+                    }
+                    if p.null_ratio > 0.0 {
+                        let _ = write!(how, "; {:.0}% NULL", p.null_ratio * 100.0);
+                    }
+                    if p.personal {
+                        how.push_str("; looks personal: synthetic values only");
+                        personal.push(format!("{}.{}", table.qualified(), column.name));
+                    }
+                    how
+                }
+                None if column.server_filled => {
+                    "left to the server (identity, serial or generated)".into()
+                }
+                None if column.has_default => {
+                    "left to its default (no generator for its type)".into()
+                }
+                None => "NULL (no generator for its type)".into(),
+            };
+            let _ = writeln!(out, "  {:width$}  {line}", column.name);
+        }
+        out.push('\n');
+    }
+    let skipped: Vec<&String> = schema
+        .tables
+        .values()
+        .filter(|t| !t.seed_directly)
+        .map(|t| &t.name)
+        .collect();
+    if !skipped.is_empty() {
+        let _ = writeln!(
+            out,
+            "not filled directly (partitions get rows through their parent): {}\n",
+            skipped
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    if personal.is_empty() {
+        out.push_str("No column looks personal.\n");
+    } else {
+        let _ = writeln!(
+            out,
+            "Columns that look personal ({}), all filled by synthetic generators, never copied from a database:\n  {}",
+            personal.len(),
+            personal.join("\n  ")
+        );
+    }
+    out
+}
+
+fn summary(written: &Written, skipped: &BTreeSet<String>, seconds: f64) -> String {
+    let mut out = String::new();
+    let rows = written.rows();
+    let _ = writeln!(
+        out,
+        "driftless: seeded {} tables with {rows} rows in {seconds:.1}s ({:.0} rows/s)",
+        written.tables.len(),
+        rows as f64 / seconds.max(1e-9)
+    );
+    let per_table: BTreeMap<&str, u64> = written
+        .tables
+        .iter()
+        .map(|(t, n)| (t.as_str(), *n))
+        .collect();
+    for (table, n) in per_table {
+        let _ = writeln!(out, "  {table}: {n} rows");
+    }
+    if !written.files.is_empty() {
+        let _ = writeln!(out, "files:");
+        for file in &written.files {
+            let _ = writeln!(out, "  {}", display_path(file).display());
+        }
+    }
+    if !skipped.is_empty() {
+        let _ = writeln!(
+            out,
+            "left alone (they already have rows): {}",
+            run::names(skipped)
+        );
+    }
+    out
+}

@@ -1,0 +1,522 @@
+//! Rows as bytes: PostgreSQL COPY text, CSV, INSERT statements or JSON Lines, in the SQL
+//! dialect of the target engine; and the SQL that loads them and finishes the job (foreign
+//! keys of a cycle, sequences).
+
+use std::fmt::Write as _;
+
+use super::generate::Row;
+use super::plan::{ColumnPlan, FkPlan, TablePlan};
+use crate::schema::{ColumnKind, Table};
+
+/// Whose SQL to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Postgres,
+    MySql,
+}
+
+/// A byte format for rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    /// PostgreSQL `COPY … FROM STDIN` text format: tab-separated, `\N` for NULL.
+    PgCopy,
+    /// CSV (RFC 4180). PostgreSQL reads an unquoted empty field as NULL; for MySQL every value
+    /// is quoted and NULL is a bare `NULL` (`LOAD DATA … OPTIONALLY ENCLOSED BY '"'`).
+    Csv(Dialect),
+    /// Multi-row `INSERT` statements.
+    Sql(Dialect),
+    /// One JSON object per row.
+    Jsonl,
+}
+
+/// Rows per INSERT statement.
+const INSERT_ROWS: usize = 500;
+
+/// How a column's generated text is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Form {
+    Text,
+    Number,
+    Bool,
+    Json,
+    /// `\x0a0b` (PostgreSQL bytea hex).
+    Bytes,
+    /// `0101`.
+    Bits,
+}
+
+fn form(kind: &ColumnKind) -> Form {
+    match kind {
+        ColumnKind::Int { .. } | ColumnKind::Decimal { .. } | ColumnKind::Float => Form::Number,
+        ColumnKind::Bool => Form::Bool,
+        ColumnKind::Json => Form::Json,
+        ColumnKind::Bytes { .. } => Form::Bytes,
+        ColumnKind::Bit { .. } => Form::Bits,
+        _ => Form::Text,
+    }
+}
+
+/// Encodes rows of one table into one format.
+#[derive(Debug, Clone)]
+pub struct Encoder {
+    encoding: Encoding,
+    forms: Vec<Form>,
+    names: Vec<String>,
+    /// `INSERT INTO t (cols) VALUES` for SQL.
+    insert_head: String,
+}
+
+impl Encoder {
+    pub fn new(encoding: Encoding, plan: &TablePlan) -> Encoder {
+        let forms = plan.columns.iter().map(|c| form(&c.column.kind)).collect();
+        let names = plan.column_names();
+        let insert_head = match encoding {
+            Encoding::Sql(dialect) => {
+                let explicit = plan.columns.iter().any(|c| c.column.server_filled);
+                format!(
+                    "INSERT INTO {} ({}){} VALUES\n",
+                    table_ref(dialect, &plan.table),
+                    column_list(dialect, &names),
+                    if explicit && dialect == Dialect::Postgres {
+                        " OVERRIDING SYSTEM VALUE"
+                    } else {
+                        ""
+                    }
+                )
+            }
+            _ => String::new(),
+        };
+        Encoder {
+            encoding,
+            forms,
+            names,
+            insert_head,
+        }
+    }
+
+    /// A CSV header line (empty for other formats).
+    pub fn header(&self) -> Vec<u8> {
+        match self.encoding {
+            Encoding::Csv(_) => {
+                let mut out = String::new();
+                for (i, name) in self.names.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    csv_quoted(&mut out, name);
+                }
+                out.push('\n');
+                out.into_bytes()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// Appends `rows` to `out`.
+    pub fn encode(&self, rows: &[Row], out: &mut Vec<u8>) {
+        let mut text = String::from_utf8(std::mem::take(out)).unwrap_or_default();
+        text.reserve(rows.len() * 64);
+        match self.encoding {
+            Encoding::PgCopy => {
+                for row in rows {
+                    for (i, value) in row.iter().enumerate() {
+                        if i > 0 {
+                            text.push('\t');
+                        }
+                        match value {
+                            None => text.push_str("\\N"),
+                            Some(v) => copy_escaped(&mut text, v),
+                        }
+                    }
+                    text.push('\n');
+                }
+            }
+            Encoding::Csv(dialect) => {
+                for row in rows {
+                    for (i, (value, form)) in row.iter().zip(&self.forms).enumerate() {
+                        if i > 0 {
+                            text.push(',');
+                        }
+                        match (value, dialect) {
+                            (None, Dialect::Postgres) => {}
+                            (None, Dialect::MySql) => text.push_str("NULL"),
+                            (Some(v), Dialect::Postgres) => csv_field(&mut text, v),
+                            (Some(v), Dialect::MySql) => {
+                                csv_quoted(&mut text, &mysql_value(v, *form));
+                            }
+                        }
+                    }
+                    text.push('\n');
+                }
+            }
+            Encoding::Sql(dialect) => {
+                for batch in rows.chunks(INSERT_ROWS) {
+                    text.push_str(&self.insert_head);
+                    for (r, row) in batch.iter().enumerate() {
+                        text.push_str(if r == 0 { "(" } else { ",\n(" });
+                        for (i, (value, form)) in row.iter().zip(&self.forms).enumerate() {
+                            if i > 0 {
+                                text.push_str(", ");
+                            }
+                            sql_value(&mut text, dialect, value.as_deref(), *form);
+                        }
+                        text.push(')');
+                    }
+                    text.push_str(";\n");
+                }
+            }
+            Encoding::Jsonl => {
+                for row in rows {
+                    text.push('{');
+                    for (i, ((value, form), name)) in
+                        row.iter().zip(&self.forms).zip(&self.names).enumerate()
+                    {
+                        if i > 0 {
+                            text.push_str(", ");
+                        }
+                        json_string(&mut text, name);
+                        text.push_str(": ");
+                        json_value(&mut text, value.as_deref(), *form);
+                    }
+                    text.push_str("}\n");
+                }
+            }
+        }
+        *out = text.into_bytes();
+    }
+}
+
+fn copy_escaped(out: &mut String, value: &str) {
+    if !value.contains(['\\', '\t', '\n', '\r']) {
+        out.push_str(value);
+        return;
+    }
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c => out.push(c),
+        }
+    }
+}
+
+/// A PostgreSQL CSV field: quoted when it must be (an empty string is `""`, unlike NULL).
+fn csv_field(out: &mut String, value: &str) {
+    if value.is_empty() || value.contains([',', '"', '\n', '\r']) || value.starts_with('\\') {
+        csv_quoted(out, value);
+    } else {
+        out.push_str(value);
+    }
+}
+
+fn csv_quoted(out: &mut String, value: &str) {
+    out.push('"');
+    push_doubling(out, value, '"');
+    out.push('"');
+}
+
+/// Appends `value` with every `quote` doubled, without an allocation when there is none.
+fn push_doubling(out: &mut String, value: &str, quote: char) {
+    if !value.contains(quote) {
+        out.push_str(value);
+        return;
+    }
+    for c in value.chars() {
+        out.push(c);
+        if c == quote {
+            out.push(c);
+        }
+    }
+}
+
+/// MySQL has no bytea hex or boolean words: bytes become hex digits (`UNHEX` on load) and
+/// booleans 1 / 0.
+fn mysql_value(value: &str, form: Form) -> String {
+    match form {
+        Form::Bytes => value.strip_prefix("\\x").unwrap_or(value).to_string(),
+        Form::Bool => (if value == "true" { "1" } else { "0" }).to_string(),
+        _ => value.to_string(),
+    }
+}
+
+fn sql_value(out: &mut String, dialect: Dialect, value: Option<&str>, form: Form) {
+    let Some(value) = value else {
+        out.push_str("NULL");
+        return;
+    };
+    match (dialect, form) {
+        (Dialect::MySql, Form::Bytes) => {
+            let _ = write!(out, "X'{}'", value.strip_prefix("\\x").unwrap_or(value));
+        }
+        (Dialect::MySql, Form::Bits) => {
+            let _ = write!(out, "b'{value}'");
+        }
+        (Dialect::MySql, Form::Bool) => out.push_str(if value == "true" { "1" } else { "0" }),
+        _ => {
+            out.push('\'');
+            push_doubling(out, value, '\'');
+            out.push('\'');
+        }
+    }
+}
+
+fn json_string(out: &mut String, value: &str) {
+    out.push('"');
+    if !value
+        .chars()
+        .any(|c| c == '"' || c == '\\' || (c as u32) < 0x20)
+    {
+        out.push_str(value);
+        out.push('"');
+        return;
+    }
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+fn json_value(out: &mut String, value: Option<&str>, form: Form) {
+    match (value, form) {
+        (None, _) => out.push_str("null"),
+        (Some(v), Form::Number) if v.parse::<f64>().is_ok_and(f64::is_finite) => {
+            out.push_str(v);
+        }
+        (Some(v), Form::Bool) => out.push_str(if v == "true" { "true" } else { "false" }),
+        (Some(v), Form::Json) if serde_json::from_str::<serde_json::Value>(v).is_ok() => {
+            out.push_str(v);
+        }
+        (Some(v), _) => json_string(out, v),
+    }
+}
+
+pub fn ident(dialect: Dialect, name: &str) -> String {
+    match dialect {
+        Dialect::Postgres => format!("\"{}\"", name.replace('"', "\"\"")),
+        Dialect::MySql => format!("`{}`", name.replace('`', "``")),
+    }
+}
+
+pub fn table_ref(dialect: Dialect, table: &Table) -> String {
+    match dialect {
+        Dialect::Postgres => format!(
+            "{}.{}",
+            ident(dialect, &table.schema),
+            ident(dialect, &table.name)
+        ),
+        // MySQL files load into whatever database the user connects to.
+        Dialect::MySql => ident(dialect, &table.name),
+    }
+}
+
+fn column_list(dialect: Dialect, names: &[String]) -> String {
+    names
+        .iter()
+        .map(|n| ident(dialect, n))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn quote(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "''"))
+}
+
+/// `LOAD DATA [LOCAL] INFILE` of a MySQL CSV file (as [`Encoding::Csv`] writes it). Lines end
+/// in `\n`, the default, which also needs no escape (the session may have
+/// `NO_BACKSLASH_ESCAPES`).
+pub fn mysql_load_data(plan: &TablePlan, path: &str, local: bool, header: bool) -> String {
+    let dialect = Dialect::MySql;
+    let mut targets = Vec::new();
+    let mut sets = Vec::new();
+    for (i, c) in plan.columns.iter().enumerate() {
+        let name = ident(dialect, &c.column.name);
+        match form(&c.column.kind) {
+            Form::Bytes => {
+                targets.push(format!("@v{i}"));
+                sets.push(format!("{name} = UNHEX(@v{i})"));
+            }
+            Form::Bits => {
+                targets.push(format!("@v{i}"));
+                sets.push(format!("{name} = CAST(CONV(@v{i}, 2, 10) AS UNSIGNED)"));
+            }
+            _ => targets.push(name),
+        }
+    }
+    let mut sql = format!(
+        "LOAD DATA {}INFILE {} INTO TABLE {} CHARACTER SET utf8mb4 \
+         FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '\"' ESCAPED BY ''{} ({})",
+        if local { "LOCAL " } else { "" },
+        quote(path),
+        table_ref(dialect, &plan.table),
+        if header { " IGNORE 1 LINES" } else { "" },
+        targets.join(", ")
+    );
+    if !sets.is_empty() {
+        let _ = write!(sql, " SET {}", sets.join(", "));
+    }
+    sql
+}
+
+/// `COPY t (cols) FROM STDIN` (text format).
+pub fn pg_copy_from_stdin(plan: &TablePlan) -> String {
+    format!(
+        "COPY {} ({}) FROM STDIN",
+        table_ref(Dialect::Postgres, &plan.table),
+        column_list(Dialect::Postgres, &plan.column_names())
+    )
+}
+
+/// psql's `\copy` of a CSV file with a header.
+pub fn psql_copy_csv(plan: &TablePlan, path: &str) -> String {
+    format!(
+        "\\copy {} ({}) FROM {} WITH (FORMAT csv, HEADER true)",
+        table_ref(Dialect::Postgres, &plan.table),
+        column_list(Dialect::Postgres, &plan.column_names()),
+        quote(path)
+    )
+}
+
+/// SQL that gives the foreign key `fk` of a cycle its values once every table has rows:
+/// rows take parents in a fixed, scattered order, `null_percent` of them stay NULL.
+pub fn deferred_fk_update(
+    dialect: Dialect,
+    plan: &TablePlan,
+    fk: &FkPlan,
+    parent: &Table,
+    null_percent: u32,
+) -> Option<String> {
+    let child = table_ref(dialect, &plan.table);
+    let parent_ref = table_ref(dialect, parent);
+    let keys = column_list(dialect, &fk.parent_columns);
+    let not_null: Vec<String> = fk
+        .parent_columns
+        .iter()
+        .map(|c| format!("{} IS NOT NULL", ident(dialect, c)))
+        .collect();
+    let pick = if fk.one_to_one {
+        "p.i = n.j".to_string()
+    } else {
+        "p.i = (n.j * 7919) % k.n".to_string()
+    };
+    let keep_null = if fk.nullable && null_percent > 0 && !fk.one_to_one {
+        format!(" AND (n.j * 37 + 11) % 100 >= {null_percent}")
+    } else {
+        String::new()
+    };
+    let parents = format!(
+        "SELECT {keys}, row_number() OVER (ORDER BY {keys}) - 1 AS i FROM {parent_ref} WHERE {}",
+        not_null.join(" AND ")
+    );
+    let count = format!(
+        "SELECT COUNT(*) AS n FROM {parent_ref} WHERE {}",
+        not_null.join(" AND ")
+    );
+    Some(match dialect {
+        Dialect::Postgres => {
+            let sets: Vec<String> = fk
+                .columns
+                .iter()
+                .zip(&fk.parent_columns)
+                .map(|(c, p)| format!("{} = p.{}", ident(dialect, c), ident(dialect, p)))
+                .collect();
+            format!(
+                "UPDATE {child} AS c SET {} FROM \
+                 (SELECT ctid AS t, row_number() OVER (ORDER BY ctid) - 1 AS j FROM {child}) AS n, \
+                 ({parents}) AS p, ({count}) AS k \
+                 WHERE c.ctid = n.t AND {pick}{keep_null}",
+                sets.join(", ")
+            )
+        }
+        Dialect::MySql => {
+            // MySQL has no row address: the child needs a primary key.
+            if plan.table.primary_key.is_empty() {
+                return None;
+            }
+            let pk = column_list(dialect, &plan.table.primary_key);
+            let join: Vec<String> = plan
+                .table
+                .primary_key
+                .iter()
+                .map(|c| format!("c.{0} = n.{0}", ident(dialect, c)))
+                .collect();
+            let sets: Vec<String> = fk
+                .columns
+                .iter()
+                .zip(&fk.parent_columns)
+                .map(|(c, p)| format!("c.{} = p.{}", ident(dialect, c), ident(dialect, p)))
+                .collect();
+            format!(
+                "UPDATE {child} AS c \
+                 JOIN (SELECT {pk}, row_number() OVER (ORDER BY {pk}) - 1 AS j FROM {child}) AS n ON {} \
+                 JOIN ({count}) AS k \
+                 JOIN ({parents}) AS p ON {pick} \
+                 SET {}{}",
+                join.join(" AND "),
+                sets.join(", "),
+                if keep_null.is_empty() {
+                    String::new()
+                } else {
+                    format!(" WHERE {}", keep_null.trim_start_matches(" AND "))
+                }
+            )
+        }
+    })
+}
+
+/// Moves the sequences behind explicitly written key columns past the written values
+/// (PostgreSQL; MySQL's AUTO_INCREMENT follows by itself).
+pub fn sequence_resets(dialect: Dialect, plan: &TablePlan) -> Vec<String> {
+    if dialect != Dialect::Postgres {
+        return Vec::new();
+    }
+    plan.columns
+        .iter()
+        .filter(|c| c.column.server_filled && matches!(c.column.kind, ColumnKind::Int { .. }))
+        .map(|c: &ColumnPlan| {
+            let table = table_ref(dialect, &plan.table);
+            let column = ident(dialect, &c.column.name);
+            format!(
+                "SELECT setval(pg_get_serial_sequence({}, {}), max({column})) FROM {table} HAVING max({column}) IS NOT NULL",
+                quote(&table),
+                quote(&c.column.name)
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_are_escaped_for_each_format() {
+        let mut out = String::new();
+        copy_escaped(&mut out, "a\tb\\c\n");
+        assert_eq!(out, "a\\tb\\\\c\\n");
+        let mut out = String::new();
+        csv_field(&mut out, "x,\"y\"");
+        csv_field(&mut out, "");
+        assert_eq!(out, "\"x,\"\"y\"\"\"\"\"");
+        let mut out = String::new();
+        json_value(&mut out, Some("1.50"), Form::Number);
+        json_value(&mut out, Some("{\"a\": 1}"), Form::Json);
+        json_value(&mut out, Some("tab\there"), Form::Text);
+        assert_eq!(out, "1.50{\"a\": 1}\"tab\\there\"");
+        let mut out = String::new();
+        sql_value(&mut out, Dialect::MySql, Some("\\x0a"), Form::Bytes);
+        sql_value(&mut out, Dialect::Postgres, Some("it's"), Form::Text);
+        assert_eq!(out, "X'0a''it''s'");
+    }
+}

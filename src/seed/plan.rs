@@ -1,0 +1,958 @@
+//! Deciding, before any row exists, how every column of every table will be filled, and
+//! refusing what cannot be satisfied (naming table, column and constraint) before anything is
+//! written. `--explain` prints these decisions.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+use super::overrides::{ColumnOverride, Overrides};
+use super::rules::{ColumnRules, rules_for};
+use super::values::{self, Hint, parse_timestamp};
+use crate::report::masking::looks_personal;
+use crate::schema::{Column, ColumnKind, PartitionBound, SchemaSnapshot, Table};
+use crate::{Error, Result};
+
+/// Share of NULLs in nullable columns unless overridden.
+pub const DEFAULT_NULL_RATIO: f64 = 0.15;
+
+/// Where a column's values come from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Source {
+    /// The value generator, guided by the column's name and constraints.
+    Value { hint: Hint, rules: ColumnRules },
+    /// One of a list of values, with cumulative weights.
+    OneOf {
+        values: Vec<String>,
+        cumulative: Vec<f64>,
+    },
+    /// The parent key of foreign key `fk` (index into `TablePlan::fks`), column `position`.
+    Key { fk: usize, position: usize },
+    /// Later than (or equal to, when `inclusive`) the value of another planned column.
+    After {
+        column: usize,
+        inclusive: bool,
+        rules: ColumnRules,
+    },
+}
+
+/// How one column is filled.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColumnPlan {
+    pub column: Column,
+    pub source: Source,
+    pub null_ratio: f64,
+    pub unique: bool,
+    /// Why this source was chosen, for `--explain`.
+    pub reason: String,
+    /// The column looks like personal data (filled with synthetic values only).
+    pub personal: bool,
+}
+
+/// How rows of a table choose their parent for one foreign key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FkPlan {
+    pub name: String,
+    pub parent: String,
+    pub parent_columns: Vec<String>,
+    pub columns: Vec<String>,
+    /// Each parent at most once (the key is unique in the child).
+    pub one_to_one: bool,
+    pub nullable: bool,
+    /// Children per parent, with an optional mean.
+    pub per_parent: Option<(usize, usize)>,
+    pub mean: Option<f64>,
+    /// Popularity skew of parents (0 = uniform).
+    pub skew: f64,
+    /// Part of a cycle: filled with NULL, then set once every table has rows.
+    pub deferred: bool,
+}
+
+/// The plan of one table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TablePlan {
+    pub table: Table,
+    /// Rows wanted; with `per_parent` cardinalities the parents decide instead.
+    pub rows: usize,
+    pub columns: Vec<ColumnPlan>,
+    pub fks: Vec<FkPlan>,
+    /// Groups of foreign keys (indexes into `fks`) that together make up a unique key with no
+    /// column of its own (a join table's primary key): their parent combinations are dealt out
+    /// so that no pair repeats.
+    pub combos: Vec<Vec<usize>>,
+}
+
+impl TablePlan {
+    pub fn qualified(&self) -> String {
+        self.table.qualified()
+    }
+
+    pub fn column_names(&self) -> Vec<String> {
+        self.columns.iter().map(|c| c.column.name.clone()).collect()
+    }
+
+    /// Whether the row count follows the parents (a `per_parent` cardinality).
+    pub fn rows_from_parents(&self) -> bool {
+        self.fks
+            .iter()
+            .any(|f| f.per_parent.is_some() && !f.deferred)
+    }
+}
+
+/// Tables in fill order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SeedPlan {
+    pub tables: Vec<TablePlan>,
+}
+
+/// What to plan.
+pub struct PlanRequest<'a> {
+    pub schema: &'a SchemaSnapshot,
+    /// Qualified names of the tables to fill.
+    pub tables: &'a BTreeSet<String>,
+    /// Rows per table unless overridden.
+    pub rows: usize,
+    /// Per-table row counts from the command line (`users=1000`), by plain or qualified name.
+    pub table_rows: &'a BTreeMap<String, usize>,
+    pub overrides: &'a Overrides,
+    /// Generate integer keys the server would fill (files have no server to fill them).
+    pub explicit_keys: bool,
+}
+
+/// Plans every requested table. Errors name the table, column and constraint.
+pub fn plan(request: &PlanRequest<'_>) -> Result<SeedPlan> {
+    let order = fill_order(request.schema, request.tables, false)?;
+    let mut tables = Vec::new();
+    for (name, deferred) in order {
+        let table = &request.schema.tables[&name];
+        tables.push(plan_table(request, table, &deferred)?);
+    }
+    Ok(SeedPlan { tables })
+}
+
+/// Like [`plan`], for `check`: tables that cannot be planned are left out, and a cycle through
+/// NOT NULL keys is broken anyway (its rows are then rejected and counted as skipped).
+pub fn plan_lenient(request: &PlanRequest<'_>) -> SeedPlan {
+    let order = fill_order(request.schema, request.tables, true).unwrap_or_default();
+    let mut tables = Vec::new();
+    for (name, deferred) in order {
+        let table = &request.schema.tables[&name];
+        match plan_table(request, table, &deferred) {
+            Ok(plan) => tables.push(plan),
+            Err(e) => crate::debug!("not seeding {name}: {e}"),
+        }
+    }
+    SeedPlan { tables }
+}
+
+/// The tables in an order where parents come first. In a cycle, the foreign keys that close it
+/// must be nullable: they are filled with NULL first and set afterwards (returned per table).
+fn fill_order(
+    schema: &SchemaSnapshot,
+    wanted: &BTreeSet<String>,
+    lenient: bool,
+) -> Result<Vec<(String, BTreeSet<String>)>> {
+    let mut order = Vec::new();
+    let mut done: HashSet<&str> = HashSet::new();
+    let mut remaining: Vec<&String> = wanted.iter().collect();
+    while !remaining.is_empty() {
+        let waits_for = |name: &str| -> Vec<&str> {
+            schema.tables[name]
+                .foreign_keys
+                .iter()
+                .filter(|fk| {
+                    fk.ref_table != name
+                        && wanted.contains(&fk.ref_table)
+                        && !done.contains(fk.ref_table.as_str())
+                })
+                .map(|fk| fk.name.as_str())
+                .collect()
+        };
+        if let Some(ready) = remaining.iter().position(|n| waits_for(n).is_empty()) {
+            let name = remaining.remove(ready);
+            done.insert(name);
+            order.push((name.clone(), BTreeSet::new()));
+            continue;
+        }
+        // A cycle: start with a table whose pending foreign keys can all be NULL for a while.
+        let breakable = remaining.iter().position(|n| {
+            let table = &schema.tables[n.as_str()];
+            waits_for(n).iter().all(|fk| {
+                table
+                    .foreign_keys
+                    .iter()
+                    .find(|f| f.name == *fk)
+                    .is_some_and(|f| {
+                        f.columns
+                            .iter()
+                            .all(|c| table.column(c).is_some_and(|c| c.nullable))
+                    })
+            })
+        });
+        let Some(index) = breakable.or(lenient.then_some(0)) else {
+            let names: Vec<&str> = remaining.iter().map(|n| n.as_str()).collect();
+            return Err(Error::input(format!(
+                "cannot seed {}: their foreign keys form a cycle through NOT NULL columns; \
+                 make one of them nullable",
+                names.join(", ")
+            )));
+        };
+        let name = remaining.remove(index);
+        let deferred: BTreeSet<String> = waits_for(name).into_iter().map(str::to_string).collect();
+        done.insert(name);
+        order.push((name.clone(), deferred));
+    }
+    Ok(order)
+}
+
+fn hint_for(generator: &str) -> Hint {
+    match generator {
+        "email" => Hint::Email,
+        "first_name" => Hint::FirstName,
+        "last_name" => Hint::LastName,
+        "name" => Hint::FullName,
+        "username" => Hint::Username,
+        "phone" => Hint::Phone,
+        "city" => Hint::City,
+        "country" => Hint::Country,
+        "country_code" => Hint::CountryCode,
+        "street" => Hint::Street,
+        "zip" => Hint::Zip,
+        "state" => Hint::State,
+        "company" => Hint::Company,
+        "url" => Hint::Url,
+        "ip" => Hint::Ip,
+        "slug" => Hint::Slug,
+        "status" => Hint::Status,
+        "currency" => Hint::Currency,
+        "title" => Hint::Title,
+        "text" => Hint::Text,
+        "iban" => Hint::Iban,
+        "card" => Hint::Card,
+        "uuid" => Hint::Uuid,
+        "code" => Hint::Code,
+        "price" => Hint::Price,
+        "quantity" => Hint::Quantity,
+        "age" => Hint::Age,
+        "year" => Hint::Year,
+        "rating" => Hint::Rating,
+        "percent" => Hint::Percent,
+        _ => Hint::None,
+    }
+}
+
+/// Columns whose name says they come after another: (later, earlier).
+const ORDERED_NAMES: &[(&str, &str)] = &[
+    ("updated_at", "created_at"),
+    ("modified_at", "created_at"),
+    ("ends_at", "starts_at"),
+    ("ended_at", "started_at"),
+    ("finished_at", "started_at"),
+    ("end_date", "start_date"),
+    ("valid_to", "valid_from"),
+    ("closed_at", "opened_at"),
+    ("delivered_at", "shipped_at"),
+];
+
+fn time_like(kind: &ColumnKind) -> bool {
+    matches!(kind, ColumnKind::Date | ColumnKind::Timestamp { .. })
+}
+
+fn plan_table(
+    request: &PlanRequest<'_>,
+    table: &Table,
+    deferred: &BTreeSet<String>,
+) -> Result<TablePlan> {
+    let name = table.qualified();
+    let overrides = request.overrides.table(&table.schema, &table.name);
+    let none = ColumnOverride::default();
+    let column_override = |c: &str| overrides.and_then(|o| o.columns.get(c)).unwrap_or(&none);
+    if let Some(o) = overrides {
+        for column in o.columns.keys() {
+            if table.column(column).is_none() {
+                return Err(Error::input(format!(
+                    "seed overrides name {name}.{column}, which does not exist"
+                )));
+            }
+        }
+    }
+    let referenced_keys: BTreeSet<&String> = request
+        .schema
+        .tables
+        .values()
+        .flat_map(|t| t.foreign_keys.iter())
+        .filter(|fk| fk.ref_table == name)
+        .flat_map(|fk| fk.ref_columns.iter())
+        .collect();
+    let generated = |c: &Column| {
+        let explicit_key = request.explicit_keys
+            && referenced_keys.contains(&c.name)
+            && matches!(c.kind, ColumnKind::Int { .. });
+        (!c.server_filled || explicit_key) && values::can_generate(&c.kind)
+    };
+
+    let mut fks = Vec::new();
+    let mut key_of: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    for fk in &table.foreign_keys {
+        if !fk
+            .columns
+            .iter()
+            .all(|c| table.column(c).is_some_and(&generated))
+        {
+            continue;
+        }
+        let index = fks.len();
+        for (position, c) in fk.columns.iter().enumerate() {
+            key_of.entry(c.clone()).or_insert((index, position));
+        }
+        let first = column_override(&fk.columns[0]);
+        let unique = std::iter::once(&table.primary_key)
+            .chain(table.unique_keys.iter())
+            .any(|k| !k.is_empty() && k.iter().all(|c| fk.columns.contains(c)));
+        fks.push(FkPlan {
+            name: fk.name.clone(),
+            parent: fk.ref_table.clone(),
+            parent_columns: fk.ref_columns.clone(),
+            columns: fk.columns.clone(),
+            one_to_one: unique,
+            nullable: fk
+                .columns
+                .iter()
+                .all(|c| table.column(c).is_some_and(|c| c.nullable)),
+            per_parent: first.per_parent,
+            mean: first.mean,
+            skew: first.skew.unwrap_or(0.0),
+            deferred: deferred.contains(&fk.name) || fk.ref_table == name,
+        });
+    }
+
+    // Each unique key needs one column that never repeats; prefer one that is not a key of a
+    // parent (those values come from the parent).
+    let mut unique: HashSet<String> = HashSet::new();
+    let mut combos: Vec<Vec<usize>> = Vec::new();
+    for key in std::iter::once(&table.primary_key)
+        .filter(|k| !k.is_empty())
+        .chain(table.unique_keys.iter())
+    {
+        if let Some(free) = key
+            .iter()
+            .find(|c| !key_of.contains_key(*c) && table.column(c).is_some_and(&generated))
+        {
+            unique.insert(free.clone());
+            continue;
+        }
+        let inside: Vec<usize> = (0..fks.len())
+            .filter(|i| fks[*i].columns.iter().all(|c| key.contains(c)))
+            .collect();
+        if inside.iter().any(|i| fks[*i].one_to_one) {
+            continue;
+        }
+        let covered = key
+            .iter()
+            .all(|c| inside.iter().any(|i| fks[*i].columns.contains(c)));
+        if covered && inside.len() > 1 && !combos.contains(&inside) {
+            combos.push(inside);
+        }
+    }
+
+    let planned: Vec<&Column> = table.columns.iter().filter(|c| generated(c)).collect();
+    let mut columns = Vec::new();
+    for c in &planned {
+        let o = column_override(&c.name);
+        let in_pk = table.primary_key.contains(&c.name);
+        let is_unique = unique.contains(&c.name);
+        let mut rules = rules_for(table, &c.name);
+        if let Some(min) = o.min {
+            rules.min = Some((min, true));
+        }
+        if let Some(max) = o.max {
+            rules.max = Some((max, true));
+        }
+        let bounded_by_overrides = o.min.is_some() || o.max.is_some();
+        if let Some(locale) = o.locale.or(overrides.and_then(|t| t.locale)) {
+            rules.locale = locale;
+        }
+        let partition_key = table.partitioning.as_ref().filter(|p| p.column == c.name);
+        if let Some(p) = partition_key {
+            route_to_partitions(&p.bounds, &c.kind, &mut rules);
+        }
+        // MySQL's BOOLEAN is TINYINT(1): 0 or 1, not any byte.
+        if c.data_type.eq_ignore_ascii_case("tinyint(1)")
+            && rules.allowed.is_none()
+            && rules.min.is_none()
+        {
+            rules.allowed = Some(vec!["0".into(), "1".into()]);
+        }
+        check_satisfiable(table, c, &rules)?;
+        let null_ratio = match (c.nullable && !in_pk && !is_unique, o.null_ratio) {
+            (false, _) => 0.0,
+            (true, Some(r)) => r,
+            (true, None) => DEFAULT_NULL_RATIO,
+        };
+        let constraint = rules
+            .sources
+            .first()
+            .map(|s| format!(" ({s})"))
+            .unwrap_or_default();
+        let (source, reason) = if let Some(&(fk, position)) = key_of.get(&c.name) {
+            let f = &fks[fk];
+            let in_combo = combos.iter().any(|group| group.contains(&fk));
+            let how = if f.deferred {
+                "set after every table has rows (a foreign key cycle)"
+            } else if f.one_to_one {
+                "each parent once"
+            } else if in_combo {
+                "parents combined with the table's other keys so that no combination repeats"
+            } else if f.per_parent.is_some() {
+                "children per parent from overrides"
+            } else if f.skew > 0.0 {
+                "skewed towards popular parents"
+            } else {
+                "random parents"
+            };
+            (
+                Source::Key { fk, position },
+                format!(
+                    "foreign key {} → {}({}), {how}",
+                    f.name,
+                    f.parent,
+                    f.parent_columns.join(", ")
+                ),
+            )
+        } else if let Some(values) = &o.values {
+            let weights = o.weights.clone().unwrap_or_else(|| vec![1.0; values.len()]);
+            let total: f64 = weights.iter().sum();
+            let cumulative = weights
+                .iter()
+                .scan(0.0, |acc, w| {
+                    *acc += w / total;
+                    Some(*acc)
+                })
+                .collect();
+            (
+                Source::OneOf {
+                    values: values.clone(),
+                    cumulative,
+                },
+                "values from overrides".to_string(),
+            )
+        } else if let Some(after) = after_of(table, c, &rules, &planned) {
+            let (earlier, inclusive, why) = after;
+            let index = planned
+                .iter()
+                .position(|p| p.name == earlier)
+                .expect("the earlier column is planned");
+            (
+                Source::After {
+                    column: index,
+                    inclusive,
+                    rules: rules.clone(),
+                },
+                format!("after {earlier} ({why})"),
+            )
+        } else if let Some(generator) = &o.generator {
+            (
+                Source::Value {
+                    hint: hint_for(generator),
+                    rules: rules.clone(),
+                },
+                format!("{generator} (overrides)"),
+            )
+        } else {
+            let hint = Hint::for_column(&table.name, &c.name);
+            let by = if let Some(allowed) = &rules.allowed {
+                format!("one of {} allowed values", allowed.len())
+            } else if let Some(prefix) = &rules.prefix {
+                format!("text matching `{prefix}…`")
+            } else if c.server_filled {
+                "row numbers, written explicitly (files have no server to fill them)".to_string()
+            } else if hint == Hint::None {
+                format!("{} values", kind_name(&c.kind))
+            } else {
+                format!("{} (column name)", hint.name())
+            };
+            let routed = if partition_key.is_some()
+                && (!rules.pieces.is_empty() || rules.allowed.is_some())
+            {
+                " within the existing partitions"
+            } else {
+                ""
+            };
+            (
+                Source::Value {
+                    hint,
+                    rules: rules.clone(),
+                },
+                format!("{by}{routed}{constraint}"),
+            )
+        };
+        let reason = if bounded_by_overrides {
+            format!("{reason}; range from overrides")
+        } else {
+            reason
+        };
+        let personal = looks_personal(&c.name) && !impersonal(&source);
+        columns.push(ColumnPlan {
+            column: (*c).clone(),
+            source,
+            null_ratio,
+            unique: is_unique,
+            reason,
+            personal,
+        });
+    }
+    // Columns that must be filled but cannot be generated.
+    for c in &table.columns {
+        if !c.nullable && !c.has_default && !c.server_filled && !values::can_generate(&c.kind) {
+            return Err(Error::input(format!(
+                "cannot seed {name}.{}: no generator for type {} and the column is NOT NULL \
+                 without a default; give it a default or set `values` in the seed overrides",
+                c.name, c.data_type
+            )));
+        }
+    }
+    let rows = request
+        .table_rows
+        .get(&name)
+        .or_else(|| request.table_rows.get(&table.name))
+        .copied()
+        .or(overrides.and_then(|o| o.rows))
+        .unwrap_or(request.rows);
+    let plan = TablePlan {
+        table: table.clone(),
+        rows,
+        columns,
+        fks,
+        combos,
+    };
+    if !plan.rows_from_parents() {
+        check_capacity(&plan)?;
+    }
+    Ok(plan)
+}
+
+/// Generators whose values describe things, not people (a product's `name`).
+fn impersonal(source: &Source) -> bool {
+    matches!(
+        source,
+        Source::Value {
+            hint: Hint::Title
+                | Hint::Company
+                | Hint::Code
+                | Hint::Status
+                | Hint::Currency
+                | Hint::Slug
+                | Hint::Url,
+            ..
+        } | Source::OneOf { .. }
+    )
+}
+
+/// Rows of a partitioned table must land in a partition that exists: the key column's values
+/// are restricted to the partitions' ranges or lists (unless a default or hash partition takes
+/// anything).
+fn route_to_partitions(bounds: &[PartitionBound], kind: &ColumnKind, rules: &mut ColumnRules) {
+    if bounds.is_empty() || bounds.contains(&PartitionBound::Any) {
+        return;
+    }
+    let time = time_like(kind);
+    let point = |v: &str| -> Option<f64> {
+        if time {
+            parse_timestamp(v).map(|(s, _)| s as f64)
+        } else {
+            v.parse().ok()
+        }
+    };
+    // An open end gets a year of timestamps or a million numbers.
+    let span = if time { 365.0 * 86_400.0 } else { 1_000_000.0 };
+    let mut listed = Vec::new();
+    for bound in bounds {
+        match bound {
+            PartitionBound::Range { from, to } => {
+                let (lo, hi) = (
+                    from.as_deref().and_then(point),
+                    to.as_deref().and_then(point),
+                );
+                let piece = match (lo, hi) {
+                    (Some(lo), Some(hi)) => (lo, hi),
+                    (Some(lo), None) => (lo, lo + span),
+                    (None, Some(hi)) => (hi - span, hi),
+                    (None, None) => continue,
+                };
+                if piece.0 < piece.1 {
+                    rules.pieces.push(piece);
+                }
+            }
+            PartitionBound::List(values) => {
+                listed.extend(values.iter().filter(|v| *v != "NULL").cloned());
+            }
+            PartitionBound::Any => {}
+        }
+    }
+    if !listed.is_empty() {
+        rules.allowed = Some(listed);
+    }
+}
+
+/// Unique columns must have room for every row.
+fn check_capacity(plan: &TablePlan) -> Result<()> {
+    for c in plan.columns.iter().filter(|c| c.unique) {
+        let (room, what) = match &c.source {
+            Source::OneOf { values, .. } => {
+                (values.len() as f64, "values from overrides".to_string())
+            }
+            Source::Value { rules, .. } if rules.allowed.is_some() => (
+                rules.allowed.as_ref().map_or(0, Vec::len) as f64,
+                rules
+                    .sources
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| "its allowed values".into()),
+            ),
+            Source::Value { rules, .. } => match &c.column.kind {
+                ColumnKind::Enum(labels) => {
+                    (labels.len() as f64, format!("type {}", c.column.data_type))
+                }
+                ColumnKind::Bool => (2.0, "boolean".into()),
+                ColumnKind::Year => (256.0, "year".into()),
+                ColumnKind::Int { bytes, unsigned } => {
+                    let bits = f64::from(u32::from(*bytes) * 8);
+                    let full = 2f64.powf(bits);
+                    let (lo, hi) = if *unsigned {
+                        (0.0, full - 1.0)
+                    } else {
+                        (-full / 2.0, full / 2.0 - 1.0)
+                    };
+                    let lo = rules
+                        .min
+                        .map_or(1f64.max(lo), |(v, inc)| if inc { v } else { v + 1.0 });
+                    let hi = rules
+                        .max
+                        .map_or(hi, |(v, inc)| if inc { v } else { v - 1.0 });
+                    (hi - lo + 1.0, c.column.data_type.clone())
+                }
+                ColumnKind::Char { len, .. } => {
+                    (36f64.powi(*len as i32), c.column.data_type.clone())
+                }
+                _ => continue,
+            },
+            _ => continue,
+        };
+        if (plan.rows as f64) > room {
+            return Err(Error::input(format!(
+                "cannot seed {} rows into {}: {} must be unique and has room for only {} values ({what})",
+                plan.rows,
+                plan.qualified(),
+                c.column.name,
+                room.max(0.0) as u64
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The earlier column `c` must come after: from a CHECK, or by name (`updated_at` after
+/// `created_at`) when both are dates or timestamps.
+fn after_of(
+    table: &Table,
+    c: &Column,
+    rules: &ColumnRules,
+    planned: &[&Column],
+) -> Option<(String, bool, String)> {
+    let planned_has = |n: &str| planned.iter().any(|p| p.name == n);
+    if let Some((other, inclusive)) = &rules.after
+        && planned_has(other)
+        && other != &c.name
+    {
+        let source = rules.sources.first().cloned().unwrap_or_default();
+        return Some((other.clone(), *inclusive, source));
+    }
+    let lower = c.name.to_ascii_lowercase();
+    ORDERED_NAMES.iter().find_map(|(later, earlier)| {
+        let other = table
+            .columns
+            .iter()
+            .find(|o| o.name.eq_ignore_ascii_case(earlier))?;
+        (lower == *later
+            && time_like(&c.kind)
+            && time_like(&other.kind)
+            && planned_has(&other.name))
+        .then(|| {
+            (
+                other.name.clone(),
+                true,
+                format!("{later} is not before {earlier}"),
+            )
+        })
+    })
+}
+
+fn kind_name(kind: &ColumnKind) -> String {
+    match kind {
+        ColumnKind::Int { bytes, unsigned } => {
+            format!(
+                "{}{}-byte integer",
+                if *unsigned { "unsigned " } else { "" },
+                bytes
+            )
+        }
+        ColumnKind::Decimal { .. } => "decimal".into(),
+        ColumnKind::Float => "floating-point".into(),
+        ColumnKind::Text { .. } => "text".into(),
+        ColumnKind::Char { .. } => "fixed-length text".into(),
+        ColumnKind::Timestamp { .. } => "timestamp".into(),
+        ColumnKind::Enum(_) => "enum label".into(),
+        ColumnKind::Array(inner) => format!("array of {}", kind_name(inner)),
+        other => format!("{other:?}")
+            .split([' ', '{', '('])
+            .next()
+            .unwrap_or("")
+            .to_lowercase(),
+    }
+}
+
+/// Refuses constraints no value can meet.
+fn check_satisfiable(table: &Table, c: &Column, rules: &ColumnRules) -> Result<()> {
+    let constraint = || {
+        rules
+            .sources
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "its CHECK constraints".into())
+    };
+    let fail = |why: String| {
+        Err(Error::input(format!(
+            "cannot seed {}.{}: {why} ({})",
+            table.qualified(),
+            c.name,
+            constraint()
+        )))
+    };
+    if let (Some((lo, lo_in)), Some((hi, hi_in))) = (rules.min, rules.max)
+        && (lo > hi || (lo == hi && !(lo_in && hi_in)))
+    {
+        return fail(format!("no value is at least {lo} and at most {hi}"));
+    }
+    let max_len = match &c.kind {
+        ColumnKind::Text { max_len, .. } => max_len.map(|m| m as usize),
+        ColumnKind::Char { len, .. } => Some(*len as usize),
+        _ => None,
+    }
+    .into_iter()
+    .chain(rules.max_len)
+    .min();
+    if let (Some(min), Some(max)) = (rules.min_len, max_len)
+        && min > max
+    {
+        return fail(format!(
+            "values must be at least {min} and at most {max} characters long"
+        ));
+    }
+    if let (Some(prefix), Some(max)) = (&rules.prefix, max_len)
+        && prefix.chars().count() > max
+    {
+        return fail(format!(
+            "the prefix `{prefix}` is longer than {max} characters"
+        ));
+    }
+    if let Some(allowed) = &rules.allowed {
+        let fits = allowed
+            .iter()
+            .any(|v| max_len.is_none_or(|m| v.chars().count() <= m));
+        if !fits {
+            return fail("none of the allowed values fits the column".into());
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::{ForeignKey, Repertoire};
+
+    fn col(name: &str, kind: ColumnKind, nullable: bool) -> Column {
+        Column {
+            name: name.into(),
+            data_type: "t".into(),
+            kind,
+            nullable,
+            has_default: false,
+            server_filled: false,
+        }
+    }
+
+    fn int() -> ColumnKind {
+        ColumnKind::Int {
+            bytes: 4,
+            unsigned: false,
+        }
+    }
+
+    fn table(name: &str, columns: Vec<Column>, fks: Vec<ForeignKey>, checks: &[&str]) -> Table {
+        Table {
+            schema: "public".into(),
+            name: name.into(),
+            columns,
+            primary_key: vec!["id".into()],
+            unique_keys: vec![],
+            foreign_keys: fks,
+            checks: checks.iter().map(|c| c.to_string()).collect(),
+            holds_rows: true,
+            seed_directly: true,
+            partitioning: None,
+        }
+    }
+
+    fn fk(name: &str, column: &str, parent: &str) -> ForeignKey {
+        ForeignKey {
+            name: name.into(),
+            columns: vec![column.into()],
+            ref_table: format!("public.{parent}"),
+            ref_columns: vec!["id".into()],
+        }
+    }
+
+    fn plan_of(tables: Vec<Table>, overrides: &str) -> Result<SeedPlan> {
+        let mut schema = SchemaSnapshot::default();
+        for t in tables {
+            schema.tables.insert(t.qualified(), t);
+        }
+        let wanted: BTreeSet<String> = schema.tables.keys().cloned().collect();
+        let overrides = Overrides::parse(overrides).unwrap();
+        plan(&PlanRequest {
+            schema: &schema,
+            tables: &wanted,
+            rows: 10,
+            table_rows: &BTreeMap::new(),
+            overrides: &overrides,
+            explicit_keys: false,
+        })
+    }
+
+    #[test]
+    fn cycles_through_nullable_keys_are_deferred() {
+        let a = table(
+            "a",
+            vec![col("id", int(), false), col("b_id", int(), true)],
+            vec![fk("a_b", "b_id", "b")],
+            &[],
+        );
+        let b = table(
+            "b",
+            vec![col("id", int(), false), col("a_id", int(), false)],
+            vec![fk("b_a", "a_id", "a")],
+            &[],
+        );
+        let p = plan_of(vec![a, b], "").unwrap();
+        let order: Vec<String> = p.tables.iter().map(|t| t.table.name.clone()).collect();
+        assert_eq!(order, vec!["a", "b"]);
+        assert!(p.tables[0].fks[0].deferred);
+        assert!(!p.tables[1].fks[0].deferred);
+    }
+
+    #[test]
+    fn cycles_through_not_null_keys_are_refused() {
+        let a = table(
+            "a",
+            vec![col("id", int(), false), col("b_id", int(), false)],
+            vec![fk("a_b", "b_id", "b")],
+            &[],
+        );
+        let b = table(
+            "b",
+            vec![col("id", int(), false), col("a_id", int(), false)],
+            vec![fk("b_a", "a_id", "a")],
+            &[],
+        );
+        let err = plan_of(vec![a, b], "").unwrap_err().to_string();
+        assert!(err.contains("cycle through NOT NULL"), "{err}");
+    }
+
+    #[test]
+    fn unsatisfiable_checks_name_table_column_and_constraint() {
+        let t = table(
+            "t",
+            vec![col("id", int(), false), col("q", int(), false)],
+            vec![],
+            &["CHECK (q > 10 AND q < 5)"],
+        );
+        let err = plan_of(vec![t], "").unwrap_err().to_string();
+        assert!(err.contains("public.t.q"), "{err}");
+        assert!(err.contains("CHECK (q > 10 AND q < 5)"), "{err}");
+        let text = ColumnKind::Text {
+            max_len: Some(2),
+            repertoire: Repertoire::Full,
+        };
+        let t = table(
+            "u",
+            vec![col("id", int(), false), col("s", text, false)],
+            vec![],
+            &["CHECK (s IN ('long', 'longer'))"],
+        );
+        assert!(
+            plan_of(vec![t], "")
+                .unwrap_err()
+                .to_string()
+                .contains("none of the allowed values fits")
+        );
+    }
+
+    #[test]
+    fn explains_choices_and_orders_dependent_columns() {
+        let ts = ColumnKind::Timestamp {
+            tz: true,
+            fraction: None,
+        };
+        let t = table(
+            "events",
+            vec![
+                col("id", int(), false),
+                col(
+                    "contact_email",
+                    ColumnKind::Text {
+                        max_len: None,
+                        repertoire: Repertoire::Full,
+                    },
+                    false,
+                ),
+                col("starts_at", ts.clone(), false),
+                col("ends_at", ts.clone(), false),
+                col(
+                    "status",
+                    ColumnKind::Text {
+                        max_len: None,
+                        repertoire: Repertoire::Full,
+                    },
+                    true,
+                ),
+            ],
+            vec![],
+            &["CHECK (ends_at > starts_at)"],
+        );
+        let p = plan_of(
+            vec![t],
+            "[events.status]\nvalues = [\"a\", \"b\"]\nweights = [1, 3]\nnull_ratio = 0\n",
+        )
+        .unwrap();
+        let cols = &p.tables[0].columns;
+        assert!(cols[1].personal && cols[1].reason.starts_with("email"));
+        assert!(matches!(
+            cols[3].source,
+            Source::After {
+                column: 2,
+                inclusive: false,
+                ..
+            }
+        ));
+        assert!(cols[3].reason.contains("CHECK (ends_at > starts_at)"));
+        assert_eq!(cols[4].null_ratio, 0.0);
+        assert!(
+            matches!(&cols[4].source, Source::OneOf { cumulative, .. } if (cumulative[0] - 0.25).abs() < 1e-9)
+        );
+    }
+
+    #[test]
+    fn overrides_for_missing_columns_are_errors() {
+        let t = table("t", vec![col("id", int(), false)], vec![], &[]);
+        assert!(plan_of(vec![t], "[t.nope]\nnull_ratio = 0\n").is_err());
+    }
+}
