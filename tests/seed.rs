@@ -709,3 +709,107 @@ fn mariadb_keep_loads_the_disposable_server_through_a_pipe() {
     assert_eq!(counts, vec![5000, 5000, 5000]);
     util::assert_no_leftovers(tmp.path());
 }
+
+#[test]
+fn a_row_the_server_refuses_rolls_back_its_table_or_everything_with_atomic() {
+    let pg = Pg::start();
+    // `n % 7 = 3` is beyond what the seeder reads from CHECKs: the server refuses most rows.
+    let schema = "CREATE TABLE a (id int PRIMARY KEY);
+                  CREATE TABLE b (id int PRIMARY KEY, a_id int REFERENCES a (id));
+                  CREATE TABLE c (id int PRIMARY KEY, b_id int REFERENCES b (id), n int NOT NULL CHECK (n % 7 = 3));";
+    let per_table = pg.database("per_table", None);
+    pg.exec("per_table", schema);
+    let run = seed(&["--url", &per_table, "--rows", "500"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("cannot seed public.c: the server refused a row"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("c_n_check"),
+        "names the constraint: {}",
+        run.stderr
+    );
+    assert_eq!(
+        pg.count("per_table", "SELECT count(*) FROM a"),
+        500,
+        "earlier tables stay committed"
+    );
+    assert_eq!(pg.count("per_table", "SELECT count(*) FROM b"), 500);
+    assert_eq!(
+        pg.count("per_table", "SELECT count(*) FROM c"),
+        0,
+        "the failing table is rolled back"
+    );
+
+    let atomic = pg.database("atomic", None);
+    pg.exec("atomic", schema);
+    let run = seed(&["--url", &atomic, "--rows", "500", "--atomic"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    for table in ["a", "b", "c"] {
+        assert_eq!(
+            pg.count("atomic", &format!("SELECT count(*) FROM {table}")),
+            0,
+            "{table}"
+        );
+    }
+}
+
+#[test]
+fn mariadb_unsatisfiable_constraint_exits_2_with_an_empty_target() {
+    let my = My::start();
+    let url = my.database("bad", None);
+    my.exec(
+        "bad",
+        "CREATE TABLE parents (id INT PRIMARY KEY);
+         CREATE TABLE t (id INT PRIMARY KEY, level ENUM('a', 'b') NOT NULL UNIQUE);",
+    );
+    let run = seed(&["--url", &url, "--rows", "10"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("level must be unique and has room for only 2 values"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(my.count("bad", "SELECT count(*) FROM parents"), 0);
+    assert_eq!(my.count("bad", "SELECT count(*) FROM t"), 0);
+}
+
+#[test]
+fn interrupting_a_large_seed_leaves_no_server_and_no_files() {
+    use std::time::Duration;
+    let tmp = util::sandbox_dir();
+    let out = tempfile::tempdir().unwrap();
+    let target = out.path().join("big");
+    let mut child = util::spawn(
+        tmp.path(),
+        &[
+            "seed",
+            "--migrations",
+            PG_KITCHEN,
+            "--rows",
+            "20000000",
+            "--out",
+            target.to_str().unwrap(),
+        ],
+    );
+    // Wait until rows are being written (the staging dir exists), then interrupt.
+    assert!(util::wait_for(Duration::from_secs(30), || {
+        std::fs::read_dir(out.path()).unwrap().count() > 0
+    }));
+    std::thread::sleep(Duration::from_millis(300));
+    // SAFETY: plain kill(2) on our own child.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    assert!(!target.exists());
+    assert_eq!(
+        std::fs::read_dir(out.path()).unwrap().count(),
+        0,
+        "staging removed"
+    );
+    util::assert_no_leftovers(tmp.path());
+}

@@ -85,11 +85,14 @@ pub async fn run(args: SeedArgs, signals: &mut Signals) -> Result<ExitCode> {
     let outcome = signals
         .guard(seed_with(
             engine.as_mut(),
-            migrations.as_deref(),
-            &target,
-            &rows,
-            seed,
-            &overrides,
+            Job {
+                migrations: migrations.as_deref(),
+                target: &target,
+                rows: &rows,
+                seed,
+                overrides: &overrides,
+                atomic: args.atomic,
+            },
             &mut progress,
         ))
         .await;
@@ -201,15 +204,29 @@ fn target(args: &SeedArgs) -> Result<Target> {
     ))
 }
 
+/// What to seed, once the engine runs.
+struct Job<'a> {
+    migrations: Option<&'a [migrations::Migration]>,
+    target: &'a Target,
+    rows: &'a crate::cli::RowCounts,
+    seed: u64,
+    overrides: &'a Overrides,
+    atomic: bool,
+}
+
 async fn seed_with(
     engine: &mut dyn Engine,
-    migrations: Option<&[migrations::Migration]>,
-    target: &Target,
-    rows: &crate::cli::RowCounts,
-    seed: u64,
-    overrides: &Overrides,
+    job: Job<'_>,
     progress: &mut Progress,
 ) -> Result<Outcome> {
+    let Job {
+        migrations,
+        target,
+        rows,
+        seed,
+        overrides,
+        atomic,
+    } = job;
     if let Some(list) = migrations {
         apply_all(engine, list, progress).await?;
     }
@@ -260,8 +277,7 @@ async fn seed_with(
     };
     let written = match target {
         Target::Explain => return Ok(Outcome::Explained(explain(&plan, &schema))),
-        Target::Url => run::to_database(engine, &plan, options, false).await?,
-        Target::Kept => run::to_database(engine, &plan, options, false).await?,
+        Target::Url | Target::Kept => run::to_database(engine, &plan, options, atomic).await?,
         Target::Files { format, path } => {
             run::to_files(engine.dialect(), &plan, options, *format, path.as_deref()).await?
         }
