@@ -2,8 +2,9 @@
 //! same run on the same machine. Targets are printed as met or not; nothing here fails the
 //! build on a timing.
 //!
-//! Scale with `DRIFTLESS_BENCH_MIGRATIONS` (default 300) and `DRIFTLESS_BENCH_ROWS` (rows of
-//! the fingerprint table, default 1000000).
+//! Scale with `DRIFTLESS_BENCH_MIGRATIONS` (default 300), `DRIFTLESS_BENCH_ROWS` (rows of the
+//! fingerprint table, default 1000000) and `DRIFTLESS_BENCH_SEED_ROWS` (seed and mask tables,
+//! default 1000000); pick groups with `DRIFTLESS_BENCH_ONLY=seed,mask`.
 
 #[path = "../tests/util/history.rs"]
 mod history;
@@ -30,21 +31,42 @@ fn main() {
     );
     println!("{}", "-".repeat(100));
     let mut report = Report::default();
-    sandbox(&bins, &runtime, &mut report);
-    demo_check(&mut report);
-    history_check(&bins, &runtime, &mut report);
-    changed_since(&mut report);
-    fingerprint(&runtime, &mut report);
-    seed_speed(&bins, &runtime, &mut report);
-    match driftless::engine::mysql::find_binaries(None) {
-        Ok(mysql) => {
-            mysql_sandbox(&mysql, &runtime, &mut report);
-            mysql_fingerprint(&runtime, &mut report);
+    if wanted("sandbox") {
+        sandbox(&bins, &runtime, &mut report);
+    }
+    if wanted("check") {
+        demo_check(&mut report);
+        history_check(&bins, &runtime, &mut report);
+        changed_since(&mut report);
+    }
+    if wanted("fingerprint") {
+        fingerprint(&runtime, &mut report);
+    }
+    if wanted("seed") {
+        seed_speed(&bins, &runtime, &mut report);
+    }
+    if wanted("mask") {
+        mask_speed(&bins, &runtime, &mut report);
+    }
+    if wanted("mysql") {
+        match driftless::engine::mysql::find_binaries(None) {
+            Ok(mysql) => {
+                mysql_sandbox(&mysql, &runtime, &mut report);
+                mysql_fingerprint(&runtime, &mut report);
+            }
+            Err(e) => println!("MySQL figures skipped: {e}"),
         }
-        Err(e) => println!("MySQL figures skipped: {e}"),
     }
     println!("{}", "-".repeat(100));
     report.print();
+}
+
+/// Whether a group of figures runs: all, or those named in `DRIFTLESS_BENCH_ONLY`
+/// (comma-separated: sandbox, check, fingerprint, seed, mask, mysql).
+fn wanted(group: &str) -> bool {
+    std::env::var("DRIFTLESS_BENCH_ONLY")
+        .map(|only| only.split(',').any(|g| g.trim() == group))
+        .unwrap_or(true)
 }
 
 #[derive(Default)]
@@ -741,5 +763,135 @@ fn seed_speed(bins: &PgBinaries, runtime: &tokio::runtime::Runtime, report: &mut
         format!("{peak_mb:.0} MB"),
         format!("{big} rows in {:.1} s", elapsed.as_secs_f64()),
         verdict(peak_mb < 200.0, "< 200 MB"),
+    );
+}
+
+/// Peak resident memory of a child process run to the end (and what it waited for).
+fn peak_of(mut command: Command) -> (Duration, f64) {
+    let started = Instant::now();
+    #[allow(clippy::zombie_processes)]
+    let child = command.spawn().expect("runs");
+    // SAFETY: wait4 only writes into the status and struct it is given.
+    let (status, peak_kb) = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        let mut status = 0;
+        libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage);
+        (status, usage.ru_maxrss)
+    };
+    assert_eq!(status, 0, "{command:?} failed");
+    (started.elapsed(), peak_kb as f64 / 1024.0)
+}
+
+/// `driftless mask` of a table with four masked columns into an empty database, against
+/// psql's `\copy … to stdout | \copy … from stdin` of the same table on the same server.
+fn mask_speed(bins: &PgBinaries, runtime: &tokio::runtime::Runtime, report: &mut Report) {
+    let rows = seed_rows();
+    let server = LocalServer::start(bins, false).expect("server");
+    drop(runtime.block_on(server.connect()).expect("ready"));
+    let base = server.url();
+    let root = base.rsplit_once('/').unwrap().0.to_string();
+    let psql = bins.bin_dir.join("psql");
+    let sql = |db: &str, statement: &str| {
+        let status = Command::new(&psql)
+            .args([
+                "-q",
+                "-v",
+                "ON_ERROR_STOP=1",
+                &format!("{root}/{db}"),
+                "-c",
+                statement,
+            ])
+            .status()
+            .expect("psql runs");
+        assert!(status.success(), "psql failed: {statement}");
+    };
+    let table = "CREATE TABLE t (id bigint PRIMARY KEY, email text NOT NULL, name text, phone text, \
+                 ssn text, amount numeric(12,2), created_at timestamptz)";
+    let fill = |db: &str, n: usize| {
+        sql("postgres", &format!("CREATE DATABASE {db}"));
+        sql(db, table);
+        sql(
+            db,
+            &format!(
+                "INSERT INTO t SELECT i, 'user' || i || '@corp.example', 'Name ' || i, '+1 555 ' || lpad(i::text, 7, '0'), \
+                 lpad((i % 1000)::text, 3, '0') || '-55-' || lpad((i % 10000)::text, 4, '0'), i % 1000 + 0.5, \
+                 timestamptz '2020-01-01' + i * interval '1 minute' FROM generate_series(1, {n}) i"
+            ),
+        );
+    };
+    fill("source", rows);
+    fill("small", rows / 4);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let rules = dir.path().join("rules.toml");
+    std::fs::write(
+        &rules,
+        "[t.email]\ntransform = \"email\"\n[t.name]\ntransform = \"fake\"\ngenerator = \"name\"\n\
+         [t.phone]\ntransform = \"fake\"\ngenerator = \"phone\"\n[t.ssn]\ntransform = \"hash\"\n",
+    )
+    .unwrap();
+    let mask = |from: &str, to: &str| {
+        sql("postgres", &format!("DROP DATABASE IF EXISTS {to}"));
+        sql("postgres", &format!("CREATE DATABASE {to}"));
+        let mut command = Command::new(env!("CARGO_BIN_EXE_driftless"));
+        command
+            .args([
+                "mask",
+                "-q",
+                "--from",
+                &format!("{root}/{from}"),
+                "--to",
+                &format!("{root}/{to}"),
+            ])
+            .arg("--rules")
+            .arg(&rules)
+            .env("DRIFTLESS_MASK_KEY", "bench-key-0123456789abcdef")
+            .stdout(std::process::Stdio::null());
+        peak_of(command)
+    };
+    let copy = || {
+        sql("postgres", "DROP DATABASE IF EXISTS plain");
+        sql("postgres", "CREATE DATABASE plain");
+        sql("plain", table);
+        let started = Instant::now();
+        let pipeline = format!(
+            "{psql} -q {root}/source -c '\\copy t to stdout' | {psql} -q {root}/plain -c '\\copy t from stdin'",
+            psql = psql.display()
+        );
+        let status = Command::new("sh")
+            .args(["-c", &pipeline])
+            .status()
+            .expect("sh runs");
+        assert!(status.success());
+        started.elapsed()
+    };
+    let (mut masks, mut copies) = (Vec::new(), Vec::new());
+    let mut peak = 0.0f64;
+    for _ in 0..3 {
+        copies.push(copy());
+        let (time, mb) = mask("source", "masked");
+        masks.push(time);
+        peak = peak.max(mb);
+    }
+    let (_, small_peak) = mask("small", "masked_small");
+    server.stop();
+    let (mask_rate, copy_rate) = (
+        rows as f64 / median(masks).as_secs_f64(),
+        rows as f64 / median(copies).as_secs_f64(),
+    );
+    let ratio = mask_rate / copy_rate;
+    report.figure(
+        "mask, 4 of 7 columns masked, into postgres",
+        format!("{:.3} Mrows/s", mask_rate / 1e6),
+        format!("psql \\copy pipe {:.3} Mrows/s", copy_rate / 1e6),
+        verdict(
+            ratio >= 0.5,
+            &format!(">= 50% of the plain copy; {:.0}%", ratio * 100.0),
+        ),
+    );
+    report.figure(
+        "mask peak memory",
+        format!("{peak:.0} MB"),
+        format!("{small_peak:.0} MB for a quarter of the rows"),
+        verdict(peak < small_peak * 1.5 + 10.0, "flat as the table grows"),
     );
 }

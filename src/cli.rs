@@ -42,6 +42,95 @@ pub enum Command {
     /// schema's constraints and contain no personal data.
     #[command(after_help = SEED_HELP)]
     Seed(SeedArgs),
+
+    /// Copy a database with keyed, consistent masking of personal data: into an empty database
+    /// (--to) or a dump (--out). The source is only read.
+    #[command(after_help = MASK_HELP)]
+    Mask(MaskArgs),
+}
+
+const MASK_HELP: &str = "\
+Examples:
+  driftless mask --detect --from postgres://replica/app > fixtures/masking.toml
+  driftless mask --from postgres://replica/app --rules fixtures/masking.toml --to postgres://localhost/app_masked
+  driftless mask --from postgres://replica/app --rules fixtures/masking.toml --out masked.dump --strict
+  driftless mask --from mysql://ro@replica/shop --rules masking.toml --out masked.sql --subset 'users:10%'
+
+The key: DRIFTLESS_MASK_KEY or --key-file (never printed); --ephemeral-key for a random one.
+
+Exit codes:
+  0  the masked copy was written
+  1  findings: unmasked personal data (warnings, or errors with --strict, which writes nothing),
+     or a copy whose schema differs from the source's
+  2  usage or input error (bad flag, invalid rules file, missing key)
+  3  infrastructure error (a database could not be reached, pg_dump / mariadb-dump failed)
+  130/143  interrupted by Ctrl-C / SIGTERM";
+
+#[derive(Debug, Args)]
+pub struct MaskArgs {
+    /// The database to copy; it is only read, in one consistent snapshot.
+    #[arg(long, value_name = "URL")]
+    pub from: String,
+
+    /// An existing empty database to write the masked copy into. Without it, a disposable
+    /// database is filled, dumped to --out and removed.
+    #[arg(long, value_name = "URL")]
+    pub to: Option<String>,
+
+    /// Write a dump of the masked copy here: PostgreSQL custom format (pg_restore), MySQL /
+    /// MariaDB SQL.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
+    /// Masking rules (TOML): a transformer per column; see the README.
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
+
+    /// Print suggested rules for the columns that look personal (with the evidence), and
+    /// write nothing.
+    #[arg(long)]
+    pub detect: bool,
+
+    /// Fail (exit 1, nothing written) when a column that looks personal has no rule.
+    #[arg(long)]
+    pub strict: bool,
+
+    /// Keep part of a table: `users:id < 1000` or `users:10%` (by a hash of the key, the same
+    /// rows every time); rows elsewhere follow so that foreign keys stay valid. Repeatable.
+    #[arg(long, value_name = "TABLE:CONDITION", value_parser = crate::mask::subset::Subset::parse)]
+    pub subset: Vec<crate::mask::subset::Subset>,
+
+    /// A file holding the masking key (else DRIFTLESS_MASK_KEY).
+    #[arg(long, value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
+
+    /// Use a random key: outputs differ on every run and cannot be joined across copies.
+    #[arg(long)]
+    pub ephemeral_key: bool,
+
+    /// Database engine; inferred from --from.
+    #[arg(long, value_name = "ENGINE")]
+    pub engine: Option<String>,
+
+    /// Report format on stdout (or in --output).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<Format>,
+
+    /// Write the report to FILE instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Configuration file. [default: ./driftless.toml if it exists]
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Directory with the server binaries and pg_dump (see `check --help`).
+    #[arg(long = "pg-bin", visible_alias = "mysql-bin", value_name = "DIR")]
+    pub bin_dir: Option<PathBuf>,
+
+    /// No progress output on stderr.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
 }
 
 const SEED_HELP: &str = "\

@@ -8,6 +8,7 @@ pub mod config;
 pub mod data;
 pub mod engine;
 pub mod error;
+pub mod mask;
 pub mod migrations;
 pub mod policy;
 pub mod report;

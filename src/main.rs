@@ -12,3 +12,6 @@ fn main() {
     }
     std::process::exit(driftless::run(cli).code());
 }
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -723,7 +723,7 @@ fn a_row_the_server_refuses_rolls_back_its_table_or_everything_with_atomic() {
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(
         run.stderr
-            .contains("cannot seed public.c: the server refused a row"),
+            .contains("cannot load rows into public.c: the server refused a row"),
         "{}",
         run.stderr
     );

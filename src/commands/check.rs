@@ -159,6 +159,7 @@ pub async fn run(args: CheckArgs, signals: &mut Signals) -> Result<ExitCode> {
         duration_ms: started.elapsed().as_millis() as u64,
         seed: Some(settings.seed),
         migrations: outcome.migrations,
+        tables: Vec::new(),
         findings: outcome.findings,
         summary: Default::default(),
     };

@@ -1,6 +1,7 @@
 //! One file per subcommand, and the dispatch.
 
 mod check;
+mod mask;
 mod seed;
 
 use std::future::Future;
@@ -18,6 +19,7 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Check(args) => check::run(args, &mut signals).await,
         Command::Seed(args) => seed::run(args, &mut signals).await,
+        Command::Mask(args) => mask::run(args, &mut signals).await,
     }
 }
 

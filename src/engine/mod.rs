@@ -77,6 +77,16 @@ pub struct StartOptions {
     pub in_place: bool,
 }
 
+/// Which rows [`Engine::read_rows`] reads.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReadQuery {
+    /// A SQL condition on the table's columns (a subset).
+    pub filter: Option<String>,
+    /// Columns to order by (for reads that must line up with each other).
+    pub order: Vec<String>,
+    pub limit: Option<usize>,
+}
+
 /// Outcome of applying one script.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Applied {
@@ -182,6 +192,30 @@ pub trait Engine: Send {
 
     /// Runs one statement of seeding (transaction control, foreign keys of cycles).
     async fn execute(&mut self, sql: &str) -> Result<()>;
+
+    /// Opens a consistent read-only snapshot on the session [`Engine::read_rows`] uses, for
+    /// reading a database driftless must not change (`mask --from`). Returns an id other tools
+    /// can share it with (PostgreSQL's exported snapshot), if the engine has one.
+    async fn begin_snapshot(&mut self) -> Result<Option<String>>;
+
+    /// Streams the rows of `table` as text values in `columns` order, in batches; returns how
+    /// many were read. Stops early, without error, when the receiver is dropped.
+    async fn read_rows(
+        &mut self,
+        table: &Table,
+        columns: &[String],
+        query: &ReadQuery,
+        rows: tokio::sync::mpsc::Sender<Vec<Vec<Option<String>>>>,
+    ) -> Result<u64>;
+
+    /// The schema as DDL in two parts: what must exist before rows are loaded (types, tables,
+    /// sequences, views) and what comes after (indexes, constraints, triggers, sequence
+    /// positions). `snapshot` is the id from [`Engine::begin_snapshot`].
+    async fn schema_ddl(&mut self, snapshot: Option<&str>) -> Result<(String, String)>;
+
+    /// Writes a dump of the whole database to `path`: PostgreSQL custom format (for
+    /// `pg_restore`), MySQL / MariaDB SQL.
+    async fn dump(&mut self, path: &std::path::Path) -> Result<()>;
 
     /// Fingerprints every data table of `schema`. With `capture`, also keeps per-row hashes
     /// in the server so that later [`Engine::row_diff`] calls can drill down.

@@ -178,6 +178,7 @@ mod tests {
                 rows_seeded: Some(0),
                 status: MigrationStatus::Finding,
             }],
+            tables: Vec::new(),
             findings: (0..findings)
                 .map(|i| {
                     Finding::new(FindingKind::SchemaDrift, format!("drift number {i}"))

@@ -167,8 +167,22 @@ pub struct Report {
     pub duration_ms: u64,
     pub seed: Option<u64>,
     pub migrations: Vec<MigrationResult>,
+    /// `mask`: what was copied, per table.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tables: Vec<TableCopy>,
     pub findings: Vec<Finding>,
     pub summary: Summary,
+}
+
+/// One table copied by `mask`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TableCopy {
+    /// Qualified name.
+    pub table: String,
+    pub rows: u64,
+    pub ms: u64,
+    /// Transformer per column, for the masked ones (the others are kept as they are).
+    pub columns: std::collections::BTreeMap<String, String>,
 }
 
 impl Report {

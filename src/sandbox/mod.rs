@@ -33,6 +33,55 @@ pub fn free_port() -> Result<u16> {
 }
 
 /// The last `n` non-blank lines of a server log, joined, for one-line error messages.
+/// Runs a helper tool (pg_dump, mariadb-dump) to the end and returns its stdout. Cancellable:
+/// when the future is dropped (Ctrl-C), the tool is killed and reaped.
+pub async fn run_tool(mut command: std::process::Command, what: &str) -> Result<Vec<u8>> {
+    use std::io::Read;
+    use std::process::Stdio;
+    struct Reap(std::process::Child);
+    impl Drop for Reap {
+        fn drop(&mut self) {
+            if matches!(self.0.try_wait(), Ok(None)) {
+                let _ = self.0.kill();
+                let _ = self.0.wait();
+            }
+        }
+    }
+    let child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| crate::Error::infra(format!("cannot run {what}: {e}")))?;
+    let mut child = Reap(child);
+    // Drain stdout on a thread so that a large output cannot fill the pipe and stall the tool.
+    let mut stdout = child.0.stdout.take().expect("piped stdout");
+    let reader = std::thread::spawn(move || {
+        let mut out = Vec::new();
+        let _ = stdout.read_to_end(&mut out);
+        out
+    });
+    let status = loop {
+        match child.0.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) => tokio::time::sleep(std::time::Duration::from_millis(5)).await,
+            Err(e) => return Err(crate::Error::infra(format!("{what} failed: {e}"))),
+        }
+    };
+    let out = reader.join().unwrap_or_default();
+    if !status.success() {
+        let mut err = String::new();
+        if let Some(mut stderr) = child.0.stderr.take() {
+            let _ = stderr.read_to_string(&mut err);
+        }
+        return Err(crate::Error::infra(format!(
+            "{what} failed ({status}): {}",
+            last_lines(err.trim(), 3)
+        )));
+    }
+    Ok(out)
+}
+
 pub fn last_lines(text: &str, n: usize) -> String {
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     lines[lines.len().saturating_sub(n)..].join(" | ")

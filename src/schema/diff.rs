@@ -153,6 +153,7 @@ mod tests {
                     nullable: true,
                     has_default: false,
                     server_filled: false,
+                    generated: false,
                 })
                 .collect(),
             primary_key: vec![],

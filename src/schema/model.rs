@@ -105,6 +105,8 @@ pub struct Column {
     pub has_default: bool,
     /// Filled by the server (identity, serial, generated): seeding leaves it alone.
     pub server_filled: bool,
+    /// Computed from other columns (`GENERATED ALWAYS AS (…)`): it can never be written.
+    pub generated: bool,
 }
 
 /// What kind of values a column holds, as far as seeding and comparison care.

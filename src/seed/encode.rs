@@ -187,7 +187,10 @@ impl Encoder {
 }
 
 fn copy_escaped(out: &mut String, value: &str) {
-    if !value.contains(['\\', '\t', '\n', '\r']) {
+    if !value
+        .bytes()
+        .any(|b| matches!(b, b'\\' | b'\t' | b'\n' | b'\r'))
+    {
         out.push_str(value);
         return;
     }

@@ -177,6 +177,7 @@ mod tests {
             nullable,
             has_default: false,
             server_filled: false,
+            generated: false,
         }
     }
 

@@ -89,6 +89,31 @@ impl TablePlan {
         self.columns.iter().map(|c| c.column.name.clone()).collect()
     }
 
+    /// A plan that only names `columns` of `table` (for loading rows that come from
+    /// elsewhere, as `mask` does).
+    pub fn for_columns(table: &Table, columns: Vec<Column>) -> TablePlan {
+        TablePlan {
+            table: table.clone(),
+            rows: 0,
+            columns: columns
+                .into_iter()
+                .map(|column| ColumnPlan {
+                    column,
+                    source: Source::Value {
+                        hint: Hint::None,
+                        rules: ColumnRules::default(),
+                    },
+                    null_ratio: 0.0,
+                    unique: false,
+                    reason: String::new(),
+                    personal: false,
+                })
+                .collect(),
+            fks: Vec::new(),
+            combos: Vec::new(),
+        }
+    }
+
     /// Whether the row count follows the parents (a `per_parent` cardinality).
     pub fn rows_from_parents(&self) -> bool {
         self.fks
@@ -145,7 +170,7 @@ pub fn plan_lenient(request: &PlanRequest<'_>) -> SeedPlan {
 
 /// The tables in an order where parents come first. In a cycle, the foreign keys that close it
 /// must be nullable: they are filled with NULL first and set afterwards (returned per table).
-fn fill_order(
+pub fn fill_order(
     schema: &SchemaSnapshot,
     wanted: &BTreeSet<String>,
     lenient: bool,
@@ -203,7 +228,7 @@ fn fill_order(
     Ok(order)
 }
 
-fn hint_for(generator: &str) -> Hint {
+pub fn hint_for(generator: &str) -> Hint {
     match generator {
         "email" => Hint::Email,
         "first_name" => Hint::FirstName,
@@ -284,6 +309,7 @@ fn plan_table(
         .collect();
     let generated = |c: &Column| {
         let explicit_key = request.explicit_keys
+            && !c.generated
             && referenced_keys.contains(&c.name)
             && matches!(c.kind, ColumnKind::Int { .. });
         (!c.server_filled || explicit_key) && values::can_generate(&c.kind)
@@ -777,6 +803,7 @@ mod tests {
             nullable,
             has_default: false,
             server_filled: false,
+            generated: false,
         }
     }
 

@@ -5,8 +5,7 @@ use fake::faker::address::en::CountryCode;
 use fake::faker::internet::en::{DomainSuffix, Username};
 use fake::faker::lorem::en::{Sentence, Word};
 use fake::faker::name::en::{FirstName, LastName};
-use fake::rand::RngExt;
-use fake::rand::rngs::StdRng;
+use fake::rand::{Rng, RngExt};
 
 use super::ColumnRules;
 use crate::schema::frozen::days_from_civil;
@@ -288,7 +287,7 @@ struct Ctx<'a> {
 }
 
 /// A value for the requested column, or `None` (NULL).
-pub fn value(request: &Request<'_>, rng: &mut StdRng) -> Option<String> {
+pub fn value<R: Rng + ?Sized>(request: &Request<'_>, rng: &mut R) -> Option<String> {
     let Request {
         column,
         hint,
@@ -315,7 +314,7 @@ pub fn value(request: &Request<'_>, rng: &mut StdRng) -> Option<String> {
     kind_value(&column.kind, &ctx, rng)
 }
 
-fn kind_value(kind: &ColumnKind, ctx: &Ctx<'_>, rng: &mut StdRng) -> Option<String> {
+fn kind_value<R: Rng + ?Sized>(kind: &ColumnKind, ctx: &Ctx<'_>, rng: &mut R) -> Option<String> {
     let Ctx {
         hint,
         rules,
@@ -578,7 +577,7 @@ fn range(hint: Hint, rules: &ColumnRules, limits: (f64, f64), step: f64) -> (f64
     (lo.max(limits.0), hi.min(limits.1))
 }
 
-fn int_value(bytes: u8, unsigned: bool, ctx: &Ctx<'_>, rng: &mut StdRng) -> i128 {
+fn int_value<R: Rng + ?Sized>(bytes: u8, unsigned: bool, ctx: &Ctx<'_>, rng: &mut R) -> i128 {
     let bits = u32::from(bytes.clamp(1, 8)) * 8;
     let (min, max) = if unsigned {
         (0i128, (1i128 << bits) - 1)
@@ -619,7 +618,12 @@ fn int_value(bytes: u8, unsigned: bool, ctx: &Ctx<'_>, rng: &mut StdRng) -> i128
     }
 }
 
-fn decimal_value(precision: Option<u32>, scale: u32, ctx: &Ctx<'_>, rng: &mut StdRng) -> String {
+fn decimal_value<R: Rng + ?Sized>(
+    precision: Option<u32>,
+    scale: u32,
+    ctx: &Ctx<'_>,
+    rng: &mut R,
+) -> String {
     let scale = scale.min(6);
     let unit = 10f64.powi(scale as i32);
     let max = precision
@@ -652,14 +656,14 @@ fn decimal_value(precision: Option<u32>, scale: u32, ctx: &Ctx<'_>, rng: &mut St
     )
 }
 
-fn text_value(
+fn text_value<R: Rng + ?Sized>(
     hint: Hint,
     max_len: Option<usize>,
     min_len: Option<usize>,
     row: usize,
     unique: bool,
     locale: Locale,
-    rng: &mut StdRng,
+    rng: &mut R,
 ) -> String {
     let base: String = match hint {
         Hint::Email => {
@@ -753,13 +757,13 @@ fn text_value(
 
 /// Text that matches a CHECK's pattern: the literal prefix, the classes of the tail, and a
 /// number when the pattern leaves the end open (the row number for unique columns).
-fn patterned(
+fn patterned<R: Rng + ?Sized>(
     prefix: &str,
     rules: &ColumnRules,
     limit: Option<usize>,
     row: usize,
     unique: bool,
-    rng: &mut StdRng,
+    rng: &mut R,
 ) -> String {
     let mut out = prefix.to_string();
     let number = row.to_string();
@@ -813,7 +817,7 @@ fn patterned(
 
 /// A person's name as people really have them: mostly "First Last", but also middle names,
 /// titles and single names, which is where name-splitting migrations lose data.
-fn full_name(locale: Locale, rng: &mut StdRng) -> String {
+fn full_name<R: Rng + ?Sized>(locale: Locale, rng: &mut R) -> String {
     let first = localized!(locale, fake::faker::name::raw::FirstName, rng);
     let last = localized!(locale, fake::faker::name::raw::LastName, rng);
     if matches!(locale, Locale::Ja | Locale::ZhCn) {
@@ -870,7 +874,13 @@ fn fit(
     value
 }
 
-fn char_value(len: usize, hint: Hint, row: usize, unique: bool, rng: &mut StdRng) -> String {
+fn char_value<R: Rng + ?Sized>(
+    len: usize,
+    hint: Hint,
+    row: usize,
+    unique: bool,
+    rng: &mut R,
+) -> String {
     let len = len.max(1);
     if unique {
         let mut code = to_base36(row as u64);
@@ -893,7 +903,7 @@ fn char_value(len: usize, hint: Hint, row: usize, unique: bool, rng: &mut StdRng
 
 /// A German-shaped IBAN (`DE`, two mod-97 check digits, 18 digits) with a valid checksum.
 /// The bank code is from the range Bundesbank reserves for tests, so no real account matches.
-pub fn iban(rng: &mut StdRng) -> String {
+pub fn iban<R: Rng + ?Sized>(rng: &mut R) -> String {
     let account: u64 = rng.random_range(0..10_000_000_000);
     let bban = format!("10000000{account:010}");
     // Check digits: 98 - (BBAN + "DE00" with letters as numbers) mod 97; D = 13, E = 14.
@@ -904,7 +914,7 @@ pub fn iban(rng: &mut StdRng) -> String {
 }
 
 /// A 16-digit Visa-shaped test card number (`4000 00…`) with a valid Luhn check digit.
-pub fn card_number(rng: &mut StdRng) -> String {
+pub fn card_number<R: Rng + ?Sized>(rng: &mut R) -> String {
     let body = format!("400000{:09}", rng.random_range(0..1_000_000_000u64));
     let sum: u32 = body
         .bytes()
@@ -937,7 +947,7 @@ fn to_base36(mut n: u64) -> String {
     String::from_utf8(out).unwrap_or_default()
 }
 
-fn uuid(rng: &mut StdRng) -> String {
+pub fn uuid<R: Rng + ?Sized>(rng: &mut R) -> String {
     let mut b: [u8; 16] = rng.random();
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
@@ -954,7 +964,12 @@ fn uuid(rng: &mut StdRng) -> String {
 
 /// One of the half-open ranges `rules.pieces` allows (partitions): by row for unique values,
 /// else at random.
-fn piece(rules: &ColumnRules, row: usize, unique: bool, rng: &mut StdRng) -> Option<(f64, f64)> {
+fn piece<R: Rng + ?Sized>(
+    rules: &ColumnRules,
+    row: usize,
+    unique: bool,
+    rng: &mut R,
+) -> Option<(f64, f64)> {
     let n = rules.pieces.len();
     match n {
         0 => None,
@@ -965,7 +980,13 @@ fn piece(rules: &ColumnRules, row: usize, unique: bool, rng: &mut StdRng) -> Opt
 }
 
 /// An offset into a range of `width` steps: the row's own slot for unique values.
-fn offset(width: i64, row: usize, unique: bool, rules: &ColumnRules, rng: &mut StdRng) -> i64 {
+fn offset<R: Rng + ?Sized>(
+    width: i64,
+    row: usize,
+    unique: bool,
+    rules: &ColumnRules,
+    rng: &mut R,
+) -> i64 {
     let width = width.max(1);
     if unique {
         (row / rules.pieces.len().max(1)) as i64 % width
@@ -975,7 +996,7 @@ fn offset(width: i64, row: usize, unique: bool, rules: &ColumnRules, rng: &mut S
 }
 
 /// `YYYY-MM-DD HH:MM:SS[.ffffff][+00]` of seconds since the epoch.
-fn format_timestamp(seconds: i64, micros: u32, digits: usize, tz: bool) -> String {
+pub fn format_timestamp(seconds: i64, micros: u32, digits: usize, tz: bool) -> String {
     let (day, second) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
     let mut out = String::with_capacity(32);
     push_date(&mut out, day);
@@ -1064,11 +1085,11 @@ pub fn parse_timestamp(text: &str) -> Option<(i64, u32)> {
 /// A value later than `earlier` (or equal, when `inclusive`), of the same kind: up to a month
 /// later for dates and timestamps, up to 100 more for numbers. `None` when `earlier` cannot be
 /// read (the caller generates an independent value).
-pub fn after(
+pub fn after<R: Rng + ?Sized>(
     kind: &ColumnKind,
     earlier: &str,
     inclusive: bool,
-    rng: &mut StdRng,
+    rng: &mut R,
 ) -> Option<String> {
     let step = i64::from(!inclusive);
     match kind {
@@ -1106,7 +1127,7 @@ fn base_day() -> i64 {
 }
 
 /// `YYYY-MM-DD` of a day number (days since 1970-01-01; Howard Hinnant's algorithm).
-fn format_date(days: i64) -> String {
+pub fn format_date(days: i64) -> String {
     let mut out = String::with_capacity(10);
     push_date(&mut out, days);
     out
@@ -1133,6 +1154,7 @@ fn push_date(out: &mut String, days: i64) {
 mod tests {
     use super::*;
     use fake::rand::SeedableRng;
+    use fake::rand::rngs::StdRng;
 
     fn rng() -> StdRng {
         StdRng::seed_from_u64(1)
@@ -1332,6 +1354,7 @@ mod tests {
             nullable: false,
             has_default: false,
             server_filled: false,
+            generated: false,
         };
         let rules = ColumnRules::default();
         let request = Request {

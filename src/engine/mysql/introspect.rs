@@ -234,6 +234,7 @@ async fn read_columns(
             nullable,
             has_default: default.is_some(),
             server_filled: extra.contains("auto_increment") || extra.contains("generated"),
+            generated: extra.contains("generated"),
         });
     }
     Ok(())

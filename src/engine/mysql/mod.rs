@@ -7,6 +7,7 @@
 //! Seeding uses edge-case rows here: MySQL silently truncates and converts, and those rows are
 //! where it shows.
 
+mod copy;
 mod fingerprint;
 mod introspect;
 mod sandbox;
@@ -65,6 +66,8 @@ pub struct MySql {
     version: String,
     sql_mode: String,
     captured: HashMap<String, fingerprint::Captured>,
+    /// How mariadb-dump reaches this database, where it can.
+    tool: Option<copy::ToolConnection>,
 }
 
 /// Connection options as a migration tool would use them: no `PIPES_AS_CONCAT`, no forced
@@ -78,10 +81,12 @@ fn plain(options: MySqlConnectOptions) -> MySqlConnectOptions {
 
 impl MySql {
     pub async fn start(options: &StartOptions) -> Result<MySql> {
+        let mut tool = None;
         let (server, connect) = match &options.url {
             Some(url) if options.in_place => {
                 let connect = MySqlConnectOptions::from_str(url)
                     .map_err(|e| Error::input(format!("invalid --url: {e}")))?;
+                tool = copy::ToolConnection::from_url(url).ok();
                 (Server::InPlace, connect)
             }
             Some(url) => {
@@ -94,6 +99,13 @@ impl MySql {
                 // The first connection doubles as the readiness probe and creates the database.
                 drop(local.connect().await?);
                 let connect = local.connect_options().database(sandbox::DATABASE);
+                tool = Some(copy::ToolConnection {
+                    host: "127.0.0.1".into(),
+                    port: local.port,
+                    user: "root".into(),
+                    password: None,
+                    database: sandbox::DATABASE.into(),
+                });
                 (Server::Local(local), connect)
             }
         };
@@ -139,6 +151,7 @@ impl MySql {
             version: short_version(&row.0),
             sql_mode: row.1,
             captured: HashMap::new(),
+            tool,
         })
     }
 
@@ -148,6 +161,12 @@ impl MySql {
             Server::Local(local) => Some(local.url()),
             Server::Remote(_) | Server::InPlace => None,
         }
+    }
+
+    fn tool(&self) -> Result<&copy::ToolConnection> {
+        self.tool
+            .as_ref()
+            .ok_or_else(|| Error::infra("mariadb-dump cannot reach a throwaway database on --url"))
     }
 
     /// The observer connection, for benchmarks and tests that need raw SQL.
@@ -292,5 +311,29 @@ impl Engine for MySql {
             .await
             .map(|_| ())
             .map_err(|e| statements::seed_error("the seeded tables", e))
+    }
+
+    async fn begin_snapshot(&mut self) -> Result<Option<String>> {
+        copy::begin_snapshot(&mut self.observer)
+            .await
+            .map(|()| None)
+    }
+
+    async fn read_rows(
+        &mut self,
+        table: &Table,
+        columns: &[String],
+        query: &super::ReadQuery,
+        rows: tokio::sync::mpsc::Sender<Vec<Vec<Option<String>>>>,
+    ) -> Result<u64> {
+        copy::read_rows(&mut self.observer, table, columns, query, rows).await
+    }
+
+    async fn schema_ddl(&mut self, _snapshot: Option<&str>) -> Result<(String, String)> {
+        copy::schema_ddl(self.tool()?).await
+    }
+
+    async fn dump(&mut self, path: &std::path::Path) -> Result<()> {
+        copy::dump(self.tool()?, path).await
     }
 }

@@ -254,11 +254,11 @@ fn value_literal(value: Option<&String>, kind: Option<&ColumnKind>) -> String {
 pub fn seed_error(table: &str, e: sqlx::Error) -> Error {
     match &e {
         sqlx::Error::Database(db) => Error::input(format!(
-            "cannot seed {table}: the server refused a row: {}",
+            "cannot load rows into {table}: the server refused a row: {}",
             db.message()
         )),
         _ => Error::Database {
-            context: format!("cannot seed {table}"),
+            context: format!("cannot load rows into {table}"),
             source: e,
         },
     }

@@ -555,6 +555,7 @@ async fn read_columns(
             nullable: !not_null && !domain_not_null,
             has_default: default.is_some() && generated != "s",
             server_filled: !identity.is_empty() || generated == "s" || serial,
+            generated: generated == "s",
         });
     }
     Ok(())

@@ -6,6 +6,7 @@
 //! the *observer* introspects, fingerprints, seeds and runs checks with its own fixed
 //! settings (UTC, ISO dates), so nothing a migration sets changes how data is compared.
 
+mod copy;
 mod fingerprint;
 mod introspect;
 mod sandbox;
@@ -65,6 +66,10 @@ pub struct Postgres {
     server: Server,
     version: String,
     fingerprints: fingerprint::FingerprintCache,
+    /// A URL external tools (pg_dump) can use for this database, where there is one.
+    tool_url: Option<String>,
+    /// `--pg-bin`, for finding pg_dump.
+    bin_dir: Option<std::path::PathBuf>,
 }
 
 impl Postgres {
@@ -81,7 +86,10 @@ impl Postgres {
                         crate::sandbox::redact_url(url)
                     ))
                 })?;
-                return Self::with_connections(Server::InPlace, first, connect).await;
+                let mut engine = Self::with_connections(Server::InPlace, first, connect).await?;
+                engine.tool_url = Some(url.clone());
+                engine.bin_dir = options.bin_dir.clone();
+                return Ok(engine);
             }
             Some(url) => {
                 let (db, connect) = sandbox::RemoteDatabase::create(url).await?;
@@ -93,8 +101,12 @@ impl Postgres {
                 // The first connection doubles as the readiness probe.
                 let first = local.connect().await?;
                 let connect = local.connect_options();
+                let url = local.url();
                 let server = Server::Local(local);
-                return Self::with_connections(server, first, connect).await;
+                let mut engine = Self::with_connections(server, first, connect).await?;
+                engine.tool_url = Some(url);
+                engine.bin_dir = options.bin_dir.clone();
+                return Ok(engine);
             }
         };
         let first = connect
@@ -132,6 +144,8 @@ impl Postgres {
             server,
             version,
             fingerprints: fingerprint::FingerprintCache::default(),
+            tool_url: None,
+            bin_dir: None,
         })
     }
 
@@ -141,6 +155,12 @@ impl Postgres {
             Server::Local(local) => Some(local.url()),
             Server::Remote(_) | Server::InPlace => None,
         }
+    }
+
+    fn tool_url(&self) -> Result<String> {
+        self.tool_url
+            .clone()
+            .ok_or_else(|| Error::infra("pg_dump cannot reach a throwaway database on --url"))
     }
 
     /// The observer connection, for benchmarks and tests that need raw SQL.
@@ -220,6 +240,32 @@ impl Engine for Postgres {
             .await
             .map(|_| ())
             .map_err(|e| statements::seed_error("the seeded tables", e))
+    }
+
+    async fn begin_snapshot(&mut self) -> Result<Option<String>> {
+        copy::begin_snapshot(&mut self.observer).await.map(Some)
+    }
+
+    async fn read_rows(
+        &mut self,
+        table: &Table,
+        columns: &[String],
+        query: &super::ReadQuery,
+        rows: tokio::sync::mpsc::Sender<Vec<Vec<Option<String>>>>,
+    ) -> Result<u64> {
+        copy::read_rows(&mut self.observer, table, columns, query, rows).await
+    }
+
+    async fn schema_ddl(&mut self, snapshot: Option<&str>) -> Result<(String, String)> {
+        let url = self.tool_url()?;
+        let pg_dump = copy::pg_dump(self.bin_dir.as_deref())?;
+        copy::schema_ddl(&pg_dump, &url, snapshot, &mut self.observer).await
+    }
+
+    async fn dump(&mut self, path: &std::path::Path) -> Result<()> {
+        let url = self.tool_url()?;
+        let pg_dump = copy::pg_dump(self.bin_dir.as_deref())?;
+        copy::dump(&pg_dump, &url, path).await
     }
 
     async fn fingerprint(

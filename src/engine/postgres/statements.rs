@@ -244,12 +244,12 @@ pub fn seed_error(table: &str, e: sqlx::Error) -> Error {
                 .map(|d| format!(" ({d})"))
                 .unwrap_or_default();
             Error::input(format!(
-                "cannot seed {table}: the server refused a row: {}{detail}",
+                "cannot load rows into {table}: the server refused a row: {}{detail}",
                 db.message()
             ))
         }
         _ => Error::Database {
-            context: format!("cannot seed {table}"),
+            context: format!("cannot load rows into {table}"),
             source: e,
         },
     }

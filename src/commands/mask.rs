@@ -1,0 +1,585 @@
+//! `driftless mask`: copy a database with keyed, consistent masking of personal data.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::time::{Instant, SystemTime};
+
+use super::Signals;
+use crate::cli::MaskArgs;
+use crate::config::Config;
+use crate::engine::{Engine, EngineSpec, StartOptions};
+use crate::mask::detect::{Evidence, PiiKind};
+use crate::mask::key::MaskKey;
+use crate::mask::rules::Rules;
+use crate::mask::subset::{self, Subset};
+use crate::mask::{self, MaskPlan, transform};
+use crate::migrations::display_path;
+use crate::report::{self, Finding, FindingKind, Format, Report, Severity, Status, TableCopy};
+use crate::roundtrip::Observer;
+use crate::sandbox::redact_url;
+use crate::schema::SchemaSnapshot;
+use crate::seed::encode::Dialect;
+use crate::{Error, ExitCode, Result};
+
+pub async fn run(args: MaskArgs, signals: &mut Signals) -> Result<ExitCode> {
+    let started = Instant::now();
+    let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+    let config = Config::load(args.config.as_deref())?;
+    let spec = super::resolve_engine(args.engine.clone(), &config, Some(&args.from))?;
+    if let Some(to) = &args.to
+        && !spec
+            .url_schemes
+            .iter()
+            .any(|s| to.starts_with(&format!("{s}://")))
+    {
+        return Err(Error::input(format!(
+            "--to must be a {} URL like --from",
+            spec.name
+        )));
+    }
+    // Everything that can be wrong with the input is found before connecting.
+    let key = if args.detect {
+        None
+    } else {
+        Some(MaskKey::load(args.key_file.as_deref(), args.ephemeral_key)?)
+    };
+    let rules = match &args.rules {
+        Some(path) => Rules::load(path)?,
+        None => Rules::default(),
+    };
+    if !args.detect && args.to.is_none() && args.out.is_none() {
+        return Err(Error::input(
+            "say where the masked copy goes: --to URL (an empty database) or --out FILE (a dump)",
+        ));
+    }
+    if let Some(out) = &args.out
+        && out.exists()
+    {
+        return Err(Error::input(format!(
+            "--out {} already exists; driftless will not overwrite it",
+            display_path(out).display()
+        )));
+    }
+    let bin_dir = args
+        .bin_dir
+        .clone()
+        .or_else(|| config.bin_dir.as_deref().map(|p| config.resolve(p)));
+    let source_options = StartOptions {
+        url: Some(args.from.clone()),
+        bin_dir: bin_dir.clone(),
+        in_place: true,
+        ..StartOptions::default()
+    };
+    let mut progress = report::Progress::new(args.quiet);
+    progress.status("connecting to the source…");
+    let mut source = signals.guard((spec.start)(&source_options)).await?;
+    let outcome = signals
+        .guard(with_source(
+            spec,
+            source.as_mut(),
+            &args,
+            &rules,
+            key.as_ref(),
+            bin_dir,
+            &mut progress,
+        ))
+        .await;
+    progress.finish();
+    let _ = source.teardown(false).await;
+    let outcome = outcome?;
+    let report = match outcome {
+        Outcome::Detected(text) => {
+            print!("{text}");
+            return Ok(ExitCode::Pass);
+        }
+        Outcome::Done(done) => done,
+    };
+    let Done {
+        server_version,
+        tables,
+        findings,
+        target,
+    } = report;
+    let mut report = Report {
+        version: 1,
+        tool: report::tool_name(),
+        command: "mask".into(),
+        engine: spec.name.into(),
+        server_version: Some(server_version),
+        server_settings: BTreeMap::new(),
+        status: Status::Pass,
+        migration_format: None,
+        started_at,
+        duration_ms: started.elapsed().as_millis() as u64,
+        seed: None,
+        migrations: Vec::new(),
+        tables,
+        findings,
+        summary: Default::default(),
+    };
+    report.finish(Severity::Error, 0);
+    let format = args.format.unwrap_or(Format::Human);
+    let text = if format == Format::Human {
+        human(&report, &target)
+    } else {
+        let mut out = Vec::new();
+        report::render(&report, format, &mut out, false)
+            .map_err(|e| Error::infra(format!("cannot render the report: {e}")))?;
+        String::from_utf8_lossy(&out).into_owned()
+    };
+    match &args.output {
+        Some(path) => std::fs::write(path, text).map_err(|e| {
+            Error::input(format!(
+                "cannot write {}: {e}",
+                display_path(path).display()
+            ))
+        })?,
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            let _ = stdout.write_all(text.as_bytes());
+        }
+    }
+    Ok(match report.status {
+        Status::Pass => ExitCode::Pass,
+        Status::Fail => ExitCode::Findings,
+    })
+}
+
+enum Outcome {
+    /// `--detect`: the suggested rules file.
+    Detected(String),
+    Done(Done),
+}
+
+struct Done {
+    server_version: String,
+    tables: Vec<TableCopy>,
+    findings: Vec<Finding>,
+    /// Where the copy went, for the human summary.
+    target: String,
+}
+
+async fn with_source(
+    spec: &'static EngineSpec,
+    source: &mut dyn Engine,
+    args: &MaskArgs,
+    rules: &Rules,
+    key: Option<&MaskKey>,
+    bin_dir: Option<std::path::PathBuf>,
+    progress: &mut report::Progress,
+) -> Result<Outcome> {
+    let server_version = source.server_version().to_string();
+    let schema = source.schema().await?;
+    let snapshot = source.begin_snapshot().await?;
+    progress.status("sampling for personal data…");
+    let evidence = mask::detect_all(source, &schema).await?;
+    if args.detect {
+        return Ok(Outcome::Detected(suggest(
+            &schema, &evidence, rules, &args.from,
+        )));
+    }
+    let key = key.expect("a key outside --detect");
+    let order: Vec<String> =
+        crate::seed::plan::fill_order(&schema, &mask::copied_tables(&schema), true)?
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect();
+    let subsets: Vec<Subset> = args.subset.clone();
+    let filters = subset::filters(source.dialect(), &schema, &order, &subsets)?;
+    let plan = mask::plan(&schema, rules, &filters)?;
+    let severity = if args.strict {
+        Severity::Error
+    } else {
+        Severity::Warning
+    };
+    let mut findings: Vec<Finding> = mask::unmasked(&plan, &evidence)
+        .into_iter()
+        .map(|((table, column), evidence)| unmasked_finding(table, column, evidence, severity))
+        .collect();
+    if args.strict && !findings.is_empty() {
+        return Ok(Outcome::Done(Done {
+            server_version,
+            tables: Vec::new(),
+            findings,
+            target: "nothing (--strict: unmasked personal data)".into(),
+        }));
+    }
+
+    // The target: the given empty database, or a disposable one that is dumped.
+    let target_options = match &args.to {
+        Some(url) => StartOptions {
+            url: Some(url.clone()),
+            bin_dir,
+            in_place: true,
+            ..StartOptions::default()
+        },
+        None => StartOptions {
+            bin_dir,
+            ..StartOptions::default()
+        },
+    };
+    progress.status(&format!("starting the target {}…", spec.name));
+    let mut target = (spec.start)(&target_options).await?;
+    let result = fill_target(
+        source,
+        target.as_mut(),
+        &schema,
+        &plan,
+        key,
+        snapshot.as_deref(),
+        args,
+        progress,
+    )
+    .await;
+    let torn = target.teardown(false).await;
+    let (tables, drift) = result?;
+    torn?;
+    findings.extend(drift);
+    let mut place = Vec::new();
+    if let Some(to) = &args.to {
+        place.push(redact_url(to));
+    }
+    if let Some(out) = &args.out {
+        place.push(display_path(out).display().to_string());
+    }
+    Ok(Outcome::Done(Done {
+        server_version,
+        tables,
+        findings,
+        target: place.join(" and "),
+    }))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn fill_target(
+    source: &mut dyn Engine,
+    target: &mut dyn Engine,
+    schema: &SchemaSnapshot,
+    plan: &MaskPlan,
+    key: &MaskKey,
+    snapshot: Option<&str>,
+    args: &MaskArgs,
+    progress: &mut report::Progress,
+) -> Result<(Vec<TableCopy>, Vec<Finding>)> {
+    let existing = target.schema().await?;
+    if !existing.tables.is_empty() {
+        let names: Vec<&String> = existing.tables.keys().take(5).collect();
+        return Err(Error::input(format!(
+            "the --to database is not empty (it has {} tables: {}…); mask writes into an empty database",
+            existing.tables.len(),
+            names
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    let (pre, post) = source.schema_ddl(snapshot).await?;
+    // PostgreSQL: all of it in one transaction, so that a failure leaves the target as empty
+    // as it was. MySQL commits DDL at once: what was created is dropped again instead.
+    let transactional = target.dialect() == Dialect::Postgres;
+    if transactional {
+        target.execute("BEGIN").await?;
+    }
+    let filled = async {
+        run_script(target, &pre, "the schema (before rows)").await?;
+        let mut report = |table: &str, rows: u64| {
+            progress.seeding(table, rows, rows.max(1));
+        };
+        let tables = mask::copy(source, &mut *target, plan, key, &mut report).await?;
+        run_script(
+            target,
+            &post,
+            "the schema (after rows: indexes, constraints, triggers)",
+        )
+        .await?;
+        Ok::<_, Error>(tables)
+    }
+    .await;
+    let tables = match filled {
+        Ok(tables) => {
+            if transactional {
+                target.execute("COMMIT").await?;
+            }
+            tables
+        }
+        Err(e) => {
+            if transactional {
+                let _ = target.execute("ROLLBACK").await;
+            } else {
+                drop_created(target, schema).await;
+            }
+            return Err(e);
+        }
+    };
+    // The copy's schema must be the source's.
+    let copied = target.schema().await?;
+    let drift = crate::schema::diff(
+        &comparable(schema),
+        &comparable(&copied),
+        ("source", "masked copy"),
+    );
+    let mut findings = Vec::new();
+    if !drift.is_empty() {
+        findings.push(
+            Finding::new(
+                FindingKind::SchemaDrift,
+                "the masked copy's schema differs from the source's",
+            )
+            .detail("diff", drift.unified()),
+        );
+    }
+    if let Some(out) = &args.out {
+        progress.status("writing the dump…");
+        target.dump(out).await?;
+    }
+    Ok((tables, findings))
+}
+
+/// Drops what a failed MySQL copy created in the (previously empty) target.
+async fn drop_created(target: &mut dyn Engine, schema: &SchemaSnapshot) {
+    let _ = target.execute("SET FOREIGN_KEY_CHECKS = 0").await;
+    for object in schema.objects.values() {
+        let what = match object.kind.as_str() {
+            "table" => "TABLE",
+            "view" => "VIEW",
+            _ => continue,
+        };
+        let name = object
+            .reference
+            .rsplit('.')
+            .next()
+            .unwrap_or(&object.reference);
+        let _ = target
+            .execute(&format!(
+                "DROP {what} IF EXISTS `{}`",
+                name.replace('`', "``")
+            ))
+            .await;
+    }
+}
+
+/// The schema with database names taken out (MySQL's copy lives in another database).
+fn comparable(schema: &SchemaSnapshot) -> SchemaSnapshot {
+    let databases: std::collections::BTreeSet<&String> =
+        schema.tables.values().map(|t| &t.schema).collect();
+    let mut out = schema.clone();
+    if schema.ordered_columns {
+        for db in databases {
+            let prefix = format!("{db}.");
+            out.objects = out
+                .objects
+                .into_iter()
+                .map(|(k, mut o)| {
+                    o.text = o.text.replace(&prefix, "");
+                    o.reference = o.reference.replace(&prefix, "");
+                    (k.replace(&prefix, ""), o)
+                })
+                .collect();
+        }
+    }
+    out
+}
+
+/// Runs a DDL script statement by statement with the engine's splitter.
+async fn run_script(target: &mut dyn Engine, script: &str, what: &str) -> Result<()> {
+    let split = crate::engine::ENGINES
+        .iter()
+        .find(|e| e.name == target_engine_name(target))
+        .map(|e| e.split)
+        .unwrap_or(crate::engine::postgres::split);
+    let statements =
+        split(script).map_err(|e| Error::infra(format!("cannot split {what}: {e}")))?;
+    for statement in statements {
+        target
+            .execute(&statement.sql)
+            .await
+            .map_err(|e| Error::infra(format!("cannot create {what}: {e}")))?;
+    }
+    Ok(())
+}
+
+fn target_engine_name(engine: &dyn Engine) -> &'static str {
+    match engine.dialect() {
+        crate::seed::encode::Dialect::Postgres => "postgres",
+        crate::seed::encode::Dialect::MySql => "mysql",
+    }
+}
+
+fn unmasked_finding(table: &str, column: &str, evidence: &Evidence, severity: Severity) -> Finding {
+    let plain = table.rsplit('.').next().unwrap_or(table);
+    Finding::new(
+        FindingKind::UnmaskedPii,
+        format!(
+            "{table}.{column} looks like {} ({}) and has no masking rule",
+            evidence.kind,
+            evidence.describe().split_once(": ").map_or("", |(_, w)| w)
+        ),
+    )
+    .severity(severity)
+    .object(format!("{table}.{column}"), Some(plain), Some(column))
+    .detail("pii", evidence.kind.to_string())
+    .detail("suggested", suggestion(evidence.kind).0)
+}
+
+/// The transformer suggested for a kind, and its TOML lines.
+fn suggestion(kind: PiiKind) -> (&'static str, &'static str) {
+    match kind {
+        PiiKind::Email => ("email", "transform = \"email\""),
+        PiiKind::Phone => ("fake", "transform = \"fake\"\ngenerator = \"phone\""),
+        PiiKind::FirstName => ("fake", "transform = \"fake\"\ngenerator = \"first_name\""),
+        PiiKind::LastName => ("fake", "transform = \"fake\"\ngenerator = \"last_name\""),
+        PiiKind::Name => ("fake", "transform = \"fake\"\ngenerator = \"name\""),
+        PiiKind::Address => ("fake", "transform = \"fake\"\ngenerator = \"street\""),
+        PiiKind::City => ("fake", "transform = \"fake\"\ngenerator = \"city\""),
+        PiiKind::Zip => ("fake", "transform = \"fake\"\ngenerator = \"zip\""),
+        PiiKind::BirthDate => ("noise", "transform = \"noise\"\ndays = 180"),
+        PiiKind::NationalId | PiiKind::Iban | PiiKind::Ip => ("hash", "transform = \"hash\""),
+        PiiKind::Card => ("partial", "transform = \"partial\"\nkeep_last = 4"),
+        PiiKind::Secret => ("redact", "transform = \"redact\""),
+        PiiKind::Salary => ("noise", "transform = \"noise\"\nrelative = 0.1"),
+        PiiKind::FreeText => ("scrub", "transform = \"scrub\""),
+    }
+}
+
+/// `--detect`: a rules file for the columns that look personal, with the evidence.
+fn suggest(
+    schema: &SchemaSnapshot,
+    evidence: &BTreeMap<(String, String), Evidence>,
+    existing: &Rules,
+    from: &str,
+) -> String {
+    let mut out = format!(
+        "# Masking rules suggested by `driftless mask --detect` for {}\n\
+         # from column names and up to {} sampled rows per table. Review them: columns not\n\
+         # listed are copied as they are, and foreign keys follow their parent's rule.\n",
+        redact_url(from),
+        mask::SAMPLE_ROWS
+    );
+    let following = |table: &str, column: &str| {
+        schema.tables.get(table).is_some_and(|t| {
+            t.foreign_keys.iter().any(|fk| {
+                fk.columns
+                    .iter()
+                    .position(|c| c == column)
+                    .is_some_and(|i| {
+                        evidence.contains_key(&(fk.ref_table.clone(), fk.ref_columns[i].clone()))
+                    })
+            })
+        })
+    };
+    let mut written = 0;
+    for ((table, column), e) in evidence {
+        let Some(t) = schema.tables.get(table) else {
+            continue;
+        };
+        if following(table, column) {
+            continue;
+        }
+        let Some(c) = t.column(column) else { continue };
+        let (mut name, mut lines) = suggestion(e.kind);
+        // What fits the column's type.
+        let fits = |lines: &str| {
+            Rules::parse(&format!("[t.c]\n{lines}\n"))
+                .ok()
+                .and_then(|r| r.get("", "t", "c").map(|r| r.transform.clone()))
+                .is_some_and(|tr| transform::validate(c, &tr).is_ok())
+        };
+        if !fits(lines) {
+            (name, lines) = if fits("transform = \"hash\"") {
+                ("hash", "transform = \"hash\"")
+            } else if c.nullable {
+                ("null", "transform = \"null\"")
+            } else {
+                ("keep", "transform = \"keep\"")
+            };
+        }
+        let header = if t.schema == "public" || schema.ordered_columns {
+            format!("[{}.{column}]", t.name)
+        } else {
+            format!("[{}.{}.{column}]", t.schema, t.name)
+        };
+        let covered = existing
+            .get(&t.schema, &t.name, column)
+            .map(|r| format!("  (your rules: {})", r.transform.describe()))
+            .unwrap_or_default();
+        let _ = write!(out, "\n# {}{covered}\n{header}\n{lines}\n", e.describe());
+        let _ = name;
+        written += 1;
+    }
+    if written == 0 {
+        out.push_str("\n# No column looks personal.\n");
+    }
+    out
+}
+
+/// The human summary of a mask run.
+fn human(report: &Report, target: &str) -> String {
+    let mut out = format!(
+        "driftless mask · {} {} → {target}\n\n",
+        report.engine,
+        report.server_version.as_deref().unwrap_or("")
+    );
+    let width = report
+        .tables
+        .iter()
+        .map(|t| t.table.len())
+        .max()
+        .unwrap_or(0);
+    for t in &report.tables {
+        let masked: Vec<String> = t
+            .columns
+            .iter()
+            .map(|(c, how)| format!("{c}: {how}"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "  {:width$}  {:>9} rows  {:>6} ms  {}",
+            t.table,
+            t.rows,
+            t.ms,
+            if masked.is_empty() {
+                "(copied as it is)".to_string()
+            } else {
+                masked.join(", ")
+            }
+        );
+    }
+    if !report.findings.is_empty() {
+        out.push('\n');
+        for f in &report.findings {
+            let severity = match f.severity {
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+                Severity::Info => "info",
+            };
+            let _ = writeln!(out, "  {severity:7} {:14} {}", f.kind.id(), f.message);
+            if let Some(diff) = f
+                .details
+                .as_ref()
+                .and_then(|d| d.get("diff"))
+                .and_then(|d| d.as_str())
+            {
+                for line in diff.lines() {
+                    let _ = writeln!(out, "          {line}");
+                }
+            }
+        }
+    }
+    let rows: u64 = report.tables.iter().map(|t| t.rows).sum();
+    let _ = writeln!(
+        out,
+        "\n{}: {} tables · {rows} rows · {} errors · {} warnings · {:.1} s",
+        if report.status == Status::Pass {
+            "pass"
+        } else {
+            "fail"
+        },
+        report.tables.len(),
+        report.summary.errors,
+        report.summary.warnings,
+        report.duration_ms as f64 / 1000.0
+    );
+    out
+}

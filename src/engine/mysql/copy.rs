@@ -1,0 +1,240 @@
+//! Reading a database driftless must not change (the source of `mask`): a consistent
+//! read-only snapshot, rows streamed as text, the schema through `mariadb-dump --no-data`,
+//! and a SQL dump of a finished copy.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::str::FromStr;
+
+use futures_util::TryStreamExt;
+use sqlx::Row;
+use sqlx::mysql::{MySqlConnectOptions, MySqlConnection};
+
+use super::fingerprint::ident;
+use crate::engine::ReadQuery;
+use crate::error::Context;
+use crate::sandbox::run_tool;
+use crate::schema::{ColumnKind, Table};
+use crate::{Error, Result};
+
+const BATCH: usize = 4096;
+
+/// How mariadb-dump reaches the database.
+#[derive(Debug, Clone)]
+pub struct ToolConnection {
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    pub password: Option<String>,
+    pub database: String,
+}
+
+impl ToolConnection {
+    /// From a `mysql://user:pass@host:port/db` URL.
+    pub fn from_url(url: &str) -> Result<ToolConnection> {
+        let options = MySqlConnectOptions::from_str(url)
+            .map_err(|e| Error::input(format!("invalid --url: {e}")))?;
+        let password = url
+            .split_once("://")
+            .and_then(|(_, rest)| rest.split_once('@'))
+            .and_then(|(userinfo, _)| userinfo.split_once(':'))
+            .map(|(_, p)| percent_decode(p));
+        Ok(ToolConnection {
+            host: options.get_host().to_string(),
+            port: options.get_port(),
+            user: options.get_username().to_string(),
+            password,
+            database: options
+                .get_database()
+                .ok_or_else(|| Error::input("the MySQL URL names no database"))?
+                .to_string(),
+        })
+    }
+
+    fn command(&self, tool: &Path) -> Command {
+        let mut command = Command::new(tool);
+        command.arg("--no-defaults").args([
+            "--protocol=TCP",
+            "-h",
+            &self.host,
+            "-P",
+            &self.port.to_string(),
+            "-u",
+            &self.user,
+        ]);
+        // The password goes through the environment, never the command line.
+        match &self.password {
+            Some(p) => command.env("MYSQL_PWD", p),
+            None => command.env_remove("MYSQL_PWD"),
+        };
+        command
+    }
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&text[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `mariadb-dump` (or `mysqldump`) on PATH or in /usr/bin.
+pub fn dump_tool() -> Result<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    for name in ["mariadb-dump", "mysqldump"] {
+        for dir in std::env::split_paths(&path).chain([PathBuf::from("/usr/bin")]) {
+            let candidate = dir.join(name);
+            if candidate.is_file() {
+                return Ok(candidate);
+            }
+        }
+    }
+    Err(Error::infra(
+        "mariadb-dump / mysqldump not found (Debian: the mariadb-client package)",
+    ))
+}
+
+pub async fn begin_snapshot(conn: &mut MySqlConnection) -> Result<()> {
+    sqlx::raw_sql(
+        "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ;
+         START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY",
+    )
+    .execute(&mut *conn)
+    .await
+    .context(|| "cannot start a read-only snapshot".into())?;
+    Ok(())
+}
+
+/// Rows as text: binary values as `\x` + hex, bits as binary digits (what seeding's MySQL
+/// encoders expect back).
+pub async fn read_rows(
+    conn: &mut MySqlConnection,
+    table: &Table,
+    columns: &[String],
+    query: &ReadQuery,
+    rows: tokio::sync::mpsc::Sender<Vec<Vec<Option<String>>>>,
+) -> Result<u64> {
+    let list: Vec<String> = columns
+        .iter()
+        .map(|c| {
+            let name = ident(c);
+            match table.column(c).map(|c| &c.kind) {
+                Some(ColumnKind::Bytes { .. }) => format!("CONCAT('\\\\x', HEX({name}))"),
+                Some(ColumnKind::Bit { .. }) => format!("BIN({name})"),
+                _ => format!("CAST({name} AS CHAR)"),
+            }
+        })
+        .collect();
+    let mut sql = format!("SELECT {} FROM {}", list.join(", "), ident(&table.name));
+    if let Some(filter) = &query.filter {
+        sql.push_str(&format!(" WHERE {filter}"));
+    }
+    if !query.order.is_empty() {
+        let order: Vec<String> = query.order.iter().map(|c| ident(c)).collect();
+        sql.push_str(&format!(" ORDER BY {}", order.join(", ")));
+    }
+    if let Some(limit) = query.limit {
+        sql.push_str(&format!(" LIMIT {limit}"));
+    }
+    let what = || format!("cannot read {}", table.qualified());
+    let mut stream = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch(&mut *conn);
+    let mut batch = Vec::with_capacity(BATCH);
+    let mut count = 0u64;
+    let mut open = true;
+    while let Some(row) = stream.try_next().await.context(what)? {
+        if !open {
+            continue;
+        }
+        let mut values = Vec::with_capacity(columns.len());
+        for i in 0..columns.len() {
+            values.push(row.try_get::<Option<String>, _>(i).context(what)?);
+        }
+        batch.push(values);
+        if batch.len() == BATCH {
+            count += batch.len() as u64;
+            if rows.send(std::mem::take(&mut batch)).await.is_err() {
+                open = false;
+            }
+        }
+    }
+    if open && !batch.is_empty() {
+        count += batch.len() as u64;
+        let _ = rows.send(batch).await;
+    }
+    Ok(count)
+}
+
+/// `mariadb-dump --no-data`: tables and views before the rows (with foreign key checks off
+/// for the load), triggers and routines after.
+pub async fn schema_ddl(connection: &ToolConnection) -> Result<(String, String)> {
+    let tool = dump_tool()?;
+    let mut pre = connection.command(&tool);
+    pre.args([
+        "--no-data",
+        "--skip-triggers",
+        "--skip-comments",
+        "--skip-add-drop-table",
+        "--single-transaction",
+        "--skip-set-charset",
+        &connection.database,
+    ]);
+    let mut post = connection.command(&tool);
+    post.args([
+        "--no-data",
+        "--no-create-info",
+        "--no-create-db",
+        "--triggers",
+        "--routines",
+        "--skip-comments",
+        "--single-transaction",
+        &connection.database,
+    ]);
+    let pre = String::from_utf8_lossy(&run_tool(pre, "mariadb-dump").await?).into_owned();
+    let post = String::from_utf8_lossy(&run_tool(post, "mariadb-dump").await?).into_owned();
+    Ok((
+        format!("{pre}\nSET FOREIGN_KEY_CHECKS = 0;\n"),
+        format!("SET FOREIGN_KEY_CHECKS = 1;\n{post}"),
+    ))
+}
+
+/// A SQL dump of the whole database.
+pub async fn dump(connection: &ToolConnection, path: &Path) -> Result<()> {
+    let tool = dump_tool()?;
+    let mut command = connection.command(&tool);
+    command.args([
+        "--single-transaction",
+        "--routines",
+        "--triggers",
+        "--hex-blob",
+        &format!("--result-file={}", path.display()),
+        &connection.database,
+    ]);
+    run_tool(command, "mariadb-dump").await.map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tool_connections_come_from_urls() {
+        let c = ToolConnection::from_url("mysql://app:p%40ss@db.local:3307/shop").unwrap();
+        assert_eq!(
+            (c.host.as_str(), c.port, c.user.as_str()),
+            ("db.local", 3307, "app")
+        );
+        assert_eq!(c.password.as_deref(), Some("p@ss"));
+        assert_eq!(c.database, "shop");
+    }
+}

@@ -1,0 +1,758 @@
+//! Finding personal data: by column name (in several languages) and by what sampled values
+//! look like (emails, phones, Luhn-valid card numbers, IBANs with their checksum, IPs,
+//! national-ID shapes, JWTs and API-key-shaped secrets, and free text containing any of these).
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use crate::schema::{Column, ColumnKind};
+
+/// What kind of personal data a column holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PiiKind {
+    Email,
+    Phone,
+    FirstName,
+    LastName,
+    Name,
+    Address,
+    City,
+    Zip,
+    BirthDate,
+    NationalId,
+    Iban,
+    Card,
+    Ip,
+    Secret,
+    Salary,
+    /// Free text with personal data inside.
+    FreeText,
+}
+
+impl fmt::Display for PiiKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PiiKind::Email => "email addresses",
+            PiiKind::Phone => "phone numbers",
+            PiiKind::FirstName => "first names",
+            PiiKind::LastName => "last names",
+            PiiKind::Name => "names",
+            PiiKind::Address => "street addresses",
+            PiiKind::City => "cities",
+            PiiKind::Zip => "postal codes",
+            PiiKind::BirthDate => "birth dates",
+            PiiKind::NationalId => "national ID numbers",
+            PiiKind::Iban => "IBANs",
+            PiiKind::Card => "card numbers",
+            PiiKind::Ip => "IP addresses",
+            PiiKind::Secret => "secrets (passwords, tokens, API keys)",
+            PiiKind::Salary => "pay",
+            PiiKind::FreeText => "free text containing personal data",
+        })
+    }
+}
+
+/// Column-name words per kind, in several languages. Matched against the words of the column
+/// name (`customer_email` → `customer`, `email`; `eMail` → `e`, `mail`).
+const NAMES: &[(PiiKind, &[&str])] = &[
+    (
+        PiiKind::Email,
+        &[
+            "email",
+            "e_mail",
+            "mail",
+            "correo",
+            "courriel",
+            "epost",
+            "emailaddress",
+        ],
+    ),
+    (
+        PiiKind::Phone,
+        &[
+            "phone",
+            "tel",
+            "telephone",
+            "telefon",
+            "telefono",
+            "telefone",
+            "mobile",
+            "mobil",
+            "handy",
+            "cell",
+            "cellphone",
+            "celular",
+            "portable",
+            "fax",
+            "msisdn",
+        ],
+    ),
+    (
+        PiiKind::FirstName,
+        &[
+            "first_name",
+            "firstname",
+            "given_name",
+            "forename",
+            "vorname",
+            "prenom",
+            "prénom",
+            "nombre",
+            "nome",
+        ],
+    ),
+    (
+        PiiKind::LastName,
+        &[
+            "last_name",
+            "lastname",
+            "surname",
+            "family_name",
+            "nachname",
+            "familienname",
+            "nom_de_famille",
+            "apellido",
+            "apellidos",
+            "cognome",
+            "sobrenome",
+            "achternaam",
+        ],
+    ),
+    (
+        PiiKind::Name,
+        &[
+            "full_name",
+            "fullname",
+            "display_name",
+            "contact_name",
+            "customer_name",
+            "person_name",
+            "maiden_name",
+        ],
+    ),
+    (
+        PiiKind::Address,
+        &[
+            "address",
+            "street",
+            "strasse",
+            "straße",
+            "rue",
+            "calle",
+            "adresse",
+            "direccion",
+            "indirizzo",
+            "endereco",
+            "address_line",
+            "address1",
+            "address2",
+            "ship_to",
+            "bill_to",
+        ],
+    ),
+    (
+        PiiKind::City,
+        &["city", "stadt", "ort", "ville", "ciudad", "citta", "cidade"],
+    ),
+    (
+        PiiKind::Zip,
+        &[
+            "zip",
+            "zipcode",
+            "zip_code",
+            "postal_code",
+            "postcode",
+            "plz",
+            "postleitzahl",
+            "cep",
+            "code_postal",
+        ],
+    ),
+    (
+        PiiKind::BirthDate,
+        &[
+            "dob",
+            "birth",
+            "birthday",
+            "birthdate",
+            "date_of_birth",
+            "birth_date",
+            "geburtsdatum",
+            "geburtstag",
+            "fecha_nacimiento",
+            "date_naissance",
+            "data_nascimento",
+        ],
+    ),
+    (
+        PiiKind::NationalId,
+        &[
+            "ssn",
+            "social_security",
+            "social_security_number",
+            "sin",
+            "nin",
+            "nino",
+            "national_id",
+            "nationalid",
+            "tax_id",
+            "taxid",
+            "tin",
+            "steuer_id",
+            "steuernummer",
+            "personalausweis",
+            "passport",
+            "passport_number",
+            "reisepass",
+            "dni",
+            "nie",
+            "nif",
+            "cpf",
+            "cnpj",
+            "curp",
+            "aadhaar",
+            "pesel",
+            "bsn",
+            "id_number",
+            "license_number",
+            "drivers_license",
+        ],
+    ),
+    (
+        PiiKind::Iban,
+        &[
+            "iban",
+            "bic",
+            "swift",
+            "account_number",
+            "kontonummer",
+            "bank_account",
+            "routing_number",
+        ],
+    ),
+    (
+        PiiKind::Card,
+        &[
+            "card_number",
+            "credit_card",
+            "cc_number",
+            "pan",
+            "kreditkarte",
+            "card_no",
+            "cardnumber",
+        ],
+    ),
+    (
+        PiiKind::Ip,
+        &[
+            "ip",
+            "ip_address",
+            "ipaddr",
+            "ip_addr",
+            "last_ip",
+            "remote_addr",
+            "client_ip",
+            "last_login_ip",
+        ],
+    ),
+    (
+        PiiKind::Secret,
+        &[
+            "password",
+            "passwd",
+            "pwd",
+            "passwort",
+            "password_hash",
+            "secret",
+            "token",
+            "api_key",
+            "apikey",
+            "access_key",
+            "private_key",
+            "refresh_token",
+            "access_token",
+            "session_token",
+        ],
+    ),
+    (
+        PiiKind::Salary,
+        &[
+            "salary", "income", "gehalt", "wage", "wages", "salario", "salaire",
+        ],
+    ),
+];
+
+/// Tables whose plain `name` column names a person.
+const PEOPLE_TABLES: &[&str] = &[
+    "user",
+    "customer",
+    "client",
+    "person",
+    "people",
+    "employee",
+    "member",
+    "contact",
+    "patient",
+    "student",
+    "author",
+    "account",
+    "staff",
+    "kunde",
+    "mitarbeiter",
+    "subscriber",
+];
+
+/// The words of a column name: split at `_`, `-`, spaces and lower→upper case changes.
+fn words(name: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    let mut previous_lower = false;
+    for c in name.chars() {
+        if c == '_' || c == '-' || c == ' ' {
+            if !current.is_empty() {
+                out.push(std::mem::take(&mut current));
+            }
+            previous_lower = false;
+            continue;
+        }
+        if c.is_uppercase() && previous_lower && !current.is_empty() {
+            out.push(std::mem::take(&mut current));
+        }
+        previous_lower = c.is_lowercase() || c.is_ascii_digit();
+        current.extend(c.to_lowercase());
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
+}
+
+/// What the column's name says it holds.
+pub fn by_name(table: &str, column: &str) -> Option<PiiKind> {
+    let words = words(column);
+    let joined = words.join("_");
+    let table = table.to_lowercase();
+    if joined == "name" {
+        return PEOPLE_TABLES
+            .iter()
+            .any(|t| table.contains(t))
+            .then_some(PiiKind::Name);
+    }
+    NAMES.iter().find_map(|(kind, names)| {
+        let hit = names.iter().any(|n| {
+            if n.contains('_') {
+                joined == *n
+                    || joined.ends_with(&format!("_{n}"))
+                    || joined.starts_with(&format!("{n}_"))
+            } else {
+                words.iter().any(|w| w == n)
+            }
+        });
+        hit.then_some(*kind)
+    })
+}
+
+fn luhn(digits: &[u8]) -> bool {
+    let sum: u32 = digits
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, d)| {
+            let d = u32::from(*d);
+            if i % 2 == 1 {
+                let x = d * 2;
+                if x > 9 { x - 9 } else { x }
+            } else {
+                d
+            }
+        })
+        .sum();
+    sum % 10 == 0
+}
+
+fn is_email(token: &str) -> bool {
+    let Some((local, domain)) = token.rsplit_once('@') else {
+        return false;
+    };
+    let local_ok = !local.is_empty()
+        && local.len() <= 64
+        && local
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._%+-'".contains(c));
+    let Some((host, tld)) = domain.rsplit_once('.') else {
+        return false;
+    };
+    local_ok
+        && !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+        && tld.len() >= 2
+        && tld.chars().all(|c| c.is_ascii_alphabetic())
+}
+
+fn is_ipv4(token: &str) -> bool {
+    let parts: Vec<&str> = token.split('.').collect();
+    parts.len() == 4
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.len() <= 3 && p.parse::<u16>().is_ok_and(|n| n <= 255))
+}
+
+fn is_iban(token: &str) -> bool {
+    let compact: String = token.chars().filter(|c| *c != ' ').collect();
+    let b = compact.as_bytes();
+    if !(15..=34).contains(&b.len())
+        || !b[0].is_ascii_uppercase()
+        || !b[1].is_ascii_uppercase()
+        || !b[2].is_ascii_digit()
+        || !b[3].is_ascii_digit()
+        || !b
+            .iter()
+            .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
+    {
+        return false;
+    }
+    let rearranged = compact[4..].to_string() + &compact[..4];
+    let mut remainder = 0u32;
+    for c in rearranged.chars() {
+        let value = c.to_digit(36).unwrap_or(0);
+        for d in value.to_string().bytes() {
+            remainder = (remainder * 10 + u32::from(d - b'0')) % 97;
+        }
+    }
+    remainder == 1
+}
+
+fn is_ssn(token: &str) -> bool {
+    let b = token.as_bytes();
+    b.len() == 11
+        && b[3] == b'-'
+        && b[6] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 3 || i == 6 || c.is_ascii_digit())
+}
+
+fn is_jwt(token: &str) -> bool {
+    let parts: Vec<&str> = token.split('.').collect();
+    parts.len() == 3
+        && token.starts_with("eyJ")
+        && parts.iter().take(2).all(|p| {
+            p.len() >= 8
+                && p.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '=')
+        })
+}
+
+fn is_secret(token: &str) -> bool {
+    const PREFIXES: &[&str] = &[
+        "sk_live_",
+        "sk_test_",
+        "rk_live_",
+        "pk_live_",
+        "ghp_",
+        "gho_",
+        "ghs_",
+        "github_pat_",
+        "xoxb-",
+        "xoxp-",
+        "xoxa-",
+        "glpat-",
+        "npm_",
+        "AIza",
+        "-----BEGIN",
+    ];
+    if PREFIXES.iter().any(|p| token.starts_with(p)) && token.len() >= 20 {
+        return true;
+    }
+    let b = token.as_bytes();
+    if b.len() == 20
+        && token.starts_with("AKIA")
+        && b.iter()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+    {
+        return true;
+    }
+    // A long token mixing upper case, lower case and digits looks like a generated secret.
+    b.len() >= 32
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'-')
+        && b.iter().any(u8::is_ascii_uppercase)
+        && b.iter().any(u8::is_ascii_lowercase)
+        && b.iter().any(u8::is_ascii_digit)
+}
+
+/// Digits of a phone-number or card-number shaped run: digits with spaces, dashes, dots,
+/// parentheses and a leading `+`; `None` when there are other characters.
+fn number_run(token: &str) -> Option<(Vec<u8>, bool)> {
+    let mut digits = Vec::new();
+    let mut separated = false;
+    for (i, c) in token.chars().enumerate() {
+        match c {
+            '0'..='9' => digits.push(c as u8 - b'0'),
+            '+' if i == 0 => separated = true,
+            ' ' | '-' | '.' | '(' | ')' | '/' => separated = true,
+            _ => return None,
+        }
+    }
+    Some((digits, separated))
+}
+
+/// `2024-05-01`, `01.05.2024`, `05/01/2024` (possibly followed by more): not a phone number.
+fn looks_like_date(v: &str) -> bool {
+    let b = v.as_bytes();
+    let digits =
+        |r: std::ops::Range<usize>| b.get(r).is_some_and(|s| s.iter().all(u8::is_ascii_digit));
+    (b.len() >= 10 && digits(0..4) && b[4] == b'-' && digits(5..7) && b[7] == b'-' && digits(8..10))
+        || (b.len() >= 10
+            && digits(0..2)
+            && (b[2] == b'.' || b[2] == b'/')
+            && digits(3..5)
+            && b[5] == b[2]
+            && digits(6..10))
+}
+
+/// What one whole value is, if it is one personal thing.
+pub fn classify(value: &str) -> Option<PiiKind> {
+    let v = value.trim();
+    if v.is_empty() || v.len() > 200 {
+        return None;
+    }
+    if is_email(v) {
+        return Some(PiiKind::Email);
+    }
+    if is_jwt(v) || is_secret(v) {
+        return Some(PiiKind::Secret);
+    }
+    if is_ipv4(v) {
+        return Some(PiiKind::Ip);
+    }
+    if is_ssn(v) {
+        return Some(PiiKind::NationalId);
+    }
+    if is_iban(v) {
+        return Some(PiiKind::Iban);
+    }
+    if let Some((digits, separated)) = number_run(v).filter(|_| !looks_like_date(v)) {
+        if (13..=19).contains(&digits.len()) && luhn(&digits) {
+            return Some(PiiKind::Card);
+        }
+        if (7..=15).contains(&digits.len()) && (separated || v.starts_with('+')) {
+            return Some(PiiKind::Phone);
+        }
+    }
+    None
+}
+
+/// Personal things inside free text: byte ranges and kinds, in order.
+pub fn scan(text: &str) -> Vec<(std::ops::Range<usize>, PiiKind)> {
+    let mut found = Vec::new();
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    let boundary = |c: u8| c.is_ascii_whitespace() || b",;:<>\"'()[]{}|".contains(&c);
+    while i < bytes.len() {
+        if boundary(bytes[i]) {
+            i += 1;
+            continue;
+        }
+        // A number run may span spaces (`+1 555 123 4567`, `4111 1111 1111 1111`).
+        if bytes[i].is_ascii_digit() || bytes[i] == b'+' || bytes[i] == b'(' {
+            let mut end = i;
+            let mut last_digit = i;
+            while end < bytes.len()
+                && (bytes[end].is_ascii_digit() || b"+-. ()/".contains(&bytes[end]))
+            {
+                if bytes[end].is_ascii_digit() {
+                    last_digit = end + 1;
+                }
+                end += 1;
+            }
+            if last_digit > i {
+                let run = &text[i..last_digit];
+                if let Some(
+                    kind @ (PiiKind::Card | PiiKind::Phone | PiiKind::NationalId | PiiKind::Ip),
+                ) = classify(run)
+                {
+                    found.push((i..last_digit, kind));
+                    i = last_digit;
+                    continue;
+                }
+            }
+        }
+        let mut end = i;
+        while end < bytes.len() && !boundary(bytes[end]) {
+            end += 1;
+        }
+        let token = text[i..end].trim_end_matches(['.', '!', '?']);
+        let token_end = i + token.len();
+        if let Some(kind) = classify(token) {
+            found.push((i..token_end, kind));
+        }
+        i = end.max(i + 1);
+    }
+    found
+}
+
+/// Why a column is thought to be personal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evidence {
+    pub kind: PiiKind,
+    /// The column name says so.
+    pub by_name: bool,
+    /// Sampled values: how many matched, of how many.
+    pub matched: usize,
+    pub sampled: usize,
+    /// Kinds found inside free text.
+    pub inside: Vec<PiiKind>,
+}
+
+impl Evidence {
+    /// One line for comments and messages.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if self.by_name {
+            parts.push("its name".to_string());
+        }
+        if self.sampled > 0 && self.matched > 0 {
+            let share = 100.0 * self.matched as f64 / self.sampled as f64;
+            if self.kind == PiiKind::FreeText {
+                let kinds: Vec<String> = self.inside.iter().map(|k| k.to_string()).collect();
+                parts.push(format!(
+                    "{share:.0}% of {} sampled values contain {}",
+                    self.sampled,
+                    kinds.join(", ")
+                ));
+            } else {
+                parts.push(format!(
+                    "{share:.0}% of {} sampled values look like {}",
+                    self.sampled, self.kind
+                ));
+            }
+        }
+        format!("{}: {}", self.kind, parts.join("; "))
+    }
+}
+
+/// Decides about one column from its name, type and sampled values.
+pub fn detect(table: &str, column: &Column, samples: &[&str]) -> Option<Evidence> {
+    let named = by_name(table, &column.name);
+    let texty = matches!(
+        column.kind,
+        ColumnKind::Text { .. }
+            | ColumnKind::Char { .. }
+            | ColumnKind::Json
+            | ColumnKind::Inet
+            | ColumnKind::Other(_)
+    );
+    let mut counts: BTreeMap<PiiKind, usize> = BTreeMap::new();
+    let mut inside: BTreeMap<PiiKind, usize> = BTreeMap::new();
+    let mut with_inside = 0;
+    if texty {
+        for value in samples {
+            if let Some(kind) = classify(value) {
+                *counts.entry(kind).or_default() += 1;
+                continue;
+            }
+            let found = scan(value);
+            if !found.is_empty() {
+                with_inside += 1;
+                for (_, kind) in found {
+                    *inside.entry(kind).or_default() += 1;
+                }
+            }
+        }
+    }
+    let sampled = samples.len();
+    let best = counts
+        .iter()
+        .max_by_key(|(_, n)| **n)
+        .map(|(k, n)| (*k, *n));
+    let structured = best.filter(|(_, n)| sampled > 0 && *n * 2 >= sampled);
+    if let Some((kind, matched)) = structured {
+        return Some(Evidence {
+            kind: named.filter(|n| *n == kind).unwrap_or(kind),
+            by_name: named == Some(kind),
+            matched,
+            sampled,
+            inside: Vec::new(),
+        });
+    }
+    // Free text: a few values with an email or phone inside are enough.
+    if with_inside > 0 && (with_inside * 50 >= sampled || with_inside >= 3) {
+        return Some(Evidence {
+            kind: PiiKind::FreeText,
+            by_name: false,
+            matched: with_inside,
+            sampled,
+            inside: inside.keys().copied().collect(),
+        });
+    }
+    named.map(|kind| Evidence {
+        kind,
+        by_name: true,
+        matched: best.filter(|(k, _)| *k == kind).map_or(0, |(_, n)| n),
+        sampled,
+        inside: Vec::new(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_in_several_languages() {
+        assert_eq!(by_name("users", "email"), Some(PiiKind::Email));
+        assert_eq!(by_name("kunden", "eMail"), Some(PiiKind::Email));
+        assert_eq!(by_name("kunden", "nachname"), Some(PiiKind::LastName));
+        assert_eq!(by_name("clientes", "telefono"), Some(PiiKind::Phone));
+        assert_eq!(by_name("users", "date_of_birth"), Some(PiiKind::BirthDate));
+        assert_eq!(by_name("people", "ssn"), Some(PiiKind::NationalId));
+        assert_eq!(by_name("customers", "name"), Some(PiiKind::Name));
+        assert_eq!(by_name("products", "name"), None);
+        assert_eq!(by_name("orders", "status"), None);
+        assert_eq!(by_name("orders", "total"), None);
+        assert_eq!(by_name("users", "mailing_list_id"), None);
+    }
+
+    #[test]
+    fn values_by_shape_and_checksum() {
+        assert_eq!(classify("jane.doe+x@example.co.uk"), Some(PiiKind::Email));
+        assert_eq!(classify("+1 (555) 123-4567"), Some(PiiKind::Phone));
+        assert_eq!(classify("4111 1111 1111 1111"), Some(PiiKind::Card));
+        assert_eq!(
+            classify("4111 1111 1111 1112"),
+            None,
+            "fails Luhn; no separators to call it a phone"
+        );
+        assert_eq!(classify("DE89370400440532013000"), Some(PiiKind::Iban));
+        assert_eq!(classify("DE89370400440532013001"), None, "bad checksum");
+        assert_eq!(classify("192.168.10.1"), Some(PiiKind::Ip));
+        assert_eq!(classify("078-05-1120"), Some(PiiKind::NationalId));
+        assert_eq!(
+            classify("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.sig"),
+            Some(PiiKind::Secret)
+        );
+        assert_eq!(classify("AKIAIOSFODNN7EXAMPLE"), Some(PiiKind::Secret));
+        assert_eq!(classify("12345"), None);
+        assert_eq!(classify("shipped"), None);
+    }
+
+    #[test]
+    fn free_text_is_scanned() {
+        let text =
+            "Call me at +1 555 123 4567 or write to jane@example.org. Card 4111-1111-1111-1111!";
+        let found: Vec<(&str, PiiKind)> =
+            scan(text).into_iter().map(|(r, k)| (&text[r], k)).collect();
+        assert_eq!(
+            found,
+            vec![
+                ("+1 555 123 4567", PiiKind::Phone),
+                ("jane@example.org", PiiKind::Email),
+                ("4111-1111-1111-1111", PiiKind::Card)
+            ]
+        );
+        assert!(scan("Order 1234 shipped on 2024-05-01").is_empty());
+    }
+}

@@ -1,0 +1,524 @@
+//! `driftless mask`: a copy of a real database with keyed, consistent masking.
+//!
+//! The source is only read, in one snapshot. Each table's rows stream through the column
+//! transformers into the target (COPY / LOAD DATA), parents before children so that unique
+//! keys resolve their collisions before the foreign keys that follow them need the answer.
+
+pub mod detect;
+pub mod key;
+pub mod rules;
+pub mod subset;
+pub mod transform;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Instant;
+
+use fake::rand::SeedableRng;
+use fake::rand::rngs::StdRng;
+use fake::rand::seq::SliceRandom;
+use tokio::sync::mpsc;
+
+use crate::engine::{Engine, ReadQuery};
+use crate::report::TableCopy;
+use crate::schema::{ColumnKind, SchemaSnapshot, Table};
+use crate::seed::encode::Encoder;
+use crate::seed::plan::TablePlan;
+use crate::seed::rules_for;
+use crate::seed::values::Hint;
+use crate::{Error, Result};
+use detect::Evidence;
+use key::MaskKey;
+use rules::{Rules, Transform};
+use transform::{ColumnMask, Uniqueness};
+
+/// Rows sampled per table for PII detection.
+pub const SAMPLE_ROWS: usize = 1000;
+
+/// How one table is copied.
+#[derive(Debug, Clone)]
+pub struct TableMask {
+    pub table: Table,
+    /// The columns copied (generated columns are left to the target).
+    pub columns: Vec<String>,
+    /// Per copied column: its mask, or `None` to keep it.
+    pub masks: Vec<Option<ColumnMask>>,
+    /// Per copied column: it follows a masked parent key through a foreign key.
+    pub follows: Vec<bool>,
+    /// The subset condition, if any.
+    pub filter: Option<String>,
+}
+
+impl TableMask {
+    fn has(&self, f: impl Fn(&Transform) -> bool) -> bool {
+        self.masks.iter().flatten().any(|m| f(&m.transform))
+    }
+}
+
+/// The whole job, in copy order.
+#[derive(Debug, Clone, Default)]
+pub struct MaskPlan {
+    pub tables: Vec<TableMask>,
+}
+
+/// The tables `mask` copies: those that take rows directly (partitions come through their
+/// parent).
+pub fn copied_tables(schema: &SchemaSnapshot) -> BTreeSet<String> {
+    schema
+        .tables
+        .values()
+        .filter(|t| t.seed_directly)
+        .map(|t| t.qualified())
+        .collect()
+}
+
+/// Samples every copied table and judges every column.
+pub async fn detect_all(
+    engine: &mut dyn Engine,
+    schema: &SchemaSnapshot,
+) -> Result<BTreeMap<(String, String), Evidence>> {
+    let mut found = BTreeMap::new();
+    for name in copied_tables(schema) {
+        let table = &schema.tables[&name];
+        let columns: Vec<String> = table.columns.iter().map(|c| c.name.clone()).collect();
+        let rows = read_all(
+            engine,
+            table,
+            &columns,
+            &ReadQuery {
+                limit: Some(SAMPLE_ROWS),
+                ..ReadQuery::default()
+            },
+        )
+        .await?;
+        for (i, column) in table.columns.iter().enumerate() {
+            let samples: Vec<&str> = rows.iter().filter_map(|r| r[i].as_deref()).collect();
+            if let Some(evidence) = detect::detect(&table.name, column, &samples) {
+                found.insert((name.clone(), column.name.clone()), evidence);
+            }
+        }
+    }
+    Ok(found)
+}
+
+async fn read_all(
+    engine: &mut dyn Engine,
+    table: &Table,
+    columns: &[String],
+    query: &ReadQuery,
+) -> Result<Vec<Vec<Option<String>>>> {
+    let (tx, mut rx) = mpsc::channel(4);
+    let collect = async {
+        let mut all = Vec::new();
+        while let Some(batch) = rx.recv().await {
+            all.extend(batch);
+        }
+        all
+    };
+    let (read, rows) = tokio::join!(engine.read_rows(table, columns, query, tx), collect);
+    read?;
+    Ok(rows)
+}
+
+/// Plans the copy: rules checked against the schema (unknown tables and columns, transformers
+/// that do not fit the type are errors at the rule's line), foreign keys following their
+/// parent's mask, unique columns marked.
+pub fn plan(
+    schema: &SchemaSnapshot,
+    rules: &Rules,
+    filters: &BTreeMap<String, String>,
+) -> Result<MaskPlan> {
+    let at = |line: usize, message: String| match &rules.path {
+        Some(path) => Error::InputAt {
+            path: path.clone(),
+            line,
+            message,
+        },
+        None => Error::input(message),
+    };
+    // Every rule must name something that exists.
+    for (table, columns) in &rules.tables {
+        let found = schema
+            .tables
+            .values()
+            .find(|t| t.qualified() == *table || t.name == *table);
+        for (column, rule) in columns {
+            match found {
+                None => {
+                    return Err(at(
+                        rule.line,
+                        format!("no table `{table}` in the source database"),
+                    ));
+                }
+                Some(t) if t.column(column).is_none() => {
+                    return Err(at(
+                        rule.line,
+                        format!("no column `{column}` in {}", t.qualified()),
+                    ));
+                }
+                _ => {}
+            }
+        }
+    }
+    let wanted = copied_tables(schema);
+    let order = crate::seed::plan::fill_order(schema, &wanted, true)?;
+    // Masks by (qualified table, column), filled in parent-first order.
+    let mut effective: BTreeMap<(String, String), ColumnMask> = BTreeMap::new();
+    let mut tables = Vec::new();
+    for (name, _) in order {
+        let table = &schema.tables[&name];
+        let columns: Vec<String> = table
+            .columns
+            .iter()
+            .filter(|c| !c.generated)
+            .map(|c| c.name.clone())
+            .collect();
+        let unique_columns: BTreeSet<&String> = std::iter::once(&table.primary_key)
+            .chain(table.unique_keys.iter())
+            .filter(|k| k.len() == 1)
+            .map(|k| &k[0])
+            .collect();
+        let mut masks = Vec::new();
+        let mut follows = Vec::new();
+        for column_name in &columns {
+            let column = table.column(column_name).expect("listed column exists");
+            let own = rules.get(&table.schema, &table.name, column_name);
+            // A foreign key column takes its parent's mask, so that joins still match.
+            let parent = table.foreign_keys.iter().find_map(|fk| {
+                let i = fk.columns.iter().position(|c| c == column_name)?;
+                effective
+                    .get(&(fk.ref_table.clone(), fk.ref_columns[i].clone()))
+                    .map(|m| (m, fk))
+            });
+            if let Some((parent_mask, fk)) = parent {
+                if let Some(rule) = own
+                    && rule.transform != parent_mask.transform
+                {
+                    return Err(at(
+                        rule.line,
+                        format!(
+                            "{name}.{column_name} is a foreign key to {}: it is masked like its parent ({}); remove its rule",
+                            fk.ref_table,
+                            parent_mask.transform.describe()
+                        ),
+                    ));
+                }
+                let mut mask = parent_mask.clone();
+                mask.column = column.clone();
+                mask.unique = false;
+                mask.max_len = max_len(&column.kind);
+                effective.insert((name.clone(), column_name.clone()), mask.clone());
+                masks.push(Some(mask));
+                follows.push(true);
+                continue;
+            }
+            let Some(rule) = own.filter(|r| r.transform != Transform::Keep) else {
+                masks.push(None);
+                follows.push(false);
+                continue;
+            };
+            transform::validate(column, &rule.transform)
+                .map_err(|m| at(rule.line, format!("{name}.{column_name} {m}")))?;
+            if let Transform::Template(template) = &rule.transform {
+                for reference in template_columns(template) {
+                    if table.column(&reference).is_none() {
+                        return Err(at(
+                            rule.line,
+                            format!(
+                                "the template of {name}.{column_name} names `{reference}`, which {name} does not have"
+                            ),
+                        ));
+                    }
+                }
+            }
+            let mut column_rules = rules_for(table, column_name);
+            if let Transform::Fake { locale, .. } = &rule.transform {
+                column_rules.locale = *locale;
+            }
+            let mask = ColumnMask {
+                column: column.clone(),
+                domain: rule.transform.domain(),
+                transform: rule.transform.clone(),
+                rules: column_rules,
+                hint: Hint::for_column(&table.name, column_name),
+                unique: unique_columns.contains(column_name),
+                max_len: max_len(&column.kind),
+            };
+            effective.insert((name.clone(), column_name.clone()), mask.clone());
+            masks.push(Some(mask));
+            follows.push(false);
+        }
+        tables.push(TableMask {
+            table: table.clone(),
+            columns,
+            masks,
+            follows,
+            filter: filters.get(&name).cloned(),
+        });
+    }
+    Ok(MaskPlan { tables })
+}
+
+fn max_len(kind: &ColumnKind) -> Option<usize> {
+    match kind {
+        ColumnKind::Text { max_len, .. } => max_len.map(|m| m as usize),
+        ColumnKind::Char { len, .. } => Some(*len as usize),
+        _ => None,
+    }
+}
+
+/// `{first_name} {last_name}` → `first_name`, `last_name`.
+fn template_columns(template: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = template;
+    while let Some(start) = rest.find('{') {
+        let Some(end) = rest[start..].find('}') else {
+            break;
+        };
+        out.push(rest[start + 1..start + end].to_string());
+        rest = &rest[start + end + 1..];
+    }
+    out
+}
+
+/// Columns that look personal and are copied as they are.
+pub fn unmasked<'a>(
+    plan: &MaskPlan,
+    evidence: &'a BTreeMap<(String, String), Evidence>,
+) -> Vec<(&'a (String, String), &'a Evidence)> {
+    evidence
+        .iter()
+        .filter(|((table, column), _)| {
+            plan.tables.iter().any(|t| {
+                t.table.qualified() == *table
+                    && t.columns
+                        .iter()
+                        .position(|c| c == column)
+                        .is_some_and(|i| t.masks[i].is_none())
+            })
+        })
+        .collect()
+}
+
+/// Copies every table of the plan from `source` (its snapshot open) into `target` (its
+/// schema in place). `progress` hears (table, rows copied).
+pub async fn copy(
+    source: &mut dyn Engine,
+    target: &mut dyn Engine,
+    plan: &MaskPlan,
+    key: &MaskKey,
+    progress: &mut (dyn FnMut(&str, u64) + Send),
+) -> Result<Vec<TableCopy>> {
+    let mut uniqueness = Uniqueness::default();
+    let mut copied = Vec::new();
+    for table in &plan.tables {
+        let started = Instant::now();
+        let rows = copy_table(source, target, table, key, &mut uniqueness, progress).await?;
+        let columns = table
+            .columns
+            .iter()
+            .zip(&table.masks)
+            .filter_map(|(c, m)| {
+                m.as_ref().map(|m| {
+                    let mut how = m.transform.describe();
+                    if table.follows[table.columns.iter().position(|x| x == c).unwrap_or(0)] {
+                        how.push_str(" (follows its parent key)");
+                    }
+                    (c.clone(), how)
+                })
+            })
+            .collect();
+        copied.push(TableCopy {
+            table: table.table.qualified(),
+            rows,
+            ms: started.elapsed().as_millis() as u64,
+            columns,
+        });
+    }
+    Ok(copied)
+}
+
+async fn copy_table(
+    source: &mut dyn Engine,
+    target: &mut dyn Engine,
+    table: &TableMask,
+    key: &MaskKey,
+    uniqueness: &mut Uniqueness,
+    progress: &mut (dyn FnMut(&str, u64) + Send),
+) -> Result<u64> {
+    let name = table.table.qualified();
+    // Shuffled columns: all their values first, permuted; both reads in the same order.
+    let shuffling = table.has(|t| *t == Transform::Shuffle);
+    let order = if shuffling {
+        if table.table.primary_key.is_empty() {
+            table.columns.clone()
+        } else {
+            table.table.primary_key.clone()
+        }
+    } else {
+        Vec::new()
+    };
+    let query = ReadQuery {
+        filter: table.filter.clone(),
+        order,
+        limit: None,
+    };
+    let mut shuffled: BTreeMap<usize, Vec<Option<String>>> = BTreeMap::new();
+    for (i, mask) in table.masks.iter().enumerate() {
+        if mask
+            .as_ref()
+            .is_some_and(|m| m.transform == Transform::Shuffle)
+        {
+            let values = read_all(source, &table.table, &table.columns[i..=i], &query).await?;
+            let mut values: Vec<Option<String>> =
+                values.into_iter().map(|mut r| r.remove(0)).collect();
+            let mut rng = StdRng::seed_from_u64(
+                key.number("shuffle", format!("{name}.{}", table.columns[i]).as_bytes()),
+            );
+            values.shuffle(&mut rng);
+            shuffled.insert(i, values);
+        }
+    }
+    let columns: Vec<crate::schema::Column> = table
+        .columns
+        .iter()
+        .filter_map(|c| table.table.column(c).cloned())
+        .collect();
+    let load_plan = TablePlan::for_columns(&table.table, columns);
+    let encoder = Encoder::new(target.load_encoding(), &load_plan);
+    let templates: Vec<(usize, String)> = table
+        .masks
+        .iter()
+        .enumerate()
+        .filter_map(|(i, m)| match m.as_ref().map(|m| &m.transform) {
+            Some(Transform::Template(t)) => Some((i, t.clone())),
+            _ => None,
+        })
+        .collect();
+
+    // Columns a worker thread can mask on its own (no uniqueness, no other rows or columns)
+    // are done in parallel; the rest, in order, on this task.
+    let independent: Vec<bool> = table
+        .masks
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            m.as_ref().is_some_and(|m| {
+                !m.unique
+                    && !table.follows[i]
+                    && !matches!(m.transform, Transform::Shuffle | Transform::Template(_))
+            })
+        })
+        .collect();
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 4);
+    let shared = std::sync::Arc::new((table.masks.clone(), independent.clone(), key.clone()));
+    let mut to_workers = Vec::new();
+    let mut from_workers = Vec::new();
+    for _ in 0..workers {
+        let (to_tx, mut to_rx) = mpsc::channel::<Vec<Vec<Option<String>>>>(2);
+        let (from_tx, from_rx) = mpsc::channel::<Vec<Vec<Option<String>>>>(2);
+        to_workers.push(to_tx);
+        from_workers.push(from_rx);
+        let shared = shared.clone();
+        std::thread::spawn(move || {
+            let (masks, independent, key) = &*shared;
+            while let Some(mut batch) = to_rx.blocking_recv() {
+                for row in &mut batch {
+                    for (i, value) in row.iter_mut().enumerate() {
+                        if !independent[i] {
+                            continue;
+                        }
+                        if let (Some(mask), Some(original)) = (&masks[i], value.as_deref()) {
+                            *value = mask.apply(key, original, 0);
+                        }
+                    }
+                }
+                if from_tx.blocking_send(batch).is_err() {
+                    return;
+                }
+            }
+        });
+    }
+    let (rows_tx, mut rows_rx) = mpsc::channel::<Vec<Vec<Option<String>>>>(2);
+    let dispatch = async {
+        let mut seq = 0usize;
+        while let Some(batch) = rows_rx.recv().await {
+            if to_workers[seq % workers].send(batch).await.is_err() {
+                break;
+            }
+            seq += 1;
+        }
+        drop(to_workers);
+    };
+    let (bytes_tx, bytes_rx) = mpsc::channel::<Vec<u8>>(2);
+    let transform = async {
+        let mut index = 0usize;
+        let mut seq = 0usize;
+        while let Some(mut batch) = from_workers[seq % workers].recv().await {
+            seq += 1;
+            for row in &mut batch {
+                for (i, value) in row.iter_mut().enumerate() {
+                    let Some(mask) = &table.masks[i] else {
+                        continue;
+                    };
+                    if independent[i] {
+                        continue;
+                    }
+                    match &mask.transform {
+                        Transform::Shuffle => {
+                            *value = shuffled
+                                .get(&i)
+                                .and_then(|v| v.get(index).cloned())
+                                .flatten();
+                        }
+                        Transform::Template(_) => {}
+                        _ => {
+                            let Some(original) = value.as_deref() else {
+                                continue;
+                            };
+                            *value = uniqueness.apply(
+                                mask,
+                                key,
+                                original,
+                                mask.unique && !table.follows[i],
+                            )?;
+                        }
+                    }
+                }
+                for (i, template) in &templates {
+                    let mut text = template.clone();
+                    for (j, column) in table.columns.iter().enumerate() {
+                        let needle = format!("{{{column}}}");
+                        if text.contains(&needle) {
+                            text = text.replace(&needle, row[j].as_deref().unwrap_or(""));
+                        }
+                    }
+                    if row[*i].is_some() {
+                        let max = table.masks[*i].as_ref().and_then(|m| m.max_len);
+                        row[*i] = Some(match max {
+                            Some(max) => text.chars().take(max).collect(),
+                            None => text,
+                        });
+                    }
+                }
+                index += 1;
+            }
+            let mut bytes = Vec::new();
+            encoder.encode(&batch, &mut bytes);
+            progress(&name, index as u64);
+            if bytes_tx.send(bytes).await.is_err() {
+                break;
+            }
+        }
+        drop(bytes_tx);
+        drop(from_workers);
+        Ok::<u64, Error>(index as u64)
+    };
+    let read = source.read_rows(&table.table, &table.columns, &query, rows_tx);
+    let load = target.load(&load_plan, bytes_rx);
+    let (read, (), transformed, loaded) = tokio::join!(read, dispatch, transform, load);
+    read?;
+    transformed?;
+    loaded
+}
