@@ -48,6 +48,9 @@ fn main() {
     if wanted("mask") {
         mask_speed(&bins, &runtime, &mut report);
     }
+    if wanted("dryrun") {
+        dry_run_speed(&bins, &runtime, &mut report);
+    }
     if wanted("mysql") {
         match driftless::engine::mysql::find_binaries(None) {
             Ok(mysql) => {
@@ -62,7 +65,7 @@ fn main() {
 }
 
 /// Whether a group of figures runs: all, or those named in `DRIFTLESS_BENCH_ONLY`
-/// (comma-separated: sandbox, check, fingerprint, seed, mask, mysql).
+/// (comma-separated: sandbox, check, fingerprint, seed, mask, dryrun, mysql).
 fn wanted(group: &str) -> bool {
     std::env::var("DRIFTLESS_BENCH_ONLY")
         .map(|only| only.split(',').any(|g| g.trim() == group))
@@ -893,5 +896,131 @@ fn mask_speed(bins: &PgBinaries, runtime: &tokio::runtime::Runtime, report: &mut
         format!("{peak:.0} MB"),
         format!("{small_peak:.0} MB for a quarter of the rows"),
         verdict(peak < small_peak * 1.5 + 10.0, "flat as the table grows"),
+    );
+}
+
+/// `driftless dry-run` of a snapshot with two pending migrations against doing the same by
+/// hand: `pg_restore -j2` into a database, then `psql -f` of each pending up.
+fn dry_run_speed(bins: &PgBinaries, runtime: &tokio::runtime::Runtime, report: &mut Report) {
+    let rows = seed_rows();
+    let server = LocalServer::start(bins, false).expect("server");
+    drop(runtime.block_on(server.connect()).expect("ready"));
+    let root = server.url().rsplit_once('/').unwrap().0.to_string();
+    let tool = |name: &str| bins.bin_dir.join(name);
+    let psql = |db: &str, args: &[&str]| {
+        let status = Command::new(tool("psql"))
+            .args(["-q", "-X", "-v", "ON_ERROR_STOP=1", &format!("{root}/{db}")])
+            .args(args)
+            .status()
+            .expect("psql runs");
+        assert!(status.success(), "psql {args:?} failed");
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let migrations = dir.path().join("migrations");
+    std::fs::create_dir(&migrations).unwrap();
+    let first = "CREATE TABLE t (id bigint PRIMARY KEY, email text NOT NULL, amount numeric(12,2), created_at timestamptz);";
+    let pending = [
+        ("2_note", "ALTER TABLE t ADD COLUMN note text;"),
+        ("3_amount_index", "CREATE INDEX t_amount_idx ON t (amount);"),
+    ];
+    std::fs::write(migrations.join("1_t.up.sql"), first).unwrap();
+    std::fs::write(migrations.join("1_t.down.sql"), "DROP TABLE t;").unwrap();
+    for (name, sql) in pending {
+        std::fs::write(migrations.join(format!("{name}.up.sql")), sql).unwrap();
+        std::fs::write(migrations.join(format!("{name}.down.sql")), "SELECT 1;").unwrap();
+    }
+    psql("postgres", &["-c", "CREATE DATABASE prod"]);
+    psql("prod", &["-c", first]);
+    psql(
+        "prod",
+        &[
+            "-c",
+            &format!(
+                "INSERT INTO t SELECT i, 'user' || i || '@corp.example', i % 1000 + 0.5, \
+                 timestamptz '2020-01-01' + i * interval '1 minute' FROM generate_series(1, {rows}) i"
+            ),
+        ],
+    );
+    psql(
+        "prod",
+        &[
+            "-c",
+            "CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL, \
+             installed_on TIMESTAMPTZ NOT NULL DEFAULT now(), success BOOLEAN NOT NULL, checksum BYTEA NOT NULL, \
+             execution_time BIGINT NOT NULL); INSERT INTO _sqlx_migrations VALUES (1, 't', now(), true, '\\x00', 1)",
+        ],
+    );
+    let dump = dir.path().join("prod.dump");
+    let status = Command::new(tool("pg_dump"))
+        .args([
+            "--format=custom",
+            &format!("--file={}", dump.display()),
+            &format!("{root}/prod"),
+        ])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let by_hand = || {
+        psql("postgres", &["-c", "DROP DATABASE IF EXISTS restored"]);
+        psql("postgres", &["-c", "CREATE DATABASE restored"]);
+        let started = Instant::now();
+        let status = Command::new(tool("pg_restore"))
+            .args([
+                "--jobs=2",
+                "--no-owner",
+                &format!("--dbname={root}/restored"),
+            ])
+            .arg(&dump)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        for (name, _) in pending {
+            psql(
+                "restored",
+                &[
+                    "-f",
+                    migrations.join(format!("{name}.up.sql")).to_str().unwrap(),
+                ],
+            );
+        }
+        started.elapsed()
+    };
+    let with_driftless = || {
+        let started = Instant::now();
+        let status = Command::new(env!("CARGO_BIN_EXE_driftless"))
+            .args([
+                "dry-run",
+                "-q",
+                "--format",
+                "json",
+                "--checks",
+                "tests/fixtures/no_checks",
+            ])
+            .arg("--snapshot")
+            .arg(&dump)
+            .arg("--migrations")
+            .arg(&migrations)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .expect("driftless runs");
+        assert!(status.code().is_some_and(|c| c <= 1));
+        started.elapsed()
+    };
+    let (mut hand, mut ours) = (Vec::new(), Vec::new());
+    for _ in 0..3 {
+        hand.push(by_hand());
+        ours.push(with_driftless());
+    }
+    server.stop();
+    let (hand, ours) = (median(hand), median(ours));
+    let overhead = ours.as_secs_f64() / hand.as_secs_f64() - 1.0;
+    report.figure(
+        &format!("dry-run, {rows}-row snapshot, 2 pending"),
+        format!("{:.2} s", ours.as_secs_f64()),
+        format!("pg_restore -j2 + psql -f {:.2} s", hand.as_secs_f64()),
+        verdict(
+            overhead <= 0.2,
+            &format!("<= 20% overhead; {:+.0}%", overhead * 100.0),
+        ),
     );
 }

@@ -47,6 +47,126 @@ pub enum Command {
     /// (--to) or a dump (--out). The source is only read.
     #[command(after_help = MASK_HELP)]
     Mask(MaskArgs),
+
+    /// Restore a production snapshot into a disposable database and deploy the pending
+    /// migrations on it: time, locks, rewrites, data changes and checks, statement by
+    /// statement.
+    #[command(name = "dry-run", after_help = EXIT_CODES)]
+    DryRun(DryRunArgs),
+
+    /// Compare the schema of a live database (read only) with what its migrations produce.
+    #[command(after_help = EXIT_CODES)]
+    Drift(DriftArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DryRunArgs {
+    /// The snapshot: a PostgreSQL dump (custom, directory, tar or plain SQL) or a MySQL /
+    /// MariaDB SQL dump. It is only read.
+    #[arg(long, value_name = "PATH")]
+    pub snapshot: PathBuf,
+
+    /// Folder of migrations (any layout `check` reads). [default: ./migrations]
+    #[arg(long, value_name = "DIR")]
+    pub migrations: Option<PathBuf>,
+
+    /// The migration tool whose folder layout (and tracking table) to read. [default: detected]
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub migration_format: Option<crate::migrations::MigrationFormat>,
+
+    /// Folder of invariant checks, run before and after the deploy. [default: ./checks if it
+    /// exists]
+    #[arg(long, value_name = "DIR")]
+    pub checks: Option<PathBuf>,
+
+    /// A statement holding a lock that blocks reads or writes at least this long is a
+    /// `lock_risk` finding: 1s, 250ms, 2m. [default: 1s]
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = crate::commands::parse_duration)]
+    pub lock_threshold: std::time::Duration,
+
+    /// Also apply the pending migrations' downs and compare with the snapshot, as `check` does.
+    #[arg(long)]
+    pub roundtrip: bool,
+
+    /// Database engine: postgres or mysql. [default: postgres]
+    #[arg(long, value_name = "ENGINE")]
+    pub engine: Option<String>,
+
+    /// Output format on stdout (or in --output).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<Format>,
+
+    /// Write the report to FILE instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Lowest severity that makes driftless exit with 1. [default: error]
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<FailOn>,
+
+    /// Leave the restored database running at the end and print how to connect to it.
+    #[arg(long)]
+    pub keep: bool,
+
+    /// Configuration file. [default: ./driftless.toml if it exists]
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Directory with the server binaries and pg_restore / psql (see `check --help`).
+    #[arg(long = "pg-bin", visible_alias = "mysql-bin", value_name = "DIR")]
+    pub bin_dir: Option<PathBuf>,
+
+    /// No progress output on stderr.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DriftArgs {
+    /// The live database; driftless only reads it, in read-only sessions.
+    #[arg(long, value_name = "URL")]
+    pub url: String,
+
+    /// Folder of migrations (any layout `check` reads). [default: ./migrations]
+    #[arg(long, value_name = "DIR")]
+    pub migrations: Option<PathBuf>,
+
+    /// The migration tool whose folder layout (and tracking table) to read. [default: detected]
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub migration_format: Option<crate::migrations::MigrationFormat>,
+
+    /// Objects managed elsewhere, left out of the comparison: `public.audit_*`, `view *`,
+    /// `extension:*`. Repeatable.
+    #[arg(long, value_name = "PATTERN")]
+    pub ignore: Vec<String>,
+
+    /// Database engine; inferred from --url.
+    #[arg(long, value_name = "ENGINE")]
+    pub engine: Option<String>,
+
+    /// Output format on stdout (or in --output).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<Format>,
+
+    /// Write the report to FILE instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Lowest severity that makes driftless exit with 1. [default: error]
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<FailOn>,
+
+    /// Configuration file. [default: ./driftless.toml if it exists]
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Directory with the server binaries (see `check --help`).
+    #[arg(long = "pg-bin", visible_alias = "mysql-bin", value_name = "DIR")]
+    pub bin_dir: Option<PathBuf>,
+
+    /// No progress output on stderr.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
 }
 
 const MASK_HELP: &str = "\

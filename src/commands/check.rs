@@ -71,6 +71,7 @@ impl Settings {
                 bin_dir: args.bin_dir.or_else(|| from_config(&config.bin_dir)),
                 sql_mode: config.sql_mode.clone(),
                 in_place: false,
+                read_only: false,
             },
             quiet: args.quiet,
         })
@@ -160,6 +161,7 @@ pub async fn run(args: CheckArgs, signals: &mut Signals) -> Result<ExitCode> {
         seed: Some(settings.seed),
         migrations: outcome.migrations,
         tables: Vec::new(),
+        timeline: Vec::new(),
         findings: outcome.findings,
         summary: Default::default(),
     };

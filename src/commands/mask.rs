@@ -69,6 +69,7 @@ pub async fn run(args: MaskArgs, signals: &mut Signals) -> Result<ExitCode> {
         url: Some(args.from.clone()),
         bin_dir: bin_dir.clone(),
         in_place: true,
+        read_only: true,
         ..StartOptions::default()
     };
     let mut progress = report::Progress::new(args.quiet);
@@ -115,6 +116,7 @@ pub async fn run(args: MaskArgs, signals: &mut Signals) -> Result<ExitCode> {
         seed: None,
         migrations: Vec::new(),
         tables,
+        timeline: Vec::new(),
         findings,
         summary: Default::default(),
     };

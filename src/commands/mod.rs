@@ -1,8 +1,12 @@
 //! One file per subcommand, and the dispatch.
 
 mod check;
+mod drift;
+mod dryrun;
 mod mask;
 mod seed;
+
+pub use dryrun::parse_duration;
 
 use std::future::Future;
 
@@ -20,6 +24,8 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Check(args) => check::run(args, &mut signals).await,
         Command::Seed(args) => seed::run(args, &mut signals).await,
         Command::Mask(args) => mask::run(args, &mut signals).await,
+        Command::DryRun(args) => dryrun::run(args, &mut signals).await,
+        Command::Drift(args) => drift::run(args, &mut signals).await,
     }
 }
 

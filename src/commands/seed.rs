@@ -78,6 +78,7 @@ pub async fn run(args: SeedArgs, signals: &mut Signals) -> Result<ExitCode> {
             .or_else(|| config.bin_dir.as_deref().map(|p| config.resolve(p))),
         sql_mode: config.sql_mode.clone(),
         in_place: args.url.is_some(),
+        read_only: false,
     };
     let mut progress = Progress::new(args.quiet);
     progress.status(&format!("starting {}…", spec.name));

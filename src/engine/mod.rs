@@ -75,6 +75,9 @@ pub struct StartOptions {
     /// Work in the database `url` names itself, and leave it in place at the end (`seed
     /// --url`: the user explicitly pointed driftless at it).
     pub in_place: bool,
+    /// With `in_place`: every session of driftless is read-only (`drift`, `mask --from`), so
+    /// not even a mistake can write.
+    pub read_only: bool,
 }
 
 /// Which rows [`Engine::read_rows`] reads.
@@ -85,6 +88,27 @@ pub struct ReadQuery {
     /// Columns to order by (for reads that must line up with each other).
     pub order: Vec<String>,
     pub limit: Option<usize>,
+}
+
+/// What one statement of a traced apply did (`dry-run`'s timeline).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct StatementTrace {
+    /// 1-based line in the file.
+    pub line: usize,
+    /// The statement's first line, shortened.
+    pub sql: String,
+    pub ms: u64,
+    /// Rows the statement affected, where the server says.
+    pub rows: Option<u64>,
+    /// The strongest table lock the statement took (PostgreSQL's lock mode names), and on what.
+    pub lock: Option<String>,
+    pub lock_on: Option<String>,
+    /// What that lock blocks for other sessions: `reads and writes`, `writes`, or nothing.
+    pub blocks: Option<String>,
+    /// How long the lock was held: to the end of the statement, or of its transaction.
+    pub held_ms: u64,
+    /// Tables whose storage was rewritten (a new relfilenode, a rebuilt InnoDB table).
+    pub rewrote: Vec<String>,
 }
 
 /// Outcome of applying one script.
@@ -152,6 +176,22 @@ pub trait Engine: Send {
     /// Applies a migration script as the migration tool would (in one transaction when
     /// `script.transactional`). A failing statement is an `Applied::Failed`, not an `Err`.
     async fn apply(&mut self, script: &Script) -> Result<Applied>;
+
+    /// Like [`Engine::apply`], statement by statement, recording for each its duration, rows,
+    /// the locks it took and the tables it rewrote.
+    async fn apply_traced(&mut self, script: &Script) -> Result<(Applied, Vec<StatementTrace>)> {
+        self.apply(script)
+            .await
+            .map(|applied| (applied, Vec::new()))
+    }
+
+    /// Loads a dump into this (disposable) database: `pg_restore` / `psql`, or the `mariadb`
+    /// client. A dump the tool refuses is an infrastructure error carrying its message.
+    async fn restore(&mut self, path: &std::path::Path) -> Result<()>;
+
+    /// Runs a read-only query and returns every value as text (cast in the SQL where the engine
+    /// needs it: MySQL).
+    async fn query_rows(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>>;
 
     /// Introspects the catalog.
     async fn schema(&mut self) -> Result<SchemaSnapshot>;

@@ -17,6 +17,7 @@ mod goose;
 mod liquibase;
 mod sqitch;
 mod sqlx_layout;
+pub mod tracking;
 mod version;
 
 pub use changes::{Changes, changed_since};
@@ -40,7 +41,7 @@ pub const TRACKING_TABLES: &[&str] = &[
 ];
 
 /// One statement of a script, with the 1-based line where it starts in its file.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Statement {
     pub sql: String,
     pub line: usize,

@@ -179,6 +179,7 @@ mod tests {
                 status: MigrationStatus::Finding,
             }],
             tables: Vec::new(),
+            timeline: Vec::new(),
             findings: (0..findings)
                 .map(|i| {
                     Finding::new(FindingKind::SchemaDrift, format!("drift number {i}"))

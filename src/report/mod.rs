@@ -24,7 +24,7 @@ pub use kinds::{FindingKind, Severity};
 pub use markdown::render_markdown;
 pub use model::{
     Direction, Finding, MigrationResult, MigrationStatus, Report, Status, Summary, TableCopy,
-    tool_name,
+    TimelineEntry, tool_name,
 };
 pub use progress::Progress;
 pub use sarif::{render_sarif, sarif_value};

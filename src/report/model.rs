@@ -170,8 +170,21 @@ pub struct Report {
     /// `mask`: what was copied, per table.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tables: Vec<TableCopy>,
+    /// `dry-run`: the deploy, migration by migration and statement by statement.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub timeline: Vec<TimelineEntry>,
     pub findings: Vec<Finding>,
     pub summary: Summary,
+}
+
+/// One migration of a `dry-run` deploy.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TimelineEntry {
+    pub migration: String,
+    pub migration_name: String,
+    pub file: String,
+    pub ms: u64,
+    pub statements: Vec<crate::engine::StatementTrace>,
 }
 
 /// One table copied by `mask`.

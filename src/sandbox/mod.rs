@@ -35,7 +35,16 @@ pub fn free_port() -> Result<u16> {
 /// The last `n` non-blank lines of a server log, joined, for one-line error messages.
 /// Runs a helper tool (pg_dump, mariadb-dump) to the end and returns its stdout. Cancellable:
 /// when the future is dropped (Ctrl-C), the tool is killed and reaped.
-pub async fn run_tool(mut command: std::process::Command, what: &str) -> Result<Vec<u8>> {
+pub async fn run_tool(command: std::process::Command, what: &str) -> Result<Vec<u8>> {
+    run_tool_with_input(command, what, None).await
+}
+
+/// [`run_tool`] with `input` as the tool's stdin.
+pub async fn run_tool_with_input(
+    mut command: std::process::Command,
+    what: &str,
+    input: Option<std::fs::File>,
+) -> Result<Vec<u8>> {
     use std::io::Read;
     use std::process::Stdio;
     struct Reap(std::process::Child);
@@ -47,8 +56,12 @@ pub async fn run_tool(mut command: std::process::Command, what: &str) -> Result<
             }
         }
     }
+    let stdin = match input {
+        Some(file) => Stdio::from(file),
+        None => Stdio::null(),
+    };
     let child = command
-        .stdin(Stdio::null())
+        .stdin(stdin)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -223,6 +223,155 @@ pub async fn dump(connection: &ToolConnection, path: &Path) -> Result<()> {
     run_tool(command, "mariadb-dump").await.map(|_| ())
 }
 
+/// Applies `script` statement by statement, tracing each: time, rows, and the InnoDB tables
+/// rebuilt (a new table id: `ALGORITHM=COPY`, or an `INPLACE` rebuild). MySQL has no
+/// `pg_locks`; a rebuilt table is reported as blocking writes while it was rebuilt.
+pub async fn apply_traced(
+    conn: &mut MySqlConnection,
+    script: &crate::migrations::Script,
+) -> Result<(crate::engine::Applied, Vec<crate::engine::StatementTrace>)> {
+    use std::time::Instant;
+    let started = Instant::now();
+    let context = || {
+        format!(
+            "lost the database connection while applying {}",
+            script.path.display()
+        )
+    };
+    let mut traces = Vec::new();
+    for statement in &script.statements {
+        let before = table_ids(conn).await;
+        let t0 = Instant::now();
+        let result = sqlx::raw_sql(sqlx::AssertSqlSafe(statement.sql.clone()))
+            .execute(&mut *conn)
+            .await;
+        let ms = t0.elapsed().as_millis() as u64;
+        let done = match result {
+            Ok(done) => done,
+            Err(e) => {
+                let failed = super::statements::failure(
+                    e,
+                    statement,
+                    context,
+                    started.elapsed().as_millis() as u64,
+                )?;
+                traces.push(crate::engine::StatementTrace {
+                    line: statement.line,
+                    sql: statement
+                        .sql
+                        .trim()
+                        .lines()
+                        .next()
+                        .unwrap_or("")
+                        .chars()
+                        .take(100)
+                        .collect(),
+                    ms,
+                    ..Default::default()
+                });
+                return Ok((failed, traces));
+            }
+        };
+        let after = table_ids(conn).await;
+        let mut rewrote: Vec<String> = after
+            .iter()
+            .filter(|(name, id)| before.get(*name).is_some_and(|b| b != *id))
+            .map(|(name, _)| name.replace('/', "."))
+            .collect();
+        rewrote.sort();
+        let rebuilt = !rewrote.is_empty();
+        traces.push(crate::engine::StatementTrace {
+            line: statement.line,
+            sql: statement
+                .sql
+                .trim()
+                .lines()
+                .next()
+                .unwrap_or("")
+                .chars()
+                .take(100)
+                .collect(),
+            ms,
+            rows: Some(done.rows_affected()),
+            lock: rebuilt.then(|| "table rebuild".to_string()),
+            lock_on: rewrote.first().cloned(),
+            blocks: rebuilt.then(|| "writes".to_string()),
+            held_ms: ms,
+            rewrote,
+        });
+    }
+    Ok((
+        crate::engine::Applied::Done {
+            ms: started.elapsed().as_millis() as u64,
+        },
+        traces,
+    ))
+}
+
+/// InnoDB table ids by `db/table` (MariaDB's INNODB_SYS_TABLES, MySQL 8's INNODB_TABLES).
+async fn table_ids(conn: &mut MySqlConnection) -> std::collections::BTreeMap<String, String> {
+    for sql in [
+        "SELECT CAST(NAME AS CHAR), CAST(TABLE_ID AS CHAR) FROM information_schema.INNODB_SYS_TABLES WHERE NAME LIKE CONCAT(DATABASE(), '/%')",
+        "SELECT CAST(NAME AS CHAR), CAST(TABLE_ID AS CHAR) FROM information_schema.INNODB_TABLES WHERE NAME LIKE CONCAT(DATABASE(), '/%')",
+    ] {
+        if let Ok(rows) = sqlx::query(sql).fetch_all(&mut *conn).await {
+            return rows
+                .iter()
+                .filter_map(|r| {
+                    Some((
+                        r.try_get::<String, _>(0).ok()?,
+                        r.try_get::<String, _>(1).ok()?,
+                    ))
+                })
+                .collect();
+        }
+    }
+    std::collections::BTreeMap::new()
+}
+
+/// The `mariadb` (or `mysql`) client.
+fn client_tool() -> Result<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    for name in ["mariadb", "mysql"] {
+        for dir in std::env::split_paths(&path).chain([PathBuf::from("/usr/bin")]) {
+            let candidate = dir.join(name);
+            if candidate.is_file() {
+                return Ok(candidate);
+            }
+        }
+    }
+    Err(Error::infra(
+        "the mariadb / mysql client was not found (Debian: mariadb-client)",
+    ))
+}
+
+/// Feeds a SQL dump to the `mariadb` client.
+pub async fn restore(connection: &ToolConnection, path: &Path) -> Result<()> {
+    let file = std::fs::File::open(path)
+        .map_err(|e| Error::input(format!("cannot read the snapshot {}: {e}", path.display())))?;
+    let mut command = connection.command(&client_tool()?);
+    command.arg(&connection.database);
+    crate::sandbox::run_tool_with_input(command, "the mariadb client", Some(file))
+        .await
+        .map(|_| ())
+}
+
+/// Any read-only query; the SQL casts what is not text.
+pub async fn query_rows(conn: &mut MySqlConnection, sql: &str) -> Result<Vec<Vec<Option<String>>>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
+        .fetch_all(&mut *conn)
+        .await
+        .context(|| format!("cannot run {sql}"))?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            (0..r.len())
+                .map(|i| r.try_get::<Option<String>, _>(i).ok().flatten())
+                .collect()
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -144,6 +144,14 @@ impl MySql {
                 .fetch_one(&mut migrator)
                 .await
                 .context(|| "cannot read the server version".into())?;
+        if options.read_only && options.in_place {
+            for conn in [&mut migrator, &mut observer] {
+                sqlx::raw_sql("SET SESSION TRANSACTION READ ONLY")
+                    .execute(&mut *conn)
+                    .await
+                    .context(|| "cannot make the session read-only".into())?;
+            }
+        }
         Ok(MySql {
             migrator,
             observer,
@@ -327,6 +335,21 @@ impl Engine for MySql {
         rows: tokio::sync::mpsc::Sender<Vec<Vec<Option<String>>>>,
     ) -> Result<u64> {
         copy::read_rows(&mut self.observer, table, columns, query, rows).await
+    }
+
+    async fn apply_traced(
+        &mut self,
+        script: &Script,
+    ) -> Result<(Applied, Vec<super::StatementTrace>)> {
+        copy::apply_traced(&mut self.migrator, script).await
+    }
+
+    async fn restore(&mut self, path: &std::path::Path) -> Result<()> {
+        copy::restore(self.tool()?, path).await
+    }
+
+    async fn query_rows(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>> {
+        copy::query_rows(&mut self.observer, sql).await
     }
 
     async fn schema_ddl(&mut self, _snapshot: Option<&str>) -> Result<(String, String)> {

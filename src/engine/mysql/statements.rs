@@ -64,7 +64,7 @@ pub async fn apply(conn: &mut MySqlConnection, script: &Script) -> Result<Applie
     Ok(Applied::Done { ms: ms() })
 }
 
-fn failure(
+pub(super) fn failure(
     error: sqlx::Error,
     statement: &Statement,
     context: impl FnOnce() -> String,

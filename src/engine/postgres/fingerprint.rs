@@ -41,6 +41,11 @@ pub struct FingerprintCache {
 #[derive(Debug, Clone)]
 struct Known {
     identity: String,
+    /// Per column, what shapes its values (see [`column_id`]); with the filenode and key,
+    /// what lets unchanged columns of a table keep their sums when others are added.
+    columns: BTreeMap<String, String>,
+    filenode: i64,
+    primary_key: Vec<String>,
     /// Transaction id from which on writes are newer than this fingerprint.
     marker: String,
     fingerprint: TableFingerprint,
@@ -158,12 +163,13 @@ fn only(table: &Table) -> &'static str {
 /// everything about its columns that shapes the fingerprint (a fast-default column, a renamed
 /// enum label or a changed type change values without writing rows).
 fn identity(table: &Table, filenode: i64) -> String {
-    let columns: Vec<String> = table
-        .columns
-        .iter()
-        .map(|c| format!("{}:{}:{:?}", c.name, c.data_type, c.kind))
-        .collect();
+    let columns: Vec<String> = table.columns.iter().map(column_id).collect();
     format!("{filenode}|{}|{:?}", columns.join(","), table.primary_key)
+}
+
+/// What shapes one column's values: name, type and kind.
+fn column_id(c: &Column) -> String {
+    format!("{}:{}:{:?}", c.name, c.data_type, c.kind)
 }
 
 /// The next transaction id (mod 2^32): every row written from now on has an xmin at or after it.
@@ -191,7 +197,42 @@ async fn probe(
         None => "count(*)::int8 + 1".into(),
     };
     let mut probes = HashMap::new();
-    for chunk in tables.chunks(CHUNK) {
+    // Tables the cache knows nothing about are hashed anyway: only their storage is looked
+    // up, without scanning them.
+    let (known, unknown): (Vec<&Table>, Vec<&Table>) = tables.iter().partition(|t| {
+        let name = t.qualified();
+        cache.known.contains_key(&name) || cache.captured.contains_key(&name)
+    });
+    for chunk in unknown.chunks(CHUNK) {
+        let selects: Vec<String> = chunk
+            .iter()
+            .map(|t| {
+                format!(
+                    "SELECT {}, coalesce(pg_relation_filenode({}::regclass), 0)::int8",
+                    literal(&t.qualified()),
+                    literal(&table_ref(t))
+                )
+            })
+            .collect();
+        let rows = sqlx::query(sqlx::AssertSqlSafe(selects.join("\nUNION ALL\n")))
+            .persistent(false)
+            .fetch_all(&mut *conn)
+            .await
+            .context(|| "cannot read table storage".into())?;
+        for row in rows {
+            let name: String = row.try_get(0).context(|| "probe table".into())?;
+            probes.insert(
+                name,
+                Probe {
+                    filenode: row.try_get(1).context(|| "probe filenode".into())?,
+                    rows: -1,
+                    newer_than_known: 1,
+                    newer_than_captured: 1,
+                },
+            );
+        }
+    }
+    for chunk in known.chunks(CHUNK) {
         let selects: Vec<String> = chunk
             .iter()
             .map(|t| {
@@ -243,6 +284,7 @@ pub async fn fingerprint(
     let mut out = DataFingerprint::default();
     let mut identities = HashMap::new();
     let mut stale: Vec<&Table> = Vec::new();
+    let mut partial: Vec<(&Table, BTreeMap<String, ColumnFingerprint>)> = Vec::new();
     for t in &tables {
         let name = t.qualified();
         let Some(p) = probes.get(&name) else {
@@ -262,7 +304,35 @@ pub async fn fingerprint(
             Some(k) => {
                 out.tables.insert(name.clone(), k.fingerprint.clone());
             }
-            None => stale.push(t),
+            None => {
+                // No row written and the same storage and key: columns that did not change
+                // keep their sums; only new or changed ones are hashed (`ADD COLUMN`).
+                let reusable = known.filter(|k| {
+                    !capture
+                        && keyed(t)
+                        && k.filenode == p.filenode
+                        && k.fingerprint.rows == p.rows
+                        && newer == 0
+                        && k.primary_key == t.primary_key
+                });
+                match reusable {
+                    Some(k) => {
+                        let kept: BTreeMap<String, ColumnFingerprint> = t
+                            .columns
+                            .iter()
+                            .filter(|c| k.columns.get(&c.name) == Some(&column_id(c)))
+                            .filter_map(|c| {
+                                k.fingerprint
+                                    .columns
+                                    .get(&c.name)
+                                    .map(|f| (c.name.clone(), f.clone()))
+                            })
+                            .collect();
+                        partial.push((*t, kept));
+                    }
+                    None => stale.push(t),
+                }
+            }
         }
         identities.insert(name, id);
     }
@@ -273,6 +343,30 @@ pub async fn fingerprint(
         if capture { " (capturing rows)" } else { "" }
     );
     let mut computed = DataFingerprint::default();
+    // Partly known tables: hash the other columns (and the key, which the hashes need).
+    let trimmed: Vec<Table> = partial
+        .iter()
+        .map(|(t, kept)| {
+            let mut t = (*t).clone();
+            t.columns
+                .retain(|c| !kept.contains_key(&c.name) || t.primary_key.contains(&c.name));
+            t
+        })
+        .collect();
+    let trimmed_refs: Vec<&Table> = trimmed.iter().collect();
+    let mut fresh = DataFingerprint::default();
+    for chunk in trimmed_refs.chunks(CHUNK) {
+        direct(conn, chunk, &mut fresh).await?;
+    }
+    for (t, kept) in &partial {
+        let name = t.qualified();
+        if let Some(mut f) = fresh.tables.remove(&name) {
+            for (column, fingerprint) in kept {
+                f.columns.insert(column.clone(), fingerprint.clone());
+            }
+            computed.tables.insert(name, f);
+        }
+    }
     if capture {
         recapture(conn, &tables, &stale, cache, &mut computed).await?;
     } else {
@@ -281,8 +375,19 @@ pub async fn fingerprint(
         }
     }
     for (name, fingerprint) in computed.tables {
+        let table = tables.iter().find(|t| t.qualified() == name);
         let known = Known {
             identity: identities.get(&name).cloned().unwrap_or_default(),
+            columns: table
+                .map(|t| {
+                    t.columns
+                        .iter()
+                        .map(|c| (c.name.clone(), column_id(c)))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            filenode: probes.get(&name).map_or(0, |p| p.filenode),
+            primary_key: table.map(|t| t.primary_key.clone()).unwrap_or_default(),
             marker: marker.clone(),
             fingerprint: fingerprint.clone(),
         };
@@ -422,6 +527,9 @@ async fn capture_rows(
                     // Filled in by `fingerprint` once the sums are known.
                     known: Known {
                         identity: String::new(),
+                        columns: BTreeMap::new(),
+                        filenode: 0,
+                        primary_key: Vec::new(),
                         marker: String::new(),
                         fingerprint: TableFingerprint::default(),
                     },

@@ -12,6 +12,7 @@ mod introspect;
 mod sandbox;
 mod split;
 mod statements;
+mod trace;
 
 pub use sandbox::{LocalServer, PgBinaries, find_binaries, template};
 pub use split::split;
@@ -87,6 +88,14 @@ impl Postgres {
                     ))
                 })?;
                 let mut engine = Self::with_connections(Server::InPlace, first, connect).await?;
+                if options.read_only {
+                    for conn in [&mut engine.migrator, &mut engine.observer] {
+                        sqlx::raw_sql("SET default_transaction_read_only = on")
+                            .execute(conn)
+                            .await
+                            .context(|| "cannot make the session read-only".into())?;
+                    }
+                }
                 engine.tool_url = Some(url.clone());
                 engine.bin_dir = options.bin_dir.clone();
                 return Ok(engine);
@@ -177,6 +186,23 @@ impl Engine for Postgres {
 
     async fn apply(&mut self, script: &Script) -> Result<Applied> {
         statements::apply(&mut self.migrator, script).await
+    }
+
+    async fn apply_traced(
+        &mut self,
+        script: &Script,
+    ) -> Result<(Applied, Vec<super::StatementTrace>)> {
+        trace::apply_traced(&mut self.migrator, &mut self.observer, script).await
+    }
+
+    async fn restore(&mut self, path: &std::path::Path) -> Result<()> {
+        let url = self.tool_url()?;
+        let bins = find_binaries(self.bin_dir.as_deref())?;
+        trace::restore(&bins.bin_dir, &url, path).await
+    }
+
+    async fn query_rows(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>> {
+        trace::query_rows(&mut self.observer, sql).await
     }
 
     async fn schema(&mut self) -> Result<SchemaSnapshot> {

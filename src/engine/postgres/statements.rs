@@ -66,14 +66,14 @@ pub async fn apply(conn: &mut PgConnection, script: &Script) -> Result<Applied> 
     Ok(Applied::Done { ms: ms() })
 }
 
-struct Failure {
+pub(super) struct Failure {
     line: usize,
     code: String,
     message: String,
 }
 
 impl Failure {
-    fn into_applied(self, ms: u64) -> Applied {
+    pub(super) fn into_applied(self, ms: u64) -> Applied {
         Applied::Failed {
             ms,
             line: self.line,
@@ -81,6 +81,15 @@ impl Failure {
             message: self.message,
         }
     }
+}
+
+/// [`failure`] for the traced apply.
+pub(super) fn failure_of(
+    error: sqlx::Error,
+    statement: &Statement,
+    context: impl FnOnce() -> String,
+) -> Result<Failure> {
+    failure(error, statement, context)
 }
 
 /// A database error of a statement becomes a failure at its line; anything else (a lost

@@ -1,0 +1,313 @@
+//! `driftless drift`: the schema of a live database (read only) against the schema its applied
+//! migrations produce in a disposable database; every difference is `schema_drift`.
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::time::{Instant, SystemTime};
+
+use super::Signals;
+use crate::cli::DriftArgs;
+use crate::config::Config;
+use crate::engine::{Applied, StartOptions};
+use crate::migrations::tracking;
+use crate::migrations::{self, display_path};
+use crate::report::{self, Finding, FindingKind, Format, Report, Severity, Status};
+use crate::sandbox::redact_url;
+use crate::schema::{Change, SchemaSnapshot, diff};
+use crate::{Error, ExitCode, Result};
+
+/// `*` and `?` wildcards.
+fn glob(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}
+
+/// The schema without the objects `--ignore` names (by key, like `table public.audit_*`, or by
+/// reference, like `public.audit_*`), and with MySQL database names taken out.
+fn filtered(schema: &SchemaSnapshot, ignore: &[String]) -> SchemaSnapshot {
+    let mut out = schema.clone();
+    out.objects.retain(|key, object| {
+        !ignore.iter().any(|p| {
+            glob(p, key)
+                || glob(p, &object.reference)
+                || object.table.as_deref().is_some_and(|t| glob(p, t))
+        })
+    });
+    if schema.ordered_columns {
+        let databases: std::collections::BTreeSet<String> =
+            schema.tables.values().map(|t| t.schema.clone()).collect();
+        for db in databases {
+            let prefix = format!("{db}.");
+            out.objects = out
+                .objects
+                .into_iter()
+                .map(|(k, mut o)| {
+                    o.text = o.text.replace(&prefix, "");
+                    o.reference = o.reference.replace(&prefix, "");
+                    (k.replace(&prefix, ""), o)
+                })
+                .collect();
+        }
+    }
+    out
+}
+
+pub async fn run(args: DriftArgs, signals: &mut Signals) -> Result<ExitCode> {
+    let started = Instant::now();
+    let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+    let config = Config::load(args.config.as_deref())?;
+    let spec = super::resolve_engine(args.engine.clone(), &config, Some(&args.url))?;
+    let dir = args
+        .migrations
+        .clone()
+        .or_else(|| config.migrations.as_deref().map(|p| config.resolve(p)))
+        .unwrap_or_else(|| PathBuf::from("migrations"));
+    if !dir.is_dir() {
+        return Err(Error::input(format!(
+            "migrations directory {} does not exist; pass --migrations DIR",
+            display_path(&dir).display()
+        )));
+    }
+    let format = match args.migration_format.or(config.migration_format) {
+        Some(f) => f,
+        None => migrations::detect(&dir)?,
+    };
+    let list = migrations::read(&dir, format, spec.split)?;
+    let bin_dir = args
+        .bin_dir
+        .clone()
+        .or_else(|| config.bin_dir.as_deref().map(|p| config.resolve(p)));
+    let mut progress = report::Progress::new(args.quiet);
+    progress.status("reading the live schema…");
+    let live_options = StartOptions {
+        url: Some(args.url.clone()),
+        in_place: true,
+        read_only: true,
+        bin_dir: bin_dir.clone(),
+        ..StartOptions::default()
+    };
+    // The live database: read its schema and where it is in its history, then let go of it.
+    let (live_schema, server_version, applied_count) = {
+        let mut live = signals.guard((spec.start)(&live_options)).await?;
+        let read = signals
+            .guard(async {
+                let schema = live.schema().await?;
+                let tracked = tracking::read(live.as_mut(), format).await?;
+                Ok::<_, Error>((schema, live.server_version().to_string(), tracked))
+            })
+            .await;
+        let _ = live.teardown(false).await;
+        let (schema, version, tracked) = read?;
+        let history = tracking::history(tracked.clone(), &list);
+        let count = if tracked.is_some() {
+            history.applied.len()
+        } else {
+            list.len()
+        };
+        (
+            schema,
+            version,
+            (count, history.applied, tracked.map(|t| t.table)),
+        )
+    };
+    let (count, applied, tracking_table) = applied_count;
+
+    progress.status("applying the migrations to a disposable database…");
+    let start = StartOptions {
+        bin_dir,
+        sql_mode: config.sql_mode.clone(),
+        ..StartOptions::default()
+    };
+    let mut scratch = signals.guard((spec.start)(&start)).await?;
+    let indexes: Vec<usize> = if tracking_table.is_some() {
+        applied
+    } else {
+        (0..list.len()).collect()
+    };
+    let built = signals
+        .guard(async {
+            for &i in &indexes {
+                let m = &list[i];
+                if m.unsupported.is_some() {
+                    continue;
+                }
+                if let Applied::Failed {
+                    line,
+                    code,
+                    message,
+                    ..
+                } = scratch.apply(&m.up).await?
+                {
+                    return Err(Error::InputAt {
+                        path: display_path(&m.up.path),
+                        line,
+                        message: format!(
+                            "migration {} {} failed on a fresh database: {message} ({code})",
+                            m.version, m.name
+                        ),
+                    });
+                }
+            }
+            scratch.schema().await
+        })
+        .await;
+    progress.finish();
+    let _ = scratch.teardown(false).await;
+    let expected = built?;
+
+    let changes = diff(
+        &filtered(&expected, &args.ignore),
+        &filtered(&live_schema, &args.ignore),
+        ("migrations", "live"),
+    );
+    let mut findings = Vec::new();
+    for change in &changes.objects {
+        let what = match change.change {
+            Change::Removed => "is missing in the live database",
+            Change::Added => "exists only in the live database",
+            _ => "differs from what the migrations produce",
+        };
+        let object = change.reference.clone();
+        let plain = object.rsplit('.').next().unwrap_or(&object).to_string();
+        findings.push(
+            Finding::new(
+                FindingKind::SchemaDrift,
+                format!("{} {object} {what}", change.kind),
+            )
+            .object(
+                object.clone(),
+                change.table.as_deref().or(Some(&plain)),
+                None,
+            )
+            .detail("diff", change.diff.clone()),
+        );
+    }
+    for order in &changes.column_order {
+        findings.push(
+            Finding::new(
+                FindingKind::SchemaDrift,
+                format!(
+                    "the columns of {} are in another order in the live database",
+                    order.table
+                ),
+            )
+            .severity(Severity::Warning)
+            .detail("column_order", true),
+        );
+    }
+    let mut report = Report {
+        version: 1,
+        tool: report::tool_name(),
+        command: "drift".into(),
+        engine: spec.name.into(),
+        server_version: Some(server_version),
+        server_settings: BTreeMap::new(),
+        status: Status::Pass,
+        migration_format: Some(format.name().into()),
+        started_at,
+        duration_ms: started.elapsed().as_millis() as u64,
+        seed: None,
+        migrations: Vec::new(),
+        tables: Vec::new(),
+        timeline: Vec::new(),
+        findings,
+        summary: Default::default(),
+    };
+    let fail_on = args
+        .fail_on
+        .map(Severity::from)
+        .or(config.fail_on)
+        .unwrap_or(Severity::Error);
+    report.finish(fail_on, 0);
+    let format = args.format.unwrap_or(Format::Human);
+    let text = if format == Format::Human {
+        let mut out = format!(
+            "driftless drift · {} {} · {}\n  compared with {} migrations{}\n\n",
+            report.engine,
+            report.server_version.as_deref().unwrap_or(""),
+            redact_url(&args.url),
+            count,
+            tracking_table
+                .map(|t| format!(" (applied per {t})"))
+                .unwrap_or_default()
+        );
+        if report.findings.is_empty() {
+            out.push_str("  no drift: the live schema is what the migrations produce\n");
+        }
+        for f in &report.findings {
+            out.push_str(&format!("  {} {}\n", f.kind.id(), f.message));
+            if let Some(diff) = f
+                .details
+                .as_ref()
+                .and_then(|d| d.get("diff"))
+                .and_then(|d| d.as_str())
+            {
+                for line in diff.lines() {
+                    out.push_str(&format!("      {line}\n"));
+                }
+            }
+        }
+        out.push_str(&format!(
+            "\n{}: {} differences · {:.1} s\n",
+            if report.status == Status::Pass {
+                "pass"
+            } else {
+                "fail"
+            },
+            report.findings.len(),
+            report.duration_ms as f64 / 1000.0
+        ));
+        out
+    } else {
+        let mut out = Vec::new();
+        report::render(&report, format, &mut out, false)
+            .map_err(|e| Error::infra(format!("cannot render the report: {e}")))?;
+        String::from_utf8_lossy(&out).into_owned()
+    };
+    match &args.output {
+        Some(path) => std::fs::write(path, text).map_err(|e| {
+            Error::input(format!(
+                "cannot write {}: {e}",
+                display_path(path).display()
+            ))
+        })?,
+        None => {
+            let _ = std::io::stdout().lock().write_all(text.as_bytes());
+        }
+    }
+    Ok(match report.status {
+        Status::Pass => ExitCode::Pass,
+        Status::Fail => ExitCode::Findings,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs_match() {
+        assert!(glob("public.audit_*", "public.audit_log"));
+        assert!(glob("table public.*", "table public.users"));
+        assert!(!glob("public.audit_*", "public.users"));
+        assert!(glob("?ser*", "users"));
+    }
+}

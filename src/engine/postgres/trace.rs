@@ -1,0 +1,303 @@
+//! `dry-run` on PostgreSQL: restoring a dump, and applying migrations statement by statement
+//! while another session watches `pg_locks` of the migrating backend.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use sqlx::Row;
+use sqlx::postgres::PgConnection;
+
+use super::statements;
+use crate::engine::{Applied, StatementTrace};
+use crate::error::Context;
+use crate::migrations::Script;
+use crate::sandbox::run_tool;
+use crate::{Error, Result};
+
+/// How often the watching session looks at the locks.
+const POLL: Duration = Duration::from_millis(20);
+
+/// User relations: not catalogs, not TOAST, not temp.
+const USER_RELATION: &str = "n.nspname NOT IN ('pg_catalog', 'information_schema') \
+     AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'";
+
+/// PostgreSQL's table lock modes, weakest first.
+const MODES: &[&str] = &[
+    "AccessShareLock",
+    "RowShareLock",
+    "RowExclusiveLock",
+    "ShareUpdateExclusiveLock",
+    "ShareLock",
+    "ShareRowExclusiveLock",
+    "ExclusiveLock",
+    "AccessExclusiveLock",
+];
+
+fn rank(mode: &str) -> usize {
+    MODES.iter().position(|m| *m == mode).unwrap_or(0)
+}
+
+/// What a lock mode blocks for ordinary reads (`SELECT`) and writes (`INSERT`, `UPDATE`,
+/// `DELETE`) of other sessions.
+pub fn blocks(mode: &str) -> Option<&'static str> {
+    match rank(mode) {
+        7 => Some("reads and writes"),
+        4..=6 => Some("writes"),
+        _ => None,
+    }
+}
+
+/// Relation locks the backend `pid` holds on user tables: relation → strongest mode.
+async fn held(conn: &mut PgConnection, pid: i32) -> Result<HashMap<String, String>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT l.mode::text, n.nspname::text || '.' || c.relname::text
+         FROM pg_locks l JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE l.pid = $1 AND l.granted AND l.locktype = 'relation' AND c.relkind IN ('r', 'p', 'm')
+           AND {USER_RELATION}"
+    )))
+    .bind(pid)
+    .fetch_all(&mut *conn)
+    .await
+    .context(|| "cannot read pg_locks".into())?;
+    let mut out: HashMap<String, String> = HashMap::new();
+    for row in rows {
+        let mode: String = row.try_get(0).unwrap_or_default();
+        let relation: String = row.try_get(1).unwrap_or_default();
+        let stronger = out.get(&relation).is_none_or(|m| rank(&mode) > rank(m));
+        if stronger {
+            out.insert(relation, mode);
+        }
+    }
+    Ok(out)
+}
+
+/// Storage file of every user table, seen from the migrating session (its own transaction).
+async fn filenodes(conn: &mut PgConnection) -> Result<HashMap<i64, (i64, String)>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT c.oid::int8, c.relfilenode::int8, n.nspname::text || '.' || c.relname::text
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE c.relkind IN ('r', 'm') AND {USER_RELATION}"
+    )))
+    .fetch_all(&mut *conn)
+    .await
+    .context(|| "cannot read table files".into())?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            (
+                r.try_get::<i64, _>(0).unwrap_or_default(),
+                (
+                    r.try_get::<i64, _>(1).unwrap_or_default(),
+                    r.try_get::<String, _>(2).unwrap_or_default(),
+                ),
+            )
+        })
+        .collect())
+}
+
+/// The statement's first line, at most 100 characters.
+fn headline(sql: &str) -> String {
+    let first = sql.trim().lines().next().unwrap_or("").trim();
+    if first.chars().count() > 100 {
+        format!("{}…", first.chars().take(99).collect::<String>())
+    } else {
+        first.to_string()
+    }
+}
+
+async fn exec(
+    conn: &mut PgConnection,
+    sql: &str,
+) -> std::result::Result<sqlx::postgres::PgQueryResult, sqlx::Error> {
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
+        .execute(conn)
+        .await
+}
+
+/// Applies `script` on `migrator` as [`statements::apply`] does, tracing each statement.
+pub async fn apply_traced(
+    migrator: &mut PgConnection,
+    watcher: &mut PgConnection,
+    script: &Script,
+) -> Result<(Applied, Vec<StatementTrace>)> {
+    let started = Instant::now();
+    let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&mut *migrator)
+        .await
+        .context(|| "cannot identify the migrating session".into())?;
+    let context = || {
+        format!(
+            "lost the database connection while applying {}",
+            script.path.display()
+        )
+    };
+    if script.transactional {
+        exec(migrator, "BEGIN").await.context(context)?;
+    }
+    let mut traces = Vec::new();
+    // Locks the transaction held before each statement: only new or stronger ones are its own.
+    let mut before_locks: HashMap<String, String> = HashMap::new();
+    let mut starts = Vec::new();
+    for statement in &script.statements {
+        let files_before = filenodes(migrator).await?;
+        let t0 = Instant::now();
+        let mut seen: HashMap<String, String> = HashMap::new();
+        let result = {
+            let run = exec(&mut *migrator, &statement.sql);
+            tokio::pin!(run);
+            loop {
+                tokio::select! {
+                    result = &mut run => break result,
+                    () = tokio::time::sleep(POLL) => {
+                        for (relation, mode) in held(watcher, pid).await? {
+                            if seen.get(&relation).is_none_or(|m| rank(&mode) > rank(m)) {
+                                seen.insert(relation, mode);
+                            }
+                        }
+                    }
+                }
+            }
+        };
+        let ms = t0.elapsed().as_millis() as u64;
+        let done = match result {
+            Ok(done) => done,
+            Err(e) => {
+                let failure = statements::failure_of(e, statement, context)?;
+                let _ = exec(migrator, "ROLLBACK").await;
+                traces.push(StatementTrace {
+                    line: statement.line,
+                    sql: headline(&statement.sql),
+                    ms,
+                    ..StatementTrace::default()
+                });
+                return Ok((
+                    failure.into_applied(started.elapsed().as_millis() as u64),
+                    traces,
+                ));
+            }
+        };
+        // A transaction keeps its locks: what it holds now that it did not before is this
+        // statement's (fast statements finish between two looks).
+        if script.transactional {
+            for (relation, mode) in held(watcher, pid).await? {
+                let new = before_locks
+                    .get(&relation)
+                    .is_none_or(|m| rank(&mode) > rank(m));
+                if new && seen.get(&relation).is_none_or(|m| rank(&mode) > rank(m)) {
+                    seen.insert(relation.clone(), mode.clone());
+                }
+                before_locks.insert(relation, mode);
+            }
+        }
+        let strongest = seen.into_iter().max_by_key(|(_, mode)| rank(mode));
+        let files_after = filenodes(migrator).await?;
+        let mut rewrote: Vec<String> = files_after
+            .iter()
+            .filter(|(oid, (node, _))| files_before.get(oid).is_some_and(|(b, _)| b != node))
+            .map(|(_, (_, name))| name.clone())
+            .collect();
+        rewrote.sort();
+        starts.push(t0);
+        traces.push(StatementTrace {
+            line: statement.line,
+            sql: headline(&statement.sql),
+            ms,
+            rows: Some(done.rows_affected()),
+            blocks: strongest
+                .as_ref()
+                .and_then(|(_, m)| blocks(m))
+                .map(str::to_string),
+            lock: strongest.as_ref().map(|(_, m)| m.clone()),
+            lock_on: strongest.map(|(r, _)| r),
+            held_ms: ms,
+            rewrote,
+        });
+    }
+    if script.transactional {
+        if let Err(e) = exec(migrator, "COMMIT").await {
+            let last = script.statements.last().cloned().unwrap_or_default();
+            let failure = statements::failure_of(e, &last, context)?;
+            let _ = exec(migrator, "ROLLBACK").await;
+            return Ok((
+                failure.into_applied(started.elapsed().as_millis() as u64),
+                traces,
+            ));
+        }
+        // Locks of a transaction are held until it ends.
+        let end = Instant::now();
+        for (trace, t0) in traces.iter_mut().zip(&starts) {
+            trace.held_ms = end.duration_since(*t0).as_millis() as u64;
+        }
+    }
+    Ok((
+        Applied::Done {
+            ms: started.elapsed().as_millis() as u64,
+        },
+        traces,
+    ))
+}
+
+/// What kind of dump a file is.
+fn is_archive(path: &Path) -> Result<bool> {
+    if path.is_dir() {
+        return Ok(path.join("toc.dat").is_file());
+    }
+    let mut head = [0u8; 512];
+    let n = {
+        use std::io::Read;
+        let mut file = std::fs::File::open(path).map_err(|e| {
+            Error::input(format!("cannot read the snapshot {}: {e}", path.display()))
+        })?;
+        file.read(&mut head).unwrap_or(0)
+    };
+    // Custom format starts with PGDMP; tar has `ustar` at 257.
+    Ok(head[..n].starts_with(b"PGDMP") || (n > 262 && &head[257..262] == b"ustar"))
+}
+
+/// `pg_restore -j2` for custom, directory and tar archives; `psql -f` for plain SQL.
+pub async fn restore(bin_dir: &Path, url: &str, path: &Path) -> Result<()> {
+    if is_archive(path)? {
+        let mut command = Command::new(bin_dir.join("pg_restore"));
+        command
+            .args([
+                "--jobs=2",
+                "--no-owner",
+                "--no-privileges",
+                "--exit-on-error",
+            ])
+            .arg(format!("--dbname={url}"))
+            .arg(path);
+        run_tool(command, "pg_restore").await.map(|_| ())
+    } else {
+        let mut command = Command::new(bin_dir.join("psql"));
+        command
+            .args(["-q", "-v", "ON_ERROR_STOP=1", "-X", "-f"])
+            .arg(path)
+            .arg(url);
+        run_tool(command, "psql").await.map(|_| ())
+    }
+}
+
+/// Any read-only query, every value as COPY text.
+pub async fn query_rows(conn: &mut PgConnection, sql: &str) -> Result<Vec<Vec<Option<String>>>> {
+    use futures_util::TryStreamExt;
+    let mut stream = conn
+        .copy_out_raw(&format!("COPY ({sql}) TO STDOUT"))
+        .await
+        .context(|| format!("cannot run {sql}"))?;
+    let mut bytes = Vec::new();
+    while let Some(chunk) = stream
+        .try_next()
+        .await
+        .context(|| format!("cannot run {sql}"))?
+    {
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(super::copy::parse_line)
+        .collect())
+}

@@ -1,0 +1,551 @@
+//! `driftless dry-run` and `driftless drift` against real PostgreSQL and MariaDB: a
+//! "production" database with data and applied migrations (sqlx and golang-migrate tracking
+//! tables), dumped; pending migrations with a table rewrite and an index built without
+//! CONCURRENTLY; the pending list, the timeline, lock_risk, checks, an untouched dump; drift
+//! of an out-of-band ALTER, with the server's statement log proving drift wrote nothing.
+
+mod util;
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use sqlx::Connection;
+use util::{Run, driftless, findings, kinds};
+
+const CLEAN: &str = "migrations-under-test/postgres/clean";
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn md5(path: &Path) -> Vec<u8> {
+    use sha2::Digest;
+    sha2::Sha256::digest(std::fs::read(path).unwrap()).to_vec()
+}
+
+/// The clean demo set plus three pending migrations: a table rewrite, an index without
+/// CONCURRENTLY, and an update that breaks a check.
+fn migrations_with_pending() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(util::repo().join(CLEAN))
+        .unwrap()
+        .flatten()
+    {
+        std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+    }
+    let files: &[(&str, &str)] = &[
+        (
+            "20240301000001_orders_noted_at.up.sql",
+            "ALTER TABLE orders ADD COLUMN noted_at timestamptz DEFAULT clock_timestamp();\n",
+        ),
+        (
+            "20240301000001_orders_noted_at.down.sql",
+            "ALTER TABLE orders DROP COLUMN noted_at;\n",
+        ),
+        (
+            "20240301000002_index_status.up.sql",
+            "CREATE INDEX orders_status_idx ON orders (status);\n",
+        ),
+        (
+            "20240301000002_index_status.down.sql",
+            "DROP INDEX orders_status_idx;\n",
+        ),
+        (
+            "20240301000003_redact_emails.up.sql",
+            "UPDATE users SET email = 'redacted-' || id WHERE id % 10 = 0;\n",
+        ),
+        ("20240301000003_redact_emails.down.sql", "SELECT 1;\n"),
+    ];
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    dir
+}
+
+fn checks_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("emails_have_at.sql"),
+        "-- every user has a real email\nSELECT id, email FROM users WHERE email NOT LIKE '%@%';\n",
+    )
+    .unwrap();
+    dir
+}
+
+struct Pg {
+    server: driftless::engine::postgres::LocalServer,
+    runtime: tokio::runtime::Runtime,
+    bin_dir: PathBuf,
+}
+
+impl Pg {
+    fn start() -> Pg {
+        use driftless::engine::postgres::{LocalServer, find_binaries};
+        let bins = find_binaries(None).expect("PostgreSQL binaries (make setup installs them)");
+        let server = LocalServer::start(&bins, false).expect("a server");
+        let runtime = runtime();
+        drop(runtime.block_on(server.connect()).expect("server answers"));
+        Pg {
+            server,
+            runtime,
+            bin_dir: bins.bin_dir.clone(),
+        }
+    }
+
+    fn url(&self, db: &str) -> String {
+        format!("{}/{db}", self.server.url().rsplit_once('/').unwrap().0)
+    }
+
+    fn exec(&self, db: &str, sql: &str) {
+        let url = self.url(db);
+        self.runtime.block_on(async {
+            let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
+                .execute(&mut conn)
+                .await
+                .unwrap_or_else(|e| panic!("{e}: {sql}"));
+        });
+    }
+
+    /// "Production": the first eight clean migrations applied and recorded by `tool`, with data.
+    fn production(&self, db: &str, tool: &str) -> String {
+        self.exec("postgres", &format!("CREATE DATABASE {db}"));
+        let mut ups: Vec<PathBuf> = std::fs::read_dir(util::repo().join(CLEAN))
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.to_string_lossy().ends_with(".up.sql"))
+            .collect();
+        ups.sort();
+        for up in &ups[..8] {
+            self.exec(db, &std::fs::read_to_string(up).unwrap());
+        }
+        match tool {
+            "sqlx" => {
+                self.exec(
+                    db,
+                    "CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL,
+                     installed_on TIMESTAMPTZ NOT NULL DEFAULT now(), success BOOLEAN NOT NULL,
+                     checksum BYTEA NOT NULL, execution_time BIGINT NOT NULL)",
+                );
+                for up in &ups[..8] {
+                    let name = up.file_name().unwrap().to_string_lossy().into_owned();
+                    let version = name.split('_').next().unwrap();
+                    let sum =
+                        driftless::migrations::tracking::sqlx_checksum(&std::fs::read(up).unwrap());
+                    self.exec(
+                        db,
+                        &format!("INSERT INTO _sqlx_migrations VALUES ({version}, 'm', now(), true, decode('{sum}', 'hex'), 1)"),
+                    );
+                }
+            }
+            _ => {
+                let last = ups[7]
+                    .file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .split('_')
+                    .next()
+                    .unwrap()
+                    .to_string();
+                self.exec(
+                    db,
+                    &format!(
+                        "CREATE TABLE schema_migrations (version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL);
+                         INSERT INTO schema_migrations VALUES ({last}, {})",
+                        tool == "golang-migrate-dirty"
+                    ),
+                );
+            }
+        }
+        let url = self.url(db);
+        let seeded = driftless(&["seed", "--url", &url, "--rows", "2000", "-q"]);
+        assert_eq!(seeded.code, 0, "{}", seeded.stderr);
+        url
+    }
+
+    fn dump(&self, db: &str, path: &Path, format: &str) {
+        let status = std::process::Command::new(self.bin_dir.join("pg_dump"))
+            .arg(format!("--format={format}"))
+            .arg(format!("--file={}", path.display()))
+            .arg(self.url(db))
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+}
+
+fn dry_run(args: &[&str]) -> Run {
+    let mut all = vec!["dry-run", "--format", "json"];
+    all.extend_from_slice(args);
+    driftless(&all)
+}
+
+#[test]
+fn postgres_dry_run_reports_pending_timeline_locks_and_checks() {
+    let pg = Pg::start();
+    pg.production("prod", "sqlx");
+    let dir = tempfile::tempdir().unwrap();
+    let dump = dir.path().join("prod.dump");
+    pg.dump("prod", &dump, "custom");
+    let before = md5(&dump);
+    let migrations = migrations_with_pending();
+    let checks = checks_dir();
+    let run = dry_run(&[
+        "--snapshot",
+        dump.to_str().unwrap(),
+        "--migrations",
+        migrations.path().to_str().unwrap(),
+        "--checks",
+        checks.path().to_str().unwrap(),
+        "--lock-threshold",
+        "0ms",
+    ]);
+    assert_eq!(
+        run.code, 1,
+        "the broken check fails the run: {}\n{}",
+        run.stdout, run.stderr
+    );
+    let report = run.json();
+    assert_eq!(report["command"], "dry-run");
+    let pending: Vec<&str> = findings(&report, "pending_migration")
+        .iter()
+        .map(|f| f["migration"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        pending,
+        vec![
+            "20240101000009",
+            "20240101000010",
+            "20240301000001",
+            "20240301000002",
+            "20240301000003"
+        ]
+    );
+    let timeline = report["timeline"].as_array().unwrap();
+    assert_eq!(timeline.len(), 5);
+    let statement = |version: &str| -> &Value {
+        &timeline.iter().find(|e| e["migration"] == version).unwrap()["statements"][0]
+    };
+    let rewrite = statement("20240301000001");
+    assert_eq!(rewrite["rewrote"], serde_json::json!(["public.orders"]));
+    assert_eq!(rewrite["lock"], "AccessExclusiveLock");
+    assert_eq!(rewrite["blocks"], "reads and writes");
+    let index = statement("20240301000002");
+    assert_eq!(index["lock"], "ShareLock");
+    assert_eq!(index["blocks"], "writes");
+    assert_eq!(statement("20240301000003")["rows"], 200);
+    let risks = findings(&report, "lock_risk");
+    assert!(risks.iter().any(
+        |f| f["migration"] == "20240301000001" && f["details"]["lock"] == "AccessExclusiveLock"
+    ));
+    assert!(
+        risks
+            .iter()
+            .any(|f| f["migration"] == "20240301000002" && f["line"] == 1)
+    );
+    let violations = findings(&report, "invariant_violation");
+    assert_eq!(violations.len(), 1, "{}", run.stdout);
+    assert_eq!(violations[0]["check"], "emails_have_at");
+    assert_eq!(violations[0]["details"]["rows"], 200);
+    assert_eq!(md5(&dump), before, "the snapshot is only read");
+
+    // An applied migration edited afterwards no longer matches sqlx's checksum.
+    let edited = migrations
+        .path()
+        .join("20240101000003_create_orders.up.sql");
+    let mut text = std::fs::read_to_string(&edited).unwrap();
+    text.push_str("-- edited after it shipped\n");
+    std::fs::write(&edited, text).unwrap();
+    let run = dry_run(&[
+        "--snapshot",
+        dump.to_str().unwrap(),
+        "--migrations",
+        migrations.path().to_str().unwrap(),
+    ]);
+    let report = run.json();
+    let modified: Vec<&Value> = findings(&report, "lint")
+        .into_iter()
+        .filter(|f| f["details"]["rule"] == "modified_migration")
+        .collect();
+    assert_eq!(modified.len(), 1, "{}", run.stdout);
+    assert_eq!(modified[0]["migration"], "20240101000003");
+}
+
+#[test]
+fn golang_migrate_state_plain_dumps_and_dirty_versions() {
+    let pg = Pg::start();
+    pg.production("gm", "golang-migrate");
+    pg.production("gm_dirty", "golang-migrate-dirty");
+    let dir = tempfile::tempdir().unwrap();
+    let plain = dir.path().join("gm.sql");
+    pg.dump("gm", &plain, "plain");
+    let migrations = migrations_with_pending();
+    let run = dry_run(&[
+        "--snapshot",
+        plain.to_str().unwrap(),
+        "--migrations",
+        migrations.path().to_str().unwrap(),
+        "--roundtrip",
+    ]);
+    let report = run.json();
+    assert_eq!(
+        findings(&report, "pending_migration").len(),
+        5,
+        "{}",
+        run.stdout
+    );
+    assert!(
+        findings(&report, "migration_error").is_empty(),
+        "{}",
+        run.stdout
+    );
+    // The pending ups and their downs: the redaction's down does not give the emails back.
+    assert!(
+        kinds(&report).contains(&"data_loss".to_string()),
+        "{}",
+        run.stdout
+    );
+
+    let dirty = dir.path().join("dirty.dump");
+    pg.dump("gm_dirty", &dirty, "custom");
+    let run = dry_run(&[
+        "--snapshot",
+        dirty.to_str().unwrap(),
+        "--migrations",
+        migrations.path().to_str().unwrap(),
+    ]);
+    let report = run.json();
+    let errors = findings(&report, "migration_error");
+    assert!(
+        errors
+            .iter()
+            .any(|f| f["message"].as_str().unwrap().contains("dirty")),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(run.code, 1);
+}
+
+#[test]
+fn a_corrupt_dump_exits_3_with_the_tool_message_and_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let dump = dir.path().join("broken.dump");
+    let mut bytes = b"PGDMP".to_vec();
+    bytes.extend(std::iter::repeat_n(0xAB, 4000));
+    std::fs::write(&dump, bytes).unwrap();
+    let run = driftless(&[
+        "dry-run",
+        "--snapshot",
+        dump.to_str().unwrap(),
+        "--migrations",
+        CLEAN,
+    ]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(run.stderr.contains("pg_restore failed"), "{}", run.stderr);
+    let missing = driftless(&[
+        "dry-run",
+        "--snapshot",
+        "/nonexistent.dump",
+        "--migrations",
+        CLEAN,
+    ]);
+    assert_eq!(missing.code, 2);
+}
+
+#[test]
+fn drift_reports_an_out_of_band_alter_and_writes_nothing() {
+    let pg = Pg::start();
+    let url = pg.production("live", "sqlx");
+    let run = driftless(&[
+        "drift",
+        "--url",
+        &url,
+        "--migrations",
+        CLEAN,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.json()["findings"].as_array().unwrap().is_empty(),
+        "{}",
+        run.stdout
+    );
+
+    pg.exec("live", "ALTER TABLE users ADD COLUMN nickname text; CREATE INDEX users_name_idx ON users (full_name)");
+    // Every statement from here on is logged.
+    pg.exec("postgres", "ALTER SYSTEM SET log_statement = 'all'");
+    pg.exec("postgres", "SELECT pg_reload_conf()");
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let log = pg.server.dir().join("postgres.log");
+    let mark = std::fs::read_to_string(&log).unwrap_or_default().len();
+    let run = driftless(&[
+        "drift",
+        "--url",
+        &url,
+        "--migrations",
+        CLEAN,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    let objects: Vec<&str> = findings(&report, "schema_drift")
+        .iter()
+        .map(|f| f["object"].as_str().unwrap())
+        .collect();
+    assert!(objects.contains(&"public.users"), "{objects:?}");
+    assert!(objects.contains(&"public.users_name_idx"), "{objects:?}");
+    let logged = std::fs::read_to_string(&log).unwrap();
+    let statements: Vec<&str> = logged[mark..]
+        .lines()
+        .filter(|l| l.contains("statement: "))
+        .collect();
+    assert!(!statements.is_empty(), "the log shows drift's statements");
+    for line in &statements {
+        let sql = line
+            .split("statement: ")
+            .nth(1)
+            .unwrap()
+            .trim_start()
+            .to_uppercase();
+        for write in [
+            "INSERT", "UPDATE", "DELETE", "CREATE", "ALTER", "DROP", "TRUNCATE", "GRANT",
+        ] {
+            assert!(!sql.starts_with(write), "drift wrote: {line}");
+        }
+        assert!(
+            !sql.starts_with("COPY") || sql.ends_with("TO STDOUT"),
+            "drift wrote: {line}"
+        );
+    }
+
+    let ignored = driftless(&[
+        "drift",
+        "--url",
+        &url,
+        "--migrations",
+        CLEAN,
+        "--ignore",
+        "public.users*",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(ignored.code, 0, "{}", ignored.stdout);
+}
+
+#[test]
+fn mariadb_dry_run_of_a_sql_dump() {
+    use driftless::engine::mysql::{LocalServer, find_binaries};
+    let bins = find_binaries(None).expect("MariaDB (make setup installs it)");
+    let server = LocalServer::start(&bins, false).expect("a server");
+    let rt = runtime();
+    drop(rt.block_on(server.connect()).expect("server answers"));
+    let root = server.url().rsplit_once('/').unwrap().0.to_string();
+    let exec = |db: &str, sql: &str| {
+        rt.block_on(async {
+            let mut conn = sqlx::MySqlConnection::connect(&format!("{root}/{db}"))
+                .await
+                .unwrap();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+        })
+    };
+    exec("mysql", "CREATE DATABASE prod");
+    let migrations = tempfile::tempdir().unwrap();
+    let files: &[(&str, &str)] = &[
+        (
+            "1_customers.up.sql",
+            "CREATE TABLE customers (id INT AUTO_INCREMENT PRIMARY KEY, email VARCHAR(100) NOT NULL);",
+        ),
+        ("1_customers.down.sql", "DROP TABLE customers;"),
+        (
+            "2_orders.up.sql",
+            "CREATE TABLE orders (id INT AUTO_INCREMENT PRIMARY KEY, customer_id INT NOT NULL, total DECIMAL(10,2) NOT NULL);",
+        ),
+        ("2_orders.down.sql", "DROP TABLE orders;"),
+        (
+            "3_widen_total.up.sql",
+            "ALTER TABLE orders MODIFY total DECIMAL(14,2) NOT NULL;",
+        ),
+        (
+            "3_widen_total.down.sql",
+            "ALTER TABLE orders MODIFY total DECIMAL(10,2) NOT NULL;",
+        ),
+        (
+            "4_customer_index.up.sql",
+            "CREATE INDEX orders_customer_idx ON orders (customer_id);",
+        ),
+        (
+            "4_customer_index.down.sql",
+            "DROP INDEX orders_customer_idx ON orders;",
+        ),
+    ];
+    for (name, text) in files {
+        std::fs::write(migrations.path().join(name), text).unwrap();
+    }
+    exec("prod", files[0].1);
+    exec("prod", files[2].1);
+    exec(
+        "prod",
+        "CREATE TABLE schema_migrations (version BIGINT NOT NULL PRIMARY KEY, dirty BOOLEAN NOT NULL);
+         INSERT INTO schema_migrations VALUES (2, 0);
+         INSERT INTO customers (email) SELECT CONCAT('c', seq, '@example.com') FROM seq_1_to_500;
+         INSERT INTO orders (customer_id, total) SELECT 1 + seq % 500, seq / 10 FROM seq_1_to_3000;",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let dump = dir.path().join("prod.sql");
+    let status = std::process::Command::new("mariadb-dump")
+        .args([
+            "--no-defaults",
+            "--protocol=TCP",
+            "-h",
+            "127.0.0.1",
+            "-P",
+            &server.port.to_string(),
+            "-u",
+            "root",
+        ])
+        .arg(format!("--result-file={}", dump.display()))
+        .arg("prod")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let before = md5(&dump);
+    let run = dry_run(&[
+        "--engine",
+        "mysql",
+        "--snapshot",
+        dump.to_str().unwrap(),
+        "--migrations",
+        migrations.path().to_str().unwrap(),
+        "--lock-threshold",
+        "0ms",
+    ]);
+    assert!(run.code <= 1, "{}\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    let pending: Vec<&str> = findings(&report, "pending_migration")
+        .iter()
+        .map(|f| f["migration"].as_str().unwrap())
+        .collect();
+    assert_eq!(pending, vec!["3", "4"], "{}", run.stdout);
+    let timeline = report["timeline"].as_array().unwrap();
+    assert_eq!(timeline.len(), 2);
+    assert!(
+        timeline[0]["statements"][0]["rewrote"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t.as_str().unwrap().ends_with("orders")),
+        "changing the decimal's precision rebuilds the table: {}",
+        run.stdout
+    );
+    assert_eq!(md5(&dump), before);
+    server.stop();
+}
