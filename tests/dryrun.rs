@@ -486,6 +486,14 @@ fn mariadb_dry_run_of_a_sql_dump() {
             "4_customer_index.down.sql",
             "DROP INDEX orders_customer_idx ON orders;",
         ),
+        (
+            "5_nickname.up.sql",
+            "ALTER TABLE customers ADD COLUMN nickname VARCHAR(40) NULL;",
+        ),
+        (
+            "5_nickname.down.sql",
+            "ALTER TABLE customers DROP COLUMN nickname;",
+        ),
     ];
     for (name, text) in files {
         std::fs::write(migrations.path().join(name), text).unwrap();
@@ -534,9 +542,28 @@ fn mariadb_dry_run_of_a_sql_dump() {
         .iter()
         .map(|f| f["migration"].as_str().unwrap())
         .collect();
-    assert_eq!(pending, vec!["3", "4"], "{}", run.stdout);
+    assert_eq!(pending, vec!["3", "4", "5"], "{}", run.stdout);
     let timeline = report["timeline"].as_array().unwrap();
-    assert_eq!(timeline.len(), 2);
+    assert_eq!(timeline.len(), 3);
+    let widen = &timeline[0]["statements"][0];
+    assert!(
+        widen["lock"].as_str().unwrap().starts_with("ALGORITHM="),
+        "{widen}"
+    );
+    assert_eq!(widen["blocks"], "writes", "{widen}");
+    assert!(
+        findings(&report, "lock_risk")
+            .iter()
+            .any(|f| f["migration"] == "3"),
+        "{}",
+        run.stdout
+    );
+    let nickname = &timeline[2]["statements"][0];
+    assert_eq!(
+        nickname["lock"], "ALGORITHM=INSTANT",
+        "adding a column is instant: {nickname}"
+    );
+    assert!(nickname["blocks"].is_null());
     assert!(
         timeline[0]["statements"][0]["rewrote"]
             .as_array()

@@ -242,9 +242,7 @@ pub async fn apply_traced(
     for statement in &script.statements {
         let before = table_ids(conn).await;
         let t0 = Instant::now();
-        let result = sqlx::raw_sql(sqlx::AssertSqlSafe(statement.sql.clone()))
-            .execute(&mut *conn)
-            .await;
+        let (result, algorithm) = execute_alter_aware(conn, &statement.sql).await;
         let ms = t0.elapsed().as_millis() as u64;
         let done = match result {
             Ok(done) => done,
@@ -280,6 +278,32 @@ pub async fn apply_traced(
             .collect();
         rewrote.sort();
         let rebuilt = !rewrote.is_empty();
+        // What the ALTER's algorithm lets other sessions do while it runs.
+        let (lock, blocks) = match algorithm {
+            Some(Algorithm::Instant) => (Some("ALGORITHM=INSTANT".to_string()), None),
+            Some(Algorithm::InplaceNoLock) => {
+                (Some("ALGORITHM=INPLACE, LOCK=NONE".to_string()), None)
+            }
+            Some(Algorithm::InplaceShared) => (
+                Some("ALGORITHM=INPLACE, LOCK=SHARED".to_string()),
+                Some("writes".to_string()),
+            ),
+            Some(Algorithm::Copy) => (
+                Some("ALGORITHM=COPY".to_string()),
+                Some("writes".to_string()),
+            ),
+            None if rebuilt => (
+                Some("table rebuild".to_string()),
+                Some("writes".to_string()),
+            ),
+            None => (None, None),
+        };
+        let lock_on = lock.as_ref().and_then(|_| {
+            rewrote
+                .first()
+                .cloned()
+                .or_else(|| altered_table(&statement.sql))
+        });
         traces.push(crate::engine::StatementTrace {
             line: statement.line,
             sql: statement
@@ -293,9 +317,9 @@ pub async fn apply_traced(
                 .collect(),
             ms,
             rows: Some(done.rows_affected()),
-            lock: rebuilt.then(|| "table rebuild".to_string()),
-            lock_on: rewrote.first().cloned(),
-            blocks: rebuilt.then(|| "writes".to_string()),
+            lock,
+            lock_on,
+            blocks,
             held_ms: ms,
             rewrote,
         });
@@ -306,6 +330,79 @@ pub async fn apply_traced(
         },
         traces,
     ))
+}
+
+/// How an `ALTER TABLE` ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Algorithm {
+    Instant,
+    InplaceNoLock,
+    InplaceShared,
+    Copy,
+}
+
+/// The table an `ALTER TABLE` names.
+fn altered_table(sql: &str) -> Option<String> {
+    let words: Vec<&str> = sql.split_whitespace().collect();
+    let upper: Vec<String> = words
+        .iter()
+        .take(4)
+        .map(|w| w.to_ascii_uppercase())
+        .collect();
+    if upper.first().map(String::as_str) != Some("ALTER") {
+        return None;
+    }
+    let at = upper.iter().position(|w| w == "TABLE")? + 1;
+    let at = if upper.get(at).map(String::as_str) == Some("ONLINE") {
+        at + 1
+    } else {
+        at
+    };
+    words
+        .get(at)
+        .map(|w| w.trim_matches('`').trim_end_matches(';').to_string())
+}
+
+/// Runs a statement; an `ALTER TABLE` without an explicit algorithm is run with the least
+/// disruptive one the server accepts (what it would pick by itself): `INSTANT`, then `INPLACE`
+/// without and with a shared lock, then as written (`COPY`). The server refuses an algorithm
+/// before doing any work (errors 1845/1846), so each try costs nothing, and the algorithm
+/// that ran says what other sessions could do meanwhile.
+async fn execute_alter_aware(
+    conn: &mut MySqlConnection,
+    sql: &str,
+) -> (
+    std::result::Result<sqlx::mysql::MySqlQueryResult, sqlx::Error>,
+    Option<Algorithm>,
+) {
+    let trimmed = sql.trim().trim_end_matches(';').trim_end();
+    let upper = trimmed.to_ascii_uppercase();
+    if altered_table(trimmed).is_none() || upper.contains("ALGORITHM") || upper.contains(" LOCK") {
+        return (run(conn, sql.to_string()).await, None);
+    }
+    for (clause, algorithm) in [
+        ("ALGORITHM=INSTANT", Algorithm::Instant),
+        ("ALGORITHM=INPLACE, LOCK=NONE", Algorithm::InplaceNoLock),
+        ("ALGORITHM=INPLACE, LOCK=SHARED", Algorithm::InplaceShared),
+    ] {
+        match run(conn, format!("{trimmed}, {clause}")).await {
+            Ok(done) => return (Ok(done), Some(algorithm)),
+            Err(sqlx::Error::Database(e))
+                if matches!(e.code().as_deref(), Some("0A000"))
+                    || e.message().contains("ALGORITHM")
+                    || e.message().contains("LOCK=") => {}
+            // Anything else (a syntax the clause broke, the statement's own error): as written.
+            Err(_) => return (run(conn, sql.to_string()).await, None),
+        }
+    }
+    (run(conn, sql.to_string()).await, Some(Algorithm::Copy))
+}
+
+async fn run(
+    conn: &mut MySqlConnection,
+    text: String,
+) -> std::result::Result<sqlx::mysql::MySqlQueryResult, sqlx::Error> {
+    sqlx::raw_sql(sqlx::AssertSqlSafe(text)).execute(conn).await
 }
 
 /// InnoDB table ids by `db/table` (MariaDB's INNODB_SYS_TABLES, MySQL 8's INNODB_TABLES).
