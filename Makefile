@@ -7,7 +7,8 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: setup test-setup demo test bench lint fmt clean
 
-## setup: install what is missing (PostgreSQL and MariaDB server binaries) and build the release binary
+## setup: install what is missing (PostgreSQL and MariaDB server binaries; FerretDB for MongoDB
+## when no mongod is installed, built once into the cache) and build the release binary
 setup:
 	@missing=""; \
 	if ! command -v initdb >/dev/null 2>&1 && ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then \
@@ -21,6 +22,7 @@ setup:
 	else \
 		echo "setup: PostgreSQL and MariaDB server binaries present"; \
 	fi
+	bash scripts/setup-ferretdb.sh
 	$(CARGO) build --release --locked
 
 ## demo: run `driftless check` on a bundled migration set with a lossy down

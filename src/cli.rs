@@ -413,10 +413,17 @@ pub struct CheckArgs {
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub migration_format: Option<crate::migrations::MigrationFormat>,
 
-    /// Folder of invariant checks: `*.sql` files, one query each, returning violating rows.
+    /// Folder of invariant checks: `*.sql` files, one query each, returning violating rows
+    /// (MongoDB: `*.mongo.json`, a collection and an aggregation pipeline).
     /// [default: ./checks if it exists]
     #[arg(long, value_name = "DIR")]
     pub checks: Option<PathBuf>,
+
+    /// MongoDB: document shapes for seeding collections that have no `$jsonSchema`
+    /// validator: `*.toml` files, one table per collection written like a `$jsonSchema`.
+    /// [default: ./fixtures if it exists]
+    #[arg(long, value_name = "DIR")]
+    pub fixtures: Option<PathBuf>,
 
     /// Rows seeded into every empty table before each migration. [default: 200]
     #[arg(long, value_name = "N")]

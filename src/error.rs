@@ -118,3 +118,24 @@ impl<T> Context<T> for std::result::Result<T, std::io::Error> {
         })
     }
 }
+
+impl<T> Context<T> for std::result::Result<T, mongodb::error::Error> {
+    fn context(self, context: impl FnOnce() -> String) -> Result<T> {
+        self.map_err(|source| Error::Infra(format!("{}: {}", context(), mongo_message(&source))))
+    }
+}
+
+/// A MongoDB driver error in one line (the driver's Display includes labels and source chains).
+pub fn mongo_message(error: &mongodb::error::Error) -> String {
+    match &*error.kind {
+        mongodb::error::ErrorKind::Command(c) => {
+            format!("{} ({}): {}", c.code_name, c.code, c.message)
+        }
+        _ => error
+            .to_string()
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_string(),
+    }
+}

@@ -34,6 +34,8 @@ pub struct RoundtripOptions<'a> {
     /// Indices of the migrations that get the full roundtrip; the others are only applied
     /// (`--changed-since`). `None`: all of them.
     pub full: Option<&'a BTreeSet<usize>>,
+    /// Seed shapes of collections by name (MongoDB `--fixtures`).
+    pub shapes: &'a BTreeMap<String, Value>,
 }
 
 /// The schema the next migration starts from.
@@ -215,21 +217,43 @@ impl Run<'_, '_> {
             status: MigrationStatus::Ok,
         };
         let style = self.engine.seed_style();
-        let seeded = timed(
+        let own = timed(
             &mut self.time.seed,
-            seed::seed_empty_tables(
-                self.engine,
+            self.engine.seed_documents(
                 &s0,
-                seed::SeedOptions {
-                    rows: self.options.rows,
-                    seed: self.options.seed,
-                    style,
-                },
-                &mut |table, done, total| observer.seeding(table, done, total),
+                self.options.rows,
+                self.options.seed,
+                self.options.shapes,
             ),
         )
         .await?;
-        result.rows_seeded = Some(seeded.rows);
+        let seeded_rows = match own {
+            Some((rows, _)) => rows,
+            None => {
+                timed(
+                    &mut self.time.seed,
+                    seed::seed_empty_tables(
+                        self.engine,
+                        &s0,
+                        seed::SeedOptions {
+                            rows: self.options.rows,
+                            seed: self.options.seed,
+                            style,
+                        },
+                        &mut |table, done, total| observer.seeding(table, done, total),
+                    ),
+                )
+                .await?
+                .rows
+            }
+        };
+        result.rows_seeded = Some(seeded_rows);
+        // Document shapes come from the documents: compare against the seeded state.
+        let s0 = if seeded_rows > 0 && self.engine.schema_reflects_data() {
+            timed(&mut self.time.schema, self.engine.schema()).await?
+        } else {
+            s0
+        };
         let d0 = timed(
             &mut self.time.fingerprint,
             self.engine.fingerprint(&s0, true),

@@ -12,6 +12,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::engine::EngineSpec;
 use crate::migrations::{Splitter, compare_versions, display_path, read_text};
 use crate::report::Severity;
 use crate::{Error, Result};
@@ -43,9 +44,12 @@ impl Check {
     }
 }
 
-/// Loads the checks of `dir`, sorted by file name. A missing dir is an error only when the
-/// user named it (`required`).
-pub fn load_checks(dir: &Path, required: bool, split: Splitter) -> Result<Vec<Check>> {
+/// Loads the checks of `dir` for `engine`, sorted by file name: `*.sql` for the SQL engines,
+/// `*.mongo.json` for MongoDB. A missing dir is an error only when the user named it
+/// (`required`).
+pub fn load_checks(dir: &Path, required: bool, engine: &EngineSpec) -> Result<Vec<Check>> {
+    let mongo = engine.name == "mongo";
+    let split = engine.split;
     if !dir.exists() {
         if required {
             return Err(Error::input(format!(
@@ -62,10 +66,81 @@ pub fn load_checks(dir: &Path, required: bool, split: Splitter) -> Result<Vec<Ch
     let mut paths: Vec<PathBuf> = entries
         .flatten()
         .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "sql") && p.is_file())
+        .filter(|p| {
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            (if mongo {
+                name.ends_with(".mongo.json")
+            } else {
+                name.ends_with(".sql")
+            }) && p.is_file()
+        })
         .collect();
     paths.sort();
+    if mongo {
+        return paths.iter().map(|p| parse_mongo_check(p)).collect();
+    }
     paths.iter().map(|p| parse_check(p, split)).collect()
+}
+
+/// A MongoDB check: `{"collection": …, "pipeline": […]}` returning the violating documents,
+/// with optional `severity`, `after`, `description`.
+fn parse_mongo_check(path: &Path) -> Result<Check> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct File {
+        collection: String,
+        pipeline: Vec<serde_json::Map<String, serde_json::Value>>,
+        severity: Option<String>,
+        after: Option<serde_json::Value>,
+        description: Option<String>,
+    }
+    let text = read_text(path)?;
+    let shown = display_path(path);
+    let at = |line: usize, message: String| Error::InputAt {
+        path: shown.clone(),
+        line,
+        message,
+    };
+    let file: File = serde_json::from_str(&text).map_err(|e| {
+        at(
+            e.line().max(1),
+            format!("a MongoDB check is {{\"collection\": …, \"pipeline\": […]}}: {e}"),
+        )
+    })?;
+    let severity = match file.severity.as_deref() {
+        None => Severity::Error,
+        Some(s) => Severity::parse(s).ok_or_else(|| {
+            at(
+                1,
+                format!("unknown severity `{s}`; use error, warning or info"),
+            )
+        })?,
+    };
+    let name = path
+        .file_name()
+        .map(|n| {
+            n.to_string_lossy()
+                .trim_end_matches(".mongo.json")
+                .to_string()
+        })
+        .unwrap_or_default();
+    Ok(Check {
+        name,
+        path: shown.clone(),
+        sql: serde_json::json!({"collection": file.collection, "pipeline": file.pipeline})
+            .to_string(),
+        line: 1,
+        severity,
+        after: file.after.map(|a| match a {
+            serde_json::Value::String(s) => s,
+            other => other.to_string(),
+        }),
+        engine: Some("mongo".into()),
+        description: file.description,
+    })
 }
 
 fn parse_check(path: &Path, split: Splitter) -> Result<Check> {
@@ -187,7 +262,8 @@ mod tests {
     #[test]
     fn missing_dir_is_fine_unless_required() {
         let missing = Path::new("/nonexistent/driftless/checks");
-        assert!(load_checks(missing, false, split).unwrap().is_empty());
-        assert!(load_checks(missing, true, split).is_err());
+        let spec = &crate::engine::postgres::SPEC;
+        assert!(load_checks(missing, false, spec).unwrap().is_empty());
+        assert!(load_checks(missing, true, spec).is_err());
     }
 }

@@ -24,6 +24,7 @@ struct Settings {
     migration_format: Option<MigrationFormat>,
     checks: PathBuf,
     checks_required: bool,
+    fixtures: Option<PathBuf>,
     rows: usize,
     seed: u64,
     format: Format,
@@ -54,6 +55,10 @@ impl Settings {
             migration_format: args.migration_format.or(config.migration_format),
             checks,
             checks_required,
+            fixtures: args.fixtures.or_else(|| {
+                let default = PathBuf::from("fixtures");
+                default.is_dir().then_some(default)
+            }),
             rows: args.rows.or(config.rows).unwrap_or(DEFAULT_ROWS),
             seed: args.seed.or(config.seed).unwrap_or(DEFAULT_SEED),
             format: args.format.or(config.format).unwrap_or(Format::Human),
@@ -102,11 +107,12 @@ pub async fn run(args: CheckArgs, signals: &mut Signals) -> Result<ExitCode> {
             format.name()
         )));
     }
-    let checks = load_checks(
-        &settings.checks,
-        settings.checks_required,
-        settings.engine.split,
-    )?;
+    let checks = load_checks(&settings.checks, settings.checks_required, settings.engine)?;
+
+    let shapes = match &settings.fixtures {
+        Some(dir) if settings.engine.name == "mongo" => crate::engine::mongo::load_shapes(dir)?,
+        _ => Default::default(),
+    };
 
     let changes = match &settings.changed_since {
         Some(rev) => Some(migrations::changed_since(
@@ -130,6 +136,7 @@ pub async fn run(args: CheckArgs, signals: &mut Signals) -> Result<ExitCode> {
         checks: &checks,
         engine_name: settings.engine.name,
         full: changes.as_ref().map(|c| &c.changed),
+        shapes: &shapes,
     };
     let outcome = signals
         .guard(roundtrip::run(

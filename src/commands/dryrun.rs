@@ -85,7 +85,7 @@ pub async fn run(args: DryRunArgs, signals: &mut Signals) -> Result<ExitCode> {
         .clone()
         .or_else(|| config.checks.as_deref().map(|p| config.resolve(p)))
         .unwrap_or_else(|| PathBuf::from("checks"));
-    let checks = load_checks(&checks_dir, checks_required, engine.split)?;
+    let checks = load_checks(&checks_dir, checks_required, engine)?;
     let settings = Settings {
         snapshot: args.snapshot.clone(),
         migrations: migrations_dir,

@@ -3,6 +3,7 @@
 //! The roundtrip, the report and the CLI only ever talk to `dyn Engine`. Adding an engine
 //! means a folder `engine/<name>/` implementing [`Engine`] and one line in [`ENGINES`].
 
+pub mod mongo;
 pub mod mysql;
 pub mod postgres;
 
@@ -23,7 +24,7 @@ use crate::seed::TablePlan;
 use crate::seed::encode::{Dialect, Encoding};
 
 /// Every engine driftless knows, in the order `--help` lists them.
-pub static ENGINES: &[&EngineSpec] = &[&postgres::SPEC, &mysql::SPEC];
+pub static ENGINES: &[&EngineSpec] = &[&postgres::SPEC, &mysql::SPEC, &mongo::SPEC];
 
 /// How to find and start one engine.
 pub struct EngineSpec {
@@ -171,6 +172,25 @@ pub trait Engine: Send {
     /// How seeded rows should look on this engine.
     fn seed_style(&self) -> SeedStyle {
         SeedStyle::Realistic
+    }
+
+    /// The schema includes facts about the data (MongoDB's inferred document shapes), so it
+    /// must be read again after seeding.
+    fn schema_reflects_data(&self) -> bool {
+        false
+    }
+
+    /// Engines without column lists (MongoDB) seed their empty collections themselves:
+    /// `Some((inserted, rejected))`. `None`: the generic, plan-based seeding applies.
+    /// `shapes`: seed shapes by collection name (from `--fixtures`).
+    async fn seed_documents(
+        &mut self,
+        _schema: &SchemaSnapshot,
+        _rows: usize,
+        _seed: u64,
+        _shapes: &BTreeMap<String, serde_json::Value>,
+    ) -> Result<Option<(u64, u64)>> {
+        Ok(None)
     }
 
     /// Applies a migration script as the migration tool would (in one transaction when

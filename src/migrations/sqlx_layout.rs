@@ -5,6 +5,9 @@
 //!
 //! The version is all digits and sorts numerically. Files not ending in `.sql` are ignored
 //! (READMEs, `.gitkeep`); a `.sql` file whose name does not fit is an input error.
+//!
+//! MongoDB migrations use the same layout with `.up.json` / `.down.json` (golang-migrate's
+//! MongoDB driver); other `.json` files are ignored.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -28,6 +31,10 @@ struct FileName {
 }
 
 fn parse_file_name(file_name: &str) -> Option<FileName> {
+    if let Some(stem) = file_name.strip_suffix(".json") {
+        return parse_file_name(&format!("{stem}.sql"))
+            .filter(|f| f.direction != Direction::UpOnly);
+    }
     let stem = file_name.strip_suffix(".sql")?;
     let (stem, direction) = if let Some(s) = stem.strip_suffix(".up") {
         (s, Direction::Up)
@@ -72,7 +79,11 @@ pub fn read_sqlx_layout(dir: &Path, split: Splitter) -> Result<Vec<Migration>> {
         let Some(file_name) = file_name.to_str() else {
             continue;
         };
-        if file_name.starts_with('.') || !file_name.ends_with(".sql") {
+        if file_name.starts_with('.') {
+            continue;
+        }
+        let json = file_name.ends_with(".up.json") || file_name.ends_with(".down.json");
+        if !file_name.ends_with(".sql") && !json {
             continue;
         }
         if entry.path().is_dir() {
@@ -88,7 +99,8 @@ pub fn read_sqlx_layout(dir: &Path, split: Splitter) -> Result<Vec<Migration>> {
         let parsed = parse_file_name(&file_name).ok_or_else(|| {
             Error::input(format!(
                 "{}: bad migration file name; expected <version>_<name>.up.sql, \
-                 <version>_<name>.down.sql or <version>_<name>.sql with an all-digit version",
+                 <version>_<name>.down.sql or <version>_<name>.sql (MongoDB: .up.json / \
+                 .down.json) with an all-digit version",
                 shown.display()
             ))
         })?;

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Builds FerretDB (a MongoDB wire-protocol server on SQLite) into driftless's cache, once.
+# Used when no `mongod` is on PATH: mongod cannot be installed on these machines.
+#
+# `go install …@v1.24.2` builds a binary that panics at start: the module zip lacks the
+# build/version/version.txt that its release builds generate. So: fetch the module with
+# `go mod download`, copy it, write that file, and `go build` there.
+set -euo pipefail
+
+VERSION=v1.24.2
+CACHE="${DRIFTLESS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/driftless}"
+DEST="$CACHE/tools/ferretdb-$VERSION"
+BIN="$DEST/ferretdb"
+
+if command -v mongod >/dev/null 2>&1; then
+	echo "setup: mongod found on PATH; FerretDB not needed"
+	exit 0
+fi
+if [ -x "$BIN" ] && "$BIN" --version >/dev/null 2>&1; then
+	echo "setup: FerretDB $VERSION cached at $BIN"
+	exit 0
+fi
+if ! command -v go >/dev/null 2>&1; then
+	echo "setup: Go is needed to build FerretDB (mongod is not installed); install Go 1.21+" >&2
+	exit 1
+fi
+echo "setup: building FerretDB $VERSION into $DEST (once; about a minute)"
+mod_dir=$(cd /tmp && GOFLAGS=-mod=mod go mod download -json "github.com/FerretDB/FerretDB@$VERSION" \
+	| sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')
+if [ -z "$mod_dir" ] || [ ! -d "$mod_dir" ]; then
+	echo "setup: go mod download of FerretDB $VERSION failed" >&2
+	exit 1
+fi
+work=$(mktemp -d)
+trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
+cp -r "$mod_dir" "$work/src"
+chmod -R u+w "$work/src"
+mkdir -p "$work/src/build/version"
+echo "$VERSION" > "$work/src/build/version/version.txt"
+(cd "$work/src" && CGO_ENABLED=0 go build -trimpath -o "$work/ferretdb" ./cmd/ferretdb)
+mkdir -p "$DEST"
+mv "$work/ferretdb" "$BIN.partial"
+mv "$BIN.partial" "$BIN"
+"$BIN" --version | head -3
+echo "setup: FerretDB ready at $BIN"

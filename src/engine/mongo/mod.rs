@@ -1,0 +1,606 @@
+//! MongoDB: a disposable `mongod` (or FerretDB where mongod cannot be installed), or a
+//! throwaway database on `--url`, behind the same engine seam as the SQL engines.
+//!
+//! Collections are the engine's tables (`db.<collection>`), their top-level fields its
+//! columns; the schema adds collection options, indexes and each collection's inferred
+//! document shape. Migrations are JSON arrays of commands (see `split.rs`), run one by one
+//! with `runCommand`, never in a transaction (as golang-migrate does).
+
+mod fingerprint;
+pub mod sandbox;
+mod schema;
+mod seed;
+mod split;
+
+pub use sandbox::{Flavour, LocalServer, MongoBinary, find_binary};
+pub use split::split;
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use async_trait::async_trait;
+use futures_util::TryStreamExt;
+use mongodb::bson::{Bson, Document, doc};
+use mongodb::{Client, Database};
+
+use super::{Applied, BoxFuture, CheckOutcome, Engine, EngineSpec, Inserted, StartOptions};
+use crate::checks::Check;
+use crate::data::{DataFingerprint, RowDiff, Survival};
+use crate::error::{Context, mongo_message};
+use crate::migrations::Script;
+use crate::schema::{SchemaSnapshot, Table};
+use crate::seed::TablePlan;
+use crate::seed::encode::{Dialect, Encoding};
+use crate::{Error, Result};
+
+pub static SPEC: EngineSpec = EngineSpec {
+    name: "mongo",
+    url_schemes: &["mongodb"],
+    split,
+    start,
+};
+
+/// Documents read per collection to infer its shape (the fingerprint always reads all).
+pub const DEFAULT_SAMPLE: usize = 100_000;
+/// Check results kept as samples in findings.
+const CHECK_SAMPLE: usize = 5;
+/// Documents per `insert` command while seeding.
+const INSERT_BATCH: usize = 1000;
+
+fn start(options: &StartOptions) -> BoxFuture<'_, Result<Box<dyn Engine>>> {
+    Box::pin(async move {
+        let engine = Mongo::start(options).await?;
+        Ok(Box::new(engine) as Box<dyn Engine>)
+    })
+}
+
+enum Server {
+    Local(LocalServer),
+    /// `driftless_<random>` on the `--url` server: dropped at the end.
+    Remote {
+        name: String,
+    },
+    /// The user's own database (`--url` used in place): left as it is.
+    InPlace,
+}
+
+pub struct Mongo {
+    client: Client,
+    db: Database,
+    server: Server,
+    version: String,
+    captured: HashMap<String, fingerprint::Captured>,
+    sample: usize,
+}
+
+/// Connects with short timeouts: a disposable server is up, a wrong `--url` should fail fast.
+async fn connect(url: &str) -> Result<Client> {
+    let mut options = mongodb::options::ClientOptions::parse(url)
+        .await
+        .map_err(|e| Error::input(format!("invalid --url: {}", mongo_message(&e))))?;
+    options.server_selection_timeout = Some(std::time::Duration::from_secs(10));
+    options.connect_timeout = Some(std::time::Duration::from_secs(10));
+    options.app_name = Some("driftless".into());
+    Client::with_options(options)
+        .map_err(|e| Error::infra(format!("cannot connect to MongoDB: {}", mongo_message(&e))))
+}
+
+impl Mongo {
+    pub async fn start(options: &StartOptions) -> Result<Mongo> {
+        let (client, db_name, server) = match &options.url {
+            Some(url) => {
+                let client = connect(url).await?;
+                if options.in_place {
+                    let name = mongodb::options::ClientOptions::parse(url)
+                        .await
+                        .ok()
+                        .and_then(|o| o.default_database)
+                        .ok_or_else(|| {
+                            Error::input("--url must name a database: mongodb://host/DATABASE")
+                        })?;
+                    (client, name, Server::InPlace)
+                } else {
+                    let name = format!("driftless_{:012x}", sandbox::random() & 0xffff_ffff_ffff);
+                    (client, name.clone(), Server::Remote { name })
+                }
+            }
+            None => {
+                let binary = find_binary(options.bin_dir.as_deref())?;
+                let server = LocalServer::start(&binary, options.keep)?;
+                let client = connect(&server.url()).await?;
+                (client, "driftless".to_string(), Server::Local(server))
+            }
+        };
+        let shown = options.url.as_deref().map(crate::sandbox::redact_url);
+        let info = client
+            .database("admin")
+            .run_command(doc! {"buildInfo": 1})
+            .await
+            .map_err(|e| {
+                Error::infra(format!(
+                    "cannot reach MongoDB{}: {}",
+                    shown.map(|u| format!(" at {u}")).unwrap_or_default(),
+                    mongo_message(&e)
+                ))
+            })?;
+        let version = match info.get_str("ferretdbVersion") {
+            Ok(ferret) => format!(
+                "FerretDB {ferret} (MongoDB {})",
+                info.get_str("version").unwrap_or("?")
+            ),
+            Err(_) => info.get_str("version").unwrap_or("unknown").to_string(),
+        };
+        let db = client.database(&db_name);
+        Ok(Mongo {
+            client,
+            db,
+            server,
+            version,
+            captured: HashMap::new(),
+            sample: DEFAULT_SAMPLE,
+        })
+    }
+
+    /// Whether the server is FerretDB (some MongoDB features are missing there).
+    pub fn is_ferretdb(&self) -> bool {
+        self.version.starts_with("FerretDB")
+    }
+
+    /// Parses one command of a migration (Extended JSON v2, key order kept) for this database.
+    fn command(&self, text: &str) -> std::result::Result<(Document, bool), String> {
+        let mut command: Document =
+            serde_json::from_str(text).map_err(|e| format!("invalid command: {e}"))?;
+        normalize(&mut command);
+        // renameCollection runs on `admin` with full namespaces; the migration's database
+        // name is the production one, so namespaces are moved to this database.
+        let admin = command
+            .keys()
+            .next()
+            .is_some_and(|k| k == "renameCollection");
+        if admin {
+            let db = self.db.name().to_string();
+            for key in ["renameCollection", "to"] {
+                if let Ok(ns) = command.get_str(key) {
+                    let collection = ns.split_once('.').map_or(ns, |(_, c)| c).to_string();
+                    command.insert(key, format!("{db}.{collection}"));
+                }
+            }
+        }
+        Ok((command, admin))
+    }
+
+    async fn run(
+        &self,
+        command: Document,
+        admin: bool,
+    ) -> std::result::Result<Document, (String, String)> {
+        let db = if admin {
+            self.client.database("admin")
+        } else {
+            self.db.clone()
+        };
+        let reply = db.run_command(command).await.map_err(|e| match &*e.kind {
+            mongodb::error::ErrorKind::Command(c) => (
+                if c.code_name.is_empty() {
+                    c.code.to_string()
+                } else {
+                    c.code_name.clone()
+                },
+                c.message.clone(),
+            ),
+            _ => ("error".to_string(), mongo_message(&e)),
+        })?;
+        // Writes report per-document failures in the reply, not as a command error.
+        if let Ok(errors) = reply.get_array("writeErrors")
+            && let Some(first) = errors.first().and_then(Bson::as_document)
+        {
+            let code = first
+                .get_str("codeName")
+                .map(str::to_string)
+                .unwrap_or_else(|_| first.get("code").map(|c| c.to_string()).unwrap_or_default());
+            return Err((
+                code,
+                format!(
+                    "{} ({} write error{})",
+                    first.get_str("errmsg").unwrap_or("write failed"),
+                    errors.len(),
+                    if errors.len() == 1 { "" } else { "s" }
+                ),
+            ));
+        }
+        if let Ok(wc) = reply.get_document("writeConcernError") {
+            return Err((
+                "WriteConcernFailed".into(),
+                wc.get_str("errmsg")
+                    .unwrap_or("write concern failed")
+                    .to_string(),
+            ));
+        }
+        Ok(reply)
+    }
+
+    fn unsupported<T>(&self, what: &str) -> Result<T> {
+        Err(Error::input(format!(
+            "{what} is not supported for MongoDB yet"
+        )))
+    }
+}
+
+/// Integers of JSON become int32 where they fit (as relaxed Extended JSON and the shell
+/// read them); serde hands negative numbers over as 64-bit.
+fn normalize(doc: &mut Document) {
+    for (_, value) in doc.iter_mut() {
+        normalize_value(value);
+    }
+}
+
+fn normalize_value(value: &mut Bson) {
+    match value {
+        Bson::Int64(i) if *i < 0 && *i >= i64::from(i32::MIN) => *value = Bson::Int32(*i as i32),
+        Bson::Document(d) => normalize(d),
+        Bson::Array(items) => items.iter_mut().for_each(normalize_value),
+        _ => {}
+    }
+}
+
+/// A mongo check file: `{ "collection": …, "pipeline": [ … ] }`.
+#[derive(serde::Deserialize)]
+struct CheckQuery {
+    collection: String,
+    pipeline: Vec<serde_json::Value>,
+}
+
+#[async_trait]
+impl Engine for Mongo {
+    fn server_version(&self) -> &str {
+        &self.version
+    }
+
+    async fn apply(&mut self, script: &Script) -> Result<Applied> {
+        let started = Instant::now();
+        for statement in &script.statements {
+            let failed = |code: String, message: String| Applied::Failed {
+                ms: started.elapsed().as_millis() as u64,
+                line: statement.line,
+                code,
+                message,
+            };
+            let (command, admin) = match self.command(&statement.sql) {
+                Ok(parsed) => parsed,
+                Err(message) => return Ok(failed("BadValue".into(), message)),
+            };
+            if let Err((code, message)) = self.run(command, admin).await {
+                return Ok(failed(code, message));
+            }
+        }
+        Ok(Applied::Done {
+            ms: started.elapsed().as_millis() as u64,
+        })
+    }
+
+    async fn restore(&mut self, _path: &std::path::Path) -> Result<()> {
+        Err(Error::input(
+            "restoring MongoDB archives needs mongorestore, which is not available here; \
+             dry-run supports PostgreSQL and MySQL snapshots",
+        ))
+    }
+
+    async fn query_rows(&mut self, _sql: &str) -> Result<Vec<Vec<Option<String>>>> {
+        self.unsupported("reading migration tracking tables")
+    }
+
+    async fn schema(&mut self) -> Result<SchemaSnapshot> {
+        schema::snapshot(&self.db, self.sample).await
+    }
+
+    fn schema_reflects_data(&self) -> bool {
+        true
+    }
+
+    async fn seed_documents(
+        &mut self,
+        schema: &SchemaSnapshot,
+        rows: usize,
+        seed: u64,
+        shapes: &std::collections::BTreeMap<String, serde_json::Value>,
+    ) -> Result<Option<(u64, u64)>> {
+        let infos = schema::collections(&self.db).await?;
+        let (mut inserted, mut skipped) = (0u64, 0u64);
+        for info in infos.iter().filter(|i| i.kind == "collection") {
+            if !schema
+                .tables
+                .contains_key(&format!("{}.{}", schema::SCHEMA, info.name))
+            {
+                continue;
+            }
+            let collection = self.db.collection::<Document>(&info.name);
+            let empty = collection
+                .find_one(doc! {})
+                .await
+                .context(|| format!("cannot read {}", info.name))?
+                .is_none();
+            if !empty || rows == 0 {
+                continue;
+            }
+            let validator = info
+                .options
+                .get_document("validator")
+                .ok()
+                .and_then(|v| v.get_document("$jsonSchema").ok())
+                .cloned();
+            let shape = validator.or_else(|| {
+                shapes
+                    .get(&info.name)
+                    .and_then(|s| mongodb::bson::to_document(s).ok())
+            });
+            let docs = seed::documents(&info.name, shape.as_ref(), rows, seed);
+            for batch in docs.chunks(INSERT_BATCH) {
+                match collection.insert_many(batch.to_vec()).ordered(false).await {
+                    Ok(done) => inserted += done.inserted_ids.len() as u64,
+                    Err(e) => match &*e.kind {
+                        mongodb::error::ErrorKind::InsertMany(m) => {
+                            let failed = m.write_errors.as_ref().map_or(0, Vec::len);
+                            if let Some(first) = m.write_errors.as_ref().and_then(|w| w.first()) {
+                                crate::debug!(
+                                    "seeding {}: {} rejected: {}",
+                                    info.name,
+                                    failed,
+                                    first.message
+                                );
+                            }
+                            skipped += failed as u64;
+                            inserted += (batch.len() - failed) as u64;
+                        }
+                        _ => {
+                            return Err(Error::infra(format!(
+                                "cannot seed {}: {}",
+                                info.name,
+                                mongo_message(&e)
+                            )));
+                        }
+                    },
+                }
+            }
+        }
+        Ok(Some((inserted, skipped)))
+    }
+
+    async fn empty_tables(&mut self, schema: &SchemaSnapshot) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        for table in schema.data_tables() {
+            let one = self
+                .db
+                .collection::<Document>(&table.name)
+                .find_one(doc! {})
+                .await
+                .context(|| format!("cannot read {}", table.name))?;
+            if one.is_none() {
+                out.push(table.qualified());
+            }
+        }
+        Ok(out)
+    }
+
+    async fn sample_keys(
+        &mut self,
+        _table: &Table,
+        _columns: &[String],
+        _limit: usize,
+    ) -> Result<Vec<Vec<String>>> {
+        Ok(Vec::new())
+    }
+
+    async fn insert_rows(
+        &mut self,
+        _table: &Table,
+        _columns: &[String],
+        _rows: &[Vec<Option<String>>],
+    ) -> Result<Inserted> {
+        self.unsupported("row-based seeding")
+    }
+
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
+
+    fn load_encoding(&self) -> Encoding {
+        Encoding::Jsonl
+    }
+
+    async fn load(
+        &mut self,
+        _plan: &TablePlan,
+        _chunks: tokio::sync::mpsc::Receiver<Vec<u8>>,
+    ) -> Result<u64> {
+        self.unsupported("bulk loading")
+    }
+
+    async fn execute(&mut self, _sql: &str) -> Result<()> {
+        self.unsupported("SQL")
+    }
+
+    async fn begin_snapshot(&mut self) -> Result<Option<String>> {
+        self.unsupported("masking")
+    }
+
+    async fn read_rows(
+        &mut self,
+        _table: &Table,
+        _columns: &[String],
+        _query: &super::ReadQuery,
+        _rows: tokio::sync::mpsc::Sender<Vec<Vec<Option<String>>>>,
+    ) -> Result<u64> {
+        self.unsupported("masking")
+    }
+
+    async fn schema_ddl(&mut self, _snapshot: Option<&str>) -> Result<(String, String)> {
+        self.unsupported("masking")
+    }
+
+    async fn dump(&mut self, _path: &std::path::Path) -> Result<()> {
+        self.unsupported("dumping (mongodump)")
+    }
+
+    async fn fingerprint(
+        &mut self,
+        schema: &SchemaSnapshot,
+        capture: bool,
+    ) -> Result<DataFingerprint> {
+        if capture {
+            self.captured.clear();
+        }
+        fingerprint::all(&self.db, schema, capture, &mut self.captured).await
+    }
+
+    async fn row_diff(&mut self, before: &Table, now: &Table) -> Result<Option<RowDiff>> {
+        let Some(captured) = self.captured.get(&before.qualified()) else {
+            return Ok(None);
+        };
+        fingerprint::row_diff(&self.db, captured, now)
+            .await
+            .map(Some)
+    }
+
+    async fn survival(&mut self, before: &Table, now: &Table, column: &str) -> Result<Survival> {
+        let Some(captured) = self.captured.get(&before.qualified()) else {
+            return Ok(Survival::Unknown);
+        };
+        fingerprint::survival(&self.db, captured, before, now, column).await
+    }
+
+    async fn run_check(&mut self, check: &Check) -> Result<CheckOutcome> {
+        let query: CheckQuery = serde_json::from_str(&check.sql)
+            .map_err(|e| Error::input(format!("{}: {e}", check.path.display())))?;
+        let exists = schema::collections(&self.db)
+            .await?
+            .iter()
+            .any(|c| c.name == query.collection);
+        if !exists {
+            return Ok(CheckOutcome::NotApplicable {
+                reason: format!("collection {} does not exist", query.collection),
+            });
+        }
+        let mut pipeline = Vec::with_capacity(query.pipeline.len());
+        for stage in &query.pipeline {
+            let mut stage: Document = serde_json::from_value(stage.clone()).map_err(|e| {
+                Error::input(format!(
+                    "{}: a stage is not a document: {e}",
+                    check.path.display()
+                ))
+            })?;
+            normalize(&mut stage);
+            pipeline.push(stage);
+        }
+        let cursor = match self
+            .db
+            .collection::<Document>(&query.collection)
+            .aggregate(pipeline)
+            .await
+        {
+            Ok(cursor) => cursor,
+            Err(e) => return Ok(check_failed(&e)),
+        };
+        let docs: Vec<Document> = match cursor.try_collect().await {
+            Ok(docs) => docs,
+            Err(e) => return Ok(check_failed(&e)),
+        };
+        if docs.is_empty() {
+            return Ok(CheckOutcome::Passed);
+        }
+        Ok(CheckOutcome::Violated {
+            rows: docs.len() as i64,
+            sample: docs
+                .iter()
+                .take(CHECK_SAMPLE)
+                .map(|d| Bson::Document(d.clone()).into_relaxed_extjson().to_string())
+                .collect(),
+        })
+    }
+
+    async fn teardown(self: Box<Self>, keep: bool) -> Result<Option<String>> {
+        let Mongo {
+            client, db, server, ..
+        } = *self;
+        match server {
+            Server::Local(server) => {
+                drop(db);
+                if keep {
+                    return Ok(Some(server.keep()));
+                }
+                client.shutdown().immediate(true).await;
+                server.stop();
+                Ok(None)
+            }
+            Server::Remote { name } => {
+                if keep {
+                    return Ok(Some(format!(
+                        "kept throwaway database {name} on the --url server; drop it with: db.getSiblingDB(\"{name}\").dropDatabase()"
+                    )));
+                }
+                db.drop()
+                    .await
+                    .context(|| format!("cannot drop throwaway database {name}"))?;
+                Ok(None)
+            }
+            Server::InPlace => Ok(None),
+        }
+    }
+}
+
+fn check_failed(e: &mongodb::error::Error) -> CheckOutcome {
+    match &*e.kind {
+        mongodb::error::ErrorKind::Command(c) => CheckOutcome::Failed {
+            code: if c.code_name.is_empty() {
+                c.code.to_string()
+            } else {
+                c.code_name.clone()
+            },
+            message: c.message.clone(),
+        },
+        _ => CheckOutcome::Failed {
+            code: "error".into(),
+            message: mongo_message(e),
+        },
+    }
+}
+
+/// Reads seed shapes: every `*.toml` in `dir`, each top-level table a collection written like
+/// a `$jsonSchema` (`required`, `properties.<field>.bsonType`, `enum`, `minimum`, …).
+pub fn load_shapes(
+    dir: &std::path::Path,
+) -> Result<std::collections::BTreeMap<String, serde_json::Value>> {
+    let mut out = std::collections::BTreeMap::new();
+    let entries = std::fs::read_dir(dir).map_err(|source| Error::Read {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let mut paths: Vec<std::path::PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    paths.sort();
+    for path in paths {
+        let text = crate::migrations::read_text(&path)?;
+        let shown = crate::migrations::display_path(&path);
+        let table: toml::Table = toml::from_str(&text).map_err(|e| Error::InputAt {
+            path: shown.clone(),
+            line: e
+                .span()
+                .map_or(1, |span| text[..span.start].matches('\n').count() + 1),
+            message: e.message().to_string(),
+        })?;
+        for (collection, shape) in table {
+            let value = serde_json::to_value(&shape)
+                .map_err(|e| Error::input(format!("{}: {e}", shown.display())))?;
+            if !value.is_object() {
+                return Err(Error::input(format!(
+                    "{}: `{collection}` must be a table (a collection's shape)",
+                    shown.display()
+                )));
+            }
+            out.insert(collection, value);
+        }
+    }
+    Ok(out)
+}
