@@ -421,7 +421,6 @@ pub struct CheckArgs {
 
     /// MongoDB: document shapes for seeding collections that have no `$jsonSchema`
     /// validator: `*.toml` files, one table per collection written like a `$jsonSchema`.
-    /// [default: ./fixtures if it exists]
     #[arg(long, value_name = "DIR")]
     pub fixtures: Option<PathBuf>,
 

@@ -55,10 +55,7 @@ impl Settings {
             migration_format: args.migration_format.or(config.migration_format),
             checks,
             checks_required,
-            fixtures: args.fixtures.or_else(|| {
-                let default = PathBuf::from("fixtures");
-                default.is_dir().then_some(default)
-            }),
+            fixtures: args.fixtures,
             rows: args.rows.or(config.rows).unwrap_or(DEFAULT_ROWS),
             seed: args.seed.or(config.seed).unwrap_or(DEFAULT_SEED),
             format: args.format.or(config.format).unwrap_or(Format::Human),

@@ -260,9 +260,9 @@ pub async fn survival(
     now: &Table,
     field: &str,
 ) -> Result<Survival> {
-    let Some(old_type) = before.column(field).map(|c| c.data_type.clone()) else {
+    if before.column(field).is_none() {
         return Ok(Survival::Unknown);
-    };
+    }
     let mut cursor = db
         .collection::<RawDocumentBuf>(&now.name)
         .find(doc! {})
@@ -282,7 +282,10 @@ pub async fn survival(
             continue;
         };
         let new = doc.get(field).ok().flatten();
-        let back = new.and_then(|v| convert_back(&v, &old_type));
+        if new.as_ref().is_some_and(|v| same(&old, v)) {
+            continue;
+        }
+        let back = new.and_then(|v| convert_back(&v, super::schema::type_name(&old)));
         if back
             .as_ref()
             .is_none_or(|b| !same(&old, &b.as_raw_bson_ref()))

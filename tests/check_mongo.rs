@@ -1,0 +1,350 @@
+//! `driftless check --engine mongo` against a real server process: `mongod` where installed,
+//! else FerretDB (what `make setup` builds here). Every finding kind on the demo sets, the
+//! clean set, migration-format errors, checks, `--url`, and nothing left behind.
+
+mod util;
+
+use std::time::Duration;
+
+use serde_json::Value;
+use util::{check_json, findings, kinds};
+
+const FIXTURES: &str = "migrations-under-test/mongo/fixtures";
+const CHECKS: &str = "migrations-under-test/mongo/checks";
+
+fn mongo_set(name: &str) -> String {
+    format!("migrations-under-test/mongo/{name}")
+}
+
+fn check(set: &str) -> util::Run {
+    check_json(&[
+        "--engine",
+        "mongo",
+        "--migrations",
+        &mongo_set(set),
+        "--fixtures",
+        FIXTURES,
+        "--checks",
+        CHECKS,
+    ])
+}
+
+fn on(report: &Value, kind: &str, object: &str) -> Vec<Value> {
+    findings(report, kind)
+        .into_iter()
+        .filter(|f| f["object"] == object)
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn clean_set_has_no_findings_and_runs_its_check() {
+    let run = check("clean");
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    assert_eq!(report["engine"], "mongo");
+    assert!(kinds(&report).is_empty(), "{}", run.stdout);
+    assert_eq!(report["summary"]["checks_run"], 1);
+    let seeded = report["migrations"][1]["rows_seeded"].as_u64().unwrap();
+    assert_eq!(
+        seeded, 200,
+        "users was seeded before migration 2: {}",
+        run.stdout
+    );
+}
+
+#[test]
+fn rename_not_reverted_is_data_loss_and_shape_drift() {
+    let run = check("rename_not_reverted");
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let report = run.json();
+    let lost = on(&report, "data_loss", "db.users.name");
+    assert_eq!(lost.len(), 1, "{}", run.stdout);
+    assert_eq!(lost[0]["details"]["values_lost"], 200);
+    assert!(
+        lost[0]["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("2_full_name.down.json")
+    );
+    let drift = on(&report, "schema_drift", "db.users");
+    assert!(
+        drift[0]["details"]["diff"]
+            .as_str()
+            .unwrap()
+            .contains("+  fullname: string")
+    );
+    // The up's rename keeps every value: not destructive.
+    assert!(
+        findings(&report, "destructive_change").is_empty(),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn unset_with_a_down_that_cannot_restore_is_data_loss() {
+    let run = check("unset_lossy");
+    let report = run.json();
+    let destructive = on(&report, "destructive_change", "db.users.phone");
+    assert_eq!(destructive.len(), 1, "{}", run.stdout);
+    let lost = on(&report, "data_loss", "db.users.phone");
+    assert_eq!(lost.len(), 1, "{}", run.stdout);
+    assert_eq!(lost[0]["details"]["values_changed"], 200);
+    assert_eq!(
+        lost[0]["details"]["sample_keys"].as_array().unwrap().len(),
+        5
+    );
+}
+
+#[test]
+fn dropped_index_not_recreated_is_schema_drift() {
+    let run = check("dropped_index");
+    let report = run.json();
+    let drift = on(&report, "schema_drift", "db.users.email_1");
+    assert_eq!(drift.len(), 1, "{}", run.stdout);
+    assert!(
+        drift[0]["details"]["diff"]
+            .as_str()
+            .unwrap()
+            .contains("-index email_1 on db.users (email: 1) unique")
+    );
+    assert_eq!(findings(&report, "reup_failure").len(), 1);
+}
+
+#[test]
+fn string_to_int_that_loses_values_is_found_on_up_and_down() {
+    let run = check("type_change");
+    let report = run.json();
+    let destructive = on(&report, "destructive_change", "db.users.zip");
+    assert_eq!(destructive.len(), 1, "{}", run.stdout);
+    assert!(
+        destructive[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("2 values do not survive")
+    );
+    let lost = on(&report, "data_loss", "db.users.zip");
+    assert_eq!(lost[0]["details"]["values_changed"], 2, "{}", run.stdout);
+    assert_eq!(
+        lost[0]["details"]["sample_keys"],
+        serde_json::json!(["_id=1", "_id=3"])
+    );
+}
+
+#[test]
+fn a_broken_invariant_is_reported_with_the_violating_documents() {
+    let dir = util::migration_dir(&[
+        ("1_users.up.json", br#"[{"create": "users"}]"#),
+        ("1_users.down.json", br#"[{"drop": "users"}]"#),
+        (
+            "2_import.up.json",
+            br#"[{"insert": "users", "documents": [{"_id": "x1", "name": "no email"}]}]"#,
+        ),
+        (
+            "2_import.down.json",
+            br#"[{"delete": "users", "deletes": [{"q": {"_id": "x1"}, "limit": 1}]}]"#,
+        ),
+    ]);
+    let run = check_json(&[
+        "--engine",
+        "mongo",
+        "--migrations",
+        dir.path().to_str().unwrap(),
+        "--checks",
+        CHECKS,
+    ]);
+    let report = run.json();
+    let violations = findings(&report, "invariant_violation");
+    assert_eq!(violations.len(), 1, "{}", run.stdout);
+    assert_eq!(violations[0]["migration"], "2");
+    assert_eq!(violations[0]["details"]["rows"], 1);
+    assert_eq!(violations[0]["details"]["sample"][0]["_id"], "x1");
+}
+
+#[test]
+fn bad_migration_files_are_exit_2_with_file_and_line() {
+    let cases: &[(&[u8], &str)] = &[
+        (
+            b"[\n  {\"create\": \"a\"},\n  {\"create\" \"b\"}\n]\n",
+            ":3: invalid JSON",
+        ),
+        (
+            b"[\n  {\"create\": \"a\"},\n  {\"frobnicate\": \"b\"}\n]\n",
+            ":3: command 1: unknown command `frobnicate`",
+        ),
+        (
+            b"\n{\"create\": \"a\"}\n",
+            ":2: a MongoDB migration must be a JSON array",
+        ),
+    ];
+    for (text, expected) in cases {
+        let dir = util::migration_dir(&[("1_a.up.json", text)]);
+        let run = util::driftless(&[
+            "check",
+            "--engine",
+            "mongo",
+            "--migrations",
+            dir.path().to_str().unwrap(),
+        ]);
+        assert_eq!(run.code, 2, "{}", run.stderr);
+        assert!(run.stderr.contains("1_a.up.json"), "{}", run.stderr);
+        assert!(
+            run.stderr.contains(expected),
+            "expected {expected:?} in {}",
+            run.stderr
+        );
+        assert_eq!(
+            run.stderr.trim().lines().count(),
+            1,
+            "one line: {}",
+            run.stderr
+        );
+    }
+}
+
+#[test]
+fn a_failing_command_is_a_migration_error_at_its_line() {
+    let dir = util::migration_dir(&[
+        (
+            "1_a.up.json",
+            b"[\n  {\"create\": \"a\"},\n  {\"dropIndexes\": \"a\", \"index\": \"nope\"}\n]",
+        ),
+        ("1_a.down.json", br#"[{"drop": "a"}]"#),
+    ]);
+    let run = check_json(&[
+        "--engine",
+        "mongo",
+        "--migrations",
+        dir.path().to_str().unwrap(),
+    ]);
+    let report = run.json();
+    let errors = findings(&report, "migration_error");
+    assert_eq!(errors.len(), 1, "{}", run.stdout);
+    assert_eq!(errors[0]["line"], 3);
+    assert_eq!(errors[0]["details"]["code"], "IndexNotFound");
+}
+
+#[test]
+fn validator_shapes_seed_documents_where_the_server_has_validators() {
+    let dir = util::migration_dir(&[
+        (
+            "1_users.up.json",
+            br#"[{"create": "users", "validator": {"$jsonSchema": {"bsonType": "object", "required": ["email", "score"],
+                 "properties": {"email": {"bsonType": "string"}, "score": {"bsonType": "int", "minimum": 5, "maximum": 9}}}}}]"#,
+        ),
+        ("1_users.down.json", br#"[{"drop": "users"}]"#),
+        ("2_noop.up.json", b"[]"),
+        ("2_noop.down.json", b"[]"),
+    ]);
+    let run = check_json(&[
+        "--engine",
+        "mongo",
+        "--migrations",
+        dir.path().to_str().unwrap(),
+    ]);
+    let report = run.json();
+    if let Some(error) = findings(&report, "migration_error").first()
+        && error["details"]["code"] == "NotImplemented"
+    {
+        eprintln!(
+            "SKIPPED validator_shapes_seed_documents_where_the_server_has_validators: the server \
+             has no $jsonSchema validators ({})",
+            error["details"]["server_message"]
+        );
+        return;
+    }
+    assert!(
+        kinds(&report).iter().all(|k| k == "irreversible"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        report["migrations"][1]["rows_seeded"], 200,
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn url_mode_uses_and_drops_a_throwaway_database() {
+    use driftless::engine::mongo::{LocalServer, find_binary};
+    let binary = find_binary(None).expect("a MongoDB server (make setup builds FerretDB)");
+    let server = LocalServer::start(&binary, false).expect("server starts");
+    let url = format!("mongodb://127.0.0.1:{}/", server.port);
+    let run = check_json(&[
+        "--migrations",
+        &mongo_set("unset_lossy"),
+        "--fixtures",
+        FIXTURES,
+        "--url",
+        &url,
+    ]);
+    let report = run.json();
+    assert_eq!(report["engine"], "mongo", "inferred from the URL");
+    assert_eq!(
+        on(&report, "data_loss", "db.users.phone").len(),
+        1,
+        "{}",
+        run.stdout
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let databases = rt.block_on(async {
+        let client = mongodb::Client::with_uri_str(&url).await.unwrap();
+        client.list_database_names().await.unwrap()
+    });
+    assert!(
+        !databases.iter().any(|d| d.starts_with("driftless_")),
+        "the throwaway database is gone: {databases:?}"
+    );
+    server.stop();
+}
+
+#[test]
+fn sigint_mid_run_leaves_no_server_behind() {
+    let tmp = util::sandbox_dir();
+    let mut child = util::spawn(
+        tmp.path(),
+        &[
+            "check",
+            "--engine",
+            "mongo",
+            "--rows",
+            "200000",
+            "--fixtures",
+            FIXTURES,
+            "--migrations",
+            &mongo_set("clean"),
+        ],
+    );
+    assert!(util::wait_for(Duration::from_secs(20), || {
+        !util::processes_mentioning(tmp.path()).is_empty()
+    }));
+    std::thread::sleep(Duration::from_millis(1000));
+    // SAFETY: plain kill(2) on our own child.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    assert!(util::wait_for(Duration::from_secs(10), || child
+        .try_wait()
+        .ok()
+        .flatten()
+        .is_some()));
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+    util::assert_no_leftovers(tmp.path());
+}
+
+#[test]
+fn a_failed_run_leaves_nothing_behind() {
+    // A migration error ends the run early (exit 1); check_json asserts no leftovers.
+    let dir = util::migration_dir(&[("1_a.up.json", br#"[{"create": "a"}, {"create": "a"}]"#)]);
+    let run = check_json(&[
+        "--engine",
+        "mongo",
+        "--migrations",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(findings(&run.json(), "migration_error").len(), 1);
+}
