@@ -60,12 +60,129 @@ fn main() {
             Err(e) => println!("MySQL figures skipped: {e}"),
         }
     }
+    if wanted("mongo") {
+        match driftless::engine::mongo::find_binary(None) {
+            Ok(binary) => mongo_figures(&binary, &runtime, &mut report),
+            Err(e) => println!("MongoDB figures skipped: {e}"),
+        }
+    }
     println!("{}", "-".repeat(100));
     report.print();
 }
 
+/// Disposable MongoDB (FerretDB here) ready time, and fingerprint speed on 1,000,000 small
+/// documents vs streaming them all through the driver with a plain `find()`.
+fn mongo_figures(
+    binary: &driftless::engine::mongo::MongoBinary,
+    runtime: &tokio::runtime::Runtime,
+    report: &mut Report,
+) {
+    use driftless::engine::mongo::LocalServer as MongoServer;
+    use futures_util::TryStreamExt;
+    use mongodb::bson::{Document, doc};
+    drop(MongoServer::start(binary, false).expect("server"));
+    let mut starts = Vec::new();
+    for _ in 0..5 {
+        let started = Instant::now();
+        let server = MongoServer::start(binary, false).expect("server");
+        runtime.block_on(async {
+            let client = mongodb::Client::with_uri_str(server.url()).await.unwrap();
+            client
+                .database("admin")
+                .run_command(doc! {"ping": 1})
+                .await
+                .unwrap();
+        });
+        starts.push(started.elapsed());
+        server.stop();
+    }
+    let start = median(starts);
+    report.figure(
+        &format!("disposable MongoDB ready ({:?})", binary.flavour),
+        ms(start),
+        "-".into(),
+        verdict(start <= Duration::from_millis(1000), "<= 1 s"),
+    );
+
+    let docs: usize = std::env::var("DRIFTLESS_BENCH_DOCS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let server = MongoServer::start(binary, false).expect("server");
+    let url = format!("mongodb://127.0.0.1:{}/bench", server.port);
+    let loaded = Instant::now();
+    runtime.block_on(async {
+        let client = mongodb::Client::with_uri_str(&url).await.unwrap();
+        let coll = client.database("bench").collection::<Document>("events");
+        let mut batch = Vec::with_capacity(10_000);
+        for i in 0..docs {
+            batch.push(doc! {"_id": i as i64, "user": format!("u{}", i % 5000), "kind": if i % 3 == 0 { "click" } else { "view" }, "n": (i % 97) as i32, "at": i as f64 * 0.5});
+            if batch.len() == 10_000 {
+                coll.insert_many(std::mem::take(&mut batch)).await.unwrap();
+            }
+        }
+        if !batch.is_empty() {
+            coll.insert_many(batch).await.unwrap();
+        }
+    });
+    println!(
+        "loaded {docs} documents in {:.1} s",
+        loaded.elapsed().as_secs_f64()
+    );
+    let mut plain = Vec::new();
+    let mut ours = Vec::new();
+    for _ in 0..3 {
+        let started = Instant::now();
+        let n = runtime.block_on(async {
+            let client = mongodb::Client::with_uri_str(&url).await.unwrap();
+            let coll = client.database("bench").collection::<Document>("events");
+            let all: Vec<Document> = coll
+                .find(doc! {})
+                .await
+                .unwrap()
+                .try_collect()
+                .await
+                .unwrap();
+            all.len()
+        });
+        assert_eq!(n, docs);
+        plain.push(started.elapsed());
+        let rows = runtime.block_on(async {
+            let options = StartOptions {
+                url: Some(url.clone()),
+                in_place: true,
+                read_only: true,
+                ..StartOptions::default()
+            };
+            let mut engine = (driftless::engine::mongo::SPEC.start)(&options)
+                .await
+                .unwrap();
+            let mut schema = driftless::schema::SchemaSnapshot::default();
+            let table = engine.schema().await.unwrap().tables["db.events"].clone();
+            schema.tables.insert("db.events".into(), table);
+            let timed = Instant::now();
+            let fp = engine.fingerprint(&schema, false).await.unwrap();
+            let took = timed.elapsed();
+            engine.teardown(false).await.unwrap();
+            (fp.tables["db.events"].rows, took)
+        });
+        assert_eq!(rows.0 as usize, docs);
+        ours.push(rows.1);
+    }
+    server.stop();
+    let (plain, ours) = (median(plain), median(ours));
+    let rate = |d: Duration| docs as f64 / d.as_secs_f64() / 1e6;
+    let share = plain.as_secs_f64() / ours.as_secs_f64() * 100.0;
+    report.figure(
+        "MongoDB fingerprint (M docs/s)",
+        format!("{:.3}", rate(ours)),
+        format!("find() to Documents {:.3}", rate(plain)),
+        verdict(share >= 50.0, &format!(">= 50% of find(); {share:.0}%")),
+    );
+}
+
 /// Whether a group of figures runs: all, or those named in `DRIFTLESS_BENCH_ONLY`
-/// (comma-separated: sandbox, check, fingerprint, seed, mask, dryrun, mysql).
+/// (comma-separated: sandbox, check, fingerprint, seed, mask, dryrun, mysql, mongo).
 fn wanted(group: &str) -> bool {
     std::env::var("DRIFTLESS_BENCH_ONLY")
         .map(|only| only.split(',').any(|g| g.trim() == group))

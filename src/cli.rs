@@ -399,7 +399,8 @@ impl From<FailOn> for Severity {
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// Database engine: postgres or mysql (MariaDB or MySQL). Inferred from --url when given.
+    /// Database engine: postgres, mysql (MariaDB or MySQL) or mongo. Inferred from --url when
+    /// given.
     #[arg(long, value_name = "ENGINE")]
     pub engine: Option<String>,
 
@@ -418,6 +419,11 @@ pub struct CheckArgs {
     /// [default: ./checks if it exists]
     #[arg(long, value_name = "DIR")]
     pub checks: Option<PathBuf>,
+
+    /// MongoDB: documents read per collection to infer its document shape (the data
+    /// fingerprint always reads all of them). [default: 100000]
+    #[arg(long, value_name = "N")]
+    pub sample: Option<usize>,
 
     /// MongoDB: document shapes for seeding collections that have no `$jsonSchema`
     /// validator: `*.toml` files, one table per collection written like a `$jsonSchema`.
@@ -468,8 +474,9 @@ pub struct CheckArgs {
     pub config: Option<PathBuf>,
 
     /// Directory with the server binaries: initdb and postgres (PostgreSQL), mariadbd or
-    /// mysqld (MySQL). [default: searched on PATH and in the usual install locations]
-    #[arg(long = "pg-bin", visible_alias = "mysql-bin", value_name = "DIR")]
+    /// mysqld (MySQL), mongod or its path (MongoDB). [default: searched on PATH and in the
+    /// usual install locations; MongoDB: then the FerretDB `make setup` builds]
+    #[arg(long = "pg-bin", visible_aliases = ["mysql-bin", "mongod-bin"], value_name = "DIR")]
     pub bin_dir: Option<PathBuf>,
 
     /// No progress output on stderr.

@@ -348,3 +348,55 @@ fn a_failed_run_leaves_nothing_behind() {
     assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
     assert_eq!(findings(&run.json(), "migration_error").len(), 1);
 }
+
+#[test]
+fn commands_without_mongodb_support_say_so_before_starting_anything() {
+    let run = util::driftless(&[
+        "dry-run",
+        "--engine",
+        "mongo",
+        "--snapshot",
+        "prod.archive",
+        "--migrations",
+        &mongo_set("clean"),
+    ]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("mongorestore"), "{}", run.stderr);
+    assert_eq!(run.stderr.trim().lines().count(), 1, "{}", run.stderr);
+}
+
+#[test]
+fn an_emptied_collection_is_seeded_in_the_shape_its_documents_had() {
+    let dir = util::migration_dir(&[
+        (
+            "1_events.up.json",
+            br#"[{"create": "events"}, {"insert": "events", "documents": [
+                {"kind": "click", "n": 1, "meta": {"src": "web"}},
+                {"kind": "view", "n": 2, "meta": {"src": "app"}}]}]"#,
+        ),
+        ("1_events.down.json", br#"[{"drop": "events"}]"#),
+        ("2_clear.up.json", br#"[{"delete": "events", "deletes": [{"q": {}, "limit": 0}]}]"#),
+        ("2_clear.down.json", b""),
+        ("3_noop.up.json", b"[]"),
+        ("3_noop.down.json", b"[]"),
+    ]);
+    let checks = tempfile::tempdir().unwrap();
+    std::fs::write(
+        checks.path().join("events_have_a_source.mongo.json"),
+        br#"{"collection": "events", "after": "3",
+             "pipeline": [{"$match": {"$or": [{"meta.src": {"$exists": false}}, {"n": {"$not": {"$type": "int"}}}]}}]}"#,
+    )
+    .unwrap();
+    let run = check_json(&[
+        "--engine",
+        "mongo",
+        "--migrations",
+        dir.path().to_str().unwrap(),
+        "--checks",
+        checks.path().to_str().unwrap(),
+    ]);
+    let report = run.json();
+    assert_eq!(report["migrations"][2]["rows_seeded"], 200, "{}", run.stdout);
+    assert!(findings(&report, "invariant_violation").is_empty(), "{}", run.stdout);
+    assert_eq!(report["summary"]["checks_run"], 1);
+}

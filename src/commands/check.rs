@@ -74,6 +74,7 @@ impl Settings {
                 sql_mode: config.sql_mode.clone(),
                 in_place: false,
                 read_only: false,
+                sample: args.sample,
             },
             quiet: args.quiet,
         })

@@ -75,6 +75,11 @@ pub async fn run(args: DriftArgs, signals: &mut Signals) -> Result<ExitCode> {
     let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
     let config = Config::load(args.config.as_deref())?;
     let spec = super::resolve_engine(args.engine.clone(), &config, Some(&args.url))?;
+    super::sql_only(
+        spec,
+        "drift",
+        "schema drift of a live MongoDB database is not compared",
+    )?;
     let dir = args
         .migrations
         .clone()

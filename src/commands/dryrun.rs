@@ -57,6 +57,11 @@ pub async fn run(args: DryRunArgs, signals: &mut Signals) -> Result<ExitCode> {
     let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
     let config = Config::load(args.config.as_deref())?;
     let engine = super::resolve_engine(args.engine.clone(), &config, None)?;
+    super::sql_only(
+        engine,
+        "dry-run",
+        "restoring a MongoDB archive needs mongorestore, which is not installed here",
+    )?;
     if !args.snapshot.exists() {
         return Err(Error::input(format!(
             "snapshot {} does not exist",

@@ -27,6 +27,7 @@ pub async fn run(args: MaskArgs, signals: &mut Signals) -> Result<ExitCode> {
     let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
     let config = Config::load(args.config.as_deref())?;
     let spec = super::resolve_engine(args.engine.clone(), &config, Some(&args.from))?;
+    super::sql_only(spec, "mask", "documents are not masked")?;
     if let Some(to) = &args.to
         && !spec
             .url_schemes

@@ -31,6 +31,16 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
 
 /// The engine from `--engine`, then `driftless.toml`, then the scheme of `--url`, then
 /// PostgreSQL; a `--url` of another engine is refused.
+/// Refuses MongoDB for the commands that do not support it yet, before anything starts.
+pub fn sql_only(spec: &EngineSpec, command: &str, why: &str) -> Result<()> {
+    if spec.name == "mongo" {
+        return Err(Error::input(format!(
+            "`driftless {command}` does not support MongoDB yet ({why}); `driftless check --engine mongo` does"
+        )));
+    }
+    Ok(())
+}
+
 pub fn resolve_engine(
     flag: Option<String>,
     config: &Config,

@@ -40,6 +40,7 @@ pub async fn run(args: SeedArgs, signals: &mut Signals) -> Result<ExitCode> {
     let started = Instant::now();
     let config = Config::load(args.config.as_deref())?;
     let spec = super::resolve_engine(args.engine.clone(), &config, args.url.as_deref())?;
+    super::sql_only(spec, "seed", "collections are seeded only inside check")?;
     let overrides = load_overrides(&args.overrides)?;
     let target = target(&args)?;
     let rows = args.rows.clone().unwrap_or_default();
@@ -79,6 +80,7 @@ pub async fn run(args: SeedArgs, signals: &mut Signals) -> Result<ExitCode> {
         sql_mode: config.sql_mode.clone(),
         in_place: args.url.is_some(),
         read_only: false,
+        sample: None,
     };
     let mut progress = Progress::new(args.quiet);
     progress.status(&format!("starting {}…", spec.name));

@@ -79,6 +79,8 @@ pub struct StartOptions {
     /// With `in_place`: every session of driftless is read-only (`drift`, `mask --from`), so
     /// not even a mistake can write.
     pub read_only: bool,
+    /// MongoDB: documents read per collection to infer its shape (`--sample`).
+    pub sample: Option<usize>,
 }
 
 /// Which rows [`Engine::read_rows`] reads.

@@ -57,9 +57,7 @@ fn start(options: &StartOptions) -> BoxFuture<'_, Result<Box<dyn Engine>>> {
 enum Server {
     Local(LocalServer),
     /// `driftless_<random>` on the `--url` server: dropped at the end.
-    Remote {
-        name: String,
-    },
+    Remote(RemoteDatabase),
     /// The user's own database (`--url` used in place): left as it is.
     InPlace,
 }
@@ -71,6 +69,8 @@ pub struct Mongo {
     version: String,
     captured: HashMap<String, fingerprint::Captured>,
     sample: usize,
+    /// The last shape seen of each collection that had documents, as a `$jsonSchema`.
+    seen_shapes: HashMap<String, serde_json::Value>,
 }
 
 /// Connects with short timeouts: a disposable server is up, a wrong `--url` should fail fast.
@@ -101,7 +101,12 @@ impl Mongo {
                     (client, name, Server::InPlace)
                 } else {
                     let name = format!("driftless_{:012x}", sandbox::random() & 0xffff_ffff_ffff);
-                    (client, name.clone(), Server::Remote { name })
+                    let remote = RemoteDatabase {
+                        url: url.clone(),
+                        name: name.clone(),
+                        armed: true,
+                    };
+                    (client, name, Server::Remote(remote))
                 }
             }
             None => {
@@ -137,7 +142,8 @@ impl Mongo {
             server,
             version,
             captured: HashMap::new(),
-            sample: DEFAULT_SAMPLE,
+            sample: options.sample.unwrap_or(DEFAULT_SAMPLE),
+            seen_shapes: HashMap::new(),
         })
     }
 
@@ -290,7 +296,9 @@ impl Engine for Mongo {
     }
 
     async fn schema(&mut self) -> Result<SchemaSnapshot> {
-        schema::snapshot(&self.db, self.sample).await
+        let (snapshot, seen) = schema::snapshot(&self.db, self.sample).await?;
+        self.seen_shapes.extend(seen);
+        Ok(snapshot)
     }
 
     fn schema_reflects_data(&self) -> bool {
@@ -328,9 +336,12 @@ impl Engine for Mongo {
                 .ok()
                 .and_then(|v| v.get_document("$jsonSchema").ok())
                 .cloned();
+            // The validator, else the user's shape, else what its documents looked like
+            // when it last had some, else a generic shape.
             let shape = validator.or_else(|| {
                 shapes
                     .get(&info.name)
+                    .or_else(|| self.seen_shapes.get(&info.name))
                     .and_then(|s| mongodb::bson::to_document(s).ok())
             });
             let docs = seed::documents(&info.name, shape.as_ref(), rows, seed);
@@ -531,7 +542,9 @@ impl Engine for Mongo {
                 server.stop();
                 Ok(None)
             }
-            Server::Remote { name } => {
+            Server::Remote(mut remote) => {
+                remote.armed = false;
+                let name = remote.name.clone();
                 if keep {
                     return Ok(Some(format!(
                         "kept throwaway database {name} on the --url server; drop it with: db.getSiblingDB(\"{name}\").dropDatabase()"
@@ -544,6 +557,35 @@ impl Engine for Mongo {
             }
             Server::InPlace => Ok(None),
         }
+    }
+}
+
+/// The throwaway database on a `--url` server; dropped from a helper thread if driftless
+/// ends early (a panic, an error before teardown).
+struct RemoteDatabase {
+    url: String,
+    name: String,
+    armed: bool,
+}
+
+impl Drop for RemoteDatabase {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        let (url, name) = (self.url.clone(), self.name.clone());
+        // The driver's client belongs to the runtime that made it: use a fresh one.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            runtime.block_on(async {
+                let client = Client::with_uri_str(&url).await.ok()?;
+                client.database(&name).drop().await.ok()
+            })
+        })
+        .join();
     }
 }
 

@@ -51,9 +51,15 @@ pub async fn collections(db: &Database) -> Result<Vec<CollectionInfo>> {
     Ok(out)
 }
 
-/// Introspects collections, indexes and shapes (shapes from at most `sample` documents each).
-pub async fn snapshot(db: &Database, sample: usize) -> Result<SchemaSnapshot> {
+/// Introspects collections, indexes and shapes (shapes from at most `sample` documents each);
+/// also returns the shapes of non-empty collections as `$jsonSchema`s, for seeding them
+/// should they be empty later.
+pub async fn snapshot(
+    db: &Database,
+    sample: usize,
+) -> Result<(SchemaSnapshot, Vec<(String, serde_json::Value)>)> {
     let mut snapshot = SchemaSnapshot::default();
+    let mut seen = Vec::new();
     for info in collections(db).await? {
         let qualified = format!("{SCHEMA}.{}", info.name);
         let is_view = info.kind == "view";
@@ -98,8 +104,11 @@ pub async fn snapshot(db: &Database, sample: usize) -> Result<SchemaSnapshot> {
             },
         );
         snapshot.tables.insert(qualified, shape.table(&info.name));
+        if shape.documents > 0 {
+            seen.push((info.name.clone(), shape.json_schema()));
+        }
     }
-    Ok(snapshot)
+    Ok((snapshot, seen))
 }
 
 pub async fn indexes(db: &Database, collection: &str) -> Result<Vec<Document>> {
@@ -277,6 +286,70 @@ impl Shape {
             }
             _ => {}
         }
+    }
+
+    /// The shape as a `$jsonSchema` (types per path, fields every document has required), the
+    /// way seeding reads validators. `_id` is left to seeding (fresh ObjectIds).
+    pub fn json_schema(&self) -> serde_json::Value {
+        use serde_json::{Map, Value, json};
+        fn node<'a>(root: &'a mut Value, segments: &[&str]) -> &'a mut Value {
+            let mut at = root;
+            for segment in segments {
+                let (name, array) = match segment.strip_suffix("[]") {
+                    Some(name) => (name, true),
+                    None => (*segment, false),
+                };
+                let object = at.as_object_mut().expect("schema nodes are objects");
+                let properties = object
+                    .entry("properties")
+                    .or_insert_with(|| Value::Object(Map::new()));
+                at = properties
+                    .as_object_mut()
+                    .expect("properties is an object")
+                    .entry(name.to_string())
+                    .or_insert_with(|| json!({}));
+                if array {
+                    at = at
+                        .as_object_mut()
+                        .expect("schema nodes are objects")
+                        .entry("items")
+                        .or_insert_with(|| json!({}));
+                }
+            }
+            at
+        }
+        let mut root = json!({"bsonType": "object"});
+        for (path, (types, count)) in &self.paths {
+            if path == "_id" || path.starts_with("_id.") || path.starts_with("_id[]") {
+                continue;
+            }
+            let segments: Vec<&str> = path.split('.').collect();
+            let types: Vec<&str> = types.iter().copied().collect();
+            let leaf = node(&mut root, &segments);
+            leaf["bsonType"] = if types.len() == 1 {
+                json!(types[0])
+            } else {
+                json!(types)
+            };
+            // Required where every document (or every parent that has it) has the field.
+            let parent_count = match path.rsplit_once('.') {
+                Some((parent, _)) => self.paths.get(parent).map_or(0, |p| p.1),
+                None => self.documents,
+            };
+            let last = *segments.last().unwrap_or(&"");
+            if *count == parent_count && !last.ends_with("[]") {
+                let parent = node(&mut root, &segments[..segments.len() - 1]);
+                let required = parent
+                    .as_object_mut()
+                    .expect("schema nodes are objects")
+                    .entry("required")
+                    .or_insert_with(|| json!([]));
+                if let Some(list) = required.as_array_mut() {
+                    list.push(json!(last));
+                }
+            }
+        }
+        root
     }
 
     /// `shape db.users` lines: `  email: string (100%)`.
