@@ -375,7 +375,10 @@ fn an_emptied_collection_is_seeded_in_the_shape_its_documents_had() {
                 {"kind": "view", "n": 2, "meta": {"src": "app"}}]}]"#,
         ),
         ("1_events.down.json", br#"[{"drop": "events"}]"#),
-        ("2_clear.up.json", br#"[{"delete": "events", "deletes": [{"q": {}, "limit": 0}]}]"#),
+        (
+            "2_clear.up.json",
+            br#"[{"delete": "events", "deletes": [{"q": {}, "limit": 0}]}]"#,
+        ),
         ("2_clear.down.json", b""),
         ("3_noop.up.json", b"[]"),
         ("3_noop.down.json", b"[]"),
@@ -396,7 +399,15 @@ fn an_emptied_collection_is_seeded_in_the_shape_its_documents_had() {
         checks.path().to_str().unwrap(),
     ]);
     let report = run.json();
-    assert_eq!(report["migrations"][2]["rows_seeded"], 200, "{}", run.stdout);
-    assert!(findings(&report, "invariant_violation").is_empty(), "{}", run.stdout);
+    assert_eq!(
+        report["migrations"][2]["rows_seeded"], 200,
+        "{}",
+        run.stdout
+    );
+    assert!(
+        findings(&report, "invariant_violation").is_empty(),
+        "{}",
+        run.stdout
+    );
     assert_eq!(report["summary"]["checks_run"], 1);
 }

@@ -75,6 +75,7 @@ impl Settings {
                 in_place: false,
                 read_only: false,
                 sample: args.sample,
+                trace_locks: false,
             },
             quiet: args.quiet,
         })

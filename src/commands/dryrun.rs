@@ -105,6 +105,7 @@ pub async fn run(args: DryRunArgs, signals: &mut Signals) -> Result<ExitCode> {
             .clone()
             .or_else(|| config.bin_dir.as_deref().map(|p| config.resolve(p))),
         sql_mode: config.sql_mode.clone(),
+        trace_locks: true,
         ..StartOptions::default()
     };
     let mut progress = report::Progress::new(args.quiet);

@@ -81,6 +81,7 @@ pub async fn run(args: SeedArgs, signals: &mut Signals) -> Result<ExitCode> {
         in_place: args.url.is_some(),
         read_only: false,
         sample: None,
+        trace_locks: false,
     };
     let mut progress = Progress::new(args.quiet);
     progress.status(&format!("starting {}…", spec.name));

@@ -81,6 +81,9 @@ pub struct StartOptions {
     pub read_only: bool,
     /// MongoDB: documents read per collection to infer its shape (`--sample`).
     pub sample: Option<usize>,
+    /// The disposable server records the locks statements take (`dry-run`; MySQL turns on
+    /// performance_schema's metadata-lock instrument for it).
+    pub trace_locks: bool,
 }
 
 /// Which rows [`Engine::read_rows`] reads.

@@ -2,6 +2,7 @@
 //! read-only snapshot, rows streamed as text, the schema through `mariadb-dump --no-data`,
 //! and a SQL dump of a finished copy.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::str::FromStr;
@@ -223,15 +224,84 @@ pub async fn dump(connection: &ToolConnection, path: &Path) -> Result<()> {
     run_tool(command, "mariadb-dump").await.map(|_| ())
 }
 
-/// Applies `script` statement by statement, tracing each: time, rows, and the InnoDB tables
-/// rebuilt (a new table id: `ALGORITHM=COPY`, or an `INPLACE` rebuild). MySQL has no
-/// `pg_locks`; a rebuilt table is reported as blocking writes while it was rebuilt.
+/// Metadata-lock types from weakest to strongest (performance_schema's names).
+const MDL_ORDER: &[&str] = &[
+    "INTENTION_EXCLUSIVE",
+    "SHARED",
+    "SHARED_HIGH_PRIO",
+    "SHARED_READ",
+    "SHARED_WRITE",
+    "SHARED_UPGRADABLE",
+    "SHARED_READ_ONLY",
+    "SHARED_NO_WRITE",
+    "SHARED_NO_READ_WRITE",
+    "EXCLUSIVE",
+];
+
+fn mdl_rank(kind: &str) -> usize {
+    MDL_ORDER.iter().position(|k| *k == kind).unwrap_or(0)
+}
+
+/// What holding a metadata lock of `kind` blocks for other sessions.
+fn mdl_blocks(kind: &str) -> Option<&'static str> {
+    match kind {
+        "EXCLUSIVE" | "SHARED_NO_READ_WRITE" => Some("reads and writes"),
+        "SHARED_NO_WRITE" | "SHARED_READ_ONLY" => Some("writes"),
+        _ => None,
+    }
+}
+
+/// The performance_schema thread of this session, when metadata locks are instrumented.
+async fn mdl_thread(conn: &mut MySqlConnection) -> Option<u64> {
+    let instrumented: Option<String> = sqlx::query_scalar(
+        "SELECT CAST(ENABLED AS CHAR) FROM performance_schema.setup_instruments \
+         WHERE NAME = 'wait/lock/metadata/sql/mdl'",
+    )
+    .fetch_optional(&mut *conn)
+    .await
+    .ok()
+    .flatten();
+    if instrumented.as_deref() != Some("YES") {
+        return None;
+    }
+    sqlx::query_scalar(
+        "SELECT CAST(THREAD_ID AS UNSIGNED) FROM performance_schema.threads \
+         WHERE PROCESSLIST_ID = CONNECTION_ID()",
+    )
+    .fetch_optional(conn)
+    .await
+    .ok()
+    .flatten()
+}
+
+/// Table metadata locks `thread` holds now: `schema.table` → lock type.
+async fn mdl_held(watcher: &mut MySqlConnection, thread: u64) -> Vec<(String, String)> {
+    sqlx::query_as::<_, (String, String)>(
+        "SELECT CAST(CONCAT(OBJECT_SCHEMA, '.', OBJECT_NAME) AS CHAR), CAST(LOCK_TYPE AS CHAR) \
+         FROM performance_schema.metadata_locks \
+         WHERE OWNER_THREAD_ID = ? AND OBJECT_TYPE = 'TABLE' AND LOCK_STATUS = 'GRANTED'",
+    )
+    .bind(thread)
+    .fetch_all(watcher)
+    .await
+    .unwrap_or_default()
+    .into_iter()
+    .map(|(table, kind)| (table, kind.to_ascii_uppercase().replace(' ', "_")))
+    .collect()
+}
+
+/// Applies `script` statement by statement, tracing each: time, rows, the InnoDB tables
+/// rebuilt (a new table id: `ALGORITHM=COPY`, or an `INPLACE` rebuild), the algorithm an
+/// `ALTER TABLE` ran with, and — where performance_schema instruments them (the disposable
+/// server of `dry-run`) — the strongest metadata lock the session held, watched from `watcher`.
 pub async fn apply_traced(
     conn: &mut MySqlConnection,
+    watcher: &mut MySqlConnection,
     script: &crate::migrations::Script,
 ) -> Result<(crate::engine::Applied, Vec<crate::engine::StatementTrace>)> {
     use std::time::Instant;
     let started = Instant::now();
+    let thread = mdl_thread(conn).await;
     let context = || {
         format!(
             "lost the database connection while applying {}",
@@ -242,7 +312,29 @@ pub async fn apply_traced(
     for statement in &script.statements {
         let before = table_ids(conn).await;
         let t0 = Instant::now();
-        let (result, algorithm) = execute_alter_aware(conn, &statement.sql).await;
+        let mut seen: BTreeMap<String, String> = BTreeMap::new();
+        let (result, algorithm) = {
+            let run = execute_alter_aware(&mut *conn, &statement.sql);
+            tokio::pin!(run);
+            loop {
+                tokio::select! {
+                    result = &mut run => break result,
+                    () = tokio::time::sleep(std::time::Duration::from_millis(20)), if thread.is_some() => {
+                        for (table, kind) in mdl_held(watcher, thread.unwrap_or_default()).await {
+                            if seen.get(&table).is_none_or(|k| mdl_rank(&kind) > mdl_rank(k)) {
+                                seen.insert(table, kind);
+                            }
+                        }
+                    }
+                }
+            }
+        };
+        let mdl = seen
+            .into_iter()
+            .filter(|(table, _)| {
+                !table.starts_with("performance_schema.") && !table.starts_with("mysql.")
+            })
+            .max_by_key(|(_, kind)| mdl_rank(kind));
         let ms = t0.elapsed().as_millis() as u64;
         let done = match result {
             Ok(done) => done,
@@ -303,7 +395,25 @@ pub async fn apply_traced(
                 .first()
                 .cloned()
                 .or_else(|| altered_table(&statement.sql))
+                .or_else(|| indexed_table(&statement.sql))
         });
+        // The metadata lock seen while it ran adds to what the algorithm says.
+        let (lock, lock_on, blocks) = match mdl {
+            Some((table, kind)) => {
+                let mdl_block = mdl_blocks(&kind);
+                let stronger = match (blocks.as_deref(), mdl_block) {
+                    (_, Some("reads and writes")) => Some("reads and writes".to_string()),
+                    (None, Some(b)) => Some(b.to_string()),
+                    (b, _) => b.map(str::to_string),
+                };
+                let text = match lock {
+                    Some(algorithm) => format!("{algorithm}; metadata lock {kind}"),
+                    None => format!("metadata lock {kind}"),
+                };
+                (Some(text), lock_on.or(Some(table)), stronger)
+            }
+            None => (lock, lock_on, blocks),
+        };
         traces.push(crate::engine::StatementTrace {
             line: statement.line,
             sql: statement
@@ -363,6 +473,30 @@ fn altered_table(sql: &str) -> Option<String> {
         .map(|w| w.trim_matches('`').trim_end_matches(';').to_string())
 }
 
+/// The table a `CREATE [UNIQUE|FULLTEXT|SPATIAL] INDEX … ON t` or `DROP INDEX … ON t` names.
+fn indexed_table(sql: &str) -> Option<String> {
+    let words: Vec<&str> = sql.split_whitespace().collect();
+    let upper: Vec<String> = words.iter().map(|w| w.to_ascii_uppercase()).collect();
+    let first = upper.first()?.as_str();
+    let index_at = upper.iter().position(|w| w == "INDEX")?;
+    let create = first == "CREATE"
+        && upper[1..index_at].iter().all(|w| {
+            matches!(
+                w.as_str(),
+                "UNIQUE" | "FULLTEXT" | "SPATIAL" | "OR" | "REPLACE"
+            )
+        });
+    let drop = first == "DROP" && index_at == 1;
+    if !create && !drop {
+        return None;
+    }
+    let on = upper.iter().position(|w| w == "ON")?;
+    words.get(on + 1).map(|w| {
+        let w = w.split('(').next().unwrap_or(w);
+        w.trim_matches('`').trim_end_matches(';').to_string()
+    })
+}
+
 /// Runs a statement; an `ALTER TABLE` without an explicit algorithm is run with the least
 /// disruptive one the server accepts (what it would pick by itself): `INSTANT`, then `INPLACE`
 /// without and with a shared lock, then as written (`COPY`). The server refuses an algorithm
@@ -377,7 +511,15 @@ async fn execute_alter_aware(
 ) {
     let trimmed = sql.trim().trim_end_matches(';').trim_end();
     let upper = trimmed.to_ascii_uppercase();
-    if altered_table(trimmed).is_none() || upper.contains("ALGORITHM") || upper.contains(" LOCK") {
+    // ALTER TABLE takes the clauses as list items; CREATE / DROP INDEX after a space.
+    let separator = if altered_table(trimmed).is_some() {
+        ", "
+    } else if indexed_table(trimmed).is_some() {
+        " "
+    } else {
+        return (run(conn, sql.to_string()).await, None);
+    };
+    if upper.contains("ALGORITHM") || upper.contains(" LOCK") {
         return (run(conn, sql.to_string()).await, None);
     }
     for (clause, algorithm) in [
@@ -385,7 +527,12 @@ async fn execute_alter_aware(
         ("ALGORITHM=INPLACE, LOCK=NONE", Algorithm::InplaceNoLock),
         ("ALGORITHM=INPLACE, LOCK=SHARED", Algorithm::InplaceShared),
     ] {
-        match run(conn, format!("{trimmed}, {clause}")).await {
+        let clause = if separator == " " {
+            clause.replace(", ", " ")
+        } else {
+            clause.to_string()
+        };
+        match run(conn, format!("{trimmed}{separator}{clause}")).await {
             Ok(done) => return (Ok(done), Some(algorithm)),
             Err(sqlx::Error::Database(e))
                 if matches!(e.code().as_deref(), Some("0A000"))
@@ -467,6 +614,34 @@ pub async fn query_rows(conn: &mut MySqlConnection, sql: &str) -> Result<Vec<Vec
                 .collect()
         })
         .collect())
+}
+
+#[cfg(test)]
+mod algorithm_tests {
+    use super::*;
+
+    #[test]
+    fn tables_of_alter_and_index_statements() {
+        assert_eq!(
+            altered_table("ALTER TABLE `orders` ADD x INT").as_deref(),
+            Some("orders")
+        );
+        assert_eq!(
+            altered_table("ALTER ONLINE TABLE t DROP y").as_deref(),
+            Some("t")
+        );
+        assert_eq!(
+            indexed_table("CREATE INDEX i ON orders (a)").as_deref(),
+            Some("orders")
+        );
+        assert_eq!(
+            indexed_table("CREATE UNIQUE INDEX i ON `t`(a);").as_deref(),
+            Some("t")
+        );
+        assert_eq!(indexed_table("DROP INDEX i ON t").as_deref(), Some("t"));
+        assert_eq!(indexed_table("CREATE TABLE t (a INT, INDEX i (a))"), None);
+        assert_eq!(indexed_table("UPDATE t SET a = 1"), None);
+    }
 }
 
 #[cfg(test)]

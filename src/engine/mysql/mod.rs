@@ -95,7 +95,7 @@ impl MySql {
             }
             None => {
                 let bins = find_binaries(options.bin_dir.as_deref())?;
-                let local = LocalServer::start(&bins, options.keep)?;
+                let local = LocalServer::start_with(&bins, options.keep, options.trace_locks)?;
                 // The first connection doubles as the readiness probe and creates the database.
                 drop(local.connect().await?);
                 let connect = local.connect_options().database(sandbox::DATABASE);
@@ -341,7 +341,7 @@ impl Engine for MySql {
         &mut self,
         script: &Script,
     ) -> Result<(Applied, Vec<super::StatementTrace>)> {
-        copy::apply_traced(&mut self.migrator, script).await
+        copy::apply_traced(&mut self.migrator, &mut self.observer, script).await
     }
 
     async fn restore(&mut self, path: &std::path::Path) -> Result<()> {

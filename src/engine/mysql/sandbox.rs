@@ -320,6 +320,12 @@ impl LocalServer {
 
     /// Copies the template and starts a server on it.
     pub fn start(bins: &MySqlBinaries, keep: bool) -> Result<LocalServer> {
+        LocalServer::start_with(bins, keep, false)
+    }
+
+    /// [`LocalServer::start`]; with `trace_locks`, performance_schema records metadata locks
+    /// (`dry-run` watches them; it costs start time and memory, so only there).
+    pub fn start_with(bins: &MySqlBinaries, keep: bool, trace_locks: bool) -> Result<LocalServer> {
         let template = template(bins)?;
         let mut last_error = None;
         for _ in 0..3 {
@@ -343,6 +349,14 @@ impl LocalServer {
                 .arg(format!("--tmpdir={}", dir.path().display()))
                 .arg(format!("--port={port}"))
                 .args(SERVER_SETTINGS)
+                .args(if trace_locks {
+                    &[
+                        "--performance-schema=ON",
+                        "--performance-schema-instrument=wait/lock/metadata/sql/mdl=ON",
+                    ][..]
+                } else {
+                    &["--skip-performance-schema"][..]
+                })
                 .args(INNODB_FILES);
             if bins.flavour == Flavour::MySql {
                 command.args(["--disable-log-bin", "--mysqlx=OFF"]);
@@ -479,7 +493,6 @@ const SERVER_SETTINGS: &[&str] = &[
     "--innodb-flush-log-at-trx-commit=0",
     "--innodb-doublewrite=0",
     "--sync-binlog=0",
-    "--skip-performance-schema",
     "--max-connections=20",
     "--character-set-server=utf8mb4",
     "--collation-server=utf8mb4_unicode_ci",
