@@ -411,3 +411,41 @@ fn an_emptied_collection_is_seeded_in_the_shape_its_documents_had() {
     );
     assert_eq!(report["summary"]["checks_run"], 1);
 }
+
+#[test]
+fn int_to_double_counts_as_a_change_and_an_empty_down_is_irreversible() {
+    let dir = util::migration_dir(&[
+        (
+            "1_scores.up.json",
+            br#"[{"create": "scores"}, {"insert": "scores", "documents": [
+                {"_id": 1, "n": 5}, {"_id": 2, "n": 7}, {"_id": 3, "label": "no n"}]}]"#,
+        ),
+        ("1_scores.down.json", br#"[{"drop": "scores"}]"#),
+        (
+            "2_to_double.up.json",
+            br#"[{"update": "scores", "updates": [{"q": {"n": {"$exists": true}}, "u": {"$mul": {"n": 1.0}}, "multi": true}]}]"#,
+        ),
+        (
+            "2_to_double.down.json",
+            br#"[{"update": "scores", "updates": [{"q": {"n": {"$exists": true}}, "u": {"$mul": {"n": 1}}, "multi": true}]}]"#,
+        ),
+        ("3_note.up.json", br#"[{"update": "scores", "updates": [{"q": {}, "u": {"$set": {"note": "x"}}, "multi": true}]}]"#),
+        ("3_note.down.json", b""),
+    ]);
+    let run = check_json(&[
+        "--engine",
+        "mongo",
+        "--migrations",
+        dir.path().to_str().unwrap(),
+    ]);
+    let report = run.json();
+    // The down of 2 multiplies by an int: n stays a double where it was an int32.
+    let lost = on(&report, "data_loss", "db.scores.n");
+    assert_eq!(lost.len(), 1, "{}", run.stdout);
+    assert_eq!(lost[0]["details"]["values_changed"], 2);
+    let irreversible: Vec<_> = findings(&report, "irreversible")
+        .iter()
+        .map(|f| f["migration"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(irreversible, vec!["3"], "{}", run.stdout);
+}

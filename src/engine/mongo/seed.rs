@@ -217,3 +217,51 @@ fn text(name: &str, schema: &Document, row: usize, rng: &mut StdRng) -> String {
     )
     .unwrap_or_else(|| format!("{name}-{row}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documents_follow_the_schema_and_the_seed() {
+        let schema = mongodb::bson::doc! {
+            "bsonType": "object",
+            "required": ["email", "score", "kind", "address"],
+            "properties": {
+                "email": {"bsonType": "string"},
+                "score": {"bsonType": "int", "minimum": 5, "maximum": 9},
+                "kind": {"enum": ["a", "b"]},
+                "address": {"bsonType": "object", "required": ["city"],
+                            "properties": {"city": {"bsonType": "string", "maxLength": 12}}},
+                "tags": {"bsonType": "array", "minItems": 1, "maxItems": 2,
+                         "items": {"bsonType": "string"}},
+            }
+        };
+        let docs = documents("users", Some(&schema), 300, 7);
+        assert_eq!(docs.len(), 300);
+        for doc in &docs {
+            assert!(matches!(doc.get("_id"), Some(Bson::ObjectId(_))));
+            assert!(doc.get_str("email").unwrap().contains('@'));
+            assert!((5..=9).contains(&doc.get_i32("score").unwrap()));
+            assert!(["a", "b"].contains(&doc.get_str("kind").unwrap()));
+            let city = doc
+                .get_document("address")
+                .unwrap()
+                .get_str("city")
+                .unwrap();
+            assert!(city.chars().count() <= 12, "{city}");
+            if let Ok(tags) = doc.get_array("tags") {
+                assert!((1..=2).contains(&tags.len()));
+            }
+        }
+        let emails: std::collections::HashSet<&str> =
+            docs.iter().map(|d| d.get_str("email").unwrap()).collect();
+        assert_eq!(emails.len(), 300, "emails are unique");
+        assert_eq!(
+            docs,
+            documents("users", Some(&schema), 300, 7),
+            "same seed, same documents"
+        );
+        assert_ne!(docs, documents("users", Some(&schema), 300, 8));
+    }
+}
