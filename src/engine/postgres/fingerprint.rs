@@ -285,6 +285,8 @@ pub async fn fingerprint(
     let mut identities = HashMap::new();
     let mut stale: Vec<&Table> = Vec::new();
     let mut partial: Vec<(&Table, BTreeMap<String, ColumnFingerprint>)> = Vec::new();
+    // Partly known tables whose other columns are known without a scan.
+    let mut complete: Vec<(String, TableFingerprint)> = Vec::new();
     for t in &tables {
         let name = t.qualified();
         let Some(p) = probes.get(&name) else {
@@ -317,7 +319,7 @@ pub async fn fingerprint(
                 });
                 match reusable {
                     Some(k) => {
-                        let kept: BTreeMap<String, ColumnFingerprint> = t
+                        let mut kept: BTreeMap<String, ColumnFingerprint> = t
                             .columns
                             .iter()
                             .filter(|c| k.columns.get(&c.name) == Some(&column_id(c)))
@@ -328,7 +330,39 @@ pub async fn fingerprint(
                                     .map(|f| (c.name.clone(), f.clone()))
                             })
                             .collect();
-                        partial.push((*t, kept));
+                        // A column added since, without a default, to a table no row was
+                        // written to: every row predates it, so it is NULL everywhere (what
+                        // a scan would find: no values, sum 0). Only when no known column
+                        // went away: a new name might be a renamed column with its values.
+                        let none_gone = k.columns.keys().all(|name| t.column(name).is_some());
+                        for c in &t.columns {
+                            if none_gone
+                                && !k.columns.contains_key(&c.name)
+                                && !c.has_default
+                                && !c.server_filled
+                                && !c.generated
+                            {
+                                kept.insert(
+                                    c.name.clone(),
+                                    ColumnFingerprint {
+                                        non_null: 0,
+                                        sum: "0".into(),
+                                    },
+                                );
+                            }
+                        }
+                        if t.columns.iter().all(|c| kept.contains_key(&c.name)) {
+                            complete.push((
+                                name.clone(),
+                                TableFingerprint {
+                                    rows: k.fingerprint.rows,
+                                    row_sum: k.fingerprint.row_sum.clone(),
+                                    columns: kept,
+                                },
+                            ));
+                        } else {
+                            partial.push((*t, kept));
+                        }
                     }
                     None => stale.push(t),
                 }
@@ -343,6 +377,7 @@ pub async fn fingerprint(
         if capture { " (capturing rows)" } else { "" }
     );
     let mut computed = DataFingerprint::default();
+    computed.tables.extend(complete);
     // Partly known tables: hash the other columns (and the key, which the hashes need).
     let trimmed: Vec<Table> = partial
         .iter()
