@@ -6,6 +6,8 @@
 //! document shape. Migrations are JSON arrays of commands (see `split.rs`), run one by one
 //! with `runCommand`, never in a transaction (as golang-migrate does).
 
+#[cfg(test)]
+mod extjson_test;
 mod fingerprint;
 pub mod sandbox;
 mod schema;
