@@ -449,3 +449,57 @@ fn int_to_double_counts_as_a_change_and_an_empty_down_is_irreversible() {
         .collect();
     assert_eq!(irreversible, vec!["3"], "{}", run.stdout);
 }
+
+#[test]
+fn keep_leaves_a_reachable_mongo_server() {
+    let tmp = util::sandbox_dir();
+    let output = util::command(tmp.path())
+        .args([
+            "check",
+            "--engine",
+            "mongo",
+            "--migrations",
+            &mongo_set("clean"),
+            "--fixtures",
+            FIXTURES,
+            "--keep",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let url = stderr
+        .split_whitespace()
+        .find(|w| w.starts_with("mongodb://"))
+        .unwrap_or_else(|| panic!("no URL in: {stderr}"));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let collections = rt.block_on(async {
+        let client = mongodb::Client::with_uri_str(url).await.unwrap();
+        let names = client
+            .database("driftless")
+            .list_collection_names()
+            .await
+            .unwrap();
+        client.shutdown().await;
+        names
+    });
+    assert!(
+        collections.contains(&"users".to_string()),
+        "{collections:?}"
+    );
+    let stop = stderr
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("stop it with: "))
+        .unwrap_or_else(|| panic!("no stop command in: {stderr}"));
+    assert!(
+        std::process::Command::new("sh")
+            .args(["-c", stop])
+            .status()
+            .unwrap()
+            .success()
+    );
+    util::assert_no_leftovers(tmp.path());
+}

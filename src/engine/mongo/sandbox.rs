@@ -206,14 +206,15 @@ impl LocalServer {
     /// Leaves the server running (`--keep`) and says how to reach and stop it.
     pub fn keep(mut self) -> String {
         self.dir.keep();
+        let dir = self.dir.path().to_path_buf();
         let pid = self.process.pid().unwrap_or_default();
-        let note = format!(
-            "kept the MongoDB server: {} (data in {}); stop it with: kill {pid}",
-            self.url(),
-            self.dir.path().display()
-        );
-        self.process.detach();
-        note
+        let url = self.url();
+        let LocalServer { process, .. } = self;
+        process.detach();
+        format!(
+            "kept the MongoDB server running: {url} (database driftless)\n  stop it with: kill -KILL {pid} && rm -rf {}",
+            dir.display()
+        )
     }
 }
 
