@@ -268,7 +268,6 @@ fn url_mode_uses_and_drops_a_throwaway_database() {
 #[test]
 fn sigint_mid_run_leaves_no_mariadbd_behind() {
     use std::time::Duration;
-    let tmp = util::sandbox_dir();
     let slow = tempfile::tempdir().unwrap();
     std::fs::write(
         slow.path().join("1_t.up.sql"),
@@ -277,8 +276,7 @@ fn sigint_mid_run_leaves_no_mariadbd_behind() {
     .unwrap();
     std::fs::write(slow.path().join("1_t.down.sql"), "DROP TABLE t;").unwrap();
     std::fs::write(slow.path().join("2_slow.up.sql"), "SELECT SLEEP(60);").unwrap();
-    let mut child = util::spawn(
-        tmp.path(),
+    let output = util::interrupt_mid_run(
         &[
             "check",
             "--engine",
@@ -286,20 +284,10 @@ fn sigint_mid_run_leaves_no_mariadbd_behind() {
             "--migrations",
             slow.path().to_str().unwrap(),
         ],
+        libc::SIGINT,
+        Duration::from_millis(1000),
     );
-    assert!(util::wait_for(Duration::from_secs(20), || {
-        !util::processes_mentioning(tmp.path()).is_empty()
-    }));
-    std::thread::sleep(Duration::from_millis(1000));
-    // SAFETY: plain kill(2) on our own child.
-    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
-    assert!(util::wait_for(Duration::from_secs(10), || child
-        .try_wait()
-        .ok()
-        .flatten()
-        .is_some()));
-    assert_eq!(child.wait().unwrap().code(), Some(130));
-    util::assert_no_leftovers(tmp.path());
+    assert_eq!(output.status.code(), Some(130));
 }
 
 #[test]

@@ -166,9 +166,7 @@ fn help_explains_the_command_and_exit_codes() {
 }
 
 fn interrupt_mid_run(signal: libc::c_int, expected: i32) {
-    let tmp = sandbox_dir();
-    let mut child = util::spawn(
-        tmp.path(),
+    let output = util::interrupt_mid_run(
         &[
             "check",
             "--migrations",
@@ -176,30 +174,12 @@ fn interrupt_mid_run(signal: libc::c_int, expected: i32) {
             "--checks",
             "tests/fixtures/no_checks",
         ],
+        signal,
+        Duration::from_millis(700),
     );
-    // The server is up once a process runs from our sandbox dir; the slow migration follows.
-    assert!(
-        wait_for(Duration::from_secs(20), || !util::processes_mentioning(
-            tmp.path()
-        )
-        .is_empty()),
-        "postgres never started"
-    );
-    std::thread::sleep(Duration::from_millis(700));
-    // SAFETY: plain kill(2) on our own child.
-    unsafe { libc::kill(child.id() as libc::pid_t, signal) };
-    let exited = wait_for(Duration::from_secs(10), || {
-        child.try_wait().ok().flatten().is_some()
-    });
-    if !exited {
-        let _ = child.kill();
-        panic!("driftless did not exit after the signal");
-    }
-    let output = child.wait_with_output().unwrap();
     assert_eq!(output.status.code(), Some(expected));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("interrupted"), "{stderr}");
-    util::assert_no_leftovers(tmp.path());
 }
 
 #[test]

@@ -244,3 +244,31 @@ pub fn migration_dir(files: &[(&str, &[u8])]) -> tempfile::TempDir {
     }
     dir
 }
+
+/// Starts driftless with `args`, waits until its server runs (a process mentions the sandbox
+/// dir) and `settle` more, sends `signal`, and returns its output once it has exited, after
+/// asserting that nothing was left behind.
+pub fn interrupt_mid_run(args: &[&str], signal: libc::c_int, settle: Duration) -> Output {
+    let tmp = sandbox_dir();
+    let mut child = spawn(tmp.path(), args);
+    assert!(
+        wait_for(Duration::from_secs(20), || !processes_mentioning(
+            tmp.path()
+        )
+        .is_empty()),
+        "the server never started"
+    );
+    std::thread::sleep(settle);
+    // SAFETY: plain kill(2) on our own child.
+    unsafe { libc::kill(child.id() as libc::pid_t, signal) };
+    let exited = wait_for(Duration::from_secs(10), || {
+        child.try_wait().ok().flatten().is_some()
+    });
+    if !exited {
+        let _ = child.kill();
+        panic!("driftless did not exit after the signal");
+    }
+    let output = child.wait_with_output().unwrap();
+    assert_no_leftovers(tmp.path());
+    output
+}
