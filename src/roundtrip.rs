@@ -176,6 +176,31 @@ async fn timed<T>(slot: &mut Duration, work: impl Future<Output = T>) -> T {
     result
 }
 
+/// What findings call tables, columns and rows: MongoDB has collections, fields and documents.
+struct Words {
+    table: &'static str,
+    column: &'static str,
+    rows: &'static str,
+}
+
+impl Words {
+    fn of(engine: &str) -> Words {
+        if engine == "mongo" {
+            Words {
+                table: "collection",
+                column: "field",
+                rows: "documents",
+            }
+        } else {
+            Words {
+                table: "table",
+                column: "column",
+                rows: "rows",
+            }
+        }
+    }
+}
+
 /// Sample keys with personal-looking key columns masked.
 fn masked(keys: &[String]) -> Vec<String> {
     keys.iter().map(|k| masking::mask_key(k)).collect()
@@ -655,6 +680,7 @@ impl Run<'_, '_> {
         s2: &SchemaSnapshot,
         d2: &DataFingerprint,
     ) -> Result<()> {
+        let w = Words::of(self.options.engine_name);
         for (name, change) in data::compare(d0, d2) {
             let Some(before) = s0.tables.get(&name) else {
                 continue;
@@ -666,7 +692,7 @@ impl Run<'_, '_> {
                         finding(
                             FindingKind::DataLoss,
                             m,
-                            format!("up→down lost table {name} and its {rows} rows"),
+                            format!("up→down lost {} {name} and its {rows} {}", w.table, w.rows),
                         )
                         .direction(Direction::Down)
                         .object(name.clone(), Some(table), None)
@@ -692,7 +718,8 @@ impl Run<'_, '_> {
                                 FindingKind::DataLoss,
                                 m,
                                 format!(
-                                    "up→down lost column {name}.{column} and its {values} values"
+                                    "up→down lost {} {name}.{column} and its {values} values",
+                                    w.column
                                 ),
                             )
                             .direction(Direction::Down)
@@ -717,8 +744,10 @@ impl Run<'_, '_> {
                                 FindingKind::DataLoss,
                                 m,
                                 format!(
-                                    "up→down changed data in {name}: {rows_before} rows before, \
-                                     {rows_after} after; changed columns: {}",
+                                    "up→down changed data in {name}: {rows_before} {} before, \
+                                     {rows_after} after; changed {}s: {}",
+                                    w.rows,
+                                    w.column,
                                     changed_columns.join(", ")
                                 ),
                             )
@@ -739,8 +768,8 @@ impl Run<'_, '_> {
                             " (no primary key: compared as whole rows)"
                         };
                         let mut message = format!(
-                            "up→down lost {} of {} rows in {name}{how}",
-                            rows.rows_missing, rows.rows_before
+                            "up→down lost {} of {} {} in {name}{how}",
+                            rows.rows_missing, rows.rows_before, w.rows
                         );
                         if rows.rows_added > 0 {
                             message.push_str(&format!(" and added {}", rows.rows_added));
@@ -802,6 +831,7 @@ impl Run<'_, '_> {
         s1: &SchemaSnapshot,
         d1: &DataFingerprint,
     ) -> Result<()> {
+        let w = Words::of(self.options.engine_name);
         let changes = data::compare(d0, d1);
         let appeared: Vec<&String> = changes
             .iter()
@@ -840,7 +870,7 @@ impl Run<'_, '_> {
                             self,
                             name.clone(),
                             None,
-                            format!("up drops table {name} holding {rows} rows"),
+                            format!("up drops {} {name} holding {rows} {}", w.table, w.rows),
                             vec![("rows_before", json!(rows))],
                         );
                     }
@@ -858,8 +888,9 @@ impl Run<'_, '_> {
                             name.clone(),
                             None,
                             format!(
-                                "up deletes {} of {rows_before} rows from {name}",
-                                rows_before - rows_after
+                                "up deletes {} of {rows_before} {} from {name}",
+                                rows_before - rows_after,
+                                w.rows
                             ),
                             vec![
                                 ("rows_before", json!(rows_before)),
@@ -880,7 +911,10 @@ impl Run<'_, '_> {
                                 self,
                                 format!("{name}.{column}"),
                                 Some(column),
-                                format!("up drops column {name}.{column} holding {values} values"),
+                                format!(
+                                    "up drops {} {name}.{column} holding {values} values",
+                                    w.column
+                                ),
                                 vec![("values_lost", json!(values))],
                             );
                         }
