@@ -41,5 +41,6 @@ echo "$VERSION" > "$work/src/build/version/version.txt"
 mkdir -p "$DEST"
 mv "$work/ferretdb" "$BIN.partial"
 mv "$BIN.partial" "$BIN"
-"$BIN" --version | head -3
-echo "setup: FerretDB ready at $BIN"
+# Not `| head`: with pipefail, the SIGPIPE it may send the binary fails the script.
+version=$("$BIN" --version)
+echo "setup: FerretDB ready at $BIN (${version%%$'\n'*})"
