@@ -131,6 +131,18 @@ pub fn mongo_message(error: &mongodb::error::Error) -> String {
         mongodb::error::ErrorKind::Command(c) => {
             format!("{} ({}): {}", c.code_name, c.code, c.message)
         }
+        mongodb::error::ErrorKind::ServerSelection { message, .. } => {
+            // The driver's text embeds the whole topology; the I/O error is what matters.
+            let cause = message
+                .split("I/O error: ")
+                .nth(1)
+                .and_then(|rest| rest.split([',', '}']).next())
+                .map(str::trim);
+            match cause {
+                Some(cause) => format!("no server answered: {cause}"),
+                None => "no server answered before the server selection timeout".to_string(),
+            }
+        }
         _ => error
             .to_string()
             .lines()

@@ -491,3 +491,29 @@ fn keep_leaves_a_reachable_mongo_server() {
     );
     util::assert_no_leftovers(tmp.path());
 }
+
+#[test]
+fn missing_server_binary_and_unreachable_url_are_exit_3() {
+    let empty = tempfile::tempdir().unwrap();
+    let run = util::driftless(&[
+        "check",
+        "--engine",
+        "mongo",
+        "--migrations",
+        &mongo_set("clean"),
+        "--mongod-bin",
+        empty.path().to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(run.stderr.contains("make setup"), "{}", run.stderr);
+    let run = util::driftless(&[
+        "check",
+        "--migrations",
+        &mongo_set("clean"),
+        "--url",
+        "mongodb://root:hunter2@127.0.0.1:1/app?serverSelectionTimeoutMS=500",
+    ]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(!run.stderr.contains("hunter2"), "{}", run.stderr);
+    assert_eq!(run.stderr.trim().lines().count(), 1, "{}", run.stderr);
+}

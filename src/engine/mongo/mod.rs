@@ -80,8 +80,13 @@ async fn connect(url: &str) -> Result<Client> {
     let mut options = mongodb::options::ClientOptions::parse(url)
         .await
         .map_err(|e| Error::input(format!("invalid --url: {}", mongo_message(&e))))?;
-    options.server_selection_timeout = Some(std::time::Duration::from_secs(10));
-    options.connect_timeout = Some(std::time::Duration::from_secs(10));
+    // Unless the URL says otherwise: a wrong --url should fail in seconds, not the driver's 30.
+    options
+        .server_selection_timeout
+        .get_or_insert(std::time::Duration::from_secs(10));
+    options
+        .connect_timeout
+        .get_or_insert(std::time::Duration::from_secs(10));
     options.app_name = Some("driftless".into());
     Client::with_options(options)
         .map_err(|e| Error::infra(format!("cannot connect to MongoDB: {}", mongo_message(&e))))

@@ -52,8 +52,8 @@ pub fn find_binary(explicit: Option<&Path>) -> Result<MongoBinary> {
                 });
             }
         }
-        return Err(Error::input(format!(
-            "no mongod or ferretdb at {}",
+        return Err(Error::infra(format!(
+            "no mongod or ferretdb at {} (--mongod-bin); without it, `make setup` builds FerretDB",
             explicit.display()
         )));
     }
