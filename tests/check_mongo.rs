@@ -517,3 +517,99 @@ fn missing_server_binary_and_unreachable_url_are_exit_3() {
     assert!(!run.stderr.contains("hunter2"), "{}", run.stderr);
     assert_eq!(run.stderr.trim().lines().count(), 1, "{}", run.stderr);
 }
+
+#[test]
+fn drift_reports_an_index_added_by_hand_and_writes_nothing() {
+    use driftless::engine::mongo::{LocalServer, find_binary};
+    use mongodb::bson::{Document, doc};
+    let binary = find_binary(None).expect("a MongoDB server");
+    let server = LocalServer::start(&binary, false).expect("server starts");
+    let url = format!("mongodb://127.0.0.1:{}/app", server.port);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = rt.block_on(mongodb::Client::with_uri_str(&url)).unwrap();
+    let db = client.database("app");
+    // "Production": migrations 1 and 2 of the clean set applied, as golang-migrate records it.
+    rt.block_on(async {
+        db.run_command(doc! {"create": "users"}).await.unwrap();
+        db.run_command(doc! {"createIndexes": "users", "indexes": [{"key": {"email": 1}, "name": "email_1", "unique": true}]})
+            .await
+            .unwrap();
+        db.run_command(doc! {"create": "orders"}).await.unwrap();
+        db.run_command(doc! {"createIndexes": "orders", "indexes": [{"key": {"user_email": 1, "placed_at": -1}, "name": "user_email_1_placed_at_-1"}]})
+            .await
+            .unwrap();
+        db.collection::<Document>("users")
+            .insert_many([doc! {"email": "a@example.com", "name": "A"}, doc! {"email": "b@example.com"}])
+            .await
+            .unwrap();
+        db.collection::<Document>("schema_migrations")
+            .insert_one(doc! {"version": 2i64, "dirty": false})
+            .await
+            .unwrap();
+    });
+    let drift = || {
+        util::driftless(&[
+            "drift",
+            "--format",
+            "json",
+            "--url",
+            &url,
+            "--migrations",
+            &mongo_set("clean"),
+        ])
+    };
+    let run = drift();
+    assert_eq!(run.code, 0, "no drift yet: {}\n{}", run.stdout, run.stderr);
+    assert!(kinds(&run.json()).is_empty(), "{}", run.stdout);
+
+    // Someone adds an index by hand.
+    rt.block_on(async {
+        db.run_command(
+            doc! {"createIndexes": "users", "indexes": [{"key": {"name": 1}, "name": "by_hand"}]},
+        )
+        .await
+        .unwrap()
+    });
+    let before = rt.block_on(async {
+        let users = db
+            .collection::<Document>("users")
+            .count_documents(doc! {})
+            .await
+            .unwrap();
+        (users, client.list_database_names().await.unwrap())
+    });
+    let run = drift();
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    assert_eq!(report["engine"], "mongo");
+    let drifted = on(&report, "schema_drift", "db.users.by_hand");
+    assert_eq!(drifted.len(), 1, "{}", run.stdout);
+    assert!(
+        drifted[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("exists only in the live database")
+    );
+    assert_eq!(
+        kinds(&report),
+        vec!["schema_drift"],
+        "migration 3 is pending, not drift: {}",
+        run.stdout
+    );
+    let after = rt.block_on(async {
+        let users = db
+            .collection::<Document>("users")
+            .count_documents(doc! {})
+            .await
+            .unwrap();
+        (users, client.list_database_names().await.unwrap())
+    });
+    assert_eq!(
+        before, after,
+        "drift wrote nothing: no documents, no databases"
+    );
+    server.stop();
+}

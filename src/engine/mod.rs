@@ -198,6 +198,15 @@ pub trait Engine: Send {
         Ok(None)
     }
 
+    /// Engines whose migration tools keep their history outside SQL tables (MongoDB:
+    /// golang-migrate's `schema_migrations` collection) read it themselves: `Some(tracking)`.
+    /// `None`: the SQL tracking tables are read through [`Engine::query_rows`].
+    async fn read_tracking(
+        &mut self,
+    ) -> Result<Option<Option<crate::migrations::tracking::Tracking>>> {
+        Ok(None)
+    }
+
     /// Applies a migration script as the migration tool would (in one transaction when
     /// `script.transactional`). A failing statement is an `Applied::Failed`, not an `Err`.
     async fn apply(&mut self, script: &Script) -> Result<Applied>;

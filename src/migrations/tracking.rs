@@ -106,6 +106,9 @@ fn truthy(value: Option<&str>) -> bool {
 
 /// Reads the tracking table that fits `format` (the first that exists).
 pub async fn read(engine: &mut dyn Engine, format: MigrationFormat) -> Result<Option<Tracking>> {
+    if let Some(own) = engine.read_tracking().await? {
+        return Ok(own);
+    }
     let d = engine.dialect();
     let candidates: &[&str] = match format {
         MigrationFormat::Sqlx => &["_sqlx_migrations", "schema_migrations"],

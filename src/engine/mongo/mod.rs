@@ -302,6 +302,46 @@ impl Engine for Mongo {
         self.unsupported("reading migration tracking tables")
     }
 
+    async fn read_tracking(
+        &mut self,
+    ) -> Result<Option<Option<crate::migrations::tracking::Tracking>>> {
+        // golang-migrate's MongoDB driver: one document {version, dirty} in schema_migrations.
+        let exists = self
+            .db
+            .list_collection_names()
+            .await
+            .context(|| "cannot list collections".to_string())?
+            .iter()
+            .any(|c| c == "schema_migrations");
+        if !exists {
+            return Ok(Some(None));
+        }
+        let current = self
+            .db
+            .collection::<Document>("schema_migrations")
+            .find_one(doc! {})
+            .await
+            .context(|| "cannot read schema_migrations".to_string())?;
+        let version = current.as_ref().and_then(|d| match d.get("version") {
+            Some(Bson::Int32(v)) => Some(v.to_string()),
+            Some(Bson::Int64(v)) => Some(v.to_string()),
+            Some(Bson::Double(v)) => Some((*v as i64).to_string()),
+            Some(Bson::String(v)) => Some(v.clone()),
+            _ => None,
+        });
+        let dirty = current
+            .as_ref()
+            .and_then(|d| d.get_bool("dirty").ok())
+            .unwrap_or(false);
+        Ok(Some(Some(crate::migrations::tracking::Tracking {
+            table: "schema_migrations",
+            tool: "golang-migrate",
+            applied: Vec::new(),
+            dirty: if dirty { version.clone() } else { None },
+            up_to: version,
+        })))
+    }
+
     async fn schema(&mut self) -> Result<SchemaSnapshot> {
         let (snapshot, seen) = schema::snapshot(&self.db, self.sample).await?;
         self.seen_shapes.extend(seen);

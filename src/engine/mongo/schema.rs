@@ -37,7 +37,11 @@ pub async fn collections(db: &Database) -> Result<Vec<CollectionInfo>> {
         .into_iter()
         .filter_map(|d| {
             let name = d.get_str("name").ok()?.to_string();
-            if name.starts_with("system.") {
+            // Server collections, and migration tools' history (golang-migrate's
+            // `schema_migrations`) like the SQL engines' tracking tables.
+            if name.starts_with("system.")
+                || crate::migrations::TRACKING_TABLES.contains(&name.to_ascii_lowercase().as_str())
+            {
                 return None;
             }
             Some(CollectionInfo {
