@@ -299,7 +299,8 @@ fn parse_rows(text: &str) -> Result<RowCounts, String> {
 
 #[derive(Debug, Args)]
 pub struct SeedArgs {
-    /// Database engine: postgres or mysql (MariaDB or MySQL). Inferred from --url when given.
+    /// Database engine: postgres, mysql (MariaDB or MySQL) or mongo. Inferred from --url when
+    /// given.
     #[arg(long, value_name = "ENGINE")]
     pub engine: Option<String>,
 
@@ -345,7 +346,8 @@ pub struct SeedArgs {
     pub explain: bool,
 
     /// Overrides (TOML): a file, or a directory whose *.toml files are read in name order;
-    /// repeatable, later files win. Example: --overrides fixtures/seed.toml
+    /// repeatable, later files win. Example: --overrides fixtures/seed.toml. MongoDB: document
+    /// shapes, one table per collection written like a `$jsonSchema`.
     #[arg(long, value_name = "PATH")]
     pub overrides: Vec<PathBuf>,
 

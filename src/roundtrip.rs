@@ -242,14 +242,11 @@ impl Run<'_, '_> {
             status: MigrationStatus::Ok,
         };
         let style = self.engine.seed_style();
+        let rows = self.options.rows;
         let own = timed(
             &mut self.time.seed,
-            self.engine.seed_documents(
-                &s0,
-                self.options.rows,
-                self.options.seed,
-                self.options.shapes,
-            ),
+            self.engine
+                .seed_documents(&s0, &|_| rows, self.options.seed, self.options.shapes),
         )
         .await?;
         let seeded_rows = match own {

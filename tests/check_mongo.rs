@@ -613,3 +613,74 @@ fn drift_reports_an_index_added_by_hand_and_writes_nothing() {
     );
     server.stop();
 }
+
+#[test]
+fn seed_fills_empty_collections_of_a_live_database_and_leaves_the_rest() {
+    use driftless::engine::mongo::{LocalServer, find_binary};
+    use mongodb::bson::{Document, doc};
+    let binary = find_binary(None).expect("a MongoDB server");
+    let server = LocalServer::start(&binary, false).expect("server starts");
+    let url = format!("mongodb://127.0.0.1:{}/app", server.port);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = rt.block_on(mongodb::Client::with_uri_str(&url)).unwrap();
+    let db = client.database("app");
+    rt.block_on(async {
+        db.run_command(doc! {"create": "users"}).await.unwrap();
+        db.run_command(doc! {"createIndexes": "users", "indexes": [{"key": {"email": 1}, "name": "email_1", "unique": true}]})
+            .await
+            .unwrap();
+        db.run_command(doc! {"create": "orders"}).await.unwrap();
+        db.collection::<Document>("orders").insert_one(doc! {"total": 5}).await.unwrap();
+    });
+    let run = util::driftless(&[
+        "seed",
+        "--url",
+        &url,
+        "--rows",
+        "users=300",
+        "--overrides",
+        &format!("{FIXTURES}/users.toml"),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("seeded 300 documents"),
+        "{}",
+        run.stderr
+    );
+    let (users, with_phone, orders, databases) = rt.block_on(async {
+        let users = db.collection::<Document>("users");
+        (
+            users.count_documents(doc! {}).await.unwrap(),
+            users
+                .count_documents(doc! {"phone": {"$type": "string"}})
+                .await
+                .unwrap(),
+            db.collection::<Document>("orders")
+                .count_documents(doc! {})
+                .await
+                .unwrap(),
+            client.list_database_names().await.unwrap(),
+        )
+    });
+    assert_eq!(users, 300);
+    assert_eq!(with_phone, 300, "the TOML shape requires a phone");
+    assert_eq!(orders, 1, "a collection with documents is left alone");
+    assert!(
+        !databases.iter().any(|d| d.starts_with("driftless")),
+        "{databases:?}"
+    );
+    let run = util::driftless(&[
+        "seed",
+        "--engine",
+        "mongo",
+        "--migrations",
+        &mongo_set("clean"),
+        "--out",
+        "x",
+    ]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    server.stop();
+}

@@ -40,8 +40,12 @@ pub async fn run(args: SeedArgs, signals: &mut Signals) -> Result<ExitCode> {
     let started = Instant::now();
     let config = Config::load(args.config.as_deref())?;
     let spec = super::resolve_engine(args.engine.clone(), &config, args.url.as_deref())?;
-    super::sql_only(spec, "seed", "collections are seeded only inside check")?;
-    let overrides = load_overrides(&args.overrides)?;
+    let mongo = spec.name == "mongo";
+    let overrides = if mongo {
+        Overrides::default()
+    } else {
+        load_overrides(&args.overrides)?
+    };
     let target = target(&args)?;
     let rows = args.rows.clone().unwrap_or_default();
     let seed = args.seed.or(config.seed).unwrap_or(DEFAULT_SEED);
@@ -83,6 +87,18 @@ pub async fn run(args: SeedArgs, signals: &mut Signals) -> Result<ExitCode> {
         sample: None,
         trace_locks: false,
     };
+    if mongo {
+        return seed_documents(
+            &args,
+            &target,
+            migrations.as_deref(),
+            &rows,
+            seed,
+            &start,
+            signals,
+        )
+        .await;
+    }
     let mut progress = Progress::new(args.quiet);
     progress.status(&format!("starting {}…", spec.name));
     let mut engine = signals.guard((spec.start)(&start)).await?;
@@ -115,6 +131,106 @@ pub async fn run(args: SeedArgs, signals: &mut Signals) -> Result<ExitCode> {
                 eprint!(
                     "{}",
                     summary(&written, &skipped, started.elapsed().as_secs_f64())
+                );
+            }
+        }
+    }
+    Ok(ExitCode::Pass)
+}
+
+/// MongoDB: documents for every empty collection, shaped by its `$jsonSchema` validator, else
+/// by the `--overrides` TOML shapes (the format of `check --fixtures`), else generically; into
+/// the `--url` database or a kept disposable one.
+async fn seed_documents(
+    args: &SeedArgs,
+    target: &Target,
+    migrations: Option<&[migrations::Migration]>,
+    rows: &crate::cli::RowCounts,
+    seed: u64,
+    start: &StartOptions,
+    signals: &mut Signals,
+) -> Result<ExitCode> {
+    let started = Instant::now();
+    if matches!(target, Target::Files { .. }) {
+        return Err(Error::input(
+            "MongoDB documents are seeded into a database: use --keep or --url (no --out yet)",
+        ));
+    }
+    if args.atomic {
+        return Err(Error::input(
+            "--atomic: MongoDB seeding inserts per collection, without a transaction",
+        ));
+    }
+    let mut shapes = BTreeMap::new();
+    for path in &args.overrides {
+        shapes.extend(crate::engine::mongo::load_shapes(path)?);
+    }
+    let spec = &crate::engine::mongo::SPEC;
+    let mut progress = Progress::new(args.quiet);
+    progress.status("starting mongo…");
+    let mut engine = signals.guard((spec.start)(start)).await?;
+    let outcome = signals
+        .guard(async {
+            for m in migrations.unwrap_or_default() {
+                if let Applied::Failed {
+                    line,
+                    code,
+                    message,
+                    ..
+                } = engine.apply(&m.up).await?
+                {
+                    return Err(Error::InputAt {
+                        path: display_path(&m.up.path),
+                        line,
+                        message: format!(
+                            "migration {} {} failed: {message} ({code})",
+                            m.version, m.name
+                        ),
+                    });
+                }
+            }
+            let schema = engine.schema().await?;
+            if matches!(target, Target::Explain) {
+                return Ok(Err(engine
+                    .explain_documents(&schema, &shapes)
+                    .await?
+                    .unwrap_or_default()));
+            }
+            let count = |name: String| {
+                rows.tables
+                    .get(&name)
+                    .or_else(|| rows.tables.get(&format!("db.{name}")))
+                    .copied()
+                    .or(rows.default)
+                    .unwrap_or(DEFAULT_ROWS)
+            };
+            let done = engine
+                .seed_documents(&schema, &count, seed, &shapes)
+                .await?
+                .unwrap_or_default();
+            Ok(Ok(done))
+        })
+        .await;
+    progress.finish();
+    let interrupted = matches!(outcome, Err(Error::Interrupted(_)));
+    let keep = matches!(target, Target::Kept) && outcome.is_ok() && !interrupted;
+    let kept = engine.teardown(keep).await;
+    let outcome = outcome?;
+    if let Some(note) = kept? {
+        eprintln!("{note}");
+    }
+    match outcome {
+        Err(explained) => print!("{explained}"),
+        Ok((inserted, rejected)) => {
+            if !args.quiet {
+                eprintln!(
+                    "seeded {inserted} documents{} in {:.1} s",
+                    if rejected > 0 {
+                        format!(" ({rejected} rejected by the server)")
+                    } else {
+                        String::new()
+                    },
+                    started.elapsed().as_secs_f64()
                 );
             }
         }

@@ -188,13 +188,23 @@ pub trait Engine: Send {
     /// Engines without column lists (MongoDB) seed their empty collections themselves:
     /// `Some((inserted, rejected))`. `None`: the generic, plan-based seeding applies.
     /// `shapes`: seed shapes by collection name (from `--fixtures`).
+    /// `rows` says how many documents each (empty) collection gets.
     async fn seed_documents(
         &mut self,
         _schema: &SchemaSnapshot,
-        _rows: usize,
+        _rows: &(dyn Fn(String) -> usize + Sync),
         _seed: u64,
         _shapes: &BTreeMap<String, serde_json::Value>,
     ) -> Result<Option<(u64, u64)>> {
+        Ok(None)
+    }
+
+    /// What [`Engine::seed_documents`] would generate, per collection, for `seed --explain`.
+    async fn explain_documents(
+        &mut self,
+        _schema: &SchemaSnapshot,
+        _shapes: &BTreeMap<String, serde_json::Value>,
+    ) -> Result<Option<String>> {
         Ok(None)
     }
 

@@ -232,6 +232,31 @@ impl Mongo {
         Ok(reply)
     }
 
+    /// Where a collection's seed documents get their shape: the validator, else the user's
+    /// shape, else what its documents looked like when this run last saw some, else generic.
+    fn shape_for(
+        &self,
+        info: &schema::CollectionInfo,
+        shapes: &std::collections::BTreeMap<String, serde_json::Value>,
+    ) -> (&'static str, Option<Document>) {
+        if let Some(validator) = info
+            .options
+            .get_document("validator")
+            .ok()
+            .and_then(|v| v.get_document("$jsonSchema").ok())
+        {
+            return ("its $jsonSchema validator", Some(validator.clone()));
+        }
+        let to_doc = |s: &serde_json::Value| mongodb::bson::to_document(s).ok();
+        if let Some(shape) = shapes.get(&info.name).and_then(to_doc) {
+            return ("the shape given in TOML", Some(shape));
+        }
+        if let Some(shape) = self.seen_shapes.get(&info.name).and_then(to_doc) {
+            return ("the shape of its earlier documents", Some(shape));
+        }
+        ("a generic shape (no validator, no shape given)", None)
+    }
+
     fn unsupported<T>(&self, what: &str) -> Result<T> {
         Err(Error::input(format!(
             "{what} is not supported for MongoDB yet"
@@ -352,10 +377,40 @@ impl Engine for Mongo {
         true
     }
 
+    async fn explain_documents(
+        &mut self,
+        schema: &SchemaSnapshot,
+        shapes: &std::collections::BTreeMap<String, serde_json::Value>,
+    ) -> Result<Option<String>> {
+        let mut out = String::new();
+        for info in schema::collections(&self.db).await? {
+            if info.kind != "collection"
+                || !schema
+                    .tables
+                    .contains_key(&format!("{}.{}", schema::SCHEMA, info.name))
+            {
+                continue;
+            }
+            let (from, shape) = self.shape_for(&info, shapes);
+            let shape = shape.map_or_else(
+                || "(a generic user-like shape)".to_string(),
+                |s| {
+                    serde_json::to_string_pretty(&Bson::Document(s).into_relaxed_extjson())
+                        .unwrap_or_default()
+                },
+            );
+            out.push_str(&format!(
+                "db.{}: documents from {from}\n{shape}\n\n",
+                info.name
+            ));
+        }
+        Ok(Some(out))
+    }
+
     async fn seed_documents(
         &mut self,
         schema: &SchemaSnapshot,
-        rows: usize,
+        rows: &(dyn Fn(String) -> usize + Sync),
         seed: u64,
         shapes: &std::collections::BTreeMap<String, serde_json::Value>,
     ) -> Result<Option<(u64, u64)>> {
@@ -374,23 +429,11 @@ impl Engine for Mongo {
                 .await
                 .context(|| format!("cannot read {}", info.name))?
                 .is_none();
+            let rows = rows(info.name.clone());
             if !empty || rows == 0 {
                 continue;
             }
-            let validator = info
-                .options
-                .get_document("validator")
-                .ok()
-                .and_then(|v| v.get_document("$jsonSchema").ok())
-                .cloned();
-            // The validator, else the user's shape, else what its documents looked like
-            // when it last had some, else a generic shape.
-            let shape = validator.or_else(|| {
-                shapes
-                    .get(&info.name)
-                    .or_else(|| self.seen_shapes.get(&info.name))
-                    .and_then(|s| mongodb::bson::to_document(s).ok())
-            });
+            let (_, shape) = self.shape_for(info, shapes);
             let docs = seed::documents(&info.name, shape.as_ref(), rows, seed);
             for batch in docs.chunks(INSERT_BATCH) {
                 match collection.insert_many(batch.to_vec()).ordered(false).await {
@@ -659,15 +702,19 @@ pub fn load_shapes(
     dir: &std::path::Path,
 ) -> Result<std::collections::BTreeMap<String, serde_json::Value>> {
     let mut out = std::collections::BTreeMap::new();
-    let entries = std::fs::read_dir(dir).map_err(|source| Error::Read {
-        path: dir.to_path_buf(),
-        source,
-    })?;
-    let mut paths: Vec<std::path::PathBuf> = entries
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        .collect();
+    let mut paths: Vec<std::path::PathBuf> = if dir.is_file() {
+        vec![dir.to_path_buf()]
+    } else {
+        std::fs::read_dir(dir)
+            .map_err(|source| Error::Read {
+                path: dir.to_path_buf(),
+                source,
+            })?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+            .collect()
+    };
     paths.sort();
     for path in paths {
         let text = crate::migrations::read_text(&path)?;
