@@ -57,11 +57,19 @@ pub async fn run(args: DryRunArgs, signals: &mut Signals) -> Result<ExitCode> {
     let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
     let config = Config::load(args.config.as_deref())?;
     let engine = super::resolve_engine(args.engine.clone(), &config, None)?;
-    super::sql_only(
-        engine,
-        "dry-run",
-        "restoring a MongoDB archive needs mongorestore, which is not installed here",
-    )?;
+    if engine.name == "mongo" {
+        // Say which of the two it is: the tool missing, or driftless not doing it yet.
+        let restore = std::env::var_os("PATH")
+            .iter()
+            .flat_map(std::env::split_paths)
+            .any(|dir| dir.join("mongorestore").is_file());
+        let why = if restore {
+            "restoring MongoDB archives with mongorestore is not implemented yet"
+        } else {
+            "restoring a MongoDB archive needs mongorestore, which is not on PATH"
+        };
+        super::sql_only(engine, "dry-run", why)?;
+    }
     if !args.snapshot.exists() {
         return Err(Error::input(format!(
             "snapshot {} does not exist",
