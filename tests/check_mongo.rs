@@ -29,6 +29,32 @@ fn check(set: &str) -> util::Run {
     ])
 }
 
+/// A "live" server of the tests' own (not driftless's sandbox), with database `app`.
+struct Live {
+    server: driftless::engine::mongo::LocalServer,
+    rt: tokio::runtime::Runtime,
+    client: mongodb::Client,
+    url: String,
+}
+
+fn live() -> Live {
+    use driftless::engine::mongo::{LocalServer, find_binary};
+    let binary = find_binary(None).expect("a MongoDB server (make setup builds FerretDB)");
+    let server = LocalServer::start(&binary, false).expect("server starts");
+    let url = format!("mongodb://127.0.0.1:{}/app", server.port);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = rt.block_on(mongodb::Client::with_uri_str(&url)).unwrap();
+    Live {
+        server,
+        rt,
+        client,
+        url,
+    }
+}
+
 fn on(report: &Value, kind: &str, object: &str) -> Vec<Value> {
     findings(report, kind)
         .into_iter()
@@ -520,16 +546,13 @@ fn missing_server_binary_and_unreachable_url_are_exit_3() {
 
 #[test]
 fn drift_reports_an_index_added_by_hand_and_writes_nothing() {
-    use driftless::engine::mongo::{LocalServer, find_binary};
     use mongodb::bson::{Document, doc};
-    let binary = find_binary(None).expect("a MongoDB server");
-    let server = LocalServer::start(&binary, false).expect("server starts");
-    let url = format!("mongodb://127.0.0.1:{}/app", server.port);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let client = rt.block_on(mongodb::Client::with_uri_str(&url)).unwrap();
+    let Live {
+        server,
+        rt,
+        client,
+        url,
+    } = live();
     let db = client.database("app");
     // "Production": migrations 1 and 2 of the clean set applied, as golang-migrate records it.
     rt.block_on(async {
@@ -616,16 +639,13 @@ fn drift_reports_an_index_added_by_hand_and_writes_nothing() {
 
 #[test]
 fn seed_fills_empty_collections_of_a_live_database_and_leaves_the_rest() {
-    use driftless::engine::mongo::{LocalServer, find_binary};
     use mongodb::bson::{Document, doc};
-    let binary = find_binary(None).expect("a MongoDB server");
-    let server = LocalServer::start(&binary, false).expect("server starts");
-    let url = format!("mongodb://127.0.0.1:{}/app", server.port);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let client = rt.block_on(mongodb::Client::with_uri_str(&url)).unwrap();
+    let Live {
+        server,
+        rt,
+        client,
+        url,
+    } = live();
     let db = client.database("app");
     rt.block_on(async {
         db.run_command(doc! {"create": "users"}).await.unwrap();

@@ -171,24 +171,12 @@ async fn seed_documents(
     let mut engine = signals.guard((spec.start)(start)).await?;
     let outcome = signals
         .guard(async {
-            for m in migrations.unwrap_or_default() {
-                if let Applied::Failed {
-                    line,
-                    code,
-                    message,
-                    ..
-                } = engine.apply(&m.up).await?
-                {
-                    return Err(Error::InputAt {
-                        path: display_path(&m.up.path),
-                        line,
-                        message: format!(
-                            "migration {} {} failed: {message} ({code})",
-                            m.version, m.name
-                        ),
-                    });
-                }
-            }
+            apply_all(
+                engine.as_mut(),
+                migrations.unwrap_or_default(),
+                &mut progress,
+            )
+            .await?;
             let schema = engine.schema().await?;
             if matches!(target, Target::Explain) {
                 return Ok(Err(engine
