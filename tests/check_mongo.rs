@@ -701,6 +701,66 @@ fn seed_fills_empty_collections_of_a_live_database_and_leaves_the_rest() {
         "--out",
         "x",
     ]);
-    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(
+        run.code, 2,
+        "CSV is not a format for documents: {}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("--format jsonl"), "{}", run.stderr);
     server.stop();
+}
+
+#[test]
+fn seed_writes_extended_json_lines_per_collection_deterministically() {
+    let out = tempfile::tempdir().unwrap();
+    let write = |dir: &std::path::Path| {
+        util::driftless(&[
+            "seed",
+            "--engine",
+            "mongo",
+            "--migrations",
+            &mongo_set("clean"),
+            "--overrides",
+            FIXTURES,
+            "--rows",
+            "users=40,orders=7",
+            "--format",
+            "jsonl",
+            "--out",
+            dir.to_str().unwrap(),
+        ])
+    };
+    let (first, second) = (out.path().join("a"), out.path().join("b"));
+    for dir in [&first, &second] {
+        let run = write(dir);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+    }
+    let users = std::fs::read_to_string(first.join("users.jsonl")).unwrap();
+    assert_eq!(users.lines().count(), 40);
+    for line in users.lines() {
+        let doc: Value = serde_json::from_str(line).unwrap();
+        assert!(
+            doc["_id"]["$oid"].is_string(),
+            "canonical Extended JSON: {line}"
+        );
+        assert!(doc["phone"].is_string(), "shaped by the TOML: {line}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(first.join("orders.jsonl"))
+            .unwrap()
+            .lines()
+            .count(),
+        7
+    );
+    assert_eq!(
+        users,
+        std::fs::read_to_string(second.join("users.jsonl")).unwrap(),
+        "same seed, same bytes"
+    );
+    let run = write(&first);
+    assert_eq!(
+        run.code, 2,
+        "an existing directory is not overwritten: {}",
+        run.stderr
+    );
 }

@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -151,11 +152,19 @@ async fn seed_documents(
     signals: &mut Signals,
 ) -> Result<ExitCode> {
     let started = Instant::now();
-    if matches!(target, Target::Files { .. }) {
-        return Err(Error::input(
-            "MongoDB documents are seeded into a database: use --keep or --url (no --out yet)",
-        ));
-    }
+    let out_dir = match target {
+        Target::Files {
+            format: FileFormat::Jsonl,
+            path: Some(dir),
+        } => Some(run::Staging::new(dir, false)?),
+        Target::Files { .. } => {
+            return Err(Error::input(
+                "MongoDB documents are written as --format jsonl --out DIR (Extended JSON, one \
+                 file per collection, for mongoimport), or into a database with --url / --keep",
+            ));
+        }
+        _ => None,
+    };
     if args.atomic {
         return Err(Error::input(
             "--atomic: MongoDB seeding inserts per collection, without a transaction",
@@ -192,6 +201,27 @@ async fn seed_documents(
                     .or(rows.default)
                     .unwrap_or(DEFAULT_ROWS)
             };
+            if let Some(staging) = out_dir {
+                let generated = engine
+                    .generate_documents(&schema, &count, seed, &shapes)
+                    .await?
+                    .unwrap_or_default();
+                let mut files = Vec::new();
+                let mut total = 0u64;
+                for (collection, lines) in generated {
+                    let file = format!("{collection}.jsonl");
+                    let mut out = staging.create(&file)?;
+                    let written = lines
+                        .iter()
+                        .try_for_each(|line| writeln!(out, "{line}"))
+                        .and_then(|()| out.flush());
+                    written.map_err(|e| Error::infra(format!("cannot write {file}: {e}")))?;
+                    total += lines.len() as u64;
+                    files.push(file);
+                }
+                staging.commit(&files)?;
+                return Ok(Ok((total, 0)));
+            }
             let done = engine
                 .seed_documents(&schema, &count, seed, &shapes)
                 .await?

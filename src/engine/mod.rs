@@ -199,6 +199,18 @@ pub trait Engine: Send {
         Ok(None)
     }
 
+    /// The documents [`Engine::seed_documents`] would insert into every collection, as
+    /// canonical Extended JSON lines per collection name (`seed --out`).
+    async fn generate_documents(
+        &mut self,
+        _schema: &SchemaSnapshot,
+        _rows: &(dyn Fn(String) -> usize + Sync),
+        _seed: u64,
+        _shapes: &BTreeMap<String, serde_json::Value>,
+    ) -> Result<Option<Vec<(String, Vec<String>)>>> {
+        Ok(None)
+    }
+
     /// What [`Engine::seed_documents`] would generate, per collection, for `seed --explain`.
     async fn explain_documents(
         &mut self,

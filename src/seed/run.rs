@@ -395,7 +395,8 @@ async fn load_all(
 
 /// A directory or file being written beside its final place, moved there only when complete:
 /// a failed or interrupted run leaves nothing half-written.
-struct Staging {
+/// Output written into a temp dir beside the target and moved into place only when complete.
+pub struct Staging {
     temp: tempfile::TempDir,
     target: PathBuf,
     /// The target is one file (the SQL script) rather than a directory.
@@ -403,7 +404,7 @@ struct Staging {
 }
 
 impl Staging {
-    fn new(target: &Path, single: bool) -> Result<Staging> {
+    pub fn new(target: &Path, single: bool) -> Result<Staging> {
         let parent = match target.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
@@ -464,7 +465,7 @@ impl Staging {
         self.temp.path().join(file)
     }
 
-    fn create(&self, file: &str) -> Result<BufWriter<File>> {
+    pub fn create(&self, file: &str) -> Result<BufWriter<File>> {
         let path = self.path(file);
         File::create(&path)
             .map(|f| BufWriter::with_capacity(1 << 20, f))
@@ -472,7 +473,7 @@ impl Staging {
     }
 
     /// Moves everything into place; returns the final paths of `files`.
-    fn commit(self, files: &[String]) -> Result<Vec<PathBuf>> {
+    pub fn commit(self, files: &[String]) -> Result<Vec<PathBuf>> {
         let fail = |e: std::io::Error| {
             Error::infra(format!(
                 "cannot move output into {}: {e}",

@@ -377,6 +377,33 @@ impl Engine for Mongo {
         true
     }
 
+    async fn generate_documents(
+        &mut self,
+        schema: &SchemaSnapshot,
+        rows: &(dyn Fn(String) -> usize + Sync),
+        seed: u64,
+        shapes: &std::collections::BTreeMap<String, serde_json::Value>,
+    ) -> Result<Option<Vec<(String, Vec<String>)>>> {
+        let mut out = Vec::new();
+        for info in schema::collections(&self.db).await? {
+            if info.kind != "collection"
+                || !schema
+                    .tables
+                    .contains_key(&format!("{}.{}", schema::SCHEMA, info.name))
+            {
+                continue;
+            }
+            let (_, shape) = self.shape_for(&info, shapes);
+            let docs = seed::documents(&info.name, shape.as_ref(), rows(info.name.clone()), seed);
+            let lines = docs
+                .into_iter()
+                .map(|d| Bson::Document(d).into_canonical_extjson().to_string())
+                .collect();
+            out.push((info.name, lines));
+        }
+        Ok(Some(out))
+    }
+
     async fn explain_documents(
         &mut self,
         schema: &SchemaSnapshot,
