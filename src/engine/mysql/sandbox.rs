@@ -173,9 +173,16 @@ fn template(bins: &MySqlBinaries) -> Result<PathBuf> {
         if running_as_root() {
             command.arg("--user=root");
         }
+        // Bootstrap temp files in a dir of this build, not the shared /tmp: concurrent first
+        // runs (tests on a fresh cache) have failed there deleting each other's temp tables.
+        let tmp = dir.join("tmp");
+        std::fs::create_dir_all(&tmp)
+            .map_err(|e| Error::infra(format!("cannot create {}: {e}", tmp.display())))?;
+        command.arg(format!("--tmpdir={}", tmp.display()));
         let out = command
             .output()
             .map_err(|e| Error::infra(format!("cannot initialise a MySQL data dir: {e}")))?;
+        let _ = std::fs::remove_dir_all(&tmp);
         if !out.status.success() {
             return Err(Error::infra(format!(
                 "initialising a MySQL data dir failed: {}",
