@@ -202,22 +202,36 @@ async fn seed_documents(
                     .unwrap_or(DEFAULT_ROWS)
             };
             if let Some(staging) = out_dir {
-                let generated = engine
-                    .generate_documents(&schema, &count, seed, &shapes)
-                    .await?
-                    .unwrap_or_default();
-                let mut files = Vec::new();
+                let mut files: Vec<String> = Vec::new();
+                let mut current: Option<(String, std::io::BufWriter<std::fs::File>)> = None;
                 let mut total = 0u64;
-                for (collection, lines) in generated {
-                    let file = format!("{collection}.jsonl");
-                    let mut out = staging.create(&file)?;
-                    let written = lines
-                        .iter()
-                        .try_for_each(|line| writeln!(out, "{line}"))
-                        .and_then(|()| out.flush());
-                    written.map_err(|e| Error::infra(format!("cannot write {file}: {e}")))?;
-                    total += lines.len() as u64;
-                    files.push(file);
+                let fail = |file: &str, e: std::io::Error| {
+                    Error::infra(format!("cannot write {file}: {e}"))
+                };
+                let mut sink = |collection: String, line: Option<String>| -> Result<()> {
+                    match line {
+                        None => {
+                            if let Some((file, mut out)) = current.take() {
+                                out.flush().map_err(|e| fail(&file, e))?;
+                            }
+                            let file = format!("{collection}.jsonl");
+                            current = Some((file.clone(), staging.create(&file)?));
+                            files.push(file);
+                        }
+                        Some(line) => {
+                            if let Some((file, out)) = current.as_mut() {
+                                writeln!(out, "{line}").map_err(|e| fail(file, e))?;
+                                total += 1;
+                            }
+                        }
+                    }
+                    Ok(())
+                };
+                engine
+                    .generate_documents(&schema, &count, seed, &shapes, &mut sink)
+                    .await?;
+                if let Some((file, mut out)) = current.take() {
+                    out.flush().map_err(|e| fail(&file, e))?;
                 }
                 staging.commit(&files)?;
                 return Ok(Ok((total, 0)));

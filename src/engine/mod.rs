@@ -199,16 +199,19 @@ pub trait Engine: Send {
         Ok(None)
     }
 
-    /// The documents [`Engine::seed_documents`] would insert into every collection, as
-    /// canonical Extended JSON lines per collection name (`seed --out`).
+    /// The documents [`Engine::seed_documents`] would insert into every collection, handed to
+    /// `sink` one at a time as canonical Extended JSON (`seed --out`): `(collection, None)`
+    /// starts a collection, `(collection, Some(line))` is one document. `false`: not an
+    /// engine of documents.
     async fn generate_documents(
         &mut self,
         _schema: &SchemaSnapshot,
         _rows: &(dyn Fn(String) -> usize + Sync),
         _seed: u64,
         _shapes: &BTreeMap<String, serde_json::Value>,
-    ) -> Result<Option<Vec<(String, Vec<String>)>>> {
-        Ok(None)
+        _sink: &mut (dyn FnMut(String, Option<String>) -> Result<()> + Send),
+    ) -> Result<bool> {
+        Ok(false)
     }
 
     /// What [`Engine::seed_documents`] would generate, per collection, for `seed --explain`.

@@ -383,8 +383,8 @@ impl Engine for Mongo {
         rows: &(dyn Fn(String) -> usize + Sync),
         seed: u64,
         shapes: &std::collections::BTreeMap<String, serde_json::Value>,
-    ) -> Result<Option<Vec<(String, Vec<String>)>>> {
-        let mut out = Vec::new();
+        sink: &mut (dyn FnMut(String, Option<String>) -> Result<()> + Send),
+    ) -> Result<bool> {
         for info in schema::collections(&self.db).await? {
             if info.kind != "collection"
                 || !schema
@@ -394,14 +394,13 @@ impl Engine for Mongo {
                 continue;
             }
             let (_, shape) = self.shape_for(&info, shapes);
-            let docs = seed::documents(&info.name, shape.as_ref(), rows(info.name.clone()), seed);
-            let lines = docs
-                .into_iter()
-                .map(|d| Bson::Document(d).into_canonical_extjson().to_string())
-                .collect();
-            out.push((info.name, lines));
+            sink(info.name.clone(), None)?;
+            for doc in seed::documents(&info.name, shape.as_ref(), rows(info.name.clone()), seed) {
+                let line = Bson::Document(doc).into_canonical_extjson().to_string();
+                sink(info.name.clone(), Some(line))?;
+            }
         }
-        Ok(Some(out))
+        Ok(true)
     }
 
     async fn explain_documents(
@@ -461,9 +460,14 @@ impl Engine for Mongo {
                 continue;
             }
             let (_, shape) = self.shape_for(info, shapes);
-            let docs = seed::documents(&info.name, shape.as_ref(), rows, seed);
-            for batch in docs.chunks(INSERT_BATCH) {
-                match collection.insert_many(batch.to_vec()).ordered(false).await {
+            let mut docs = seed::documents(&info.name, shape.as_ref(), rows, seed);
+            loop {
+                let batch: Vec<Document> = docs.by_ref().take(INSERT_BATCH).collect();
+                if batch.is_empty() {
+                    break;
+                }
+                let size = batch.len();
+                match collection.insert_many(batch).ordered(false).await {
                     Ok(done) => inserted += done.inserted_ids.len() as u64,
                     Err(e) => match &*e.kind {
                         mongodb::error::ErrorKind::InsertMany(m) => {
@@ -477,7 +481,7 @@ impl Engine for Mongo {
                                 );
                             }
                             skipped += failed as u64;
-                            inserted += (batch.len() - failed) as u64;
+                            inserted += (size - failed) as u64;
                         }
                         _ => {
                             return Err(Error::infra(format!(

@@ -11,32 +11,29 @@ use crate::schema::{Column, ColumnKind, Repertoire};
 use crate::seed::values::{self, Hint, Request};
 use crate::seed::{ColumnRules, stable_hash};
 
-/// `count` documents for a collection shaped by `schema` (a `$jsonSchema`), or generic ones.
+/// `count` documents for a collection shaped by `schema` (a `$jsonSchema`), or generic ones,
+/// generated as they are consumed (memory stays flat in `count`).
 pub fn documents(
     collection: &str,
     schema: Option<&Document>,
     count: usize,
     seed: u64,
-) -> Vec<Document> {
+) -> impl Iterator<Item = Document> + Send + use<> {
     let schema = schema.cloned().unwrap_or_else(generic_schema);
     let mut rng = StdRng::seed_from_u64(seed ^ stable_hash(collection.as_bytes()));
-    (0..count)
-        .map(|row| {
-            let mut doc = object(&schema, row, &mut rng, 0);
-            if !doc.contains_key("_id") {
-                let mut bytes = [0u8; 12];
-                rng.fill(&mut bytes[..]);
-                doc.insert("_id", ObjectId::from_bytes(bytes));
-                // `_id` first, as the server would put it.
-                let id = doc.remove("_id").unwrap_or(Bson::Null);
-                let mut ordered = Document::new();
-                ordered.insert("_id", id);
-                ordered.extend(doc);
-                return ordered;
-            }
-            doc
-        })
-        .collect()
+    (0..count).map(move |row| {
+        let doc = object(&schema, row, &mut rng, 0);
+        if !doc.contains_key("_id") {
+            let mut bytes = [0u8; 12];
+            rng.fill(&mut bytes[..]);
+            // `_id` first, as the server would put it.
+            let mut ordered = Document::new();
+            ordered.insert("_id", ObjectId::from_bytes(bytes));
+            ordered.extend(doc);
+            return ordered;
+        }
+        doc
+    })
 }
 
 /// The shape of collections without a validator: a little of everything a real collection has.
@@ -237,7 +234,7 @@ mod tests {
                          "items": {"bsonType": "string"}},
             }
         };
-        let docs = documents("users", Some(&schema), 300, 7);
+        let docs: Vec<Document> = documents("users", Some(&schema), 300, 7).collect();
         assert_eq!(docs.len(), 300);
         for doc in &docs {
             assert!(matches!(doc.get("_id"), Some(Bson::ObjectId(_))));
@@ -257,11 +254,9 @@ mod tests {
         let emails: std::collections::HashSet<&str> =
             docs.iter().map(|d| d.get_str("email").unwrap()).collect();
         assert_eq!(emails.len(), 300, "emails are unique");
-        assert_eq!(
-            docs,
-            documents("users", Some(&schema), 300, 7),
-            "same seed, same documents"
-        );
-        assert_ne!(docs, documents("users", Some(&schema), 300, 8));
+        let again: Vec<Document> = documents("users", Some(&schema), 300, 7).collect();
+        assert_eq!(docs, again, "same seed, same documents");
+        let other: Vec<Document> = documents("users", Some(&schema), 300, 8).collect();
+        assert_ne!(docs, other);
     }
 }
