@@ -232,6 +232,18 @@ impl Mongo {
         Ok(reply)
     }
 
+    /// The collections (not views) of `schema`, with their options, that seeding fills.
+    async fn seedable(&self, schema: &SchemaSnapshot) -> Result<Vec<schema::CollectionInfo>> {
+        let mut infos = schema::collections(&self.db).await?;
+        infos.retain(|info| {
+            info.kind == "collection"
+                && schema
+                    .tables
+                    .contains_key(&format!("{}.{}", schema::SCHEMA, info.name))
+        });
+        Ok(infos)
+    }
+
     /// Where a collection's seed documents get their shape: the validator, else the user's
     /// shape, else what its documents looked like when this run last saw some, else generic.
     fn shape_for(
@@ -385,14 +397,7 @@ impl Engine for Mongo {
         shapes: &std::collections::BTreeMap<String, serde_json::Value>,
         sink: &mut (dyn FnMut(String, Option<String>) -> Result<()> + Send),
     ) -> Result<bool> {
-        for info in schema::collections(&self.db).await? {
-            if info.kind != "collection"
-                || !schema
-                    .tables
-                    .contains_key(&format!("{}.{}", schema::SCHEMA, info.name))
-            {
-                continue;
-            }
+        for info in self.seedable(schema).await? {
             let (_, shape) = self.shape_for(&info, shapes);
             sink(info.name.clone(), None)?;
             for doc in seed::documents(&info.name, shape.as_ref(), rows(info.name.clone()), seed) {
@@ -409,14 +414,7 @@ impl Engine for Mongo {
         shapes: &std::collections::BTreeMap<String, serde_json::Value>,
     ) -> Result<Option<String>> {
         let mut out = String::new();
-        for info in schema::collections(&self.db).await? {
-            if info.kind != "collection"
-                || !schema
-                    .tables
-                    .contains_key(&format!("{}.{}", schema::SCHEMA, info.name))
-            {
-                continue;
-            }
+        for info in self.seedable(schema).await? {
             let (from, shape) = self.shape_for(&info, shapes);
             let shape = shape.map_or_else(
                 || "(a generic user-like shape)".to_string(),
@@ -440,15 +438,8 @@ impl Engine for Mongo {
         seed: u64,
         shapes: &std::collections::BTreeMap<String, serde_json::Value>,
     ) -> Result<Option<(u64, u64)>> {
-        let infos = schema::collections(&self.db).await?;
         let (mut inserted, mut skipped) = (0u64, 0u64);
-        for info in infos.iter().filter(|i| i.kind == "collection") {
-            if !schema
-                .tables
-                .contains_key(&format!("{}.{}", schema::SCHEMA, info.name))
-            {
-                continue;
-            }
+        for info in &self.seedable(schema).await? {
             let collection = self.db.collection::<Document>(&info.name);
             let empty = collection
                 .find_one(doc! {})
