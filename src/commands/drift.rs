@@ -2,7 +2,6 @@
 //! migrations produce in a disposable database; every difference is `schema_drift`.
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
 use std::path::PathBuf;
 use std::time::{Instant, SystemTime};
 
@@ -51,23 +50,7 @@ fn filtered(schema: &SchemaSnapshot, ignore: &[String]) -> SchemaSnapshot {
                 || object.table.as_deref().is_some_and(|t| glob(p, t))
         })
     });
-    if schema.ordered_columns {
-        let databases: std::collections::BTreeSet<String> =
-            schema.tables.values().map(|t| t.schema.clone()).collect();
-        for db in databases {
-            let prefix = format!("{db}.");
-            out.objects = out
-                .objects
-                .into_iter()
-                .map(|(k, mut o)| {
-                    o.text = o.text.replace(&prefix, "");
-                    o.reference = o.reference.replace(&prefix, "");
-                    (k.replace(&prefix, ""), o)
-                })
-                .collect();
-        }
-    }
-    out
+    out.without_database_names()
 }
 
 /// What migrations decide, without what the data decides: MongoDB's inferred document shapes
@@ -248,65 +231,50 @@ pub async fn run(args: DriftArgs, signals: &mut Signals) -> Result<ExitCode> {
         .unwrap_or(Severity::Error);
     report.finish(fail_on, 0);
     let format = args.format.unwrap_or(Format::Human);
-    let text = if format == Format::Human {
-        let mut out = format!(
-            "driftless drift · {} {} · {}\n  compared with {} migrations{}\n\n",
-            report.engine,
-            report.server_version.as_deref().unwrap_or(""),
-            redact_url(&args.url),
-            count,
-            tracking_table
-                .map(|t| format!(" (applied per {t})"))
-                .unwrap_or_default()
-        );
-        if report.findings.is_empty() {
-            out.push_str("  no drift: the live schema is what the migrations produce\n");
-        }
-        for f in &report.findings {
-            out.push_str(&format!("  {} {}\n", f.kind.id(), f.message));
-            if let Some(diff) = f
-                .details
-                .as_ref()
-                .and_then(|d| d.get("diff"))
-                .and_then(|d| d.as_str())
-            {
-                for line in diff.lines() {
-                    out.push_str(&format!("      {line}\n"));
+    super::emit_report(
+        &report,
+        format,
+        || {
+            let mut out = format!(
+                "driftless drift · {} {} · {}\n  compared with {} migrations{}\n\n",
+                report.engine,
+                report.server_version.as_deref().unwrap_or(""),
+                redact_url(&args.url),
+                count,
+                tracking_table
+                    .map(|t| format!(" (applied per {t})"))
+                    .unwrap_or_default()
+            );
+            if report.findings.is_empty() {
+                out.push_str("  no drift: the live schema is what the migrations produce\n");
+            }
+            for f in &report.findings {
+                out.push_str(&format!("  {} {}\n", f.kind.id(), f.message));
+                if let Some(diff) = f
+                    .details
+                    .as_ref()
+                    .and_then(|d| d.get("diff"))
+                    .and_then(|d| d.as_str())
+                {
+                    for line in diff.lines() {
+                        out.push_str(&format!("      {line}\n"));
+                    }
                 }
             }
-        }
-        out.push_str(&format!(
-            "\n{}: {} differences · {:.1} s\n",
-            if report.status == Status::Pass {
-                "pass"
-            } else {
-                "fail"
-            },
-            report.findings.len(),
-            report.duration_ms as f64 / 1000.0
-        ));
-        out
-    } else {
-        let mut out = Vec::new();
-        report::render(&report, format, &mut out, false)
-            .map_err(|e| Error::infra(format!("cannot render the report: {e}")))?;
-        String::from_utf8_lossy(&out).into_owned()
-    };
-    match &args.output {
-        Some(path) => std::fs::write(path, text).map_err(|e| {
-            Error::input(format!(
-                "cannot write {}: {e}",
-                display_path(path).display()
-            ))
-        })?,
-        None => {
-            let _ = std::io::stdout().lock().write_all(text.as_bytes());
-        }
-    }
-    Ok(match report.status {
-        Status::Pass => ExitCode::Pass,
-        Status::Fail => ExitCode::Findings,
-    })
+            out.push_str(&format!(
+                "\n{}: {} differences · {:.1} s\n",
+                if report.status == Status::Pass {
+                    "pass"
+                } else {
+                    "fail"
+                },
+                report.findings.len(),
+                report.duration_ms as f64 / 1000.0
+            ));
+            out
+        },
+        args.output.as_deref(),
+    )
 }
 
 #[cfg(test)]

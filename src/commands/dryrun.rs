@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -162,29 +161,12 @@ pub async fn run(args: DryRunArgs, signals: &mut Signals) -> Result<ExitCode> {
         .unwrap_or(Severity::Error);
     report.finish(fail_on, settings.checks.len());
     let format = args.format.unwrap_or(Format::Human);
-    let text = if format == Format::Human {
-        human(&report, &outcome.restore_ms, &outcome.tracking)
-    } else {
-        let mut out = Vec::new();
-        report::render(&report, format, &mut out, false)
-            .map_err(|e| Error::infra(format!("cannot render the report: {e}")))?;
-        String::from_utf8_lossy(&out).into_owned()
-    };
-    match &args.output {
-        Some(path) => std::fs::write(path, text).map_err(|e| {
-            Error::input(format!(
-                "cannot write {}: {e}",
-                display_path(path).display()
-            ))
-        })?,
-        None => {
-            let _ = std::io::stdout().lock().write_all(text.as_bytes());
-        }
-    }
-    Ok(match report.status {
-        Status::Pass => ExitCode::Pass,
-        Status::Fail => ExitCode::Findings,
-    })
+    super::emit_report(
+        &report,
+        format,
+        || human(&report, &outcome.restore_ms, &outcome.tracking),
+        args.output.as_deref(),
+    )
 }
 
 struct Outcome {

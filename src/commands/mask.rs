@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::time::{Instant, SystemTime};
 
 use super::Signals;
@@ -123,30 +122,12 @@ pub async fn run(args: MaskArgs, signals: &mut Signals) -> Result<ExitCode> {
     };
     report.finish(Severity::Error, 0);
     let format = args.format.unwrap_or(Format::Human);
-    let text = if format == Format::Human {
-        human(&report, &target)
-    } else {
-        let mut out = Vec::new();
-        report::render(&report, format, &mut out, false)
-            .map_err(|e| Error::infra(format!("cannot render the report: {e}")))?;
-        String::from_utf8_lossy(&out).into_owned()
-    };
-    match &args.output {
-        Some(path) => std::fs::write(path, text).map_err(|e| {
-            Error::input(format!(
-                "cannot write {}: {e}",
-                display_path(path).display()
-            ))
-        })?,
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            let _ = stdout.write_all(text.as_bytes());
-        }
-    }
-    Ok(match report.status {
-        Status::Pass => ExitCode::Pass,
-        Status::Fail => ExitCode::Findings,
-    })
+    super::emit_report(
+        &report,
+        format,
+        || human(&report, &target),
+        args.output.as_deref(),
+    )
 }
 
 enum Outcome {
@@ -319,8 +300,8 @@ async fn fill_target(
     // The copy's schema must be the source's.
     let copied = target.schema().await?;
     let drift = crate::schema::diff(
-        &comparable(schema),
-        &comparable(&copied),
+        &schema.without_database_names(),
+        &copied.without_database_names(),
         ("source", "masked copy"),
     );
     let mut findings = Vec::new();
@@ -361,28 +342,6 @@ async fn drop_created(target: &mut dyn Engine, schema: &SchemaSnapshot) {
             ))
             .await;
     }
-}
-
-/// The schema with database names taken out (MySQL's copy lives in another database).
-fn comparable(schema: &SchemaSnapshot) -> SchemaSnapshot {
-    let databases: std::collections::BTreeSet<&String> =
-        schema.tables.values().map(|t| &t.schema).collect();
-    let mut out = schema.clone();
-    if schema.ordered_columns {
-        for db in databases {
-            let prefix = format!("{db}.");
-            out.objects = out
-                .objects
-                .into_iter()
-                .map(|(k, mut o)| {
-                    o.text = o.text.replace(&prefix, "");
-                    o.reference = o.reference.replace(&prefix, "");
-                    (k.replace(&prefix, ""), o)
-                })
-                .collect();
-        }
-    }
-    out
 }
 
 /// Runs a DDL script statement by statement with the engine's splitter.

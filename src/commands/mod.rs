@@ -31,6 +31,41 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
 
 /// The engine from `--engine`, then `driftless.toml`, then the scheme of `--url`, then
 /// PostgreSQL; a `--url` of another engine is refused.
+/// Writes a command's report: `human` renders the command's own text, other formats come from
+/// the shared renderers; to `output` or stdout (a closed stdout is not an error). The exit code
+/// follows the report's status.
+pub fn emit_report(
+    report: &crate::report::Report,
+    format: crate::report::Format,
+    human: impl FnOnce() -> String,
+    output: Option<&std::path::Path>,
+) -> Result<ExitCode> {
+    use std::io::Write as _;
+    let text = if format == crate::report::Format::Human {
+        human()
+    } else {
+        let mut out = Vec::new();
+        crate::report::render(report, format, &mut out, false)
+            .map_err(|e| Error::infra(format!("cannot render the report: {e}")))?;
+        String::from_utf8_lossy(&out).into_owned()
+    };
+    match output {
+        Some(path) => std::fs::write(path, text).map_err(|e| {
+            Error::input(format!(
+                "cannot write {}: {e}",
+                crate::migrations::display_path(path).display()
+            ))
+        })?,
+        None => {
+            let _ = std::io::stdout().lock().write_all(text.as_bytes());
+        }
+    }
+    Ok(match report.status {
+        crate::report::Status::Pass => ExitCode::Pass,
+        crate::report::Status::Fail => ExitCode::Findings,
+    })
+}
+
 /// Refuses MongoDB for the commands that do not support it yet, before anything starts.
 pub fn sql_only(spec: &EngineSpec, command: &str, why: &str) -> Result<()> {
     if spec.name == "mongo" {

@@ -25,6 +25,31 @@ impl SchemaSnapshot {
         out
     }
 
+    /// The schema with database names taken out of object keys, references and texts where
+    /// the engine qualifies names with them (MySQL: `shop.users`), so that the same schema in
+    /// two databases compares equal.
+    pub fn without_database_names(&self) -> SchemaSnapshot {
+        let mut out = self.clone();
+        if !self.ordered_columns {
+            return out;
+        }
+        let databases: std::collections::BTreeSet<&String> =
+            self.tables.values().map(|t| &t.schema).collect();
+        for db in databases {
+            let prefix = format!("{db}.");
+            out.objects = out
+                .objects
+                .into_iter()
+                .map(|(k, mut o)| {
+                    o.text = o.text.replace(&prefix, "");
+                    o.reference = o.reference.replace(&prefix, "");
+                    (k.replace(&prefix, ""), o)
+                })
+                .collect();
+        }
+        out
+    }
+
     /// Tables that hold rows themselves (partitioned parents hold none).
     pub fn data_tables(&self) -> impl Iterator<Item = &Table> {
         self.tables.values().filter(|t| t.holds_rows)
