@@ -88,6 +88,12 @@ pub struct DryRunArgs {
     #[arg(long)]
     pub roundtrip: bool,
 
+    /// Compare changed tables row by row: rows added and removed, and how many values changed
+    /// per column, with sample keys. Costs a copy of each compared table's row hashes (about
+    /// ten times a plain fingerprint); without it, changed columns and row counts are reported.
+    #[arg(long)]
+    pub row_diff: bool,
+
     /// Database engine: postgres or mysql. [default: postgres]
     #[arg(long, value_name = "ENGINE")]
     pub engine: Option<String>,

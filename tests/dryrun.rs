@@ -252,6 +252,20 @@ fn postgres_dry_run_reports_pending_timeline_locks_and_checks() {
     assert_eq!(violations[0]["check"], "emails_have_at");
     assert_eq!(violations[0]["details"]["rows"], 200);
     assert_eq!(md5(&dump), before, "the snapshot is only read");
+    // The data summary: the redaction changed emails and nothing else in users.
+    let users = report["data_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["table"] == "public.users")
+        .expect("users changed");
+    assert_eq!(users["rows_before"], 2000);
+    assert_eq!(users["rows_after"], 2000);
+    // (users_updated_at's trigger stamps every updated row.)
+    assert_eq!(
+        users["columns_differ"],
+        serde_json::json!(["email", "updated_at"])
+    );
 
     // An applied migration edited afterwards no longer matches sqlx's checksum.
     let edited = migrations
@@ -328,6 +342,128 @@ fn golang_migrate_state_plain_dumps_and_dirty_versions() {
         run.stdout
     );
     assert_eq!(run.code, 1);
+}
+
+/// A deploy of schema statements only hashes no table; `--row-diff` counts what an update
+/// changed; an event trigger (which runs on DDL) makes every table compared again.
+#[test]
+fn dry_run_compares_only_the_tables_a_deploy_may_write() {
+    let pg = Pg::start();
+    pg.production("prod", "golang-migrate");
+    let dir = tempfile::tempdir().unwrap();
+    let dump = dir.path().join("prod.dump");
+    pg.dump("prod", &dump, "custom");
+    let migrations = migrations_with_pending();
+    let pending = |name: &str| migrations.path().join(name);
+    // Schema only: a column, an index, a constraint, a view, a comment.
+    std::fs::write(
+        pending("20240301000003_redact_emails.up.sql"),
+        "ALTER TABLE users ADD COLUMN nickname text DEFAULT 'none';\n\
+         ALTER TABLE orders ADD CONSTRAINT orders_id_positive CHECK (id > 0) NOT VALID;\n\
+         COMMENT ON TABLE users IS 'people';\n",
+    )
+    .unwrap();
+    std::fs::write(
+        pending("20240301000001_orders_noted_at.up.sql"),
+        "ALTER TABLE orders ADD COLUMN noted_at timestamptz;\n",
+    )
+    .unwrap();
+    let args = |extra: &[&'static str]| -> Vec<String> {
+        let mut all: Vec<String> = vec![
+            "--snapshot".into(),
+            dump.to_str().unwrap().into(),
+            "--migrations".into(),
+            migrations.path().to_str().unwrap().into(),
+            "--checks".into(),
+            "tests/fixtures/no_checks".into(),
+        ];
+        all.extend(extra.iter().map(|s| s.to_string()));
+        all
+    };
+    let human = |extra: &[&'static str]| -> Run {
+        let mut all = vec!["dry-run".to_string()];
+        all.extend(args(extra));
+        let refs: Vec<&str> = all.iter().map(String::as_str).collect();
+        driftless(&refs)
+    };
+    let run = human(&[]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    // Only products, whose pending column rename moves values (they are found again).
+    assert!(
+        run.stdout.contains("data: compared 1 of 5 tables"),
+        "only products hashed: {}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("no rows or values changed"),
+        "{}",
+        run.stdout
+    );
+
+    // An update: with --row-diff, exact counts per column.
+    std::fs::write(
+        pending("20240301000003_redact_emails.up.sql"),
+        "UPDATE users SET email = 'redacted-' || id WHERE id % 10 = 0;\n",
+    )
+    .unwrap();
+    let mut all = vec!["dry-run".to_string(), "--format".into(), "json".into()];
+    all.extend(args(&["--row-diff"]));
+    let refs: Vec<&str> = all.iter().map(String::as_str).collect();
+    let run = driftless(&refs);
+    let report = run.json();
+    let users = report["data_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["table"] == "public.users")
+        .unwrap_or_else(|| panic!("users changed: {}", run.stdout));
+    assert_eq!(
+        users["values_changed"],
+        serde_json::json!({"email": 200, "updated_at": 200})
+    );
+    assert_eq!(users["rows_added"], 0);
+    assert_eq!(users["rows_removed"], 0);
+
+    // A narrowing type change is destructive: the fractions are rounded away.
+    std::fs::write(
+        pending("20240301000003_redact_emails.up.sql"),
+        "ALTER TABLE orders ALTER COLUMN total TYPE numeric(12,0);\n",
+    )
+    .unwrap();
+    let run = dry_run(&args(&[]).iter().map(String::as_str).collect::<Vec<_>>());
+    let report = run.json();
+    assert!(
+        findings(&report, "destructive_change").iter().any(|f| {
+            f["object"] == "public.orders.total" && f["details"]["type_after"] == "numeric(12,0)"
+        }),
+        "{}",
+        run.stdout
+    );
+
+    // An event trigger that logs DDL into a table: schema statements now write that table.
+    pg.exec(
+        "prod",
+        "CREATE TABLE ddl_log (id serial PRIMARY KEY, tag text);
+         CREATE FUNCTION log_ddl() RETURNS event_trigger LANGUAGE plpgsql AS
+           $$ BEGIN INSERT INTO ddl_log (tag) VALUES (tg_tag); END $$;
+         CREATE EVENT TRIGGER log_ddl ON ddl_command_end EXECUTE FUNCTION log_ddl();",
+    );
+    pg.dump("prod", &dump, "custom");
+    std::fs::write(
+        pending("20240301000003_redact_emails.up.sql"),
+        "COMMENT ON TABLE users IS 'people';\n",
+    )
+    .unwrap();
+    let run = dry_run(&args(&[]).iter().map(String::as_str).collect::<Vec<_>>());
+    let report = run.json();
+    let log = report["data_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["table"] == "public.ddl_log")
+        .unwrap_or_else(|| panic!("the event trigger's rows are seen: {}", run.stdout));
+    assert_eq!(log["rows_before"], 0);
+    assert!(log["rows_after"].as_i64().unwrap() > 0, "{log}");
 }
 
 #[test]

@@ -168,6 +168,7 @@ pub async fn run(args: CheckArgs, signals: &mut Signals) -> Result<ExitCode> {
         migrations: outcome.migrations,
         tables: Vec::new(),
         timeline: Vec::new(),
+        data_changes: Vec::new(),
         findings: outcome.findings,
         summary: Default::default(),
     };

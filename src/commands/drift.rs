@@ -221,6 +221,7 @@ pub async fn run(args: DriftArgs, signals: &mut Signals) -> Result<ExitCode> {
         migrations: Vec::new(),
         tables: Vec::new(),
         timeline: Vec::new(),
+        data_changes: Vec::new(),
         findings,
         summary: Default::default(),
     };

@@ -11,14 +11,16 @@ use super::Signals;
 use crate::checks::{Check, load_checks};
 use crate::cli::DryRunArgs;
 use crate::config::Config;
-use crate::data::{TableChange, compare};
+use crate::data::writes::{self, Writes};
+use crate::data::{DataFingerprint, TableChange, compare};
 use crate::engine::{Applied, CheckOutcome, Engine, StartOptions};
 use crate::migrations::tracking::{self, History};
 use crate::migrations::{self, Migration, MigrationFormat, display_path};
 use crate::report::{
-    self, Finding, FindingKind, Format, MigrationResult, MigrationStatus, Report, Severity, Status,
-    TimelineEntry,
+    self, DataChange, Finding, FindingKind, Format, MigrationResult, MigrationStatus, Report,
+    Severity, Status, TimelineEntry,
 };
+use crate::schema::SchemaSnapshot;
 use crate::{Error, ExitCode, Result};
 
 /// `--lock-threshold`: `1s`, `250ms`, `2.5s`.
@@ -49,6 +51,7 @@ struct Settings {
     format: MigrationFormat,
     checks: Vec<Check>,
     threshold: Duration,
+    row_diff: bool,
 }
 
 pub async fn run(args: DryRunArgs, signals: &mut Signals) -> Result<ExitCode> {
@@ -104,6 +107,7 @@ pub async fn run(args: DryRunArgs, signals: &mut Signals) -> Result<ExitCode> {
         format,
         checks,
         threshold: args.lock_threshold,
+        row_diff: args.row_diff,
     };
     let start = StartOptions {
         keep: args.keep,
@@ -136,6 +140,11 @@ pub async fn run(args: DryRunArgs, signals: &mut Signals) -> Result<ExitCode> {
     if let Some(note) = kept? {
         eprintln!("{note}");
     }
+    let summary = Summary {
+        restore_ms: outcome.restore_ms,
+        tracking: outcome.tracking,
+        compared: outcome.compared,
+    };
     let mut report = Report {
         version: 1,
         tool: report::tool_name(),
@@ -151,6 +160,7 @@ pub async fn run(args: DryRunArgs, signals: &mut Signals) -> Result<ExitCode> {
         migrations: outcome.migrations,
         tables: Vec::new(),
         timeline: outcome.timeline,
+        data_changes: outcome.data_changes,
         findings: outcome.findings,
         summary: Default::default(),
     };
@@ -164,9 +174,16 @@ pub async fn run(args: DryRunArgs, signals: &mut Signals) -> Result<ExitCode> {
     super::emit_report(
         &report,
         format,
-        || human(&report, &outcome.restore_ms, &outcome.tracking),
+        || human(&report, &summary),
         args.output.as_deref(),
     )
+}
+
+/// What the human output says beside the report.
+struct Summary {
+    restore_ms: u64,
+    tracking: String,
+    compared: (usize, usize),
 }
 
 struct Outcome {
@@ -176,6 +193,9 @@ struct Outcome {
     tracking: String,
     migrations: Vec<MigrationResult>,
     timeline: Vec<TimelineEntry>,
+    data_changes: Vec<DataChange>,
+    /// Tables whose data was compared, of how many.
+    compared: (usize, usize),
     findings: Vec<Finding>,
 }
 
@@ -286,7 +306,20 @@ async fn deploy(
 
     progress.status("reading the snapshot's schema and data…");
     let before_schema = db.schema().await?;
-    let before_data = db.fingerprint(&before_schema, false).await?;
+    // Only tables the deploy may write are hashed: a deploy of indexes and columns leaves the
+    // rows of a large snapshot alone, and scanning them twice is most of a dry-run's cost.
+    let writes = may_write(db, list, &pending, roundtrip).await?;
+    let hashed = writes::only_tables(&before_schema, |t| writes.covers(t));
+    crate::debug!(
+        "hashing {} of {} tables{}",
+        hashed.data_tables().count(),
+        before_schema.data_tables().count(),
+        match &writes {
+            Writes::All(why) => format!(": the deploy may write any table ({why})"),
+            Writes::Tables(_) => ": the deploy may write only these".into(),
+        }
+    );
+    let before_data = db.fingerprint(&hashed, settings.row_diff).await?;
     let checks_before = run_checks(db, &settings.checks).await?;
     crate::debug!(
         "tracking, schema, fingerprint and checks before: {} ms",
@@ -390,7 +423,79 @@ async fn deploy(
     let phase = Instant::now();
     progress.status("comparing data and running checks…");
     let after_schema = db.schema().await?;
-    let after_data = db.fingerprint(&after_schema, false).await?;
+    // Tables the deploy created are compared too (their rows are all new).
+    let compared = |schema: &SchemaSnapshot| {
+        writes::only_tables(schema, |t| {
+            writes.covers(t) || !before_schema.tables.contains_key(&t.qualified())
+        })
+    };
+    let after_data = db.fingerprint(&compared(&after_schema), false).await?;
+    let data_changes = summarise(
+        db,
+        (&before_schema, &after_schema),
+        (&before_data, &after_data),
+        settings.row_diff,
+    )
+    .await?;
+    for change in &data_changes {
+        let (Some(before_table), Some(after_table)) = (
+            before_schema.tables.get(&change.table),
+            after_schema.tables.get(&change.table),
+        ) else {
+            continue;
+        };
+        // Without a row-by-row count, a column's sum also moves when rows come and go: a
+        // value change is only certain when the rows are the same ones (same count, same keys).
+        let same_rows = change.rows_before == change.rows_after
+            && !before_table.primary_key.is_empty()
+            && !before_table
+                .primary_key
+                .iter()
+                .any(|k| change.columns_differ.contains(k));
+        let changed: Vec<(&String, Option<i64>)> = change
+            .values_changed
+            .iter()
+            .map(|(c, n)| (c, Some(*n)))
+            .chain(
+                change
+                    .columns_differ
+                    .iter()
+                    .filter(|_| same_rows)
+                    .map(|c| (c, None)),
+            )
+            .collect();
+        for (column, count) in changed {
+            let (Some(old), Some(new)) = (before_table.column(column), after_table.column(column))
+            else {
+                continue;
+            };
+            if old.data_type == new.data_type {
+                continue;
+            }
+            let plain = change
+                .table
+                .rsplit('.')
+                .next()
+                .unwrap_or(&change.table)
+                .to_string();
+            findings.push(
+                Finding::new(
+                    FindingKind::DestructiveChange,
+                    format!(
+                        "the deploy changes {} values of {}.{column} when its type goes from {} to {}",
+                        count.map_or("some".to_string(), |n| n.to_string()),
+                        change.table,
+                        old.data_type,
+                        new.data_type
+                    ),
+                )
+                .object(format!("{}.{column}", change.table), Some(&plain), Some(column))
+                .detail("type_before", old.data_type.clone())
+                .detail("type_after", new.data_type.clone())
+                .detail("values_changed", count),
+            );
+        }
+    }
     for (table, change) in compare(&before_data, &after_data) {
         let message = match change {
             TableChange::Disappeared { rows } if rows > 0 => {
@@ -527,7 +632,7 @@ async fn deploy(
                 .detail("diff", drift.unified()),
             );
         }
-        let back_data = db.fingerprint(&back_schema, false).await?;
+        let back_data = db.fingerprint(&compared(&back_schema), false).await?;
         for (table, change) in compare(&before_data, &back_data) {
             findings.push(
                 Finding::new(FindingKind::DataLoss, format!("after the pending ups and their downs, {table} differs from the snapshot: {change:?}"))
@@ -541,8 +646,128 @@ async fn deploy(
         tracking: tracking_text,
         migrations: migrations_out,
         timeline,
+        data_changes,
+        compared: (
+            hashed.data_tables().count(),
+            before_schema.data_tables().count(),
+        ),
         findings,
     })
+}
+
+/// What the pending migrations (and, with `--roundtrip`, their downs) may write; anything when
+/// the snapshot has PostgreSQL event triggers, which run on DDL.
+async fn may_write(
+    db: &mut dyn Engine,
+    list: &[Migration],
+    pending: &[usize],
+    roundtrip: bool,
+) -> Result<Writes> {
+    let scripts = pending
+        .iter()
+        .map(|&i| &list[i])
+        .filter(|m| m.unsupported.is_none())
+        .flat_map(|m| std::iter::once(&m.up).chain(m.down.as_ref().filter(|_| roundtrip)));
+    let statements = scripts.flat_map(|s| s.statements.iter().map(|st| st.sql.as_str()));
+    let dialect = db.dialect();
+    let found = writes::analyse(statements, dialect);
+    if dialect != crate::seed::encode::Dialect::Postgres || matches!(found, Writes::All(_)) {
+        return Ok(found);
+    }
+    let rows = db
+        .query_rows("SELECT count(*)::text FROM pg_event_trigger")
+        .await?;
+    let count = rows
+        .first()
+        .and_then(|r| r.first().cloned().flatten())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    Ok(found.unless(writes::event_triggers(count)))
+}
+
+/// Per table whose data changed: rows before and after, and, row by row where the rows were
+/// captured before the deploy, rows added and removed and values changed per column.
+async fn summarise(
+    db: &mut dyn Engine,
+    (before_schema, after_schema): (&SchemaSnapshot, &SchemaSnapshot),
+    (before, after): (&DataFingerprint, &DataFingerprint),
+    row_diff: bool,
+) -> Result<Vec<DataChange>> {
+    let mut out = Vec::new();
+    for (table, change) in compare(before, after) {
+        let mut row = DataChange {
+            table: table.clone(),
+            ..DataChange::default()
+        };
+        match change {
+            TableChange::Appeared { rows } => {
+                if rows == 0 {
+                    continue;
+                }
+                row.rows_after = Some(rows);
+                row.rows_added = Some(rows);
+            }
+            TableChange::Disappeared { rows } => {
+                row.rows_before = Some(rows);
+                row.rows_removed = Some(rows);
+            }
+            TableChange::Changed {
+                rows_before,
+                rows_after,
+                changed_columns,
+                gone_columns,
+                rows_differ: diff_rows,
+            } => {
+                row.rows_before = Some(rows_before);
+                row.rows_after = Some(rows_after);
+                // A column that comes back under a new name with the same values was renamed.
+                let (b, a) = (&before.tables[&table], &after.tables[&table]);
+                for (column, values) in gone_columns {
+                    let renamed = a.columns.iter().find(|(name, fp)| {
+                        !b.columns.contains_key(*name) && Some(*fp) == b.columns.get(&column)
+                    });
+                    match renamed {
+                        Some((name, _)) => {
+                            row.columns_renamed.insert(column, name.clone());
+                        }
+                        None => {
+                            row.columns_dropped.insert(column, values);
+                        }
+                    }
+                }
+                if rows_before == rows_after
+                    && changed_columns.is_empty()
+                    && row.columns_dropped.is_empty()
+                    && !diff_rows
+                {
+                    // Only renamed columns: no data changed.
+                    continue;
+                }
+                let diff = match (
+                    before_schema.tables.get(&table),
+                    after_schema.tables.get(&table),
+                ) {
+                    (Some(b), Some(a)) if row_diff => db.row_diff(b, a).await?,
+                    _ => None,
+                };
+                match diff {
+                    Some(d) => {
+                        row.rows_added = Some(d.rows_added);
+                        row.rows_removed = Some(d.rows_missing);
+                        row.values_changed = d
+                            .columns
+                            .into_iter()
+                            .filter(|(_, c)| c.changed > 0)
+                            .map(|(name, c)| (name, c.changed))
+                            .collect();
+                    }
+                    None => row.columns_differ = changed_columns,
+                }
+            }
+        }
+        out.push(row);
+    }
+    Ok(out)
 }
 
 fn result(m: &Migration, up_ms: Option<u64>, status: MigrationStatus) -> MigrationResult {
@@ -557,12 +782,13 @@ fn result(m: &Migration, up_ms: Option<u64>, status: MigrationStatus) -> Migrati
     }
 }
 
-fn human(report: &Report, restore_ms: &u64, tracking: &str) -> String {
+fn human(report: &Report, outcome: &Summary) -> String {
     let mut out = format!(
-        "driftless dry-run · {} {}\n  restored in {} ms · {tracking}\n\n",
+        "driftless dry-run · {} {}\n  restored in {} ms · {}\n\n",
         report.engine,
         report.server_version.as_deref().unwrap_or(""),
-        restore_ms
+        outcome.restore_ms,
+        outcome.tracking
     );
     if report.timeline.is_empty() {
         out.push_str("  nothing to deploy: no pending migration\n");
@@ -602,6 +828,53 @@ fn human(report: &Report, restore_ms: &u64, tracking: &str) -> String {
                 }
             );
         }
+    }
+    let (hashed, tables) = outcome.compared;
+    if !report.timeline.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n  data: compared {hashed} of {tables} tables{}",
+            if hashed < tables {
+                " (the deploy's statements cannot write the others)"
+            } else {
+                ""
+            }
+        );
+        if report.data_changes.is_empty() {
+            out.push_str("    no rows or values changed\n");
+        }
+    }
+    for change in &report.data_changes {
+        let count = |n: Option<i64>| n.map_or("-".to_string(), |n| n.to_string());
+        let mut parts = vec![match (change.rows_before, change.rows_after) {
+            (None, after) => format!("new, {} rows", count(after)),
+            (before, None) => format!("dropped, held {} rows", count(before)),
+            (before, after) => format!("{} → {} rows", count(before), count(after)),
+        }];
+        if change.rows_before.is_some() && change.rows_after.is_some() {
+            if let Some(added) = change.rows_added.filter(|n| *n > 0) {
+                parts.push(format!("{added} added"));
+            }
+            if let Some(removed) = change.rows_removed.filter(|n| *n > 0) {
+                parts.push(format!("{removed} removed"));
+            }
+        }
+        for (column, n) in &change.values_changed {
+            parts.push(format!("{column}: {n} values changed"));
+        }
+        if !change.columns_differ.is_empty() {
+            parts.push(format!(
+                "values differ in {}",
+                change.columns_differ.join(", ")
+            ));
+        }
+        for (column, n) in &change.columns_dropped {
+            parts.push(format!("{column}: dropped with {n} values"));
+        }
+        for (old, new) in &change.columns_renamed {
+            parts.push(format!("{old}: renamed to {new}, values kept"));
+        }
+        let _ = writeln!(out, "    {}  {}", change.table, parts.join(" · "));
     }
     let shown: Vec<&Finding> = report
         .findings

@@ -117,6 +117,7 @@ pub async fn run(args: MaskArgs, signals: &mut Signals) -> Result<ExitCode> {
         migrations: Vec::new(),
         tables,
         timeline: Vec::new(),
+        data_changes: Vec::new(),
         findings,
         summary: Default::default(),
     };

@@ -8,6 +8,8 @@
 
 use std::collections::BTreeMap;
 
+pub mod writes;
+
 /// Fingerprints of every data-holding table, by qualified name.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DataFingerprint {

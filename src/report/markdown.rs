@@ -180,6 +180,7 @@ mod tests {
             }],
             tables: Vec::new(),
             timeline: Vec::new(),
+            data_changes: Vec::new(),
             findings: (0..findings)
                 .map(|i| {
                     Finding::new(FindingKind::SchemaDrift, format!("drift number {i}"))

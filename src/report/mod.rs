@@ -23,8 +23,8 @@ pub use junit::render_junit;
 pub use kinds::{FindingKind, Severity};
 pub use markdown::render_markdown;
 pub use model::{
-    Direction, Finding, MigrationResult, MigrationStatus, Report, Status, Summary, TableCopy,
-    TimelineEntry, tool_name,
+    DataChange, Direction, Finding, MigrationResult, MigrationStatus, Report, Status, Summary,
+    TableCopy, TimelineEntry, tool_name,
 };
 pub use progress::Progress;
 pub use sarif::{render_sarif, sarif_value};

@@ -173,6 +173,9 @@ pub struct Report {
     /// `dry-run`: the deploy, migration by migration and statement by statement.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub timeline: Vec<TimelineEntry>,
+    /// `dry-run`: how the deploy changed the data, per table whose data changed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub data_changes: Vec<DataChange>,
     pub findings: Vec<Finding>,
     pub summary: Summary,
 }
@@ -185,6 +188,36 @@ pub struct TimelineEntry {
     pub file: String,
     pub ms: u64,
     pub statements: Vec<crate::engine::StatementTrace>,
+}
+
+/// How a `dry-run` deploy changed one table's data. Counts the row-level comparison could
+/// not measure (a table without a primary key compares as a multiset) are left out.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct DataChange {
+    /// Qualified name.
+    pub table: String,
+    /// `null` for a table the deploy creates.
+    pub rows_before: Option<i64>,
+    /// `null` for a table the deploy drops.
+    pub rows_after: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rows_added: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rows_removed: Option<i64>,
+    /// With `--row-diff`: per column on both sides, in how many rows present before and after
+    /// its value changed (columns without changes left out).
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub values_changed: std::collections::BTreeMap<String, i64>,
+    /// Without `--row-diff`: columns on both sides whose values differ as a whole (rows added
+    /// or removed count too).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub columns_differ: Vec<String>,
+    /// Columns the deploy dropped, with the values they held.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub columns_dropped: std::collections::BTreeMap<String, i64>,
+    /// Columns that came back under a new name with the same values: old name → new name.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub columns_renamed: std::collections::BTreeMap<String, String>,
 }
 
 /// One table copied by `mask`.
