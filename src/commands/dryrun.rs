@@ -52,6 +52,8 @@ struct Settings {
     checks: Vec<Check>,
     threshold: Duration,
     row_diff: bool,
+    /// The engine's migrations are SQL, which [`writes::analyse`] reads.
+    sql: bool,
 }
 
 pub async fn run(args: DryRunArgs, signals: &mut Signals) -> Result<ExitCode> {
@@ -59,19 +61,6 @@ pub async fn run(args: DryRunArgs, signals: &mut Signals) -> Result<ExitCode> {
     let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
     let config = Config::load(args.config.as_deref())?;
     let engine = super::resolve_engine(args.engine.clone(), &config, None)?;
-    if engine.name == "mongo" {
-        // Say which of the two it is: the tool missing, or driftless not doing it yet.
-        let restore = std::env::var_os("PATH")
-            .iter()
-            .flat_map(std::env::split_paths)
-            .any(|dir| dir.join("mongorestore").is_file());
-        let why = if restore {
-            "restoring MongoDB archives with mongorestore is not implemented yet"
-        } else {
-            "restoring a MongoDB archive needs mongorestore, which is not on PATH"
-        };
-        super::sql_only(engine, "dry-run", why)?;
-    }
     if !args.snapshot.exists() {
         return Err(Error::input(format!(
             "snapshot {} does not exist",
@@ -108,6 +97,7 @@ pub async fn run(args: DryRunArgs, signals: &mut Signals) -> Result<ExitCode> {
         checks,
         threshold: args.lock_threshold,
         row_diff: args.row_diff,
+        sql: engine.name != "mongo",
     };
     let start = StartOptions {
         keep: args.keep,
@@ -308,7 +298,11 @@ async fn deploy(
     let before_schema = db.schema().await?;
     // Only tables the deploy may write are hashed: a deploy of indexes and columns leaves the
     // rows of a large snapshot alone, and scanning them twice is most of a dry-run's cost.
-    let writes = may_write(db, list, &pending, roundtrip).await?;
+    let writes = if settings.sql {
+        may_write(db, list, &pending, roundtrip).await?
+    } else {
+        Writes::All("MongoDB commands are not analysed".into())
+    };
     let hashed = writes::only_tables(&before_schema, |t| writes.covers(t));
     crate::debug!(
         "hashing {} of {} tables{}",

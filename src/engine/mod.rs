@@ -117,6 +117,18 @@ pub struct StatementTrace {
     pub rewrote: Vec<String>,
 }
 
+impl StatementTrace {
+    /// A statement's first line, at most 100 characters, as the timeline shows it.
+    pub fn headline(sql: &str) -> String {
+        let first = sql.trim().lines().next().unwrap_or("").trim();
+        if first.chars().count() > 100 {
+            format!("{}…", first.chars().take(99).collect::<String>())
+        } else {
+            first.to_string()
+        }
+    }
+}
+
 /// Outcome of applying one script.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Applied {

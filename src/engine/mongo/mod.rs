@@ -9,6 +9,7 @@
 #[cfg(test)]
 mod extjson_test;
 mod fingerprint;
+mod restore;
 pub mod sandbox;
 mod schema;
 mod seed;
@@ -25,7 +26,9 @@ use futures_util::TryStreamExt;
 use mongodb::bson::{Bson, Document, doc};
 use mongodb::{Client, Database};
 
-use super::{Applied, BoxFuture, CheckOutcome, Engine, EngineSpec, Inserted, StartOptions};
+use super::{
+    Applied, BoxFuture, CheckOutcome, Engine, EngineSpec, Inserted, StartOptions, StatementTrace,
+};
 use crate::checks::Check;
 use crate::data::{DataFingerprint, RowDiff, Survival};
 use crate::error::{Context, mongo_message};
@@ -307,7 +310,15 @@ impl Engine for Mongo {
     }
 
     async fn apply(&mut self, script: &Script) -> Result<Applied> {
+        self.apply_traced(script).await.map(|(applied, _)| applied)
+    }
+
+    /// Command by command: duration and documents written (`n`, or `nModified` of an update).
+    /// MongoDB's locks are per operation and short (index builds hold an exclusive lock only
+    /// at their start and end), so no lock is recorded.
+    async fn apply_traced(&mut self, script: &Script) -> Result<(Applied, Vec<StatementTrace>)> {
         let started = Instant::now();
+        let mut traces = Vec::new();
         for statement in &script.statements {
             let failed = |code: String, message: String| Applied::Failed {
                 ms: started.elapsed().as_millis() as u64,
@@ -317,22 +328,55 @@ impl Engine for Mongo {
             };
             let (command, admin) = match self.command(&statement.sql) {
                 Ok(parsed) => parsed,
-                Err(message) => return Ok(failed("BadValue".into(), message)),
+                Err(message) => return Ok((failed("BadValue".into(), message), traces)),
             };
-            if let Err((code, message)) = self.run(command, admin).await {
-                return Ok(failed(code, message));
+            let began = Instant::now();
+            let reply = self.run(command, admin).await;
+            let mut trace = StatementTrace {
+                line: statement.line,
+                sql: StatementTrace::headline(&statement.sql),
+                ms: began.elapsed().as_millis() as u64,
+                ..StatementTrace::default()
+            };
+            match reply {
+                Ok(reply) => {
+                    trace.rows = ["nModified", "n"]
+                        .iter()
+                        .find_map(|k| reply.get(*k))
+                        .and_then(|n| match n {
+                            Bson::Int32(n) => u64::try_from(*n).ok(),
+                            Bson::Int64(n) => u64::try_from(*n).ok(),
+                            Bson::Double(n) => Some(*n as u64),
+                            _ => None,
+                        });
+                    traces.push(trace);
+                }
+                Err((code, message)) => {
+                    traces.push(trace);
+                    return Ok((failed(code, message), traces));
+                }
             }
         }
-        Ok(Applied::Done {
-            ms: started.elapsed().as_millis() as u64,
-        })
+        Ok((
+            Applied::Done {
+                ms: started.elapsed().as_millis() as u64,
+            },
+            traces,
+        ))
     }
 
-    async fn restore(&mut self, _path: &std::path::Path) -> Result<()> {
-        Err(Error::input(
-            "restoring MongoDB archives needs mongorestore, which is not available here; \
-             dry-run supports PostgreSQL and MySQL snapshots",
-        ))
+    async fn restore(&mut self, path: &std::path::Path) -> Result<()> {
+        let restored = restore::restore(&self.db, path).await?;
+        crate::debug!(
+            "restored database {} of the dump: {} collections, {} documents",
+            restored.database,
+            restored.collections,
+            restored.documents
+        );
+        for skipped in &restored.skipped {
+            eprintln!("driftless: warning: not restored, the server refused {skipped}");
+        }
+        Ok(())
     }
 
     async fn query_rows(&mut self, _sql: &str) -> Result<Vec<Vec<Option<String>>>> {

@@ -347,15 +347,7 @@ pub async fn apply_traced(
                 )?;
                 traces.push(crate::engine::StatementTrace {
                     line: statement.line,
-                    sql: statement
-                        .sql
-                        .trim()
-                        .lines()
-                        .next()
-                        .unwrap_or("")
-                        .chars()
-                        .take(100)
-                        .collect(),
+                    sql: crate::engine::StatementTrace::headline(&statement.sql),
                     ms,
                     ..Default::default()
                 });
@@ -416,15 +408,7 @@ pub async fn apply_traced(
         };
         traces.push(crate::engine::StatementTrace {
             line: statement.line,
-            sql: statement
-                .sql
-                .trim()
-                .lines()
-                .next()
-                .unwrap_or("")
-                .chars()
-                .take(100)
-                .collect(),
+            sql: crate::engine::StatementTrace::headline(&statement.sql),
             ms,
             rows: Some(done.rows_affected()),
             lock,

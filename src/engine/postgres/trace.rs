@@ -97,16 +97,6 @@ async fn filenodes(conn: &mut PgConnection) -> Result<HashMap<i64, (i64, String)
         .collect())
 }
 
-/// The statement's first line, at most 100 characters.
-fn headline(sql: &str) -> String {
-    let first = sql.trim().lines().next().unwrap_or("").trim();
-    if first.chars().count() > 100 {
-        format!("{}…", first.chars().take(99).collect::<String>())
-    } else {
-        first.to_string()
-    }
-}
-
 async fn exec(
     conn: &mut PgConnection,
     sql: &str,
@@ -168,7 +158,7 @@ pub async fn apply_traced(
                 let _ = exec(migrator, "ROLLBACK").await;
                 traces.push(StatementTrace {
                     line: statement.line,
-                    sql: headline(&statement.sql),
+                    sql: StatementTrace::headline(&statement.sql),
                     ms,
                     ..StatementTrace::default()
                 });
@@ -202,7 +192,7 @@ pub async fn apply_traced(
         starts.push(t0);
         traces.push(StatementTrace {
             line: statement.line,
-            sql: headline(&statement.sql),
+            sql: StatementTrace::headline(&statement.sql),
             ms,
             rows: Some(done.rows_affected()),
             blocks: strongest
