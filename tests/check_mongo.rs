@@ -1,6 +1,7 @@
 //! `driftless check --engine mongo` against a real server process: `mongod` where installed,
 //! else FerretDB (what `make setup` builds here). Every finding kind on the demo sets, the
-//! clean set, migration-format errors, checks, `--url`, and nothing left behind.
+//! clean set, migration-format errors, checks, `--url`, nothing left behind, and `dry-run` of
+//! mongodump archives and directories (restored without mongorestore).
 
 mod util;
 
@@ -363,19 +364,178 @@ fn a_failed_run_leaves_nothing_behind() {
     assert_eq!(findings(&run.json(), "migration_error").len(), 1);
 }
 
-#[test]
-fn commands_without_mongodb_support_say_so_before_starting_anything() {
-    let run = util::driftless(&[
+/// A mongodump `--archive` of database `shop` (plus an `admin` collection, which is not
+/// restored), built by the format's specification: `users` with a phone on every document and
+/// a unique email index, and golang-migrate's `schema_migrations` at version 1.
+fn mongodump_archive(users: i32) -> Vec<u8> {
+    use mongodb::bson::{doc, to_vec};
+    let mut out = vec![0x6d, 0xe2, 0x99, 0x81];
+    let terminator = [0xFF_u8; 4];
+    out.extend(
+        to_vec(
+            &doc! {"concurrent_collections": 4, "version": "0.1", "server_version": "7.0.0",
+            "tool_version": "100.9.0"},
+        )
+        .unwrap(),
+    );
+    let users_meta = r#"{"indexes":[{"v":{"$numberInt":"2"},"key":{"_id":{"$numberInt":"1"}},"name":"_id_"},{"v":{"$numberInt":"2"},"key":{"email":{"$numberInt":"1"}},"name":"email_1","unique":true}],"uuid":"0679db720f4944de90ae27472664e94a","collectionName":"users","type":"collection"}"#;
+    let plain = |name: &str| {
+        format!(
+            r#"{{"indexes":[{{"v":{{"$numberInt":"2"}},"key":{{"_id":{{"$numberInt":"1"}}}},"name":"_id_"}}],"collectionName":"{name}","type":"collection"}}"#
+        )
+    };
+    for (db, name, meta) in [
+        ("shop", "users", users_meta.to_string()),
+        ("shop", "schema_migrations", plain("schema_migrations")),
+        ("admin", "system.version", plain("system.version")),
+    ] {
+        out.extend(
+            to_vec(&doc! {"db": db, "collection": name, "metadata": meta, "size": 0}).unwrap(),
+        );
+    }
+    out.extend(terminator);
+    let segment = |out: &mut Vec<u8>, db: &str, name: &str, docs: &[mongodb::bson::Document]| {
+        out.extend(
+            to_vec(&doc! {"db": db, "collection": name, "EOF": false, "CRC": 0_i64}).unwrap(),
+        );
+        for d in docs {
+            out.extend(to_vec(d).unwrap());
+        }
+        out.extend(terminator);
+    };
+    let people: Vec<_> = (1..=users)
+        .map(|i| doc! {"_id": i, "email": format!("u{i}@shop.example"), "phone": format!("555-{i:04}")})
+        .collect();
+    // Interleaved segments, as a concurrent mongodump writes them.
+    let (first, rest) = people.split_at(people.len() / 2);
+    segment(&mut out, "shop", "users", first);
+    segment(
+        &mut out,
+        "admin",
+        "system.version",
+        &[doc! {"_id": "featureCompatibilityVersion", "version": "7.0"}],
+    );
+    segment(
+        &mut out,
+        "shop",
+        "schema_migrations",
+        &[doc! {"version": 1_i64, "dirty": false}],
+    );
+    segment(&mut out, "shop", "users", rest);
+    for (db, name) in [
+        ("shop", "users"),
+        ("shop", "schema_migrations"),
+        ("admin", "system.version"),
+    ] {
+        out.extend(
+            to_vec(&doc! {"db": db, "collection": name, "EOF": true, "CRC": 0_i64}).unwrap(),
+        );
+        out.extend(terminator);
+    }
+    out
+}
+
+fn mongo_dry_run(snapshot: &std::path::Path) -> util::Run {
+    util::driftless(&[
         "dry-run",
         "--engine",
         "mongo",
+        "--format",
+        "json",
+        "--checks",
+        "tests/fixtures/no_checks",
         "--snapshot",
-        "prod.archive",
+        snapshot.to_str().unwrap(),
         "--migrations",
-        &mongo_set("clean"),
-    ]);
-    assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(run.stderr.contains("mongorestore"), "{}", run.stderr);
+        &mongo_set("unset_lossy"),
+    ])
+}
+
+/// The deploy of `unset_lossy`'s pending migration 2 against the snapshot.
+fn assert_phone_unset_deploy(run: &util::Run) {
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    assert_eq!(report["engine"], "mongo");
+    let pending: Vec<&Value> = findings(&report, "pending_migration")
+        .iter()
+        .map(|f| &f["migration"])
+        .collect();
+    assert_eq!(pending, vec!["2"], "{}", run.stdout);
+    let timeline = report["timeline"].as_array().unwrap();
+    assert_eq!(timeline.len(), 1);
+    assert_eq!(timeline[0]["statements"][0]["rows"], 40, "{}", run.stdout);
+    let users = report["data_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["table"].as_str().unwrap().ends_with(".users"))
+        .unwrap_or_else(|| panic!("users changed: {}", run.stdout));
+    assert_eq!(users["rows_before"], 40);
+    assert_eq!(users["columns_dropped"], serde_json::json!({"phone": 40}));
+    let destructive = findings(&report, "destructive_change");
+    assert!(
+        destructive.iter().any(|f| f["message"]
+            .as_str()
+            .unwrap()
+            .contains("drops column phone holding 40 values")),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn dry_run_restores_mongodump_archives_and_directories_without_mongorestore() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("prod.archive");
+    let bytes = mongodump_archive(40);
+    std::fs::write(&archive, &bytes).unwrap();
+    let run = mongo_dry_run(&archive);
+    assert_phone_unset_deploy(&run);
+    assert_eq!(
+        std::fs::read(&archive).unwrap(),
+        bytes,
+        "the snapshot is only read"
+    );
+
+    // `mongodump --archive --gzip`.
+    let gz = dir.path().join("prod.archive.gz");
+    let mut encoder =
+        flate2::write::GzEncoder::new(std::fs::File::create(&gz).unwrap(), Default::default());
+    encoder.write_all(&bytes).unwrap();
+    encoder.finish().unwrap();
+    assert_phone_unset_deploy(&mongo_dry_run(&gz));
+
+    // A dump directory: dump/shop/<collection>.bson + .metadata.json.
+    use mongodb::bson::{doc, to_vec};
+    let shop = dir.path().join("dump").join("shop");
+    std::fs::create_dir_all(&shop).unwrap();
+    let mut users = Vec::new();
+    for i in 1..=40 {
+        users.extend(
+            to_vec(&doc! {"_id": i, "email": format!("u{i}@shop.example"), "phone": format!("555-{i:04}")})
+                .unwrap(),
+        );
+    }
+    std::fs::write(shop.join("users.bson"), users).unwrap();
+    std::fs::write(
+        shop.join("users.metadata.json"),
+        r#"{"indexes":[{"v":{"$numberInt":"2"},"key":{"email":{"$numberInt":"1"}},"name":"email_1","unique":true}],"collectionName":"users"}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        shop.join("schema_migrations.bson"),
+        to_vec(&doc! {"version": 1_i64, "dirty": false}).unwrap(),
+    )
+    .unwrap();
+    assert_phone_unset_deploy(&mongo_dry_run(&dir.path().join("dump")));
+
+    // A truncated archive: exit 3, one line saying so, nothing left running (driftless()).
+    let cut = dir.path().join("cut.archive");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let run = mongo_dry_run(&cut);
+    assert_eq!(run.code, 3, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("truncated"), "{}", run.stderr);
     assert_eq!(run.stderr.trim().lines().count(), 1, "{}", run.stderr);
 }
 
