@@ -178,6 +178,16 @@ impl Pg {
     }
 }
 
+/// The report's `data_changes` entry of `table`.
+fn data_change<'a>(report: &'a Value, table: &str) -> &'a Value {
+    report["data_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["table"] == table)
+        .unwrap_or_else(|| panic!("{table} changed: {report:#}"))
+}
+
 fn dry_run(args: &[&str]) -> Run {
     let mut all = vec!["dry-run", "--format", "json"];
     all.extend_from_slice(args);
@@ -253,12 +263,7 @@ fn postgres_dry_run_reports_pending_timeline_locks_and_checks() {
     assert_eq!(violations[0]["details"]["rows"], 200);
     assert_eq!(md5(&dump), before, "the snapshot is only read");
     // The data summary: the redaction changed emails and nothing else in users.
-    let users = report["data_changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["table"] == "public.users")
-        .expect("users changed");
+    let users = data_change(&report, "public.users");
     assert_eq!(users["rows_before"], 2000);
     assert_eq!(users["rows_after"], 2000);
     // (users_updated_at's trigger stamps every updated row.)
@@ -411,12 +416,7 @@ fn dry_run_compares_only_the_tables_a_deploy_may_write() {
     let refs: Vec<&str> = all.iter().map(String::as_str).collect();
     let run = driftless(&refs);
     let report = run.json();
-    let users = report["data_changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["table"] == "public.users")
-        .unwrap_or_else(|| panic!("users changed: {}", run.stdout));
+    let users = data_change(&report, "public.users");
     assert_eq!(
         users["values_changed"],
         serde_json::json!({"email": 200, "updated_at": 200})
@@ -456,12 +456,7 @@ fn dry_run_compares_only_the_tables_a_deploy_may_write() {
     .unwrap();
     let run = dry_run(&args(&[]).iter().map(String::as_str).collect::<Vec<_>>());
     let report = run.json();
-    let log = report["data_changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["table"] == "public.ddl_log")
-        .unwrap_or_else(|| panic!("the event trigger's rows are seen: {}", run.stdout));
+    let log = data_change(&report, "public.ddl_log");
     assert_eq!(log["rows_before"], 0);
     assert!(log["rows_after"].as_i64().unwrap() > 0, "{log}");
 }
