@@ -8,7 +8,7 @@ use std::time::{Instant, SystemTime};
 use super::Signals;
 use crate::cli::DriftArgs;
 use crate::config::Config;
-use crate::engine::{Applied, StartOptions};
+use crate::engine::StartOptions;
 use crate::migrations::tracking;
 use crate::migrations::{self, display_path};
 use crate::report::{self, Finding, FindingKind, Format, Report, Severity, Status};
@@ -142,22 +142,7 @@ pub async fn run(args: DriftArgs, signals: &mut Signals) -> Result<ExitCode> {
                 if m.unsupported.is_some() {
                     continue;
                 }
-                if let Applied::Failed {
-                    line,
-                    code,
-                    message,
-                    ..
-                } = scratch.apply(&m.up).await?
-                {
-                    return Err(Error::InputAt {
-                        path: display_path(&m.up.path),
-                        line,
-                        message: format!(
-                            "migration {} {} failed on a fresh database: {message} ({code})",
-                            m.version, m.name
-                        ),
-                    });
-                }
+                super::up_applied(m, scratch.apply(&m.up).await?, " on a fresh database")?;
             }
             scratch.schema().await
         })

@@ -66,6 +66,32 @@ pub fn emit_report(
     })
 }
 
+/// An up that fails while driftless builds a database for itself (drift's expected schema,
+/// seed's database) is an input error at its file and line: the history cannot be applied.
+/// `context` follows "failed" in the message (` on a fresh database`, or nothing).
+pub fn up_applied(
+    m: &crate::migrations::Migration,
+    applied: crate::engine::Applied,
+    context: &str,
+) -> Result<()> {
+    match applied {
+        crate::engine::Applied::Failed {
+            line,
+            code,
+            message,
+            ..
+        } => Err(Error::InputAt {
+            path: crate::migrations::display_path(&m.up.path),
+            line,
+            message: format!(
+                "migration {} {} failed{context}: {message} ({code})",
+                m.version, m.name
+            ),
+        }),
+        crate::engine::Applied::Done { .. } => Ok(()),
+    }
+}
+
 /// Refuses MongoDB for the commands that do not support it yet, before anything starts.
 pub fn sql_only(spec: &EngineSpec, command: &str, why: &str) -> Result<()> {
     if spec.name == "mongo" {

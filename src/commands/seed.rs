@@ -9,7 +9,7 @@ use std::time::Instant;
 use super::Signals;
 use crate::cli::SeedArgs;
 use crate::config::Config;
-use crate::engine::{Applied, Engine, StartOptions};
+use crate::engine::{Engine, StartOptions};
 use crate::migrations::{self, display_path};
 use crate::report::Progress;
 use crate::roundtrip::Observer;
@@ -452,22 +452,7 @@ async fn apply_all(
             );
             continue;
         }
-        if let Applied::Failed {
-            line,
-            code,
-            message,
-            ..
-        } = engine.apply(&m.up).await?
-        {
-            return Err(Error::InputAt {
-                path: display_path(&m.up.path),
-                line,
-                message: format!(
-                    "migration {} {} failed: {message} ({code})",
-                    m.version, m.name
-                ),
-            });
-        }
+        super::up_applied(m, engine.apply(&m.up).await?, "")?;
     }
     Ok(())
 }
