@@ -100,6 +100,22 @@ fn text(dialect: Dialect, expr: &str) -> String {
     }
 }
 
+/// The versions a one-column query lists, each applied: the tables of tools that keep a row
+/// per applied migration and nothing to check it against (dbmate, diesel, sqitch, Liquibase).
+async fn listed(engine: &mut dyn Engine, sql: &str) -> Result<Vec<AppliedRecord>> {
+    Ok(engine
+        .query_rows(sql)
+        .await?
+        .into_iter()
+        .filter_map(|row| row.into_iter().next().flatten())
+        .map(|version| AppliedRecord {
+            version,
+            checksum: None,
+            success: true,
+        })
+        .collect())
+}
+
 fn truthy(value: Option<&str>) -> bool {
     matches!(value, Some("t" | "true" | "1"))
 }
@@ -178,11 +194,7 @@ pub async fn read(engine: &mut dyn Engine, format: MigrationFormat) -> Result<Op
             "schema_migrations" => {
                 tracking.tool = "dbmate";
                 let sql = format!("SELECT {} FROM schema_migrations", text(d, "version"));
-                for row in engine.query_rows(&sql).await? {
-                    tracking
-                        .applied
-                        .extend(record(row.into_iter().next().flatten(), None, true));
-                }
+                tracking.applied = listed(engine, &sql).await?;
             }
             "goose_db_version" => {
                 tracking.tool = "goose";
@@ -233,33 +245,15 @@ pub async fn read(engine: &mut dyn Engine, format: MigrationFormat) -> Result<Op
                     "SELECT {} FROM __diesel_schema_migrations",
                     text(d, "version")
                 );
-                for row in engine.query_rows(&sql).await? {
-                    tracking
-                        .applied
-                        .extend(record(row.into_iter().next().flatten(), None, true));
-                }
+                tracking.applied = listed(engine, &sql).await?;
             }
             "sqitch.changes" => {
                 tracking.tool = "sqitch";
-                for row in engine
-                    .query_rows("SELECT change FROM sqitch.changes")
-                    .await?
-                {
-                    tracking
-                        .applied
-                        .extend(record(row.into_iter().next().flatten(), None, true));
-                }
+                tracking.applied = listed(engine, "SELECT change FROM sqitch.changes").await?;
             }
             "databasechangelog" => {
                 tracking.tool = "liquibase";
-                for row in engine
-                    .query_rows("SELECT id FROM databasechangelog")
-                    .await?
-                {
-                    tracking
-                        .applied
-                        .extend(record(row.into_iter().next().flatten(), None, true));
-                }
+                tracking.applied = listed(engine, "SELECT id FROM databasechangelog").await?;
             }
             _ => continue,
         }
