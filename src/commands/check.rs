@@ -40,10 +40,7 @@ impl Settings {
     fn resolve(args: CheckArgs, config: &Config) -> Result<Settings> {
         let engine = super::resolve_engine(args.engine.clone(), config, args.url.as_deref())?;
         let from_config = |p: &Option<PathBuf>| p.as_deref().map(|p| config.resolve(p));
-        let migrations = args
-            .migrations
-            .or_else(|| from_config(&config.migrations))
-            .unwrap_or_else(|| PathBuf::from("migrations"));
+        let migrations = super::migrations_dir(args.migrations.as_deref(), config);
         let checks_required = args.checks.is_some() || config.checks.is_some();
         let checks = args
             .checks
@@ -88,17 +85,12 @@ pub async fn run(args: CheckArgs, signals: &mut Signals) -> Result<ExitCode> {
     let config = Config::load(args.config.as_deref())?;
     let settings = Settings::resolve(args, &config)?;
 
-    if !settings.migrations.is_dir() {
-        return Err(Error::input(format!(
-            "migrations directory {} does not exist; pass --migrations DIR",
-            display_path(&settings.migrations).display()
-        )));
-    }
-    let format = match settings.migration_format {
-        Some(format) => format,
-        None => migrations::detect(&settings.migrations)?,
-    };
-    let migrations = migrations::read(&settings.migrations, format, settings.engine.split)?;
+    let (format, migrations) = super::read_migrations(
+        &settings.migrations,
+        settings.migration_format,
+        settings.engine.split,
+        "pass --migrations DIR",
+    )?;
     if migrations.is_empty() {
         return Err(Error::input(format!(
             "no migrations in {} (read as the {} layout; --migration-format picks another)",

@@ -2,7 +2,6 @@
 //! migrations produce in a disposable database; every difference is `schema_drift`.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::time::{Instant, SystemTime};
 
 use super::Signals;
@@ -10,7 +9,7 @@ use crate::cli::DriftArgs;
 use crate::config::Config;
 use crate::engine::StartOptions;
 use crate::migrations::tracking;
-use crate::migrations::{self, display_path};
+
 use crate::report::{self, Finding, FindingKind, Format, Report, Severity, Status};
 use crate::sandbox::redact_url;
 use crate::schema::{Change, SchemaSnapshot, diff};
@@ -68,22 +67,13 @@ pub async fn run(args: DriftArgs, signals: &mut Signals) -> Result<ExitCode> {
     let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
     let config = Config::load(args.config.as_deref())?;
     let spec = super::resolve_engine(args.engine.clone(), &config, Some(&args.url))?;
-    let dir = args
-        .migrations
-        .clone()
-        .or_else(|| config.migrations.as_deref().map(|p| config.resolve(p)))
-        .unwrap_or_else(|| PathBuf::from("migrations"));
-    if !dir.is_dir() {
-        return Err(Error::input(format!(
-            "migrations directory {} does not exist; pass --migrations DIR",
-            display_path(&dir).display()
-        )));
-    }
-    let format = match args.migration_format.or(config.migration_format) {
-        Some(f) => f,
-        None => migrations::detect(&dir)?,
-    };
-    let list = migrations::read(&dir, format, spec.split)?;
+    let dir = super::migrations_dir(args.migrations.as_deref(), &config);
+    let (format, list) = super::read_migrations(
+        &dir,
+        args.migration_format.or(config.migration_format),
+        spec.split,
+        "pass --migrations DIR",
+    )?;
     let bin_dir = args
         .bin_dir
         .clone()

@@ -15,7 +15,7 @@ use crate::data::writes::{self, Writes};
 use crate::data::{DataFingerprint, TableChange, compare};
 use crate::engine::{Applied, CheckOutcome, Engine, StartOptions};
 use crate::migrations::tracking::{self, History};
-use crate::migrations::{self, Migration, MigrationFormat, display_path};
+use crate::migrations::{Migration, MigrationFormat, display_path};
 use crate::report::{
     self, DataChange, Finding, FindingKind, Format, MigrationResult, MigrationStatus, Report,
     Severity, Status, TimelineEntry,
@@ -67,22 +67,13 @@ pub async fn run(args: DryRunArgs, signals: &mut Signals) -> Result<ExitCode> {
             display_path(&args.snapshot).display()
         )));
     }
-    let migrations_dir = args
-        .migrations
-        .clone()
-        .or_else(|| config.migrations.as_deref().map(|p| config.resolve(p)))
-        .unwrap_or_else(|| PathBuf::from("migrations"));
-    if !migrations_dir.is_dir() {
-        return Err(Error::input(format!(
-            "migrations directory {} does not exist; pass --migrations DIR",
-            display_path(&migrations_dir).display()
-        )));
-    }
-    let format = match args.migration_format.or(config.migration_format) {
-        Some(f) => f,
-        None => migrations::detect(&migrations_dir)?,
-    };
-    let list = migrations::read(&migrations_dir, format, engine.split)?;
+    let migrations_dir = super::migrations_dir(args.migrations.as_deref(), &config);
+    let (format, list) = super::read_migrations(
+        &migrations_dir,
+        args.migration_format.or(config.migration_format),
+        engine.split,
+        "pass --migrations DIR",
+    )?;
     let checks_required = args.checks.is_some() || config.checks.is_some();
     let checks_dir = args
         .checks

@@ -66,6 +66,37 @@ pub fn emit_report(
     })
 }
 
+/// The migrations directory: `--migrations`, else the config's, else `./migrations`.
+pub fn migrations_dir(arg: Option<&std::path::Path>, config: &Config) -> std::path::PathBuf {
+    arg.map(std::path::Path::to_path_buf)
+        .or_else(|| config.migrations.as_deref().map(|p| config.resolve(p)))
+        .unwrap_or_else(|| std::path::PathBuf::from("migrations"))
+}
+
+/// Reads the migrations of `dir` in `format` (else the layout detected there); a missing
+/// directory is an input error that ends with `hint`.
+pub fn read_migrations(
+    dir: &std::path::Path,
+    format: Option<crate::migrations::MigrationFormat>,
+    split: crate::migrations::Splitter,
+    hint: &str,
+) -> Result<(
+    crate::migrations::MigrationFormat,
+    Vec<crate::migrations::Migration>,
+)> {
+    if !dir.is_dir() {
+        return Err(Error::input(format!(
+            "migrations directory {} does not exist; {hint}",
+            crate::migrations::display_path(dir).display()
+        )));
+    }
+    let format = match format {
+        Some(format) => format,
+        None => crate::migrations::detect(dir)?,
+    };
+    Ok((format, crate::migrations::read(dir, format, split)?))
+}
+
 /// An up that fails while driftless builds a database for itself (drift's expected schema,
 /// seed's database) is an input error at its file and line: the history cannot be applied.
 /// `context` follows "failed" in the message (` on a fresh database`, or nothing).

@@ -55,22 +55,14 @@ pub async fn run(args: SeedArgs, signals: &mut Signals) -> Result<ExitCode> {
     let migrations = match &args.url {
         Some(_) => None,
         None => {
-            let dir = args
-                .migrations
-                .clone()
-                .or_else(|| config.migrations.as_deref().map(|p| config.resolve(p)))
-                .unwrap_or_else(|| PathBuf::from("migrations"));
-            if !dir.is_dir() {
-                return Err(Error::input(format!(
-                    "migrations directory {} does not exist; pass --migrations DIR, or --url to seed a live database",
-                    display_path(&dir).display()
-                )));
-            }
-            let format = match args.migration_format.or(config.migration_format) {
-                Some(format) => format,
-                None => migrations::detect(&dir)?,
-            };
-            Some(migrations::read(&dir, format, spec.split)?)
+            let dir = super::migrations_dir(args.migrations.as_deref(), &config);
+            let (_, list) = super::read_migrations(
+                &dir,
+                args.migration_format.or(config.migration_format),
+                spec.split,
+                "pass --migrations DIR, or --url to seed a live database",
+            )?;
+            Some(list)
         }
     };
 
