@@ -220,7 +220,7 @@ fn up_failed(m: &Migration, line: usize, code: String, message: String) -> Findi
 }
 
 /// A finding of `kind` about migration `m`.
-fn finding(kind: FindingKind, m: &Migration, message: String) -> Finding {
+pub(crate) fn finding(kind: FindingKind, m: &Migration, message: String) -> Finding {
     Finding::new(kind, message).migration(&m.version, &m.name)
 }
 

@@ -20,6 +20,7 @@ use crate::report::{
     self, DataChange, Finding, FindingKind, Format, MigrationResult, MigrationStatus, Report,
     Severity, Status, TimelineEntry,
 };
+use crate::roundtrip::finding;
 use crate::schema::SchemaSnapshot;
 use crate::{Error, ExitCode, Result};
 
@@ -178,10 +179,6 @@ struct Outcome {
     /// Tables whose data was compared, of how many.
     compared: (usize, usize),
     findings: Vec<Finding>,
-}
-
-fn finding(kind: FindingKind, m: &Migration, message: String) -> Finding {
-    Finding::new(kind, message).migration(&m.version, &m.name)
 }
 
 async fn run_checks(
