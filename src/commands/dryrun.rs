@@ -866,11 +866,7 @@ fn human(report: &Report, outcome: &Summary) -> String {
     if !shown.is_empty() {
         out.push('\n');
         for f in shown {
-            let severity = match f.severity {
-                Severity::Error => "error",
-                Severity::Warning => "warning",
-                Severity::Info => "info",
-            };
+            let severity = f.severity.as_str();
             let place = match (&f.file, f.line) {
                 (Some(file), Some(line)) => format!("  {file}:{line}"),
                 (Some(file), None) => format!("  {file}"),

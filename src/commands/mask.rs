@@ -512,11 +512,7 @@ fn human(report: &Report, target: &str) -> String {
     if !report.findings.is_empty() {
         out.push('\n');
         for f in &report.findings {
-            let severity = match f.severity {
-                Severity::Error => "error",
-                Severity::Warning => "warning",
-                Severity::Info => "info",
-            };
+            let severity = f.severity.as_str();
             let _ = writeln!(out, "  {severity:7} {:14} {}", f.kind.id(), f.message);
             if let Some(diff) = f
                 .details
