@@ -30,9 +30,7 @@ pub fn apply(findings: &mut [Finding], config: &Config, migrations: &[Migration]
 
 fn allowed_by(finding: &Finding, config: &Config, migrations: &[Migration]) -> Option<String> {
     let column_order = finding
-        .details
-        .as_ref()
-        .and_then(|d| d.get("column_order"))
+        .get_detail("column_order")
         .and_then(Value::as_bool)
         .unwrap_or(false);
     let rule = config.allow.iter().find(|rule| {

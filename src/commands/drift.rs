@@ -226,12 +226,7 @@ pub async fn run(args: DriftArgs, signals: &mut Signals) -> Result<ExitCode> {
             }
             for f in &report.findings {
                 out.push_str(&format!("  {} {}\n", f.kind.id(), f.message));
-                if let Some(diff) = f
-                    .details
-                    .as_ref()
-                    .and_then(|d| d.get("diff"))
-                    .and_then(|d| d.as_str())
-                {
+                if let Some(diff) = f.get_detail("diff").and_then(|d| d.as_str()) {
                     for line in diff.lines() {
                         out.push_str(&format!("      {line}\n"));
                     }

@@ -514,12 +514,7 @@ fn human(report: &Report, target: &str) -> String {
         for f in &report.findings {
             let severity = f.severity.as_str();
             let _ = writeln!(out, "  {severity:7} {:14} {}", f.kind.id(), f.message);
-            if let Some(diff) = f
-                .details
-                .as_ref()
-                .and_then(|d| d.get("diff"))
-                .and_then(|d| d.as_str())
-            {
+            if let Some(diff) = f.get_detail("diff").and_then(|d| d.as_str()) {
                 for line in diff.lines() {
                     let _ = writeln!(out, "          {line}");
                 }

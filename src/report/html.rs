@@ -168,7 +168,7 @@ fn finding_html(f: &Finding) -> String {
         let _ = writeln!(out, "<p class=\"where\">{}</p>", esc(&place));
     }
     let _ = writeln!(out, "<p class=\"message\">{}</p>", esc(&f.message));
-    let detail = |key: &str| f.details.as_ref().and_then(|d| d.get(key));
+    let detail = |key: &str| f.get_detail(key);
     if let Some(reason) = detail("allowed").and_then(|v| v.as_str()) {
         let _ = writeln!(out, "<p class=\"allowed\">allowed: {}</p>", esc(reason));
     }

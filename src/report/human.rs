@@ -158,7 +158,7 @@ fn write_finding(out: &mut dyn Write, p: &Paint, f: &Finding) -> std::io::Result
     )?;
     let indent = "          ";
     writeln!(out, "{indent}{}", f.message)?;
-    let detail = |key: &str| f.details.as_ref().and_then(|d| d.get(key));
+    let detail = |key: &str| f.get_detail(key);
     if let Some(reason) = detail("allowed").and_then(|v| v.as_str()) {
         writeln!(out, "{indent}{}", p.dim(&format!("allowed: {reason}")))?;
     }

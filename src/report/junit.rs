@@ -46,12 +46,7 @@ fn describe(f: &Finding) -> String {
         f.severity.as_str(),
         f.kind.id()
     );
-    if let Some(diff) = f
-        .details
-        .as_ref()
-        .and_then(|d| d.get("diff"))
-        .and_then(|d| d.as_str())
-    {
+    if let Some(diff) = f.get_detail("diff").and_then(|d| d.as_str()) {
         text.push('\n');
         text.push_str(diff);
     }

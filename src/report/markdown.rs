@@ -48,7 +48,7 @@ fn finding_block(f: &Finding) -> String {
         inline(&f.message)
     );
     let _ = writeln!(block, "{}{place}\n", inline(&f.message));
-    let detail = |key: &str| f.details.as_ref().and_then(|d| d.get(key));
+    let detail = |key: &str| f.get_detail(key);
     if let Some(reason) = detail("allowed").and_then(|v| v.as_str()) {
         let _ = writeln!(block, "Allowed: {}\n", inline(reason));
     }

@@ -43,6 +43,11 @@ pub struct Finding {
 }
 
 impl Finding {
+    /// The detail `key`, if the finding has it.
+    pub fn get_detail(&self, key: &str) -> Option<&Value> {
+        self.details.as_ref().and_then(|d| d.get(key))
+    }
+
     /// A finding of `kind` at its default severity; fill the rest with the builder methods.
     pub fn new(kind: FindingKind, message: impl Into<String>) -> Finding {
         Finding {
