@@ -10,16 +10,10 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 use sqlx::Connection;
+use util::pg::{Pg, runtime};
 use util::{Run, driftless, findings, kinds};
 
 const CLEAN: &str = "migrations-under-test/postgres/clean";
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 fn md5(path: &Path) -> Vec<u8> {
     use sha2::Digest;
@@ -75,41 +69,7 @@ fn checks_dir() -> tempfile::TempDir {
     dir
 }
 
-struct Pg {
-    server: driftless::engine::postgres::LocalServer,
-    runtime: tokio::runtime::Runtime,
-    bin_dir: PathBuf,
-}
-
 impl Pg {
-    fn start() -> Pg {
-        use driftless::engine::postgres::{LocalServer, find_binaries};
-        let bins = find_binaries(None).expect("PostgreSQL binaries (make setup installs them)");
-        let server = LocalServer::start(&bins, false).expect("a server");
-        let runtime = runtime();
-        drop(runtime.block_on(server.connect()).expect("server answers"));
-        Pg {
-            server,
-            runtime,
-            bin_dir: bins.bin_dir.clone(),
-        }
-    }
-
-    fn url(&self, db: &str) -> String {
-        format!("{}/{db}", self.server.url().rsplit_once('/').unwrap().0)
-    }
-
-    fn exec(&self, db: &str, sql: &str) {
-        let url = self.url(db);
-        self.runtime.block_on(async {
-            let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
-            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
-                .execute(&mut conn)
-                .await
-                .unwrap_or_else(|e| panic!("{e}: {sql}"));
-        });
-    }
-
     /// "Production": the first eight clean migrations applied and recorded by `tool`, with data.
     fn production(&self, db: &str, tool: &str) -> String {
         self.exec("postgres", &format!("CREATE DATABASE {db}"));

@@ -9,18 +9,12 @@ use std::path::PathBuf;
 
 use sqlx::{Connection, Row};
 use util::Run;
+use util::pg::{Pg, runtime};
 
 const KEY: &str = "test-masking-key-0123456789abcdef";
 const OTHER_KEY: &str = "another-masking-key-9876543210";
 const PG_RULES: &str = "tests/fixtures/postgres/masking.toml";
 const MY_RULES: &str = "tests/fixtures/mysql/masking.toml";
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 /// `driftless mask …` with a key in the environment (or none), no leftovers afterwards.
 fn mask(key: Option<&str>, args: &[&str]) -> Run {
@@ -40,41 +34,16 @@ fn mask(key: Option<&str>, args: &[&str]) -> Run {
     }
 }
 
-struct Pg {
-    server: driftless::engine::postgres::LocalServer,
-    runtime: tokio::runtime::Runtime,
-}
-
 impl Pg {
-    fn start() -> Pg {
-        use driftless::engine::postgres::{LocalServer, find_binaries};
-        let bins = find_binaries(None).expect("PostgreSQL binaries (make setup installs them)");
-        let server = LocalServer::start(&bins, false).expect("a server");
-        let runtime = runtime();
-        drop(runtime.block_on(server.connect()).expect("server answers"));
-        let pg = Pg { server, runtime };
+    /// The server with database `source` built from the mask fixture.
+    fn with_source() -> Pg {
+        let pg = Pg::start();
         pg.exec("postgres", "CREATE DATABASE source");
         let fixture =
             std::fs::read_to_string(util::repo().join("tests/fixtures/postgres/mask_source.sql"))
                 .unwrap();
         pg.exec("source", &fixture);
         pg
-    }
-
-    fn url(&self, db: &str) -> String {
-        let base = self.server.url();
-        format!("{}/{db}", base.rsplit_once('/').unwrap().0)
-    }
-
-    fn exec(&self, db: &str, sql: &str) {
-        let url = self.url(db);
-        self.runtime.block_on(async {
-            let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
-            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
-                .execute(&mut conn)
-                .await
-                .unwrap_or_else(|e| panic!("{e}: {sql}"));
-        });
     }
 
     /// Every row of the query, every value as text.
@@ -152,7 +121,7 @@ fn personal_values(pg: &Pg) -> BTreeSet<String> {
 
 #[test]
 fn postgres_masked_copy_holds_no_original_pii_and_keeps_joins_and_schema() {
-    let pg = Pg::start();
+    let pg = Pg::with_source();
     let before = pg.contents("source");
     let target = pg.new_db("masked");
     let run = mask(
@@ -269,7 +238,7 @@ fn postgres_masked_copy_holds_no_original_pii_and_keeps_joins_and_schema() {
 
 #[test]
 fn postgres_same_key_same_bytes_other_key_other_values() {
-    let pg = Pg::start();
+    let pg = Pg::with_source();
     let url = pg.url("source");
     for (db, key) in [("a", KEY), ("b", KEY), ("c", OTHER_KEY)] {
         let target = pg.new_db(db);
@@ -315,7 +284,7 @@ fn postgres_same_key_same_bytes_other_key_other_values() {
 
 #[test]
 fn postgres_strict_refuses_an_unmasked_email_and_writes_nothing() {
-    let pg = Pg::start();
+    let pg = Pg::with_source();
     let dir = tempfile::tempdir().unwrap();
     let rules = dir.path().join("rules.toml");
     let text = std::fs::read_to_string(util::repo().join(PG_RULES)).unwrap();
@@ -354,7 +323,7 @@ fn postgres_strict_refuses_an_unmasked_email_and_writes_nothing() {
 
 #[test]
 fn postgres_detect_suggests_rules_with_evidence_and_subsets_keep_keys_valid() {
-    let pg = Pg::start();
+    let pg = Pg::with_source();
     let run = mask(None, &["--from", &pg.url("source"), "--detect"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     for expected in [
@@ -403,7 +372,7 @@ fn postgres_detect_suggests_rules_with_evidence_and_subsets_keep_keys_valid() {
 
 #[test]
 fn bad_input_is_a_clear_error_and_the_key_is_never_shown() {
-    let pg = Pg::start();
+    let pg = Pg::with_source();
     let run = mask(
         None,
         &[
@@ -589,7 +558,7 @@ fn mariadb_masked_copy_and_dump() {
 
 #[test]
 fn the_shipped_rules_cover_the_demo_schema_seeded_by_driftless() {
-    let pg = Pg::start();
+    let pg = Pg::with_source();
     let url = pg.new_db("shop");
     let mut ups: Vec<PathBuf> =
         std::fs::read_dir(util::repo().join("migrations-under-test/postgres/clean"))

@@ -7,17 +7,11 @@ mod util;
 use std::path::{Path, PathBuf};
 
 use sqlx::Connection;
+use util::pg::{Pg, runtime};
 use util::{Run, driftless};
 
 const PG_KITCHEN: &str = "tests/fixtures/postgres/seed_kitchen";
 const MYSQL_KITCHEN: &str = "tests/fixtures/mysql/seed_kitchen";
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 /// The `*.up.sql` files of a folder, in order.
 fn ups(dir: &str) -> Vec<String> {
@@ -34,33 +28,7 @@ fn ups(dir: &str) -> Vec<String> {
         .collect()
 }
 
-/// A disposable PostgreSQL server for `--url`, with helpers to run SQL on its databases.
-struct Pg {
-    server: driftless::engine::postgres::LocalServer,
-    runtime: tokio::runtime::Runtime,
-    bin_dir: PathBuf,
-}
-
 impl Pg {
-    fn start() -> Pg {
-        use driftless::engine::postgres::{LocalServer, find_binaries};
-        let bins = find_binaries(None).expect("PostgreSQL binaries (make setup installs them)");
-        let server = LocalServer::start(&bins, false).expect("a server");
-        let runtime = runtime();
-        drop(runtime.block_on(server.connect()).expect("server answers"));
-        Pg {
-            server,
-            runtime,
-            bin_dir: bins.bin_dir.clone(),
-        }
-    }
-
-    fn url(&self, db: &str) -> String {
-        let base = self.server.url();
-        let (root, _) = base.rsplit_once('/').unwrap();
-        format!("{root}/{db}")
-    }
-
     /// Creates `db` with the schema of the migrations in `dir`.
     fn database(&self, db: &str, dir: Option<&str>) -> String {
         self.exec("postgres", &format!("CREATE DATABASE {db}"));
@@ -68,17 +36,6 @@ impl Pg {
             self.exec(db, &up);
         }
         self.url(db)
-    }
-
-    fn exec(&self, db: &str, sql: &str) {
-        let url = self.url(db);
-        self.runtime.block_on(async {
-            let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
-            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
-                .execute(&mut conn)
-                .await
-                .unwrap_or_else(|e| panic!("{e}: {sql}"));
-        });
     }
 
     fn count(&self, db: &str, sql: &str) -> i64 {

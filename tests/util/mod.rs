@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod history;
+pub mod pg;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

@@ -1,0 +1,53 @@
+//! A disposable PostgreSQL server of the tests' own (a "production" database, a `--url`
+//! target), started from driftless's sandbox, with helpers to run SQL on its databases.
+
+use std::path::PathBuf;
+
+use sqlx::Connection;
+
+/// A current-thread runtime for the tests' own SQL.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+pub struct Pg {
+    pub server: driftless::engine::postgres::LocalServer,
+    pub runtime: tokio::runtime::Runtime,
+    /// Where `psql`, `pg_dump` and friends are.
+    pub bin_dir: PathBuf,
+}
+
+impl Pg {
+    pub fn start() -> Pg {
+        use driftless::engine::postgres::{LocalServer, find_binaries};
+        let bins = find_binaries(None).expect("PostgreSQL binaries (make setup installs them)");
+        let server = LocalServer::start(&bins, false).expect("a server");
+        let runtime = runtime();
+        drop(runtime.block_on(server.connect()).expect("server answers"));
+        Pg {
+            server,
+            runtime,
+            bin_dir: bins.bin_dir.clone(),
+        }
+    }
+
+    /// The URL of database `db` on this server.
+    pub fn url(&self, db: &str) -> String {
+        format!("{}/{db}", self.server.url().rsplit_once('/').unwrap().0)
+    }
+
+    /// Runs `sql` (several statements allowed) in `db`; panics with the statement on error.
+    pub fn exec(&self, db: &str, sql: &str) {
+        let url = self.url(db);
+        self.runtime.block_on(async {
+            let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
+                .execute(&mut conn)
+                .await
+                .unwrap_or_else(|e| panic!("{e}: {sql}"));
+        });
+    }
+}
