@@ -43,10 +43,7 @@ fn live() -> Live {
     let binary = find_binary(None).expect("a MongoDB server (make setup builds FerretDB)");
     let server = LocalServer::start(&binary, false).expect("server starts");
     let url = format!("mongodb://127.0.0.1:{}/app", server.port);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = util::runtime();
     let client = rt.block_on(mongodb::Client::with_uri_str(&url)).unwrap();
     Live {
         server,
@@ -315,10 +312,7 @@ fn url_mode_uses_and_drops_a_throwaway_database() {
         "{}",
         run.stdout
     );
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = util::runtime();
     let databases = rt.block_on(async {
         let client = mongodb::Client::with_uri_str(&url).await.unwrap();
         client.list_database_names().await.unwrap()
@@ -642,14 +636,8 @@ fn keep_leaves_a_reachable_mongo_server() {
         .unwrap();
     assert_eq!(output.status.code(), Some(0));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    let url = stderr
-        .split_whitespace()
-        .find(|w| w.starts_with("mongodb://"))
-        .unwrap_or_else(|| panic!("no URL in: {stderr}"));
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let url = util::url_in(&stderr, "mongodb");
+    let rt = util::runtime();
     let collections = rt.block_on(async {
         let client = mongodb::Client::with_uri_str(url).await.unwrap();
         let names = client

@@ -238,10 +238,7 @@ fn url_mode_uses_and_drops_a_throwaway_database() {
     use driftless::engine::mysql::{LocalServer, find_binaries};
     let bins = find_binaries(None).expect("MariaDB (make setup installs it)");
     let server = LocalServer::start(&bins, false).expect("a server for --url");
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = util::runtime();
     drop(runtime.block_on(server.connect()).expect("server answers"));
     let url = server.url();
     let databases = || -> Vec<String> {
@@ -374,14 +371,8 @@ fn keep_leaves_a_reachable_mysql_server() {
         .unwrap();
     assert_eq!(output.status.code(), Some(0));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    let url = stderr
-        .split_whitespace()
-        .find(|w| w.starts_with("mysql://"))
-        .unwrap_or_else(|| panic!("no URL in: {stderr}"));
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let url = util::url_in(&stderr, "mysql");
+    let runtime = util::runtime();
     let tables: i64 = runtime.block_on(async {
         use sqlx::Connection;
         let mut conn = sqlx::MySqlConnection::connect(url).await.unwrap();

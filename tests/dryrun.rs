@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 use sqlx::Connection;
-use util::pg::{Pg, runtime};
+use util::pg::Pg;
+use util::runtime;
 use util::{Run, driftless, findings, kinds};
 
 const CLEAN: &str = "migrations-under-test/postgres/clean";

@@ -9,7 +9,8 @@ use std::path::PathBuf;
 
 use sqlx::{Connection, Row};
 use util::Run;
-use util::pg::{Pg, runtime};
+use util::pg::Pg;
+use util::runtime;
 
 const KEY: &str = "test-masking-key-0123456789abcdef";
 const OTHER_KEY: &str = "another-masking-key-9876543210";

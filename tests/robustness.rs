@@ -238,19 +238,13 @@ fn keep_leaves_a_reachable_server_and_says_how_to_stop_it() {
         .unwrap();
     assert_eq!(output.status.code(), Some(0));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    let url = stderr
-        .split_whitespace()
-        .find(|w| w.starts_with("postgres://"))
-        .unwrap_or_else(|| panic!("no URL in: {stderr}"));
+    let url = util::url_in(&stderr, "postgres");
     assert!(
         !util::processes_mentioning(tmp.path()).is_empty(),
         "server kept"
     );
     // The kept database holds the migrated schema.
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = util::runtime();
     let tables: i64 = runtime.block_on(async {
         use sqlx::Connection;
         let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
@@ -290,10 +284,7 @@ fn url_mode_works_in_a_throwaway_database_and_drops_it() {
     let bins = find_binaries(None).expect("PostgreSQL binaries (make setup installs them)");
     let server = LocalServer::start(&bins, false).expect("a server for --url");
     let url = server.url();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = util::runtime();
     // Ready once it accepts a connection.
     drop(runtime.block_on(server.connect()).expect("server answers"));
     let databases = |runtime: &tokio::runtime::Runtime| -> Vec<String> {

@@ -7,7 +7,8 @@ mod util;
 use std::path::{Path, PathBuf};
 
 use sqlx::Connection;
-use util::pg::{Pg, runtime};
+use util::pg::Pg;
+use util::runtime;
 use util::{Run, driftless};
 
 const PG_KITCHEN: &str = "tests/fixtures/postgres/seed_kitchen";
@@ -635,11 +636,7 @@ fn mariadb_keep_loads_the_disposable_server_through_a_pipe() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(out.status.code(), Some(0), "{stderr}");
-    let url = stderr
-        .split_whitespace()
-        .find(|w| w.starts_with("mysql://"))
-        .expect("the kept server's URL")
-        .to_string();
+    let url = util::url_in(&stderr, "mysql").to_string();
     let stop = stderr
         .lines()
         .find_map(|l| l.trim().strip_prefix("stop it with: "))

@@ -13,6 +13,21 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+/// A current-thread runtime for the tests' own database sessions.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// The first `scheme://…` URL in `text` (what `--keep` prints); panics showing `text`.
+pub fn url_in<'a>(text: &'a str, scheme: &str) -> &'a str {
+    text.split_whitespace()
+        .find(|w| w.starts_with(&format!("{scheme}://")))
+        .unwrap_or_else(|| panic!("no {scheme} URL in: {text}"))
+}
+
 /// The repository root (tests run with it as the working directory).
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

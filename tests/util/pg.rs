@@ -5,13 +5,7 @@ use std::path::PathBuf;
 
 use sqlx::Connection;
 
-/// A current-thread runtime for the tests' own SQL.
-pub fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
+use super::runtime;
 
 pub struct Pg {
     pub server: driftless::engine::postgres::LocalServer,
