@@ -196,58 +196,33 @@ async fn probe(
         ),
         None => "count(*)::int8 + 1".into(),
     };
-    let mut probes = HashMap::new();
-    // Tables the cache knows nothing about are hashed anyway: only their storage is looked
-    // up, without scanning them.
-    let (known, unknown): (Vec<&Table>, Vec<&Table>) = tables.iter().partition(|t| {
+    let select = |t: &&Table| {
         let name = t.qualified();
-        cache.known.contains_key(&name) || cache.captured.contains_key(&name)
-    });
-    for chunk in unknown.chunks(CHUNK) {
-        let selects: Vec<String> = chunk
-            .iter()
-            .map(|t| {
-                format!(
-                    "SELECT {}, coalesce(pg_relation_filenode({}::regclass), 0)::int8",
-                    literal(&t.qualified()),
-                    literal(&table_ref(t))
-                )
-            })
-            .collect();
-        let rows = sqlx::query(sqlx::AssertSqlSafe(selects.join("\nUNION ALL\n")))
-            .persistent(false)
-            .fetch_all(&mut *conn)
-            .await
-            .context(|| "cannot read table storage".into())?;
-        for row in rows {
-            let name: String = row.try_get(0).context(|| "probe table".into())?;
-            probes.insert(
-                name,
-                Probe {
-                    filenode: row.try_get(1).context(|| "probe filenode".into())?,
-                    rows: -1,
-                    newer_than_known: 1,
-                    newer_than_captured: 1,
-                },
-            );
+        let storage = format!(
+            "coalesce(pg_relation_filenode({}::regclass), 0)::int8",
+            literal(&table_ref(t))
+        );
+        if cache.known.contains_key(&name) || cache.captured.contains_key(&name) {
+            format!(
+                "SELECT {}, {storage}, count(*)::int8, {}, {} FROM {}{} t",
+                literal(&name),
+                newer(cache.known.get(&name).map(|k| &k.marker)),
+                newer(cache.captured.get(&name).map(|c| &c.known.marker)),
+                only(t),
+                table_ref(t)
+            )
+        } else {
+            // The cache knows nothing about it, so it is hashed anyway: only its storage is
+            // looked up, without a scan (rows unknown, written since: yes).
+            format!(
+                "SELECT {}, {storage}, -1::int8, 1::int8, 1::int8",
+                literal(&name)
+            )
         }
-    }
-    for chunk in known.chunks(CHUNK) {
-        let selects: Vec<String> = chunk
-            .iter()
-            .map(|t| {
-                let name = t.qualified();
-                format!(
-                    "SELECT {}, coalesce(pg_relation_filenode({}::regclass), 0)::int8, count(*)::int8, {}, {} FROM {}{} t",
-                    literal(&name),
-                    literal(&table_ref(t)),
-                    newer(cache.known.get(&name).map(|k| &k.marker)),
-                    newer(cache.captured.get(&name).map(|c| &c.known.marker)),
-                    only(t),
-                    table_ref(t)
-                )
-            })
-            .collect();
+    };
+    let mut probes = HashMap::new();
+    for chunk in tables.chunks(CHUNK) {
+        let selects: Vec<String> = chunk.iter().map(select).collect();
         let rows = sqlx::query(sqlx::AssertSqlSafe(selects.join("\nUNION ALL\n")))
             .persistent(false)
             .fetch_all(&mut *conn)
