@@ -478,39 +478,19 @@ async fn deploy(
             );
         }
     }
-    for (table, change) in compare(&before_data, &after_data) {
-        let message = match change {
-            TableChange::Disappeared { rows } if rows > 0 => {
+    // Rows, columns and tables the deploy takes away (renamed columns are not among them).
+    for change in &data_changes {
+        let table = &change.table;
+        let message = match (change.rows_before, change.rows_after) {
+            (Some(rows), None) if rows > 0 => {
                 format!("the deploy drops {table} holding {rows} rows")
             }
-            TableChange::Changed {
-                rows_before,
-                rows_after,
-                gone_columns,
-                ..
-            } => {
+            (Some(before), Some(after)) => {
                 let mut parts = Vec::new();
-                if rows_after < rows_before {
-                    parts.push(format!(
-                        "removes {} of {rows_before} rows",
-                        rows_before - rows_after
-                    ));
+                if after < before {
+                    parts.push(format!("removes {} of {before} rows", before - after));
                 }
-                // A column that comes back under another name with the same values was renamed.
-                let renamed = |column: &str| {
-                    let before = before_data
-                        .tables
-                        .get(&table)
-                        .and_then(|t| t.columns.get(column));
-                    after_data.tables.get(&table).is_some_and(|t| {
-                        t.columns.iter().any(|(name, fp)| {
-                            name != column
-                                && Some(fp) == before
-                                && !before_data.tables[&table].columns.contains_key(name)
-                        })
-                    })
-                };
-                for (column, values) in gone_columns.iter().filter(|(c, _)| !renamed(c)) {
+                for (column, values) in &change.columns_dropped {
                     parts.push(format!("drops column {column} holding {values} values"));
                 }
                 if parts.is_empty() {
@@ -520,7 +500,7 @@ async fn deploy(
             }
             _ => continue,
         };
-        let plain = table.rsplit('.').next().unwrap_or(&table).to_string();
+        let plain = table.rsplit('.').next().unwrap_or(table).to_string();
         findings.push(
             Finding::new(FindingKind::DestructiveChange, message).object(
                 table.clone(),
