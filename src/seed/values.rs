@@ -589,7 +589,7 @@ fn int_value<R: Rng + ?Sized>(bytes: u8, unsigned: bool, ctx: &Ctx<'_>, rng: &mu
     let bounded = ctx.rules.min.is_some() || ctx.rules.max.is_some();
     if ctx.edge && !bounded && !ctx.unique {
         // The extremes of the type: no narrower column can hold them.
-        return if ctx.row % 2 == 0 || unsigned {
+        return if ctx.row.is_multiple_of(2) || unsigned {
             max
         } else {
             min

@@ -119,10 +119,10 @@ fn element_spans(text: &str) -> Vec<(usize, usize)> {
             b']' | b'}' => {
                 depth -= 1;
                 last_end = i + 1;
-                if depth == 0 {
-                    if let Some(s) = start.take() {
-                        spans.push((s, trim_end(text, s, i)));
-                    }
+                if depth == 0
+                    && let Some(s) = start.take()
+                {
+                    spans.push((s, trim_end(text, s, i)));
                 }
             }
             b',' if depth == 1 => {
