@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-/// Process exit codes, as documented in REPORT-CONTRACT.md and `driftless --help`.
+/// Process exit codes, as documented in docs/report.md and `driftless --help`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitCode {
     /// Ran to the end, no finding at or above the fail threshold.

@@ -1,6 +1,6 @@
 //! The registry of finding kinds: stable ids, default severities and what each one means.
 //!
-//! The ids are part of the public report contract (REPORT-CONTRACT.md): never rename one.
+//! The ids are part of the public report contract (docs/report.md): never rename one.
 
 use serde::{Deserialize, Serialize};
 

@@ -1,4 +1,4 @@
-//! The one report model every output format renders (REPORT-CONTRACT.md, version 1).
+//! The one report model every output format renders (docs/report.md, version 1).
 
 use serde::Serialize;
 use serde_json::{Map, Value};

@@ -76,7 +76,7 @@ impl Run {
         }
     }
 
-    /// The JSON report on stdout, validated against the shared contract schema.
+    /// The JSON report on stdout, validated against the contract schema.
     pub fn json(&self) -> Value {
         let report: Value = serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
             panic!(
@@ -194,7 +194,7 @@ pub fn wait_for(timeout: Duration, mut condition: impl FnMut() -> bool) -> bool 
 fn schema_validator() -> &'static jsonschema::Validator {
     static VALIDATOR: OnceLock<jsonschema::Validator> = OnceLock::new();
     VALIDATOR.get_or_init(|| {
-        let path = repo().join("../shared/report.schema.json");
+        let path = repo().join("schema/report.schema.json");
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
             panic!(
                 "the report contract schema {} is needed to validate reports: {e}",
@@ -206,7 +206,7 @@ fn schema_validator() -> &'static jsonschema::Validator {
     })
 }
 
-/// Asserts that `report` satisfies `../shared/report.schema.json`.
+/// Asserts that `report` satisfies `schema/report.schema.json`, the repository's contract.
 pub fn assert_valid_report(report: &Value) {
     let errors: Vec<String> = schema_validator()
         .iter_errors(report)
