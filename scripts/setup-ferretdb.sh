@@ -20,12 +20,19 @@ if [ -x "$BIN" ] && "$BIN" --version >/dev/null 2>&1; then
 	echo "setup: FerretDB $VERSION cached at $BIN"
 	exit 0
 fi
-if ! command -v go >/dev/null 2>&1; then
-	echo "setup: Go is needed to build FerretDB (mongod is not installed); install Go 1.21+" >&2
-	exit 1
+# With --if-go, only build when a new enough Go is already installed (`make demo`: the
+# PostgreSQL part must not need Go).
+if [ "${1:-}" = "--if-go" ]; then
+	if ! "$(dirname "$0")/setup-go.sh" --installed-only >/dev/null 2>&1; then
+		echo "setup: MongoDB part skipped: building FerretDB (mongod is not installed) needs Go 1.24+;" \
+			"\`make setup-mongo\` (run by \`make test\`) fetches Go and builds it" >&2
+		exit 3
+	fi
 fi
-echo "setup: building FerretDB $VERSION into $DEST (once; about a minute)"
-mod_dir=$(cd /tmp && GOFLAGS=-mod=mod go mod download -json "github.com/FerretDB/FerretDB@$VERSION" \
+go=$("$(dirname "$0")/setup-go.sh")
+export GOTOOLCHAIN=local
+echo "setup: building FerretDB $VERSION into $DEST with $("$go" version | cut -d' ' -f3) (once; about a minute)"
+mod_dir=$(cd /tmp && GOFLAGS=-mod=mod "$go" mod download -json "github.com/FerretDB/FerretDB@$VERSION" \
 	| sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')
 if [ -z "$mod_dir" ] || [ ! -d "$mod_dir" ]; then
 	echo "setup: go mod download of FerretDB $VERSION failed" >&2
@@ -37,7 +44,7 @@ cp -r "$mod_dir" "$work/src"
 chmod -R u+w "$work/src"
 mkdir -p "$work/src/build/version"
 echo "$VERSION" > "$work/src/build/version/version.txt"
-(cd "$work/src" && CGO_ENABLED=0 go build -trimpath -o "$work/ferretdb" ./cmd/ferretdb)
+(cd "$work/src" && CGO_ENABLED=0 "$go" build -trimpath -o "$work/ferretdb" ./cmd/ferretdb)
 mkdir -p "$DEST"
 mv "$work/ferretdb" "$BIN.partial"
 mv "$BIN.partial" "$BIN"

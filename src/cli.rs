@@ -57,7 +57,45 @@ pub enum Command {
     /// Compare the schema of a live database (read only) with what its migrations produce.
     #[command(after_help = EXIT_CODES)]
     Drift(DriftArgs),
+
+    /// Print the JSON Schema of the report (`--format json`) this binary writes.
+    #[command(after_help = SCHEMA_HELP)]
+    Schema,
+
+    /// Print a shell completion script for bash, zsh, fish, elvish or powershell.
+    #[command(after_help = COMPLETIONS_HELP)]
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+
+    /// Print the man page (roff) of driftless, or write one page per subcommand into a folder.
+    #[command(after_help = MAN_HELP)]
+    Man {
+        /// Write driftless.1 and driftless-<subcommand>.1 into this folder instead.
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+    },
 }
+
+const SCHEMA_HELP: &str = "\
+Examples:
+  driftless schema > report.schema.json
+  driftless check --format json --output report.json   # validate it against the schema
+
+The contract itself (fields, kinds, details, exit codes) is docs/report.md in the repository.";
+
+const COMPLETIONS_HELP: &str = "\
+Examples:
+  driftless completions bash > ~/.local/share/bash-completion/completions/driftless
+  driftless completions zsh > \"${fpath[1]}/_driftless\"
+  driftless completions fish > ~/.config/fish/completions/driftless.fish";
+
+const MAN_HELP: &str = "\
+Examples:
+  driftless man > driftless.1 && man ./driftless.1
+  driftless man --out-dir /usr/local/share/man/man1";
 
 #[derive(Debug, Args)]
 pub struct DryRunArgs {
@@ -118,9 +156,8 @@ pub struct DryRunArgs {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// Directory with the server binaries and pg_restore / psql (see `check --help`).
-    #[arg(long = "pg-bin", visible_alias = "mysql-bin", value_name = "DIR")]
-    pub bin_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub server: ServerArgs,
 
     /// No progress output on stderr.
     #[arg(long, short = 'q')]
@@ -166,9 +203,8 @@ pub struct DriftArgs {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// Directory with the server binaries (see `check --help`).
-    #[arg(long = "pg-bin", visible_alias = "mysql-bin", value_name = "DIR")]
-    pub bin_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub server: ServerArgs,
 
     /// No progress output on stderr.
     #[arg(long, short = 'q')]
@@ -250,9 +286,8 @@ pub struct MaskArgs {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// Directory with the server binaries and pg_dump (see `check --help`).
-    #[arg(long = "pg-bin", visible_alias = "mysql-bin", value_name = "DIR")]
-    pub bin_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub server: ServerArgs,
 
     /// No progress output on stderr.
     #[arg(long, short = 'q')]
@@ -365,9 +400,8 @@ pub struct SeedArgs {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// Directory with the server binaries (see `check --help`).
-    #[arg(long = "pg-bin", visible_alias = "mysql-bin", value_name = "DIR")]
-    pub bin_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub server: ServerArgs,
 
     /// No progress output on stderr.
     #[arg(long, short = 'q')]
@@ -379,12 +413,33 @@ fn parse_report(text: &str) -> Result<(Format, PathBuf), String> {
         .split_once('=')
         .ok_or_else(|| format!("expected FORMAT=PATH, got `{text}`"))?;
     let format = Format::parse(format).ok_or_else(|| {
-        format!("unknown report format `{format}`; use human, json, junit, markdown, github, sarif or html")
+        format!("unknown report format `{format}`; use human, json, junit, markdown, github, sarif, html or codeclimate")
     })?;
     if path.is_empty() {
         return Err("the report path is empty".into());
     }
     Ok((format, PathBuf::from(path)))
+}
+
+/// Where the server binaries come from; shared by every command that starts a server.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ServerArgs {
+    /// Directory with the server binaries: initdb and postgres (PostgreSQL), mariadbd or
+    /// mysqld (MySQL), mongod or its path (MongoDB). [default: searched on PATH and in the
+    /// usual install locations; MongoDB: then the FerretDB `make setup` builds]
+    #[arg(long = "pg-bin", visible_aliases = ["mysql-bin", "mongod-bin"], value_name = "DIR")]
+    pub bin_dir: Option<PathBuf>,
+
+    /// PostgreSQL major version to run on (or major.minor): installed binaries of that
+    /// version, else fetched once from Maven Central (zonky's embedded-postgres binaries) into
+    /// the cache. Also `[postgres] version` in driftless.toml. [default: the newest installed]
+    #[arg(long, value_name = "VERSION")]
+    pub pg_version: Option<crate::engine::WantedVersion>,
+
+    /// Never download server binaries; when --pg-version is not installed or cached, fail and
+    /// say what would be fetched.
+    #[arg(long)]
+    pub offline: bool,
 }
 
 /// `--fail-on`: the lowest severity that makes the run fail.
@@ -455,7 +510,7 @@ pub struct CheckArgs {
     pub output: Option<PathBuf>,
 
     /// Also write the report in FORMAT to PATH; repeatable. FORMAT: human, json, junit,
-    /// markdown, github, sarif or html. Example: --report junit=driftless.xml
+    /// markdown, github, sarif, html or codeclimate. Example: --report junit=driftless.xml
     #[arg(long = "report", value_name = "FORMAT=PATH", value_parser = parse_report)]
     pub reports: Vec<(Format, PathBuf)>,
 
@@ -481,11 +536,8 @@ pub struct CheckArgs {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// Directory with the server binaries: initdb and postgres (PostgreSQL), mariadbd or
-    /// mysqld (MySQL), mongod or its path (MongoDB). [default: searched on PATH and in the
-    /// usual install locations; MongoDB: then the FerretDB `make setup` builds]
-    #[arg(long = "pg-bin", visible_aliases = ["mysql-bin", "mongod-bin"], value_name = "DIR")]
-    pub bin_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub server: ServerArgs,
 
     /// No progress output on stderr.
     #[arg(long, short = 'q')]

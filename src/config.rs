@@ -10,6 +10,9 @@
 //! fail_on = "error"                 # or "warning"
 //! sql_mode = "STRICT_TRANS_TABLES"  # MySQL: sql_mode of the migration session
 //!
+//! [postgres]
+//! version = "17"                    # run on PostgreSQL 17 (fetched once when not installed)
+//!
 //! [severity]                        # remap the default severity of a finding kind
 //! destructive_change = "error"
 //!
@@ -51,6 +54,9 @@ pub struct Config {
     pub bin_dir: Option<PathBuf>,
     /// MySQL: the `sql_mode` of the migration session (default: the server's).
     pub sql_mode: Option<String>,
+    /// `[postgres]`: settings of the PostgreSQL engine.
+    #[serde(default)]
+    pub postgres: PostgresConfig,
     #[serde(default)]
     pub severity: BTreeMap<String, Severity>,
     #[serde(default)]
@@ -58,6 +64,14 @@ pub struct Config {
     /// The directory relative paths in the file are resolved against.
     #[serde(skip)]
     pub dir: PathBuf,
+}
+
+/// The `[postgres]` table.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostgresConfig {
+    /// The PostgreSQL version to run on (`"17"`, `"17.5"`), as `--pg-version`.
+    pub version: Option<String>,
 }
 
 /// A suppression from the config file.
@@ -97,6 +111,14 @@ impl Config {
         Ok(config)
     }
 
+    /// `[postgres] version`, checked when the file was read.
+    pub fn pg_version(&self) -> Option<crate::engine::WantedVersion> {
+        self.postgres
+            .version
+            .as_deref()
+            .and_then(|v| v.parse().ok())
+    }
+
     /// Parses and validates the text of a config file; errors carry a 1-based line.
     pub fn parse(text: &str) -> std::result::Result<Config, (usize, String)> {
         let config: Config = toml::from_str(text).map_err(|e| toml_error(text, &e))?;
@@ -110,6 +132,11 @@ impl Config {
             if FindingKind::parse(kind).is_none() {
                 return Err((line_of(kind), unknown_kind(kind)));
             }
+        }
+        if let Some(version) = &config.postgres.version
+            && let Err(message) = version.parse::<crate::engine::WantedVersion>()
+        {
+            return Err((line_of("version"), format!("[postgres] version: {message}")));
         }
         for rule in &config.allow {
             if FindingKind::parse(&rule.kind).is_none() {

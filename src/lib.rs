@@ -10,6 +10,7 @@ pub mod engine;
 pub mod error;
 pub mod mask;
 pub mod migrations;
+pub mod output;
 pub mod policy;
 pub mod report;
 pub mod roundtrip;

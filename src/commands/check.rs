@@ -67,12 +67,8 @@ impl Settings {
             start: StartOptions {
                 url: args.url,
                 keep: args.keep,
-                bin_dir: args.bin_dir.or_else(|| from_config(&config.bin_dir)),
-                sql_mode: config.sql_mode.clone(),
-                in_place: false,
-                read_only: false,
                 sample: args.sample,
-                trace_locks: false,
+                ..super::server_options(&args.server, config, args.quiet)
             },
             quiet: args.quiet,
         })

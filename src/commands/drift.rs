@@ -74,17 +74,14 @@ pub async fn run(args: DriftArgs, signals: &mut Signals) -> Result<ExitCode> {
         spec.split,
         "pass --migrations DIR",
     )?;
-    let bin_dir = args
-        .bin_dir
-        .clone()
-        .or_else(|| config.bin_dir.as_deref().map(|p| config.resolve(p)));
+    let server = super::server_options(&args.server, &config, args.quiet);
     let mut progress = report::Progress::new(args.quiet);
     progress.status("reading the live schema…");
     let live_options = StartOptions {
         url: Some(args.url.clone()),
         in_place: true,
         read_only: true,
-        bin_dir: bin_dir.clone(),
+        bin_dir: server.bin_dir.clone(),
         ..StartOptions::default()
     };
     // The live database: read its schema and where it is in its history, then let go of it.
@@ -114,11 +111,7 @@ pub async fn run(args: DriftArgs, signals: &mut Signals) -> Result<ExitCode> {
     let (count, applied, tracking_table) = applied_count;
 
     progress.status("applying the migrations to a disposable database…");
-    let start = StartOptions {
-        bin_dir,
-        sql_mode: config.sql_mode.clone(),
-        ..StartOptions::default()
-    };
+    let start = server;
     let mut scratch = signals.guard((spec.start)(&start)).await?;
     let indexes: Vec<usize> = if tracking_table.is_some() {
         applied

@@ -93,13 +93,8 @@ pub async fn run(args: DryRunArgs, signals: &mut Signals) -> Result<ExitCode> {
     };
     let start = StartOptions {
         keep: args.keep,
-        bin_dir: args
-            .bin_dir
-            .clone()
-            .or_else(|| config.bin_dir.as_deref().map(|p| config.resolve(p))),
-        sql_mode: config.sql_mode.clone(),
         trace_locks: true,
-        ..StartOptions::default()
+        ..super::server_options(&args.server, &config, args.quiet)
     };
     let mut progress = report::Progress::new(args.quiet);
     progress.status(&format!("starting {}…", engine.name));

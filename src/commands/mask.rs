@@ -61,13 +61,10 @@ pub async fn run(args: MaskArgs, signals: &mut Signals) -> Result<ExitCode> {
             display_path(out).display()
         )));
     }
-    let bin_dir = args
-        .bin_dir
-        .clone()
-        .or_else(|| config.bin_dir.as_deref().map(|p| config.resolve(p)));
+    let server = super::server_options(&args.server, &config, args.quiet);
     let source_options = StartOptions {
         url: Some(args.from.clone()),
-        bin_dir: bin_dir.clone(),
+        bin_dir: server.bin_dir.clone(),
         in_place: true,
         read_only: true,
         ..StartOptions::default()
@@ -82,7 +79,7 @@ pub async fn run(args: MaskArgs, signals: &mut Signals) -> Result<ExitCode> {
             &args,
             &rules,
             key.as_ref(),
-            bin_dir,
+            server,
             &mut progress,
         ))
         .await;
@@ -151,7 +148,7 @@ async fn with_source(
     args: &MaskArgs,
     rules: &Rules,
     key: Option<&MaskKey>,
-    bin_dir: Option<std::path::PathBuf>,
+    server: StartOptions,
     progress: &mut report::Progress,
 ) -> Result<Outcome> {
     let server_version = source.server_version().to_string();
@@ -195,13 +192,13 @@ async fn with_source(
     let target_options = match &args.to {
         Some(url) => StartOptions {
             url: Some(url.clone()),
-            bin_dir,
             in_place: true,
+            bin_dir: server.bin_dir,
             ..StartOptions::default()
         },
         None => StartOptions {
-            bin_dir,
-            ..StartOptions::default()
+            sql_mode: None,
+            ..server
         },
     };
     progress.status(&format!("starting the target {}…", spec.name));

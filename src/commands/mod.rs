@@ -1,6 +1,7 @@
 //! One file per subcommand, and the dispatch.
 
 mod check;
+mod docs;
 mod drift;
 mod dryrun;
 mod mask;
@@ -26,6 +27,9 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Mask(args) => mask::run(args, &mut signals).await,
         Command::DryRun(args) => dryrun::run(args, &mut signals).await,
         Command::Drift(args) => drift::run(args, &mut signals).await,
+        Command::Schema => docs::schema(),
+        Command::Completions { shell } => docs::completions(shell),
+        Command::Man { out_dir } => docs::man(out_dir.as_deref()),
     }
 }
 
@@ -64,6 +68,27 @@ pub fn emit_report(
         crate::report::Status::Pass => ExitCode::Pass,
         crate::report::Status::Fail => ExitCode::Findings,
     })
+}
+
+/// What every command that starts a server takes from `ServerArgs` and the config: binaries,
+/// the PostgreSQL version, `--offline`, MySQL's `sql_mode`. The caller adds url, keep and the
+/// rest.
+pub fn server_options(
+    server: &crate::cli::ServerArgs,
+    config: &Config,
+    quiet: bool,
+) -> engine::StartOptions {
+    engine::StartOptions {
+        bin_dir: server
+            .bin_dir
+            .clone()
+            .or_else(|| config.bin_dir.as_deref().map(|p| config.resolve(p))),
+        sql_mode: config.sql_mode.clone(),
+        version: server.pg_version.or_else(|| config.pg_version()),
+        offline: server.offline,
+        quiet,
+        ..engine::StartOptions::default()
+    }
 }
 
 /// The migrations directory: `--migrations`, else the config's, else `./migrations`.

@@ -70,15 +70,8 @@ pub async fn run(args: SeedArgs, signals: &mut Signals) -> Result<ExitCode> {
         url: args.url.clone(),
         // A server started to be kept must not die with driftless.
         keep: matches!(target, Target::Kept),
-        bin_dir: args
-            .bin_dir
-            .clone()
-            .or_else(|| config.bin_dir.as_deref().map(|p| config.resolve(p))),
-        sql_mode: config.sql_mode.clone(),
         in_place: args.url.is_some(),
-        read_only: false,
-        sample: None,
-        trace_locks: false,
+        ..super::server_options(&args.server, &config, args.quiet)
     };
     if mongo {
         return seed_documents(

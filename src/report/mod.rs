@@ -2,6 +2,7 @@
 //!
 //! Renderers are functions from `&Report` to a writer; none of them recomputes anything.
 
+mod codeclimate;
 mod github;
 mod html;
 mod human;
@@ -15,6 +16,7 @@ mod phases;
 mod progress;
 mod sarif;
 
+pub use codeclimate::render_codeclimate;
 pub use github::render_github;
 pub use html::render_html;
 pub use human::render_human;
@@ -29,13 +31,16 @@ pub use model::{
 pub use progress::Progress;
 pub use sarif::{render_sarif, sarif_value};
 
+/// The JSON Schema of the report (`schema/report.schema.json`, the contract of docs/report.md).
+pub const SCHEMA: &str = include_str!("../../schema/report.schema.json");
+
 /// Output formats for stdout or `--output`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
     /// Readable text: one line per migration, then the findings, then a summary.
     Human,
-    /// The versioned JSON report (see REPORT-CONTRACT.md).
+    /// The versioned JSON report (docs/report.md; `driftless schema` prints its JSON Schema).
     Json,
     /// JUnit XML: a test suite per migration, a test case per phase.
     Junit,
@@ -47,6 +52,8 @@ pub enum Format {
     Sarif,
     /// One self-contained HTML page.
     Html,
+    /// Code Climate issues JSON: GitLab's Code Quality report.
+    Codeclimate,
 }
 
 impl Format {
@@ -59,6 +66,7 @@ impl Format {
             Format::Github => "github",
             Format::Sarif => "sarif",
             Format::Html => "html",
+            Format::Codeclimate => "codeclimate",
         }
     }
 
@@ -71,6 +79,7 @@ impl Format {
             Format::Github,
             Format::Sarif,
             Format::Html,
+            Format::Codeclimate,
         ]
         .into_iter()
         .find(|f| f.name() == text)
@@ -92,5 +101,6 @@ pub fn render(
         Format::Github => render_github(report, out),
         Format::Sarif => render_sarif(report, out),
         Format::Html => render_html(report, out),
+        Format::Codeclimate => render_codeclimate(report, out),
     }
 }

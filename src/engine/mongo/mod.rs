@@ -97,6 +97,11 @@ async fn connect(url: &str) -> Result<Client> {
 
 impl Mongo {
     pub async fn start(options: &StartOptions) -> Result<Mongo> {
+        if options.version.is_some() {
+            return Err(Error::input(
+                "--pg-version picks a PostgreSQL version; it does not apply to this engine",
+            ));
+        }
         let (client, db_name, server) = match &options.url {
             Some(url) => {
                 let client = connect(url).await?;

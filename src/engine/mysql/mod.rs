@@ -81,6 +81,11 @@ fn plain(options: MySqlConnectOptions) -> MySqlConnectOptions {
 
 impl MySql {
     pub async fn start(options: &StartOptions) -> Result<MySql> {
+        if options.version.is_some() {
+            return Err(Error::input(
+                "--pg-version picks a PostgreSQL version; it does not apply to this engine",
+            ));
+        }
         let mut tool = None;
         let (server, connect) = match &options.url {
             Some(url) if options.in_place => {

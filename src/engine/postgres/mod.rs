@@ -7,6 +7,7 @@
 //! settings (UTC, ISO dates), so nothing a migration sets changes how data is compared.
 
 mod copy;
+mod fetch;
 mod fingerprint;
 mod introspect;
 mod sandbox;
@@ -105,7 +106,7 @@ impl Postgres {
                 (Server::Remote(Box::new(db)), connect)
             }
             None => {
-                let bins = find_binaries(options.bin_dir.as_deref())?;
+                let bins = sandbox::binaries_for(options).await?;
                 let local = LocalServer::start(&bins, options.keep)?;
                 // The first connection doubles as the readiness probe.
                 let first = local.connect().await?;

@@ -79,6 +79,37 @@ pub fn find_binaries(explicit: Option<&Path>) -> Result<PgBinaries> {
     Ok(PgBinaries { bin_dir, version })
 }
 
+/// The binaries of the version `options` asks for (`--pg-version`): `--pg-bin` if it holds
+/// that version, else an installed one, else a tree fetched before, else fetched now. Without
+/// a wanted version: [`find_binaries`].
+pub async fn binaries_for(options: &crate::engine::StartOptions) -> Result<PgBinaries> {
+    let explicit = options.bin_dir.as_deref();
+    let Some(wanted) = options.version else {
+        return find_binaries(explicit);
+    };
+    if let Some(dir) = explicit {
+        let bins = find_binaries(Some(dir))?;
+        if !wanted.matches(&bins.version) {
+            return Err(Error::input(format!(
+                "--pg-bin {} holds PostgreSQL {}, not the {wanted} --pg-version asks for",
+                dir.display(),
+                bins.version
+            )));
+        }
+        return Ok(bins);
+    }
+    for dir in candidates().into_iter().filter(|d| has_server(d)) {
+        if server_version(&dir).is_ok_and(|v| wanted.matches(&v)) {
+            return find_binaries(Some(&dir));
+        }
+    }
+    let bin = match super::fetch::cached(&wanted) {
+        Some(bin) => bin,
+        None => super::fetch::fetch(&wanted, options.offline, options.quiet).await?,
+    };
+    find_binaries(Some(&bin))
+}
+
 fn candidates() -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
         .map(|p| std::env::split_paths(&p).collect())
