@@ -15,7 +15,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use driftless::engine::postgres::{LocalServer, PgBinaries, Postgres, find_binaries};
-use driftless::engine::{Engine, StartOptions};
+use driftless::engine::{Engine, RowStore, StartOptions};
 use driftless::sandbox::{ServiceUser, free_port, service_user};
 
 fn main() {

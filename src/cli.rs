@@ -119,7 +119,7 @@ pub struct DryRunArgs {
 
     /// A statement holding a lock that blocks reads or writes at least this long is a
     /// `lock_risk` finding: 1s, 250ms, 2m. [default: 1s]
-    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = crate::commands::parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
     pub lock_threshold: std::time::Duration,
 
     /// Also apply the pending migrations' downs and compare with the snapshot, as `check` does.
@@ -311,6 +311,17 @@ Exit codes:
   3  infrastructure error (a database could not be started or reached, a binary is missing)
   130/143  interrupted by Ctrl-C / SIGTERM";
 
+/// A duration: `1s`, `250ms`, `2m`, `1m30s` (humantime's forms), or a bare number of seconds.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let t = text.trim();
+    if let Ok(seconds) = t.parse::<f64>() {
+        return std::time::Duration::try_from_secs_f64(seconds)
+            .map_err(|_| format!("`{text}` is not a duration like 1s or 500ms"));
+    }
+    humantime::parse_duration(t)
+        .map_err(|e| format!("`{text}` is not a duration like 1s or 500ms ({e})"))
+}
+
 /// `--rows`: `10000`, or `users=1000,orders=20000`, or both (`500,users=1000`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RowCounts {
@@ -434,7 +445,7 @@ pub struct ServerArgs {
     /// version, else fetched once from Maven Central (zonky's embedded-postgres binaries) into
     /// the cache. Also `[postgres] version` in driftless.toml. [default: the newest installed]
     #[arg(long, value_name = "VERSION")]
-    pub pg_version: Option<crate::engine::WantedVersion>,
+    pub pg_version: Option<crate::sandbox::WantedVersion>,
 
     /// Never download server binaries; when --pg-version is not installed or cached, fail and
     /// say what would be fetched.
@@ -542,4 +553,20 @@ pub struct CheckArgs {
     /// No progress output on stderr.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+    use std::time::Duration;
+
+    #[test]
+    fn durations_read_as_people_write_them() {
+        assert_eq!(parse_duration("1s"), Ok(Duration::from_secs(1)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
+        assert!(parse_duration("fast").is_err());
+        assert!(parse_duration("-1").is_err());
+    }
 }

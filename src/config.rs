@@ -112,7 +112,7 @@ impl Config {
     }
 
     /// `[postgres] version`, checked when the file was read.
-    pub fn pg_version(&self) -> Option<crate::engine::WantedVersion> {
+    pub fn pg_version(&self) -> Option<crate::sandbox::WantedVersion> {
         self.postgres
             .version
             .as_deref()
@@ -134,7 +134,7 @@ impl Config {
             }
         }
         if let Some(version) = &config.postgres.version
-            && let Err(message) = version.parse::<crate::engine::WantedVersion>()
+            && let Err(message) = version.parse::<crate::sandbox::WantedVersion>()
         {
             return Err((line_of("version"), format!("[postgres] version: {message}")));
         }

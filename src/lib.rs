@@ -8,6 +8,7 @@ pub mod config;
 pub mod data;
 pub mod engine;
 pub mod error;
+pub mod history;
 pub mod mask;
 pub mod migrations;
 pub mod output;
@@ -17,6 +18,7 @@ pub mod roundtrip;
 pub mod sandbox;
 pub mod schema;
 pub mod seed;
+pub mod sql;
 
 pub use error::{Error, ExitCode, Result};
 

@@ -12,7 +12,6 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::engine::EngineSpec;
 use crate::migrations::{Splitter, compare_versions, display_path, read_text};
 use crate::report::Severity;
 use crate::{Error, Result};
@@ -44,12 +43,33 @@ impl Check {
     }
 }
 
-/// Loads the checks of `dir` for `engine`, sorted by file name: `*.sql` for the SQL engines,
-/// `*.mongo.json` for MongoDB. A missing dir is an error only when the user named it
-/// (`required`).
-pub fn load_checks(dir: &Path, required: bool, engine: &EngineSpec) -> Result<Vec<Check>> {
-    let mongo = engine.name == "mongo";
-    let split = engine.split;
+/// The files an engine's checks are written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckFormat {
+    /// `*.sql`: one query (split with the engine's splitter) returning the violating rows.
+    Sql,
+    /// `*.mongo.json`: a collection and an aggregation pipeline returning the violating
+    /// documents.
+    Pipeline,
+}
+
+impl CheckFormat {
+    fn extension(self) -> &'static str {
+        match self {
+            CheckFormat::Sql => ".sql",
+            CheckFormat::Pipeline => ".mongo.json",
+        }
+    }
+}
+
+/// Loads the checks of `dir` written in `format`, sorted by file name; SQL checks are split
+/// with `split`. A missing dir is an error only when the user named it (`required`).
+pub fn load_checks(
+    dir: &Path,
+    required: bool,
+    format: CheckFormat,
+    split: Splitter,
+) -> Result<Vec<Check>> {
     if !dir.exists() {
         if required {
             return Err(Error::input(format!(
@@ -71,23 +91,20 @@ pub fn load_checks(dir: &Path, required: bool, engine: &EngineSpec) -> Result<Ve
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            (if mongo {
-                name.ends_with(".mongo.json")
-            } else {
-                name.ends_with(".sql")
-            }) && p.is_file()
+            name.ends_with(format.extension()) && p.is_file()
         })
         .collect();
     paths.sort();
-    if mongo {
-        return paths.iter().map(|p| parse_mongo_check(p)).collect();
+    match format {
+        CheckFormat::Pipeline => paths.iter().map(|p| parse_pipeline_check(p)).collect(),
+        CheckFormat::Sql => paths.iter().map(|p| parse_check(p, split)).collect(),
     }
-    paths.iter().map(|p| parse_check(p, split)).collect()
 }
 
-/// A MongoDB check: `{"collection": …, "pipeline": […]}` returning the violating documents,
-/// with optional `severity`, `after`, `description`.
-fn parse_mongo_check(path: &Path) -> Result<Check> {
+/// A pipeline check: `{"collection": …, "pipeline": […]}` returning the violating documents,
+/// with optional `severity`, `after`, `description`. Only loaded for an engine whose checks
+/// are pipelines, so it needs no `engine` of its own.
+fn parse_pipeline_check(path: &Path) -> Result<Check> {
     #[derive(serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     struct File {
@@ -138,7 +155,7 @@ fn parse_mongo_check(path: &Path) -> Result<Check> {
             serde_json::Value::String(s) => s,
             other => other.to_string(),
         }),
-        engine: Some("mongo".into()),
+        engine: None,
         description: file.description,
     })
 }
@@ -217,7 +234,12 @@ fn parse_check(path: &Path, split: Splitter) -> Result<Check> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::postgres::split;
+
+    fn split(
+        text: &str,
+    ) -> std::result::Result<Vec<crate::migrations::Statement>, crate::migrations::SplitError> {
+        (crate::engine::splitter("postgres").unwrap())(text)
+    }
 
     fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
         let p = dir.join(name);
@@ -262,8 +284,11 @@ mod tests {
     #[test]
     fn missing_dir_is_fine_unless_required() {
         let missing = Path::new("/nonexistent/driftless/checks");
-        let spec = &crate::engine::postgres::SPEC;
-        assert!(load_checks(missing, false, spec).unwrap().is_empty());
-        assert!(load_checks(missing, true, spec).is_err());
+        assert!(
+            load_checks(missing, false, CheckFormat::Sql, split)
+                .unwrap()
+                .is_empty()
+        );
+        assert!(load_checks(missing, true, CheckFormat::Pipeline, split).is_err());
     }
 }

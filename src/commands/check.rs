@@ -8,7 +8,7 @@ use super::Signals;
 use crate::checks::load_checks;
 use crate::cli::CheckArgs;
 use crate::config::Config;
-use crate::engine::{EngineSpec, StartOptions};
+use crate::engine::{Capability, EngineSpec, StartOptions};
 use crate::migrations::{self, MigrationFormat, display_path};
 use crate::report::{self, Format, Progress, Report, Severity, Status};
 use crate::roundtrip::{self, RoundtripOptions};
@@ -75,16 +75,21 @@ impl Settings {
     }
 }
 
-pub async fn run(args: CheckArgs, signals: &mut Signals) -> Result<ExitCode> {
-    let started = Instant::now();
-    let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
-    let config = Config::load(args.config.as_deref())?;
-    let settings = Settings::resolve(args, &config)?;
+/// What `check` reads before any server starts: bad input fails here, with exit 2.
+struct Inputs {
+    format: MigrationFormat,
+    migrations: Vec<migrations::Migration>,
+    checks: Vec<crate::checks::Check>,
+    shapes: crate::engine::Shapes,
+    changes: Option<migrations::Changes>,
+}
 
+fn read_inputs(settings: &Settings) -> Result<Inputs> {
+    let engine = settings.engine;
     let (format, migrations) = super::read_migrations(
         &settings.migrations,
         settings.migration_format,
-        settings.engine.split,
+        engine.split,
         "pass --migrations DIR",
     )?;
     if migrations.is_empty() {
@@ -94,13 +99,19 @@ pub async fn run(args: CheckArgs, signals: &mut Signals) -> Result<ExitCode> {
             format.name()
         )));
     }
-    let checks = load_checks(&settings.checks, settings.checks_required, settings.engine)?;
-
+    let checks = load_checks(
+        &settings.checks,
+        settings.checks_required,
+        engine.checks,
+        engine.split,
+    )?;
     let shapes = match &settings.fixtures {
-        Some(dir) if settings.engine.name == "mongo" => crate::engine::mongo::load_shapes(dir)?,
-        _ => Default::default(),
+        Some(dir) => {
+            engine.require(Capability::Documents, "check --fixtures")?;
+            crate::seed::documents::load_shapes(dir)?
+        }
+        None => Default::default(),
     };
-
     let changes = match &settings.changed_since {
         Some(rev) => Some(migrations::changed_since(
             &settings.migrations,
@@ -109,6 +120,21 @@ pub async fn run(args: CheckArgs, signals: &mut Signals) -> Result<ExitCode> {
         )?),
         None => None,
     };
+    Ok(Inputs {
+        format,
+        migrations,
+        checks,
+        shapes,
+        changes,
+    })
+}
+
+pub async fn run(args: CheckArgs, signals: &mut Signals) -> Result<ExitCode> {
+    let started = Instant::now();
+    let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+    let config = Config::load(args.config.as_deref())?;
+    let settings = Settings::resolve(args, &config)?;
+    let inputs = read_inputs(&settings)?;
 
     let mut progress = Progress::new(settings.quiet);
     progress.status(&format!("starting {}…", settings.engine.name));
@@ -120,15 +146,14 @@ pub async fn run(args: CheckArgs, signals: &mut Signals) -> Result<ExitCode> {
     let options = RoundtripOptions {
         rows: settings.rows,
         seed: settings.seed,
-        checks: &checks,
-        engine_name: settings.engine.name,
-        full: changes.as_ref().map(|c| &c.changed),
-        shapes: &shapes,
+        checks: &inputs.checks,
+        full: inputs.changes.as_ref().map(|c| &c.changed),
+        shapes: &inputs.shapes,
     };
     let outcome = signals
         .guard(roundtrip::run(
             engine.as_mut(),
-            &migrations,
+            &inputs.migrations,
             &options,
             &mut progress,
         ))
@@ -149,7 +174,7 @@ pub async fn run(args: CheckArgs, signals: &mut Signals) -> Result<ExitCode> {
         server_version: Some(server_version),
         server_settings,
         status: Status::Pass,
-        migration_format: Some(format.name().to_string()),
+        migration_format: Some(inputs.format.name().to_string()),
         started_at,
         duration_ms: started.elapsed().as_millis() as u64,
         seed: Some(settings.seed),
@@ -160,12 +185,12 @@ pub async fn run(args: CheckArgs, signals: &mut Signals) -> Result<ExitCode> {
         findings: outcome.findings,
         summary: Default::default(),
     };
-    if let (Some(changes), Some(rev)) = (&changes, &settings.changed_since) {
+    if let (Some(changes), Some(rev)) = (&inputs.changes, &settings.changed_since) {
         report
             .findings
-            .extend(modified_findings(changes, rev, &migrations));
+            .extend(modified_findings(changes, rev, &inputs.migrations));
     }
-    policy::apply(&mut report.findings, &config, &migrations);
+    policy::apply(&mut report.findings, &config, &inputs.migrations);
     policy::mark_statuses(&mut report.migrations, &report.findings);
     report.finish(settings.fail_on, outcome.checks_run);
     for (format, path) in &settings.reports {
@@ -213,15 +238,10 @@ fn modified_findings(
 fn write_report(report: &Report, format: Format, output: Option<&Path>) -> Result<()> {
     match output {
         Some(path) => {
-            let mut file = std::fs::File::create(path).map_err(|e| {
-                Error::input(format!(
-                    "cannot write {}: {e}",
-                    display_path(path).display()
-                ))
-            })?;
-            report::render(report, format, &mut file, false)
-                .and_then(|()| file.flush())
-                .map_err(|e| Error::input(format!("cannot write {}: {e}", path.display())))
+            let mut bytes = Vec::new();
+            report::render(report, format, &mut bytes, false)
+                .map_err(|e| Error::infra(format!("cannot render the report: {e}")))?;
+            crate::output::write_atomically(path, &bytes)
         }
         None => {
             let color = std::io::stdout().is_terminal()

@@ -90,7 +90,7 @@ pub async fn run(args: DriftArgs, signals: &mut Signals) -> Result<ExitCode> {
         let read = signals
             .guard(async {
                 let schema = live.schema().await?;
-                let tracked = tracking::read(live.as_mut(), format).await?;
+                let tracked = crate::history::read(live.as_mut(), format).await?;
                 Ok::<_, Error>((schema, live.server_version().to_string(), tracked))
             })
             .await;

@@ -24,28 +24,6 @@ use crate::roundtrip::finding;
 use crate::schema::SchemaSnapshot;
 use crate::{Error, ExitCode, Result};
 
-/// `--lock-threshold`: `1s`, `250ms`, `2.5s`.
-pub fn parse_duration(text: &str) -> std::result::Result<Duration, String> {
-    let t = text.trim();
-    let (number, unit) = t
-        .find(|c: char| c.is_ascii_alphabetic())
-        .map_or((t, "s"), |i| (&t[..i], &t[i..]));
-    let value: f64 = number
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration like 1s or 500ms"))?;
-    let seconds = match unit {
-        "ms" => value / 1000.0,
-        "s" => value,
-        "m" | "min" => value * 60.0,
-        _ => return Err(format!("`{text}`: use ms, s or m")),
-    };
-    if seconds < 0.0 {
-        return Err("a duration cannot be negative".into());
-    }
-    Ok(Duration::from_secs_f64(seconds))
-}
-
 struct Settings {
     snapshot: PathBuf,
     migrations: PathBuf,
@@ -53,8 +31,6 @@ struct Settings {
     checks: Vec<Check>,
     threshold: Duration,
     row_diff: bool,
-    /// The engine's migrations are SQL, which [`writes::analyse`] reads.
-    sql: bool,
 }
 
 pub async fn run(args: DryRunArgs, signals: &mut Signals) -> Result<ExitCode> {
@@ -81,7 +57,7 @@ pub async fn run(args: DryRunArgs, signals: &mut Signals) -> Result<ExitCode> {
         .clone()
         .or_else(|| config.checks.as_deref().map(|p| config.resolve(p)))
         .unwrap_or_else(|| PathBuf::from("checks"));
-    let checks = load_checks(&checks_dir, checks_required, engine)?;
+    let checks = load_checks(&checks_dir, checks_required, engine.checks, engine.split)?;
     let settings = Settings {
         snapshot: args.snapshot.clone(),
         migrations: migrations_dir,
@@ -89,7 +65,6 @@ pub async fn run(args: DryRunArgs, signals: &mut Signals) -> Result<ExitCode> {
         checks,
         threshold: args.lock_threshold,
         row_diff: args.row_diff,
-        sql: engine.name != "mongo",
     };
     let start = StartOptions {
         keep: args.keep,
@@ -205,7 +180,7 @@ async fn deploy(
     crate::debug!("restored in {restore_ms} ms");
     let phase = Instant::now();
 
-    let tracked = tracking::read(db, settings.format).await?;
+    let tracked = crate::history::read(db, settings.format).await?;
     let History {
         tracking,
         applied,
@@ -281,11 +256,7 @@ async fn deploy(
     let before_schema = db.schema().await?;
     // Only tables the deploy may write are hashed: a deploy of indexes and columns leaves the
     // rows of a large snapshot alone, and scanning them twice is most of a dry-run's cost.
-    let writes = if settings.sql {
-        may_write(db, list, &pending, roundtrip).await?
-    } else {
-        Writes::All("MongoDB commands are not analysed".into())
-    };
+    let writes = may_write(db, list, &pending, roundtrip).await?;
     let hashed = writes::only_tables(&before_schema, |t| writes.covers(t));
     crate::debug!(
         "hashing {} of {} tables{}",
@@ -310,7 +281,7 @@ async fn deploy(
     let mut failed = false;
     for (n, &i) in pending.iter().enumerate() {
         let m = &list[i];
-        crate::roundtrip::Observer::migration(progress, n, pending.len(), m);
+        crate::report::Observer::migration(progress, n, pending.len(), m);
         if let Some(reason) = &m.unsupported {
             findings.push(
                 finding(
@@ -626,14 +597,20 @@ async fn may_write(
         .filter(|m| m.unsupported.is_none())
         .flat_map(|m| std::iter::once(&m.up).chain(m.down.as_ref().filter(|_| roundtrip)));
     let statements = scripts.flat_map(|s| s.statements.iter().map(|st| st.sql.as_str()));
-    let dialect = db.dialect();
+    let Some(dialect) = db.rows().map(|rows| rows.dialect()) else {
+        return Ok(Writes::All(format!(
+            "{} migrations are not SQL, which the analysis reads",
+            db.spec().display
+        )));
+    };
     let found = writes::analyse(statements, dialect);
-    if dialect != crate::seed::encode::Dialect::Postgres || matches!(found, Writes::All(_)) {
+    if dialect != crate::sql::Dialect::Postgres || matches!(found, Writes::All(_)) {
         return Ok(found);
     }
     let rows = db
         .query_rows("SELECT count(*)::text FROM pg_event_trigger")
-        .await?;
+        .await?
+        .unwrap_or_default();
     let count = rows
         .first()
         .and_then(|r| r.first().cloned().flatten())
@@ -870,17 +847,4 @@ fn human(report: &Report, outcome: &Summary) -> String {
         report.duration_ms as f64 / 1000.0
     );
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_parse() {
-        assert_eq!(parse_duration("1s"), Ok(Duration::from_secs(1)));
-        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
-        assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
-        assert!(parse_duration("fast").is_err());
-    }
 }

@@ -7,18 +7,18 @@ use std::time::{Instant, SystemTime};
 use super::Signals;
 use crate::cli::MaskArgs;
 use crate::config::Config;
-use crate::engine::{Engine, EngineSpec, StartOptions};
+use crate::engine::{self, Capability, Engine, EngineSpec, RowStore, SqlCopy, StartOptions};
 use crate::mask::detect::{Evidence, PiiKind};
 use crate::mask::key::MaskKey;
 use crate::mask::rules::Rules;
-use crate::mask::subset::{self, Subset};
+use crate::mask::subset;
 use crate::mask::{self, MaskPlan, transform};
 use crate::migrations::display_path;
+use crate::report::Observer;
 use crate::report::{self, Finding, FindingKind, Format, Report, Severity, Status, TableCopy};
-use crate::roundtrip::Observer;
 use crate::sandbox::redact_url;
 use crate::schema::SchemaSnapshot;
-use crate::seed::encode::Dialect;
+use crate::sql::Dialect;
 use crate::{Error, ExitCode, Result};
 
 pub async fn run(args: MaskArgs, signals: &mut Signals) -> Result<ExitCode> {
@@ -26,7 +26,7 @@ pub async fn run(args: MaskArgs, signals: &mut Signals) -> Result<ExitCode> {
     let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
     let config = Config::load(args.config.as_deref())?;
     let spec = super::resolve_engine(args.engine.clone(), &config, Some(&args.from))?;
-    super::sql_only(spec, "mask", "documents are not masked")?;
+    spec.require(Capability::Mask, "mask")?;
     if let Some(to) = &args.to
         && !spec
             .url_schemes
@@ -153,9 +153,11 @@ async fn with_source(
 ) -> Result<Outcome> {
     let server_version = source.server_version().to_string();
     let schema = source.schema().await?;
-    let snapshot = source.begin_snapshot().await?;
+    let dialect = engine::rows_for(source, "mask")?.dialect();
+    let copier = engine::copier_for(source, "mask")?;
+    let snapshot = copier.begin_snapshot().await?;
     progress.status("sampling for personal data…");
-    let evidence = mask::detect_all(source, &schema).await?;
+    let evidence = mask::detect_all(copier, &schema).await?;
     if args.detect {
         return Ok(Outcome::Detected(suggest(
             &schema, &evidence, rules, &args.from,
@@ -167,8 +169,7 @@ async fn with_source(
             .into_iter()
             .map(|(name, _)| name)
             .collect();
-    let subsets: Vec<Subset> = args.subset.clone();
-    let filters = subset::filters(source.dialect(), &schema, &order, &subsets)?;
+    let filters = subset::filters(dialect, &schema, &order, &args.subset)?;
     let plan = mask::plan(&schema, rules, &filters)?;
     let severity = if args.strict {
         Severity::Error
@@ -187,8 +188,52 @@ async fn with_source(
             target: "nothing (--strict: unmasked personal data)".into(),
         }));
     }
+    let copy = Copy {
+        schema: &schema,
+        plan: &plan,
+        key,
+        snapshot: snapshot.as_deref(),
+    };
+    let (tables, drift) = into_target(spec, copier, &copy, args, server, progress).await?;
+    findings.extend(drift);
+    Ok(Outcome::Done(Done {
+        server_version,
+        tables,
+        findings,
+        target: target_names(args),
+    }))
+}
 
-    // The target: the given empty database, or a disposable one that is dumped.
+/// What is copied: the source's schema, the mask plan, the key, the source's snapshot.
+struct Copy<'a> {
+    schema: &'a SchemaSnapshot,
+    plan: &'a MaskPlan,
+    key: &'a MaskKey,
+    snapshot: Option<&'a str>,
+}
+
+/// Where the copy went, for the human summary.
+fn target_names(args: &MaskArgs) -> String {
+    let mut place = Vec::new();
+    if let Some(to) = &args.to {
+        place.push(redact_url(to));
+    }
+    if let Some(out) = &args.out {
+        place.push(display_path(out).display().to_string());
+    }
+    place.join(" and ")
+}
+
+/// Starts the target (the given empty database, or a disposable one that is dumped), fills
+/// it, and tears it down.
+async fn into_target(
+    spec: &'static EngineSpec,
+    source: &mut dyn SqlCopy,
+    copy: &Copy<'_>,
+    args: &MaskArgs,
+    server: StartOptions,
+    progress: &mut report::Progress,
+) -> Result<(Vec<TableCopy>, Vec<Finding>)> {
     let target_options = match &args.to {
         Some(url) => StartOptions {
             url: Some(url.clone()),
@@ -203,124 +248,96 @@ async fn with_source(
     };
     progress.status(&format!("starting the target {}…", spec.name));
     let mut target = (spec.start)(&target_options).await?;
-    let result = fill_target(
-        source,
-        target.as_mut(),
-        &schema,
-        &plan,
-        key,
-        snapshot.as_deref(),
-        args,
-        progress,
-    )
-    .await;
+    let result = fill_target(source, target.as_mut(), copy, args, progress).await;
     let torn = target.teardown(false).await;
-    let (tables, drift) = result?;
+    let filled = result?;
     torn?;
-    findings.extend(drift);
-    let mut place = Vec::new();
-    if let Some(to) = &args.to {
-        place.push(redact_url(to));
-    }
-    if let Some(out) = &args.out {
-        place.push(display_path(out).display().to_string());
-    }
-    Ok(Outcome::Done(Done {
-        server_version,
-        tables,
-        findings,
-        target: place.join(" and "),
-    }))
+    Ok(filled)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The target must be empty: mask never writes over tables.
+async fn ensure_empty(target: &mut dyn Engine) -> Result<()> {
+    let existing = target.schema().await?;
+    if existing.tables.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<&str> = existing.tables.keys().take(5).map(|s| s.as_str()).collect();
+    Err(Error::input(format!(
+        "the --to database is not empty (it has {} tables: {}…); mask writes into an empty database",
+        existing.tables.len(),
+        names.join(", ")
+    )))
+}
+
 async fn fill_target(
-    source: &mut dyn Engine,
+    source: &mut dyn SqlCopy,
     target: &mut dyn Engine,
-    schema: &SchemaSnapshot,
-    plan: &MaskPlan,
-    key: &MaskKey,
-    snapshot: Option<&str>,
+    copy: &Copy<'_>,
     args: &MaskArgs,
     progress: &mut report::Progress,
 ) -> Result<(Vec<TableCopy>, Vec<Finding>)> {
-    let existing = target.schema().await?;
-    if !existing.tables.is_empty() {
-        let names: Vec<&String> = existing.tables.keys().take(5).collect();
-        return Err(Error::input(format!(
-            "the --to database is not empty (it has {} tables: {}…); mask writes into an empty database",
-            existing.tables.len(),
-            names
-                .iter()
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )));
-    }
-    let (pre, post) = source.schema_ddl(snapshot).await?;
+    ensure_empty(target).await?;
+    let (pre, post) = source.schema_ddl(copy.snapshot).await?;
+    let split = target.spec().split;
+    let rows = engine::rows_for(target, "mask")?;
     // PostgreSQL: all of it in one transaction, so that a failure leaves the target as empty
     // as it was. MySQL commits DDL at once: what was created is dropped again instead.
-    let transactional = target.dialect() == Dialect::Postgres;
+    let transactional = rows.dialect() == Dialect::Postgres;
     if transactional {
-        target.execute("BEGIN").await?;
+        rows.execute("BEGIN").await?;
     }
     let filled = async {
-        run_script(target, &pre, "the schema (before rows)").await?;
-        let mut report = |table: &str, rows: u64| {
-            progress.seeding(table, rows, rows.max(1));
+        run_script(rows, split, &pre, "the schema (before rows)").await?;
+        let mut report = |table: &str, count: u64| {
+            progress.seeding(table, count, count.max(1));
         };
-        let tables = mask::copy(source, &mut *target, plan, key, &mut report).await?;
-        run_script(
-            target,
-            &post,
-            "the schema (after rows: indexes, constraints, triggers)",
-        )
-        .await?;
+        let tables = mask::copy(source, &mut *rows, copy.plan, copy.key, &mut report).await?;
+        let after = "the schema (after rows: indexes, constraints, triggers)";
+        run_script(rows, split, &post, after).await?;
         Ok::<_, Error>(tables)
     }
     .await;
     let tables = match filled {
-        Ok(tables) => {
-            if transactional {
-                target.execute("COMMIT").await?;
-            }
-            tables
+        Ok(tables) if transactional => rows.execute("COMMIT").await.map(|()| tables)?,
+        Ok(tables) => tables,
+        Err(e) if transactional => {
+            let _ = rows.execute("ROLLBACK").await;
+            return Err(e);
         }
         Err(e) => {
-            if transactional {
-                let _ = target.execute("ROLLBACK").await;
-            } else {
-                drop_created(target, schema).await;
-            }
+            drop_created(rows, copy.schema).await;
             return Err(e);
         }
     };
-    // The copy's schema must be the source's.
-    let copied = target.schema().await?;
-    let drift = crate::schema::diff(
-        &schema.without_database_names(),
-        &copied.without_database_names(),
-        ("source", "masked copy"),
-    );
-    let mut findings = Vec::new();
-    if !drift.is_empty() {
-        findings.push(
-            Finding::new(
-                FindingKind::SchemaDrift,
-                "the masked copy's schema differs from the source's",
-            )
-            .detail("diff", drift.unified()),
-        );
-    }
+    let findings = compare_copy(copy.schema, &target.schema().await?);
     if let Some(out) = &args.out {
         progress.status("writing the dump…");
-        target.dump(out).await?;
+        engine::copier_for(target, "mask")?.dump(out).await?;
     }
     Ok((tables, findings))
 }
 
+/// The copy's schema must be the source's: a `schema_drift` finding when it is not.
+fn compare_copy(source: &SchemaSnapshot, copied: &SchemaSnapshot) -> Vec<Finding> {
+    let drift = crate::schema::diff(
+        &source.without_database_names(),
+        &copied.without_database_names(),
+        ("source", "masked copy"),
+    );
+    if drift.is_empty() {
+        return Vec::new();
+    }
+    vec![
+        Finding::new(
+            FindingKind::SchemaDrift,
+            "the masked copy's schema differs from the source's",
+        )
+        .detail("diff", drift.unified()),
+    ]
+}
+
 /// Drops what a failed MySQL copy created in the (previously empty) target.
-async fn drop_created(target: &mut dyn Engine, schema: &SchemaSnapshot) {
+async fn drop_created(target: &mut dyn RowStore, schema: &SchemaSnapshot) {
     let _ = target.execute("SET FOREIGN_KEY_CHECKS = 0").await;
     for object in schema.objects.values() {
         let what = match object.kind.as_str() {
@@ -335,20 +352,20 @@ async fn drop_created(target: &mut dyn Engine, schema: &SchemaSnapshot) {
             .unwrap_or(&object.reference);
         let _ = target
             .execute(&format!(
-                "DROP {what} IF EXISTS `{}`",
-                name.replace('`', "``")
+                "DROP {what} IF EXISTS {}",
+                crate::sql::mysql::ident(name)
             ))
             .await;
     }
 }
 
 /// Runs a DDL script statement by statement with the engine's splitter.
-async fn run_script(target: &mut dyn Engine, script: &str, what: &str) -> Result<()> {
-    let split = crate::engine::ENGINES
-        .iter()
-        .find(|e| e.name == target_engine_name(target))
-        .map(|e| e.split)
-        .unwrap_or(crate::engine::postgres::split);
+async fn run_script(
+    target: &mut dyn RowStore,
+    split: crate::migrations::Splitter,
+    script: &str,
+    what: &str,
+) -> Result<()> {
     let statements =
         split(script).map_err(|e| Error::infra(format!("cannot split {what}: {e}")))?;
     for statement in statements {
@@ -358,13 +375,6 @@ async fn run_script(target: &mut dyn Engine, script: &str, what: &str) -> Result
             .map_err(|e| Error::infra(format!("cannot create {what}: {e}")))?;
     }
     Ok(())
-}
-
-fn target_engine_name(engine: &dyn Engine) -> &'static str {
-    match engine.dialect() {
-        crate::seed::encode::Dialect::Postgres => "postgres",
-        crate::seed::encode::Dialect::MySql => "mysql",
-    }
 }
 
 fn unmasked_finding(table: &str, column: &str, evidence: &Evidence, severity: Severity) -> Finding {

@@ -7,8 +7,6 @@ mod dryrun;
 mod mask;
 mod seed;
 
-pub use dryrun::parse_duration;
-
 use std::future::Future;
 
 use tokio::signal::unix::{Signal, SignalKind, signal};
@@ -33,8 +31,6 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-/// The engine from `--engine`, then `driftless.toml`, then the scheme of `--url`, then
-/// PostgreSQL; a `--url` of another engine is refused.
 /// Writes a command's report: `human` renders the command's own text, other formats come from
 /// the shared renderers; to `output` or stdout (a closed stdout is not an error). The exit code
 /// follows the report's status.
@@ -148,16 +144,8 @@ pub fn up_applied(
     }
 }
 
-/// Refuses MongoDB for the commands that do not support it yet, before anything starts.
-pub fn sql_only(spec: &EngineSpec, command: &str, why: &str) -> Result<()> {
-    if spec.name == "mongo" {
-        return Err(Error::input(format!(
-            "`driftless {command}` does not support MongoDB yet ({why}); `driftless check --engine mongo` does"
-        )));
-    }
-    Ok(())
-}
-
+/// The engine from `--engine`, then `driftless.toml`, then the scheme of `--url`, then
+/// PostgreSQL; a `--url` of another engine is refused.
 pub fn resolve_engine(
     flag: Option<String>,
     config: &Config,

@@ -20,7 +20,7 @@ use sqlparser::parser::Parser;
 use sqlparser::tokenizer::{Token, Tokenizer};
 
 use crate::schema::{SchemaSnapshot, Table};
-use crate::seed::encode::Dialect;
+use crate::sql::Dialect;
 
 /// What the pending statements may write.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -18,7 +18,7 @@ use fake::rand::rngs::StdRng;
 use fake::rand::seq::SliceRandom;
 use tokio::sync::mpsc;
 
-use crate::engine::{Engine, ReadQuery};
+use crate::engine::{ReadQuery, RowStore, SqlCopy};
 use crate::report::TableCopy;
 use crate::schema::{ColumnKind, SchemaSnapshot, Table};
 use crate::seed::encode::Encoder;
@@ -73,7 +73,7 @@ pub fn copied_tables(schema: &SchemaSnapshot) -> BTreeSet<String> {
 
 /// Samples every copied table and judges every column.
 pub async fn detect_all(
-    engine: &mut dyn Engine,
+    engine: &mut dyn SqlCopy,
     schema: &SchemaSnapshot,
 ) -> Result<BTreeMap<(String, String), Evidence>> {
     let mut found = BTreeMap::new();
@@ -101,7 +101,7 @@ pub async fn detect_all(
 }
 
 async fn read_all(
-    engine: &mut dyn Engine,
+    engine: &mut dyn SqlCopy,
     table: &Table,
     columns: &[String],
     query: &ReadQuery,
@@ -302,8 +302,8 @@ pub fn unmasked<'a>(
 /// Copies every table of the plan from `source` (its snapshot open) into `target` (its
 /// schema in place). `progress` hears (table, rows copied).
 pub async fn copy(
-    source: &mut dyn Engine,
-    target: &mut dyn Engine,
+    source: &mut dyn SqlCopy,
+    target: &mut dyn RowStore,
     plan: &MaskPlan,
     key: &MaskKey,
     progress: &mut (dyn FnMut(&str, u64) + Send),
@@ -338,8 +338,8 @@ pub async fn copy(
 }
 
 async fn copy_table(
-    source: &mut dyn Engine,
-    target: &mut dyn Engine,
+    source: &mut dyn SqlCopy,
+    target: &mut dyn RowStore,
     table: &TableMask,
     key: &MaskKey,
     uniqueness: &mut Uniqueness,
@@ -516,7 +516,8 @@ async fn copy_table(
         Ok::<u64, Error>(index as u64)
     };
     let read = source.read_rows(&table.table, &table.columns, &query, rows_tx);
-    let load = target.load(&load_plan, bytes_rx);
+    let load_columns = load_plan.schema_columns();
+    let load = target.load(&load_plan.table, &load_columns, bytes_rx);
     let (read, (), transformed, loaded) = tokio::join!(read, dispatch, transform, load);
     read?;
     transformed?;

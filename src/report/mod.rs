@@ -25,10 +25,10 @@ pub use junit::render_junit;
 pub use kinds::{FindingKind, Severity};
 pub use markdown::render_markdown;
 pub use model::{
-    DataChange, Direction, Finding, MigrationResult, MigrationStatus, Report, Status, Summary,
-    TableCopy, TimelineEntry, tool_name,
+    DataChange, Direction, Finding, MigrationResult, MigrationStatus, Report, StatementTrace,
+    Status, Summary, TableCopy, TimelineEntry, tool_name,
 };
-pub use progress::Progress;
+pub use progress::{Observer, Progress, Quiet};
 pub use sarif::{render_sarif, sarif_value};
 
 /// The JSON Schema of the report (`schema/report.schema.json`, the contract of docs/report.md).

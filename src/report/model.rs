@@ -185,6 +185,39 @@ pub struct Report {
     pub summary: Summary,
 }
 
+/// What one statement of a traced apply did (`dry-run`'s timeline).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct StatementTrace {
+    /// 1-based line in the file.
+    pub line: usize,
+    /// The statement's first line, shortened.
+    pub sql: String,
+    pub ms: u64,
+    /// Rows the statement affected, where the server says.
+    pub rows: Option<u64>,
+    /// The strongest table lock the statement took (PostgreSQL's lock mode names), and on what.
+    pub lock: Option<String>,
+    pub lock_on: Option<String>,
+    /// What that lock blocks for other sessions: `reads and writes`, `writes`, or nothing.
+    pub blocks: Option<String>,
+    /// How long the lock was held: to the end of the statement, or of its transaction.
+    pub held_ms: u64,
+    /// Tables whose storage was rewritten (a new relfilenode, a rebuilt InnoDB table).
+    pub rewrote: Vec<String>,
+}
+
+impl StatementTrace {
+    /// A statement's first line, at most 100 characters, as the timeline shows it.
+    pub fn headline(sql: &str) -> String {
+        let first = sql.trim().lines().next().unwrap_or("").trim();
+        if first.chars().count() > 100 {
+            format!("{}…", first.chars().take(99).collect::<String>())
+        } else {
+            first.to_string()
+        }
+    }
+}
+
 /// One migration of a `dry-run` deploy.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TimelineEntry {
@@ -192,7 +225,7 @@ pub struct TimelineEntry {
     pub migration_name: String,
     pub file: String,
     pub ms: u64,
-    pub statements: Vec<crate::engine::StatementTrace>,
+    pub statements: Vec<StatementTrace>,
 }
 
 /// How a `dry-run` deploy changed one table's data. Counts the row-level comparison could

@@ -8,7 +8,19 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::migrations::Migration;
-use crate::roundtrip::Observer;
+
+/// Told what a long job is doing (the roundtrip, seeding, a deploy), for progress displays.
+pub trait Observer {
+    /// Before migration `index` (0-based) of `total`.
+    fn migration(&mut self, _index: usize, _total: usize, _migration: &Migration) {}
+    /// While seeding `table`: `done` of `total` rows inserted.
+    fn seeding(&mut self, _table: &str, _done: u64, _total: u64) {}
+}
+
+/// An observer that ignores everything.
+pub struct Quiet;
+
+impl Observer for Quiet {}
 
 /// How often a plain progress line may appear when stderr is not a terminal.
 const PLAIN_EVERY: Duration = Duration::from_secs(5);

@@ -12,14 +12,28 @@
 mod dirs;
 mod process;
 mod user;
+mod version;
 
 pub use dirs::{
     SandboxDir, base_dir, cache_dir, cached_template, copy_tree, publish_dir, sweep_stale,
 };
 pub use process::{ServerProcess, SpawnOptions};
 pub use user::{ServiceUser, service_user};
+pub use version::WantedVersion;
 
 use crate::{Error, Result};
+
+/// A short stable name for a path, for cache keys (FNV-1a of its bytes, in hex).
+pub fn path_key(path: &std::path::Path) -> String {
+    let hash = path
+        .as_os_str()
+        .as_encoded_bytes()
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
+        });
+    format!("{hash:016x}")
+}
 
 /// A TCP port on 127.0.0.1 that was free a moment ago.
 pub fn free_port() -> Result<u16> {

@@ -7,27 +7,10 @@ use std::fmt::Write as _;
 use super::generate::Row;
 use super::plan::{ColumnPlan, FkPlan, TablePlan};
 use crate::schema::{ColumnKind, Table};
+use crate::sql::{column_list, literal};
+pub use crate::sql::{ident, table_ref};
 
-/// Whose SQL to write.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dialect {
-    Postgres,
-    MySql,
-}
-
-/// A byte format for rows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Encoding {
-    /// PostgreSQL `COPY … FROM STDIN` text format: tab-separated, `\N` for NULL.
-    PgCopy,
-    /// CSV (RFC 4180). PostgreSQL reads an unquoted empty field as NULL; for MySQL every value
-    /// is quoted and NULL is a bare `NULL` (`LOAD DATA … OPTIONALLY ENCLOSED BY '"'`).
-    Csv(Dialect),
-    /// Multi-row `INSERT` statements.
-    Sql(Dialect),
-    /// One JSON object per row.
-    Jsonl,
-}
+pub use crate::sql::{Dialect, Encoding};
 
 /// Rows per INSERT statement.
 const INSERT_ROWS: usize = 500;
@@ -305,92 +288,6 @@ fn json_value(out: &mut String, value: Option<&str>, form: Form) {
     }
 }
 
-pub fn ident(dialect: Dialect, name: &str) -> String {
-    match dialect {
-        Dialect::Postgres => format!("\"{}\"", name.replace('"', "\"\"")),
-        Dialect::MySql => format!("`{}`", name.replace('`', "``")),
-    }
-}
-
-pub fn table_ref(dialect: Dialect, table: &Table) -> String {
-    match dialect {
-        Dialect::Postgres => format!(
-            "{}.{}",
-            ident(dialect, &table.schema),
-            ident(dialect, &table.name)
-        ),
-        // MySQL files load into whatever database the user connects to.
-        Dialect::MySql => ident(dialect, &table.name),
-    }
-}
-
-fn column_list(dialect: Dialect, names: &[String]) -> String {
-    names
-        .iter()
-        .map(|n| ident(dialect, n))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-fn quote(value: &str) -> String {
-    format!("'{}'", value.replace('\'', "''"))
-}
-
-/// `LOAD DATA [LOCAL] INFILE` of a MySQL CSV file (as [`Encoding::Csv`] writes it). Lines end
-/// in `\n`, the default, which also needs no escape (the session may have
-/// `NO_BACKSLASH_ESCAPES`).
-pub fn mysql_load_data(plan: &TablePlan, path: &str, local: bool, header: bool) -> String {
-    let dialect = Dialect::MySql;
-    let mut targets = Vec::new();
-    let mut sets = Vec::new();
-    for (i, c) in plan.columns.iter().enumerate() {
-        let name = ident(dialect, &c.column.name);
-        match form(&c.column.kind) {
-            Form::Bytes => {
-                targets.push(format!("@v{i}"));
-                sets.push(format!("{name} = UNHEX(@v{i})"));
-            }
-            Form::Bits => {
-                targets.push(format!("@v{i}"));
-                sets.push(format!("{name} = CAST(CONV(@v{i}, 2, 10) AS UNSIGNED)"));
-            }
-            _ => targets.push(name),
-        }
-    }
-    let mut sql = format!(
-        "LOAD DATA {}INFILE {} INTO TABLE {} CHARACTER SET utf8mb4 \
-         FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '\"' ESCAPED BY ''{} ({})",
-        if local { "LOCAL " } else { "" },
-        quote(path),
-        table_ref(dialect, &plan.table),
-        if header { " IGNORE 1 LINES" } else { "" },
-        targets.join(", ")
-    );
-    if !sets.is_empty() {
-        let _ = write!(sql, " SET {}", sets.join(", "));
-    }
-    sql
-}
-
-/// `COPY t (cols) FROM STDIN` (text format).
-pub fn pg_copy_from_stdin(plan: &TablePlan) -> String {
-    format!(
-        "COPY {} ({}) FROM STDIN",
-        table_ref(Dialect::Postgres, &plan.table),
-        column_list(Dialect::Postgres, &plan.column_names())
-    )
-}
-
-/// psql's `\copy` of a CSV file with a header.
-pub fn psql_copy_csv(plan: &TablePlan, path: &str) -> String {
-    format!(
-        "\\copy {} ({}) FROM {} WITH (FORMAT csv, HEADER true)",
-        table_ref(Dialect::Postgres, &plan.table),
-        column_list(Dialect::Postgres, &plan.column_names()),
-        quote(path)
-    )
-}
-
 /// SQL that gives the foreign key `fk` of a cycle its values once every table has rows:
 /// rows take parents in a fixed, scattered order, `null_percent` of them stay NULL.
 pub fn deferred_fk_update(
@@ -492,8 +389,8 @@ pub fn sequence_resets(dialect: Dialect, plan: &TablePlan) -> Vec<String> {
             let column = ident(dialect, &c.column.name);
             format!(
                 "SELECT setval(pg_get_serial_sequence({}, {}), max({column})) FROM {table} HAVING max({column}) IS NOT NULL",
-                quote(&table),
-                quote(&c.column.name)
+                literal(&table),
+                literal(&c.column.name)
             )
         })
         .collect()

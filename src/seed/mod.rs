@@ -7,6 +7,7 @@
 //! ...). The same `seed` gives the same rows. Rows the server still rejects are counted and
 //! skipped: seeding never aborts a run.
 
+pub mod documents;
 pub mod encode;
 pub mod generate;
 pub mod overrides;
@@ -19,25 +20,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use crate::Result;
-use crate::engine::Engine;
+use crate::engine::RowStore;
 use crate::schema::SchemaSnapshot;
+
+pub use crate::engine::SeedStyle;
 
 pub use generate::{Keys, TableGen};
 pub use overrides::Overrides;
 pub use plan::{PlanRequest, SeedPlan, TablePlan};
 pub use rules::{ColumnRules, rules_for};
-
-/// How seeded data looks.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum SeedStyle {
-    /// Realistic values only.
-    #[default]
-    Realistic,
-    /// Realistic values, plus every fifth row at the limits of each column's type (longest
-    /// strings with non-ASCII text, extreme numbers, all fractional-second digits): engines that
-    /// silently truncate or convert lose exactly these on a narrowing round trip.
-    EdgeCases,
-}
 
 /// Parent keys read per foreign key when seeding for `check`.
 const KEY_SAMPLE: usize = 1000;
@@ -72,17 +63,16 @@ pub struct SeedOptions {
 /// met are left empty, and rows the server still rejects are counted and skipped: seeding never
 /// aborts a run. `progress` hears (table, rows done, rows wanted) after every chunk.
 pub async fn seed_empty_tables(
-    engine: &mut dyn Engine,
+    store: &mut dyn RowStore,
     schema: &SchemaSnapshot,
     options: SeedOptions,
     progress: &mut dyn FnMut(&str, u64, u64),
 ) -> Result<SeedStats> {
-    let SeedOptions { rows, seed, style } = options;
     let mut stats = SeedStats::default();
-    if rows == 0 {
+    if options.rows == 0 {
         return Ok(stats);
     }
-    let empty: BTreeSet<String> = engine
+    let empty: BTreeSet<String> = store
         .empty_tables(schema)
         .await?
         .into_iter()
@@ -92,58 +82,90 @@ pub async fn seed_empty_tables(
     let request = PlanRequest {
         schema,
         tables: &empty,
-        rows,
+        rows: options.rows,
         table_rows: &BTreeMap::new(),
         overrides: &overrides,
         explicit_keys: false,
     };
-    let plan = plan::plan_lenient(&request);
-    let mut deferred = Vec::new();
-    for table in plan.tables {
-        let name = table.qualified();
+    let mut seeded = Vec::new();
+    for table in plan::plan_lenient(&request).tables {
         if table.columns.is_empty() {
             continue;
         }
-        let mut parents = Vec::new();
-        for fk in &table.fks {
-            parents.push(match schema.tables.get(&fk.parent) {
-                Some(parent) if !fk.deferred => Some(Arc::new(
-                    engine
-                        .sample_keys(parent, &fk.parent_columns, KEY_SAMPLE)
-                        .await?,
-                )),
-                _ => None,
-            });
-        }
-        let generator = match TableGen::new(table, parents, seed, style) {
-            Ok(generator) => generator,
-            Err(e) => {
-                crate::debug!("not seeding {name}: {e}");
-                continue;
-            }
+        let Some(generator) = generator(store, schema, table, options).await? else {
+            continue;
         };
-        let (mut done, mut skipped) = (0u64, 0u64);
-        let columns = generator.plan().column_names();
-        let wanted = generator.rows() as u64;
-        for index in 0..generator.chunks() {
-            let rows = generator.chunk(index);
-            let inserted = engine
-                .insert_rows(&generator.plan().table, &columns, &rows)
-                .await?;
-            done += inserted.rows;
-            skipped += inserted.skipped;
-            progress(&name, (done + skipped).min(wanted), wanted);
-        }
-        crate::debug!("seeded {name}: {done} rows, {skipped} skipped");
+        let (done, skipped) = insert_all(store, &generator, progress).await?;
         stats.tables += 1;
         stats.rows += done;
         stats.skipped += skipped;
-        deferred.push(generator);
+        seeded.push(generator);
     }
-    // Foreign keys of cycles (and self-references) get their values now that every table has
-    // rows; if the server refuses, they stay NULL.
-    let dialect = engine.dialect();
-    for generator in &deferred {
+    fill_deferred_keys(store, schema, &seeded).await;
+    Ok(stats)
+}
+
+/// The row generator of one planned table, with its parents' keys read from the database;
+/// `None` (and a debug line) when its constraints cannot be met.
+async fn generator(
+    store: &mut dyn RowStore,
+    schema: &SchemaSnapshot,
+    table: TablePlan,
+    options: SeedOptions,
+) -> Result<Option<TableGen>> {
+    let mut parents = Vec::new();
+    for fk in &table.fks {
+        parents.push(match schema.tables.get(&fk.parent) {
+            Some(parent) if !fk.deferred => Some(Arc::new(
+                store
+                    .sample_keys(parent, &fk.parent_columns, KEY_SAMPLE)
+                    .await?,
+            )),
+            _ => None,
+        });
+    }
+    let name = table.qualified();
+    match TableGen::new(table, parents, options.seed, options.style) {
+        Ok(generator) => Ok(Some(generator)),
+        Err(e) => {
+            crate::debug!("not seeding {name}: {e}");
+            Ok(None)
+        }
+    }
+}
+
+/// Inserts every chunk of `generator`; returns (rows inserted, rows the server rejected).
+async fn insert_all(
+    store: &mut dyn RowStore,
+    generator: &TableGen,
+    progress: &mut dyn FnMut(&str, u64, u64),
+) -> Result<(u64, u64)> {
+    let name = generator.plan().qualified();
+    let (mut done, mut skipped) = (0u64, 0u64);
+    let columns = generator.plan().column_names();
+    let wanted = generator.rows() as u64;
+    for index in 0..generator.chunks() {
+        let rows = generator.chunk(index);
+        let inserted = store
+            .insert_rows(&generator.plan().table, &columns, &rows)
+            .await?;
+        done += inserted.rows;
+        skipped += inserted.skipped;
+        progress(&name, (done + skipped).min(wanted), wanted);
+    }
+    crate::debug!("seeded {name}: {done} rows, {skipped} skipped");
+    Ok((done, skipped))
+}
+
+/// Foreign keys of cycles (and self-references) get their values once every table has rows;
+/// if the server refuses, they stay NULL.
+async fn fill_deferred_keys(
+    store: &mut dyn RowStore,
+    schema: &SchemaSnapshot,
+    seeded: &[TableGen],
+) {
+    let dialect = store.dialect();
+    for generator in seeded {
         let table = generator.plan();
         for fk in table.fks.iter().filter(|f| f.deferred) {
             let Some(parent) = schema.tables.get(&fk.parent) else {
@@ -151,7 +173,7 @@ pub async fn seed_empty_tables(
             };
             let null_percent = (plan::DEFAULT_NULL_RATIO * 100.0) as u32;
             if let Some(sql) = encode::deferred_fk_update(dialect, table, fk, parent, null_percent)
-                && let Err(e) = engine.execute(&sql).await
+                && let Err(e) = store.execute(&sql).await
             {
                 crate::debug!(
                     "foreign key {} of {} stays NULL: {e}",
@@ -161,7 +183,6 @@ pub async fn seed_empty_tables(
             }
         }
     }
-    Ok(stats)
 }
 
 #[cfg(test)]

@@ -89,6 +89,11 @@ impl TablePlan {
         self.columns.iter().map(|c| c.column.name.clone()).collect()
     }
 
+    /// The planned columns as the schema describes them, in plan order.
+    pub fn schema_columns(&self) -> Vec<Column> {
+        self.columns.iter().map(|c| c.column.clone()).collect()
+    }
+
     /// A plan that only names `columns` of `table` (for loading rows that come from
     /// elsewhere, as `mask` does).
     pub fn for_columns(table: &Table, columns: Vec<Column>) -> TablePlan {

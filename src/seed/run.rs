@@ -14,7 +14,7 @@ use super::SeedStyle;
 use super::encode::{self, Dialect, Encoder, Encoding};
 use super::generate::{Keys, TableGen};
 use super::plan::{DEFAULT_NULL_RATIO, SeedPlan, TablePlan};
-use crate::engine::Engine;
+use crate::engine::RowStore;
 use crate::migrations::display_path;
 use crate::schema::SchemaSnapshot;
 use crate::{Error, Result};
@@ -233,7 +233,7 @@ async fn parent_keys(
     table: &TablePlan,
     collected: &BTreeMap<(String, Vec<String>), Keys>,
     schema: &SchemaSnapshot,
-    engine: Option<&mut (dyn Engine + '_)>,
+    engine: Option<&mut (dyn RowStore + '_)>,
 ) -> Result<Vec<Option<Keys>>> {
     let mut engine = engine;
     let mut parents = Vec::new();
@@ -308,7 +308,7 @@ pub struct RunOptions<'a> {
 /// Loads the plan into the engine's database: each table in its own transaction, or all of
 /// them in one with `atomic`. On a failure the open transaction is rolled back.
 pub async fn to_database(
-    engine: &mut dyn Engine,
+    engine: &mut dyn RowStore,
     plan: &SeedPlan,
     options: RunOptions<'_>,
     atomic: bool,
@@ -321,7 +321,7 @@ pub async fn to_database(
 }
 
 async fn load_all(
-    engine: &mut dyn Engine,
+    engine: &mut dyn RowStore,
     plan: &SeedPlan,
     options: RunOptions<'_>,
     atomic: bool,
@@ -361,7 +361,8 @@ async fn load_all(
             }
             drop(tx);
         };
-        let (loaded, ()) = tokio::join!(engine.load(table, rx), feed);
+        let columns = table.schema_columns();
+        let (loaded, ()) = tokio::join!(engine.load(&table.table, &columns, rx), feed);
         let loaded = loaded?;
         if !atomic {
             engine.execute("COMMIT").await?;
@@ -609,9 +610,20 @@ pub async fn to_files(
                 write_all(&mut writer, &encoder.header(), &path)?;
                 if format == FileFormat::Csv {
                     let load = match dialect {
-                        Dialect::Postgres => encode::psql_copy_csv(table, &file),
+                        Dialect::Postgres => {
+                            crate::sql::psql_copy_csv(&table.table, &table.schema_columns(), &file)
+                        }
                         Dialect::MySql => {
-                            format!("{};", encode::mysql_load_data(table, &file, true, true))
+                            format!(
+                                "{};",
+                                crate::sql::mysql_load_data(
+                                    &table.table,
+                                    &table.schema_columns(),
+                                    &file,
+                                    true,
+                                    true
+                                )
+                            )
                         }
                     };
                     write_all(&mut script, format!("{load}\n").as_bytes(), &script_path)?;

@@ -12,7 +12,6 @@ mod fingerprint;
 mod restore;
 pub mod sandbox;
 mod schema;
-mod seed;
 mod split;
 
 pub use sandbox::{Flavour, LocalServer, MongoBinary, find_binary};
@@ -27,21 +26,35 @@ use mongodb::bson::{Bson, Document, doc};
 use mongodb::{Client, Database};
 
 use super::{
-    Applied, BoxFuture, CheckOutcome, Engine, EngineSpec, Inserted, StartOptions, StatementTrace,
+    Applied, BoxFuture, Capabilities, CheckOutcome, Collection, DocumentStore, Engine, EngineSpec,
+    StartOptions, Words,
 };
-use crate::checks::Check;
+use crate::checks::{Check, CheckFormat};
 use crate::data::{DataFingerprint, RowDiff, Survival};
 use crate::error::{Context, mongo_message};
 use crate::migrations::Script;
+use crate::migrations::tracking::Tracking;
+use crate::report::StatementTrace;
 use crate::schema::{SchemaSnapshot, Table};
-use crate::seed::TablePlan;
-use crate::seed::encode::{Dialect, Encoding};
 use crate::{Error, Result};
 
 pub static SPEC: EngineSpec = EngineSpec {
     name: "mongo",
+    aliases: &["mongodb"],
+    display: "MongoDB",
     url_schemes: &["mongodb"],
     split,
+    words: Words {
+        table: "collection",
+        column: "field",
+        rows: "documents",
+    },
+    checks: CheckFormat::Pipeline,
+    can: Capabilities {
+        rows: false,
+        mask: false,
+        documents: true,
+    },
     start,
 };
 
@@ -49,8 +62,6 @@ pub static SPEC: EngineSpec = EngineSpec {
 pub const DEFAULT_SAMPLE: usize = 100_000;
 /// Check results kept as samples in findings.
 const CHECK_SAMPLE: usize = 5;
-/// Documents per `insert` command while seeding.
-const INSERT_BATCH: usize = 1000;
 
 fn start(options: &StartOptions) -> BoxFuture<'_, Result<Box<dyn Engine>>> {
     Box::pin(async move {
@@ -239,49 +250,6 @@ impl Mongo {
         }
         Ok(reply)
     }
-
-    /// The collections (not views) of `schema`, with their options, that seeding fills.
-    async fn seedable(&self, schema: &SchemaSnapshot) -> Result<Vec<schema::CollectionInfo>> {
-        let mut infos = schema::collections(&self.db).await?;
-        infos.retain(|info| {
-            info.kind == "collection"
-                && schema
-                    .tables
-                    .contains_key(&format!("{}.{}", schema::SCHEMA, info.name))
-        });
-        Ok(infos)
-    }
-
-    /// Where a collection's seed documents get their shape: the validator, else the user's
-    /// shape, else what its documents looked like when this run last saw some, else generic.
-    fn shape_for(
-        &self,
-        info: &schema::CollectionInfo,
-        shapes: &std::collections::BTreeMap<String, serde_json::Value>,
-    ) -> (&'static str, Option<Document>) {
-        if let Some(validator) = info
-            .options
-            .get_document("validator")
-            .ok()
-            .and_then(|v| v.get_document("$jsonSchema").ok())
-        {
-            return ("its $jsonSchema validator", Some(validator.clone()));
-        }
-        let to_doc = |s: &serde_json::Value| mongodb::bson::to_document(s).ok();
-        if let Some(shape) = shapes.get(&info.name).and_then(to_doc) {
-            return ("the shape given in TOML", Some(shape));
-        }
-        if let Some(shape) = self.seen_shapes.get(&info.name).and_then(to_doc) {
-            return ("the shape of its earlier documents", Some(shape));
-        }
-        ("a generic shape (no validator, no shape given)", None)
-    }
-
-    fn unsupported<T>(&self, what: &str) -> Result<T> {
-        Err(Error::input(format!(
-            "{what} is not supported for MongoDB yet"
-        )))
-    }
 }
 
 /// Integers of JSON become int32 where they fit (as relaxed Extended JSON and the shell
@@ -310,6 +278,10 @@ struct CheckQuery {
 
 #[async_trait]
 impl Engine for Mongo {
+    fn spec(&self) -> &'static EngineSpec {
+        &SPEC
+    }
+
     fn server_version(&self) -> &str {
         &self.version
     }
@@ -384,233 +356,14 @@ impl Engine for Mongo {
         Ok(())
     }
 
-    async fn query_rows(&mut self, _sql: &str) -> Result<Vec<Vec<Option<String>>>> {
-        self.unsupported("reading migration tracking tables")
-    }
-
-    async fn read_tracking(
-        &mut self,
-    ) -> Result<Option<Option<crate::migrations::tracking::Tracking>>> {
-        // golang-migrate's MongoDB driver: one document {version, dirty} in schema_migrations.
-        let exists = self
-            .db
-            .list_collection_names()
-            .await
-            .context(|| "cannot list collections".to_string())?
-            .iter()
-            .any(|c| c == "schema_migrations");
-        if !exists {
-            return Ok(Some(None));
-        }
-        let current = self
-            .db
-            .collection::<Document>("schema_migrations")
-            .find_one(doc! {})
-            .await
-            .context(|| "cannot read schema_migrations".to_string())?;
-        let version = current.as_ref().and_then(|d| match d.get("version") {
-            Some(Bson::Int32(v)) => Some(v.to_string()),
-            Some(Bson::Int64(v)) => Some(v.to_string()),
-            Some(Bson::Double(v)) => Some((*v as i64).to_string()),
-            Some(Bson::String(v)) => Some(v.clone()),
-            _ => None,
-        });
-        let dirty = current
-            .as_ref()
-            .and_then(|d| d.get_bool("dirty").ok())
-            .unwrap_or(false);
-        Ok(Some(Some(crate::migrations::tracking::Tracking {
-            table: "schema_migrations",
-            tool: "golang-migrate",
-            applied: Vec::new(),
-            dirty: if dirty { version.clone() } else { None },
-            up_to: version,
-        })))
+    async fn query_rows(&mut self, _sql: &str) -> Result<Option<Vec<Vec<Option<String>>>>> {
+        Ok(None)
     }
 
     async fn schema(&mut self) -> Result<SchemaSnapshot> {
         let (snapshot, seen) = schema::snapshot(&self.db, self.sample).await?;
         self.seen_shapes.extend(seen);
         Ok(snapshot)
-    }
-
-    fn schema_reflects_data(&self) -> bool {
-        true
-    }
-
-    async fn generate_documents(
-        &mut self,
-        schema: &SchemaSnapshot,
-        rows: &(dyn Fn(String) -> usize + Sync),
-        seed: u64,
-        shapes: &std::collections::BTreeMap<String, serde_json::Value>,
-        sink: &mut (dyn FnMut(String, Option<String>) -> Result<()> + Send),
-    ) -> Result<bool> {
-        for info in self.seedable(schema).await? {
-            let (_, shape) = self.shape_for(&info, shapes);
-            sink(info.name.clone(), None)?;
-            for doc in seed::documents(&info.name, shape.as_ref(), rows(info.name.clone()), seed) {
-                let line = Bson::Document(doc).into_canonical_extjson().to_string();
-                sink(info.name.clone(), Some(line))?;
-            }
-        }
-        Ok(true)
-    }
-
-    async fn explain_documents(
-        &mut self,
-        schema: &SchemaSnapshot,
-        shapes: &std::collections::BTreeMap<String, serde_json::Value>,
-    ) -> Result<Option<String>> {
-        let mut out = String::new();
-        for info in self.seedable(schema).await? {
-            let (from, shape) = self.shape_for(&info, shapes);
-            let shape = shape.map_or_else(
-                || "(a generic user-like shape)".to_string(),
-                |s| {
-                    serde_json::to_string_pretty(&Bson::Document(s).into_relaxed_extjson())
-                        .unwrap_or_default()
-                },
-            );
-            out.push_str(&format!(
-                "db.{}: documents from {from}\n{shape}\n\n",
-                info.name
-            ));
-        }
-        Ok(Some(out))
-    }
-
-    async fn seed_documents(
-        &mut self,
-        schema: &SchemaSnapshot,
-        rows: &(dyn Fn(String) -> usize + Sync),
-        seed: u64,
-        shapes: &std::collections::BTreeMap<String, serde_json::Value>,
-    ) -> Result<Option<(u64, u64)>> {
-        let (mut inserted, mut skipped) = (0u64, 0u64);
-        for info in &self.seedable(schema).await? {
-            let collection = self.db.collection::<Document>(&info.name);
-            let empty = collection
-                .find_one(doc! {})
-                .await
-                .context(|| format!("cannot read {}", info.name))?
-                .is_none();
-            let rows = rows(info.name.clone());
-            if !empty || rows == 0 {
-                continue;
-            }
-            let (_, shape) = self.shape_for(info, shapes);
-            let mut docs = seed::documents(&info.name, shape.as_ref(), rows, seed);
-            loop {
-                let batch: Vec<Document> = docs.by_ref().take(INSERT_BATCH).collect();
-                if batch.is_empty() {
-                    break;
-                }
-                let size = batch.len();
-                match collection.insert_many(batch).ordered(false).await {
-                    Ok(done) => inserted += done.inserted_ids.len() as u64,
-                    Err(e) => match &*e.kind {
-                        mongodb::error::ErrorKind::InsertMany(m) => {
-                            let failed = m.write_errors.as_ref().map_or(0, Vec::len);
-                            if let Some(first) = m.write_errors.as_ref().and_then(|w| w.first()) {
-                                crate::debug!(
-                                    "seeding {}: {} rejected: {}",
-                                    info.name,
-                                    failed,
-                                    first.message
-                                );
-                            }
-                            skipped += failed as u64;
-                            inserted += (size - failed) as u64;
-                        }
-                        _ => {
-                            return Err(Error::infra(format!(
-                                "cannot seed {}: {}",
-                                info.name,
-                                mongo_message(&e)
-                            )));
-                        }
-                    },
-                }
-            }
-        }
-        Ok(Some((inserted, skipped)))
-    }
-
-    async fn empty_tables(&mut self, schema: &SchemaSnapshot) -> Result<Vec<String>> {
-        let mut out = Vec::new();
-        for table in schema.data_tables() {
-            let one = self
-                .db
-                .collection::<Document>(&table.name)
-                .find_one(doc! {})
-                .await
-                .context(|| format!("cannot read {}", table.name))?;
-            if one.is_none() {
-                out.push(table.qualified());
-            }
-        }
-        Ok(out)
-    }
-
-    async fn sample_keys(
-        &mut self,
-        _table: &Table,
-        _columns: &[String],
-        _limit: usize,
-    ) -> Result<Vec<Vec<String>>> {
-        Ok(Vec::new())
-    }
-
-    async fn insert_rows(
-        &mut self,
-        _table: &Table,
-        _columns: &[String],
-        _rows: &[Vec<Option<String>>],
-    ) -> Result<Inserted> {
-        self.unsupported("row-based seeding")
-    }
-
-    fn dialect(&self) -> Dialect {
-        Dialect::Postgres
-    }
-
-    fn load_encoding(&self) -> Encoding {
-        Encoding::Jsonl
-    }
-
-    async fn load(
-        &mut self,
-        _plan: &TablePlan,
-        _chunks: tokio::sync::mpsc::Receiver<Vec<u8>>,
-    ) -> Result<u64> {
-        self.unsupported("bulk loading")
-    }
-
-    async fn execute(&mut self, _sql: &str) -> Result<()> {
-        self.unsupported("SQL")
-    }
-
-    async fn begin_snapshot(&mut self) -> Result<Option<String>> {
-        self.unsupported("masking")
-    }
-
-    async fn read_rows(
-        &mut self,
-        _table: &Table,
-        _columns: &[String],
-        _query: &super::ReadQuery,
-        _rows: tokio::sync::mpsc::Sender<Vec<Vec<Option<String>>>>,
-    ) -> Result<u64> {
-        self.unsupported("masking")
-    }
-
-    async fn schema_ddl(&mut self, _snapshot: Option<&str>) -> Result<(String, String)> {
-        self.unsupported("masking")
-    }
-
-    async fn dump(&mut self, _path: &std::path::Path) -> Result<()> {
-        self.unsupported("dumping (mongodump)")
     }
 
     async fn fingerprint(
@@ -689,6 +442,10 @@ impl Engine for Mongo {
         })
     }
 
+    fn documents(&mut self) -> Option<&mut dyn DocumentStore> {
+        Some(self)
+    }
+
     async fn teardown(self: Box<Self>, keep: bool) -> Result<Option<String>> {
         let Mongo {
             client, db, server, ..
@@ -718,6 +475,105 @@ impl Engine for Mongo {
             }
             Server::InPlace => Ok(None),
         }
+    }
+}
+
+#[async_trait]
+impl DocumentStore for Mongo {
+    async fn collections(&mut self, schema: &SchemaSnapshot) -> Result<Vec<Collection>> {
+        let mut infos = schema::collections(&self.db).await?;
+        infos.retain(|info| {
+            info.kind == "collection"
+                && schema
+                    .tables
+                    .contains_key(&format!("{}.{}", schema::SCHEMA, info.name))
+        });
+        let mut out = Vec::with_capacity(infos.len());
+        for info in infos {
+            let empty = self
+                .db
+                .collection::<Document>(&info.name)
+                .find_one(doc! {})
+                .await
+                .context(|| format!("cannot read {}", info.name))?
+                .is_none();
+            let validator = info
+                .options
+                .get_document("validator")
+                .ok()
+                .and_then(|v| v.get_document("$jsonSchema").ok())
+                .cloned();
+            out.push(Collection {
+                seen_shape: self.seen_shapes.get(&info.name).cloned(),
+                name: info.name,
+                empty,
+                validator,
+            });
+        }
+        Ok(out)
+    }
+
+    async fn insert_documents(
+        &mut self,
+        collection: &str,
+        documents: Vec<Document>,
+    ) -> Result<(u64, u64)> {
+        let size = documents.len() as u64;
+        let target = self.db.collection::<Document>(collection);
+        match target.insert_many(documents).ordered(false).await {
+            Ok(done) => Ok((done.inserted_ids.len() as u64, 0)),
+            Err(e) => match &*e.kind {
+                mongodb::error::ErrorKind::InsertMany(m) => {
+                    let failed = m.write_errors.as_ref().map_or(0, Vec::len) as u64;
+                    if let Some(first) = m.write_errors.as_ref().and_then(|w| w.first()) {
+                        crate::debug!("seeding {collection}: {failed} rejected: {}", first.message);
+                    }
+                    Ok((size - failed, failed))
+                }
+                _ => Err(Error::infra(format!(
+                    "cannot seed {collection}: {}",
+                    mongo_message(&e)
+                ))),
+            },
+        }
+    }
+
+    async fn read_tracking(&mut self) -> Result<Option<Tracking>> {
+        // golang-migrate's MongoDB driver: one document {version, dirty} in schema_migrations.
+        let exists = self
+            .db
+            .list_collection_names()
+            .await
+            .context(|| "cannot list collections".to_string())?
+            .iter()
+            .any(|c| c == "schema_migrations");
+        if !exists {
+            return Ok(None);
+        }
+        let current = self
+            .db
+            .collection::<Document>("schema_migrations")
+            .find_one(doc! {})
+            .await
+            .context(|| "cannot read schema_migrations".to_string())?;
+        let version = current.as_ref().and_then(|d| match d.get("version") {
+            Some(Bson::Int32(v)) => Some(v.to_string()),
+            Some(Bson::Int64(v)) => Some(v.to_string()),
+            Some(Bson::Double(v)) => Some((*v as i64).to_string()),
+            Some(Bson::String(v)) => Some(v.clone()),
+            _ => None,
+        });
+        let dirty = current
+            .as_ref()
+            .and_then(|d| d.get_bool("dirty").ok())
+            .unwrap_or(false);
+        Ok(Some(Tracking {
+            table: "schema_migrations",
+            tool: "golang-migrate",
+            applied: Vec::new(),
+            dirty: if dirty { version.clone() } else { None },
+            up_to: version,
+        }))
     }
 }
 
@@ -765,49 +621,4 @@ fn check_failed(e: &mongodb::error::Error) -> CheckOutcome {
             message: mongo_message(e),
         },
     }
-}
-
-/// Reads seed shapes: every `*.toml` in `dir`, each top-level table a collection written like
-/// a `$jsonSchema` (`required`, `properties.<field>.bsonType`, `enum`, `minimum`, …).
-pub fn load_shapes(
-    dir: &std::path::Path,
-) -> Result<std::collections::BTreeMap<String, serde_json::Value>> {
-    let mut out = std::collections::BTreeMap::new();
-    let mut paths: Vec<std::path::PathBuf> = if dir.is_file() {
-        vec![dir.to_path_buf()]
-    } else {
-        std::fs::read_dir(dir)
-            .map_err(|source| Error::Read {
-                path: dir.to_path_buf(),
-                source,
-            })?
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-            .collect()
-    };
-    paths.sort();
-    for path in paths {
-        let text = crate::migrations::read_text(&path)?;
-        let shown = crate::migrations::display_path(&path);
-        let table: toml::Table = toml::from_str(&text).map_err(|e| Error::InputAt {
-            path: shown.clone(),
-            line: e
-                .span()
-                .map_or(1, |span| text[..span.start].matches('\n').count() + 1),
-            message: e.message().to_string(),
-        })?;
-        for (collection, shape) in table {
-            let value = serde_json::to_value(&shape)
-                .map_err(|e| Error::input(format!("{}: {e}", shown.display())))?;
-            if !value.is_object() {
-                return Err(Error::input(format!(
-                    "{}: `{collection}` must be a table (a collection's shape)",
-                    shown.display()
-                )));
-            }
-            out.insert(collection, value);
-        }
-    }
-    Ok(out)
 }

@@ -11,11 +11,11 @@ use futures_util::TryStreamExt;
 use sqlx::Row;
 use sqlx::mysql::{MySqlConnectOptions, MySqlConnection};
 
-use super::fingerprint::ident;
 use crate::engine::ReadQuery;
 use crate::error::Context;
 use crate::sandbox::run_tool;
 use crate::schema::{ColumnKind, Table};
+use crate::sql::mysql::ident;
 use crate::{Error, Result};
 
 const BATCH: usize = 4096;

@@ -20,6 +20,7 @@ use crate::data::{
 };
 use crate::error::Context;
 use crate::schema::{Column, ColumnKind, SchemaSnapshot, Table};
+use crate::sql::mysql::{ident, literal};
 use crate::{Error, Result};
 
 /// Tables per UNION ALL statement.
@@ -32,15 +33,6 @@ const SAMPLES: usize = 10;
 pub struct Captured {
     columns: Vec<String>,
     keyed: bool,
-}
-
-pub fn ident(name: &str) -> String {
-    format!("`{}`", name.replace('`', "``"))
-}
-
-/// A string literal for a session with `NO_BACKSLASH_ESCAPES` (see the observer settings).
-pub fn literal(value: &str) -> String {
-    format!("'{}'", value.replace('\'', "''"))
 }
 
 fn keyed(table: &Table) -> bool {

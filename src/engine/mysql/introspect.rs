@@ -19,6 +19,7 @@ use crate::schema::{
     Column, ColumnKind, ForeignKey, PartitionBound, Partitioning, Repertoire, SchemaObject,
     SchemaSnapshot, Table,
 };
+use crate::sql::mysql::literal;
 
 /// Reads the schema of the current database.
 pub async fn snapshot(conn: &mut MySqlConnection) -> Result<SchemaSnapshot> {
@@ -65,10 +66,6 @@ fn text(row: &MySqlRow, i: usize) -> Result<String> {
 fn opt(row: &MySqlRow, i: usize) -> Result<Option<String>> {
     row.try_get::<Option<String>, _>(i)
         .context(|| format!("unexpected catalog value in column {i}"))
-}
-
-fn quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
 }
 
 struct TableBuild {
@@ -130,7 +127,7 @@ async fn read_tables(
             header.push(format!("options {}", options.join(" ")));
         }
         if let Some(comment) = opt(&row, 5)?.filter(|c| !c.is_empty()) {
-            header.push(format!("comment {}", quote(&comment)));
+            header.push(format!("comment {}", literal(&comment)));
         }
         let kind = match table_type.as_str() {
             "SEQUENCE" => "sequence",
@@ -210,7 +207,7 @@ async fn read_columns(
             let _ = write!(line, " as ({g})");
         }
         if let Some(c) = &comment {
-            let _ = write!(line, " comment {}", quote(c));
+            let _ = write!(line, " comment {}", literal(c));
         }
         build.columns.push(line);
         let kind = column_kind(
@@ -397,7 +394,7 @@ async fn read_indexes(
             )
         };
         if !comment.is_empty() {
-            let _ = write!(line, " comment {}", quote(&comment));
+            let _ = write!(line, " comment {}", literal(&comment));
         }
         if unique {
             build.table.unique_keys.push(columns);
@@ -687,7 +684,7 @@ async fn read_routines(
             let _ = writeln!(out, "  {}", line.trim_end());
         }
         if let Some(c) = opt(&row, 7)?.filter(|c| !c.is_empty()) {
-            let _ = writeln!(out, "  comment {}", quote(&c));
+            let _ = writeln!(out, "  comment {}", literal(&c));
         }
         snapshot.objects.insert(
             format!("8 {kind} {qualified}"),

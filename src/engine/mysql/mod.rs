@@ -23,23 +23,34 @@ use async_trait::async_trait;
 use sqlx::mysql::{MySqlConnectOptions, MySqlConnection};
 use sqlx::{ConnectOptions, Connection};
 
-use super::{Applied, BoxFuture, CheckOutcome, Engine, EngineSpec, Inserted, StartOptions};
-use crate::checks::Check;
+use std::str::FromStr;
+
+use super::{
+    Applied, BoxFuture, Capabilities, CheckOutcome, Engine, EngineSpec, Inserted, ReadQuery,
+    RowStore, SeedStyle, SqlCopy, StartOptions, Words,
+};
+use crate::checks::{Check, CheckFormat};
 use crate::data::{DataFingerprint, RowDiff, Survival};
 use crate::error::Context;
 use crate::migrations::Script;
-use crate::schema::{SchemaSnapshot, Table};
-use std::str::FromStr;
-
-use crate::seed::SeedStyle;
-use crate::seed::TablePlan;
-use crate::seed::encode::{self, Dialect, Encoding};
+use crate::report::StatementTrace;
+use crate::schema::{Column, SchemaSnapshot, Table};
+use crate::sql::{Dialect, Encoding};
 use crate::{Error, Result};
 
 pub static SPEC: EngineSpec = EngineSpec {
     name: "mysql",
+    aliases: &["mariadb"],
+    display: "MySQL / MariaDB",
     url_schemes: &["mysql", "mariadb"],
     split,
+    words: Words::SQL,
+    checks: CheckFormat::Sql,
+    can: Capabilities {
+        rows: true,
+        mask: true,
+        documents: false,
+    },
     start,
 };
 
@@ -122,7 +133,7 @@ impl MySql {
         // built-in function names reserved words); migration tools do not, so start from the
         // server's own sql_mode, or the one driftless.toml asks for.
         let mode = match &options.sql_mode {
-            Some(mode) => fingerprint::literal(mode),
+            Some(mode) => crate::sql::literal(mode),
             None => "@@GLOBAL.sql_mode".to_string(),
         };
         sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
@@ -190,6 +201,10 @@ impl MySql {
 
 #[async_trait]
 impl Engine for MySql {
+    fn spec(&self) -> &'static EngineSpec {
+        &SPEC
+    }
+
     fn server_version(&self) -> &str {
         &self.version
     }
@@ -198,16 +213,92 @@ impl Engine for MySql {
         BTreeMap::from([("sql_mode".to_string(), self.sql_mode.clone())])
     }
 
-    fn seed_style(&self) -> SeedStyle {
-        SeedStyle::EdgeCases
-    }
-
     async fn apply(&mut self, script: &Script) -> Result<Applied> {
         statements::apply(&mut self.migrator, script).await
     }
 
     async fn schema(&mut self) -> Result<SchemaSnapshot> {
         introspect::snapshot(&mut self.observer).await
+    }
+
+    async fn fingerprint(
+        &mut self,
+        schema: &SchemaSnapshot,
+        capture: bool,
+    ) -> Result<DataFingerprint> {
+        fingerprint::fingerprint(&mut self.observer, schema, &mut self.captured, capture).await
+    }
+
+    async fn row_diff(&mut self, before: &Table, now: &Table) -> Result<Option<RowDiff>> {
+        fingerprint::row_diff(&mut self.observer, &self.captured, before, now).await
+    }
+
+    async fn survival(&mut self, before: &Table, now: &Table, column: &str) -> Result<Survival> {
+        fingerprint::survival(&mut self.observer, &self.captured, before, now, column).await
+    }
+
+    async fn run_check(&mut self, check: &Check) -> Result<CheckOutcome> {
+        statements::run_check(&mut self.observer, check).await
+    }
+
+    fn rows(&mut self) -> Option<&mut dyn RowStore> {
+        Some(self)
+    }
+
+    fn copier(&mut self) -> Option<&mut dyn SqlCopy> {
+        Some(self)
+    }
+
+    async fn teardown(self: Box<Self>, keep: bool) -> Result<Option<String>> {
+        let MySql {
+            migrator,
+            observer,
+            server,
+            ..
+        } = *self;
+        let _ = migrator.close().await;
+        let _ = observer.close().await;
+        match server {
+            Server::Local(local) if keep => Ok(Some(local.keep())),
+            Server::Local(local) => {
+                local.stop();
+                Ok(None)
+            }
+            Server::Remote(db) if keep => Ok(Some(db.keep())),
+            Server::Remote(db) => db.drop_database().await.map(|()| None),
+            Server::InPlace => Ok(None),
+        }
+    }
+
+    async fn apply_traced(&mut self, script: &Script) -> Result<(Applied, Vec<StatementTrace>)> {
+        copy::apply_traced(&mut self.migrator, &mut self.observer, script).await
+    }
+
+    async fn restore(&mut self, path: &std::path::Path) -> Result<()> {
+        copy::restore(self.tool()?, path).await
+    }
+
+    async fn query_rows(&mut self, sql: &str) -> Result<Option<Vec<Vec<Option<String>>>>> {
+        copy::query_rows(&mut self.observer, sql).await.map(Some)
+    }
+}
+
+#[async_trait]
+impl RowStore for MySql {
+    fn dialect(&self) -> Dialect {
+        Dialect::MySql
+    }
+
+    fn seed_style(&self) -> SeedStyle {
+        SeedStyle::EdgeCases
+    }
+
+    fn load_encoding(&self) -> Encoding {
+        match self.server {
+            // The server can read a pipe in its own directory.
+            Server::Local(_) => Encoding::Csv(Dialect::MySql),
+            _ => Encoding::Sql(Dialect::MySql),
+        }
     }
 
     async fn empty_tables(&mut self, schema: &SchemaSnapshot) -> Result<Vec<String>> {
@@ -232,65 +323,13 @@ impl Engine for MySql {
         statements::insert_rows(&mut self.observer, table, columns, rows).await
     }
 
-    async fn fingerprint(
-        &mut self,
-        schema: &SchemaSnapshot,
-        capture: bool,
-    ) -> Result<DataFingerprint> {
-        fingerprint::fingerprint(&mut self.observer, schema, &mut self.captured, capture).await
-    }
-
-    async fn row_diff(&mut self, before: &Table, now: &Table) -> Result<Option<RowDiff>> {
-        fingerprint::row_diff(&mut self.observer, &self.captured, before, now).await
-    }
-
-    async fn survival(&mut self, before: &Table, now: &Table, column: &str) -> Result<Survival> {
-        fingerprint::survival(&mut self.observer, &self.captured, before, now, column).await
-    }
-
-    async fn run_check(&mut self, check: &Check) -> Result<CheckOutcome> {
-        statements::run_check(&mut self.observer, check).await
-    }
-
-    async fn teardown(self: Box<Self>, keep: bool) -> Result<Option<String>> {
-        let MySql {
-            migrator,
-            observer,
-            server,
-            ..
-        } = *self;
-        let _ = migrator.close().await;
-        let _ = observer.close().await;
-        match server {
-            Server::Local(local) if keep => Ok(Some(local.keep())),
-            Server::Local(local) => {
-                local.stop();
-                Ok(None)
-            }
-            Server::Remote(db) if keep => Ok(Some(db.keep())),
-            Server::Remote(db) => db.drop_database().await.map(|()| None),
-            Server::InPlace => Ok(None),
-        }
-    }
-
-    fn dialect(&self) -> Dialect {
-        Dialect::MySql
-    }
-
-    fn load_encoding(&self) -> Encoding {
-        match self.server {
-            // The server can read a pipe in its own directory.
-            Server::Local(_) => Encoding::Csv(Dialect::MySql),
-            _ => Encoding::Sql(Dialect::MySql),
-        }
-    }
-
     async fn load(
         &mut self,
-        plan: &TablePlan,
+        table: &Table,
+        columns: &[Column],
         mut chunks: tokio::sync::mpsc::Receiver<Vec<u8>>,
     ) -> Result<u64> {
-        let table = plan.qualified();
+        let name = table.qualified();
         let Server::Local(local) = &self.server else {
             // INSERT statements, one chunk at a time.
             let mut rows = 0;
@@ -299,21 +338,22 @@ impl Engine for MySql {
                 let done = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
                     .execute(&mut self.observer)
                     .await
-                    .map_err(|e| statements::seed_error(&table, e))?;
+                    .map_err(|e| statements::seed_error(&name, e))?;
                 rows += done.rows_affected();
             }
             return Ok(rows);
         };
         let pipe = local.pipe()?;
         let writer = pipe.feed(chunks);
-        let sql = encode::mysql_load_data(plan, &pipe.path().to_string_lossy(), false, false);
+        let path = pipe.path().to_string_lossy().into_owned();
+        let sql = crate::sql::mysql_load_data(table, columns, &path, false, false);
         let loaded = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
             .execute(&mut self.observer)
             .await;
         // Whatever happened, the writer must not wait for a reader that will not come.
         pipe.release();
         let written = writer.await;
-        let loaded = loaded.map_err(|e| statements::seed_error(&table, e))?;
+        let loaded = loaded.map_err(|e| statements::seed_error(&name, e))?;
         written?;
         Ok(loaded.rows_affected())
     }
@@ -325,7 +365,10 @@ impl Engine for MySql {
             .map(|_| ())
             .map_err(|e| statements::seed_error("the seeded tables", e))
     }
+}
 
+#[async_trait]
+impl SqlCopy for MySql {
     async fn begin_snapshot(&mut self) -> Result<Option<String>> {
         copy::begin_snapshot(&mut self.observer)
             .await
@@ -336,25 +379,10 @@ impl Engine for MySql {
         &mut self,
         table: &Table,
         columns: &[String],
-        query: &super::ReadQuery,
+        query: &ReadQuery,
         rows: tokio::sync::mpsc::Sender<Vec<Vec<Option<String>>>>,
     ) -> Result<u64> {
         copy::read_rows(&mut self.observer, table, columns, query, rows).await
-    }
-
-    async fn apply_traced(
-        &mut self,
-        script: &Script,
-    ) -> Result<(Applied, Vec<super::StatementTrace>)> {
-        copy::apply_traced(&mut self.migrator, &mut self.observer, script).await
-    }
-
-    async fn restore(&mut self, path: &std::path::Path) -> Result<()> {
-        copy::restore(self.tool()?, path).await
-    }
-
-    async fn query_rows(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>> {
-        copy::query_rows(&mut self.observer, sql).await
     }
 
     async fn schema_ddl(&mut self, _snapshot: Option<&str>) -> Result<(String, String)> {

@@ -146,9 +146,9 @@ pub fn short_version(full: &str) -> String {
 /// The cached pristine data dir for `bins`.
 fn template(bins: &MySqlBinaries) -> Result<PathBuf> {
     let key = format!(
-        "mysql-{}-{:016x}-r{TEMPLATE_REVISION}",
+        "mysql-{}-{}-r{TEMPLATE_REVISION}",
         bins.version,
-        crate::seed::stable_hash(bins.server.to_string_lossy().as_bytes())
+        crate::sandbox::path_key(&bins.server)
     );
     cached_template(&key, None, |dir| {
         let data = dir.join("data");

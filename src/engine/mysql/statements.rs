@@ -6,12 +6,12 @@ use serde_json::{Map, Value};
 use sqlx::mysql::{MySqlConnection, MySqlDatabaseError, MySqlRow};
 use sqlx::{Column as _, Row};
 
-use super::fingerprint::{ident, literal};
 use crate::checks::Check;
 use crate::engine::{Applied, CheckOutcome, Inserted};
 use crate::error::Context;
 use crate::migrations::{Script, Statement};
 use crate::schema::{ColumnKind, SchemaSnapshot, Table};
+use crate::sql::mysql::{ident, literal};
 use crate::{Error, Result};
 
 const INSERT_BATCH: usize = 200;

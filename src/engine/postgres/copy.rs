@@ -8,11 +8,12 @@ use std::process::Command;
 use futures_util::TryStreamExt;
 use sqlx::postgres::PgConnection;
 
-use super::fingerprint::{ident, table_ref};
+use super::fingerprint::table_ref;
 use crate::engine::ReadQuery;
 use crate::error::Context;
 use crate::sandbox::run_tool;
 use crate::schema::Table;
+use crate::sql::pg::ident;
 use crate::{Error, Result};
 
 /// Rows sent per batch.

@@ -12,7 +12,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use crate::engine::WantedVersion as PgVersion;
+use crate::sandbox::WantedVersion as PgVersion;
 use crate::{Error, Result};
 
 /// Where fetched binaries come from, for messages.

@@ -21,6 +21,7 @@ use crate::data::{
 };
 use crate::error::Context;
 use crate::schema::{Column, ColumnKind, SchemaSnapshot, Table};
+use crate::sql::pg::{ident, literal};
 use crate::{Error, Result};
 
 /// Tables per UNION ALL statement.
@@ -67,16 +68,8 @@ struct Probe {
     newer_than_captured: i64,
 }
 
-pub fn ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
 pub fn table_ref(table: &Table) -> String {
     format!("{}.{}", ident(&table.schema), ident(&table.name))
-}
-
-pub fn literal(value: &str) -> String {
-    format!("'{}'", value.replace('\'', "''"))
 }
 
 /// The normalized text of `expr`, an expression of `column`'s type.

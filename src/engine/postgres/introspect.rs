@@ -18,6 +18,7 @@ use crate::schema::{
     Column, ColumnKind, ForeignKey, PartitionBound, Partitioning, Repertoire, SchemaObject,
     SchemaSnapshot, Table,
 };
+use crate::sql::pg::{ident_if_needed, literal};
 
 /// `n` is a pg_namespace alias; keeps user schemas only.
 const USER_SCHEMA: &str = "n.nspname NOT IN ('pg_catalog', 'information_schema', 'sqitch') \
@@ -116,11 +117,7 @@ fn opt(row: &sqlx::postgres::PgRow, i: usize) -> Result<Option<String>> {
 }
 
 fn comment_line(comment: Option<String>) -> Option<String> {
-    comment.map(|c| format!("comment {}", quote_literal(&c)))
-}
-
-fn quote_literal(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
+    comment.map(|c| format!("comment {}", literal(&c)))
 }
 
 /// What seeding needs to know about a type, by oid.
@@ -164,7 +161,7 @@ async fn read_types(
         let mut out = String::new();
         match kind.as_str() {
             "e" => {
-                let quoted: Vec<String> = labels.iter().map(|l| quote_literal(l)).collect();
+                let quoted: Vec<String> = labels.iter().map(|l| literal(l)).collect();
                 let _ = writeln!(out, "type {qualified} enum ({})", quoted.join(", "));
             }
             "d" => {
@@ -510,7 +507,7 @@ async fn read_columns(
         let default = opt(&row, 4)?;
         let identity = text(&row, 5)?;
         let generated = text(&row, 6)?;
-        let mut line = format!("column {} {data_type}", quote_ident(&name));
+        let mut line = format!("column {} {data_type}", ident_if_needed(&name));
         if let Some(collation) = opt(&row, 7)? {
             let _ = write!(line, " collate {collation}");
         }
@@ -545,7 +542,7 @@ async fn read_columns(
             build
                 .table
                 .checks
-                .push(replace_value_keyword(&check, &quote_ident(&name)));
+                .push(replace_value_keyword(&check, &ident_if_needed(&name)));
         }
         build.columns.push((name.clone(), line));
         build.table.columns.push(Column {
@@ -731,7 +728,7 @@ async fn read_constraints(
         };
         let (name, kind, definition) = (text(&row, 1)?, text(&row, 2)?, text(&row, 3)?);
         let columns: Vec<String> = row.try_get(4).context(|| "conkey".into())?;
-        let mut line = format!("constraint {} {definition}", quote_ident(&name));
+        let mut line = format!("constraint {} {definition}", ident_if_needed(&name));
         if let Some(c) = comment_line(opt(&row, 7)?) {
             let _ = write!(line, " {c}");
         }
@@ -1016,20 +1013,4 @@ async fn read_functions(conn: &mut PgConnection, snapshot: &mut SchemaSnapshot) 
         );
     }
     Ok(())
-}
-
-/// Quotes an identifier the way PostgreSQL prints it (only when needed).
-pub fn quote_ident(name: &str) -> String {
-    let plain = name
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    if plain {
-        name.to_string()
-    } else {
-        format!("\"{}\"", name.replace('"', "\"\""))
-    }
 }

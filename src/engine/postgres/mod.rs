@@ -22,22 +22,34 @@ use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{ConnectOptions, Connection};
 
-use super::{Applied, BoxFuture, CheckOutcome, Engine, EngineSpec, Inserted, StartOptions};
+use super::{
+    Applied, BoxFuture, Capabilities, CheckOutcome, Engine, EngineSpec, Inserted, ReadQuery,
+    RowStore, SqlCopy, StartOptions, Words,
+};
 use std::str::FromStr;
 
-use crate::checks::Check;
+use crate::checks::{Check, CheckFormat};
 use crate::data::{DataFingerprint, RowDiff, Survival};
 use crate::error::Context;
 use crate::migrations::Script;
-use crate::schema::{SchemaSnapshot, Table};
-use crate::seed::TablePlan;
-use crate::seed::encode::{self, Dialect, Encoding};
+use crate::report::StatementTrace;
+use crate::schema::{Column, SchemaSnapshot, Table};
+use crate::sql::{Dialect, Encoding};
 use crate::{Error, Result};
 
 pub static SPEC: EngineSpec = EngineSpec {
     name: "postgres",
+    aliases: &["postgresql", "pg"],
+    display: "PostgreSQL",
     url_schemes: &["postgres", "postgresql"],
     split,
+    words: Words::SQL,
+    checks: CheckFormat::Sql,
+    can: Capabilities {
+        rows: true,
+        mask: true,
+        documents: false,
+    },
     start,
 };
 
@@ -181,6 +193,10 @@ impl Postgres {
 
 #[async_trait]
 impl Engine for Postgres {
+    fn spec(&self) -> &'static EngineSpec {
+        &SPEC
+    }
+
     fn server_version(&self) -> &str {
         &self.version
     }
@@ -189,10 +205,7 @@ impl Engine for Postgres {
         statements::apply(&mut self.migrator, script).await
     }
 
-    async fn apply_traced(
-        &mut self,
-        script: &Script,
-    ) -> Result<(Applied, Vec<super::StatementTrace>)> {
+    async fn apply_traced(&mut self, script: &Script) -> Result<(Applied, Vec<StatementTrace>)> {
         trace::apply_traced(&mut self.migrator, &mut self.observer, script).await
     }
 
@@ -202,97 +215,12 @@ impl Engine for Postgres {
         trace::restore(&bins.bin_dir, &url, path).await
     }
 
-    async fn query_rows(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>> {
-        trace::query_rows(&mut self.observer, sql).await
+    async fn query_rows(&mut self, sql: &str) -> Result<Option<Vec<Vec<Option<String>>>>> {
+        trace::query_rows(&mut self.observer, sql).await.map(Some)
     }
 
     async fn schema(&mut self) -> Result<SchemaSnapshot> {
         introspect::snapshot(&mut self.observer).await
-    }
-
-    async fn empty_tables(&mut self, schema: &SchemaSnapshot) -> Result<Vec<String>> {
-        statements::empty_tables(&mut self.observer, schema).await
-    }
-
-    async fn sample_keys(
-        &mut self,
-        table: &Table,
-        columns: &[String],
-        limit: usize,
-    ) -> Result<Vec<Vec<String>>> {
-        statements::sample_keys(&mut self.observer, table, columns, limit).await
-    }
-
-    async fn insert_rows(
-        &mut self,
-        table: &Table,
-        columns: &[String],
-        rows: &[Vec<Option<String>>],
-    ) -> Result<Inserted> {
-        statements::insert_rows(&mut self.observer, table, columns, rows).await
-    }
-
-    fn dialect(&self) -> Dialect {
-        Dialect::Postgres
-    }
-
-    fn load_encoding(&self) -> Encoding {
-        Encoding::PgCopy
-    }
-
-    async fn load(
-        &mut self,
-        plan: &TablePlan,
-        mut chunks: tokio::sync::mpsc::Receiver<Vec<u8>>,
-    ) -> Result<u64> {
-        let table = plan.qualified();
-        let fail = |e: sqlx::Error| statements::seed_error(&table, e);
-        let mut copy = self
-            .observer
-            .copy_in_raw(&encode::pg_copy_from_stdin(plan))
-            .await
-            .map_err(fail)?;
-        while let Some(bytes) = chunks.recv().await {
-            if let Err(e) = copy.send(bytes).await {
-                let _ = copy.abort("driftless stopped sending rows").await;
-                return Err(fail(e));
-            }
-        }
-        copy.finish().await.map_err(fail)
-    }
-
-    async fn execute(&mut self, sql: &str) -> Result<()> {
-        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
-            .execute(&mut self.observer)
-            .await
-            .map(|_| ())
-            .map_err(|e| statements::seed_error("the seeded tables", e))
-    }
-
-    async fn begin_snapshot(&mut self) -> Result<Option<String>> {
-        copy::begin_snapshot(&mut self.observer).await.map(Some)
-    }
-
-    async fn read_rows(
-        &mut self,
-        table: &Table,
-        columns: &[String],
-        query: &super::ReadQuery,
-        rows: tokio::sync::mpsc::Sender<Vec<Vec<Option<String>>>>,
-    ) -> Result<u64> {
-        copy::read_rows(&mut self.observer, table, columns, query, rows).await
-    }
-
-    async fn schema_ddl(&mut self, snapshot: Option<&str>) -> Result<(String, String)> {
-        let url = self.tool_url()?;
-        let pg_dump = copy::pg_dump(self.bin_dir.as_deref())?;
-        copy::schema_ddl(&pg_dump, &url, snapshot, &mut self.observer).await
-    }
-
-    async fn dump(&mut self, path: &std::path::Path) -> Result<()> {
-        let url = self.tool_url()?;
-        let pg_dump = copy::pg_dump(self.bin_dir.as_deref())?;
-        copy::dump(&pg_dump, &url, path).await
     }
 
     async fn fingerprint(
@@ -315,6 +243,14 @@ impl Engine for Postgres {
         statements::run_check(&mut self.observer, check).await
     }
 
+    fn rows(&mut self) -> Option<&mut dyn RowStore> {
+        Some(self)
+    }
+
+    fn copier(&mut self) -> Option<&mut dyn SqlCopy> {
+        Some(self)
+    }
+
     async fn teardown(self: Box<Self>, keep: bool) -> Result<Option<String>> {
         let Postgres {
             migrator,
@@ -334,5 +270,88 @@ impl Engine for Postgres {
             Server::Remote(db) => db.drop_database().await.map(|()| None),
             Server::InPlace => Ok(None),
         }
+    }
+}
+
+#[async_trait]
+impl RowStore for Postgres {
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
+    fn load_encoding(&self) -> Encoding {
+        Encoding::PgCopy
+    }
+    async fn empty_tables(&mut self, schema: &SchemaSnapshot) -> Result<Vec<String>> {
+        statements::empty_tables(&mut self.observer, schema).await
+    }
+    async fn sample_keys(
+        &mut self,
+        table: &Table,
+        columns: &[String],
+        limit: usize,
+    ) -> Result<Vec<Vec<String>>> {
+        statements::sample_keys(&mut self.observer, table, columns, limit).await
+    }
+    async fn insert_rows(
+        &mut self,
+        table: &Table,
+        columns: &[String],
+        rows: &[Vec<Option<String>>],
+    ) -> Result<Inserted> {
+        statements::insert_rows(&mut self.observer, table, columns, rows).await
+    }
+    async fn load(
+        &mut self,
+        table: &Table,
+        columns: &[Column],
+        mut chunks: tokio::sync::mpsc::Receiver<Vec<u8>>,
+    ) -> Result<u64> {
+        let name = table.qualified();
+        let fail = |e: sqlx::Error| statements::seed_error(&name, e);
+        let mut copy = self
+            .observer
+            .copy_in_raw(&crate::sql::pg_copy_from_stdin(table, columns))
+            .await
+            .map_err(fail)?;
+        while let Some(bytes) = chunks.recv().await {
+            if let Err(e) = copy.send(bytes).await {
+                let _ = copy.abort("driftless stopped sending rows").await;
+                return Err(fail(e));
+            }
+        }
+        copy.finish().await.map_err(fail)
+    }
+    async fn execute(&mut self, sql: &str) -> Result<()> {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
+            .execute(&mut self.observer)
+            .await
+            .map(|_| ())
+            .map_err(|e| statements::seed_error("the seeded tables", e))
+    }
+}
+
+#[async_trait]
+impl SqlCopy for Postgres {
+    async fn begin_snapshot(&mut self) -> Result<Option<String>> {
+        copy::begin_snapshot(&mut self.observer).await.map(Some)
+    }
+    async fn read_rows(
+        &mut self,
+        table: &Table,
+        columns: &[String],
+        query: &ReadQuery,
+        rows: tokio::sync::mpsc::Sender<Vec<Vec<Option<String>>>>,
+    ) -> Result<u64> {
+        copy::read_rows(&mut self.observer, table, columns, query, rows).await
+    }
+    async fn schema_ddl(&mut self, snapshot: Option<&str>) -> Result<(String, String)> {
+        let url = self.tool_url()?;
+        let pg_dump = copy::pg_dump(self.bin_dir.as_deref())?;
+        copy::schema_ddl(&pg_dump, &url, snapshot, &mut self.observer).await
+    }
+    async fn dump(&mut self, path: &std::path::Path) -> Result<()> {
+        let url = self.tool_url()?;
+        let pg_dump = copy::pg_dump(self.bin_dir.as_deref())?;
+        copy::dump(&pg_dump, &url, path).await
     }
 }

@@ -161,9 +161,9 @@ pub fn server_user() -> Result<Option<ServiceUser>> {
 /// Returns the cached pristine data dir for `bins`, running `initdb` once to make it.
 pub fn template(bins: &PgBinaries, user: Option<&ServiceUser>) -> Result<PathBuf> {
     let key = format!(
-        "postgres-{}-{:016x}-r{TEMPLATE_REVISION}",
+        "postgres-{}-{}-r{TEMPLATE_REVISION}",
         bins.version,
-        crate::seed::stable_hash(bins.bin_dir.to_string_lossy().as_bytes())
+        crate::sandbox::path_key(&bins.bin_dir)
     );
     cached_template(&key, user, |dir| {
         let started = Instant::now();

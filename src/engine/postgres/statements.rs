@@ -5,12 +5,13 @@ use std::time::Instant;
 use sqlx::Row;
 use sqlx::postgres::{PgConnection, PgDatabaseError, PgErrorPosition};
 
-use super::fingerprint::{ident, literal, table_ref};
+use super::fingerprint::table_ref;
 use crate::checks::Check;
 use crate::engine::{Applied, CheckOutcome, Inserted};
 use crate::error::Context;
 use crate::migrations::{Script, Statement};
 use crate::schema::{SchemaSnapshot, Table};
+use crate::sql::pg::{ident, literal};
 use crate::{Error, Result};
 
 /// Rows per multi-row INSERT.

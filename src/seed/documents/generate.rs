@@ -1,7 +1,7 @@
-//! Seed documents for empty collections: from the collection's `$jsonSchema` validator when it
-//! has one (types, required fields, enums, bounds, lengths, nested objects and arrays), else a
-//! generic shape. Values reuse the SQL seeder's generators (names, emails, cities by field
-//! name), so documents look like production's. Deterministic per `--seed`.
+//! Documents from a `$jsonSchema` (types, required fields, enums, bounds, lengths, nested
+//! objects and arrays), else from a generic shape. Values reuse the SQL seeder's generators
+//! (names, emails, cities by field name), so documents look like production's. Deterministic
+//! per `--seed`.
 
 use fake::rand::rngs::StdRng;
 use fake::rand::{RngExt, SeedableRng};

@@ -2,17 +2,18 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
+
+mod documents;
 
 use super::Signals;
 use crate::cli::SeedArgs;
 use crate::config::Config;
-use crate::engine::{Engine, StartOptions};
+use crate::engine::{Capability, Engine, StartOptions};
 use crate::migrations::{self, display_path};
+use crate::report::Observer;
 use crate::report::Progress;
-use crate::roundtrip::Observer;
 use crate::schema::SchemaSnapshot;
 use crate::seed::plan::{self, PlanRequest, SeedPlan, Source};
 use crate::seed::run::{self, FileFormat, RunOptions, Written};
@@ -41,8 +42,8 @@ pub async fn run(args: SeedArgs, signals: &mut Signals) -> Result<ExitCode> {
     let started = Instant::now();
     let config = Config::load(args.config.as_deref())?;
     let spec = super::resolve_engine(args.engine.clone(), &config, args.url.as_deref())?;
-    let mongo = spec.name == "mongo";
-    let overrides = if mongo {
+    let documents = spec.can(Capability::Documents);
+    let overrides = if documents {
         Overrides::default()
     } else {
         load_overrides(&args.overrides)?
@@ -73,17 +74,17 @@ pub async fn run(args: SeedArgs, signals: &mut Signals) -> Result<ExitCode> {
         in_place: args.url.is_some(),
         ..super::server_options(&args.server, &config, args.quiet)
     };
-    if mongo {
-        return seed_documents(
-            &args,
-            &target,
-            migrations.as_deref(),
-            &rows,
+    if documents {
+        let job = documents::Job {
+            args: &args,
+            spec,
+            target: &target,
+            migrations: migrations.as_deref(),
+            rows: &rows,
             seed,
-            &start,
-            signals,
-        )
-        .await;
+            start: &start,
+        };
+        return documents::seed(job, signals).await;
     }
     let mut progress = Progress::new(args.quiet);
     progress.status(&format!("starting {}…", spec.name));
@@ -117,137 +118,6 @@ pub async fn run(args: SeedArgs, signals: &mut Signals) -> Result<ExitCode> {
                 eprint!(
                     "{}",
                     summary(&written, &skipped, started.elapsed().as_secs_f64())
-                );
-            }
-        }
-    }
-    Ok(ExitCode::Pass)
-}
-
-/// MongoDB: documents for every empty collection, shaped by its `$jsonSchema` validator, else
-/// by the `--overrides` TOML shapes (the format of `check --fixtures`), else generically; into
-/// the `--url` database or a kept disposable one.
-async fn seed_documents(
-    args: &SeedArgs,
-    target: &Target,
-    migrations: Option<&[migrations::Migration]>,
-    rows: &crate::cli::RowCounts,
-    seed: u64,
-    start: &StartOptions,
-    signals: &mut Signals,
-) -> Result<ExitCode> {
-    let started = Instant::now();
-    let out_dir = match target {
-        Target::Files {
-            format: FileFormat::Jsonl,
-            path: Some(dir),
-        } => Some(run::Staging::new(dir, false)?),
-        Target::Files { .. } => {
-            return Err(Error::input(
-                "MongoDB documents are written as --format jsonl --out DIR (Extended JSON, one \
-                 file per collection, for mongoimport), or into a database with --url / --keep",
-            ));
-        }
-        _ => None,
-    };
-    if args.atomic {
-        return Err(Error::input(
-            "--atomic: MongoDB seeding inserts per collection, without a transaction",
-        ));
-    }
-    let mut shapes = BTreeMap::new();
-    for path in &args.overrides {
-        shapes.extend(crate::engine::mongo::load_shapes(path)?);
-    }
-    let spec = &crate::engine::mongo::SPEC;
-    let mut progress = Progress::new(args.quiet);
-    progress.status("starting mongo…");
-    let mut engine = signals.guard((spec.start)(start)).await?;
-    let outcome = signals
-        .guard(async {
-            apply_all(
-                engine.as_mut(),
-                migrations.unwrap_or_default(),
-                &mut progress,
-            )
-            .await?;
-            let schema = engine.schema().await?;
-            if matches!(target, Target::Explain) {
-                return Ok(Err(engine
-                    .explain_documents(&schema, &shapes)
-                    .await?
-                    .unwrap_or_default()));
-            }
-            let count = |name: String| {
-                rows.tables
-                    .get(&name)
-                    .or_else(|| rows.tables.get(&format!("db.{name}")))
-                    .copied()
-                    .or(rows.default)
-                    .unwrap_or(DEFAULT_ROWS)
-            };
-            if let Some(staging) = out_dir {
-                let mut files: Vec<String> = Vec::new();
-                let mut current: Option<(String, std::io::BufWriter<std::fs::File>)> = None;
-                let mut total = 0u64;
-                let fail = |file: &str, e: std::io::Error| {
-                    Error::infra(format!("cannot write {file}: {e}"))
-                };
-                let mut sink = |collection: String, line: Option<String>| -> Result<()> {
-                    match line {
-                        None => {
-                            if let Some((file, mut out)) = current.take() {
-                                out.flush().map_err(|e| fail(&file, e))?;
-                            }
-                            let file = format!("{collection}.jsonl");
-                            current = Some((file.clone(), staging.create(&file)?));
-                            files.push(file);
-                        }
-                        Some(line) => {
-                            if let Some((file, out)) = current.as_mut() {
-                                writeln!(out, "{line}").map_err(|e| fail(file, e))?;
-                                total += 1;
-                            }
-                        }
-                    }
-                    Ok(())
-                };
-                engine
-                    .generate_documents(&schema, &count, seed, &shapes, &mut sink)
-                    .await?;
-                if let Some((file, mut out)) = current.take() {
-                    out.flush().map_err(|e| fail(&file, e))?;
-                }
-                staging.commit(&files)?;
-                return Ok(Ok((total, 0)));
-            }
-            let done = engine
-                .seed_documents(&schema, &count, seed, &shapes)
-                .await?
-                .unwrap_or_default();
-            Ok(Ok(done))
-        })
-        .await;
-    progress.finish();
-    let interrupted = matches!(outcome, Err(Error::Interrupted(_)));
-    let keep = matches!(target, Target::Kept) && outcome.is_ok() && !interrupted;
-    let kept = engine.teardown(keep).await;
-    let outcome = outcome?;
-    if let Some(note) = kept? {
-        eprintln!("{note}");
-    }
-    match outcome {
-        Err(explained) => print!("{explained}"),
-        Ok((inserted, rejected)) => {
-            if !args.quiet {
-                eprintln!(
-                    "seeded {inserted} documents{} in {:.1} s",
-                    if rejected > 0 {
-                        format!(" ({rejected} rejected by the server)")
-                    } else {
-                        String::new()
-                    },
-                    started.elapsed().as_secs_f64()
                 );
             }
         }
@@ -368,6 +238,7 @@ async fn seed_with(
         apply_all(engine, list, progress).await?;
     }
     let schema = engine.schema().await?;
+    let store = crate::engine::rows_for(engine, "seed")?;
     let seedable: BTreeSet<String> = schema
         .tables
         .values()
@@ -388,7 +259,7 @@ async fn seed_with(
     // A database in place keeps the rows it has: only empty tables are filled.
     let (wanted, skipped) = match target {
         Target::Url | Target::Kept => {
-            let empty: BTreeSet<String> = engine.empty_tables(&schema).await?.into_iter().collect();
+            let empty: BTreeSet<String> = store.empty_tables(&schema).await?.into_iter().collect();
             let (wanted, skipped): (BTreeSet<String>, BTreeSet<String>) =
                 seedable.iter().cloned().partition(|t| empty.contains(t));
             (wanted, skipped)
@@ -414,9 +285,9 @@ async fn seed_with(
     };
     let written = match target {
         Target::Explain => return Ok(Outcome::Explained(explain(&plan, &schema))),
-        Target::Url | Target::Kept => run::to_database(engine, &plan, options, atomic).await?,
+        Target::Url | Target::Kept => run::to_database(store, &plan, options, atomic).await?,
         Target::Files { format, path } => {
-            run::to_files(engine.dialect(), &plan, options, *format, path.as_deref()).await?
+            run::to_files(store.dialect(), &plan, options, *format, path.as_deref()).await?
         }
     };
     Ok(Outcome::Written(written, skipped))

@@ -1,0 +1,434 @@
+//! The judgements that turn two snapshots into findings: what an up destroyed
+//! (`destructive_change`), what a down did not give back (`data_loss`), and how the schema
+//! came back different (`schema_drift`). `check` judges each migration; `dry-run` judges a
+//! deploy and its roll-back with the same code.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::{Step, finding, timed};
+use crate::Result;
+use crate::data::{self, DataFingerprint, RowDiff, Survival, TableChange};
+use crate::engine::{Engine, Words};
+use crate::migrations::{Migration, Script};
+use crate::report::{Direction, Finding, FindingKind, Severity, masking};
+use crate::schema::{self, SchemaDiff, SchemaSnapshot, Table};
+
+/// Judges snapshots of one engine, adding findings; drill-downs into rows are timed.
+pub struct Judge<'a> {
+    pub engine: &'a mut dyn Engine,
+    pub findings: &'a mut Vec<Finding>,
+    pub drill_down: &'a mut Duration,
+}
+
+/// Sample keys with personal-looking key columns masked.
+fn masked(keys: &[String]) -> Vec<String> {
+    keys.iter().map(|k| masking::mask_key(k)).collect()
+}
+
+/// A schema and the data fingerprint taken with it.
+pub type State<'s> = (&'s SchemaSnapshot, &'s DataFingerprint);
+
+impl Judge<'_> {
+    fn words(&self) -> Words {
+        self.engine.spec().words
+    }
+
+    /// One `schema_drift` per changed object, and a warning per table whose columns only came
+    /// back in another order.
+    pub fn schema_drift(&mut self, m: &Migration, diff: &SchemaDiff, step: Step, at: &Script) {
+        let (phase, baseline) = match step {
+            Step::Reup | Step::Reapply => ("re-up", "the first up"),
+            _ => ("up→down", "before up"),
+        };
+        let direction = step.direction();
+        for change in &diff.objects {
+            // `type:public.mood` reads "type public.mood" in a sentence.
+            let shown = change
+                .reference
+                .split_once(':')
+                .map_or(change.reference.as_str(), |(_, name)| name);
+            let message = match change.change {
+                schema::Change::Added => format!(
+                    "{phase} left {} {shown} that was not there {}",
+                    change.kind,
+                    if direction == Direction::Reup {
+                        "after the first up"
+                    } else {
+                        "before up"
+                    }
+                ),
+                schema::Change::Removed => format!(
+                    "{phase} did not bring back {} {shown} that existed {}",
+                    change.kind,
+                    if direction == Direction::Reup {
+                        "after the first up"
+                    } else {
+                        "before up"
+                    }
+                ),
+                schema::Change::Modified => format!(
+                    "{phase} left {} {shown} different from {baseline}: {}",
+                    change.kind, change.headline
+                ),
+            };
+            let name = change.reference.rsplit('.').next().unwrap_or_default();
+            let name = name.split('(').next().unwrap_or(name);
+            self.findings.push(
+                finding(FindingKind::SchemaDrift, m, message)
+                    .direction(direction)
+                    .object(change.reference.clone(), change.table.as_deref(), None)
+                    .at(&at.path, at.line_mentioning(&[name]))
+                    .detail("diff", change.diff.clone()),
+            );
+        }
+        for order in &diff.column_order {
+            self.findings
+                .push(column_order(m, order, phase, direction, at));
+        }
+    }
+
+    /// What up→down did not give back, table by table: `before` is the state before the up,
+    /// `after` the state after the down.
+    pub async fn data_loss(
+        &mut self,
+        m: &Migration,
+        down: &Script,
+        before: State<'_>,
+        after: State<'_>,
+    ) -> Result<()> {
+        for (name, change) in data::compare(before.1, after.1) {
+            let Some(old) = before.0.tables.get(&name) else {
+                continue;
+            };
+            let f = Lost {
+                m,
+                down,
+                old,
+                words: self.words(),
+            };
+            match change {
+                TableChange::Disappeared { rows } if rows > 0 => self.findings.push(f.table(rows)),
+                TableChange::Changed {
+                    rows_before,
+                    rows_after,
+                    changed_columns,
+                    gone_columns,
+                    ..
+                } => {
+                    let Some(now) = after.0.tables.get(&name) else {
+                        continue;
+                    };
+                    let counts = (rows_before, rows_after);
+                    for (column, values) in &gone_columns {
+                        self.findings.push(f.column(column, *values, counts));
+                    }
+                    if changed_columns.is_empty()
+                        && rows_before == rows_after
+                        && !gone_columns.is_empty()
+                    {
+                        continue;
+                    }
+                    let rows = timed(self.drill_down, self.engine.row_diff(old, now)).await?;
+                    match rows {
+                        None => self.findings.push(f.columns(&changed_columns, counts)),
+                        Some(rows) => self.findings.extend(f.rows(&rows, &gone_columns)),
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// What the up itself destroyed: tables and columns dropped with their values, rows
+    /// deleted, types changed so that values do not survive. A rename keeps every value and is
+    /// not a drop.
+    pub async fn destructive_changes(
+        &mut self,
+        m: &Migration,
+        before: State<'_>,
+        after: State<'_>,
+    ) -> Result<()> {
+        let changes = data::compare(before.1, after.1);
+        let appeared: Vec<&String> = changes
+            .iter()
+            .filter(|(_, c)| matches!(c, TableChange::Appeared { .. }))
+            .map(|(n, _)| n)
+            .collect();
+        for (name, change) in &changes {
+            let Some(old) = before.0.tables.get(name) else {
+                continue;
+            };
+            let up = Destroyed {
+                m,
+                old,
+                words: self.words(),
+            };
+            match change {
+                TableChange::Disappeared { rows } if *rows > 0 => {
+                    // A rename keeps every value: same fingerprint under a new name.
+                    let renamed = appeared
+                        .iter()
+                        .any(|n| after.1.tables[*n].columns == before.1.tables[name].columns);
+                    if !renamed {
+                        self.findings.push(up.table(name, *rows));
+                    }
+                }
+                TableChange::Changed {
+                    rows_before,
+                    rows_after,
+                    changed_columns,
+                    gone_columns,
+                    ..
+                } => {
+                    if rows_after < rows_before {
+                        self.findings.push(up.rows(name, *rows_before, *rows_after));
+                    }
+                    let Some(now) = after.0.tables.get(name) else {
+                        continue;
+                    };
+                    let (fp_before, fp_after) = (&before.1.tables[name], &after.1.tables[name]);
+                    for (column, values) in gone_columns {
+                        let renamed = fp_after.columns.iter().any(|(c, fp)| {
+                            old.column(c).is_none() && *fp == fp_before.columns[column]
+                        });
+                        if !renamed {
+                            self.findings.push(up.column(name, column, *values));
+                        }
+                    }
+                    for column in changed_columns {
+                        if let Some(f) = self.type_change(&up, name, now, column).await? {
+                            self.findings.push(f);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// A column whose type the up changed so that its values do not convert back.
+    async fn type_change(
+        &mut self,
+        up: &Destroyed<'_>,
+        name: &str,
+        now: &Table,
+        column: &str,
+    ) -> Result<Option<Finding>> {
+        let (Some(old), Some(new)) = (up.old.column(column), now.column(column)) else {
+            return Ok(None);
+        };
+        if old.data_type == new.data_type {
+            return Ok(None);
+        }
+        let (from, to) = (&old.data_type, &new.data_type);
+        let message = match self.engine.survival(up.old, now, column).await? {
+            Survival::Lost(n) => format!(
+                "up changes {name}.{column} from {from} to {to}: {n} values do not survive the conversion"
+            ),
+            Survival::NotConvertible(reason) => format!(
+                "up changes {name}.{column} from {from} to {to}: the values cannot be converted back ({reason})"
+            ),
+            Survival::Kept | Survival::Unknown => return Ok(None),
+        };
+        Ok(Some(
+            up.finding(format!("{name}.{column}"), Some(column), message)
+                .detail("type_before", json!(from))
+                .detail("type_after", json!(to)),
+        ))
+    }
+}
+
+/// The column-order warning of a table whose columns came back in another order.
+fn column_order(
+    m: &Migration,
+    order: &schema::ColumnOrderChange,
+    phase: &str,
+    direction: Direction,
+    at: &Script,
+) -> Finding {
+    let qualified = format!("{}.{}", order.schema, order.table);
+    finding(
+        FindingKind::SchemaDrift,
+        m,
+        format!(
+            "{phase} brought back {qualified} with its columns in another order: ({}), was ({})",
+            order.after.join(", "),
+            order.before.join(", ")
+        ),
+    )
+    .severity(Severity::Warning)
+    .direction(direction)
+    .object(qualified, Some(&order.table), None)
+    .at(&at.path, at.line_mentioning(&[&order.table]))
+    .detail("column_order", true)
+    .detail("columns_before", order.before.clone())
+    .detail("columns_after", order.after.clone())
+}
+
+/// `data_loss` findings about one table after a down.
+struct Lost<'a> {
+    m: &'a Migration,
+    down: &'a Script,
+    old: &'a Table,
+    words: Words,
+}
+
+impl Lost<'_> {
+    fn base(&self, object: String, column: Option<&str>, message: String) -> Finding {
+        let table = self.old.name.as_str();
+        let line = match column {
+            Some(c) => self
+                .down
+                .line_writing(&[table, c])
+                .or_else(|| self.down.line_writing(&[c])),
+            None => self.down.line_mentioning(&[table]),
+        };
+        finding(FindingKind::DataLoss, self.m, message)
+            .direction(Direction::Down)
+            .object(object, Some(table), column)
+            .at(&self.down.path, line)
+    }
+
+    fn table(&self, rows: i64) -> Finding {
+        let name = self.old.qualified();
+        let w = self.words;
+        self.base(
+            name.clone(),
+            None,
+            format!("up→down lost {} {name} and its {rows} {}", w.table, w.rows),
+        )
+        .detail("rows_before", rows)
+        .detail("rows_after", 0)
+    }
+
+    fn column(&self, column: &str, values: i64, (before, after): (i64, i64)) -> Finding {
+        let name = self.old.qualified();
+        let message = format!(
+            "up→down lost {} {name}.{column} and its {values} values",
+            self.words.column
+        );
+        // The line is where the table is touched: a dropped column has no line of its own.
+        let mut f = self.base(format!("{name}.{column}"), None, message);
+        f.column = Some(column.to_string());
+        f.detail("rows_before", before)
+            .detail("rows_after", after)
+            .detail("values_lost", values)
+    }
+
+    /// Changed columns, without a row-level comparison to say more.
+    fn columns(&self, changed: &[String], (before, after): (i64, i64)) -> Finding {
+        let name = self.old.qualified();
+        let w = self.words;
+        let message = format!(
+            "up→down changed data in {name}: {before} {} before, {after} after; changed {}s: {}",
+            w.rows,
+            w.column,
+            changed.join(", ")
+        );
+        self.base(name, None, message)
+            .detail("rows_before", before)
+            .detail("rows_after", after)
+            .detail("changed_columns", changed.to_vec())
+    }
+
+    /// From a row-level comparison: rows lost or added (one finding for the table), else
+    /// values changed per column.
+    fn rows(&self, rows: &RowDiff, gone: &[(String, i64)]) -> Vec<Finding> {
+        let name = self.old.qualified();
+        if rows.rows_missing > 0 || rows.rows_added > 0 {
+            let how = if rows.keyed {
+                ""
+            } else {
+                " (no primary key: compared as whole rows)"
+            };
+            let mut message = format!(
+                "up→down lost {} of {} {} in {name}{how}",
+                rows.rows_missing, rows.rows_before, self.words.rows
+            );
+            if rows.rows_added > 0 {
+                message.push_str(&format!(" and added {}", rows.rows_added));
+            }
+            let per_column: BTreeMap<&String, i64> =
+                rows.columns.iter().map(|(c, d)| (c, d.changed)).collect();
+            let changed: i64 = rows.columns.values().map(|c| c.changed).sum();
+            return vec![
+                self.base(name, None, message)
+                    .detail("rows_before", rows.rows_before)
+                    .detail("rows_after", rows.rows_after)
+                    .detail("rows_missing", rows.rows_missing)
+                    .detail("rows_added", rows.rows_added)
+                    .detail("values_changed", changed)
+                    .detail("changed_columns", json!(per_column))
+                    .detail("sample_keys", masked(&rows.missing_sample)),
+            ];
+        }
+        rows.columns
+            .iter()
+            .filter(|(column, _)| !gone.iter().any(|(c, _)| c == *column))
+            .map(|(column, diff)| {
+                let message = format!(
+                    "up→down changed {} of {} values in {name}.{column}",
+                    diff.changed, rows.rows_before
+                );
+                self.base(format!("{name}.{column}"), Some(column), message)
+                    .detail("rows_before", rows.rows_before)
+                    .detail("rows_after", rows.rows_after)
+                    .detail("values_changed", diff.changed)
+                    .detail("sample_keys", masked(&diff.sample))
+            })
+            .collect()
+    }
+}
+
+/// `destructive_change` findings about one table after an up.
+struct Destroyed<'a> {
+    m: &'a Migration,
+    old: &'a Table,
+    words: Words,
+}
+
+impl Destroyed<'_> {
+    fn finding(&self, object: String, column: Option<&str>, message: String) -> Finding {
+        let table = self.old.name.as_str();
+        let words: Vec<&str> = std::iter::once(table).chain(column).collect();
+        finding(FindingKind::DestructiveChange, self.m, message)
+            .direction(Direction::Up)
+            .object(object, Some(table), column)
+            .at(&self.m.up.path, self.m.up.line_mentioning(&words))
+    }
+
+    fn table(&self, name: &str, rows: i64) -> Finding {
+        let w = self.words;
+        self.finding(
+            name.to_string(),
+            None,
+            format!("up drops {} {name} holding {rows} {}", w.table, w.rows),
+        )
+        .detail("rows_before", json!(rows))
+    }
+
+    fn rows(&self, name: &str, before: i64, after: i64) -> Finding {
+        let message = format!(
+            "up deletes {} of {before} {} from {name}",
+            before - after,
+            self.words.rows
+        );
+        self.finding(name.to_string(), None, message)
+            .detail("rows_before", json!(before))
+            .detail("rows_after", json!(after))
+    }
+
+    fn column(&self, name: &str, column: &str, values: i64) -> Finding {
+        let message = format!(
+            "up drops {} {name}.{column} holding {values} values",
+            self.words.column
+        );
+        self.finding(format!("{name}.{column}"), Some(column), message)
+            .detail("values_lost", Value::from(values))
+    }
+}

@@ -1,0 +1,346 @@
+//! The core loop of `check`: for every migration, seed, snapshot, up, checks, down, compare,
+//! re-up, compare again (see ARCHITECTURE.md). Engine-neutral: it only talks to `dyn Engine`.
+//!
+//! Judgement calls that keep real histories free of noise:
+//! - an empty or comment-only down is the author saying "irreversible": one warning, no down,
+//!   no re-up, no drift cascade;
+//! - a failed down is a `migration_error` and the run goes on from the state after up;
+//! - columns that come back in another order are their own `schema_drift` warning;
+//! - a failed up (or re-up) stops the run: later migrations are `skipped`.
+//!
+//! The pieces `dry-run` shares live in their own files: applying a step and the finding a
+//! failed one makes (`step.rs`), and the judgements that compare snapshots (`judge.rs`).
+
+mod checks;
+mod judge;
+mod seeding;
+mod step;
+
+pub use judge::Judge;
+pub use step::{Down, Step, down};
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use crate::Result;
+use crate::checks::Check;
+use crate::data::DataFingerprint;
+use crate::engine::{Applied, Engine, Shapes};
+use crate::migrations::Migration;
+use crate::report::{Finding, FindingKind, MigrationResult, MigrationStatus, Observer};
+use crate::schema::SchemaSnapshot;
+
+/// What the roundtrip needs besides the migrations.
+pub struct RoundtripOptions<'a> {
+    pub rows: usize,
+    pub seed: u64,
+    pub checks: &'a [Check],
+    /// Indices of the migrations that get the full roundtrip; the others are only applied
+    /// (`--changed-since`). `None`: all of them.
+    pub full: Option<&'a BTreeSet<usize>>,
+    /// Seed shapes of collections by name (MongoDB `--fixtures`).
+    pub shapes: &'a Shapes,
+}
+
+/// The schema the next migration starts from.
+enum Next {
+    Known(SchemaSnapshot),
+    /// Migrations were only applied since the last snapshot: take a new one when needed.
+    Stale,
+    /// A migration failed in a way later migrations cannot build on.
+    Stop,
+}
+
+/// Per-migration results, findings, and how many distinct checks ran.
+#[derive(Debug, Default)]
+pub struct RoundtripOutcome {
+    pub migrations: Vec<MigrationResult>,
+    pub findings: Vec<Finding>,
+    pub checks_run: usize,
+}
+
+/// Runs the roundtrip over `migrations` in order.
+pub async fn run(
+    engine: &mut dyn Engine,
+    migrations: &[Migration],
+    options: &RoundtripOptions<'_>,
+    observer: &mut dyn Observer,
+) -> Result<RoundtripOutcome> {
+    let mut run = Run {
+        engine,
+        options,
+        findings: Vec::new(),
+        checks_ran: BTreeSet::new(),
+        time: Timings::default(),
+        positions: migrations
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (m.version.clone(), i))
+            .collect(),
+        position: 0,
+    };
+    let mut results = Vec::with_capacity(migrations.len());
+    let mut next = Next::Stale;
+    for (index, migration) in migrations.iter().enumerate() {
+        observer.migration(index, migrations.len(), migration);
+        run.position = index;
+        let (result, after) = match next {
+            Next::Stop => (MigrationResult::of(migration), Next::Stop),
+            _ if migration.unsupported.is_some() => {
+                // Later migrations run without it; it is reported by name, never silently.
+                run.findings.push(step::unsupported(migration));
+                (MigrationResult::of(migration), next)
+            }
+            _ if options.full.is_some_and(|full| !full.contains(&index)) => {
+                run.apply_only(migration).await?
+            }
+            Next::Known(schema) => run.migration(migration, schema, observer).await?,
+            Next::Stale => {
+                let schema = timed(&mut run.time.schema, run.engine.schema()).await?;
+                run.migration(migration, schema, observer).await?
+            }
+        };
+        results.push(result);
+        next = after;
+    }
+    crate::debug!("time spent: {:?}", run.time);
+    Ok(RoundtripOutcome {
+        migrations: results,
+        findings: run.findings,
+        checks_run: run.checks_ran.len(),
+    })
+}
+
+struct Run<'a, 'o> {
+    engine: &'a mut dyn Engine,
+    options: &'a RoundtripOptions<'o>,
+    findings: Vec<Finding>,
+    checks_ran: BTreeSet<String>,
+    time: Timings,
+    /// Index of each migration version in the run, for `-- after:` in checks.
+    positions: BTreeMap<String, usize>,
+    /// Index of the migration being checked.
+    position: usize,
+}
+
+/// Where the time went, shown with `--debug`.
+#[derive(Debug, Default)]
+struct Timings {
+    seed: Duration,
+    schema: Duration,
+    fingerprint: Duration,
+    apply: Duration,
+    checks: Duration,
+    drill_down: Duration,
+}
+
+async fn timed<T>(slot: &mut Duration, work: impl Future<Output = T>) -> T {
+    let started = Instant::now();
+    let result = work.await;
+    *slot += started.elapsed();
+    result
+}
+
+/// A finding of `kind` about migration `m`.
+pub(crate) fn finding(kind: FindingKind, m: &Migration, message: String) -> Finding {
+    Finding::new(kind, message).migration(&m.version, &m.name)
+}
+
+impl MigrationResult {
+    /// A migration that did not run (yet): `skipped` until a step says otherwise.
+    fn of(m: &Migration) -> MigrationResult {
+        MigrationResult {
+            version: m.version.clone(),
+            name: m.name.clone(),
+            up_ms: None,
+            down_ms: None,
+            reup_ms: None,
+            rows_seeded: None,
+            status: MigrationStatus::Skipped,
+        }
+    }
+}
+
+impl Run<'_, '_> {
+    /// One migration: seed → snapshot → up → judge → down → judge → re-up → judge. Returns its
+    /// result and where the next migration starts.
+    async fn migration(
+        &mut self,
+        m: &Migration,
+        s0: SchemaSnapshot,
+        observer: &mut dyn Observer,
+    ) -> Result<(MigrationResult, Next)> {
+        let mut result = MigrationResult::of(m);
+        result.status = MigrationStatus::Ok;
+        let (s0, d0) = self.seed_and_snapshot(s0, &mut result, observer).await?;
+        // up
+        let Some((s1, d1)) = self.up(m, &s0, &mut result).await? else {
+            return Ok((result, Next::Stop));
+        };
+        self.judge()
+            .destructive_changes(m, (&s0, &d0), (&s1, &d1))
+            .await?;
+        self.run_checks(m).await?;
+        if let Some(verify) = &m.verify {
+            self.verify(m, verify).await?;
+        }
+        if m.repeatable {
+            // A repeatable migration has no down; it must apply again cleanly when it changes.
+            return self.reapply(m, result, s1).await;
+        }
+        // down
+        let (down, ms) = timed(&mut self.time.apply, step::down(self.engine, m, &s1)).await?;
+        result.down_ms = ms;
+        let script = match down {
+            Down::Applied(script) => script,
+            Down::Missing(f) => {
+                self.findings.push(f);
+                return Ok((result, Next::Known(s1)));
+            }
+            Down::Failed(f, transactional) => {
+                self.findings.push(f);
+                // A transactional down rolled back to the state after up; otherwise look.
+                let next = if transactional {
+                    s1
+                } else {
+                    self.schema().await?
+                };
+                return Ok((result, Next::Known(next)));
+            }
+        };
+        let s2 = self.schema().await?;
+        let d2 = self.fingerprint(&s2).await?;
+        let drift = crate::schema::diff(&s0, &s2, ("before up", "after up→down"));
+        self.judge().schema_drift(m, &drift, Step::Down, script);
+        self.judge()
+            .data_loss(m, script, (&s0, &d0), (&s2, &d2))
+            .await?;
+        // re-up
+        let Some(s3) = self.reup(m, &mut result).await? else {
+            return Ok((result, Next::Stop));
+        };
+        let redrift = crate::schema::diff(&s1, &s3, ("after up", "after up→down→up"));
+        self.judge().schema_drift(m, &redrift, Step::Reup, &m.up);
+        Ok((result, Next::Known(s3)))
+    }
+
+    /// Seeds the empty tables and takes the snapshot (S0, D0) the up is judged against, with
+    /// per-row hashes kept for drill-downs.
+    async fn seed_and_snapshot(
+        &mut self,
+        s0: SchemaSnapshot,
+        result: &mut MigrationResult,
+        observer: &mut dyn Observer,
+    ) -> Result<(SchemaSnapshot, DataFingerprint)> {
+        let plan = seeding::Plan {
+            rows: self.options.rows,
+            seed: self.options.seed,
+            shapes: self.options.shapes,
+        };
+        let seeding = seeding::seed(self.engine, &s0, &plan, observer);
+        let (seeded, reread) = timed(&mut self.time.seed, seeding).await?;
+        result.rows_seeded = Some(seeded);
+        // Document shapes come from the documents: compare against the seeded state.
+        let s0 = if reread { self.schema().await? } else { s0 };
+        let d0 = timed(
+            &mut self.time.fingerprint,
+            self.engine.fingerprint(&s0, true),
+        )
+        .await?;
+        Ok((s0, d0))
+    }
+
+    /// Applies the up; its state after (S1, D1), or `None` (and a finding) when it failed.
+    async fn up(
+        &mut self,
+        m: &Migration,
+        s0: &SchemaSnapshot,
+        result: &mut MigrationResult,
+    ) -> Result<Option<(SchemaSnapshot, DataFingerprint)>> {
+        let applied = timed(&mut self.time.apply, self.engine.apply(&m.up)).await?;
+        result.up_ms = Some(applied.ms());
+        if let Applied::Failed { .. } = applied {
+            result.status = MigrationStatus::Error;
+            let f = step::failed(self.engine, m, Step::Up, &m.up, applied, s0).await?;
+            self.findings.push(f);
+            return Ok(None);
+        }
+        let s1 = self.schema().await?;
+        let d1 = self.fingerprint(&s1).await?;
+        Ok(Some((s1, d1)))
+    }
+
+    /// Applies the up again after the down; the schema after, or `None` when it failed.
+    async fn reup(
+        &mut self,
+        m: &Migration,
+        result: &mut MigrationResult,
+    ) -> Result<Option<SchemaSnapshot>> {
+        let applied = timed(&mut self.time.apply, self.engine.apply(&m.up)).await?;
+        result.reup_ms = Some(applied.ms());
+        if let Applied::Failed { .. } = applied {
+            let s2 = self.schema().await?;
+            let f = step::failed(self.engine, m, Step::Reup, &m.up, applied, &s2).await?;
+            self.findings.push(f);
+            return Ok(None);
+        }
+        self.schema().await.map(Some)
+    }
+
+    async fn schema(&mut self) -> Result<SchemaSnapshot> {
+        timed(&mut self.time.schema, self.engine.schema()).await
+    }
+
+    async fn fingerprint(&mut self, schema: &SchemaSnapshot) -> Result<DataFingerprint> {
+        timed(
+            &mut self.time.fingerprint,
+            self.engine.fingerprint(schema, false),
+        )
+        .await
+    }
+
+    fn judge(&mut self) -> Judge<'_> {
+        Judge {
+            engine: &mut *self.engine,
+            findings: &mut self.findings,
+            drill_down: &mut self.time.drill_down,
+        }
+    }
+
+    /// Applies the up of an unchanged migration without any checking (`--changed-since`).
+    async fn apply_only(&mut self, m: &Migration) -> Result<(MigrationResult, Next)> {
+        let mut result = MigrationResult::of(m);
+        let applied = timed(&mut self.time.apply, self.engine.apply(&m.up)).await?;
+        result.up_ms = Some(applied.ms());
+        if let Applied::Failed { .. } = applied {
+            result.status = MigrationStatus::Error;
+            let s = self.schema().await?;
+            let f = step::failed(self.engine, m, Step::Up, &m.up, applied, &s).await?;
+            self.findings.push(f);
+            return Ok((result, Next::Stop));
+        }
+        result.status = MigrationStatus::Ok;
+        Ok((result, Next::Stale))
+    }
+
+    /// Applies a repeatable migration a second time (as a changed repeatable is re-applied).
+    async fn reapply(
+        &mut self,
+        m: &Migration,
+        mut result: MigrationResult,
+        s1: SchemaSnapshot,
+    ) -> Result<(MigrationResult, Next)> {
+        let applied = timed(&mut self.time.apply, self.engine.apply(&m.up)).await?;
+        result.reup_ms = Some(applied.ms());
+        if let Applied::Failed { .. } = applied {
+            let f = step::failed(self.engine, m, Step::Reapply, &m.up, applied, &s1).await?;
+            self.findings.push(f);
+            return Ok((result, Next::Known(s1)));
+        }
+        let s3 = self.schema().await?;
+        let redrift = crate::schema::diff(&s1, &s3, ("after up", "after applying it again"));
+        self.judge().schema_drift(m, &redrift, Step::Reup, &m.up);
+        Ok((result, Next::Known(s3)))
+    }
+}

@@ -1,0 +1,43 @@
+//! Seeding before each migration: the empty tables (SQL engines) or collections (documents)
+//! get synthetic rows, through whichever capability the engine has.
+
+use crate::Result;
+use crate::engine::{Engine, Shapes};
+use crate::report::Observer;
+use crate::schema::SchemaSnapshot;
+use crate::seed::{self, SeedOptions};
+
+/// How much to seed.
+pub struct Plan<'a> {
+    pub rows: usize,
+    pub seed: u64,
+    pub shapes: &'a Shapes,
+}
+
+/// Seeds what is empty in `schema`. Returns the rows (or documents) seeded, and whether the
+/// schema must be read again because it describes the data (document shapes).
+pub async fn seed(
+    engine: &mut dyn Engine,
+    schema: &SchemaSnapshot,
+    plan: &Plan<'_>,
+    observer: &mut dyn Observer,
+) -> Result<(u64, bool)> {
+    if let Some(store) = engine.documents() {
+        let rows = plan.rows;
+        let (inserted, _) =
+            seed::documents::seed_collections(store, schema, &|_| rows, plan.seed, plan.shapes)
+                .await?;
+        return Ok((inserted, inserted > 0));
+    }
+    let Some(store) = engine.rows() else {
+        return Ok((0, false));
+    };
+    let options = SeedOptions {
+        rows: plan.rows,
+        seed: plan.seed,
+        style: store.seed_style(),
+    };
+    let mut progress = |table: &str, done: u64, total: u64| observer.seeding(table, done, total);
+    let stats = seed::seed_empty_tables(store, schema, options, &mut progress).await?;
+    Ok((stats.rows, false))
+}
