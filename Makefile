@@ -68,10 +68,11 @@ test: setup test-setup
 bench: setup
 	$(CARGO) bench --locked --bench driftless_bench
 
-## lint: formatting and clippy, warnings are errors
+## lint: formatting, clippy with warnings as errors, and the module layers (tests/layers.rs)
 lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --release --locked --all-targets -- -D warnings
+	$(CARGO) test --release --locked --test layers
 
 fmt:
 	$(CARGO) fmt
