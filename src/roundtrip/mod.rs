@@ -17,7 +17,7 @@ mod seeding;
 mod step;
 
 pub use judge::Judge;
-pub use step::{Down, Step, down};
+pub use step::{Down, Step, down, failed};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;

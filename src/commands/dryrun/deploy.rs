@@ -1,0 +1,747 @@
+//! The deploy of `dry-run`, phase by phase: restore the snapshot, read where it is in its
+//! history, snapshot what the deploy may touch, apply the pending ups with their traces,
+//! judge what changed, run the checks, and (`--roundtrip`) roll back with the roundtrip's own
+//! down step and judgements.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use super::{Outcome, Settings};
+use crate::Result;
+use crate::checks::Check;
+use crate::data::writes::{self, Writes};
+use crate::data::{DataFingerprint, TableChange, compare};
+use crate::engine::{Applied, CheckOutcome, Engine};
+use crate::migrations::tracking::{self, History};
+use crate::migrations::{Migration, display_path};
+use crate::report::{
+    self, DataChange, Finding, FindingKind, MigrationResult, MigrationStatus, Severity,
+    StatementTrace, TimelineEntry,
+};
+use crate::roundtrip::{self, Down, Judge, Step, finding};
+use crate::schema::SchemaSnapshot;
+
+/// One deploy on one restored database.
+struct Deploy<'a> {
+    db: &'a mut dyn Engine,
+    settings: &'a Settings,
+    list: &'a [Migration],
+    findings: Vec<Finding>,
+}
+
+/// The snapshot before the deploy: its schema, what the deploy may write, the data of those
+/// tables (row hashes kept with `--row-diff` and `--roundtrip`), and the checks' results.
+struct Before {
+    schema: SchemaSnapshot,
+    writes: Writes,
+    hashed: usize,
+    data: DataFingerprint,
+    checks: BTreeMap<String, CheckOutcome>,
+}
+
+/// What applying the pending ups did.
+#[derive(Default)]
+struct Deployed {
+    migrations: Vec<MigrationResult>,
+    timeline: Vec<TimelineEntry>,
+    /// Indexes of the migrations that applied.
+    done: Vec<usize>,
+    failed: bool,
+}
+
+pub(super) async fn deploy(
+    db: &mut dyn Engine,
+    settings: &Settings,
+    list: &[Migration],
+    roundtrip: bool,
+    progress: &mut report::Progress,
+) -> Result<Outcome> {
+    let server_version = db.server_version().to_string();
+    let mut d = Deploy {
+        db,
+        settings,
+        list,
+        findings: Vec::new(),
+    };
+    let restore_ms = d.restore(progress).await?;
+    let phase = Instant::now();
+    let (history, tracking) = d.history().await?;
+    progress.status("reading the snapshot's schema and data…");
+    let before = d.before(&history.pending, roundtrip).await?;
+    crate::debug!(
+        "history and state before: {} ms",
+        phase.elapsed().as_millis()
+    );
+    let phase = Instant::now();
+    let deployed = d.apply_pending(&history.pending, progress).await?;
+    crate::debug!(
+        "pending migrations applied: {} ms",
+        phase.elapsed().as_millis()
+    );
+    let phase = Instant::now();
+    progress.status("comparing data and running checks…");
+    let (after_schema, data_changes) = d.after(&before, &history.pending).await?;
+    d.checks_after(&before.checks).await?;
+    crate::debug!("state after: {} ms", phase.elapsed().as_millis());
+    if roundtrip && !deployed.failed {
+        progress.status("applying the downs…");
+        d.roll_back(&deployed.done, &before, &after_schema).await?;
+    }
+    Ok(Outcome {
+        server_version,
+        restore_ms,
+        tracking,
+        migrations: deployed.migrations,
+        timeline: deployed.timeline,
+        data_changes,
+        compared: (before.hashed, before.schema.data_tables().count()),
+        findings: d.findings,
+    })
+}
+
+impl Deploy<'_> {
+    async fn restore(&mut self, progress: &mut report::Progress) -> Result<u64> {
+        let snapshot = &self.settings.snapshot;
+        progress.status(&format!("restoring {}…", display_path(snapshot).display()));
+        let restoring = Instant::now();
+        self.db.restore(snapshot).await?;
+        let ms = restoring.elapsed().as_millis() as u64;
+        crate::debug!("restored in {ms} ms");
+        Ok(ms)
+    }
+
+    /// Where the snapshot is in its history: findings for a dirty version, edited and unknown
+    /// migrations and every pending one; and the line the human output shows.
+    async fn history(&mut self) -> Result<(History, String)> {
+        let tracked = crate::history::read(self.db, self.settings.format).await?;
+        let history = tracking::history(tracked, self.list);
+        let text = match &history.tracking {
+            Some(t) => format!(
+                "{} ({}): {} applied, {} pending",
+                t.table,
+                t.tool,
+                history.applied.len(),
+                history.pending.len()
+            ),
+            None => format!(
+                "no migration tracking table: all {} migrations are pending",
+                self.list.len()
+            ),
+        };
+        if let Some(dirty) = history.tracking.as_ref().and_then(|t| t.dirty.clone()) {
+            self.findings.push(
+                Finding::new(
+                    FindingKind::MigrationError,
+                    format!("golang-migrate marks version {dirty} dirty: a migration failed halfway and was never fixed"),
+                )
+                .detail("dirty_version", dirty),
+            );
+        }
+        let list = self.list;
+        for (i, file) in &history.modified {
+            let m = &list[*i];
+            let message = format!(
+                "migration {} {} was changed after the database applied it: its checksum no longer matches",
+                m.version, m.name
+            );
+            self.findings.push(
+                finding(FindingKind::Lint, m, message)
+                    .at(std::path::Path::new(file), None)
+                    .severity(Severity::Error)
+                    .detail("rule", "modified_migration"),
+            );
+        }
+        let folder = display_path(&self.settings.migrations);
+        for version in &history.unknown {
+            self.findings.push(
+                Finding::new(
+                    FindingKind::Lint,
+                    format!(
+                        "the database has applied migration {version}, which is not in {}",
+                        folder.display()
+                    ),
+                )
+                .severity(Severity::Warning)
+                .detail("rule", "unknown_migration"),
+            );
+        }
+        for &i in &history.pending {
+            let m = &list[i];
+            let message = format!("migration {} {} is pending", m.version, m.name);
+            self.findings.push(
+                finding(FindingKind::PendingMigration, m, message)
+                    .at(&display_path(&m.up.path), None),
+            );
+        }
+        Ok((history, text))
+    }
+
+    /// The state before the deploy. Only tables the deploy may write are hashed: a deploy of
+    /// indexes and columns leaves the rows of a large snapshot alone, and scanning them twice
+    /// is most of a dry-run's cost.
+    async fn before(&mut self, pending: &[usize], roundtrip: bool) -> Result<Before> {
+        let schema = self.db.schema().await?;
+        let writes = may_write(self.db, self.list, pending, roundtrip).await?;
+        let hashed = writes::only_tables(&schema, |t| writes.covers(t));
+        crate::debug!(
+            "hashing {} of {} tables{}",
+            hashed.data_tables().count(),
+            schema.data_tables().count(),
+            match &writes {
+                Writes::All(why) => format!(": the deploy may write any table ({why})"),
+                Writes::Tables(_) => ": the deploy may write only these".into(),
+            }
+        );
+        // Row hashes are kept when a row-level comparison follows: `--row-diff`, or the
+        // roll-back's data-loss drill-down.
+        let capture = self.settings.row_diff || roundtrip;
+        let data = self.db.fingerprint(&hashed, capture).await?;
+        let checks = run_checks(self.db, &self.settings.checks).await?;
+        Ok(Before {
+            hashed: hashed.data_tables().count(),
+            schema,
+            writes,
+            data,
+            checks,
+        })
+    }
+
+    /// Applies each pending up statement by statement, as the deploy would; a failed one stops
+    /// the deploy (later ones are `skipped`).
+    async fn apply_pending(
+        &mut self,
+        pending: &[usize],
+        progress: &mut report::Progress,
+    ) -> Result<Deployed> {
+        let mut out = Deployed::default();
+        let list = self.list;
+        for (n, &i) in pending.iter().enumerate() {
+            let m = &list[i];
+            crate::report::Observer::migration(progress, n, pending.len(), m);
+            if let Some(reason) = &m.unsupported {
+                self.findings.push(
+                    finding(
+                        FindingKind::Lint,
+                        m,
+                        format!(
+                            "migration {} {} cannot be applied: {reason}",
+                            m.version, m.name
+                        ),
+                    )
+                    .detail("rule", "unsupported_migration"),
+                );
+                out.migrations
+                    .push(result(m, None, MigrationStatus::Skipped));
+                continue;
+            }
+            if out.failed {
+                out.migrations
+                    .push(result(m, None, MigrationStatus::Skipped));
+                continue;
+            }
+            let (applied, traces) = self.db.apply_traced(&m.up).await?;
+            self.lock_risks(m, &traces);
+            let status = match applied {
+                Applied::Done { .. } => {
+                    out.done.push(i);
+                    MigrationStatus::Ok
+                }
+                Applied::Failed { .. } => {
+                    out.failed = true;
+                    let before = self.db.schema().await?;
+                    let f =
+                        roundtrip::failed(self.db, m, Step::Up, &m.up, applied.clone(), &before)
+                            .await?;
+                    self.findings.push(f);
+                    MigrationStatus::Error
+                }
+            };
+            out.migrations.push(result(m, Some(applied.ms()), status));
+            out.timeline.push(TimelineEntry {
+                migration: m.version.clone(),
+                migration_name: m.name.clone(),
+                file: display_path(&m.up.path).display().to_string(),
+                ms: applied.ms(),
+                statements: traces,
+            });
+        }
+        Ok(out)
+    }
+
+    /// A `lock_risk` for every statement that held a blocking lock at least the threshold.
+    fn lock_risks(&mut self, m: &Migration, traces: &[StatementTrace]) {
+        let threshold = self.settings.threshold;
+        let file = display_path(&m.up.path);
+        for t in traces {
+            let Some(blocks) = &t.blocks else { continue };
+            if Duration::from_millis(t.held_ms) < threshold {
+                continue;
+            }
+            let message = format!(
+                "`{}` held {} on {} for {} ms, blocking {blocks}",
+                t.sql,
+                t.lock.as_deref().unwrap_or("a lock"),
+                t.lock_on.as_deref().unwrap_or("a table"),
+                t.held_ms
+            );
+            self.findings.push(
+                finding(FindingKind::LockRisk, m, message)
+                    .at(&file, Some(t.line))
+                    .detail("lock", t.lock.clone().unwrap_or_default())
+                    .detail("relation", t.lock_on.clone().unwrap_or_default())
+                    .detail("held_ms", t.held_ms)
+                    .detail("statement_ms", t.ms)
+                    .detail("rewrote", t.rewrote.clone())
+                    .detail("threshold_ms", threshold.as_millis() as u64),
+            );
+        }
+    }
+
+    /// The state after the deploy: how the data changed per table, and the destructive changes
+    /// among them.
+    async fn after(
+        &mut self,
+        before: &Before,
+        pending: &[usize],
+    ) -> Result<(SchemaSnapshot, Vec<DataChange>)> {
+        let schema = self.db.schema().await?;
+        let data = self
+            .db
+            .fingerprint(&compared(before, &schema), false)
+            .await?;
+        let changes = summarise(
+            self.db,
+            (&before.schema, &schema),
+            (&before.data, &data),
+            self.settings.row_diff,
+        )
+        .await?;
+        let locate = Locate {
+            list: self.list,
+            pending,
+        };
+        for change in &changes {
+            self.findings
+                .extend(type_changes(change, &before.schema, &schema, &locate));
+            self.findings.extend(removals(change, &locate));
+        }
+        Ok((schema, changes))
+    }
+
+    /// Checks after the deploy; a check the snapshot already violated is a warning that says so.
+    async fn checks_after(&mut self, before: &BTreeMap<String, CheckOutcome>) -> Result<()> {
+        let after = run_checks(self.db, &self.settings.checks).await?;
+        for check in &self.settings.checks {
+            let already = matches!(before.get(&check.name), Some(CheckOutcome::Violated { .. }));
+            match after.get(&check.name) {
+                Some(CheckOutcome::Violated { rows, sample }) => {
+                    self.findings.push(violated(check, *rows, sample, already));
+                }
+                Some(CheckOutcome::Failed { code, message }) => self.findings.push(
+                    Finding::new(
+                        FindingKind::InvariantViolation,
+                        format!("check {} failed to run: {code}: {message}", check.name),
+                    )
+                    .check(&check.name)
+                    .at(&display_path(&check.path), Some(check.line)),
+                ),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// `--roundtrip`: the downs of the applied migrations, newest first, with `check`'s own
+    /// down step (an empty or comment-only down is irreversible, a failed one stops), then the
+    /// schema and data compared with the snapshot by `check`'s judgements. Each finding is
+    /// put on the newest applied migration whose up touched its table: its down is the one that
+    /// did not give it back.
+    async fn roll_back(
+        &mut self,
+        done: &[usize],
+        before: &Before,
+        after: &SchemaSnapshot,
+    ) -> Result<()> {
+        let list = self.list;
+        let mut last = None;
+        for &i in done.iter().rev() {
+            let m = &list[i];
+            match roundtrip::down(self.db, m, after).await?.0 {
+                Down::Applied(script) => last = Some((m, script)),
+                Down::Missing(f) | Down::Failed(f, _) => {
+                    self.findings.push(f);
+                    return Ok(());
+                }
+            }
+        }
+        let Some((m, script)) = last else {
+            return Ok(());
+        };
+        let schema = self.db.schema().await?;
+        let data = self
+            .db
+            .fingerprint(&compared(before, &schema), false)
+            .await?;
+        let drift = crate::schema::diff(&before.schema, &schema, ("snapshot", "after up and down"));
+        let (mut found, mut drill_down) = (Vec::new(), Duration::ZERO);
+        let mut judge = Judge {
+            engine: &mut *self.db,
+            findings: &mut found,
+            drill_down: &mut drill_down,
+        };
+        judge.schema_drift(m, &drift, Step::Down, script);
+        judge
+            .data_loss(m, script, (&before.schema, &before.data), (&schema, &data))
+            .await?;
+        let applied: Vec<&Migration> = done.iter().map(|&i| &list[i]).collect();
+        self.findings
+            .extend(found.into_iter().map(|f| attribute(f, &applied)));
+        Ok(())
+    }
+}
+
+/// Puts a roll-back finding on the newest of `applied` whose up mentions its table (and
+/// column): the file and line become that migration's down's.
+fn attribute(mut f: Finding, applied: &[&Migration]) -> Finding {
+    let Some(table) = f.table.clone() else {
+        return f;
+    };
+    let column = f.column.clone();
+    let words: Vec<&str> = std::iter::once(table.as_str())
+        .chain(column.as_deref())
+        .collect();
+    let touched = applied
+        .iter()
+        .rev()
+        .find(|m| m.up.line_mentioning(&words).is_some())
+        .or_else(|| {
+            applied
+                .iter()
+                .rev()
+                .find(|m| m.up.line_mentioning(&[&table]).is_some())
+        });
+    if let Some(m) = touched {
+        f = f.migration(&m.version, &m.name);
+        if let Some(down) = &m.down {
+            let line = down.line_mentioning(&words);
+            f = f.at(&down.path, line);
+        }
+    }
+    f
+}
+
+/// The tables compared after the deploy: those it may write, and those it created (their rows
+/// are all new).
+fn compared(before: &Before, schema: &SchemaSnapshot) -> SchemaSnapshot {
+    writes::only_tables(schema, |t| {
+        before.writes.covers(t) || !before.schema.tables.contains_key(&t.qualified())
+    })
+}
+
+async fn run_checks(
+    db: &mut dyn Engine,
+    checks: &[Check],
+) -> Result<BTreeMap<String, CheckOutcome>> {
+    let mut out = BTreeMap::new();
+    for check in checks {
+        out.insert(check.name.clone(), db.run_check(check).await?);
+    }
+    Ok(out)
+}
+
+fn violated(check: &Check, rows: i64, sample: &[String], already: bool) -> Finding {
+    let message = if already {
+        format!(
+            "check {} is violated by {rows} rows (it was already before the deploy)",
+            check.name
+        )
+    } else {
+        format!(
+            "check {} is violated by {rows} rows after the deploy",
+            check.name
+        )
+    };
+    let mut f = Finding::new(FindingKind::InvariantViolation, message)
+        .check(&check.name)
+        .severity(if already {
+            Severity::Warning
+        } else {
+            check.severity
+        })
+        .at(&display_path(&check.path), Some(check.line))
+        .detail("rows", rows)
+        .detail("sample", sample.to_vec());
+    if already {
+        f = f.detail("before_deploy", true);
+    }
+    f
+}
+
+/// Finds the pending migration and statement a finding about a table (and column) belongs
+/// to: the first pending up that mentions them.
+struct Locate<'a> {
+    list: &'a [Migration],
+    pending: &'a [usize],
+}
+
+impl Locate<'_> {
+    fn place(&self, f: Finding, table: &str, column: Option<&str>) -> Finding {
+        let plain = table.rsplit('.').next().unwrap_or(table);
+        let words: Vec<&str> = std::iter::once(plain).chain(column).collect();
+        for &i in self.pending {
+            let m = &self.list[i];
+            if let Some(line) = m.up.line_mentioning(&words) {
+                return f
+                    .migration(&m.version, &m.name)
+                    .at(&display_path(&m.up.path), Some(line));
+            }
+        }
+        f
+    }
+}
+
+/// Columns whose type the deploy changed and whose values changed with it. Without a
+/// row-by-row count, a column's sum also moves when rows come and go: a value change is only
+/// certain when the rows are the same ones (same count, same keys).
+fn type_changes(
+    change: &DataChange,
+    before: &SchemaSnapshot,
+    after: &SchemaSnapshot,
+    locate: &Locate<'_>,
+) -> Vec<Finding> {
+    let (Some(old_table), Some(new_table)) = (
+        before.tables.get(&change.table),
+        after.tables.get(&change.table),
+    ) else {
+        return Vec::new();
+    };
+    let same_rows = change.rows_before == change.rows_after
+        && !old_table.primary_key.is_empty()
+        && !old_table
+            .primary_key
+            .iter()
+            .any(|k| change.columns_differ.contains(k));
+    let changed = change
+        .values_changed
+        .iter()
+        .map(|(c, n)| (c, Some(*n)))
+        .chain(
+            change
+                .columns_differ
+                .iter()
+                .filter(|_| same_rows)
+                .map(|c| (c, None)),
+        );
+    let plain = change.table.rsplit('.').next().unwrap_or(&change.table);
+    let mut out = Vec::new();
+    for (column, count) in changed {
+        let (Some(old), Some(new)) = (old_table.column(column), new_table.column(column)) else {
+            continue;
+        };
+        if old.data_type == new.data_type {
+            continue;
+        }
+        let message = format!(
+            "the deploy changes {} values of {}.{column} when its type goes from {} to {}",
+            count.map_or("some".to_string(), |n| n.to_string()),
+            change.table,
+            old.data_type,
+            new.data_type
+        );
+        let f = Finding::new(FindingKind::DestructiveChange, message)
+            .direction(report::Direction::Up)
+            .object(
+                format!("{}.{column}", change.table),
+                Some(plain),
+                Some(column),
+            )
+            .detail("type_before", old.data_type.clone())
+            .detail("type_after", new.data_type.clone())
+            .detail("values_changed", count);
+        out.push(locate.place(f, &change.table, Some(column)));
+    }
+    out
+}
+
+/// Rows, columns and tables the deploy takes away (renamed columns are not among them).
+fn removals(change: &DataChange, locate: &Locate<'_>) -> Option<Finding> {
+    let table = &change.table;
+    let message = match (change.rows_before, change.rows_after) {
+        (Some(rows), None) if rows > 0 => format!("the deploy drops {table} holding {rows} rows"),
+        (Some(before), Some(after)) => {
+            let mut parts = Vec::new();
+            if after < before {
+                parts.push(format!("removes {} of {before} rows", before - after));
+            }
+            for (column, values) in &change.columns_dropped {
+                parts.push(format!("drops column {column} holding {values} values"));
+            }
+            if parts.is_empty() {
+                return None;
+            }
+            format!("the deploy {} in {table}", parts.join(" and "))
+        }
+        _ => return None,
+    };
+    let plain = table.rsplit('.').next().unwrap_or(table);
+    let f = Finding::new(FindingKind::DestructiveChange, message)
+        .direction(report::Direction::Up)
+        .object(table.clone(), Some(plain), None);
+    Some(locate.place(
+        f,
+        table,
+        change.columns_dropped.keys().next().map(String::as_str),
+    ))
+}
+
+/// What the pending migrations (and, with `--roundtrip`, their downs) may write; anything when
+/// the snapshot has PostgreSQL event triggers, which run on DDL.
+async fn may_write(
+    db: &mut dyn Engine,
+    list: &[Migration],
+    pending: &[usize],
+    roundtrip: bool,
+) -> Result<Writes> {
+    let scripts = pending
+        .iter()
+        .map(|&i| &list[i])
+        .filter(|m| m.unsupported.is_none())
+        .flat_map(|m| std::iter::once(&m.up).chain(m.down.as_ref().filter(|_| roundtrip)));
+    let statements = scripts.flat_map(|s| s.statements.iter().map(|st| st.sql.as_str()));
+    let Some(dialect) = db.rows().map(|rows| rows.dialect()) else {
+        return Ok(Writes::All(format!(
+            "{} migrations are not SQL, which the analysis reads",
+            db.spec().display
+        )));
+    };
+    let found = writes::analyse(statements, dialect);
+    if dialect != crate::sql::Dialect::Postgres || matches!(found, Writes::All(_)) {
+        return Ok(found);
+    }
+    let rows = db
+        .query_rows("SELECT count(*)::text FROM pg_event_trigger")
+        .await?
+        .unwrap_or_default();
+    let count = rows
+        .first()
+        .and_then(|r| r.first().cloned().flatten())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    Ok(found.unless(writes::event_triggers(count)))
+}
+
+/// Per table whose data changed: rows before and after, and, row by row where the rows were
+/// captured before the deploy, rows added and removed and values changed per column.
+async fn summarise(
+    db: &mut dyn Engine,
+    (before_schema, after_schema): (&SchemaSnapshot, &SchemaSnapshot),
+    (before, after): (&DataFingerprint, &DataFingerprint),
+    row_diff: bool,
+) -> Result<Vec<DataChange>> {
+    let mut out = Vec::new();
+    for (table, change) in compare(before, after) {
+        let mut row = DataChange {
+            table: table.clone(),
+            ..DataChange::default()
+        };
+        let changed_columns = match change {
+            TableChange::Appeared { rows: 0 } => continue,
+            TableChange::Appeared { rows } => {
+                row.rows_after = Some(rows);
+                row.rows_added = Some(rows);
+                None
+            }
+            TableChange::Disappeared { rows } => {
+                row.rows_before = Some(rows);
+                row.rows_removed = Some(rows);
+                None
+            }
+            TableChange::Changed {
+                rows_before,
+                rows_after,
+                changed_columns,
+                gone_columns,
+                rows_differ,
+            } => {
+                row.rows_before = Some(rows_before);
+                row.rows_after = Some(rows_after);
+                split_gone(
+                    &mut row,
+                    gone_columns,
+                    (&before.tables[&table], &after.tables[&table]),
+                );
+                if rows_before == rows_after
+                    && changed_columns.is_empty()
+                    && row.columns_dropped.is_empty()
+                    && !rows_differ
+                {
+                    // Only renamed columns: no data changed.
+                    continue;
+                }
+                Some(changed_columns)
+            }
+        };
+        if let Some(changed_columns) = changed_columns {
+            let tables = (
+                before_schema.tables.get(&table),
+                after_schema.tables.get(&table),
+            );
+            let diff = match tables {
+                (Some(b), Some(a)) if row_diff => db.row_diff(b, a).await?,
+                _ => None,
+            };
+            match diff {
+                Some(d) => {
+                    row.rows_added = Some(d.rows_added);
+                    row.rows_removed = Some(d.rows_missing);
+                    row.values_changed = d
+                        .columns
+                        .into_iter()
+                        .filter(|(_, c)| c.changed > 0)
+                        .map(|(name, c)| (name, c.changed))
+                        .collect();
+                }
+                None => row.columns_differ = changed_columns,
+            }
+        }
+        out.push(row);
+    }
+    Ok(out)
+}
+
+/// Columns gone after the deploy: renamed (they came back under a new name with the same
+/// values) or dropped with the values they held.
+fn split_gone(
+    row: &mut DataChange,
+    gone: Vec<(String, i64)>,
+    (b, a): (
+        &crate::data::TableFingerprint,
+        &crate::data::TableFingerprint,
+    ),
+) {
+    for (column, values) in gone {
+        let renamed = a.columns.iter().find(|(name, fp)| {
+            !b.columns.contains_key(*name) && Some(*fp) == b.columns.get(&column)
+        });
+        match renamed {
+            Some((name, _)) => {
+                row.columns_renamed.insert(column, name.clone());
+            }
+            None => {
+                row.columns_dropped.insert(column, values);
+            }
+        }
+    }
+}
+
+fn result(m: &Migration, up_ms: Option<u64>, status: MigrationStatus) -> MigrationResult {
+    MigrationResult {
+        version: m.version.clone(),
+        name: m.name.clone(),
+        up_ms,
+        down_ms: None,
+        reup_ms: None,
+        rows_seeded: None,
+        status,
+    }
+}
