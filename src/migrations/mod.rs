@@ -1,7 +1,7 @@
 //! Reading migration folders into [`Migration`] values.
 //!
 //! One reader per tool's folder layout (sqlx / golang-migrate, diesel, dbmate, goose, Flyway,
-//! Liquibase formatted SQL, sqitch) turns a folder into an ordered list of migrations, each with
+//! Liquibase changelogs, sqitch) turns a folder into an ordered list of migrations, each with
 //! an up [`Script`] and an optional down script; [`detect`] recognises the layout. Splitting a
 //! script into statements is the engine's business (its SQL dialect), so readers receive a
 //! [`Splitter`]. Everything here is pure file work: no database is touched, so bad input fails
@@ -22,7 +22,7 @@ mod version;
 
 pub use changes::{Changes, changed_since};
 pub use directives::{Allow, Directives};
-pub use format::{MigrationFormat, detect, read};
+pub use format::{MigrationFormat, detect, read, read_for_engine};
 pub use sqlx_layout::read_sqlx_layout;
 pub use version::compare_versions;
 
@@ -84,20 +84,32 @@ impl Script {
         for s in &mut statements {
             s.line += offset;
         }
+        Ok(Script::from_statements(path, statements, text, first_line))
+    }
+
+    /// A script of `statements` already found in `text`, a section of a file that starts at
+    /// line `first_line` (statement lines are file lines): reads its directives and decides
+    /// whether it can run in one transaction.
+    pub fn from_statements(
+        path: PathBuf,
+        statements: Vec<Statement>,
+        text: &str,
+        first_line: usize,
+    ) -> Script {
         let mut directives = Directives::parse(text);
         for a in &mut directives.allows {
-            a.line += offset;
+            a.line += first_line.saturating_sub(1);
         }
         let transactional = !directives.no_transaction
             && !statements
                 .iter()
                 .any(|s| s.needs_autocommit || s.transaction_control);
-        Ok(Script {
+        Script {
             path,
             statements,
             transactional,
             directives,
-        })
+        }
     }
 
     /// A script without statements at `path` (for migrations driftless cannot run).
@@ -190,7 +202,7 @@ pub struct Migration {
     /// Where the migration is declared when that is not simply its up file (a changeset line,
     /// an up marker), for findings about the migration as a whole.
     pub declared_at: Option<(PathBuf, usize)>,
-    /// Why driftless cannot run this migration (a goose Go migration, an XML changeset).
+    /// Why driftless cannot run this migration (a goose Go migration).
     pub unsupported: Option<String>,
 }
 
@@ -300,6 +312,14 @@ fn sorted_entries(dir: &Path) -> crate::Result<Vec<PathBuf>> {
         .collect();
     paths.sort();
     Ok(paths)
+}
+
+/// The PostgreSQL splitter for unit tests, found through the engine registry (nothing outside
+/// `engine/` names an engine module).
+#[cfg(test)]
+fn pg_split(text: &str) -> Result<Vec<Statement>, SplitError> {
+    let postgres = crate::engine::find("postgres").expect("the postgres engine is registered");
+    (postgres.split)(text)
 }
 
 /// Reads a file and splits the whole of it; errors become input errors at file:line.
