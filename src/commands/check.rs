@@ -89,7 +89,7 @@ fn read_inputs(settings: &Settings) -> Result<Inputs> {
     let (format, migrations) = super::read_migrations(
         &settings.migrations,
         settings.migration_format,
-        engine.split,
+        engine,
         "pass --migrations DIR",
     )?;
     if migrations.is_empty() {

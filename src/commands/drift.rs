@@ -71,7 +71,7 @@ pub async fn run(args: DriftArgs, signals: &mut Signals) -> Result<ExitCode> {
     let (format, list) = super::read_migrations(
         &dir,
         args.migration_format.or(config.migration_format),
-        spec.split,
+        spec,
         "pass --migrations DIR",
     )?;
     let server = super::server_options(&args.server, &config, args.quiet);

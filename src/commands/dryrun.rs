@@ -47,7 +47,7 @@ pub async fn run(args: DryRunArgs, signals: &mut Signals) -> Result<ExitCode> {
     let (format, list) = super::read_migrations(
         &migrations_dir,
         args.migration_format.or(config.migration_format),
-        engine.split,
+        engine,
         "pass --migrations DIR",
     )?;
     let checks_required = args.checks.is_some() || config.checks.is_some();

@@ -99,7 +99,7 @@ pub fn migrations_dir(arg: Option<&std::path::Path>, config: &Config) -> std::pa
 pub fn read_migrations(
     dir: &std::path::Path,
     format: Option<crate::migrations::MigrationFormat>,
-    split: crate::migrations::Splitter,
+    engine: &EngineSpec,
     hint: &str,
 ) -> Result<(
     crate::migrations::MigrationFormat,
@@ -115,7 +115,8 @@ pub fn read_migrations(
         Some(format) => format,
         None => crate::migrations::detect(dir)?,
     };
-    Ok((format, crate::migrations::read(dir, format, split)?))
+    let list = crate::migrations::read_for_engine(dir, format, engine.dbms, engine.split)?;
+    Ok((format, list))
 }
 
 /// An up that fails while driftless builds a database for itself (drift's expected schema,

@@ -21,6 +21,8 @@ pub struct EngineSpec {
     pub aliases: &'static [&'static str],
     /// How reports and messages name it (`PostgreSQL`).
     pub display: &'static str,
+    /// What migration tools call it (Liquibase's `dbms`: `postgresql`, `mysql`, `mariadb`).
+    pub dbms: &'static [&'static str],
     /// URL schemes of `--url` that select this engine.
     pub url_schemes: &'static [&'static str],
     /// The engine's statement splitter (its SQL dialect, or MongoDB's JSON commands).

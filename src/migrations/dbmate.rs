@@ -5,8 +5,8 @@
 use std::path::Path;
 
 use super::{
-    Migration, Script, Splitter, at, compare_versions, display_path, line_range, marker_lines,
-    read_text, sorted_entries,
+    Migration, Script, Splitter, at, display_path, in_version_order, line_range, marker_lines,
+    named_entries, numbered, read_text,
 };
 use crate::{Error, Result};
 
@@ -30,44 +30,21 @@ fn marker(line: &str) -> Option<(&'static str, bool)> {
 
 pub fn read(dir: &Path, split: Splitter) -> Result<Vec<Migration>> {
     let mut migrations: Vec<Migration> = Vec::new();
-    for path in sorted_entries(dir)? {
-        let Some(file) = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .map(str::to_string)
-        else {
-            continue;
-        };
+    for (path, file) in named_entries(dir)? {
         let Some(stem) = file.strip_suffix(".sql") else {
             continue;
         };
         let shown = display_path(&path);
-        let (version, name) = stem
-            .split_once('_')
-            .filter(|(v, n)| {
-                !v.is_empty() && !n.is_empty() && v.bytes().all(|b| b.is_ascii_digit())
-            })
-            .ok_or_else(|| {
-                Error::input(format!(
-                    "{}: bad dbmate migration file name; expected <version>_<name>.sql",
-                    shown.display()
-                ))
-            })?;
+        let (version, name) = numbered(stem).ok_or_else(|| {
+            Error::input(format!(
+                "{}: bad dbmate migration file name; expected <version>_<name>.sql",
+                shown.display()
+            ))
+        })?;
         let text = read_text(&path)?;
         migrations.push(parse(&shown, version, name, &text, split)?);
     }
-    migrations.sort_by(|a, b| compare_versions(&a.version, &b.version));
-    for pair in migrations.windows(2) {
-        if compare_versions(&pair[0].version, &pair[1].version).is_eq() {
-            return Err(Error::input(format!(
-                "{}: duplicate migration version {} (also used by {})",
-                pair[1].up.path.display(),
-                pair[1].version,
-                pair[0].up.path.display()
-            )));
-        }
-    }
-    Ok(migrations)
+    in_version_order(migrations)
 }
 
 fn parse(path: &Path, version: &str, name: &str, text: &str, split: Splitter) -> Result<Migration> {
@@ -112,7 +89,7 @@ fn parse(path: &Path, version: &str, name: &str, text: &str, split: Splitter) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::postgres::split;
+    use crate::migrations::pg_split as split;
 
     #[test]
     fn sections_with_lines_and_options() {

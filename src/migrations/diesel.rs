@@ -7,7 +7,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::{
-    Migration, Splitter, compare_versions, display_path, read_script, read_text, sorted_entries,
+    Migration, Splitter, display_path, in_version_order, read_script, read_text, sorted_entries,
 };
 use crate::{Error, Result};
 
@@ -64,26 +64,15 @@ pub fn read(dir: &Path, split: Splitter) -> Result<Vec<Migration>> {
                 }
             }
         }
-        if let Some(other) = migrations
-            .iter()
-            .find(|m| compare_versions(&m.version, version).is_eq())
-        {
-            return Err(Error::input(format!(
-                "{}: duplicate migration version {version} (also used by {})",
-                shown.display(),
-                other.up.path.display()
-            )));
-        }
         migrations.push(migration);
     }
-    migrations.sort_by(|a, b| compare_versions(&a.version, &b.version));
-    Ok(migrations)
+    in_version_order(migrations)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::postgres::split;
+    use crate::migrations::pg_split as split;
 
     #[test]
     fn reads_folders_metadata_and_order() {

@@ -7,7 +7,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::{Migration, Splitter, compare_versions, display_path, read_script, read_text};
+use super::{
+    Migration, Splitter, compare_versions, display_path, in_version_order, read_script, read_text,
+};
 use crate::{Error, Result};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,16 +124,6 @@ pub fn read(dir: &Path, split: Splitter) -> Result<Vec<Migration>> {
         };
         match kind {
             Kind::Versioned(version) => {
-                if let Some(other) = versioned
-                    .iter()
-                    .find(|m| compare_versions(&m.version, &version).is_eq())
-                {
-                    return Err(Error::input(format!(
-                        "{}: duplicate migration version {version} (also used by {})",
-                        display_path(&path).display(),
-                        other.up.path.display()
-                    )));
-                }
                 let mut m = Migration::new(version, description, read_script(&path, split)?);
                 apply_conf(&path, &mut m.up)?;
                 versioned.push(m);
@@ -147,6 +139,7 @@ pub fn read(dir: &Path, split: Splitter) -> Result<Vec<Migration>> {
             }
         }
     }
+    let mut versioned = in_version_order(versioned)?;
     for (version, path) in undo {
         let Some(m) = versioned
             .iter_mut()
@@ -161,7 +154,6 @@ pub fn read(dir: &Path, split: Splitter) -> Result<Vec<Migration>> {
         apply_conf(&path, &mut down)?;
         m.down = Some(down);
     }
-    versioned.sort_by(|a, b| compare_versions(&a.version, &b.version));
     repeatable.sort_by(|a, b| a.name.cmp(&b.name));
     versioned.extend(repeatable);
     Ok(versioned)
@@ -185,7 +177,7 @@ fn apply_conf(script_path: &Path, script: &mut super::Script) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::postgres::split;
+    use crate::migrations::pg_split as split;
 
     #[test]
     fn names() {

@@ -19,7 +19,7 @@ pub enum MigrationFormat {
     Goose,
     /// `V<version>__<desc>.sql`, undo `U…`, repeatable `R__…` (and `flyway.conf` locations).
     Flyway,
-    /// Liquibase formatted SQL changelogs (and XML/YAML master changelogs including them).
+    /// Liquibase changelogs: formatted SQL, XML, YAML or JSON (`sql` and `sqlFile` changes).
     Liquibase,
     /// `sqitch.plan` with `deploy/`, `revert/` and `verify/` scripts.
     Sqitch,
@@ -67,10 +67,9 @@ pub fn detect(dir: &Path) -> Result<MigrationFormat> {
         .filter(|e| {
             let n = e.file_name();
             let n = n.to_string_lossy();
-            n.ends_with(".sql")
-                || n.ends_with(".xml")
-                || n.ends_with(".yaml")
-                || n.ends_with(".yml")
+            [".sql", ".xml", ".yaml", ".yml", ".json"]
+                .iter()
+                .any(|e| n.ends_with(e))
         })
         .filter_map(|e| std::fs::read_to_string(e.path()).ok())
         .map(|text| text.chars().take(4000).collect::<String>().to_lowercase())
@@ -115,13 +114,34 @@ fn flyway_name(name: &str) -> bool {
 
 /// Reads the migrations of `dir` in `format`, in the order the tool would apply them.
 pub fn read(dir: &Path, format: MigrationFormat, split: Splitter) -> Result<Vec<Migration>> {
+    read_as(dir, format, split, None)
+}
+
+/// [`read`] for an engine the tools call `dbms` (Liquibase's names: `postgresql`, `mysql`,
+/// `mariadb`, `mongodb`): what a tool runs only on some databases is left out when it is not
+/// this one.
+pub fn read_for_engine(
+    dir: &Path,
+    format: MigrationFormat,
+    dbms: &[&str],
+    split: Splitter,
+) -> Result<Vec<Migration>> {
+    read_as(dir, format, split, Some(dbms))
+}
+
+fn read_as(
+    dir: &Path,
+    format: MigrationFormat,
+    split: Splitter,
+    dbms: Option<&[&str]>,
+) -> Result<Vec<Migration>> {
     match format {
         MigrationFormat::Sqlx => super::read_sqlx_layout(dir, split),
         MigrationFormat::Diesel => super::diesel::read(dir, split),
         MigrationFormat::Dbmate => super::dbmate::read(dir, split),
         MigrationFormat::Goose => super::goose::read(dir, split),
         MigrationFormat::Flyway => super::flyway::read(dir, split),
-        MigrationFormat::Liquibase => super::liquibase::read(dir, split),
+        MigrationFormat::Liquibase => super::liquibase::read(dir, split, dbms),
         MigrationFormat::Sqitch => super::sqitch::read(dir, split),
     }
 }
@@ -164,6 +184,10 @@ mod tests {
                     "changes.sql",
                     "--liquibase formatted sql\n--changeset a:1\nselect 1;\n",
                 )],
+                MigrationFormat::Liquibase,
+            ),
+            (
+                &[("changelog.json", "{\"databaseChangeLog\": []}")],
                 MigrationFormat::Liquibase,
             ),
             (&[("sqitch.plan", "%project=x\n")], MigrationFormat::Sqitch),

@@ -6,8 +6,8 @@
 use std::path::Path;
 
 use super::{
-    Migration, Script, Splitter, Statement, at, compare_versions, display_path, marker_lines,
-    read_text, sorted_entries,
+    Migration, Script, Splitter, Statement, at, display_path, in_version_order, marker_lines,
+    named_entries, numbered, read_text,
 };
 use crate::{Error, Result};
 
@@ -40,23 +40,14 @@ fn annotation(line: &str) -> Option<Annotation> {
 
 pub fn read(dir: &Path, split: Splitter) -> Result<Vec<Migration>> {
     let mut migrations: Vec<Migration> = Vec::new();
-    for path in sorted_entries(dir)? {
-        let Some(file) = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .map(str::to_string)
-        else {
-            continue;
-        };
+    for (path, file) in named_entries(dir)? {
         let (stem, go) = match (file.strip_suffix(".sql"), file.strip_suffix(".go")) {
             (Some(stem), _) => (stem, false),
             (None, Some(stem)) if !stem.ends_with("_test") => (stem, true),
             _ => continue,
         };
         let shown = display_path(&path);
-        let Some((version, name)) = stem.split_once('_').filter(|(v, n)| {
-            !v.is_empty() && !n.is_empty() && v.bytes().all(|b| b.is_ascii_digit())
-        }) else {
+        let Some((version, name)) = numbered(stem) else {
             if go {
                 continue; // helper Go files in the folder are not migrations
             }
@@ -77,18 +68,7 @@ pub fn read(dir: &Path, split: Splitter) -> Result<Vec<Migration>> {
         let text = read_text(&path)?;
         migrations.push(parse(&shown, version, name, &text, split)?);
     }
-    migrations.sort_by(|a, b| compare_versions(&a.version, &b.version));
-    for pair in migrations.windows(2) {
-        if compare_versions(&pair[0].version, &pair[1].version).is_eq() {
-            return Err(Error::input(format!(
-                "{}: duplicate migration version {} (also used by {})",
-                pair[1].up.path.display(),
-                pair[1].version,
-                pair[0].up.path.display()
-            )));
-        }
-    }
-    Ok(migrations)
+    in_version_order(migrations)
 }
 
 fn parse(path: &Path, version: &str, name: &str, text: &str, split: Splitter) -> Result<Migration> {
@@ -197,7 +177,7 @@ fn section(path: &Path, lines: &[&str], from: usize, to: usize, split: Splitter)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::postgres::split;
+    use crate::migrations::pg_split as split;
 
     const FILE: &str = "-- +goose Up\n-- +goose StatementBegin\nCREATE FUNCTION f() RETURNS int AS $$\nBEGIN\n  RETURN 1;\nEND;\n$$ LANGUAGE plpgsql;\n-- +goose StatementEnd\nCREATE TABLE t (a int);\n\n-- +goose Down\nDROP TABLE t;\nDROP FUNCTION f();\n";
 

@@ -1,7 +1,7 @@
 //! Reading migration folders into [`Migration`] values.
 //!
 //! One reader per tool's folder layout (sqlx / golang-migrate, diesel, dbmate, goose, Flyway,
-//! Liquibase formatted SQL, sqitch) turns a folder into an ordered list of migrations, each with
+//! Liquibase changelogs, sqitch) turns a folder into an ordered list of migrations, each with
 //! an up [`Script`] and an optional down script; [`detect`] recognises the layout. Splitting a
 //! script into statements is the engine's business (its SQL dialect), so readers receive a
 //! [`Splitter`]. Everything here is pure file work: no database is touched, so bad input fails
@@ -22,7 +22,7 @@ mod version;
 
 pub use changes::{Changes, changed_since};
 pub use directives::{Allow, Directives};
-pub use format::{MigrationFormat, detect, read};
+pub use format::{MigrationFormat, detect, read, read_for_engine};
 pub use sqlx_layout::read_sqlx_layout;
 pub use version::compare_versions;
 
@@ -84,20 +84,32 @@ impl Script {
         for s in &mut statements {
             s.line += offset;
         }
+        Ok(Script::from_statements(path, statements, text, first_line))
+    }
+
+    /// A script of `statements` already found in `text`, a section of a file that starts at
+    /// line `first_line` (statement lines are file lines): reads its directives and decides
+    /// whether it can run in one transaction.
+    pub fn from_statements(
+        path: PathBuf,
+        statements: Vec<Statement>,
+        text: &str,
+        first_line: usize,
+    ) -> Script {
         let mut directives = Directives::parse(text);
         for a in &mut directives.allows {
-            a.line += offset;
+            a.line += first_line.saturating_sub(1);
         }
         let transactional = !directives.no_transaction
             && !statements
                 .iter()
                 .any(|s| s.needs_autocommit || s.transaction_control);
-        Ok(Script {
+        Script {
             path,
             statements,
             transactional,
             directives,
-        })
+        }
     }
 
     /// A script without statements at `path` (for migrations driftless cannot run).
@@ -190,7 +202,7 @@ pub struct Migration {
     /// Where the migration is declared when that is not simply its up file (a changeset line,
     /// an up marker), for findings about the migration as a whole.
     pub declared_at: Option<(PathBuf, usize)>,
-    /// Why driftless cannot run this migration (a goose Go migration, an XML changeset).
+    /// Why driftless cannot run this migration (a goose Go migration).
     pub unsupported: Option<String>,
 }
 
@@ -302,6 +314,59 @@ fn sorted_entries(dir: &Path) -> crate::Result<Vec<PathBuf>> {
     Ok(paths)
 }
 
+/// `<version>_<name>` with an all-digit version (sqlx, dbmate, goose file names).
+fn numbered(stem: &str) -> Option<(&str, &str)> {
+    stem.split_once('_').filter(|(version, name)| {
+        !version.is_empty() && !name.is_empty() && version.bytes().all(|b| b.is_ascii_digit())
+    })
+}
+
+/// Migrations in version order. Two with the same version (`compare_versions`: `01` is `1`)
+/// are an input error naming both files: a tool would refuse them, or run only one.
+fn in_version_order(mut migrations: Vec<Migration>) -> crate::Result<Vec<Migration>> {
+    migrations.sort_by(|a, b| compare_versions(&a.version, &b.version));
+    if let Some(pair) = migrations
+        .windows(2)
+        .find(|pair| compare_versions(&pair[0].version, &pair[1].version).is_eq())
+    {
+        let (first, second) = (&pair[0], &pair[1]);
+        let same_number = if first.version == second.version {
+            String::new()
+        } else {
+            format!(
+                "; {} and {} are the same number",
+                first.version, second.version
+            )
+        };
+        return Err(crate::Error::input(format!(
+            "{}: duplicate migration version {} (also used by {}{same_number})",
+            second.up.path.display(),
+            second.version,
+            first.up.path.display()
+        )));
+    }
+    Ok(migrations)
+}
+
+/// The PostgreSQL splitter for unit tests, found through the engine registry (nothing outside
+/// `engine/` names an engine module).
+#[cfg(test)]
+fn pg_split(text: &str) -> Result<Vec<Statement>, SplitError> {
+    let postgres = crate::engine::find("postgres").expect("the postgres engine is registered");
+    (postgres.split)(text)
+}
+
+/// [`sorted_entries`] with their file names; names that are not UTF-8 are no migration's.
+fn named_entries(dir: &Path) -> crate::Result<Vec<(PathBuf, String)>> {
+    Ok(sorted_entries(dir)?
+        .into_iter()
+        .filter_map(|path| {
+            let name = path.file_name()?.to_str()?.to_string();
+            Some((path, name))
+        })
+        .collect())
+}
+
 /// Reads a file and splits the whole of it; errors become input errors at file:line.
 fn read_script(path: &Path, split: Splitter) -> crate::Result<Script> {
     let text = read_text(path)?;
@@ -360,5 +425,35 @@ mod tests {
         std::fs::write(&p, b"\xEF\xBB\xBF-- migrate:up\r\nselect 1;\r\n").unwrap();
         let text = read_text(&p).unwrap();
         assert!(text.starts_with("-- migrate:up"));
+    }
+
+    #[test]
+    fn every_version_numbered_reader_rejects_duplicate_versions() {
+        let up = "-- migrate:up\n-- +goose Up\nselect 1;\n";
+        let cases: &[(MigrationFormat, [&str; 2])] = &[
+            (MigrationFormat::Sqlx, ["1_a.sql", "01_b.sql"]),
+            (
+                MigrationFormat::Diesel,
+                ["2024-01-01-1_a/up.sql", "2024-01-01-01_b/up.sql"],
+            ),
+            (MigrationFormat::Dbmate, ["1_a.sql", "001_b.sql"]),
+            (MigrationFormat::Goose, ["1_a.sql", "1_b.sql"]),
+            (MigrationFormat::Flyway, ["V1_1__a.sql", "V1.1__b.sql"]),
+        ];
+        for (format, files) in cases {
+            let d = tempfile::tempdir().unwrap();
+            for file in files {
+                let path = d.path().join(file);
+                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                std::fs::write(path, up).unwrap();
+            }
+            let message = match read(d.path(), *format, pg_split) {
+                Err(crate::Error::Input(message)) => message,
+                other => panic!("{format:?}: {other:?}"),
+            };
+            assert!(message.contains("duplicate migration version"), "{message}");
+            let [a, b] = files.map(|f| f.split('/').next().unwrap_or(f));
+            assert!(message.contains(a) && message.contains(b), "{message}");
+        }
     }
 }

@@ -106,7 +106,7 @@ pub fn read(dir: &Path, split: Splitter) -> Result<Vec<Migration>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::postgres::split;
+    use crate::migrations::pg_split as split;
 
     #[test]
     fn plan_order_scripts_and_reworks() {

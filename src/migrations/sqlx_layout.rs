@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::{Migration, Script, Splitter, compare_versions, display_path, read_text};
+use super::{Migration, Splitter, display_path, in_version_order, numbered, read_script};
 use crate::{Error, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,10 +43,7 @@ fn parse_file_name(file_name: &str) -> Option<FileName> {
     } else {
         (stem, Direction::UpOnly)
     };
-    let (version, name) = stem.split_once('_')?;
-    if version.is_empty() || !version.bytes().all(|b| b.is_ascii_digit()) || name.is_empty() {
-        return None;
-    }
+    let (version, name) = numbered(stem)?;
     Some(FileName {
         version: version.to_string(),
         name: name.to_string(),
@@ -54,15 +51,38 @@ fn parse_file_name(file_name: &str) -> Option<FileName> {
     })
 }
 
+/// The up and down files of one migration.
 #[derive(Default)]
 struct Pair {
-    name: String,
     up: Option<PathBuf>,
     down: Option<PathBuf>,
 }
 
 /// Reads every migration of `dir`, ordered by version.
 pub fn read_sqlx_layout(dir: &Path, split: Splitter) -> Result<Vec<Migration>> {
+    let mut migrations = Vec::new();
+    for ((version, name), pair) in pairs(migration_files(dir)?)? {
+        let Some(up_path) = &pair.up else {
+            let down = pair.down.as_deref().unwrap_or(dir);
+            return Err(Error::input(format!(
+                "{}: down migration without a matching up file",
+                display_path(down).display()
+            )));
+        };
+        let mut migration = Migration::new(version, name, read_script(up_path, split)?);
+        migration.down = pair
+            .down
+            .as_deref()
+            .map(|p| read_script(p, split))
+            .transpose()?;
+        migrations.push(migration);
+    }
+    in_version_order(migrations)
+}
+
+/// The migration files of `dir` (`.sql`, and `.up.json` / `.down.json` for MongoDB) in name
+/// order; other files are not migrations (READMEs, `.gitkeep`).
+fn migration_files(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
     let entries = std::fs::read_dir(dir).map_err(|e| {
         Error::input(format!(
             "cannot read migrations directory {}: {e}",
@@ -79,21 +99,24 @@ pub fn read_sqlx_layout(dir: &Path, split: Splitter) -> Result<Vec<Migration>> {
         let Some(file_name) = file_name.to_str() else {
             continue;
         };
-        if file_name.starts_with('.') {
-            continue;
-        }
         let json = file_name.ends_with(".up.json") || file_name.ends_with(".down.json");
-        if !file_name.ends_with(".sql") && !json {
-            continue;
-        }
-        if entry.path().is_dir() {
+        if file_name.starts_with('.')
+            || !(file_name.ends_with(".sql") || json)
+            || entry.path().is_dir()
+        {
             continue;
         }
         files.push((file_name.to_string(), entry.path()));
     }
     files.sort();
+    Ok(files)
+}
 
-    let mut by_version: BTreeMap<String, Pair> = BTreeMap::new();
+/// Up and down files paired by version and name. Two files for the same direction of one
+/// migration (`1_a.up.sql` and `1_a.sql`) are an input error; versions that collide across
+/// names are found by `in_version_order`.
+fn pairs(files: Vec<(String, PathBuf)>) -> Result<BTreeMap<(String, String), Pair>> {
+    let mut pairs: BTreeMap<(String, String), Pair> = BTreeMap::new();
     for (file_name, path) in files {
         let shown = display_path(&path);
         let parsed = parse_file_name(&file_name).ok_or_else(|| {
@@ -104,78 +127,21 @@ pub fn read_sqlx_layout(dir: &Path, split: Splitter) -> Result<Vec<Migration>> {
                 shown.display()
             ))
         })?;
-        let pair = by_version.entry(parsed.version.clone()).or_default();
-        let duplicate = |other: &Path| {
-            Error::input(format!(
-                "{}: duplicate migration version {} (also used by {})",
-                shown.display(),
-                parsed.version,
-                display_path(other).display()
-            ))
-        };
-        if !pair.name.is_empty() && pair.name != parsed.name {
-            let other = pair
-                .up
-                .as_ref()
-                .or(pair.down.as_ref())
-                .cloned()
-                .unwrap_or_default();
-            return Err(duplicate(&other));
-        }
-        pair.name = parsed.name.clone();
+        let pair = pairs.entry((parsed.version, parsed.name)).or_default();
         let slot = match parsed.direction {
             Direction::Up | Direction::UpOnly => &mut pair.up,
             Direction::Down => &mut pair.down,
         };
         if let Some(other) = slot {
-            return Err(duplicate(other));
+            return Err(Error::input(format!(
+                "{}: a second file for the same migration (also {})",
+                shown.display(),
+                display_path(other).display()
+            )));
         }
         *slot = Some(path);
     }
-
-    // Versions that differ only in leading zeros are the same version.
-    let mut versions: Vec<&String> = by_version.keys().collect();
-    versions.sort_by(|a, b| compare_versions(a, b));
-    for pair in versions.windows(2) {
-        if compare_versions(pair[0], pair[1]).is_eq() {
-            return Err(Error::input(format!(
-                "duplicate migration version: {} and {} are the same number",
-                pair[0], pair[1]
-            )));
-        }
-    }
-
-    let mut migrations = Vec::with_capacity(versions.len());
-    for version in versions {
-        let pair = &by_version[version];
-        let Some(up_path) = &pair.up else {
-            let down = pair.down.as_deref().unwrap_or(dir);
-            return Err(Error::input(format!(
-                "{}: down migration without a matching up file",
-                display_path(down).display()
-            )));
-        };
-        let up = read_script(up_path, split)?;
-        let down = pair
-            .down
-            .as_deref()
-            .map(|p| read_script(p, split))
-            .transpose()?;
-        let mut migration = Migration::new(version.clone(), pair.name.clone(), up);
-        migration.down = down;
-        migrations.push(migration);
-    }
-    Ok(migrations)
-}
-
-fn read_script(path: &Path, split: Splitter) -> Result<Script> {
-    let text = read_text(path)?;
-    let shown = display_path(path);
-    Script::parse(shown.clone(), &text, split).map_err(|e| Error::InputAt {
-        path: shown,
-        line: e.line,
-        message: e.message,
-    })
+    Ok(pairs)
 }
 
 #[cfg(test)]

@@ -60,7 +60,7 @@ pub async fn run(args: SeedArgs, signals: &mut Signals) -> Result<ExitCode> {
             let (_, list) = super::read_migrations(
                 &dir,
                 args.migration_format.or(config.migration_format),
-                spec.split,
+                spec,
                 "pass --migrations DIR, or --url to seed a live database",
             )?;
             Some(list)

@@ -42,6 +42,7 @@ pub static SPEC: EngineSpec = EngineSpec {
     name: "mongo",
     aliases: &["mongodb"],
     display: "MongoDB",
+    dbms: &["mongodb"],
     url_schemes: &["mongodb"],
     split,
     words: Words {

@@ -42,6 +42,7 @@ pub static SPEC: EngineSpec = EngineSpec {
     name: "mysql",
     aliases: &["mariadb"],
     display: "MySQL / MariaDB",
+    dbms: &["mysql", "mariadb"],
     url_schemes: &["mysql", "mariadb"],
     split,
     words: Words::SQL,

@@ -41,6 +41,7 @@ pub static SPEC: EngineSpec = EngineSpec {
     name: "postgres",
     aliases: &["postgresql", "pg"],
     display: "PostgreSQL",
+    dbms: &["postgresql"],
     url_schemes: &["postgres", "postgresql"],
     split,
     words: Words::SQL,
