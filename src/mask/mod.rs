@@ -4,6 +4,7 @@
 //! transformers into the target (COPY / LOAD DATA), parents before children so that unique
 //! keys resolve their collisions before the foreign keys that follow them need the answer.
 
+mod copy;
 pub mod detect;
 pub mod key;
 pub mod rules;
@@ -11,25 +12,18 @@ pub mod subset;
 pub mod transform;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Instant;
 
-use fake::rand::SeedableRng;
-use fake::rand::rngs::StdRng;
-use fake::rand::seq::SliceRandom;
 use tokio::sync::mpsc;
 
-use crate::engine::{ReadQuery, RowStore, SqlCopy};
-use crate::report::TableCopy;
+use crate::engine::{ReadQuery, SqlCopy};
 use crate::schema::{ColumnKind, SchemaSnapshot, Table};
-use crate::seed::encode::Encoder;
-use crate::seed::plan::TablePlan;
 use crate::seed::rules_for;
 use crate::seed::values::Hint;
 use crate::{Error, Result};
+pub use copy::copy;
 use detect::Evidence;
-use key::MaskKey;
 use rules::{Rules, Transform};
-use transform::{ColumnMask, Uniqueness};
+use transform::ColumnMask;
 
 /// Rows sampled per table for PII detection.
 pub const SAMPLE_ROWS: usize = 1000;
@@ -297,229 +291,4 @@ pub fn unmasked<'a>(
             })
         })
         .collect()
-}
-
-/// Copies every table of the plan from `source` (its snapshot open) into `target` (its
-/// schema in place). `progress` hears (table, rows copied).
-pub async fn copy(
-    source: &mut dyn SqlCopy,
-    target: &mut dyn RowStore,
-    plan: &MaskPlan,
-    key: &MaskKey,
-    progress: &mut (dyn FnMut(&str, u64) + Send),
-) -> Result<Vec<TableCopy>> {
-    let mut uniqueness = Uniqueness::default();
-    let mut copied = Vec::new();
-    for table in &plan.tables {
-        let started = Instant::now();
-        let rows = copy_table(source, target, table, key, &mut uniqueness, progress).await?;
-        let columns = table
-            .columns
-            .iter()
-            .zip(&table.masks)
-            .filter_map(|(c, m)| {
-                m.as_ref().map(|m| {
-                    let mut how = m.transform.describe();
-                    if table.follows[table.columns.iter().position(|x| x == c).unwrap_or(0)] {
-                        how.push_str(" (follows its parent key)");
-                    }
-                    (c.clone(), how)
-                })
-            })
-            .collect();
-        copied.push(TableCopy {
-            table: table.table.qualified(),
-            rows,
-            ms: started.elapsed().as_millis() as u64,
-            columns,
-        });
-    }
-    Ok(copied)
-}
-
-async fn copy_table(
-    source: &mut dyn SqlCopy,
-    target: &mut dyn RowStore,
-    table: &TableMask,
-    key: &MaskKey,
-    uniqueness: &mut Uniqueness,
-    progress: &mut (dyn FnMut(&str, u64) + Send),
-) -> Result<u64> {
-    let name = table.table.qualified();
-    // Shuffled columns: all their values first, permuted; both reads in the same order.
-    let shuffling = table.has(|t| *t == Transform::Shuffle);
-    let order = if shuffling {
-        if table.table.primary_key.is_empty() {
-            table.columns.clone()
-        } else {
-            table.table.primary_key.clone()
-        }
-    } else {
-        Vec::new()
-    };
-    let query = ReadQuery {
-        filter: table.filter.clone(),
-        order,
-        limit: None,
-    };
-    let mut shuffled: BTreeMap<usize, Vec<Option<String>>> = BTreeMap::new();
-    for (i, mask) in table.masks.iter().enumerate() {
-        if mask
-            .as_ref()
-            .is_some_and(|m| m.transform == Transform::Shuffle)
-        {
-            let values = read_all(source, &table.table, &table.columns[i..=i], &query).await?;
-            let mut values: Vec<Option<String>> =
-                values.into_iter().map(|mut r| r.remove(0)).collect();
-            let mut rng = StdRng::seed_from_u64(
-                key.number("shuffle", format!("{name}.{}", table.columns[i]).as_bytes()),
-            );
-            values.shuffle(&mut rng);
-            shuffled.insert(i, values);
-        }
-    }
-    let columns: Vec<crate::schema::Column> = table
-        .columns
-        .iter()
-        .filter_map(|c| table.table.column(c).cloned())
-        .collect();
-    let load_plan = TablePlan::for_columns(&table.table, columns);
-    let encoder = Encoder::new(target.load_encoding(), &load_plan);
-    let templates: Vec<(usize, String)> = table
-        .masks
-        .iter()
-        .enumerate()
-        .filter_map(|(i, m)| match m.as_ref().map(|m| &m.transform) {
-            Some(Transform::Template(t)) => Some((i, t.clone())),
-            _ => None,
-        })
-        .collect();
-
-    // Columns a worker thread can mask on its own (no uniqueness, no other rows or columns)
-    // are done in parallel; the rest, in order, on this task.
-    let independent: Vec<bool> = table
-        .masks
-        .iter()
-        .enumerate()
-        .map(|(i, m)| {
-            m.as_ref().is_some_and(|m| {
-                !m.unique
-                    && !table.follows[i]
-                    && !matches!(m.transform, Transform::Shuffle | Transform::Template(_))
-            })
-        })
-        .collect();
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .clamp(1, 4);
-    let shared = std::sync::Arc::new((table.masks.clone(), independent.clone(), key.clone()));
-    let mut to_workers = Vec::new();
-    let mut from_workers = Vec::new();
-    for _ in 0..workers {
-        let (to_tx, mut to_rx) = mpsc::channel::<Vec<Vec<Option<String>>>>(2);
-        let (from_tx, from_rx) = mpsc::channel::<Vec<Vec<Option<String>>>>(2);
-        to_workers.push(to_tx);
-        from_workers.push(from_rx);
-        let shared = shared.clone();
-        std::thread::spawn(move || {
-            let (masks, independent, key) = &*shared;
-            while let Some(mut batch) = to_rx.blocking_recv() {
-                for row in &mut batch {
-                    for (i, value) in row.iter_mut().enumerate() {
-                        if !independent[i] {
-                            continue;
-                        }
-                        if let (Some(mask), Some(original)) = (&masks[i], value.as_deref()) {
-                            *value = mask.apply(key, original, 0);
-                        }
-                    }
-                }
-                if from_tx.blocking_send(batch).is_err() {
-                    return;
-                }
-            }
-        });
-    }
-    let (rows_tx, mut rows_rx) = mpsc::channel::<Vec<Vec<Option<String>>>>(2);
-    let dispatch = async {
-        let mut seq = 0usize;
-        while let Some(batch) = rows_rx.recv().await {
-            if to_workers[seq % workers].send(batch).await.is_err() {
-                break;
-            }
-            seq += 1;
-        }
-        drop(to_workers);
-    };
-    let (bytes_tx, bytes_rx) = mpsc::channel::<Vec<u8>>(2);
-    let transform = async {
-        let mut index = 0usize;
-        let mut seq = 0usize;
-        while let Some(mut batch) = from_workers[seq % workers].recv().await {
-            seq += 1;
-            for row in &mut batch {
-                for (i, value) in row.iter_mut().enumerate() {
-                    let Some(mask) = &table.masks[i] else {
-                        continue;
-                    };
-                    if independent[i] {
-                        continue;
-                    }
-                    match &mask.transform {
-                        Transform::Shuffle => {
-                            *value = shuffled
-                                .get(&i)
-                                .and_then(|v| v.get(index).cloned())
-                                .flatten();
-                        }
-                        Transform::Template(_) => {}
-                        _ => {
-                            let Some(original) = value.as_deref() else {
-                                continue;
-                            };
-                            *value = uniqueness.apply(
-                                mask,
-                                key,
-                                original,
-                                mask.unique && !table.follows[i],
-                            )?;
-                        }
-                    }
-                }
-                for (i, template) in &templates {
-                    let mut text = template.clone();
-                    for (j, column) in table.columns.iter().enumerate() {
-                        let needle = format!("{{{column}}}");
-                        if text.contains(&needle) {
-                            text = text.replace(&needle, row[j].as_deref().unwrap_or(""));
-                        }
-                    }
-                    if row[*i].is_some() {
-                        let max = table.masks[*i].as_ref().and_then(|m| m.max_len);
-                        row[*i] = Some(match max {
-                            Some(max) => text.chars().take(max).collect(),
-                            None => text,
-                        });
-                    }
-                }
-                index += 1;
-            }
-            let mut bytes = Vec::new();
-            encoder.encode(&batch, &mut bytes);
-            progress(&name, index as u64);
-            if bytes_tx.send(bytes).await.is_err() {
-                break;
-            }
-        }
-        drop(bytes_tx);
-        drop(from_workers);
-        Ok::<u64, Error>(index as u64)
-    };
-    let read = source.read_rows(&table.table, &table.columns, &query, rows_tx);
-    let load_columns = load_plan.schema_columns();
-    let load = target.load(&load_plan.table, &load_columns, bytes_rx);
-    let (read, (), transformed, loaded) = tokio::join!(read, dispatch, transform, load);
-    read?;
-    transformed?;
-    loaded
 }

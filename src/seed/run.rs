@@ -547,95 +547,19 @@ pub async fn to_files(
         schema,
         progress,
     } = options;
-    let staging = match out {
-        Some(path) => Some(Staging::new(path, format == FileFormat::Sql)?),
-        None if format == FileFormat::Sql => None,
-        None => {
-            return Err(Error::input(format!(
-                "--format {} writes one file per table: give a directory with --out",
-                format.name()
-            )));
-        }
-    };
+    let mut files = Files::open(dialect, format, out)?;
     let mut keys = Keyring {
         wanted: wanted_keys(plan),
         collected: BTreeMap::new(),
     };
     let mut written = Written::default();
-    let mut files: Vec<String> = Vec::new();
-    let stdout = std::io::stdout();
-    let mut script: Box<dyn Write> = match (&staging, format) {
-        (Some(s), FileFormat::Sql) => {
-            let name = s.single.clone().unwrap_or_default();
-            files.push(name.clone());
-            Box::new(s.create(&name)?)
-        }
-        (Some(s), FileFormat::Csv) => {
-            files.push("load.sql".into());
-            Box::new(s.create("load.sql")?)
-        }
-        (Some(_), FileFormat::Jsonl) => Box::new(std::io::sink()),
-        (None, _) => Box::new(BufWriter::new(stdout.lock())),
-    };
-    let script_path = staging
-        .as_ref()
-        .map(|s| s.path(files.first().map_or("", String::as_str)))
-        .unwrap_or_else(|| PathBuf::from("<stdout>"));
-    let preamble = match (format, dialect) {
-        (FileFormat::Jsonl, _) => String::new(),
-        (FileFormat::Csv, Dialect::Postgres) => "-- Loads the CSV files beside this script; run it from their directory:\n--   psql \"$DATABASE_URL\" -v ON_ERROR_STOP=1 -f load.sql\n\\set ON_ERROR_STOP on\nBEGIN;\n".to_string(),
-        (FileFormat::Csv, Dialect::MySql) => "-- Loads the CSV files beside this script; run it from their directory:\n--   mariadb --local-infile=1 DATABASE < load.sql\nSET NAMES utf8mb4;\nSTART TRANSACTION;\n".to_string(),
-        (FileFormat::Sql, Dialect::Postgres) => "-- Synthetic rows written by driftless seed.\n\\set ON_ERROR_STOP on\nBEGIN;\n".to_string(),
-        (FileFormat::Sql, Dialect::MySql) => "-- Synthetic rows written by driftless seed.\nSET NAMES utf8mb4;\nSET SESSION sql_mode = CONCAT(@@SESSION.sql_mode, ',NO_BACKSLASH_ESCAPES');\nSTART TRANSACTION;\n".to_string(),
-    };
-    write_all(&mut script, preamble.as_bytes(), &script_path)?;
+    files.script(preamble(format, dialect).as_bytes())?;
     for table in &plan.tables {
-        let encoding = match format {
-            FileFormat::Csv => Encoding::Csv(dialect),
-            FileFormat::Sql => Encoding::Sql(dialect),
-            FileFormat::Jsonl => Encoding::Jsonl,
-        };
-        let encoder = Arc::new(Encoder::new(encoding, table));
-        // The table's own file (CSV, JSON Lines), or the script (SQL).
-        let mut own: Option<(BufWriter<File>, PathBuf)> = match (&staging, format) {
-            (Some(s), FileFormat::Csv | FileFormat::Jsonl) => {
-                let extension = if format == FileFormat::Csv {
-                    "csv"
-                } else {
-                    "jsonl"
-                };
-                let file = table_file(dialect, table, extension);
-                let path = s.path(&file);
-                let mut writer = s.create(&file)?;
-                write_all(&mut writer, &encoder.header(), &path)?;
-                if format == FileFormat::Csv {
-                    let load = match dialect {
-                        Dialect::Postgres => {
-                            crate::sql::psql_copy_csv(&table.table, &table.schema_columns(), &file)
-                        }
-                        Dialect::MySql => {
-                            format!(
-                                "{};",
-                                crate::sql::mysql_load_data(
-                                    &table.table,
-                                    &table.schema_columns(),
-                                    &file,
-                                    true,
-                                    true
-                                )
-                            )
-                        }
-                    };
-                    write_all(&mut script, format!("{load}\n").as_bytes(), &script_path)?;
-                }
-                files.push(file);
-                Some((writer, path))
-            }
-            _ => None,
-        };
+        let encoder = Arc::new(Encoder::new(files.encoding(), table));
+        let mut own = files.table_file(table, &encoder)?;
         let mut write = |bytes: &[u8]| match &mut own {
             Some((writer, path)) => write_all(writer, bytes, path),
-            None => write_all(&mut script, bytes, &script_path),
+            None => files.script(bytes),
         };
         let done =
             stream_table(table, encoder, &mut keys, seed, style, progress, &mut write).await?;
@@ -646,23 +570,147 @@ pub async fn to_files(
         }
         written.tables.push((table.qualified(), done));
     }
-    let mut tail = String::new();
     if format != FileFormat::Jsonl {
+        let mut tail = String::new();
         for sql in finishing_sql(dialect, plan, schema, true) {
             tail.push_str(&sql);
             tail.push_str(";\n");
         }
         tail.push_str("COMMIT;\n");
+        files.script(tail.as_bytes())?;
     }
-    write_all(&mut script, tail.as_bytes(), &script_path)?;
-    script
-        .flush()
-        .map_err(|e| Error::infra(format!("cannot write {}: {e}", script_path.display())))?;
-    drop(script);
-    if let Some(staging) = staging {
-        written.files = staging.commit(&files)?;
-    }
+    written.files = files.commit()?;
     Ok(written)
+}
+
+/// How a script of seed files starts.
+fn preamble(format: FileFormat, dialect: Dialect) -> &'static str {
+    match (format, dialect) {
+        (FileFormat::Jsonl, _) => "",
+        (FileFormat::Csv, Dialect::Postgres) => {
+            "-- Loads the CSV files beside this script; run it from their directory:\n--   psql \"$DATABASE_URL\" -v ON_ERROR_STOP=1 -f load.sql\n\\set ON_ERROR_STOP on\nBEGIN;\n"
+        }
+        (FileFormat::Csv, Dialect::MySql) => {
+            "-- Loads the CSV files beside this script; run it from their directory:\n--   mariadb --local-infile=1 DATABASE < load.sql\nSET NAMES utf8mb4;\nSTART TRANSACTION;\n"
+        }
+        (FileFormat::Sql, Dialect::Postgres) => {
+            "-- Synthetic rows written by driftless seed.\n\\set ON_ERROR_STOP on\nBEGIN;\n"
+        }
+        (FileFormat::Sql, Dialect::MySql) => {
+            "-- Synthetic rows written by driftless seed.\nSET NAMES utf8mb4;\nSET SESSION sql_mode = CONCAT(@@SESSION.sql_mode, ',NO_BACKSLASH_ESCAPES');\nSTART TRANSACTION;\n"
+        }
+    }
+}
+
+/// The files `to_files` writes: the script (the SQL file, CSV's `load.sql`, or stdout) and
+/// one file per table (CSV, JSON Lines), staged and published together.
+struct Files {
+    dialect: Dialect,
+    format: FileFormat,
+    staging: Option<Staging>,
+    script: Box<dyn Write>,
+    script_path: PathBuf,
+    names: Vec<String>,
+}
+
+impl Files {
+    fn open(dialect: Dialect, format: FileFormat, out: Option<&Path>) -> Result<Files> {
+        let staging = match out {
+            Some(path) => Some(Staging::new(path, format == FileFormat::Sql)?),
+            None if format == FileFormat::Sql => None,
+            None => {
+                return Err(Error::input(format!(
+                    "--format {} writes one file per table: give a directory with --out",
+                    format.name()
+                )));
+            }
+        };
+        let mut names: Vec<String> = Vec::new();
+        let script: Box<dyn Write> = match (&staging, format) {
+            (Some(s), FileFormat::Sql) => {
+                let name = s.single.clone().unwrap_or_default();
+                names.push(name.clone());
+                Box::new(s.create(&name)?)
+            }
+            (Some(s), FileFormat::Csv) => {
+                names.push("load.sql".into());
+                Box::new(s.create("load.sql")?)
+            }
+            (Some(_), FileFormat::Jsonl) => Box::new(std::io::sink()),
+            (None, _) => Box::new(BufWriter::new(std::io::stdout())),
+        };
+        let script_path = staging
+            .as_ref()
+            .map(|s| s.path(names.first().map_or("", String::as_str)))
+            .unwrap_or_else(|| PathBuf::from("<stdout>"));
+        Ok(Files {
+            dialect,
+            format,
+            staging,
+            script,
+            script_path,
+            names,
+        })
+    }
+
+    fn encoding(&self) -> Encoding {
+        match self.format {
+            FileFormat::Csv => Encoding::Csv(self.dialect),
+            FileFormat::Sql => Encoding::Sql(self.dialect),
+            FileFormat::Jsonl => Encoding::Jsonl,
+        }
+    }
+
+    fn script(&mut self, bytes: &[u8]) -> Result<()> {
+        write_all(&mut self.script, bytes, &self.script_path)
+    }
+
+    /// The table's own file with its header (CSV, JSON Lines), and for CSV the line of the
+    /// script that loads it; `None` when rows go into the script (SQL).
+    fn table_file(
+        &mut self,
+        table: &TablePlan,
+        encoder: &Encoder,
+    ) -> Result<Option<(BufWriter<File>, PathBuf)>> {
+        let extension = match self.format {
+            FileFormat::Csv => "csv",
+            FileFormat::Jsonl => "jsonl",
+            FileFormat::Sql => return Ok(None),
+        };
+        let Some(staging) = &self.staging else {
+            return Ok(None);
+        };
+        let file = table_file(self.dialect, table, extension);
+        let path = staging.path(&file);
+        let mut writer = staging.create(&file)?;
+        write_all(&mut writer, &encoder.header(), &path)?;
+        if self.format == FileFormat::Csv {
+            let columns = table.schema_columns();
+            let load = match self.dialect {
+                Dialect::Postgres => crate::sql::psql_copy_csv(&table.table, &columns, &file),
+                Dialect::MySql => {
+                    let sql =
+                        crate::sql::mysql_load_data(&table.table, &columns, &file, true, true);
+                    format!("{sql};")
+                }
+            };
+            self.script(format!("{load}\n").as_bytes())?;
+        }
+        self.names.push(file);
+        Ok(Some((writer, path)))
+    }
+
+    /// Flushes the script and publishes every file at once.
+    fn commit(mut self) -> Result<Vec<PathBuf>> {
+        self.script.flush().map_err(|e| {
+            Error::infra(format!("cannot write {}: {e}", self.script_path.display()))
+        })?;
+        drop(self.script);
+        match self.staging {
+            Some(staging) => staging.commit(&self.names),
+            None => Ok(Vec::new()),
+        }
+    }
 }
 
 /// Streams every table of the plan into one writer in `encoding` (for SQL: a script in one
