@@ -6,9 +6,9 @@ use fake::faker::internet::en::{DomainSuffix, Username};
 use fake::faker::lorem::en::{Sentence, Word};
 use fake::faker::name::en::{FirstName, LastName};
 use fake::rand::{Rng, RngExt};
+use time::{Date, Month};
 
 use super::ColumnRules;
-use crate::schema::frozen::days_from_civil;
 use crate::schema::{Column, ColumnKind, Repertoire};
 
 /// The language and country of people's names, addresses, phones and companies.
@@ -1048,7 +1048,7 @@ pub fn parse_timestamp(text: &str) -> Option<(i64, u32)> {
         parts.next()?.parse().ok()?,
         parts.next()?.parse().ok()?,
     );
-    let mut seconds = days_from_civil(y, m, d) * 86_400;
+    let mut seconds = days_from_civil(y, m, d)? * 86_400;
     let rest = text[10..].trim_start_matches([' ', 'T']);
     if rest.is_empty() {
         return Some((seconds, 0));
@@ -1126,7 +1126,7 @@ fn base_day() -> i64 {
     16_436
 }
 
-/// `YYYY-MM-DD` of a day number (days since 1970-01-01; Howard Hinnant's algorithm).
+/// `YYYY-MM-DD` of a day number (days since 1970-01-01).
 pub fn format_date(days: i64) -> String {
     let mut out = String::with_capacity(10);
     push_date(&mut out, days);
@@ -1134,20 +1134,45 @@ pub fn format_date(days: i64) -> String {
 }
 
 fn push_date(out: &mut String, days: i64) {
-    let z = days + 719_468;
-    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
+    let (y, m, d) = civil_from_days(days);
     push_padded(out, y, 4);
     out.push('-');
-    push_padded(out, m, 2);
+    push_padded(out, i64::from(m), 2);
     out.push('-');
-    push_padded(out, d, 2);
+    push_padded(out, i64::from(d), 2);
+}
+
+/// 1970-01-01 as a Julian day number, which `time` counts dates in.
+const UNIX_EPOCH_JULIAN_DAY: i64 = 2_440_588;
+
+/// Days in 400 Gregorian years: the calendar repeats exactly after them. Dates are converted
+/// within 1970..2370 and moved by whole cycles, so any day number has a date (a unique date
+/// column of millions of rows passes the year 9999, which PostgreSQL accepts and `time` does
+/// not represent).
+const DAYS_PER_400_YEARS: i64 = 146_097;
+
+/// Year, month and day of a day number (days since 1970-01-01).
+fn civil_from_days(days: i64) -> (i64, u8, u8) {
+    let cycles = days.div_euclid(DAYS_PER_400_YEARS);
+    let within = days.rem_euclid(DAYS_PER_400_YEARS);
+    let (year, month, day) = Date::from_julian_day((UNIX_EPOCH_JULIAN_DAY + within) as i32)
+        .expect("1970..2370 is within the range of `time`")
+        .to_calendar_date();
+    (i64::from(year) + 400 * cycles, u8::from(month), day)
+}
+
+/// The day number of a date. Like servers that accept `0000-00-00`, days and months past the
+/// end roll over (`2024-02-30` is March 1st, month 0 is December of the year before), so zero
+/// dates read from MariaDB still have a day number.
+fn days_from_civil(year: i64, month: i64, day: i64) -> Option<i64> {
+    let months = year.checked_mul(12)?.checked_add(month - 1)?;
+    let (year, month) = (months.div_euclid(12), months.rem_euclid(12) + 1);
+    let cycles = (year - 1970).div_euclid(400);
+    let year = i32::try_from(year - 400 * cycles).ok()?;
+    let month = Month::try_from(u8::try_from(month).ok()?).ok()?;
+    let first = Date::from_calendar_date(year, month, 1).ok()?;
+    let first = i64::from(first.to_julian_day()) - UNIX_EPOCH_JULIAN_DAY;
+    Some(first + cycles * DAYS_PER_400_YEARS + day - 1)
 }
 
 #[cfg(test)]
@@ -1172,7 +1197,7 @@ mod tests {
 
     #[test]
     fn timestamps_parse_and_come_after() {
-        assert_eq!(days_from_civil(2015, 1, 1), base_day());
+        assert_eq!(days_from_civil(2015, 1, 1), Some(base_day()));
         assert_eq!(parse_timestamp("1970-01-02"), Some((86_400, 0)));
         assert_eq!(
             parse_timestamp("1970-01-01 01:00:00.5+01"),
@@ -1180,7 +1205,7 @@ mod tests {
         );
         assert_eq!(
             parse_timestamp("'2024-03-01 00:00:00'"),
-            Some((days_from_civil(2024, 3, 1) * 86_400, 0))
+            Some((19_783 * 86_400, 0))
         );
         let kind = ColumnKind::Timestamp {
             tz: true,
