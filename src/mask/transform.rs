@@ -95,9 +95,7 @@ impl ColumnMask {
                 // The locale is in `rules` (see `mask::plan`).
                 let n = key.number(&self.domain, &input);
                 let mut rng = SmallRng::seed_from_u64(n);
-                let hint = generator
-                    .as_deref()
-                    .map_or(self.hint, crate::seed::plan::hint_for);
+                let hint = generator.as_deref().map_or(self.hint, Hint::named);
                 let request = Request {
                     column: &self.column,
                     hint,

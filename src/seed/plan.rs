@@ -228,42 +228,6 @@ pub fn fill_order(
     Ok(order)
 }
 
-pub fn hint_for(generator: &str) -> Hint {
-    match generator {
-        "email" => Hint::Email,
-        "first_name" => Hint::FirstName,
-        "last_name" => Hint::LastName,
-        "name" => Hint::FullName,
-        "username" => Hint::Username,
-        "phone" => Hint::Phone,
-        "city" => Hint::City,
-        "country" => Hint::Country,
-        "country_code" => Hint::CountryCode,
-        "street" => Hint::Street,
-        "zip" => Hint::Zip,
-        "state" => Hint::State,
-        "company" => Hint::Company,
-        "url" => Hint::Url,
-        "ip" => Hint::Ip,
-        "slug" => Hint::Slug,
-        "status" => Hint::Status,
-        "currency" => Hint::Currency,
-        "title" => Hint::Title,
-        "text" => Hint::Text,
-        "iban" => Hint::Iban,
-        "card" => Hint::Card,
-        "uuid" => Hint::Uuid,
-        "code" => Hint::Code,
-        "price" => Hint::Price,
-        "quantity" => Hint::Quantity,
-        "age" => Hint::Age,
-        "year" => Hint::Year,
-        "rating" => Hint::Rating,
-        "percent" => Hint::Percent,
-        _ => Hint::None,
-    }
-}
-
 /// Columns whose name says they come after another: (later, earlier).
 const ORDERED_NAMES: &[(&str, &str)] = &[
     ("updated_at", "created_at"),
@@ -477,7 +441,7 @@ fn plan_table(
         } else if let Some(generator) = &o.generator {
             (
                 Source::Value {
-                    hint: hint_for(generator),
+                    hint: Hint::named(generator),
                     rules: rules.clone(),
                 },
                 format!("{generator} (overrides)"),

@@ -1,11 +1,87 @@
 //! Dates and timestamps as text: day numbers and seconds since 1970-01-01 formatted and
 //! parsed, with the calendar from `time`.
 
+use fake::rand::{Rng, RngExt};
 use time::{Date, Month};
+
+use super::kinds::{Ctx, offset, piece};
 
 /// 2015-01-01 as days since the epoch: seeded dates span the ten years after it.
 pub(super) fn base_day() -> i64 {
     16_436
+}
+
+/// A date: within a partition's range if there are partitions, else in the ten years after
+/// [`base_day`] (a day per row for unique columns).
+pub(super) fn date_value<R: Rng + ?Sized>(ctx: &Ctx<'_>, rng: &mut R) -> String {
+    let Ctx {
+        rules, row, unique, ..
+    } = *ctx;
+    let day = match piece(rules, row, unique, rng) {
+        Some((lo, hi)) => {
+            let (lo, hi) = ((lo / 86_400.0).ceil() as i64, (hi / 86_400.0).ceil() as i64);
+            lo + offset(hi - lo, row, unique, rules, rng)
+        }
+        None if unique => base_day() + row as i64,
+        None => base_day() + rng.random_range(0..3650),
+    };
+    format_date(day)
+}
+
+pub(super) fn time_value<R: Rng + ?Sized>(edge: bool, rng: &mut R) -> String {
+    if edge {
+        "23:59:59".to_string()
+    } else {
+        format!(
+            "{:02}:{:02}:{:02}",
+            rng.random_range(0..24),
+            rng.random_range(0..60),
+            rng.random_range(0..60)
+        )
+    }
+}
+
+/// A timestamp like [`date_value`]'s dates (a minute per row for unique columns), with as many
+/// fractional digits as the column keeps: all of them nines on edge rows.
+pub(super) fn timestamp_value<R: Rng + ?Sized>(
+    tz: bool,
+    fraction: Option<u32>,
+    ctx: &Ctx<'_>,
+    rng: &mut R,
+) -> String {
+    let Ctx {
+        rules,
+        row,
+        unique,
+        edge,
+        ..
+    } = *ctx;
+    let seconds = match piece(rules, row, unique, rng) {
+        Some((lo, hi)) => {
+            let (lo, hi) = (lo.ceil() as i64, hi.ceil() as i64);
+            lo + offset(hi - lo, row, unique, rules, rng)
+        }
+        None if unique => base_day() * 86_400 + row as i64 * 60,
+        None => base_day() * 86_400 + rng.random_range(0..3650 * 86_400),
+    };
+    let digits = fraction.unwrap_or(6).min(6) as usize;
+    let micros = if edge {
+        999_999
+    } else if digits == 0 {
+        0
+    } else {
+        rng.random_range(0..1_000_000)
+    };
+    format_timestamp(seconds, micros, digits, tz)
+}
+
+pub(super) fn interval_value<R: Rng + ?Sized>(rng: &mut R) -> String {
+    format!(
+        "{} days {:02}:{:02}:00",
+        rng.random_range(0..30),
+        rng.random_range(0..24),
+        rng.random_range(0..60)
+    )
 }
 
 /// `YYYY-MM-DD` of a day number (days since 1970-01-01).

@@ -39,6 +39,49 @@ pub enum Hint {
 }
 
 impl Hint {
+    const ALL: [Hint; 31] = [
+        Hint::Email,
+        Hint::FirstName,
+        Hint::LastName,
+        Hint::FullName,
+        Hint::Username,
+        Hint::Phone,
+        Hint::City,
+        Hint::Country,
+        Hint::CountryCode,
+        Hint::Street,
+        Hint::Zip,
+        Hint::State,
+        Hint::Company,
+        Hint::Url,
+        Hint::Ip,
+        Hint::Slug,
+        Hint::Status,
+        Hint::Currency,
+        Hint::Title,
+        Hint::Text,
+        Hint::Price,
+        Hint::Quantity,
+        Hint::Age,
+        Hint::Year,
+        Hint::Rating,
+        Hint::Percent,
+        Hint::Iban,
+        Hint::Card,
+        Hint::Uuid,
+        Hint::Code,
+        Hint::None,
+    ];
+
+    /// The hint of a generator named in overrides or masking rules ([`Hint::name`]); names of
+    /// kind generators (`int`, `date`, …) and unknown names give [`Hint::None`].
+    pub fn named(generator: &str) -> Hint {
+        Hint::ALL
+            .into_iter()
+            .find(|h| h.name() == generator)
+            .unwrap_or(Hint::None)
+    }
+
     pub fn of(name: &str) -> Hint {
         hint(name)
     }
@@ -193,6 +236,15 @@ fn hint(name: &str) -> Hint {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn generators_are_found_by_name() {
+        for hint in Hint::ALL {
+            assert_eq!(Hint::named(hint.name()), hint);
+        }
+        assert_eq!(Hint::named("name"), Hint::FullName);
+        assert_eq!(Hint::named("timestamp"), Hint::None);
+    }
 
     #[test]
     fn hints_follow_column_names() {

@@ -5,9 +5,8 @@ use fake::Fake;
 use fake::faker::lorem::en::Word;
 use fake::rand::{Rng, RngExt};
 
-use super::Hint;
-use super::dates::{base_day, format_date, format_timestamp, parse_timestamp};
-use super::text::{char_value, edge_text, patterned, text_value, uuid};
+use super::dates::{self, format_date, format_timestamp, parse_timestamp};
+use super::{Hint, text};
 use crate::schema::{Column, ColumnKind};
 use crate::seed::ColumnRules;
 
@@ -32,16 +31,6 @@ pub struct Request<'a> {
     /// An edge row: values at the limits of the type (longest strings with non-ASCII text,
     /// extreme numbers, all fractional-second digits), where lossy conversions show.
     pub edge: bool,
-}
-
-/// Everything but the kind, passed down while generating (arrays recurse).
-#[derive(Clone, Copy)]
-struct Ctx<'a> {
-    hint: Hint,
-    rules: &'a ColumnRules,
-    row: usize,
-    unique: bool,
-    edge: bool,
 }
 
 /// A value for the requested column, or `None` (NULL).
@@ -72,28 +61,21 @@ pub fn value<R: Rng + ?Sized>(request: &Request<'_>, rng: &mut R) -> Option<Stri
     kind_value(&column.kind, &ctx, rng)
 }
 
+/// Everything but the kind, passed down while generating (arrays recurse).
+#[derive(Clone, Copy)]
+pub(super) struct Ctx<'a> {
+    pub(super) hint: Hint,
+    pub(super) rules: &'a ColumnRules,
+    pub(super) row: usize,
+    pub(super) unique: bool,
+    pub(super) edge: bool,
+}
+
 fn kind_value<R: Rng + ?Sized>(kind: &ColumnKind, ctx: &Ctx<'_>, rng: &mut R) -> Option<String> {
-    let Ctx {
-        hint,
-        rules,
-        row,
-        unique,
-        edge,
-    } = *ctx;
     let value = match kind {
         ColumnKind::Int { bytes, unsigned } => int_value(*bytes, *unsigned, ctx, rng).to_string(),
         ColumnKind::Decimal { precision, scale } => decimal_value(*precision, *scale, ctx, rng),
-        ColumnKind::Float => {
-            let (lo, hi) = range(hint, rules, (-3.0e38, 3.0e38), 0.001);
-            if edge && !unique && rules.max.is_none() {
-                // Many significant digits: a FLOAT or a smaller DOUBLE rounds them.
-                "123456789.987654321".to_string()
-            } else if unique {
-                format!("{}", lo + row as f64 + 0.25)
-            } else {
-                format!("{:.3}", rng.random_range(lo..=hi))
-            }
-        }
+        ColumnKind::Float => float_value(ctx, rng),
         ColumnKind::Money => format!(
             "{}.{:02}",
             rng.random_range(1..1000),
@@ -108,173 +90,147 @@ fn kind_value<R: Rng + ?Sized>(kind: &ColumnKind, ctx: &Ctx<'_>, rng: &mut R) ->
         ColumnKind::Text {
             max_len,
             repertoire,
-        } => {
-            let limit = match (*max_len, rules.max_len) {
-                (Some(a), Some(b)) => Some((a as usize).min(b)),
-                (a, b) => a.map(|a| a as usize).or(b),
-            };
-            if let Some(prefix) = &rules.prefix {
-                patterned(prefix, rules, limit, row, unique, rng)
-            } else if edge {
-                let len = limit.unwrap_or(300).min(2000);
-                edge_text(len, rules.min_len, *repertoire, row, unique)
-            } else {
-                text_value(hint, limit, rules.min_len, row, unique, rules.locale, rng)
-            }
-        }
-        ColumnKind::Char { len, repertoire } => {
-            if edge && !unique {
-                edge_text(*len as usize, None, *repertoire, row, false)
-            } else {
-                char_value(*len as usize, hint, row, unique, rng)
-            }
-        }
-        ColumnKind::Date => {
-            let day = match piece(rules, row, unique, rng) {
-                Some((lo, hi)) => {
-                    let (lo, hi) = ((lo / 86_400.0).ceil() as i64, (hi / 86_400.0).ceil() as i64);
-                    lo + offset(hi - lo, row, unique, rules, rng)
-                }
-                None if unique => base_day() + row as i64,
-                None => base_day() + rng.random_range(0..3650),
-            };
-            format_date(day)
-        }
-        ColumnKind::Time => {
-            if edge {
-                "23:59:59".to_string()
-            } else {
-                format!(
-                    "{:02}:{:02}:{:02}",
-                    rng.random_range(0..24),
-                    rng.random_range(0..60),
-                    rng.random_range(0..60)
-                )
-            }
-        }
-        ColumnKind::Timestamp { tz, fraction } => {
-            let seconds = match piece(rules, row, unique, rng) {
-                Some((lo, hi)) => {
-                    let (lo, hi) = (lo.ceil() as i64, hi.ceil() as i64);
-                    lo + offset(hi - lo, row, unique, rules, rng)
-                }
-                None if unique => base_day() * 86_400 + row as i64 * 60,
-                None => base_day() * 86_400 + rng.random_range(0..3650 * 86_400),
-            };
-            let digits = fraction.unwrap_or(6).min(6) as usize;
-            let micros = if edge {
-                999_999
-            } else if digits == 0 {
-                0
-            } else {
-                rng.random_range(0..1_000_000)
-            };
-            format_timestamp(seconds, micros, digits, *tz)
-        }
-        ColumnKind::Interval => format!(
-            "{} days {:02}:{:02}:00",
-            rng.random_range(0..30),
-            rng.random_range(0..24),
-            rng.random_range(0..60)
-        ),
-        ColumnKind::Uuid => uuid(rng),
-        ColumnKind::Json => {
-            let word: String = Word().fake_with_rng(rng);
-            let label = if edge {
-                "Zoë 渡辺 🚀"
-            } else {
-                word.as_str()
-            };
-            format!(
-                "{{\"id\": {row}, \"label\": \"{label}\", \"score\": {}.5, \"tags\": [\"{word}\", \"x{}\"], \"active\": {}}}",
-                rng.random_range(0..100),
-                rng.random_range(0..10),
-                rng.random_bool(0.5)
-            )
-        }
-        ColumnKind::Bytes { max_len } => {
-            let len = match (edge, max_len) {
-                (true, Some(max)) => (*max as usize).min(1000),
-                (true, None) => 64,
-                (false, max) => rng.random_range(4..16).min(max.unwrap_or(16) as usize),
-            };
-            let bytes: String = (0..len)
-                .map(|_| format!("{:02x}", rng.random_range(0..=255u8)))
-                .collect();
-            format!("\\x{bytes}")
-        }
-        ColumnKind::Inet => {
-            let n = if unique {
-                row as u32
-            } else {
-                rng.random_range(0..1 << 24)
-            };
-            format!("10.{}.{}.{}", n >> 16 & 255, n >> 8 & 255, n & 255)
-        }
-        ColumnKind::MacAddr => format!(
-            "08:00:2b:{:02x}:{:02x}:{:02x}",
-            row >> 16 & 255,
-            row >> 8 & 255,
-            if unique {
-                row & 255
-            } else {
-                rng.random_range(0..256)
-            }
-        ),
-        ColumnKind::Enum(labels) if !labels.is_empty() => {
-            let i = if unique {
-                row % labels.len()
-            } else if edge {
-                labels.len() - 1
-            } else {
-                rng.random_range(0..labels.len())
-            };
-            labels[i].clone()
-        }
-        ColumnKind::Set(labels) => {
-            let chosen: Vec<&str> = labels
-                .iter()
-                .filter(|_| edge || rng.random_bool(0.4))
-                .map(String::as_str)
-                .collect();
-            chosen.join(",")
-        }
-        ColumnKind::Bit { len } => {
-            let len = (*len).clamp(1, 64) as usize;
-            if edge {
-                "1".repeat(len)
-            } else {
-                (0..len)
-                    .map(|_| if rng.random_bool(0.5) { '1' } else { '0' })
-                    .collect()
-            }
-        }
+        } => text::text_of_column(*max_len, *repertoire, ctx, rng),
+        ColumnKind::Char { len, repertoire } => text::char_of_column(*len, *repertoire, ctx, rng),
+        ColumnKind::Date => dates::date_value(ctx, rng),
+        ColumnKind::Time => dates::time_value(ctx.edge, rng),
+        ColumnKind::Timestamp { tz, fraction } => dates::timestamp_value(*tz, *fraction, ctx, rng),
+        ColumnKind::Interval => dates::interval_value(rng),
+        ColumnKind::Uuid => text::uuid(rng),
+        ColumnKind::Json => json_value(ctx, rng),
+        ColumnKind::Bytes { max_len } => bytes_value(*max_len, ctx.edge, rng),
+        ColumnKind::Inet => inet_value(ctx, rng),
+        ColumnKind::MacAddr => mac_value(ctx, rng),
+        ColumnKind::Enum(labels) if !labels.is_empty() => label_value(labels, ctx, rng),
+        ColumnKind::Set(labels) => set_value(labels, ctx.edge, rng),
+        ColumnKind::Bit { len } => bit_value(*len, ctx.edge, rng),
         ColumnKind::Year => {
-            if edge {
+            if ctx.edge {
                 "2155".to_string()
             } else {
                 rng.random_range(1990..=2030).to_string()
             }
         }
-        ColumnKind::Array(inner) => {
-            let count = rng.random_range(0..4);
-            let none = ColumnRules::default();
-            let elements: Vec<String> = (0..count)
-                .filter_map(|k| {
-                    let element = Ctx {
-                        rules: &none,
-                        row: row * 4 + k,
-                        ..*ctx
-                    };
-                    kind_value(inner, &element, rng)
-                })
-                .map(|v| format!("\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\"")))
-                .collect();
-            format!("{{{}}}", elements.join(","))
-        }
+        ColumnKind::Array(inner) => array_value(inner, ctx, rng),
         ColumnKind::Enum(_) | ColumnKind::Other(_) => return None,
     };
     Some(value)
+}
+
+fn float_value<R: Rng + ?Sized>(ctx: &Ctx<'_>, rng: &mut R) -> String {
+    let (lo, hi) = range(ctx.hint, ctx.rules, (-3.0e38, 3.0e38), 0.001);
+    if ctx.edge && !ctx.unique && ctx.rules.max.is_none() {
+        // Many significant digits: a FLOAT or a smaller DOUBLE rounds them.
+        "123456789.987654321".to_string()
+    } else if ctx.unique {
+        format!("{}", lo + ctx.row as f64 + 0.25)
+    } else {
+        format!("{:.3}", rng.random_range(lo..=hi))
+    }
+}
+
+fn json_value<R: Rng + ?Sized>(ctx: &Ctx<'_>, rng: &mut R) -> String {
+    let row = ctx.row;
+    let word: String = Word().fake_with_rng(rng);
+    let label = if ctx.edge {
+        "Zoë 渡辺 🚀"
+    } else {
+        word.as_str()
+    };
+    format!(
+        "{{\"id\": {row}, \"label\": \"{label}\", \"score\": {}.5, \"tags\": [\"{word}\", \"x{}\"], \"active\": {}}}",
+        rng.random_range(0..100),
+        rng.random_range(0..10),
+        rng.random_bool(0.5)
+    )
+}
+
+/// `\x…` hex (PostgreSQL's bytea text form).
+fn bytes_value<R: Rng + ?Sized>(max_len: Option<u32>, edge: bool, rng: &mut R) -> String {
+    let len = match (edge, max_len) {
+        (true, Some(max)) => (max as usize).min(1000),
+        (true, None) => 64,
+        (false, max) => rng.random_range(4..16).min(max.unwrap_or(16) as usize),
+    };
+    let bytes: String = (0..len)
+        .map(|_| format!("{:02x}", rng.random_range(0..=255u8)))
+        .collect();
+    format!("\\x{bytes}")
+}
+
+/// An address in private space (10.0.0.0/8), the row's own for unique columns.
+fn inet_value<R: Rng + ?Sized>(ctx: &Ctx<'_>, rng: &mut R) -> String {
+    let n = if ctx.unique {
+        ctx.row as u32
+    } else {
+        rng.random_range(0..1 << 24)
+    };
+    format!("10.{}.{}.{}", n >> 16 & 255, n >> 8 & 255, n & 255)
+}
+
+fn mac_value<R: Rng + ?Sized>(ctx: &Ctx<'_>, rng: &mut R) -> String {
+    let row = ctx.row;
+    format!(
+        "08:00:2b:{:02x}:{:02x}:{:02x}",
+        row >> 16 & 255,
+        row >> 8 & 255,
+        if ctx.unique {
+            row & 255
+        } else {
+            rng.random_range(0..256)
+        }
+    )
+}
+
+/// An enum label: in turn for unique columns, the last one on edge rows.
+fn label_value<R: Rng + ?Sized>(labels: &[String], ctx: &Ctx<'_>, rng: &mut R) -> String {
+    let i = if ctx.unique {
+        ctx.row % labels.len()
+    } else if ctx.edge {
+        labels.len() - 1
+    } else {
+        rng.random_range(0..labels.len())
+    };
+    labels[i].clone()
+}
+
+/// A MySQL `SET` value: any subset of the labels, all of them on edge rows.
+fn set_value<R: Rng + ?Sized>(labels: &[String], edge: bool, rng: &mut R) -> String {
+    let chosen: Vec<&str> = labels
+        .iter()
+        .filter(|_| edge || rng.random_bool(0.4))
+        .map(String::as_str)
+        .collect();
+    chosen.join(",")
+}
+
+fn bit_value<R: Rng + ?Sized>(len: u32, edge: bool, rng: &mut R) -> String {
+    let len = len.clamp(1, 64) as usize;
+    if edge {
+        "1".repeat(len)
+    } else {
+        (0..len)
+            .map(|_| if rng.random_bool(0.5) { '1' } else { '0' })
+            .collect()
+    }
+}
+
+/// An array literal (`{"a","b"}`) of up to three elements of the inner kind.
+fn array_value<R: Rng + ?Sized>(inner: &ColumnKind, ctx: &Ctx<'_>, rng: &mut R) -> String {
+    let count = rng.random_range(0..4);
+    let none = ColumnRules::default();
+    let elements: Vec<String> = (0..count)
+        .filter_map(|k| {
+            let element = Ctx {
+                rules: &none,
+                row: ctx.row * 4 + k,
+                ..*ctx
+            };
+            kind_value(inner, &element, rng)
+        })
+        .map(|v| format!("\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\"")))
+        .collect();
+    format!("{{{}}}", elements.join(","))
 }
 
 /// The range a number should come from: the type's limits, narrowed by what the name
@@ -390,7 +346,7 @@ fn decimal_value<R: Rng + ?Sized>(
 
 /// One of the half-open ranges `rules.pieces` allows (partitions): by row for unique values,
 /// else at random.
-fn piece<R: Rng + ?Sized>(
+pub(super) fn piece<R: Rng + ?Sized>(
     rules: &ColumnRules,
     row: usize,
     unique: bool,
@@ -406,7 +362,7 @@ fn piece<R: Rng + ?Sized>(
 }
 
 /// An offset into a range of `width` steps: the row's own slot for unique values.
-fn offset<R: Rng + ?Sized>(
+pub(super) fn offset<R: Rng + ?Sized>(
     width: i64,
     row: usize,
     unique: bool,

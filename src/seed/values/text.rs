@@ -10,6 +10,7 @@ use fake::faker::name::en::{FirstName, LastName};
 use fake::rand::{Rng, RngExt};
 
 use super::Hint;
+use super::kinds::Ctx;
 use crate::schema::Repertoire;
 use crate::seed::ColumnRules;
 use crate::seed::rules::CharClass;
@@ -67,9 +68,52 @@ macro_rules! localized {
     }};
 }
 
+/// A value of a text column: matching its CHECK pattern if it has one, the longest text the
+/// column stores on edge rows, else what its name suggests.
+pub(super) fn text_of_column<R: Rng + ?Sized>(
+    max_len: Option<u32>,
+    repertoire: Repertoire,
+    ctx: &Ctx<'_>,
+    rng: &mut R,
+) -> String {
+    let Ctx {
+        hint,
+        rules,
+        row,
+        unique,
+        edge,
+    } = *ctx;
+    let limit = match (max_len, rules.max_len) {
+        (Some(a), Some(b)) => Some((a as usize).min(b)),
+        (a, b) => a.map(|a| a as usize).or(b),
+    };
+    if let Some(prefix) = &rules.prefix {
+        patterned(prefix, rules, limit, row, unique, rng)
+    } else if edge {
+        let len = limit.unwrap_or(300).min(2000);
+        edge_text(len, rules.min_len, repertoire, row, unique)
+    } else {
+        text_value(hint, limit, rules.min_len, row, unique, rules.locale, rng)
+    }
+}
+
+/// A value of a fixed-length text column.
+pub(super) fn char_of_column<R: Rng + ?Sized>(
+    len: u32,
+    repertoire: Repertoire,
+    ctx: &Ctx<'_>,
+    rng: &mut R,
+) -> String {
+    if ctx.edge && !ctx.unique {
+        edge_text(len as usize, None, repertoire, ctx.row, false)
+    } else {
+        char_value(len as usize, ctx.hint, ctx.row, ctx.unique, rng)
+    }
+}
+
 /// Text for an edge row: as long as the column allows, in the widest characters it can store,
 /// ending in a space (which CHAR columns and some conversions drop).
-pub(super) fn edge_text(
+fn edge_text(
     len: usize,
     min_len: Option<usize>,
     repertoire: Repertoire,
@@ -93,7 +137,8 @@ pub(super) fn edge_text(
     fit(text, Some(len), min_len, row, unique, true)
 }
 
-pub(super) fn text_value<R: Rng + ?Sized>(
+/// Text for what the column's name suggests, unique and within the length bounds when asked.
+fn text_value<R: Rng + ?Sized>(
     hint: Hint,
     max_len: Option<usize>,
     min_len: Option<usize>,
@@ -102,35 +147,57 @@ pub(super) fn text_value<R: Rng + ?Sized>(
     locale: Locale,
     rng: &mut R,
 ) -> String {
-    let base: String = match hint {
-        Hint::Email => {
-            let first: String = FirstName().fake_with_rng(rng);
-            let last: String = LastName().fake_with_rng(rng);
-            let domain = ["example.com", "example.org", "example.net"][rng.random_range(0..3)];
-            let local =
-                format!("{}.{}", first.to_lowercase(), last.to_lowercase()).replace(' ', "");
-            let local = if unique {
-                format!("{local}.{row}")
-            } else {
-                local
-            };
-            return fit(
-                format!("{local}@{domain}"),
-                max_len,
-                min_len,
-                row,
-                unique,
-                true,
-            );
-        }
+    // Emails and codes carry the row number where it keeps them valid; everything else gets
+    // it appended by `fit`.
+    let (base, already_unique) = match hint {
+        Hint::Email => (email(row, unique, rng), true),
+        Hint::Code => code(row, unique, rng),
+        _ => match localized_text(hint, locale, rng) {
+            Some(text) => (text, false),
+            None => (plain_text(hint, rng), false),
+        },
+    };
+    fit(base, max_len, min_len, row, unique, already_unique)
+}
+
+/// `first.last@example.com`, with the row number for unique columns.
+fn email<R: Rng + ?Sized>(row: usize, unique: bool, rng: &mut R) -> String {
+    let first: String = FirstName().fake_with_rng(rng);
+    let last: String = LastName().fake_with_rng(rng);
+    let domain = ["example.com", "example.org", "example.net"][rng.random_range(0..3)];
+    let local = format!("{}.{}", first.to_lowercase(), last.to_lowercase()).replace(' ', "");
+    if unique {
+        format!("{local}.{row}@{domain}")
+    } else {
+        format!("{local}@{domain}")
+    }
+}
+
+/// A product code, `QX-048213`: the row number in the digits for unique columns. Whether the
+/// code is already unique comes with it.
+fn code<R: Rng + ?Sized>(row: usize, unique: bool, rng: &mut R) -> (String, bool) {
+    let letters: String = (0..2)
+        .map(|_| (b'A' + rng.random_range(0..26u8)) as char)
+        .collect();
+    if unique {
+        (format!("{letters}-{row:06}"), true)
+    } else {
+        (
+            format!("{letters}-{:06}", rng.random_range(0..1_000_000)),
+            false,
+        )
+    }
+}
+
+/// People, places and companies, in the locale; `None` for hints that have no locale.
+fn localized_text<R: Rng + ?Sized>(hint: Hint, locale: Locale, rng: &mut R) -> Option<String> {
+    Some(match hint {
         Hint::FirstName => localized!(locale, fake::faker::name::raw::FirstName, rng),
         Hint::LastName => localized!(locale, fake::faker::name::raw::LastName, rng),
         Hint::FullName => full_name(locale, rng),
-        Hint::Username => Username().fake_with_rng(rng),
         Hint::Phone => localized!(locale, fake::faker::phone_number::raw::PhoneNumber, rng),
         Hint::City => localized!(locale, fake::faker::address::raw::CityName, rng),
         Hint::Country => localized!(locale, fake::faker::address::raw::CountryName, rng),
-        Hint::CountryCode => CountryCode().fake_with_rng(rng),
         Hint::Street => {
             let number = localized!(locale, fake::faker::address::raw::BuildingNumber, rng);
             let street = localized!(locale, fake::faker::address::raw::StreetName, rng);
@@ -142,6 +209,16 @@ pub(super) fn text_value<R: Rng + ?Sized>(
         Hint::Zip => localized!(locale, fake::faker::address::raw::ZipCode, rng),
         Hint::State => localized!(locale, fake::faker::address::raw::StateName, rng),
         Hint::Company => localized!(locale, fake::faker::company::raw::CompanyName, rng),
+        _ => return None,
+    })
+}
+
+/// Text that does not depend on the locale: identifiers, web things, labels, sentences, and
+/// two words when the name suggests nothing.
+fn plain_text<R: Rng + ?Sized>(hint: Hint, rng: &mut R) -> String {
+    match hint {
+        Hint::Username => Username().fake_with_rng(rng),
+        Hint::CountryCode => CountryCode().fake_with_rng(rng),
         Hint::Url => {
             let word: String = Word().fake_with_rng(rng);
             let suffix: String = DomainSuffix().fake_with_rng(rng);
@@ -168,33 +245,16 @@ pub(super) fn text_value<R: Rng + ?Sized>(
         Hint::Iban => iban(rng),
         Hint::Card => card_number(rng),
         Hint::Uuid => uuid(rng),
-        Hint::Code => {
-            let letters: String = (0..2)
-                .map(|_| (b'A' + rng.random_range(0..26u8)) as char)
-                .collect();
-            if unique {
-                return fit(
-                    format!("{letters}-{row:06}"),
-                    max_len,
-                    min_len,
-                    row,
-                    unique,
-                    true,
-                );
-            }
-            format!("{letters}-{:06}", rng.random_range(0..1_000_000))
-        }
         _ => {
             let words: Vec<String> = (0..2).map(|_| Word().fake_with_rng(rng)).collect();
             words.join(" ")
         }
-    };
-    fit(base, max_len, min_len, row, unique, false)
+    }
 }
 
 /// Text that matches a CHECK's pattern: the literal prefix, the classes of the tail, and a
 /// number when the pattern leaves the end open (the row number for unique columns).
-pub(super) fn patterned<R: Rng + ?Sized>(
+fn patterned<R: Rng + ?Sized>(
     prefix: &str,
     rules: &ColumnRules,
     limit: Option<usize>,
@@ -309,7 +369,7 @@ fn fit(
     value
 }
 
-pub(super) fn char_value<R: Rng + ?Sized>(
+fn char_value<R: Rng + ?Sized>(
     len: usize,
     hint: Hint,
     row: usize,
