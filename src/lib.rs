@@ -11,6 +11,7 @@ pub mod error;
 pub mod mask;
 pub mod migrations;
 pub mod output;
+pub mod pii;
 pub mod policy;
 pub mod report;
 pub mod roundtrip;

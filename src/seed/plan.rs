@@ -7,9 +7,8 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use super::overrides::{ColumnOverride, Overrides};
 use super::rules::{ColumnRules, rules_for};
 use super::values::{self, Hint, parse_timestamp};
-use crate::report::masking::looks_personal;
 use crate::schema::{Column, ColumnKind, PartitionBound, SchemaSnapshot, Table};
-use crate::{Error, Result};
+use crate::{Error, Result, pii};
 
 /// Share of NULLs in nullable columns unless overridden.
 pub const DEFAULT_NULL_RATIO: f64 = 0.15;
@@ -479,7 +478,8 @@ fn plan_table(
         } else {
             reason
         };
-        let personal = looks_personal(&c.name) && !impersonal(&source);
+        let personal =
+            pii::kind_of_column(Some(&table.name), &c.name).is_some() && !impersonal(&source);
         columns.push(ColumnPlan {
             column: (*c).clone(),
             source,

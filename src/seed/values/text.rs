@@ -11,6 +11,7 @@ use fake::rand::{Rng, RngExt};
 
 use super::Hint;
 use super::kinds::Ctx;
+use crate::pii;
 use crate::schema::Repertoire;
 use crate::seed::ColumnRules;
 use crate::seed::rules::CharClass;
@@ -401,31 +402,14 @@ fn char_value<R: Rng + ?Sized>(
 pub fn iban<R: Rng + ?Sized>(rng: &mut R) -> String {
     let account: u64 = rng.random_range(0..10_000_000_000);
     let bban = format!("10000000{account:010}");
-    // Check digits: 98 - (BBAN + "DE00" with letters as numbers) mod 97; D = 13, E = 14.
-    let remainder = format!("{bban}131400")
-        .bytes()
-        .fold(0u32, |r, d| (r * 10 + u32::from(d - b'0')) % 97);
-    format!("DE{:02}{bban}", 98 - remainder)
+    format!("DE{:02}{bban}", pii::iban_check_digits("DE", &bban))
 }
 
 /// A 16-digit Visa-shaped test card number (`4000 00…`) with a valid Luhn check digit.
 pub fn card_number<R: Rng + ?Sized>(rng: &mut R) -> String {
     let body = format!("400000{:09}", rng.random_range(0..1_000_000_000u64));
-    let sum: u32 = body
-        .bytes()
-        .rev()
-        .enumerate()
-        .map(|(i, d)| {
-            let d = u32::from(d - b'0');
-            if i % 2 == 0 {
-                let x = d * 2;
-                if x > 9 { x - 9 } else { x }
-            } else {
-                d
-            }
-        })
-        .sum();
-    format!("{body}{}", (10 - sum % 10) % 10)
+    let digits: Vec<u8> = body.bytes().map(|b| b - b'0').collect();
+    format!("{body}{}", pii::luhn_check_digit(&digits))
 }
 
 fn to_base36(mut n: u64) -> String {
@@ -528,27 +512,11 @@ mod tests {
         for _ in 0..50 {
             let iban = iban(&mut r);
             assert_eq!(iban.len(), 22);
-            let rearranged = format!("{}{}", &iban[4..], "1314") + &iban[2..4];
-            let m = rearranged
-                .bytes()
-                .fold(0u32, |r, d| (r * 10 + u32::from(d - b'0')) % 97);
-            assert_eq!(m, 1, "{iban}");
+            assert!(pii::iban_valid(&iban), "{iban}");
             let card = card_number(&mut r);
             assert_eq!(card.len(), 16);
-            let luhn: u32 = card
-                .bytes()
-                .rev()
-                .enumerate()
-                .map(|(i, d)| {
-                    let d = u32::from(d - b'0');
-                    if i % 2 == 1 {
-                        if d * 2 > 9 { d * 2 - 9 } else { d * 2 }
-                    } else {
-                        d
-                    }
-                })
-                .sum();
-            assert_eq!(luhn % 10, 0, "{card}");
+            let digits: Vec<u8> = card.bytes().map(|b| b - b'0').collect();
+            assert!(pii::luhn_valid(&digits), "{card}");
         }
     }
 }
