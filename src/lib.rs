@@ -12,6 +12,7 @@ pub mod history;
 pub mod mask;
 pub mod migrations;
 pub mod output;
+pub mod pii;
 pub mod policy;
 pub mod report;
 pub mod roundtrip;

@@ -16,13 +16,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use tokio::sync::mpsc;
 
 use crate::engine::{ReadQuery, SqlCopy};
-use crate::schema::{ColumnKind, SchemaSnapshot, Table};
+use crate::schema::{Column, ColumnKind, SchemaSnapshot, Table};
 use crate::seed::rules_for;
 use crate::seed::values::Hint;
 use crate::{Error, Result};
 pub use copy::copy;
 use detect::Evidence;
-use rules::{Rules, Transform};
+use rules::{Rule, Rules, Transform};
 use transform::ColumnMask;
 
 /// Rows sampled per table for PII detection.
@@ -121,38 +121,7 @@ pub fn plan(
     rules: &Rules,
     filters: &BTreeMap<String, String>,
 ) -> Result<MaskPlan> {
-    let at = |line: usize, message: String| match &rules.path {
-        Some(path) => Error::InputAt {
-            path: path.clone(),
-            line,
-            message,
-        },
-        None => Error::input(message),
-    };
-    // Every rule must name something that exists.
-    for (table, columns) in &rules.tables {
-        let found = schema
-            .tables
-            .values()
-            .find(|t| t.qualified() == *table || t.name == *table);
-        for (column, rule) in columns {
-            match found {
-                None => {
-                    return Err(at(
-                        rule.line,
-                        format!("no table `{table}` in the source database"),
-                    ));
-                }
-                Some(t) if t.column(column).is_none() => {
-                    return Err(at(
-                        rule.line,
-                        format!("no column `{column}` in {}", t.qualified()),
-                    ));
-                }
-                _ => {}
-            }
-        }
-    }
+    check_rules_exist(schema, rules)?;
     let wanted = copied_tables(schema);
     let order = crate::seed::plan::fill_order(schema, &wanted, true)?;
     // Masks by (qualified table, column), filled in parent-first order.
@@ -166,80 +135,15 @@ pub fn plan(
             .filter(|c| !c.generated)
             .map(|c| c.name.clone())
             .collect();
-        let unique_columns: BTreeSet<&String> = std::iter::once(&table.primary_key)
-            .chain(table.unique_keys.iter())
-            .filter(|k| k.len() == 1)
-            .map(|k| &k[0])
-            .collect();
         let mut masks = Vec::new();
         let mut follows = Vec::new();
         for column_name in &columns {
-            let column = table.column(column_name).expect("listed column exists");
-            let own = rules.get(&table.schema, &table.name, column_name);
-            // A foreign key column takes its parent's mask, so that joins still match.
-            let parent = table.foreign_keys.iter().find_map(|fk| {
-                let i = fk.columns.iter().position(|c| c == column_name)?;
-                effective
-                    .get(&(fk.ref_table.clone(), fk.ref_columns[i].clone()))
-                    .map(|m| (m, fk))
-            });
-            if let Some((parent_mask, fk)) = parent {
-                if let Some(rule) = own
-                    && rule.transform != parent_mask.transform
-                {
-                    return Err(at(
-                        rule.line,
-                        format!(
-                            "{name}.{column_name} is a foreign key to {}: it is masked like its parent ({}); remove its rule",
-                            fk.ref_table,
-                            parent_mask.transform.describe()
-                        ),
-                    ));
-                }
-                let mut mask = parent_mask.clone();
-                mask.column = column.clone();
-                mask.unique = false;
-                mask.max_len = max_len(&column.kind);
+            let (mask, follow) = column_mask(table, column_name, rules, &effective)?;
+            if let Some(mask) = &mask {
                 effective.insert((name.clone(), column_name.clone()), mask.clone());
-                masks.push(Some(mask));
-                follows.push(true);
-                continue;
             }
-            let Some(rule) = own.filter(|r| r.transform != Transform::Keep) else {
-                masks.push(None);
-                follows.push(false);
-                continue;
-            };
-            transform::validate(column, &rule.transform)
-                .map_err(|m| at(rule.line, format!("{name}.{column_name} {m}")))?;
-            if let Transform::Template(template) = &rule.transform {
-                for reference in template_columns(template) {
-                    if table.column(&reference).is_none() {
-                        return Err(at(
-                            rule.line,
-                            format!(
-                                "the template of {name}.{column_name} names `{reference}`, which {name} does not have"
-                            ),
-                        ));
-                    }
-                }
-            }
-            let mut column_rules = rules_for(table, column_name);
-            if let Transform::Fake { locale, .. } = &rule.transform {
-                column_rules.locale = *locale;
-            }
-            let mask = ColumnMask {
-                column: column.clone(),
-                domain: rule.transform.domain(),
-                transform: rule.transform.clone(),
-                rules: column_rules,
-                hint: Hint::for_column(&table.name, column_name),
-                unique: unique_columns.contains(column_name),
-                max_len: max_len(&column.kind),
-            };
-            effective.insert((name.clone(), column_name.clone()), mask.clone());
-            masks.push(Some(mask));
-            follows.push(false);
+            masks.push(mask);
+            follows.push(follow);
         }
         tables.push(TableMask {
             table: table.clone(),
@@ -250,6 +154,120 @@ pub fn plan(
         });
     }
     Ok(MaskPlan { tables })
+}
+
+/// An error about the rule at `line` of the rules file.
+fn rule_error(rules: &Rules, line: usize, message: String) -> Error {
+    match &rules.path {
+        Some(path) => Error::InputAt {
+            path: path.clone(),
+            line,
+            message,
+        },
+        None => Error::input(message),
+    }
+}
+
+/// Every rule must name a table and column that exist.
+fn check_rules_exist(schema: &SchemaSnapshot, rules: &Rules) -> Result<()> {
+    for (table, columns) in &rules.tables {
+        let found = schema
+            .tables
+            .values()
+            .find(|t| t.qualified() == *table || t.name == *table);
+        for (column, rule) in columns {
+            let message = match found {
+                None => format!("no table `{table}` in the source database"),
+                Some(t) if t.column(column).is_none() => {
+                    format!("no column `{column}` in {}", t.qualified())
+                }
+                _ => continue,
+            };
+            return Err(rule_error(rules, rule.line, message));
+        }
+    }
+    Ok(())
+}
+
+/// How one column is copied: its mask (`None`: as it is) and whether it follows a masked
+/// parent key. `effective` holds the masks of the tables planned before (parents first).
+fn column_mask(
+    table: &Table,
+    column_name: &str,
+    rules: &Rules,
+    effective: &BTreeMap<(String, String), ColumnMask>,
+) -> Result<(Option<ColumnMask>, bool)> {
+    let name = table.qualified();
+    let column = table.column(column_name).expect("listed column exists");
+    let own = rules.get(&table.schema, &table.name, column_name);
+    // A foreign key column takes its parent's mask, so that joins still match.
+    let parent = table.foreign_keys.iter().find_map(|fk| {
+        let i = fk.columns.iter().position(|c| c == column_name)?;
+        effective
+            .get(&(fk.ref_table.clone(), fk.ref_columns[i].clone()))
+            .map(|m| (m, fk))
+    });
+    if let Some((parent_mask, fk)) = parent {
+        if let Some(rule) = own
+            && rule.transform != parent_mask.transform
+        {
+            return Err(rule_error(
+                rules,
+                rule.line,
+                format!(
+                    "{name}.{column_name} is a foreign key to {}: it is masked like its parent ({}); remove its rule",
+                    fk.ref_table,
+                    parent_mask.transform.describe()
+                ),
+            ));
+        }
+        let mut mask = parent_mask.clone();
+        mask.column = column.clone();
+        mask.unique = false;
+        mask.max_len = max_len(&column.kind);
+        return Ok((Some(mask), true));
+    }
+    let Some(rule) = own.filter(|r| r.transform != Transform::Keep) else {
+        return Ok((None, false));
+    };
+    Ok((Some(own_mask(table, column, rule, rules)?), false))
+}
+
+/// The mask of a column's own rule, checked against the column's type and the table.
+fn own_mask(table: &Table, column: &Column, rule: &Rule, rules: &Rules) -> Result<ColumnMask> {
+    let name = table.qualified();
+    let column_name = &column.name;
+    transform::validate(column, &rule.transform)
+        .map_err(|m| rule_error(rules, rule.line, format!("{name}.{column_name} {m}")))?;
+    if let Transform::Template(template) = &rule.transform
+        && let Some(reference) = template_columns(template)
+            .into_iter()
+            .find(|r| table.column(r).is_none())
+    {
+        return Err(rule_error(
+            rules,
+            rule.line,
+            format!(
+                "the template of {name}.{column_name} names `{reference}`, which {name} does not have"
+            ),
+        ));
+    }
+    let mut column_rules = rules_for(table, column_name);
+    if let Transform::Fake { locale, .. } = &rule.transform {
+        column_rules.locale = *locale;
+    }
+    let unique = std::iter::once(&table.primary_key)
+        .chain(table.unique_keys.iter())
+        .any(|k| k.len() == 1 && k[0] == *column_name);
+    Ok(ColumnMask {
+        column: column.clone(),
+        domain: rule.transform.domain(),
+        transform: rule.transform.clone(),
+        rules: column_rules,
+        hint: Hint::for_column(&table.name, column_name),
+        unique,
+        max_len: max_len(&column.kind),
+    })
 }
 
 fn max_len(kind: &ColumnKind) -> Option<usize> {

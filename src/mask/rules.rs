@@ -235,20 +235,7 @@ fn transform(fields: &toml::Table) -> std::result::Result<Transform, String> {
         .get("transform")
         .map(text)
         .ok_or_else(|| format!("no `transform`; one of: {}", TRANSFORMS.join(", ")))?;
-    let allowed: &[&str] = match name.as_str() {
-        "constant" => &["value"],
-        "partial" => &["keep_last"],
-        "fake" => &["generator", "locale"],
-        "noise" => &["relative", "absolute", "days"],
-        "email" => &["keep_domain"],
-        "template" => &["template"],
-        _ => &[],
-    };
-    for key in fields.keys().filter(|k| *k != "transform") {
-        if !allowed.contains(&key.as_str()) {
-            return Err(format!("`{key}` is not an option of `{name}`"));
-        }
-    }
+    check_options(&name, fields)?;
     Ok(match name.as_str() {
         "keep" => Transform::Keep,
         "null" => Transform::Null,
@@ -263,37 +250,8 @@ fn transform(fields: &toml::Table) -> std::result::Result<Transform, String> {
             keep_last: number(fields, "keep_last")?.unwrap_or(4.0).max(0.0) as usize,
         },
         "hash" => Transform::Hash,
-        "fake" => {
-            let generator = fields.get("generator").map(text);
-            if let Some(g) = &generator
-                && !GENERATORS.contains(&g.as_str())
-            {
-                return Err(format!(
-                    "unknown generator `{g}`; known: {}",
-                    GENERATORS.join(", ")
-                ));
-            }
-            let locale = match fields.get("locale").map(text) {
-                Some(l) => Locale::parse(&l).ok_or_else(|| {
-                    format!("unknown locale `{l}`; known: {}", Locale::NAMES.join(", "))
-                })?,
-                None => Locale::En,
-            };
-            Transform::Fake { generator, locale }
-        }
-        "noise" => {
-            let relative = number(fields, "relative")?;
-            let absolute = number(fields, "absolute")?;
-            let days = number(fields, "days")?.map(|d| d as i64);
-            if relative.is_none() && absolute.is_none() && days.is_none() {
-                return Err("`noise` needs `relative`, `absolute` or `days`".into());
-            }
-            Transform::Noise {
-                relative,
-                absolute,
-                days,
-            }
-        }
+        "fake" => fake(fields)?,
+        "noise" => noise(fields)?,
         "shuffle" => Transform::Shuffle,
         "email" => Transform::Email {
             keep_domain: matches!(fields.get("keep_domain"), Some(toml::Value::Boolean(true))),
@@ -311,6 +269,58 @@ fn transform(fields: &toml::Table) -> std::result::Result<Transform, String> {
                 TRANSFORMS.join(", ")
             ));
         }
+    })
+}
+
+/// Refuses options the transformer `name` does not have.
+fn check_options(name: &str, fields: &toml::Table) -> std::result::Result<(), String> {
+    let allowed: &[&str] = match name {
+        "constant" => &["value"],
+        "partial" => &["keep_last"],
+        "fake" => &["generator", "locale"],
+        "noise" => &["relative", "absolute", "days"],
+        "email" => &["keep_domain"],
+        "template" => &["template"],
+        _ => &[],
+    };
+    match fields
+        .keys()
+        .find(|k| *k != "transform" && !allowed.contains(&k.as_str()))
+    {
+        Some(key) => Err(format!("`{key}` is not an option of `{name}`")),
+        None => Ok(()),
+    }
+}
+
+fn fake(fields: &toml::Table) -> std::result::Result<Transform, String> {
+    let generator = fields.get("generator").map(text);
+    if let Some(g) = &generator
+        && !GENERATORS.contains(&g.as_str())
+    {
+        return Err(format!(
+            "unknown generator `{g}`; known: {}",
+            GENERATORS.join(", ")
+        ));
+    }
+    let locale = match fields.get("locale").map(text) {
+        Some(l) => Locale::parse(&l)
+            .ok_or_else(|| format!("unknown locale `{l}`; known: {}", Locale::NAMES.join(", ")))?,
+        None => Locale::En,
+    };
+    Ok(Transform::Fake { generator, locale })
+}
+
+fn noise(fields: &toml::Table) -> std::result::Result<Transform, String> {
+    let relative = number(fields, "relative")?;
+    let absolute = number(fields, "absolute")?;
+    let days = number(fields, "days")?.map(|d| d as i64);
+    if relative.is_none() && absolute.is_none() && days.is_none() {
+        return Err("`noise` needs `relative`, `absolute` or `days`".into());
+    }
+    Ok(Transform::Noise {
+        relative,
+        absolute,
+        days,
     })
 }
 

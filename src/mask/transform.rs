@@ -95,9 +95,7 @@ impl ColumnMask {
                 // The locale is in `rules` (see `mask::plan`).
                 let n = key.number(&self.domain, &input);
                 let mut rng = SmallRng::seed_from_u64(n);
-                let hint = generator
-                    .as_deref()
-                    .map_or(self.hint, crate::seed::plan::hint_for);
+                let hint = generator.as_deref().map_or(self.hint, Hint::named);
                 let request = Request {
                     column: &self.column,
                     hint,
@@ -135,48 +133,9 @@ impl ColumnMask {
     fn hash(&self, key: &MaskKey, input: &[u8], value: &str) -> String {
         let mut stream = Stream::new(key, &self.domain, input);
         match &self.column.kind {
-            ColumnKind::Uuid => {
-                let b: Vec<u8> = (0..16).map(|_| stream.byte()).collect();
-                let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-                format!(
-                    "{}-{}-4{}-{:x}{}-{}",
-                    &hex[0..8],
-                    &hex[8..12],
-                    &hex[13..16],
-                    8 | (b[8] & 3),
-                    &hex[17..20],
-                    &hex[20..32]
-                )
-            }
+            ColumnKind::Uuid => hashed_uuid(&mut stream),
             ColumnKind::Bool => (stream.byte() & 1 == 1).to_string(),
-            ColumnKind::Inet => {
-                let (address, prefix) = value
-                    .split_once('/')
-                    .map_or((value, None), |(a, p)| (a, Some(p)));
-                let masked = if address.contains(':') {
-                    (0..8)
-                        .map(|_| {
-                            format!(
-                                "{:x}",
-                                u16::from(stream.byte()) << 8 | u16::from(stream.byte())
-                            )
-                        })
-                        .collect::<Vec<_>>()
-                        .join(":")
-                } else {
-                    // Private space, so a masked address never names a real host.
-                    format!(
-                        "10.{}.{}.{}",
-                        stream.byte(),
-                        stream.byte(),
-                        stream.byte().max(1)
-                    )
-                };
-                match prefix {
-                    Some(p) if p != "32" && p != "128" => format!("{masked}/{p}"),
-                    _ => masked,
-                }
-            }
+            ColumnKind::Inet => hashed_inet(&mut stream, value),
             ColumnKind::Enum(labels) if !labels.is_empty() => {
                 labels[stream.byte() as usize % labels.len()].clone()
             }
@@ -186,44 +145,9 @@ impl ColumnMask {
                     .unwrap_or_else(|| value.to_string())
             }
             ColumnKind::Int { bytes, unsigned } => {
-                let negative = value.starts_with('-');
-                let digits = value.trim_start_matches('-').len().max(1) as u32;
-                let low = if digits == 1 {
-                    0
-                } else {
-                    10u128.pow(digits - 1)
-                };
-                let span = 10u128.pow(digits) - low;
-                let n = low + u128::from(stream.number()) % span;
-                let bits = u32::from(*bytes) * 8;
-                let max = if *unsigned {
-                    (1u128 << bits) - 1
-                } else {
-                    (1u128 << (bits - 1)) - 1
-                };
-                let n = if n > max { n % max.max(1) } else { n };
-                if negative {
-                    format!("-{n}")
-                } else {
-                    n.to_string()
-                }
+                hashed_int(&mut stream, value, *bytes, *unsigned)
             }
-            _ => value
-                .chars()
-                .map(|c| {
-                    if c.is_ascii_digit() {
-                        (b'0' + stream.byte() % 10) as char
-                    } else if c.is_ascii_lowercase() {
-                        (b'a' + stream.byte() % 26) as char
-                    } else if c.is_ascii_uppercase() {
-                        (b'A' + stream.byte() % 26) as char
-                    } else if c.is_alphabetic() {
-                        (b'a' + stream.byte() % 26) as char
-                    } else {
-                        c
-                    }
-                })
-                .collect(),
+            _ => hashed_text(&mut stream, value),
         }
     }
 
@@ -304,6 +228,97 @@ impl ColumnMask {
             _ => value.to_string(),
         }
     }
+}
+
+/// A version-4-shaped UUID from the stream.
+fn hashed_uuid(stream: &mut Stream<'_>) -> String {
+    let b: Vec<u8> = (0..16).map(|_| stream.byte()).collect();
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-4{}-{:x}{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[13..16],
+        8 | (b[8] & 3),
+        &hex[17..20],
+        &hex[20..32]
+    )
+}
+
+/// An address of the same family, keeping a network prefix length (`/24`).
+fn hashed_inet(stream: &mut Stream<'_>, value: &str) -> String {
+    let (address, prefix) = value
+        .split_once('/')
+        .map_or((value, None), |(a, p)| (a, Some(p)));
+    let masked = if address.contains(':') {
+        (0..8)
+            .map(|_| {
+                format!(
+                    "{:x}",
+                    u16::from(stream.byte()) << 8 | u16::from(stream.byte())
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(":")
+    } else {
+        // Private space, so a masked address never names a real host.
+        format!(
+            "10.{}.{}.{}",
+            stream.byte(),
+            stream.byte(),
+            stream.byte().max(1)
+        )
+    };
+    match prefix {
+        Some(p) if p != "32" && p != "128" => format!("{masked}/{p}"),
+        _ => masked,
+    }
+}
+
+/// A number with as many digits and the same sign, within the column's integer type.
+fn hashed_int(stream: &mut Stream<'_>, value: &str, bytes: u8, unsigned: bool) -> String {
+    let negative = value.starts_with('-');
+    let digits = value.trim_start_matches('-').len().max(1) as u32;
+    let low = if digits == 1 {
+        0
+    } else {
+        10u128.pow(digits - 1)
+    };
+    let span = 10u128.pow(digits) - low;
+    let n = low + u128::from(stream.number()) % span;
+    let bits = u32::from(bytes) * 8;
+    let max = if unsigned {
+        (1u128 << bits) - 1
+    } else {
+        (1u128 << (bits - 1)) - 1
+    };
+    let n = if n > max { n % max.max(1) } else { n };
+    if negative {
+        format!("-{n}")
+    } else {
+        n.to_string()
+    }
+}
+
+/// Each letter and digit replaced from the stream (case kept; other letters become lower
+/// case ASCII), everything else kept.
+fn hashed_text(stream: &mut Stream<'_>, value: &str) -> String {
+    value
+        .chars()
+        .map(|c| {
+            if c.is_ascii_digit() {
+                (b'0' + stream.byte() % 10) as char
+            } else if c.is_ascii_lowercase() {
+                (b'a' + stream.byte() % 26) as char
+            } else if c.is_ascii_uppercase() {
+                (b'A' + stream.byte() % 26) as char
+            } else if c.is_alphabetic() {
+                (b'a' + stream.byte() % 26) as char
+            } else {
+                c
+            }
+        })
+        .collect()
 }
 
 /// Letters → `x`/`X`, digits → `0`, all but the last `keep_last` characters.

@@ -1,31 +1,15 @@
 //! Masking of data that findings show (check samples, sample keys), so reports can be pasted
 //! into a PR, a CI log or a ticket without carrying personal data.
 //!
-//! A value is masked when its column name looks like personal data (email, name, phone,
-//! address, birth date, card and account numbers, secrets). Masking keeps the first character
-//! and the shape (an email keeps its domain), which is enough to recognise a row while
-//! debugging and not enough to identify a person.
+//! A value is masked when its column name looks like personal data ([`crate::pii`]'s
+//! vocabulary, the one `mask` detects with: email, names, phone, address, birth date, card and
+//! account numbers, national IDs, secrets, pay). Masking keeps the first character and the
+//! shape (an email keeps its domain), which is enough to recognise a row while debugging and
+//! not enough to identify a person.
 
 use serde_json::Value;
 
-const PII: &[&str] = &[
-    "email", "mail", "name", "phone", "mobile", "address", "street", "city", "zip", "postal",
-    "postcode", "birth", "dob", "ssn", "social", "passport", "iban", "card", "account", "password",
-    "secret", "token", "ip", "salary", "tax_id",
-];
-
-/// Whether a column of this name probably holds personal data.
-pub fn looks_personal(column: &str) -> bool {
-    let lower = column.to_ascii_lowercase();
-    let words: Vec<&str> = lower.split(|c: char| !c.is_ascii_alphanumeric()).collect();
-    PII.iter().any(|p| {
-        if p.len() <= 3 {
-            words.contains(p)
-        } else {
-            lower.contains(p)
-        }
-    })
-}
+use crate::pii::looks_personal;
 
 /// `jane.doe@example.com` → `j***@example.com`, `Jane Doe` → `J***`.
 pub fn mask_value(value: &str) -> String {
@@ -74,7 +58,8 @@ mod tests {
     fn personal_columns_are_masked_and_others_kept() {
         let mut row = serde_json::json!({
             "id": 7, "email": "jane.doe@example.com", "full_name": "Jane Doe",
-            "balance": -3.5, "ip": "10.0.0.1", "tip": "kept", "phone": null
+            "balance": -3.5, "ip": "10.0.0.1", "tip": "kept", "phone": null,
+            "telefono": "+34 600 000 000", "hostname": "db1"
         });
         mask_row(&mut row);
         assert_eq!(row["email"], "j***@example.com");
@@ -84,6 +69,8 @@ mod tests {
         assert_eq!(row["balance"], -3.5);
         assert_eq!(row["tip"], "kept", "only whole short words match");
         assert!(row["phone"].is_null());
+        assert_eq!(row["telefono"], "+***", "the vocabulary is multilingual");
+        assert_eq!(row["hostname"], "db1", "words, not substrings");
     }
 
     #[test]

@@ -5,26 +5,25 @@
 //! that recreates the object captures another moment. That is not drift, so such literals
 //! (within two days of this run) are replaced by a placeholder.
 
-use std::time::{Duration, SystemTime};
+use time::{Date, Month, OffsetDateTime};
 
 const PLACEHOLDER: &str = "'<time of creation>'";
 
 /// `<time of creation>` when `value` (starting `YYYY-MM-DD`) is within two days of now.
 pub fn creation_time(value: &str) -> Option<&'static str> {
-    let today = days_since_epoch(SystemTime::now());
+    let today = OffsetDateTime::now_utc().date();
     literal_day(value)
-        .filter(|day| (day - today).abs() <= 2)
+        .filter(|day| near(*day, today))
         .map(|_| "<time of creation>")
 }
 
 /// Replaces frozen creation-time literals cast to a date/time type (`'…'::timestamp`, as
 /// PostgreSQL prints them) in `text`.
 pub fn frozen_times(text: &str) -> String {
-    let today = days_since_epoch(SystemTime::now());
-    replace_frozen(text, today)
+    replace_frozen(text, OffsetDateTime::now_utc().date())
 }
 
-fn replace_frozen(text: &str, today: i64) -> String {
+fn replace_frozen(text: &str, today: Date) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(start) = rest.find('\'') {
@@ -39,7 +38,7 @@ fn replace_frozen(text: &str, today: i64) -> String {
         let cast_to_time = ["::timestamp", "::date", "::time"]
             .iter()
             .any(|cast| tail.starts_with(cast));
-        let recent = literal_day(literal).is_some_and(|day| (day - today).abs() <= 2);
+        let recent = literal_day(literal).is_some_and(|day| near(day, today));
         if cast_to_time && recent {
             out.push_str(PLACEHOLDER);
         } else {
@@ -53,51 +52,47 @@ fn replace_frozen(text: &str, today: i64) -> String {
     out
 }
 
-/// The day number of a literal starting with `YYYY-MM-DD`.
-fn literal_day(literal: &str) -> Option<i64> {
+/// Within two days: a literal written just before midnight, or in another time zone, is
+/// still "now".
+fn near(day: Date, today: Date) -> bool {
+    (day - today).whole_days().abs() <= 2
+}
+
+/// The date of a literal starting with `YYYY-MM-DD`. A day past the end of its month rolls over
+/// into the next month (`2024-02-30` is March 1st) rather than being rejected.
+fn literal_day(literal: &str) -> Option<Date> {
     let date = literal.get(..10)?;
     let mut parts = date.split('-');
-    let y: i64 = parts.next()?.parse().ok()?;
-    let m: i64 = parts.next()?.parse().ok()?;
-    let d: i64 = parts.next()?.parse().ok()?;
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+    let y: i32 = parts.next()?.parse().ok()?;
+    let m: u8 = parts.next()?.parse().ok()?;
+    let d: i32 = parts.next()?.parse().ok()?;
+    if !(1..=31).contains(&d) {
         return None;
     }
-    Some(days_from_civil(y, m, d))
-}
-
-fn days_since_epoch(t: SystemTime) -> i64 {
-    let secs = t
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap_or(Duration::ZERO)
-        .as_secs();
-    (secs / 86_400) as i64
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    let first = Date::from_calendar_date(y, Month::try_from(m).ok()?, 1).ok()?;
+    Date::from_julian_day(first.to_julian_day() + d - 1).ok()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn date(y: i32, m: u8, d: u8) -> Date {
+        Date::from_calendar_date(y, Month::try_from(m).unwrap(), d).unwrap()
+    }
+
     #[test]
-    fn civil_days_match_known_dates() {
-        assert_eq!(days_from_civil(1970, 1, 1), 0);
-        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
+    fn literals_are_read_as_dates() {
+        assert_eq!(literal_day("2026-11-26 13:00:01"), Some(date(2026, 11, 26)));
+        assert_eq!(literal_day("2024-02-30"), Some(date(2024, 3, 1)));
+        assert_eq!(literal_day("2024-13-01"), None);
+        assert_eq!(literal_day("2024-00-10"), None);
+        assert_eq!(literal_day("2024-1-1"), None);
     }
 
     #[test]
     fn replaces_recent_timestamps_only() {
-        let today = days_from_civil(2026, 11, 26);
+        let today = date(2026, 11, 26);
         let text = "column a timestamp default '2026-11-26 13:00:01.5'::timestamp without time zone\n\
                     column b date default '2020-01-01'::date\n\
                     column c text default '2026-11-26'::text\n\
@@ -111,6 +106,6 @@ mod tests {
 
     #[test]
     fn leaves_unbalanced_quotes_alone() {
-        assert_eq!(replace_frozen("it's", 0), "it's");
+        assert_eq!(replace_frozen("it's", date(1970, 1, 1)), "it's");
     }
 }

@@ -59,6 +59,52 @@ fn gcd(a: u64, b: u64) -> u64 {
     if b == 0 { a } else { gcd(b, a % b) }
 }
 
+impl Combo {
+    /// The combinations of the parents of the foreign keys in `group`.
+    fn new(group: &[usize], parents: &[Option<Keys>]) -> Combo {
+        let sizes: Vec<u64> = group
+            .iter()
+            .map(|i| parents[*i].as_ref().map_or(0, |k| k.len() as u64))
+            .collect();
+        let total = sizes.iter().product::<u64>();
+        let mut stride = (total as f64 * 0.618_033_988_7) as u64 | 1;
+        while total > 1 && gcd(stride, total) != 1 {
+            stride += 1;
+        }
+        Combo {
+            fks: group.to_vec(),
+            sizes,
+            total,
+            stride: stride.max(1),
+        }
+    }
+}
+
+/// The foreign key whose `per_parent` cardinality decides the rows (the first one not
+/// deferred), with the end row of each parent's children, drawn from the table's seed.
+fn driver(
+    plan: &TablePlan,
+    parents: &[Option<Keys>],
+    table_seed: u64,
+) -> Option<(usize, Vec<u64>)> {
+    let index = plan
+        .fks
+        .iter()
+        .position(|f| f.per_parent.is_some() && !f.deferred)?;
+    let fk = &plan.fks[index];
+    let (lo, hi) = fk.per_parent.unwrap_or((0, 0));
+    let parents = parents[index].as_ref().map_or(0, |k| k.len());
+    let mut rng = StdRng::seed_from_u64(table_seed ^ 0x5eed_c0de);
+    let mut end = 0u64;
+    let ends: Vec<u64> = (0..parents)
+        .map(|_| {
+            end += children(lo, hi, fk.mean, &mut rng);
+            end
+        })
+        .collect();
+    Some((index, ends))
+}
+
 impl TableGen {
     /// `parents[i]` are the keys of the parent of `plan.fks[i]` (`None` for deferred keys).
     /// Fails when a NOT NULL foreign key has no parent rows to point at.
@@ -84,45 +130,17 @@ impl TableGen {
                 rows = rows.min(count);
             }
         }
-        let driver = plan
-            .fks
-            .iter()
-            .position(|f| f.per_parent.is_some() && !f.deferred)
-            .map(|index| {
-                let fk = &plan.fks[index];
-                let (lo, hi) = fk.per_parent.unwrap_or((0, 0));
-                let parents = parents[index].as_ref().map_or(0, |k| k.len());
-                let mut rng = StdRng::seed_from_u64(table_seed ^ 0x5eed_c0de);
-                let mut end = 0u64;
-                let ends: Vec<u64> = (0..parents)
-                    .map(|_| {
-                        end += children(lo, hi, fk.mean, &mut rng);
-                        end
-                    })
-                    .collect();
-                (index, ends)
-            });
+        let driver = driver(&plan, &parents, table_seed);
         if let Some((_, ends)) = &driver {
             rows = ends.last().copied().unwrap_or(0) as usize;
         }
-        let mut combos = Vec::new();
-        for group in &plan.combos {
-            let sizes: Vec<u64> = group
-                .iter()
-                .map(|i| parents[*i].as_ref().map_or(0, |k| k.len() as u64))
-                .collect();
-            let total = sizes.iter().product::<u64>();
-            rows = rows.min(total as usize);
-            let mut stride = (total as f64 * 0.618_033_988_7) as u64 | 1;
-            while total > 1 && gcd(stride, total) != 1 {
-                stride += 1;
-            }
-            combos.push(Combo {
-                fks: group.clone(),
-                sizes,
-                total,
-                stride: stride.max(1),
-            });
+        let combos: Vec<Combo> = plan
+            .combos
+            .iter()
+            .map(|group| Combo::new(group, &parents))
+            .collect();
+        for combo in &combos {
+            rows = rows.min(combo.total as usize);
         }
         let after = |i: &usize| matches!(plan.columns[*i].source, Source::After { .. });
         let mut order: Vec<usize> = (0..plan.columns.len()).filter(|i| !after(i)).collect();

@@ -4,12 +4,11 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
-use super::overrides::{ColumnOverride, Overrides};
+use super::overrides::{ColumnOverride, Overrides, TableOverride};
 use super::rules::{ColumnRules, rules_for};
 use super::values::{self, Hint, parse_timestamp};
-use crate::report::masking::looks_personal;
-use crate::schema::{Column, ColumnKind, PartitionBound, SchemaSnapshot, Table};
-use crate::{Error, Result};
+use crate::schema::{Column, ColumnKind, PartitionBound, Partitioning, SchemaSnapshot, Table};
+use crate::{Error, Result, pii};
 
 /// Share of NULLs in nullable columns unless overridden.
 pub const DEFAULT_NULL_RATIO: f64 = 0.15;
@@ -233,42 +232,6 @@ pub fn fill_order(
     Ok(order)
 }
 
-pub fn hint_for(generator: &str) -> Hint {
-    match generator {
-        "email" => Hint::Email,
-        "first_name" => Hint::FirstName,
-        "last_name" => Hint::LastName,
-        "name" => Hint::FullName,
-        "username" => Hint::Username,
-        "phone" => Hint::Phone,
-        "city" => Hint::City,
-        "country" => Hint::Country,
-        "country_code" => Hint::CountryCode,
-        "street" => Hint::Street,
-        "zip" => Hint::Zip,
-        "state" => Hint::State,
-        "company" => Hint::Company,
-        "url" => Hint::Url,
-        "ip" => Hint::Ip,
-        "slug" => Hint::Slug,
-        "status" => Hint::Status,
-        "currency" => Hint::Currency,
-        "title" => Hint::Title,
-        "text" => Hint::Text,
-        "iban" => Hint::Iban,
-        "card" => Hint::Card,
-        "uuid" => Hint::Uuid,
-        "code" => Hint::Code,
-        "price" => Hint::Price,
-        "quantity" => Hint::Quantity,
-        "age" => Hint::Age,
-        "year" => Hint::Year,
-        "rating" => Hint::Rating,
-        "percent" => Hint::Percent,
-        _ => Hint::None,
-    }
-}
-
 /// Columns whose name says they come after another: (later, earlier).
 const ORDERED_NAMES: &[(&str, &str)] = &[
     ("updated_at", "created_at"),
@@ -293,253 +256,21 @@ fn plan_table(
 ) -> Result<TablePlan> {
     let name = table.qualified();
     let overrides = request.overrides.table(&table.schema, &table.name);
-    let none = ColumnOverride::default();
-    let column_override = |c: &str| overrides.and_then(|o| o.columns.get(c)).unwrap_or(&none);
-    if let Some(o) = overrides {
-        for column in o.columns.keys() {
-            if table.column(column).is_none() {
-                return Err(Error::input(format!(
-                    "seed overrides name {name}.{column}, which does not exist"
-                )));
-            }
-        }
-    }
-    let referenced_keys: BTreeSet<&String> = request
-        .schema
-        .tables
-        .values()
-        .flat_map(|t| t.foreign_keys.iter())
-        .filter(|fk| fk.ref_table == name)
-        .flat_map(|fk| fk.ref_columns.iter())
-        .collect();
-    let generated = |c: &Column| {
-        let explicit_key = request.explicit_keys
-            && !c.generated
-            && referenced_keys.contains(&c.name)
-            && matches!(c.kind, ColumnKind::Int { .. });
-        (!c.server_filled || explicit_key) && values::can_generate(&c.kind)
+    check_override_columns(table, overrides)?;
+    let input = TableInput {
+        table,
+        overrides,
+        filled: filled_columns(request, table),
+        no_override: ColumnOverride::default(),
     };
-
-    let mut fks = Vec::new();
-    let mut key_of: BTreeMap<String, (usize, usize)> = BTreeMap::new();
-    for fk in &table.foreign_keys {
-        if !fk
-            .columns
-            .iter()
-            .all(|c| table.column(c).is_some_and(&generated))
-        {
-            continue;
-        }
-        let index = fks.len();
-        for (position, c) in fk.columns.iter().enumerate() {
-            key_of.entry(c.clone()).or_insert((index, position));
-        }
-        let first = column_override(&fk.columns[0]);
-        let unique = std::iter::once(&table.primary_key)
-            .chain(table.unique_keys.iter())
-            .any(|k| !k.is_empty() && k.iter().all(|c| fk.columns.contains(c)));
-        fks.push(FkPlan {
-            name: fk.name.clone(),
-            parent: fk.ref_table.clone(),
-            parent_columns: fk.ref_columns.clone(),
-            columns: fk.columns.clone(),
-            one_to_one: unique,
-            nullable: fk
-                .columns
-                .iter()
-                .all(|c| table.column(c).is_some_and(|c| c.nullable)),
-            per_parent: first.per_parent,
-            mean: first.mean,
-            skew: first.skew.unwrap_or(0.0),
-            deferred: deferred.contains(&fk.name) || fk.ref_table == name,
-        });
-    }
-
-    // Each unique key needs one column that never repeats; prefer one that is not a key of a
-    // parent (those values come from the parent).
-    let mut unique: HashSet<String> = HashSet::new();
-    let mut combos: Vec<Vec<usize>> = Vec::new();
-    for key in std::iter::once(&table.primary_key)
-        .filter(|k| !k.is_empty())
-        .chain(table.unique_keys.iter())
-    {
-        if let Some(free) = key
-            .iter()
-            .find(|c| !key_of.contains_key(*c) && table.column(c).is_some_and(&generated))
-        {
-            unique.insert(free.clone());
-            continue;
-        }
-        let inside: Vec<usize> = (0..fks.len())
-            .filter(|i| fks[*i].columns.iter().all(|c| key.contains(c)))
-            .collect();
-        if inside.iter().any(|i| fks[*i].one_to_one) {
-            continue;
-        }
-        let covered = key
-            .iter()
-            .all(|c| inside.iter().any(|i| fks[*i].columns.contains(c)));
-        if covered && inside.len() > 1 && !combos.contains(&inside) {
-            combos.push(inside);
-        }
-    }
-
-    let planned: Vec<&Column> = table.columns.iter().filter(|c| generated(c)).collect();
-    let mut columns = Vec::new();
-    for c in &planned {
-        let o = column_override(&c.name);
-        let in_pk = table.primary_key.contains(&c.name);
-        let is_unique = unique.contains(&c.name);
-        let mut rules = rules_for(table, &c.name);
-        if let Some(min) = o.min {
-            rules.min = Some((min, true));
-        }
-        if let Some(max) = o.max {
-            rules.max = Some((max, true));
-        }
-        let bounded_by_overrides = o.min.is_some() || o.max.is_some();
-        if let Some(locale) = o.locale.or(overrides.and_then(|t| t.locale)) {
-            rules.locale = locale;
-        }
-        let partition_key = table.partitioning.as_ref().filter(|p| p.column == c.name);
-        if let Some(p) = partition_key {
-            route_to_partitions(&p.bounds, &c.kind, &mut rules);
-        }
-        // MySQL's BOOLEAN is TINYINT(1): 0 or 1, not any byte.
-        if c.data_type.eq_ignore_ascii_case("tinyint(1)")
-            && rules.allowed.is_none()
-            && rules.min.is_none()
-        {
-            rules.allowed = Some(vec!["0".into(), "1".into()]);
-        }
-        check_satisfiable(table, c, &rules)?;
-        let null_ratio = match (c.nullable && !in_pk && !is_unique, o.null_ratio) {
-            (false, _) => 0.0,
-            (true, Some(r)) => r,
-            (true, None) => DEFAULT_NULL_RATIO,
-        };
-        let constraint = rules
-            .sources
-            .first()
-            .map(|s| format!(" ({s})"))
-            .unwrap_or_default();
-        let (source, reason) = if let Some(&(fk, position)) = key_of.get(&c.name) {
-            let f = &fks[fk];
-            let in_combo = combos.iter().any(|group| group.contains(&fk));
-            let how = if f.deferred {
-                "set after every table has rows (a foreign key cycle)"
-            } else if f.one_to_one {
-                "each parent once"
-            } else if in_combo {
-                "parents combined with the table's other keys so that no combination repeats"
-            } else if f.per_parent.is_some() {
-                "children per parent from overrides"
-            } else if f.skew > 0.0 {
-                "skewed towards popular parents"
-            } else {
-                "random parents"
-            };
-            (
-                Source::Key { fk, position },
-                format!(
-                    "foreign key {} → {}({}), {how}",
-                    f.name,
-                    f.parent,
-                    f.parent_columns.join(", ")
-                ),
-            )
-        } else if let Some(values) = &o.values {
-            let weights = o.weights.clone().unwrap_or_else(|| vec![1.0; values.len()]);
-            let total: f64 = weights.iter().sum();
-            let cumulative = weights
-                .iter()
-                .scan(0.0, |acc, w| {
-                    *acc += w / total;
-                    Some(*acc)
-                })
-                .collect();
-            (
-                Source::OneOf {
-                    values: values.clone(),
-                    cumulative,
-                },
-                "values from overrides".to_string(),
-            )
-        } else if let Some(after) = after_of(table, c, &rules, &planned) {
-            let (earlier, inclusive, why) = after;
-            let index = planned
-                .iter()
-                .position(|p| p.name == earlier)
-                .expect("the earlier column is planned");
-            (
-                Source::After {
-                    column: index,
-                    inclusive,
-                    rules: rules.clone(),
-                },
-                format!("after {earlier} ({why})"),
-            )
-        } else if let Some(generator) = &o.generator {
-            (
-                Source::Value {
-                    hint: hint_for(generator),
-                    rules: rules.clone(),
-                },
-                format!("{generator} (overrides)"),
-            )
-        } else {
-            let hint = Hint::for_column(&table.name, &c.name);
-            let by = if let Some(allowed) = &rules.allowed {
-                format!("one of {} allowed values", allowed.len())
-            } else if let Some(prefix) = &rules.prefix {
-                format!("text matching `{prefix}…`")
-            } else if c.server_filled {
-                "row numbers, written explicitly (files have no server to fill them)".to_string()
-            } else if hint == Hint::None {
-                format!("{} values", kind_name(&c.kind))
-            } else {
-                format!("{} (column name)", hint.name())
-            };
-            let routed = if partition_key.is_some()
-                && (!rules.pieces.is_empty() || rules.allowed.is_some())
-            {
-                " within the existing partitions"
-            } else {
-                ""
-            };
-            (
-                Source::Value {
-                    hint,
-                    rules: rules.clone(),
-                },
-                format!("{by}{routed}{constraint}"),
-            )
-        };
-        let reason = if bounded_by_overrides {
-            format!("{reason}; range from overrides")
-        } else {
-            reason
-        };
-        let personal = looks_personal(&c.name) && !impersonal(&source);
-        columns.push(ColumnPlan {
-            column: (*c).clone(),
-            source,
-            null_ratio,
-            unique: is_unique,
-            reason,
-            personal,
-        });
-    }
-    // Columns that must be filled but cannot be generated.
-    for c in &table.columns {
-        if !c.nullable && !c.has_default && !c.server_filled && !values::can_generate(&c.kind) {
-            return Err(Error::input(format!(
-                "cannot seed {name}.{}: no generator for type {} and the column is NOT NULL \
-                 without a default; give it a default or set `values` in the seed overrides",
-                c.name, c.data_type
-            )));
-        }
-    }
+    let fks = plan_fks(&input, deferred);
+    let keys = KeyPlan::new(&input, fks);
+    let planned: Vec<&Column> = table.columns.iter().filter(|c| input.fills(c)).collect();
+    let columns = planned
+        .iter()
+        .map(|c| plan_column(&input, c, &planned, &keys))
+        .collect::<Result<Vec<_>>>()?;
+    refuse_unfillable(table)?;
     let rows = request
         .table_rows
         .get(&name)
@@ -551,13 +282,369 @@ fn plan_table(
         table: table.clone(),
         rows,
         columns,
-        fks,
-        combos,
+        fks: keys.fks,
+        combos: keys.combos,
     };
     if !plan.rows_from_parents() {
         check_capacity(&plan)?;
     }
     Ok(plan)
+}
+
+/// One table with its overrides and the columns seeding fills, as the planning steps see it.
+struct TableInput<'a> {
+    table: &'a Table,
+    overrides: Option<&'a TableOverride>,
+    /// Names of the columns seeding fills (see [`filled_columns`]).
+    filled: BTreeSet<String>,
+    no_override: ColumnOverride,
+}
+
+impl TableInput<'_> {
+    fn column_override(&self, column: &str) -> &ColumnOverride {
+        self.overrides
+            .and_then(|o| o.columns.get(column))
+            .unwrap_or(&self.no_override)
+    }
+
+    fn fills(&self, column: &Column) -> bool {
+        self.filled.contains(&column.name)
+    }
+
+    /// Whether `column` names a column seeding fills.
+    fn fills_named(&self, column: &str) -> bool {
+        self.filled.contains(column)
+    }
+}
+
+/// Overrides may only name columns the table has.
+fn check_override_columns(table: &Table, overrides: Option<&TableOverride>) -> Result<()> {
+    let Some(o) = overrides else {
+        return Ok(());
+    };
+    match o.columns.keys().find(|c| table.column(c).is_none()) {
+        Some(column) => Err(Error::input(format!(
+            "seed overrides name {}.{column}, which does not exist",
+            table.qualified()
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// The columns seeding fills: those of a kind it can generate that the server does not fill,
+/// and, when writing files (`explicit_keys`), integer keys other tables point at even if the
+/// server would number them.
+fn filled_columns(request: &PlanRequest<'_>, table: &Table) -> BTreeSet<String> {
+    let name = table.qualified();
+    let referenced_keys: BTreeSet<&String> = request
+        .schema
+        .tables
+        .values()
+        .flat_map(|t| t.foreign_keys.iter())
+        .filter(|fk| fk.ref_table == name)
+        .flat_map(|fk| fk.ref_columns.iter())
+        .collect();
+    table
+        .columns
+        .iter()
+        .filter(|c| {
+            let explicit_key = request.explicit_keys
+                && !c.generated
+                && referenced_keys.contains(&c.name)
+                && matches!(c.kind, ColumnKind::Int { .. });
+            (!c.server_filled || explicit_key) && values::can_generate(&c.kind)
+        })
+        .map(|c| c.name.clone())
+        .collect()
+}
+
+/// The foreign keys whose columns seeding fills, with their cardinality overrides (on the
+/// key's first column) and whether they wait for a cycle to close.
+fn plan_fks(input: &TableInput<'_>, deferred: &BTreeSet<String>) -> Vec<FkPlan> {
+    let table = input.table;
+    let name = table.qualified();
+    let nullable = |c: &String| table.column(c).is_some_and(|c| c.nullable);
+    table
+        .foreign_keys
+        .iter()
+        .filter(|fk| fk.columns.iter().all(|c| input.fills_named(c)))
+        .map(|fk| {
+            let first = input.column_override(&fk.columns[0]);
+            let one_to_one = std::iter::once(&table.primary_key)
+                .chain(table.unique_keys.iter())
+                .any(|k| !k.is_empty() && k.iter().all(|c| fk.columns.contains(c)));
+            FkPlan {
+                name: fk.name.clone(),
+                parent: fk.ref_table.clone(),
+                parent_columns: fk.ref_columns.clone(),
+                columns: fk.columns.clone(),
+                one_to_one,
+                nullable: fk.columns.iter().all(nullable),
+                per_parent: first.per_parent,
+                mean: first.mean,
+                skew: first.skew.unwrap_or(0.0),
+                deferred: deferred.contains(&fk.name) || fk.ref_table == name,
+            }
+        })
+        .collect()
+}
+
+/// The keys of a table: its planned foreign keys, which of them fill each column, the columns
+/// that must never repeat, and the groups of foreign keys whose combinations must not.
+struct KeyPlan {
+    fks: Vec<FkPlan>,
+    /// Column → (foreign key, position in it); the first foreign key naming a column fills it.
+    key_of: BTreeMap<String, (usize, usize)>,
+    unique: HashSet<String>,
+    combos: Vec<Vec<usize>>,
+}
+
+impl KeyPlan {
+    fn new(input: &TableInput<'_>, fks: Vec<FkPlan>) -> KeyPlan {
+        let mut key_of: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+        for (index, fk) in fks.iter().enumerate() {
+            for (position, c) in fk.columns.iter().enumerate() {
+                key_of.entry(c.clone()).or_insert((index, position));
+            }
+        }
+        let mut keys = KeyPlan {
+            fks,
+            key_of,
+            unique: HashSet::new(),
+            combos: Vec::new(),
+        };
+        let table = input.table;
+        for key in std::iter::once(&table.primary_key)
+            .filter(|k| !k.is_empty())
+            .chain(table.unique_keys.iter())
+        {
+            keys.add_unique_key(input, key);
+        }
+        keys
+    }
+
+    /// Each unique key needs one column that never repeats; prefer one that is not a key of a
+    /// parent (those values come from the parent). A key made only of foreign keys needs its
+    /// parent combinations dealt out instead.
+    fn add_unique_key(&mut self, input: &TableInput<'_>, key: &[String]) {
+        if let Some(free) = key
+            .iter()
+            .find(|c| !self.key_of.contains_key(*c) && input.fills_named(c))
+        {
+            self.unique.insert(free.clone());
+            return;
+        }
+        let fks = &self.fks;
+        let inside: Vec<usize> = (0..fks.len())
+            .filter(|i| fks[*i].columns.iter().all(|c| key.contains(c)))
+            .collect();
+        if inside.iter().any(|i| fks[*i].one_to_one) {
+            return;
+        }
+        let covered = key
+            .iter()
+            .all(|c| inside.iter().any(|i| fks[*i].columns.contains(c)));
+        if covered && inside.len() > 1 && !self.combos.contains(&inside) {
+            self.combos.push(inside);
+        }
+    }
+}
+
+fn plan_column(
+    input: &TableInput<'_>,
+    c: &Column,
+    planned: &[&Column],
+    keys: &KeyPlan,
+) -> Result<ColumnPlan> {
+    let o = input.column_override(&c.name);
+    let in_pk = input.table.primary_key.contains(&c.name);
+    let is_unique = keys.unique.contains(&c.name);
+    let rules = column_rules(input, c, o)?;
+    let null_ratio = match (c.nullable && !in_pk && !is_unique, o.null_ratio) {
+        (false, _) => 0.0,
+        (true, Some(r)) => r,
+        (true, None) => DEFAULT_NULL_RATIO,
+    };
+    let (source, reason) = choose_source(input, c, &rules, planned, keys);
+    let reason = if o.min.is_some() || o.max.is_some() {
+        format!("{reason}; range from overrides")
+    } else {
+        reason
+    };
+    let personal =
+        pii::kind_of_column(Some(&input.table.name), &c.name).is_some() && !impersonal(&source);
+    Ok(ColumnPlan {
+        column: c.clone(),
+        source,
+        null_ratio,
+        unique: is_unique,
+        reason,
+        personal,
+    })
+}
+
+/// The partitioning of `table` when `c` is its key.
+fn partition_key<'t>(table: &'t Table, c: &Column) -> Option<&'t Partitioning> {
+    table.partitioning.as_ref().filter(|p| p.column == c.name)
+}
+
+/// What the column's values must satisfy: its CHECKs, bounds and locale from overrides, the
+/// partitions that exist; refused when no value can.
+fn column_rules(input: &TableInput<'_>, c: &Column, o: &ColumnOverride) -> Result<ColumnRules> {
+    let table = input.table;
+    let mut rules = rules_for(table, &c.name);
+    if let Some(min) = o.min {
+        rules.min = Some((min, true));
+    }
+    if let Some(max) = o.max {
+        rules.max = Some((max, true));
+    }
+    if let Some(locale) = o.locale.or(input.overrides.and_then(|t| t.locale)) {
+        rules.locale = locale;
+    }
+    if let Some(p) = partition_key(table, c) {
+        route_to_partitions(&p.bounds, &c.kind, &mut rules);
+    }
+    // MySQL's BOOLEAN is TINYINT(1): 0 or 1, not any byte.
+    if c.data_type.eq_ignore_ascii_case("tinyint(1)")
+        && rules.allowed.is_none()
+        && rules.min.is_none()
+    {
+        rules.allowed = Some(vec!["0".into(), "1".into()]);
+    }
+    check_satisfiable(table, c, &rules)?;
+    Ok(rules)
+}
+
+/// Where the column's values come from, and why, in this order: a parent's key, values from
+/// overrides, after another column, a generator from overrides, what the name suggests.
+fn choose_source(
+    input: &TableInput<'_>,
+    c: &Column,
+    rules: &ColumnRules,
+    planned: &[&Column],
+    keys: &KeyPlan,
+) -> (Source, String) {
+    let o = input.column_override(&c.name);
+    if let Some(&(fk, position)) = keys.key_of.get(&c.name) {
+        return key_source(fk, position, keys);
+    }
+    if let Some(values) = &o.values {
+        return one_of(values, o.weights.as_deref());
+    }
+    if let Some((earlier, inclusive, why)) = after_of(input.table, c, rules, planned) {
+        let index = planned
+            .iter()
+            .position(|p| p.name == earlier)
+            .expect("the earlier column is planned");
+        let source = Source::After {
+            column: index,
+            inclusive,
+            rules: rules.clone(),
+        };
+        return (source, format!("after {earlier} ({why})"));
+    }
+    if let Some(generator) = &o.generator {
+        let source = Source::Value {
+            hint: Hint::named(generator),
+            rules: rules.clone(),
+        };
+        return (source, format!("{generator} (overrides)"));
+    }
+    value_source(input.table, c, rules)
+}
+
+/// Column `position` of foreign key `fk`, and how its parents are chosen.
+fn key_source(fk: usize, position: usize, keys: &KeyPlan) -> (Source, String) {
+    let f = &keys.fks[fk];
+    let in_combo = keys.combos.iter().any(|group| group.contains(&fk));
+    let how = if f.deferred {
+        "set after every table has rows (a foreign key cycle)"
+    } else if f.one_to_one {
+        "each parent once"
+    } else if in_combo {
+        "parents combined with the table's other keys so that no combination repeats"
+    } else if f.per_parent.is_some() {
+        "children per parent from overrides"
+    } else if f.skew > 0.0 {
+        "skewed towards popular parents"
+    } else {
+        "random parents"
+    };
+    let reason = format!(
+        "foreign key {} → {}({}), {how}",
+        f.name,
+        f.parent,
+        f.parent_columns.join(", ")
+    );
+    (Source::Key { fk, position }, reason)
+}
+
+/// One of the listed values, drawn by weight (equal weights when none are given).
+fn one_of(values: &[String], weights: Option<&[f64]>) -> (Source, String) {
+    let weights = weights.map_or_else(|| vec![1.0; values.len()], <[f64]>::to_vec);
+    let total: f64 = weights.iter().sum();
+    let cumulative = weights
+        .iter()
+        .scan(0.0, |acc, w| {
+            *acc += w / total;
+            Some(*acc)
+        })
+        .collect();
+    let source = Source::OneOf {
+        values: values.to_vec(),
+        cumulative,
+    };
+    (source, "values from overrides".to_string())
+}
+
+/// The value generator, guided by the column's name and table, with the reason it was chosen.
+fn value_source(table: &Table, c: &Column, rules: &ColumnRules) -> (Source, String) {
+    let hint = Hint::for_column(&table.name, &c.name);
+    let by = if let Some(allowed) = &rules.allowed {
+        format!("one of {} allowed values", allowed.len())
+    } else if let Some(prefix) = &rules.prefix {
+        format!("text matching `{prefix}…`")
+    } else if c.server_filled {
+        "row numbers, written explicitly (files have no server to fill them)".to_string()
+    } else if hint == Hint::None {
+        format!("{} values", kind_name(&c.kind))
+    } else {
+        format!("{} (column name)", hint.name())
+    };
+    let routed =
+        partition_key(table, c).is_some() && (!rules.pieces.is_empty() || rules.allowed.is_some());
+    let routed = if routed {
+        " within the existing partitions"
+    } else {
+        ""
+    };
+    let constraint = rules
+        .sources
+        .first()
+        .map(|s| format!(" ({s})"))
+        .unwrap_or_default();
+    let source = Source::Value {
+        hint,
+        rules: rules.clone(),
+    };
+    (source, format!("{by}{routed}{constraint}"))
+}
+
+/// Columns that must be filled but cannot be generated.
+fn refuse_unfillable(table: &Table) -> Result<()> {
+    for c in &table.columns {
+        if !c.nullable && !c.has_default && !c.server_filled && !values::can_generate(&c.kind) {
+            return Err(Error::input(format!(
+                "cannot seed {}.{}: no generator for type {} and the column is NOT NULL \
+                 without a default; give it a default or set `values` in the seed overrides",
+                table.qualified(),
+                c.name,
+                c.data_type
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Generators whose values describe things, not people (a product's `name`).
@@ -860,11 +947,11 @@ mod tests {
         })
     }
 
-    #[test]
-    fn cycles_through_nullable_keys_are_deferred() {
+    /// Tables `a` and `b` pointing at each other; `a.b_id` nullable or not.
+    fn cycle(a_to_b_nullable: bool) -> Vec<Table> {
         let a = table(
             "a",
-            vec![col("id", int(), false), col("b_id", int(), true)],
+            vec![col("id", int(), false), col("b_id", int(), a_to_b_nullable)],
             vec![fk("a_b", "b_id", "b")],
             &[],
         );
@@ -874,7 +961,12 @@ mod tests {
             vec![fk("b_a", "a_id", "a")],
             &[],
         );
-        let p = plan_of(vec![a, b], "").unwrap();
+        vec![a, b]
+    }
+
+    #[test]
+    fn cycles_through_nullable_keys_are_deferred() {
+        let p = plan_of(cycle(true), "").unwrap();
         let order: Vec<String> = p.tables.iter().map(|t| t.table.name.clone()).collect();
         assert_eq!(order, vec!["a", "b"]);
         assert!(p.tables[0].fks[0].deferred);
@@ -883,19 +975,7 @@ mod tests {
 
     #[test]
     fn cycles_through_not_null_keys_are_refused() {
-        let a = table(
-            "a",
-            vec![col("id", int(), false), col("b_id", int(), false)],
-            vec![fk("a_b", "b_id", "b")],
-            &[],
-        );
-        let b = table(
-            "b",
-            vec![col("id", int(), false), col("a_id", int(), false)],
-            vec![fk("b_a", "a_id", "a")],
-            &[],
-        );
-        let err = plan_of(vec![a, b], "").unwrap_err().to_string();
+        let err = plan_of(cycle(false), "").unwrap_err().to_string();
         assert!(err.contains("cycle through NOT NULL"), "{err}");
     }
 

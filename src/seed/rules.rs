@@ -326,131 +326,53 @@ fn quantifier(text: &str) -> (usize, usize, usize) {
     }
 }
 
-fn set_pattern(rules: &mut ColumnRules, (prefix, tail, closed): Pattern) {
-    rules.prefix = Some(prefix);
-    rules.tail = tail;
-    rules.closed = closed;
+/// Prefix and tail of `pattern` (a constant), parsed with `parse`, when it has the shape.
+fn apply_pattern(rules: &mut ColumnRules, pattern: &Expr, parse: fn(&str) -> Option<Pattern>) {
+    if let Some((prefix, tail, closed)) = constant_text(pattern).and_then(|p| parse(&p)) {
+        rules.prefix = Some(prefix);
+        rules.tail = tail;
+        rules.closed = closed;
+    }
 }
 
+/// What one conjunct of a CHECK says about `column`.
 fn apply(expr: &Expr, column: &str, rules: &mut ColumnRules) {
     match bare(expr) {
         Expr::BinaryOp {
             left,
             op: BinaryOperator::Or,
             right,
-        } => {
-            let mut values = Vec::new();
-            if or_values(expr, column, &mut values) {
-                rules.allowed = Some(values);
-                return;
-            }
-            // `col IS NULL OR <condition on col>`: NULLs are fine, values obey the rest.
-            let null_side =
-                |e: &Expr| matches!(bare(e), Expr::IsNull(inner) if is_column(inner, column));
-            if null_side(left) {
-                apply(right, column, rules);
-            } else if null_side(right) {
-                apply(left, column, rules);
-            }
-        }
+        } => apply_or(expr, left, right, column, rules),
         Expr::Like {
             negated: false,
             expr,
             pattern,
             ..
-        } if is_column(expr, column) => {
-            if let Some(p) = constant_text(pattern).and_then(|p| like_pattern(&p)) {
-                set_pattern(rules, p);
-            }
-        }
+        } if is_column(expr, column) => apply_pattern(rules, pattern, like_pattern),
         Expr::BinaryOp {
             left,
             op: BinaryOperator::PGLikeMatch,
             right,
-        } if is_column(left, column) => {
-            if let Some(p) = constant_text(right).and_then(|p| like_pattern(&p)) {
-                set_pattern(rules, p);
-            }
-        }
+        } if is_column(left, column) => apply_pattern(rules, right, like_pattern),
         Expr::BinaryOp {
             left,
             op: BinaryOperator::PGRegexMatch,
             right,
-        } if is_column(left, column) => {
-            if let Some(p) = constant_text(right).and_then(|p| regex_pattern(&p)) {
-                set_pattern(rules, p);
-            }
-        }
+        } if is_column(left, column) => apply_pattern(rules, right, regex_pattern),
         Expr::RLike {
             negated: false,
             expr,
             pattern,
             ..
-        } if is_column(expr, column) => {
-            if let Some(p) = constant_text(pattern).and_then(|p| regex_pattern(&p)) {
-                set_pattern(rules, p);
-            }
-        }
+        } if is_column(expr, column) => apply_pattern(rules, pattern, regex_pattern),
         Expr::BinaryOp { left, op, right }
             if column_name(left).is_some()
                 && column_name(right).is_some()
                 && (is_column(left, column) || is_column(right, column)) =>
         {
-            // `ends_at > starts_at`: this column comes after the other one.
-            let (other, op) = if is_column(left, column) {
-                (column_name(right), op.clone())
-            } else {
-                (column_name(left), flip(op).unwrap_or(BinaryOperator::Eq))
-            };
-            let Some(other) = other else { return };
-            match op {
-                BinaryOperator::Gt => rules.after = Some((other, false)),
-                BinaryOperator::GtEq => rules.after = Some((other, true)),
-                _ => {}
-            }
+            apply_order(left, op, right, column, rules);
         }
-        Expr::BinaryOp { left, op, right } => {
-            let (subject, op, other) = if is_column(left, column) || is_length_of(left, column) {
-                (left.as_ref(), op.clone(), right.as_ref())
-            } else if is_column(right, column) || is_length_of(right, column) {
-                match flip(op) {
-                    Some(op) => (right.as_ref(), op, left.as_ref()),
-                    None => return,
-                }
-            } else {
-                return;
-            };
-            if is_length_of(subject, column) {
-                let Some(n) = number(other) else { return };
-                let n = n.max(0.0) as usize;
-                match op {
-                    BinaryOperator::Gt => rules.min_len = Some(n + 1),
-                    BinaryOperator::GtEq => rules.min_len = Some(n),
-                    BinaryOperator::Lt => rules.max_len = Some(n.saturating_sub(1)),
-                    BinaryOperator::LtEq => rules.max_len = Some(n),
-                    _ => {}
-                }
-                return;
-            }
-            if let Some(n) = number(other) {
-                match op {
-                    BinaryOperator::Gt => tighten_min(&mut rules.min, n, false),
-                    BinaryOperator::GtEq => tighten_min(&mut rules.min, n, true),
-                    BinaryOperator::Lt => tighten_max(&mut rules.max, n, false),
-                    BinaryOperator::LtEq => tighten_max(&mut rules.max, n, true),
-                    BinaryOperator::Eq => {
-                        rules.allowed = constant_text(other).map(|v| vec![v]);
-                    }
-                    _ => {}
-                }
-            } else if let (BinaryOperator::NotEq, Some(text)) = (&op, constant_text(other))
-                && text.is_empty()
-            {
-                rules.min_len = Some(rules.min_len.unwrap_or(0).max(1));
-            } else if let (BinaryOperator::Eq, Some(text)) = (&op, constant_text(other)) {
-                rules.allowed = Some(vec![text]);
-            }
-        }
+        Expr::BinaryOp { left, op, right } => apply_comparison(left, op, right, column, rules),
         Expr::Between {
             expr,
             negated: false,
@@ -468,8 +390,7 @@ fn apply(expr: &Expr, column: &str, rules: &mut ColumnRules) {
             negated: false,
             ..
         } if is_column(expr, column) => {
-            let values: Option<Vec<String>> = list.iter().map(constant_text).collect();
-            rules.allowed = values;
+            rules.allowed = list.iter().map(constant_text).collect();
         }
         Expr::AnyOp {
             left,
@@ -478,10 +399,102 @@ fn apply(expr: &Expr, column: &str, rules: &mut ColumnRules) {
             ..
         } if is_column(left, column) => {
             if let Expr::Array(array) = bare(right) {
-                let values: Option<Vec<String>> = array.elem.iter().map(constant_text).collect();
-                rules.allowed = values;
+                rules.allowed = array.elem.iter().map(constant_text).collect();
             }
         }
+        _ => {}
+    }
+}
+
+/// `a = 'x' OR a = 'y'` (allowed values), or `col IS NULL OR <condition on col>`: NULLs are
+/// fine, values obey the rest.
+fn apply_or(expr: &Expr, left: &Expr, right: &Expr, column: &str, rules: &mut ColumnRules) {
+    let mut values = Vec::new();
+    if or_values(expr, column, &mut values) {
+        rules.allowed = Some(values);
+        return;
+    }
+    let null_side = |e: &Expr| matches!(bare(e), Expr::IsNull(inner) if is_column(inner, column));
+    if null_side(left) {
+        apply(right, column, rules);
+    } else if null_side(right) {
+        apply(left, column, rules);
+    }
+}
+
+/// `ends_at > starts_at`: this column comes after the other one.
+fn apply_order(
+    left: &Expr,
+    op: &BinaryOperator,
+    right: &Expr,
+    column: &str,
+    rules: &mut ColumnRules,
+) {
+    let (other, op) = if is_column(left, column) {
+        (column_name(right), op.clone())
+    } else {
+        (column_name(left), flip(op).unwrap_or(BinaryOperator::Eq))
+    };
+    let Some(other) = other else { return };
+    match op {
+        BinaryOperator::Gt => rules.after = Some((other, false)),
+        BinaryOperator::GtEq => rules.after = Some((other, true)),
+        _ => {}
+    }
+}
+
+/// The column (or its length) compared with a constant, on either side: bounds, one allowed
+/// value, or not empty.
+fn apply_comparison(
+    left: &Expr,
+    op: &BinaryOperator,
+    right: &Expr,
+    column: &str,
+    rules: &mut ColumnRules,
+) {
+    let (subject, op, other) = if is_column(left, column) || is_length_of(left, column) {
+        (left, op.clone(), right)
+    } else if is_column(right, column) || is_length_of(right, column) {
+        match flip(op) {
+            Some(op) => (right, op, left),
+            None => return,
+        }
+    } else {
+        return;
+    };
+    if is_length_of(subject, column) {
+        if let Some(n) = number(other) {
+            apply_length(n.max(0.0) as usize, &op, rules);
+        }
+        return;
+    }
+    if let Some(n) = number(other) {
+        match op {
+            BinaryOperator::Gt => tighten_min(&mut rules.min, n, false),
+            BinaryOperator::GtEq => tighten_min(&mut rules.min, n, true),
+            BinaryOperator::Lt => tighten_max(&mut rules.max, n, false),
+            BinaryOperator::LtEq => tighten_max(&mut rules.max, n, true),
+            BinaryOperator::Eq => {
+                rules.allowed = constant_text(other).map(|v| vec![v]);
+            }
+            _ => {}
+        }
+    } else if let (BinaryOperator::NotEq, Some(text)) = (&op, constant_text(other))
+        && text.is_empty()
+    {
+        rules.min_len = Some(rules.min_len.unwrap_or(0).max(1));
+    } else if let (BinaryOperator::Eq, Some(text)) = (&op, constant_text(other)) {
+        rules.allowed = Some(vec![text]);
+    }
+}
+
+/// `length(col) <op> n`.
+fn apply_length(n: usize, op: &BinaryOperator, rules: &mut ColumnRules) {
+    match op {
+        BinaryOperator::Gt => rules.min_len = Some(n + 1),
+        BinaryOperator::GtEq => rules.min_len = Some(n),
+        BinaryOperator::Lt => rules.max_len = Some(n.saturating_sub(1)),
+        BinaryOperator::LtEq => rules.max_len = Some(n),
         _ => {}
     }
 }
