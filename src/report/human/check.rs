@@ -1,10 +1,10 @@
-//! Human-readable output: a line per migration, findings grouped by migration, a summary.
+//! `check`'s human text: a line per migration, findings grouped by migration, a summary.
 
 use std::io::Write;
 
 use anstyle::{AnsiColor, Style};
 
-use super::{Finding, MigrationStatus, Report, Severity, Status};
+use crate::report::{Finding, MigrationResult, MigrationStatus, Report, Severity, Status};
 
 /// Diff lines shown per finding before the rest is left to the JSON report.
 const MAX_DIFF_LINES: usize = 24;
@@ -213,7 +213,7 @@ fn write_diff(out: &mut dyn Write, p: &Paint, diff: &str, indent: &str) -> std::
     Ok(())
 }
 
-fn timings(m: &super::MigrationResult) -> String {
+fn timings(m: &MigrationResult) -> String {
     let mut parts = Vec::new();
     match m.up_ms {
         Some(ms) => parts.push(format!("up {ms} ms")),
