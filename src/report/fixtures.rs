@@ -147,77 +147,8 @@ pub fn dry_run() -> Report {
         ),
         migration("6", "retype", [Some(900), None, None], MigrationStatus::Ok),
     ];
-    report.timeline = vec![
-        TimelineEntry {
-            migration: "5".into(),
-            migration_name: "add_index".into(),
-            file: "migrations/5_add_index.up.sql".into(),
-            ms: 40,
-            statements: vec![statement(
-                1,
-                "CREATE INDEX users_email ON users (email)",
-                38,
-            )],
-        },
-        TimelineEntry {
-            migration: "6".into(),
-            migration_name: "retype".into(),
-            file: "migrations/6_retype.up.sql".into(),
-            ms: 900,
-            statements: vec![
-                StatementTrace {
-                    rows: Some(0),
-                    lock: Some("AccessExclusiveLock".into()),
-                    lock_on: Some("public.orders".into()),
-                    blocks: Some("reads and writes".into()),
-                    held_ms: 870,
-                    rewrote: vec!["public.orders".into(), "public.orders_pkey".into()],
-                    ..statement(3, "ALTER TABLE orders ALTER amount TYPE int", 850)
-                },
-                StatementTrace {
-                    rows: Some(12),
-                    lock: Some("RowExclusiveLock".into()),
-                    lock_on: Some("public.users".into()),
-                    held_ms: 3,
-                    ..statement(12, "DELETE FROM users WHERE banned", 3)
-                },
-            ],
-        },
-    ];
-    report.data_changes = vec![
-        DataChange {
-            table: "public.audit".into(),
-            rows_after: Some(4),
-            rows_added: Some(4),
-            ..DataChange::default()
-        },
-        DataChange {
-            table: "public.legacy".into(),
-            rows_before: Some(7),
-            rows_removed: Some(7),
-            ..DataChange::default()
-        },
-        DataChange {
-            table: "public.orders".into(),
-            rows_before: Some(100),
-            rows_after: Some(100),
-            rows_added: Some(0),
-            rows_removed: Some(0),
-            values_changed: [("amount".to_string(), 31)].into(),
-            ..DataChange::default()
-        },
-        DataChange {
-            table: "public.users".into(),
-            rows_before: Some(50),
-            rows_after: Some(38),
-            rows_added: Some(2),
-            rows_removed: Some(14),
-            columns_differ: vec!["email".into(), "name".into()],
-            columns_dropped: [("nickname".to_string(), 20)].into(),
-            columns_renamed: [("surname".to_string(), "last_name".to_string())].into(),
-            ..DataChange::default()
-        },
-    ];
+    report.timeline = timeline();
+    report.data_changes = data_changes();
     report.findings = vec![
         Finding::new(
             FindingKind::PendingMigration,
@@ -309,4 +240,83 @@ pub fn clean(command: &str) -> Report {
     report.duration_ms = 12;
     report.finish(Severity::Error, 0);
     report
+}
+
+/// `dry-run`'s two migrations: an index, then a rewrite under a lock and a delete.
+fn timeline() -> Vec<TimelineEntry> {
+    vec![
+        TimelineEntry {
+            migration: "5".into(),
+            migration_name: "add_index".into(),
+            file: "migrations/5_add_index.up.sql".into(),
+            ms: 40,
+            statements: vec![statement(
+                1,
+                "CREATE INDEX users_email ON users (email)",
+                38,
+            )],
+        },
+        TimelineEntry {
+            migration: "6".into(),
+            migration_name: "retype".into(),
+            file: "migrations/6_retype.up.sql".into(),
+            ms: 900,
+            statements: vec![
+                StatementTrace {
+                    rows: Some(0),
+                    lock: Some("AccessExclusiveLock".into()),
+                    lock_on: Some("public.orders".into()),
+                    blocks: Some("reads and writes".into()),
+                    held_ms: 870,
+                    rewrote: vec!["public.orders".into(), "public.orders_pkey".into()],
+                    ..statement(3, "ALTER TABLE orders ALTER amount TYPE int", 850)
+                },
+                StatementTrace {
+                    rows: Some(12),
+                    lock: Some("RowExclusiveLock".into()),
+                    lock_on: Some("public.users".into()),
+                    held_ms: 3,
+                    ..statement(12, "DELETE FROM users WHERE banned", 3)
+                },
+            ],
+        },
+    ]
+}
+
+/// A table created, one dropped, values changed row by row, and every part of a change.
+fn data_changes() -> Vec<DataChange> {
+    vec![
+        DataChange {
+            table: "public.audit".into(),
+            rows_after: Some(4),
+            rows_added: Some(4),
+            ..DataChange::default()
+        },
+        DataChange {
+            table: "public.legacy".into(),
+            rows_before: Some(7),
+            rows_removed: Some(7),
+            ..DataChange::default()
+        },
+        DataChange {
+            table: "public.orders".into(),
+            rows_before: Some(100),
+            rows_after: Some(100),
+            rows_added: Some(0),
+            rows_removed: Some(0),
+            values_changed: [("amount".to_string(), 31)].into(),
+            ..DataChange::default()
+        },
+        DataChange {
+            table: "public.users".into(),
+            rows_before: Some(50),
+            rows_after: Some(38),
+            rows_added: Some(2),
+            rows_removed: Some(14),
+            columns_differ: vec!["email".into(), "name".into()],
+            columns_dropped: [("nickname".to_string(), 20)].into(),
+            columns_renamed: [("surname".to_string(), "last_name".to_string())].into(),
+            ..DataChange::default()
+        },
+    ]
 }
