@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use std::io::Write;
 
 use super::phases::findings_of;
-use super::{Finding, MigrationResult, MigrationStatus, Report, Severity, Status};
+use super::{Finding, MigrationResult, MigrationStatus, Report, Severity};
 
 fn esc(text: &str) -> String {
     text.replace('&', "&amp;")
@@ -210,10 +210,7 @@ pub fn render_html(report: &Report, out: &mut dyn Write) -> std::io::Result<()> 
 
 /// The page's head, title and verdict, what ran where, and the counts.
 fn header(report: &Report) -> String {
-    let verdict = match report.status {
-        Status::Pass => "pass",
-        Status::Fail => "fail",
-    };
+    let verdict = report.status.as_str();
     let s = &report.summary;
     let mut page = String::new();
     let _ = write!(

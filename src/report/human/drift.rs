@@ -1,7 +1,7 @@
 //! The human text of `drift`: which database was compared with how many migrations, each
 //! difference with its diff, and a verdict.
 
-use crate::report::{Report, Status};
+use crate::report::Report;
 
 /// What the text says beside the report: facts of the run the JSON report does not carry.
 pub struct DriftFacts {
@@ -39,11 +39,7 @@ pub fn render_drift(report: &Report, facts: &DriftFacts) -> String {
     }
     out.push_str(&format!(
         "\n{}: {} differences · {:.1} s\n",
-        if report.status == Status::Pass {
-            "pass"
-        } else {
-            "fail"
-        },
+        report.status.as_str(),
         report.findings.len(),
         report.duration_ms as f64 / 1000.0
     ));

@@ -3,9 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::report::{
-    DataChange, Finding, FindingKind, Report, StatementTrace, Status, TimelineEntry,
-};
+use crate::report::{DataChange, Finding, FindingKind, Report, StatementTrace, TimelineEntry};
 
 /// What the text says beside the report: facts of the run the JSON report does not carry.
 pub struct DryRunFacts {
@@ -35,11 +33,7 @@ pub fn render_dry_run(report: &Report, facts: &DryRunFacts) -> String {
     let _ = writeln!(
         out,
         "\n{}: {} errors · {} warnings · {} pending migrations · {} checks · {:.1} s",
-        if report.status == Status::Pass {
-            "pass"
-        } else {
-            "fail"
-        },
+        report.status.as_str(),
         report.summary.errors,
         report.summary.warnings,
         report.timeline.len(),

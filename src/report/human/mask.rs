@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::report::{Report, Status};
+use crate::report::Report;
 
 /// `target` is where the copy went.
 pub fn render_mask(report: &Report, target: &str) -> String {
@@ -53,11 +53,7 @@ pub fn render_mask(report: &Report, target: &str) -> String {
     let _ = writeln!(
         out,
         "\n{}: {} tables · {rows} rows · {} errors · {} warnings · {:.1} s",
-        if report.status == Status::Pass {
-            "pass"
-        } else {
-            "fail"
-        },
+        report.status.as_str(),
         report.tables.len(),
         report.summary.errors,
         report.summary.warnings,
