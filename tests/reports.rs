@@ -6,7 +6,7 @@
 mod util;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use serde_json::Value;
 use util::{check_json, demo, driftless};
@@ -159,6 +159,25 @@ fn github_format_on_stdout_keeps_the_exit_code() {
     ]);
     assert_eq!(run.code, 0);
     assert_eq!(run.stdout.matches("::warning ").count(), 2);
+}
+
+#[test]
+fn a_closed_stdout_is_not_an_error() {
+    // `driftless check | head -0`: the reader is gone before the report is written, and the
+    // exit code still says what was found.
+    let tmp = util::sandbox_dir();
+    let mut child = util::command(tmp.path())
+        .args(["check", "--migrations", &demo("data_loss")])
+        .args(["--checks", "tests/fixtures/no_checks", "--format", "html"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    util::assert_no_leftovers(tmp.path());
 }
 
 #[test]

@@ -1,7 +1,6 @@
 //! `driftless check`: the migration PR gate.
 
-use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Instant, SystemTime};
 
 use super::Signals;
@@ -10,7 +9,7 @@ use crate::cli::CheckArgs;
 use crate::config::Config;
 use crate::engine::{Capability, EngineSpec, StartOptions};
 use crate::migrations::{self, MigrationFormat, display_path};
-use crate::report::{self, Format, Progress, Report, Severity, Status};
+use crate::report::{self, Format, HumanText, Progress, Report, Severity, Status};
 use crate::roundtrip::{self, RoundtripOptions};
 use crate::{Error, ExitCode, Result, policy};
 
@@ -194,13 +193,11 @@ pub async fn run(args: CheckArgs, signals: &mut Signals) -> Result<ExitCode> {
     policy::mark_statuses(&mut report.migrations, &report.findings);
     report.finish(settings.fail_on, outcome.checks_run);
     for (format, path) in &settings.reports {
-        write_report(&report, *format, Some(path))?;
+        super::write_report(&report, *format, HumanText::Check, Some(path))?;
     }
-    write_report(&report, settings.format, settings.output.as_deref())?;
-    Ok(match report.status {
-        Status::Pass => ExitCode::Pass,
-        Status::Fail => ExitCode::Findings,
-    })
+    let output = settings.output.as_deref();
+    super::write_report(&report, settings.format, HumanText::Check, output)?;
+    Ok(super::exit_code(&report))
 }
 
 /// A shipped migration edited since `rev`: databases that ran it will never run the edit.
@@ -232,30 +229,4 @@ fn modified_findings(
             .detail("rule", "modified_migration")
         })
         .collect()
-}
-
-/// Renders to `output` or stdout; a closed stdout pipe (`| head`) is not an error.
-fn write_report(report: &Report, format: Format, output: Option<&Path>) -> Result<()> {
-    match output {
-        Some(path) => {
-            let mut bytes = Vec::new();
-            report::render(report, format, &mut bytes, false)
-                .map_err(|e| Error::infra(format!("cannot render the report: {e}")))?;
-            crate::output::write_atomically(path, &bytes)
-        }
-        None => {
-            let color = std::io::stdout().is_terminal()
-                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                && std::env::var("TERM").map_or(true, |t| t != "dumb");
-            let mut out = std::io::stdout().lock();
-            match report::render(report, format, &mut out, color).and_then(|()| out.flush()) {
-                Ok(()) => Ok(()),
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-                Err(e) => Err(Error::Io {
-                    context: "cannot write the report to stdout".into(),
-                    source: e,
-                }),
-            }
-        }
-    }
 }

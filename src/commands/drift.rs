@@ -10,7 +10,9 @@ use crate::config::Config;
 use crate::engine::StartOptions;
 use crate::migrations::tracking;
 
-use crate::report::{self, Finding, FindingKind, Format, Report, Severity, Status};
+use crate::report::{
+    self, DriftFacts, Finding, FindingKind, Format, HumanText, Report, Severity, Status,
+};
 use crate::sandbox::redact_url;
 use crate::schema::{Change, SchemaSnapshot, diff};
 use crate::{Error, ExitCode, Result};
@@ -199,46 +201,15 @@ pub async fn run(args: DriftArgs, signals: &mut Signals) -> Result<ExitCode> {
         .or(config.fail_on)
         .unwrap_or(Severity::Error);
     report.finish(fail_on, 0);
+    let facts = DriftFacts {
+        url: redact_url(&args.url),
+        compared: count,
+        tracking_table: tracking_table.map(str::to_string),
+    };
     let format = args.format.unwrap_or(Format::Human);
-    super::emit_report(
-        &report,
-        format,
-        || {
-            let mut out = format!(
-                "driftless drift · {} {} · {}\n  compared with {} migrations{}\n\n",
-                report.engine,
-                report.server_version.as_deref().unwrap_or(""),
-                redact_url(&args.url),
-                count,
-                tracking_table
-                    .map(|t| format!(" (applied per {t})"))
-                    .unwrap_or_default()
-            );
-            if report.findings.is_empty() {
-                out.push_str("  no drift: the live schema is what the migrations produce\n");
-            }
-            for f in &report.findings {
-                out.push_str(&format!("  {} {}\n", f.kind.id(), f.message));
-                if let Some(diff) = f.get_detail("diff").and_then(|d| d.as_str()) {
-                    for line in diff.lines() {
-                        out.push_str(&format!("      {line}\n"));
-                    }
-                }
-            }
-            out.push_str(&format!(
-                "\n{}: {} differences · {:.1} s\n",
-                if report.status == Status::Pass {
-                    "pass"
-                } else {
-                    "fail"
-                },
-                report.findings.len(),
-                report.duration_ms as f64 / 1000.0
-            ));
-            out
-        },
-        args.output.as_deref(),
-    )
+    let human = HumanText::Drift(&facts);
+    super::write_report(&report, format, human, args.output.as_deref())?;
+    Ok(super::exit_code(&report))
 }
 
 #[cfg(test)]

@@ -15,7 +15,9 @@ use crate::mask::subset;
 use crate::mask::{self, MaskPlan, transform};
 use crate::migrations::display_path;
 use crate::report::Observer;
-use crate::report::{self, Finding, FindingKind, Format, Report, Severity, Status, TableCopy};
+use crate::report::{
+    self, Finding, FindingKind, Format, HumanText, Report, Severity, Status, TableCopy,
+};
 use crate::sandbox::redact_url;
 use crate::schema::SchemaSnapshot;
 use crate::sql::Dialect;
@@ -120,12 +122,9 @@ pub async fn run(args: MaskArgs, signals: &mut Signals) -> Result<ExitCode> {
     };
     report.finish(Severity::Error, 0);
     let format = args.format.unwrap_or(Format::Human);
-    super::emit_report(
-        &report,
-        format,
-        || human(&report, &target),
-        args.output.as_deref(),
-    )
+    let human = HumanText::Mask { target: &target };
+    super::write_report(&report, format, human, args.output.as_deref())?;
+    Ok(super::exit_code(&report))
 }
 
 enum Outcome {
@@ -481,66 +480,5 @@ fn suggest(
     if written == 0 {
         out.push_str("\n# No column looks personal.\n");
     }
-    out
-}
-
-/// The human summary of a mask run.
-fn human(report: &Report, target: &str) -> String {
-    let mut out = format!(
-        "driftless mask · {} {} → {target}\n\n",
-        report.engine,
-        report.server_version.as_deref().unwrap_or("")
-    );
-    let width = report
-        .tables
-        .iter()
-        .map(|t| t.table.len())
-        .max()
-        .unwrap_or(0);
-    for t in &report.tables {
-        let masked: Vec<String> = t
-            .columns
-            .iter()
-            .map(|(c, how)| format!("{c}: {how}"))
-            .collect();
-        let _ = writeln!(
-            out,
-            "  {:width$}  {:>9} rows  {:>6} ms  {}",
-            t.table,
-            t.rows,
-            t.ms,
-            if masked.is_empty() {
-                "(copied as it is)".to_string()
-            } else {
-                masked.join(", ")
-            }
-        );
-    }
-    if !report.findings.is_empty() {
-        out.push('\n');
-        for f in &report.findings {
-            let severity = f.severity.as_str();
-            let _ = writeln!(out, "  {severity:7} {:14} {}", f.kind.id(), f.message);
-            if let Some(diff) = f.get_detail("diff").and_then(|d| d.as_str()) {
-                for line in diff.lines() {
-                    let _ = writeln!(out, "          {line}");
-                }
-            }
-        }
-    }
-    let rows: u64 = report.tables.iter().map(|t| t.rows).sum();
-    let _ = writeln!(
-        out,
-        "\n{}: {} tables · {rows} rows · {} errors · {} warnings · {:.1} s",
-        if report.status == Status::Pass {
-            "pass"
-        } else {
-            "fail"
-        },
-        report.tables.len(),
-        report.summary.errors,
-        report.summary.warnings,
-        report.duration_ms as f64 / 1000.0
-    );
     out
 }

@@ -31,39 +31,48 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-/// Writes a command's report: `human` renders the command's own text, other formats come from
-/// the shared renderers; to `output` or stdout (a closed stdout is not an error). The exit code
-/// follows the report's status.
-pub fn emit_report(
+/// Writes a command's report in `format`: to `output` whole or not at all (a temp file beside
+/// it, then a rename), else to stdout, where a closed pipe (`| head`) is not an error and the
+/// human text has colour on a terminal. `human` is the command's text for `Format::Human`.
+/// `check` writes each `--report FORMAT=PATH` through here too.
+pub fn write_report(
     report: &crate::report::Report,
     format: crate::report::Format,
-    human: impl FnOnce() -> String,
+    human: crate::report::HumanText,
     output: Option<&std::path::Path>,
-) -> Result<ExitCode> {
+) -> Result<()> {
     use std::io::Write as _;
-    let text = if format == crate::report::Format::Human {
-        human()
-    } else {
-        let mut out = Vec::new();
-        crate::report::render(report, format, &mut out, false)
-            .map_err(|e| Error::infra(format!("cannot render the report: {e}")))?;
-        String::from_utf8_lossy(&out).into_owned()
+    let color = output.is_none() && stdout_has_colour();
+    let mut bytes = Vec::new();
+    crate::report::render(report, format, human, &mut bytes, color)
+        .map_err(|e| Error::infra(format!("cannot render the report: {e}")))?;
+    let Some(path) = output else {
+        let mut out = std::io::stdout().lock();
+        return match out.write_all(&bytes).and_then(|()| out.flush()) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Io {
+                context: "cannot write the report to stdout".into(),
+                source: e,
+            }),
+            _ => Ok(()),
+        };
     };
-    match output {
-        Some(path) => std::fs::write(path, text).map_err(|e| {
-            Error::input(format!(
-                "cannot write {}: {e}",
-                crate::migrations::display_path(path).display()
-            ))
-        })?,
-        None => {
-            let _ = std::io::stdout().lock().write_all(text.as_bytes());
-        }
-    }
-    Ok(match report.status {
+    crate::output::write_atomically(path, &bytes)
+}
+
+/// Colour on a terminal, unless `NO_COLOR` is set or `TERM` is `dumb`.
+fn stdout_has_colour() -> bool {
+    use std::io::IsTerminal as _;
+    std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && std::env::var("TERM").map_or(true, |t| t != "dumb")
+}
+
+/// The exit code of a finished report: findings at or above `--fail-on` fail it.
+pub fn exit_code(report: &crate::report::Report) -> ExitCode {
+    match report.status {
         crate::report::Status::Pass => ExitCode::Pass,
         crate::report::Status::Fail => ExitCode::Findings,
-    })
+    }
 }
 
 /// What every command that starts a server takes from `ServerArgs` and the config: binaries,

@@ -47,10 +47,7 @@ pub fn render_github(report: &Report, out: &mut dyn Write) -> std::io::Result<()
     writeln!(
         out,
         "driftless {}: {} errors, {} warnings, {} infos in {} migrations",
-        match report.status {
-            super::Status::Pass => "pass",
-            super::Status::Fail => "fail",
-        },
+        report.status.as_str(),
         s.errors,
         s.warnings,
         s.infos,

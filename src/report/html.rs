@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use std::io::Write;
 
 use super::phases::findings_of;
-use super::{Finding, MigrationStatus, Report, Severity, Status};
+use super::{Finding, MigrationResult, MigrationStatus, Report, Severity};
 
 fn esc(text: &str) -> String {
     text.replace('&', "&amp;")
@@ -201,10 +201,16 @@ fn finding_html(f: &Finding) -> String {
 }
 
 pub fn render_html(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
-    let verdict = match report.status {
-        Status::Pass => "pass",
-        Status::Fail => "fail",
-    };
+    let mut page = header(report);
+    page.push_str(&timeline(report));
+    page.push_str(&findings(report));
+    let _ = write!(page, "<script>{SCRIPT}</script>\n</body>\n</html>\n");
+    out.write_all(page.as_bytes())
+}
+
+/// The page's head, title and verdict, what ran where, and the counts.
+fn header(report: &Report) -> String {
+    let verdict = report.status.as_str();
     let s = &report.summary;
     let mut page = String::new();
     let _ = write!(
@@ -232,8 +238,11 @@ pub fn render_html(report: &Report, out: &mut dyn Write) -> std::io::Result<()> 
         "<ul class=\"summary\"><li class=\"sev-error\">{} errors</li><li class=\"sev-warning\">{} warnings</li><li>{} infos</li><li>{} migrations</li><li>{} checks</li></ul></header>",
         s.errors, s.warnings, s.infos, s.migrations, s.checks_run
     );
+    page
+}
 
-    // Timeline: bars scaled to the slowest migration.
+/// The migrations section: a row per migration with bars scaled to the slowest one.
+fn timeline(report: &Report) -> String {
     let slowest = report
         .migrations
         .iter()
@@ -246,54 +255,65 @@ pub fn render_html(report: &Report, out: &mut dyn Write) -> std::io::Result<()> 
         .max()
         .unwrap_or(1)
         .max(1);
-    page.push_str("<section id=\"timeline\"><h2>Migrations</h2>\n<p class=\"legend\"><span class=\"bar up\"></span> up <span class=\"bar down\"></span> down <span class=\"bar reup\"></span> re-up</p>\n<table class=\"timeline\">\n");
+    let mut page = String::from(
+        "<section id=\"timeline\"><h2>Migrations</h2>\n<p class=\"legend\"><span class=\"bar up\"></span> up <span class=\"bar down\"></span> down <span class=\"bar reup\"></span> re-up</p>\n<table class=\"timeline\">\n",
+    );
     for m in &report.migrations {
-        let worst = findings_of(&report.findings, m)
-            .iter()
-            .map(|f| f.severity)
-            .max();
-        let (class, mark) = match (m.status, worst) {
-            (MigrationStatus::Skipped, _) => ("skipped", "–"),
-            (MigrationStatus::Error, _) | (_, Some(Severity::Error)) => ("error", "✗"),
-            (_, Some(Severity::Warning)) => ("warning", "!"),
-            _ => ("ok", "✓"),
-        };
-        let bar = |name: &str, ms: Option<u64>| {
-            ms.map(|ms| {
-                format!(
-                    "<span class=\"bar {name}\" style=\"width:{}px\" title=\"{name} {ms} ms\"></span>",
-                    (ms * 300 / slowest).max(2)
-                )
-            })
-            .unwrap_or_default()
-        };
-        let times: Vec<String> = [("up", m.up_ms), ("down", m.down_ms), ("re-up", m.reup_ms)]
-            .iter()
-            .filter_map(|(n, ms)| ms.map(|ms| format!("{n} {ms} ms")))
-            .collect();
-        let _ = writeln!(
-            page,
-            "<tr class=\"status-{class}\" data-status=\"{}\"><td class=\"mark\">{mark}</td><td><code>{}</code> {}</td><td class=\"bars\">{}{}{}</td><td class=\"times\">{}</td></tr>",
-            serde_json::to_value(m.status)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default(),
-            esc(&m.version),
-            esc(&m.name),
-            bar("up", m.up_ms),
-            bar("down", m.down_ms),
-            bar("reup", m.reup_ms),
-            if m.status == MigrationStatus::Skipped {
-                "skipped".to_string()
-            } else {
-                times.join(" · ")
-            }
-        );
+        page.push_str(&timeline_row(report, m, slowest));
     }
     page.push_str("</table></section>\n");
+    page
+}
 
+fn timeline_row(report: &Report, m: &MigrationResult, slowest: u64) -> String {
+    let worst = findings_of(&report.findings, m)
+        .iter()
+        .map(|f| f.severity)
+        .max();
+    let (class, mark) = match (m.status, worst) {
+        (MigrationStatus::Skipped, _) => ("skipped", "–"),
+        (MigrationStatus::Error, _) | (_, Some(Severity::Error)) => ("error", "✗"),
+        (_, Some(Severity::Warning)) => ("warning", "!"),
+        _ => ("ok", "✓"),
+    };
+    let bar = |name: &str, ms: Option<u64>| {
+        ms.map(|ms| {
+            format!(
+                "<span class=\"bar {name}\" style=\"width:{}px\" title=\"{name} {ms} ms\"></span>",
+                (ms * 300 / slowest).max(2)
+            )
+        })
+        .unwrap_or_default()
+    };
+    let times: Vec<String> = [("up", m.up_ms), ("down", m.down_ms), ("re-up", m.reup_ms)]
+        .iter()
+        .filter_map(|(n, ms)| ms.map(|ms| format!("{n} {ms} ms")))
+        .collect();
+    format!(
+        "<tr class=\"status-{class}\" data-status=\"{}\"><td class=\"mark\">{mark}</td><td><code>{}</code> {}</td><td class=\"bars\">{}{}{}</td><td class=\"times\">{}</td></tr>\n",
+        serde_json::to_value(m.status)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default(),
+        esc(&m.version),
+        esc(&m.name),
+        bar("up", m.up_ms),
+        bar("down", m.down_ms),
+        bar("reup", m.reup_ms),
+        if m.status == MigrationStatus::Skipped {
+            "skipped".to_string()
+        } else {
+            times.join(" · ")
+        }
+    )
+}
+
+/// The findings section: the filter form, then every finding.
+fn findings(report: &Report) -> String {
     let kinds: BTreeSet<&str> = report.findings.iter().map(|f| f.kind.id()).collect();
-    page.push_str("<section id=\"findings\"><h2>Findings</h2>\n<form id=\"filters\" onsubmit=\"return false\">\n<span>severity:");
+    let mut page = String::from(
+        "<section id=\"findings\"><h2>Findings</h2>\n<form id=\"filters\" onsubmit=\"return false\">\n<span>severity:",
+    );
     for severity in ["error", "warning", "info"] {
         let _ = write!(
             page,
@@ -315,9 +335,6 @@ pub fn render_html(report: &Report, out: &mut dyn Write) -> std::io::Result<()> 
     for f in &report.findings {
         page.push_str(&finding_html(f));
     }
-    let _ = write!(
-        page,
-        "</section>\n<script>{SCRIPT}</script>\n</body>\n</html>\n"
-    );
-    out.write_all(page.as_bytes())
+    page.push_str("</section>\n");
+    page
 }

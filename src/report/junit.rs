@@ -1,47 +1,139 @@
 //! JUnit XML: a test suite per migration, a test case per phase (up, checks, down, re-up).
 //! Error findings are failures carrying the message and file:line; warnings and infos go to
-//! `system-out`; phases that did not run are skipped. The shape is the one Jenkins and GitLab
-//! read (`testsuites/testsuite/testcase` with `failure`, `skipped`, `system-out`).
+//! `system-out`; phases that did not run are skipped. Findings of no migration make a
+//! `general` suite. The shape is the one Jenkins and GitLab read; quick-junit writes it.
 
-use std::fmt::Write as _;
 use std::io::Write;
+use std::time::Duration;
+
+use chrono::{DateTime, FixedOffset};
+use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
 
 use super::phases::{Phase, findings_of};
-use super::{Finding, MigrationStatus, Report, Severity};
+use super::{Finding, MigrationResult, MigrationStatus, Report, Severity};
 
-fn xml(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            // Control characters are not allowed in XML 1.0.
-            c if (c as u32) < 0x20 && !matches!(c, '\n' | '\r' | '\t') => out.push('?'),
-            c => out.push(c),
+pub fn render_junit(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
+    let mut junit = quick_junit::Report::new(format!("driftless {}", report.command));
+    junit.set_time(Duration::from_millis(report.duration_ms));
+    // A start time that does not parse (reports are ours, so it does) only loses the attribute.
+    let started = DateTime::parse_from_rfc3339(&report.started_at).ok();
+    for m in &report.migrations {
+        junit.add_test_suite(migration_suite(report, m, started));
+    }
+    let general: Vec<&Finding> = report
+        .findings
+        .iter()
+        .filter(|f| f.migration.is_none())
+        .collect();
+    if !general.is_empty() {
+        let mut suite = TestSuite::new("general");
+        suite.set_time(Duration::ZERO);
+        suite.add_test_case(case("general", "driftless.general", None, &general, None));
+        junit.add_test_suite(suite);
+    }
+    junit.serialize(out).map_err(std::io::Error::other)
+}
+
+/// A migration's suite: one case per phase, with the findings of that phase.
+fn migration_suite(
+    report: &Report,
+    m: &MigrationResult,
+    started: Option<DateTime<FixedOffset>>,
+) -> TestSuite {
+    let name = format!("{} {}", m.version, m.name);
+    let classname = format!("driftless.{}", name.replace(' ', "_"));
+    let mut suite = TestSuite::new(&name);
+    if let Some(started) = started {
+        suite.set_timestamp(started);
+    }
+    let ms: u64 = [m.up_ms, m.down_ms, m.reup_ms].iter().flatten().sum();
+    suite.set_time(Duration::from_millis(ms));
+    let found = findings_of(&report.findings, m);
+    for phase in Phase::ALL {
+        let mine: Vec<&Finding> = found
+            .iter()
+            .copied()
+            .filter(|f| Phase::of(f) == phase)
+            .collect();
+        let skipped = skip_reason(m, phase);
+        suite.add_test_case(case(
+            phase.name(),
+            &classname,
+            phase.millis(m),
+            &mine,
+            skipped,
+        ));
+    }
+    suite
+}
+
+/// Why a phase did not run, if it did not.
+fn skip_reason(m: &MigrationResult, phase: Phase) -> Option<&'static str> {
+    match (m.status, phase.millis(m)) {
+        (MigrationStatus::Skipped, _) => Some("not run: an earlier migration failed"),
+        (_, None) => Some(match phase {
+            Phase::Down => "no down step ran",
+            Phase::Reup => "not applied again",
+            _ => "did not run",
+        }),
+        _ => None,
+    }
+}
+
+/// A case of `findings`: failed when any is an error (whatever else is said about the phase),
+/// else skipped with `skipped`'s reason, else passed; the other findings in `system-out`.
+fn case(
+    name: &str,
+    classname: &str,
+    ms: Option<u64>,
+    findings: &[&Finding],
+    skipped: Option<&str>,
+) -> TestCase {
+    let (errors, notes): (Vec<&Finding>, Vec<&Finding>) =
+        findings.iter().partition(|f| f.severity == Severity::Error);
+    let status = match (errors.first(), skipped) {
+        (Some(first), _) => {
+            let more = match errors.len() {
+                1 => String::new(),
+                n => format!(" (and {} more)", n - 1),
+            };
+            let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            status
+                .set_message(format!("{}{more}", first.message))
+                .set_type(first.kind.id())
+                .set_description(described(&errors));
+            status
         }
+        (None, Some(reason)) => {
+            let mut status = TestCaseStatus::skipped();
+            status.set_message(reason);
+            status
+        }
+        (None, None) => TestCaseStatus::success(),
+    };
+    let mut case = TestCase::new(name, status);
+    case.set_classname(classname)
+        .set_time(Duration::from_millis(ms.unwrap_or(0)));
+    if !notes.is_empty() {
+        case.set_system_out(described(&notes));
     }
-    out
+    case
 }
 
-fn seconds(ms: Option<u64>) -> String {
-    format!("{:.3}", ms.unwrap_or(0) as f64 / 1000.0)
-}
-
-fn place(f: &Finding) -> String {
-    match (&f.file, f.line) {
-        (Some(file), Some(line)) => format!("{file}:{line}: "),
-        (Some(file), None) => format!("{file}: "),
-        _ => String::new(),
-    }
+/// Each finding as `file:line: message [severity kind]` and its diff, a blank line between.
+fn described(findings: &[&Finding]) -> String {
+    let texts: Vec<String> = findings.iter().map(|f| describe(f)).collect();
+    texts.join("\n\n")
 }
 
 fn describe(f: &Finding) -> String {
+    let place = match (&f.file, f.line) {
+        (Some(file), Some(line)) => format!("{file}:{line}: "),
+        (Some(file), None) => format!("{file}: "),
+        _ => String::new(),
+    };
     let mut text = format!(
-        "{}{} [{} {}]",
-        place(f),
+        "{place}{} [{} {}]",
         f.message,
         f.severity.as_str(),
         f.kind.id()
@@ -53,148 +145,33 @@ fn describe(f: &Finding) -> String {
     text
 }
 
-struct Case {
-    name: &'static str,
-    time: String,
-    failures: Vec<String>,
-    notes: Vec<String>,
-    first_failure: Option<(String, String)>,
-    skipped: Option<String>,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{FindingKind, fixtures};
 
-pub fn render_junit(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
-    let mut suites = String::new();
-    let (mut total, mut failures, mut skipped) = (0, 0, 0);
-    for m in &report.migrations {
-        let found = findings_of(&report.findings, m);
-        let mut cases = Vec::new();
-        for phase in Phase::ALL {
-            let mine: Vec<&&Finding> = found.iter().filter(|f| Phase::of(f) == phase).collect();
-            let errors: Vec<&&Finding> = mine
-                .iter()
-                .copied()
-                .filter(|f| f.severity == Severity::Error)
-                .collect();
-            let skip = match (m.status, phase.millis(m)) {
-                (MigrationStatus::Skipped, _) => {
-                    Some("not run: an earlier migration failed".to_string())
-                }
-                (_, None) if errors.is_empty() => Some(match phase {
-                    Phase::Down => "no down step ran".to_string(),
-                    Phase::Reup => "not applied again".to_string(),
-                    _ => "did not run".to_string(),
-                }),
-                _ => None,
-            };
-            cases.push(Case {
-                name: phase.name(),
-                time: seconds(phase.millis(m)),
-                failures: errors.iter().map(|f| describe(f)).collect(),
-                notes: mine
-                    .iter()
-                    .filter(|f| f.severity != Severity::Error)
-                    .map(|f| describe(f))
-                    .collect(),
-                first_failure: errors
-                    .first()
-                    .map(|f| (f.message.clone(), f.kind.id().to_string())),
-                skipped: skip,
-            });
-        }
-        let suite_failures = cases.iter().filter(|c| !c.failures.is_empty()).count();
-        let suite_skipped = cases
-            .iter()
-            .filter(|c| c.skipped.is_some() && c.failures.is_empty())
-            .count();
-        let time: u64 = [m.up_ms, m.down_ms, m.reup_ms].iter().flatten().sum();
-        total += cases.len();
-        failures += suite_failures;
-        skipped += suite_skipped;
-        let suite_name = format!("{} {}", m.version, m.name);
-        let _ = writeln!(
-            suites,
-            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{suite_failures}\" errors=\"0\" skipped=\"{suite_skipped}\" time=\"{}\" timestamp=\"{}\">",
-            xml(&suite_name),
-            cases.len(),
-            seconds(Some(time)),
-            xml(report.started_at.trim_end_matches('Z'))
-        );
-        for case in cases {
-            let _ = write!(
-                suites,
-                "    <testcase classname=\"{}\" name=\"{}\" time=\"{}\"",
-                xml(&format!("driftless.{}", suite_name.replace(' ', "_"))),
-                case.name,
-                case.time
-            );
-            if case.failures.is_empty() && case.skipped.is_none() && case.notes.is_empty() {
-                suites.push_str("/>\n");
-                continue;
-            }
-            suites.push_str(">\n");
-            if let Some((message, kind)) = &case.first_failure {
-                let more = if case.failures.len() > 1 {
-                    format!(" (and {} more)", case.failures.len() - 1)
-                } else {
-                    String::new()
-                };
-                let _ = writeln!(
-                    suites,
-                    "      <failure message=\"{}{more}\" type=\"{}\">{}</failure>",
-                    xml(message),
-                    xml(kind),
-                    xml(&case.failures.join("\n\n"))
-                );
-            } else if let Some(reason) = &case.skipped {
-                let _ = writeln!(suites, "      <skipped message=\"{}\"/>", xml(reason));
-            }
-            if !case.notes.is_empty() {
-                let _ = writeln!(
-                    suites,
-                    "      <system-out>{}</system-out>",
-                    xml(&case.notes.join("\n\n"))
-                );
-            }
-            suites.push_str("    </testcase>\n");
-        }
-        suites.push_str("  </testsuite>\n");
+    fn xml(report: &Report) -> String {
+        let mut out = Vec::new();
+        render_junit(report, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
     }
-    let general: Vec<&Finding> = report
-        .findings
-        .iter()
-        .filter(|f| f.migration.is_none())
-        .collect();
-    if !general.is_empty() {
-        let errors: Vec<&&Finding> = general
-            .iter()
-            .filter(|f| f.severity == Severity::Error)
-            .collect();
-        total += 1;
-        failures += usize::from(!errors.is_empty());
-        let _ = writeln!(
-            suites,
-            "  <testsuite name=\"general\" tests=\"1\" failures=\"{}\" errors=\"0\" skipped=\"0\" time=\"0.000\">\n    <testcase classname=\"driftless.general\" name=\"general\" time=\"0.000\">",
-            usize::from(!errors.is_empty())
-        );
-        if let Some(first) = errors.first() {
-            let text: Vec<String> = errors.iter().map(|f| describe(f)).collect();
-            let _ = writeln!(
-                suites,
-                "      <failure message=\"{}\" type=\"{}\">{}</failure>",
-                xml(&first.message),
-                first.kind.id(),
-                xml(&text.join("\n\n"))
-            );
-        }
-        suites.push_str("    </testcase>\n  </testsuite>\n");
+
+    #[test]
+    fn a_suite_per_migration_and_a_case_per_phase() {
+        insta::assert_snapshot!("junit", xml(&fixtures::check()));
     }
-    writeln!(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>")?;
-    writeln!(
-        out,
-        "<testsuites name=\"driftless {}\" tests=\"{total}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\" time=\"{}\">",
-        xml(&report.command),
-        seconds(Some(report.duration_ms))
-    )?;
-    out.write_all(suites.as_bytes())?;
-    writeln!(out, "</testsuites>")
+
+    #[test]
+    fn text_is_escaped_and_control_characters_dropped() {
+        let mut report = fixtures::clean("check");
+        report.findings = vec![
+            Finding::new(FindingKind::Lint, "<a href=\"x\">&'\u{1}'</a>").severity(Severity::Error),
+        ];
+        let text = xml(&report);
+        assert!(
+            text.contains("message=\"&lt;a href=&quot;x&quot;&gt;&amp;&apos;&apos;&lt;/a&gt;\""),
+            "{text}"
+        );
+        assert!(!text.contains('\u{1}'));
+    }
 }

@@ -3,6 +3,8 @@
 //! Renderers are functions from `&Report` to a writer; none of them recomputes anything.
 
 mod codeclimate;
+#[cfg(test)]
+mod fixtures;
 mod github;
 mod html;
 mod human;
@@ -19,7 +21,7 @@ mod sarif;
 pub use codeclimate::render_codeclimate;
 pub use github::render_github;
 pub use html::render_html;
-pub use human::render_human;
+pub use human::{DriftFacts, DryRunFacts, HumanText, render_human};
 pub use json::render_json;
 pub use junit::render_junit;
 pub use kinds::{FindingKind, Severity};
@@ -86,15 +88,17 @@ impl Format {
     }
 }
 
-/// Renders `report` in `format`. `color` only affects human output.
+/// Renders `report` in `format`; `human` says which command's text `Format::Human` is, and
+/// `color` only affects that text.
 pub fn render(
     report: &Report,
     format: Format,
+    human: HumanText,
     out: &mut dyn std::io::Write,
     color: bool,
 ) -> std::io::Result<()> {
     match format {
-        Format::Human => render_human(report, out, color),
+        Format::Human => human.render(report, out, color),
         Format::Json => render_json(report, out),
         Format::Junit => render_junit(report, out),
         Format::Markdown => render_markdown(report, out),

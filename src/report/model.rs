@@ -144,6 +144,16 @@ pub enum Status {
     Fail,
 }
 
+impl Status {
+    /// The word every format uses for it: `pass` or `fail`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Summary {
     pub errors: usize,

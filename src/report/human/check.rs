@@ -1,10 +1,11 @@
-//! Human-readable output: a line per migration, findings grouped by migration, a summary.
+//! `check`'s human text: a line per migration, findings grouped by migration, a summary.
 
 use std::io::Write;
 
 use anstyle::{AnsiColor, Style};
 
-use super::{Finding, MigrationStatus, Report, Severity, Status};
+use crate::report::phases::findings_of;
+use crate::report::{Finding, MigrationResult, MigrationStatus, Report, Severity, Status};
 
 /// Diff lines shown per finding before the rest is left to the JSON report.
 const MAX_DIFF_LINES: usize = 24;
@@ -47,6 +48,29 @@ impl Paint {
 /// Writes the human report. `color` adds ANSI styles (callers decide from TTY / NO_COLOR).
 pub fn render_human(report: &Report, out: &mut dyn Write, color: bool) -> std::io::Result<()> {
     let p = Paint { color };
+    write_header(out, &p, report)?;
+    write_migrations(out, &p, report)?;
+    write_findings(out, &p, report)?;
+    writeln!(out)?;
+    let s = &report.summary;
+    let verdict = match report.status {
+        Status::Pass => p.fg(AnsiColor::Green, "pass"),
+        Status::Fail => p.fg(AnsiColor::Red, "fail"),
+    };
+    writeln!(
+        out,
+        "{verdict}: {} · {} · {} · {} · {} · {}",
+        plural(s.errors, "error"),
+        plural(s.warnings, "warning"),
+        plural(s.infos, "info"),
+        plural(s.migrations, "migration"),
+        plural(s.checks_run, "check"),
+        duration(report.duration_ms)
+    )
+}
+
+/// What ran: command, engine and server, seed, the migrations' layout, server settings.
+fn write_header(out: &mut dyn Write, p: &Paint, report: &Report) -> std::io::Result<()> {
     let server = report
         .server_version
         .as_deref()
@@ -70,8 +94,11 @@ pub fn render_human(report: &Report, out: &mut dyn Write, color: bool) -> std::i
     for (name, value) in &report.server_settings {
         writeln!(out, "{}", p.dim(&format!("{name}: {value}")))?;
     }
-    writeln!(out)?;
+    writeln!(out)
+}
 
+/// A line per migration: a mark for its worst finding, its name, its steps' timings.
+fn write_migrations(out: &mut dyn Write, p: &Paint, report: &Report) -> std::io::Result<()> {
     let width = report
         .migrations
         .iter()
@@ -79,13 +106,8 @@ pub fn render_human(report: &Report, out: &mut dyn Write, color: bool) -> std::i
         .max()
         .unwrap_or(0);
     for m in &report.migrations {
-        let worst = report
-            .findings
+        let worst = findings_of(&report.findings, m)
             .iter()
-            .filter(|f| {
-                f.migration.as_deref() == Some(m.version.as_str())
-                    && f.migration_name.as_deref() == Some(m.name.as_str())
-            })
             .map(|f| f.severity)
             .max();
         let mark = match (m.status, worst) {
@@ -101,8 +123,12 @@ pub fn render_human(report: &Report, out: &mut dyn Write, color: bool) -> std::i
         };
         writeln!(out, "  {mark} {label:<width$}  {timing}")?;
     }
+    Ok(())
+}
 
-    // Findings grouped by migration (version and name: Flyway repeatables share a version).
+/// The findings grouped by migration (version and name: Flyway repeatables share a version),
+/// in the order the first of each group was found.
+fn write_findings(out: &mut dyn Write, p: &Paint, report: &Report) -> std::io::Result<()> {
     type Group<'r> = ((Option<&'r str>, Option<&'r str>), Vec<&'r Finding>);
     let mut groups: Vec<Group> = Vec::new();
     for f in &report.findings {
@@ -121,26 +147,10 @@ pub fn render_human(report: &Report, out: &mut dyn Write, color: bool) -> std::i
         };
         writeln!(out, "{}", p.bold(&title))?;
         for f in findings {
-            write_finding(out, &p, f)?;
+            write_finding(out, p, f)?;
         }
     }
-
-    writeln!(out)?;
-    let s = &report.summary;
-    let verdict = match report.status {
-        Status::Pass => p.fg(AnsiColor::Green, "pass"),
-        Status::Fail => p.fg(AnsiColor::Red, "fail"),
-    };
-    writeln!(
-        out,
-        "{verdict}: {} · {} · {} · {} · {} · {}",
-        plural(s.errors, "error"),
-        plural(s.warnings, "warning"),
-        plural(s.infos, "info"),
-        plural(s.migrations, "migration"),
-        plural(s.checks_run, "check"),
-        duration(report.duration_ms)
-    )
+    Ok(())
 }
 
 fn write_finding(out: &mut dyn Write, p: &Paint, f: &Finding) -> std::io::Result<()> {
@@ -213,7 +223,7 @@ fn write_diff(out: &mut dyn Write, p: &Paint, diff: &str, indent: &str) -> std::
     Ok(())
 }
 
-fn timings(m: &super::MigrationResult) -> String {
+fn timings(m: &MigrationResult) -> String {
     let mut parts = Vec::new();
     match m.up_ms {
         Some(ms) => parts.push(format!("up {ms} ms")),

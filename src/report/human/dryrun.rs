@@ -1,0 +1,176 @@
+//! The human text of `dry-run`: where production stood, the deploy statement by statement with
+//! its locks and rewrites, what it did to the data, the findings, and a verdict.
+
+use std::fmt::Write as _;
+
+use crate::report::{DataChange, Finding, FindingKind, Report, StatementTrace, TimelineEntry};
+
+/// What the text says beside the report: facts of the run the JSON report does not carry.
+pub struct DryRunFacts {
+    pub restore_ms: u64,
+    /// What the tracking table said (`_sqlx_migrations (sqlx): 3 applied, 1 pending`).
+    pub tracking: String,
+    /// Tables whose data was compared, of how many.
+    pub compared: (usize, usize),
+}
+
+pub fn render_dry_run(report: &Report, facts: &DryRunFacts) -> String {
+    let mut out = format!(
+        "driftless dry-run · {} {}\n  restored in {} ms · {}\n\n",
+        report.engine,
+        report.server_version.as_deref().unwrap_or(""),
+        facts.restore_ms,
+        facts.tracking
+    );
+    if report.timeline.is_empty() {
+        out.push_str("  nothing to deploy: no pending migration\n");
+    }
+    for entry in &report.timeline {
+        write_migration(&mut out, entry);
+    }
+    write_data(&mut out, report, facts.compared);
+    write_findings(&mut out, report);
+    let _ = writeln!(
+        out,
+        "\n{}: {} errors · {} warnings · {} pending migrations · {} checks · {:.1} s",
+        report.status.as_str(),
+        report.summary.errors,
+        report.summary.warnings,
+        report.timeline.len(),
+        report.summary.checks_run,
+        report.duration_ms as f64 / 1000.0
+    );
+    out
+}
+
+/// A pending migration and its statements, each with what it did beside it.
+fn write_migration(out: &mut String, entry: &TimelineEntry) {
+    let _ = writeln!(
+        out,
+        "  {} {}  {} ms",
+        entry.migration, entry.migration_name, entry.ms
+    );
+    for s in &entry.statements {
+        let notes = notes(s);
+        let _ = writeln!(
+            out,
+            "    line {:<4} {:>7} ms  {}{}",
+            s.line,
+            s.ms,
+            s.sql,
+            if notes.is_empty() {
+                String::new()
+            } else {
+                format!("\n                          {}", notes.join(" · "))
+            }
+        );
+    }
+}
+
+/// What a statement did besides taking time: rows, the lock it held, tables it rewrote.
+fn notes(s: &StatementTrace) -> Vec<String> {
+    let mut notes = Vec::new();
+    if let Some(rows) = s.rows.filter(|r| *r > 0) {
+        notes.push(format!("{rows} rows"));
+    }
+    if let (Some(lock), Some(on)) = (&s.lock, &s.lock_on) {
+        let blocking = s
+            .blocks
+            .as_deref()
+            .map(|b| format!(", blocks {b}"))
+            .unwrap_or_default();
+        notes.push(format!("{lock} on {on}{blocking}, held {} ms", s.held_ms));
+    }
+    if !s.rewrote.is_empty() {
+        notes.push(format!("rewrote {}", s.rewrote.join(", ")));
+    }
+    notes
+}
+
+/// How many tables were compared (only after a deploy), then a line per table whose data
+/// changed.
+fn write_data(out: &mut String, report: &Report, (hashed, tables): (usize, usize)) {
+    if !report.timeline.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n  data: compared {hashed} of {tables} tables{}",
+            if hashed < tables {
+                " (the deploy's statements cannot write the others)"
+            } else {
+                ""
+            }
+        );
+        if report.data_changes.is_empty() {
+            out.push_str("    no rows or values changed\n");
+        }
+    }
+    for change in &report.data_changes {
+        let _ = writeln!(
+            out,
+            "    {}  {}",
+            change.table,
+            describe(change).join(" · ")
+        );
+    }
+}
+
+/// A table's data change in parts: rows before and after, then per column.
+fn describe(change: &DataChange) -> Vec<String> {
+    let count = |n: Option<i64>| n.map_or("-".to_string(), |n| n.to_string());
+    let mut parts = vec![match (change.rows_before, change.rows_after) {
+        (None, after) => format!("new, {} rows", count(after)),
+        (before, None) => format!("dropped, held {} rows", count(before)),
+        (before, after) => format!("{} → {} rows", count(before), count(after)),
+    }];
+    if change.rows_before.is_some() && change.rows_after.is_some() {
+        if let Some(added) = change.rows_added.filter(|n| *n > 0) {
+            parts.push(format!("{added} added"));
+        }
+        if let Some(removed) = change.rows_removed.filter(|n| *n > 0) {
+            parts.push(format!("{removed} removed"));
+        }
+    }
+    for (column, n) in &change.values_changed {
+        parts.push(format!("{column}: {n} values changed"));
+    }
+    if !change.columns_differ.is_empty() {
+        parts.push(format!(
+            "values differ in {}",
+            change.columns_differ.join(", ")
+        ));
+    }
+    for (column, n) in &change.columns_dropped {
+        parts.push(format!("{column}: dropped with {n} values"));
+    }
+    for (old, new) in &change.columns_renamed {
+        parts.push(format!("{old}: renamed to {new}, values kept"));
+    }
+    parts
+}
+
+/// The findings but the pending migrations (the timeline shows those), with file and line.
+fn write_findings(out: &mut String, report: &Report) {
+    let shown: Vec<&Finding> = report
+        .findings
+        .iter()
+        .filter(|f| f.kind != FindingKind::PendingMigration)
+        .collect();
+    if shown.is_empty() {
+        return;
+    }
+    out.push('\n');
+    for f in shown {
+        let severity = f.severity.as_str();
+        let place = match (&f.file, f.line) {
+            (Some(file), Some(line)) => format!("  {file}:{line}"),
+            (Some(file), None) => format!("  {file}"),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "  {severity:7} {}{place}\n          {}",
+            f.kind.id(),
+            f.message
+        );
+    }
+}
