@@ -99,18 +99,19 @@ Examples:
 
 #[derive(Debug, Args)]
 pub struct DryRunArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+
+    #[command(flatten)]
+    pub migrations: MigrationArgs,
+
+    #[command(flatten)]
+    pub report: ReportArgs,
+
     /// The snapshot: a PostgreSQL dump (custom, directory, tar or plain SQL) or a MySQL /
     /// MariaDB SQL dump. It is only read.
     #[arg(long, value_name = "PATH")]
     pub snapshot: PathBuf,
-
-    /// Folder of migrations (any layout `check` reads). [default: ./migrations]
-    #[arg(long, value_name = "DIR")]
-    pub migrations: Option<PathBuf>,
-
-    /// The migration tool whose folder layout (and tracking table) to read. [default: detected]
-    #[arg(long, value_enum, value_name = "FORMAT")]
-    pub migration_format: Option<crate::migrations::MigrationFormat>,
 
     /// Folder of invariant checks, run before and after the deploy. [default: ./checks if it
     /// exists]
@@ -132,83 +133,36 @@ pub struct DryRunArgs {
     #[arg(long)]
     pub row_diff: bool,
 
-    /// Database engine: postgres or mysql. [default: postgres]
-    #[arg(long, value_name = "ENGINE")]
-    pub engine: Option<String>,
-
-    /// Output format on stdout (or in --output).
-    #[arg(long, value_enum, value_name = "FORMAT")]
-    pub format: Option<Format>,
-
-    /// Write the report to FILE instead of stdout.
-    #[arg(long, short = 'o', value_name = "FILE")]
-    pub output: Option<PathBuf>,
-
-    /// Lowest severity that makes driftless exit with 1. [default: error]
-    #[arg(long, value_enum, value_name = "SEVERITY")]
-    pub fail_on: Option<FailOn>,
-
     /// Leave the restored database running at the end and print how to connect to it.
     #[arg(long)]
     pub keep: bool,
 
-    /// Configuration file. [default: ./driftless.toml if it exists]
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
-
     #[command(flatten)]
     pub server: ServerArgs,
-
-    /// No progress output on stderr.
-    #[arg(long, short = 'q')]
-    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct DriftArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+
+    #[command(flatten)]
+    pub migrations: MigrationArgs,
+
+    #[command(flatten)]
+    pub report: ReportArgs,
+
     /// The live database; driftless only reads it, in read-only sessions.
     #[arg(long, value_name = "URL")]
     pub url: String,
-
-    /// Folder of migrations (any layout `check` reads). [default: ./migrations]
-    #[arg(long, value_name = "DIR")]
-    pub migrations: Option<PathBuf>,
-
-    /// The migration tool whose folder layout (and tracking table) to read. [default: detected]
-    #[arg(long, value_enum, value_name = "FORMAT")]
-    pub migration_format: Option<crate::migrations::MigrationFormat>,
 
     /// Objects managed elsewhere, left out of the comparison: `public.audit_*`, `view *`,
     /// `extension:*`. Repeatable.
     #[arg(long, value_name = "PATTERN")]
     pub ignore: Vec<String>,
 
-    /// Database engine; inferred from --url.
-    #[arg(long, value_name = "ENGINE")]
-    pub engine: Option<String>,
-
-    /// Output format on stdout (or in --output).
-    #[arg(long, value_enum, value_name = "FORMAT")]
-    pub format: Option<Format>,
-
-    /// Write the report to FILE instead of stdout.
-    #[arg(long, short = 'o', value_name = "FILE")]
-    pub output: Option<PathBuf>,
-
-    /// Lowest severity that makes driftless exit with 1. [default: error]
-    #[arg(long, value_enum, value_name = "SEVERITY")]
-    pub fail_on: Option<FailOn>,
-
-    /// Configuration file. [default: ./driftless.toml if it exists]
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
-
     #[command(flatten)]
     pub server: ServerArgs,
-
-    /// No progress output on stderr.
-    #[arg(long, short = 'q')]
-    pub quiet: bool,
 }
 
 const MASK_HELP: &str = "\
@@ -230,6 +184,12 @@ Exit codes:
 
 #[derive(Debug, Args)]
 pub struct MaskArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+
+    #[command(flatten)]
+    pub report: ReportArgs,
+
     /// The database to copy; it is only read, in one consistent snapshot.
     #[arg(long, value_name = "URL")]
     pub from: String,
@@ -270,28 +230,8 @@ pub struct MaskArgs {
     #[arg(long)]
     pub ephemeral_key: bool,
 
-    /// Database engine; inferred from --from.
-    #[arg(long, value_name = "ENGINE")]
-    pub engine: Option<String>,
-
-    /// Report format on stdout (or in --output).
-    #[arg(long, value_enum, value_name = "FORMAT")]
-    pub format: Option<Format>,
-
-    /// Write the report to FILE instead of stdout.
-    #[arg(long, short = 'o', value_name = "FILE")]
-    pub output: Option<PathBuf>,
-
-    /// Configuration file. [default: ./driftless.toml if it exists]
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
-
     #[command(flatten)]
     pub server: ServerArgs,
-
-    /// No progress output on stderr.
-    #[arg(long, short = 'q')]
-    pub quiet: bool,
 }
 
 const SEED_HELP: &str = "\
@@ -351,19 +291,11 @@ fn parse_rows(text: &str) -> Result<RowCounts, String> {
 
 #[derive(Debug, Args)]
 pub struct SeedArgs {
-    /// Database engine: postgres, mysql (MariaDB or MySQL) or mongo. Inferred from --url when
-    /// given.
-    #[arg(long, value_name = "ENGINE")]
-    pub engine: Option<String>,
+    #[command(flatten)]
+    pub common: CommonArgs,
 
-    /// Read the schema by applying these migrations to a disposable database (any layout
-    /// `check` reads). [default: ./migrations, or `migrations` in driftless.toml]
-    #[arg(long, value_name = "DIR", conflicts_with = "url")]
-    pub migrations: Option<PathBuf>,
-
-    /// The migration tool whose folder layout to read. [default: detected]
-    #[arg(long, value_enum, value_name = "FORMAT")]
-    pub migration_format: Option<crate::migrations::MigrationFormat>,
+    #[command(flatten)]
+    pub migrations: MigrationArgs,
 
     /// Seed this database in place: its schema is read from it and, without --out, its empty
     /// tables are filled (tables that have rows are left alone).
@@ -407,16 +339,8 @@ pub struct SeedArgs {
     #[arg(long)]
     pub keep: bool,
 
-    /// Configuration file. [default: ./driftless.toml if it exists]
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
-
     #[command(flatten)]
     pub server: ServerArgs,
-
-    /// No progress output on stderr.
-    #[arg(long, short = 'q')]
-    pub quiet: bool,
 }
 
 fn parse_report(text: &str) -> Result<(Format, PathBuf), String> {
@@ -430,6 +354,68 @@ fn parse_report(text: &str) -> Result<(Format, PathBuf), String> {
         return Err("the report path is empty".into());
     }
     Ok((format, PathBuf::from(path)))
+}
+
+/// What every command takes: the engine, the config file, and quiet.
+#[derive(Debug, Clone, Default, Args)]
+pub struct CommonArgs {
+    /// Database engine: postgres (or postgresql, pg), mysql (or mariadb), mongo (or mongodb).
+    /// [default: from --url, driftless.toml, else postgres]
+    #[arg(long, value_name = "ENGINE")]
+    pub engine: Option<String>,
+
+    /// Configuration file. [default: driftless.toml in this folder or the nearest parent]
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// No progress output on stderr.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+/// Where the migrations are, for every command that reads them.
+#[derive(Debug, Clone, Default, Args)]
+pub struct MigrationArgs {
+    /// Folder of migrations of sqlx/golang-migrate, diesel, dbmate, goose, Flyway, Liquibase
+    /// or sqitch; the layout is detected. [default: `migrations` in driftless.toml, else
+    /// ./migrations]
+    #[arg(id = "migrations", long = "migrations", value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+
+    /// The migration tool whose folder layout (and tracking table) to read. [default: detected]
+    #[arg(
+        id = "migration_format",
+        long = "migration-format",
+        value_enum,
+        value_name = "FORMAT"
+    )]
+    pub format: Option<crate::migrations::MigrationFormat>,
+}
+
+/// How a command that judges reports: the format, where it goes, and what fails the run.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ReportArgs {
+    /// Output format on stdout (or in --output).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<Format>,
+
+    /// Write the report to FILE instead of stdout (whole or not at all).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Lowest severity that makes driftless exit with 1. [default: error]
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<FailOn>,
+}
+
+impl ReportArgs {
+    /// `--fail-on`, else the config's, else errors.
+    pub fn fail_on(&self, config: &crate::config::Config) -> Severity {
+        self.fail_on
+            .map(Severity::from)
+            .or(config.fail_on)
+            .unwrap_or(Severity::Error)
+    }
 }
 
 /// Where the server binaries come from; shared by every command that starts a server.
@@ -473,20 +459,14 @@ impl From<FailOn> for Severity {
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// Database engine: postgres, mysql (MariaDB or MySQL) or mongo. Inferred from --url when
-    /// given.
-    #[arg(long, value_name = "ENGINE")]
-    pub engine: Option<String>,
+    #[command(flatten)]
+    pub common: CommonArgs,
 
-    /// Folder of migrations of sqlx/golang-migrate, diesel, dbmate, goose, Flyway, Liquibase
-    /// (formatted SQL) or sqitch; the layout is detected. [default: ./migrations, or
-    /// `migrations` in driftless.toml]
-    #[arg(long, value_name = "DIR")]
-    pub migrations: Option<PathBuf>,
+    #[command(flatten)]
+    pub migrations: MigrationArgs,
 
-    /// The migration tool whose folder layout to read. [default: detected]
-    #[arg(long, value_enum, value_name = "FORMAT")]
-    pub migration_format: Option<crate::migrations::MigrationFormat>,
+    #[command(flatten)]
+    pub report: ReportArgs,
 
     /// Folder of invariant checks: `*.sql` files, one query each, returning violating rows
     /// (MongoDB: `*.mongo.json`, a collection and an aggregation pipeline).
@@ -512,14 +492,6 @@ pub struct CheckArgs {
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
 
-    /// Output format on stdout (or in --output).
-    #[arg(long, value_enum, value_name = "FORMAT")]
-    pub format: Option<Format>,
-
-    /// Write the report to FILE instead of stdout.
-    #[arg(long, short = 'o', value_name = "FILE")]
-    pub output: Option<PathBuf>,
-
     /// Also write the report in FORMAT to PATH; repeatable. FORMAT: human, json, junit,
     /// markdown, github, sarif, html or codeclimate. Example: --report junit=driftless.xml
     #[arg(long = "report", value_name = "FORMAT=PATH", value_parser = parse_report)]
@@ -530,10 +502,6 @@ pub struct CheckArgs {
     #[arg(long, value_name = "REV")]
     pub changed_since: Option<String>,
 
-    /// Lowest severity that makes driftless exit with 1. [default: error]
-    #[arg(long, value_enum, value_name = "SEVERITY")]
-    pub fail_on: Option<FailOn>,
-
     /// Use this server instead of a disposable one: driftless creates a database
     /// `driftless_<random>` there, works only in it, and drops it at the end.
     #[arg(long, value_name = "URL")]
@@ -543,16 +511,8 @@ pub struct CheckArgs {
     #[arg(long)]
     pub keep: bool,
 
-    /// Configuration file. [default: ./driftless.toml if it exists]
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
-
     #[command(flatten)]
     pub server: ServerArgs,
-
-    /// No progress output on stderr.
-    #[arg(long, short = 'q')]
-    pub quiet: bool,
 }
 
 #[cfg(test)]

@@ -74,6 +74,19 @@ pub struct PostgresConfig {
     pub version: Option<String>,
 }
 
+/// `driftless.toml` in the working directory or the nearest parent that has one, as a path
+/// relative to the working directory when it is below it.
+fn nearest() -> Option<PathBuf> {
+    if Path::new(DEFAULT_FILE).is_file() {
+        return Some(PathBuf::from(DEFAULT_FILE));
+    }
+    let cwd = std::env::current_dir().ok()?;
+    cwd.ancestors()
+        .skip(1)
+        .map(|dir| dir.join(DEFAULT_FILE))
+        .find(|path| path.is_file())
+}
+
 /// A suppression from the config file.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
@@ -86,7 +99,8 @@ pub struct AllowRule {
 }
 
 impl Config {
-    /// Reads `explicit`, or `./driftless.toml` when it exists, or returns the defaults.
+    /// Reads `explicit`, or the nearest `driftless.toml` in this folder or a parent (as
+    /// `.squawk.toml` and `ruff.toml` are found), or returns the defaults.
     pub fn load(explicit: Option<&Path>) -> Result<Config> {
         let path = match explicit {
             Some(path) => {
@@ -98,8 +112,10 @@ impl Config {
                 }
                 path.to_path_buf()
             }
-            None if Path::new(DEFAULT_FILE).is_file() => PathBuf::from(DEFAULT_FILE),
-            None => return Ok(Config::default()),
+            None => match nearest() {
+                Some(path) => path,
+                None => return Ok(Config::default()),
+            },
         };
         let text = read_text(&path)?;
         let mut config = Config::parse(&text).map_err(|(line, message)| Error::InputAt {

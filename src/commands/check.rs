@@ -37,9 +37,10 @@ struct Settings {
 
 impl Settings {
     fn resolve(args: CheckArgs, config: &Config) -> Result<Settings> {
-        let engine = super::resolve_engine(args.engine.clone(), config, args.url.as_deref())?;
+        let engine =
+            super::resolve_engine(args.common.engine.clone(), config, args.url.as_deref())?;
         let from_config = |p: &Option<PathBuf>| p.as_deref().map(|p| config.resolve(p));
-        let migrations = super::migrations_dir(args.migrations.as_deref(), config);
+        let migrations = super::migrations_dir(args.migrations.dir.as_deref(), config);
         let checks_required = args.checks.is_some() || config.checks.is_some();
         let checks = args
             .checks
@@ -48,28 +49,28 @@ impl Settings {
         Ok(Settings {
             engine,
             migrations,
-            migration_format: args.migration_format.or(config.migration_format),
+            migration_format: args.migrations.format.or(config.migration_format),
             checks,
             checks_required,
             fixtures: args.fixtures,
             rows: args.rows.or(config.rows).unwrap_or(DEFAULT_ROWS),
             seed: args.seed.or(config.seed).unwrap_or(DEFAULT_SEED),
-            format: args.format.or(config.format).unwrap_or(Format::Human),
-            output: args.output,
+            fail_on: args.report.fail_on(config),
+            format: args
+                .report
+                .format
+                .or(config.format)
+                .unwrap_or(Format::Human),
+            output: args.report.output,
             reports: args.reports,
             changed_since: args.changed_since,
-            fail_on: args
-                .fail_on
-                .map(Severity::from)
-                .or(config.fail_on)
-                .unwrap_or(Severity::Error),
             start: StartOptions {
                 url: args.url,
                 keep: args.keep,
                 sample: args.sample,
-                ..super::server_options(&args.server, config, args.quiet)
+                ..super::server_options(&args.server, config, args.common.quiet)
             },
-            quiet: args.quiet,
+            quiet: args.common.quiet,
         })
     }
 }
@@ -131,7 +132,7 @@ fn read_inputs(settings: &Settings) -> Result<Inputs> {
 pub async fn run(args: CheckArgs, signals: &mut Signals) -> Result<ExitCode> {
     let started = Instant::now();
     let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
-    let config = Config::load(args.config.as_deref())?;
+    let config = Config::load(args.common.config.as_deref())?;
     let settings = Settings::resolve(args, &config)?;
     let inputs = read_inputs(&settings)?;
 

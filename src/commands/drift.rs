@@ -1,20 +1,16 @@
 //! `driftless drift`: the schema of a live database (read only) against the schema its applied
 //! migrations produce in a disposable database; every difference is `schema_drift`.
 
-use std::collections::BTreeMap;
 use std::time::{Instant, SystemTime};
 
 use super::Signals;
 use crate::cli::DriftArgs;
 use crate::config::Config;
-use crate::engine::StartOptions;
-use crate::migrations::tracking;
-
-use crate::report::{
-    self, DriftFacts, Finding, FindingKind, Format, HumanText, Report, Severity, Status,
-};
+use crate::engine::{EngineSpec, StartOptions};
+use crate::migrations::{Migration, MigrationFormat, tracking};
+use crate::report::{self, DriftFacts, Finding, FindingKind, Format, HumanText, Report, Severity};
 use crate::sandbox::redact_url;
-use crate::schema::{Change, SchemaSnapshot, diff};
+use crate::schema::{Change, SchemaDiff, SchemaSnapshot, diff};
 use crate::{Error, ExitCode, Result};
 
 /// `*` and `?` wildcards.
@@ -67,80 +63,120 @@ fn structural(mut schema: SchemaSnapshot) -> SchemaSnapshot {
 pub async fn run(args: DriftArgs, signals: &mut Signals) -> Result<ExitCode> {
     let started = Instant::now();
     let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
-    let config = Config::load(args.config.as_deref())?;
-    let spec = super::resolve_engine(args.engine.clone(), &config, Some(&args.url))?;
-    let dir = super::migrations_dir(args.migrations.as_deref(), &config);
+    let config = Config::load(args.common.config.as_deref())?;
+    let spec = super::resolve_engine(args.common.engine.clone(), &config, Some(&args.url))?;
+    let dir = super::migrations_dir(args.migrations.dir.as_deref(), &config);
     let (format, list) = super::read_migrations(
         &dir,
-        args.migration_format.or(config.migration_format),
+        args.migrations.format.or(config.migration_format),
         spec,
         "pass --migrations DIR",
     )?;
-    let server = super::server_options(&args.server, &config, args.quiet);
-    let mut progress = report::Progress::new(args.quiet);
+    let server = super::server_options(&args.server, &config, args.common.quiet);
+    let mut progress = report::Progress::new(args.common.quiet);
     progress.status("reading the live schema…");
-    let live_options = StartOptions {
-        url: Some(args.url.clone()),
+    let live = read_live(spec, &args.url, &server, format, &list, signals).await?;
+    progress.status("applying the migrations to a disposable database…");
+    let expected = expected_schema(spec, &server, &list, &live.applied, signals).await;
+    progress.finish();
+    let expected = expected?;
+
+    let changes = diff(
+        &structural(filtered(&expected, &args.ignore)),
+        &structural(filtered(&live.schema, &args.ignore)),
+        ("migrations", "live"),
+    );
+    let mut report = Report::new("drift", spec.name, started_at);
+    report.server_version = Some(live.server_version);
+    report.migration_format = Some(format.name().into());
+    report.findings = drift_findings(&changes);
+    report.duration_ms = started.elapsed().as_millis() as u64;
+    report.finish(args.report.fail_on(&config), 0);
+    let facts = DriftFacts {
+        url: redact_url(&args.url),
+        compared: live.applied.len(),
+        tracking_table: live.tracking_table.map(str::to_string),
+    };
+    let format = args.report.format.unwrap_or(Format::Human);
+    let human = HumanText::Drift(&facts);
+    super::write_report(&report, format, human, args.report.output.as_deref())?;
+    Ok(super::exit_code(&report))
+}
+
+/// What the live database says: its schema, its server, and which migrations it has.
+struct Live {
+    schema: SchemaSnapshot,
+    server_version: String,
+    /// Indexes of the migrations it has applied (all of them without a tracking table).
+    applied: Vec<usize>,
+    tracking_table: Option<&'static str>,
+}
+
+/// Reads the live database (read-only sessions) and lets go of it.
+async fn read_live(
+    spec: &'static EngineSpec,
+    url: &str,
+    server: &StartOptions,
+    format: MigrationFormat,
+    list: &[Migration],
+    signals: &mut Signals,
+) -> Result<Live> {
+    let options = StartOptions {
+        url: Some(url.to_string()),
         in_place: true,
         read_only: true,
         bin_dir: server.bin_dir.clone(),
         ..StartOptions::default()
     };
-    // The live database: read its schema and where it is in its history, then let go of it.
-    let (live_schema, server_version, applied_count) = {
-        let mut live = signals.guard((spec.start)(&live_options)).await?;
-        let read = signals
-            .guard(async {
-                let schema = live.schema().await?;
-                let tracked = crate::history::read(live.as_mut(), format).await?;
-                Ok::<_, Error>((schema, live.server_version().to_string(), tracked))
-            })
-            .await;
-        let _ = live.teardown(false).await;
-        let (schema, version, tracked) = read?;
-        let history = tracking::history(tracked.clone(), &list);
-        let count = if tracked.is_some() {
-            history.applied.len()
-        } else {
-            list.len()
-        };
-        (
-            schema,
-            version,
-            (count, history.applied, tracked.map(|t| t.table)),
-        )
+    let mut live = signals.guard((spec.start)(&options)).await?;
+    let read = signals
+        .guard(async {
+            let schema = live.schema().await?;
+            let tracked = crate::history::read(live.as_mut(), format).await?;
+            Ok::<_, Error>((schema, live.server_version().to_string(), tracked))
+        })
+        .await;
+    let _ = live.teardown(false).await;
+    let (schema, server_version, tracked) = read?;
+    let tracking_table = tracked.as_ref().map(|t| t.table);
+    let applied = match tracked {
+        Some(_) => tracking::history(tracked, list).applied,
+        None => (0..list.len()).collect(),
     };
-    let (count, applied, tracking_table) = applied_count;
+    Ok(Live {
+        schema,
+        server_version,
+        applied,
+        tracking_table,
+    })
+}
 
-    progress.status("applying the migrations to a disposable database…");
-    let start = server;
-    let mut scratch = signals.guard((spec.start)(&start)).await?;
-    let indexes: Vec<usize> = if tracking_table.is_some() {
-        applied
-    } else {
-        (0..list.len()).collect()
-    };
+/// The schema the applied migrations produce on a disposable database.
+async fn expected_schema(
+    spec: &'static EngineSpec,
+    server: &StartOptions,
+    list: &[Migration],
+    applied: &[usize],
+    signals: &mut Signals,
+) -> Result<SchemaSnapshot> {
+    let mut scratch = signals.guard((spec.start)(server)).await?;
     let built = signals
         .guard(async {
-            for &i in &indexes {
-                let m = &list[i];
-                if m.unsupported.is_some() {
-                    continue;
+            for m in applied.iter().map(|&i| &list[i]) {
+                if m.unsupported.is_none() {
+                    super::up_applied(m, scratch.apply(&m.up).await?, " on a fresh database")?;
                 }
-                super::up_applied(m, scratch.apply(&m.up).await?, " on a fresh database")?;
             }
             scratch.schema().await
         })
         .await;
-    progress.finish();
     let _ = scratch.teardown(false).await;
-    let expected = built?;
+    built
+}
 
-    let changes = diff(
-        &structural(filtered(&expected, &args.ignore)),
-        &structural(filtered(&live_schema, &args.ignore)),
-        ("migrations", "live"),
-    );
+/// One `schema_drift` per object that differs, and a warning per table whose columns are in
+/// another order.
+fn drift_findings(changes: &SchemaDiff) -> Vec<Finding> {
     let mut findings = Vec::new();
     for change in &changes.objects {
         let what = match change.change {
@@ -176,40 +212,7 @@ pub async fn run(args: DriftArgs, signals: &mut Signals) -> Result<ExitCode> {
             .detail("column_order", true),
         );
     }
-    let mut report = Report {
-        version: 1,
-        tool: report::tool_name(),
-        command: "drift".into(),
-        engine: spec.name.into(),
-        server_version: Some(server_version),
-        server_settings: BTreeMap::new(),
-        status: Status::Pass,
-        migration_format: Some(format.name().into()),
-        started_at,
-        duration_ms: started.elapsed().as_millis() as u64,
-        seed: None,
-        migrations: Vec::new(),
-        tables: Vec::new(),
-        timeline: Vec::new(),
-        data_changes: Vec::new(),
-        findings,
-        summary: Default::default(),
-    };
-    let fail_on = args
-        .fail_on
-        .map(Severity::from)
-        .or(config.fail_on)
-        .unwrap_or(Severity::Error);
-    report.finish(fail_on, 0);
-    let facts = DriftFacts {
-        url: redact_url(&args.url),
-        compared: count,
-        tracking_table: tracking_table.map(str::to_string),
-    };
-    let format = args.format.unwrap_or(Format::Human);
-    let human = HumanText::Drift(&facts);
-    super::write_report(&report, format, human, args.output.as_deref())?;
-    Ok(super::exit_code(&report))
+    findings
 }
 
 #[cfg(test)]

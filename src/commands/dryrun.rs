@@ -4,7 +4,6 @@
 
 mod deploy;
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -14,11 +13,11 @@ use super::Signals;
 use crate::checks::{Check, load_checks};
 use crate::cli::DryRunArgs;
 use crate::config::Config;
-use crate::engine::StartOptions;
+use crate::engine::{EngineSpec, StartOptions};
 use crate::migrations::{MigrationFormat, display_path};
 use crate::report::{
-    self, DataChange, DryRunFacts, Finding, Format, HumanText, MigrationResult, Report, Severity,
-    Status, TimelineEntry,
+    self, DataChange, DryRunFacts, Finding, Format, HumanText, MigrationResult, Report,
+    TimelineEntry,
 };
 use crate::{Error, ExitCode, Result};
 
@@ -34,42 +33,15 @@ struct Settings {
 pub async fn run(args: DryRunArgs, signals: &mut Signals) -> Result<ExitCode> {
     let started = Instant::now();
     let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
-    let config = Config::load(args.config.as_deref())?;
-    let engine = super::resolve_engine(args.engine.clone(), &config, None)?;
-    if !args.snapshot.exists() {
-        return Err(Error::input(format!(
-            "snapshot {} does not exist",
-            display_path(&args.snapshot).display()
-        )));
-    }
-    let migrations_dir = super::migrations_dir(args.migrations.as_deref(), &config);
-    let (format, list) = super::read_migrations(
-        &migrations_dir,
-        args.migration_format.or(config.migration_format),
-        engine,
-        "pass --migrations DIR",
-    )?;
-    let checks_required = args.checks.is_some() || config.checks.is_some();
-    let checks_dir = args
-        .checks
-        .clone()
-        .or_else(|| config.checks.as_deref().map(|p| config.resolve(p)))
-        .unwrap_or_else(|| PathBuf::from("checks"));
-    let checks = load_checks(&checks_dir, checks_required, engine.checks, engine.split)?;
-    let settings = Settings {
-        snapshot: args.snapshot.clone(),
-        migrations: migrations_dir,
-        format,
-        checks,
-        threshold: args.lock_threshold,
-        row_diff: args.row_diff,
-    };
+    let config = Config::load(args.common.config.as_deref())?;
+    let engine = super::resolve_engine(args.common.engine.clone(), &config, None)?;
+    let (settings, list) = settings(&args, &config, engine)?;
     let start = StartOptions {
         keep: args.keep,
         trace_locks: true,
-        ..super::server_options(&args.server, &config, args.quiet)
+        ..super::server_options(&args.server, &config, args.common.quiet)
     };
-    let mut progress = report::Progress::new(args.quiet);
+    let mut progress = report::Progress::new(args.common.quiet);
     progress.status(&format!("starting {}…", engine.name));
     let mut db = signals.guard((engine.start)(&start)).await?;
     let outcome = signals
@@ -95,35 +67,56 @@ pub async fn run(args: DryRunArgs, signals: &mut Signals) -> Result<ExitCode> {
         tracking: outcome.tracking,
         compared: outcome.compared,
     };
-    let mut report = Report {
-        version: 1,
-        tool: report::tool_name(),
-        command: "dry-run".into(),
-        engine: engine.name.into(),
-        server_version: Some(outcome.server_version),
-        server_settings: BTreeMap::new(),
-        status: Status::Pass,
-        migration_format: Some(format.name().into()),
-        started_at,
-        duration_ms: started.elapsed().as_millis() as u64,
-        seed: None,
-        migrations: outcome.migrations,
-        tables: Vec::new(),
-        timeline: outcome.timeline,
-        data_changes: outcome.data_changes,
-        findings: outcome.findings,
-        summary: Default::default(),
-    };
-    let fail_on = args
-        .fail_on
-        .map(Severity::from)
-        .or(config.fail_on)
-        .unwrap_or(Severity::Error);
-    report.finish(fail_on, settings.checks.len());
-    let format = args.format.unwrap_or(Format::Human);
+    let mut report = Report::new("dry-run", engine.name, started_at);
+    report.server_version = Some(outcome.server_version);
+    report.migration_format = Some(settings.format.name().into());
+    report.migrations = outcome.migrations;
+    report.timeline = outcome.timeline;
+    report.data_changes = outcome.data_changes;
+    report.findings = outcome.findings;
+    report.duration_ms = started.elapsed().as_millis() as u64;
+    report.finish(args.report.fail_on(&config), settings.checks.len());
+    let format = args.report.format.unwrap_or(Format::Human);
     let human = HumanText::DryRun(&facts);
-    super::write_report(&report, format, human, args.output.as_deref())?;
+    super::write_report(&report, format, human, args.report.output.as_deref())?;
     Ok(super::exit_code(&report))
+}
+
+/// What the deploy needs from the flags and the config, read before anything starts.
+fn settings(
+    args: &DryRunArgs,
+    config: &Config,
+    engine: &EngineSpec,
+) -> Result<(Settings, Vec<crate::migrations::Migration>)> {
+    if !args.snapshot.exists() {
+        return Err(Error::input(format!(
+            "snapshot {} does not exist",
+            display_path(&args.snapshot).display()
+        )));
+    }
+    let migrations_dir = super::migrations_dir(args.migrations.dir.as_deref(), config);
+    let (format, list) = super::read_migrations(
+        &migrations_dir,
+        args.migrations.format.or(config.migration_format),
+        engine,
+        "pass --migrations DIR",
+    )?;
+    let checks_required = args.checks.is_some() || config.checks.is_some();
+    let checks_dir = args
+        .checks
+        .clone()
+        .or_else(|| config.checks.as_deref().map(|p| config.resolve(p)))
+        .unwrap_or_else(|| PathBuf::from("checks"));
+    let checks = load_checks(&checks_dir, checks_required, engine.checks, engine.split)?;
+    let settings = Settings {
+        snapshot: args.snapshot.clone(),
+        migrations: migrations_dir,
+        format,
+        checks,
+        threshold: args.lock_threshold,
+        row_diff: args.row_diff,
+    };
+    Ok((settings, list))
 }
 
 struct Outcome {

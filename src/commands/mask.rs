@@ -15,9 +15,7 @@ use crate::mask::subset;
 use crate::mask::{self, MaskPlan, transform};
 use crate::migrations::display_path;
 use crate::report::Observer;
-use crate::report::{
-    self, Finding, FindingKind, Format, HumanText, Report, Severity, Status, TableCopy,
-};
+use crate::report::{self, Finding, FindingKind, Format, HumanText, Report, Severity, TableCopy};
 use crate::sandbox::redact_url;
 use crate::schema::SchemaSnapshot;
 use crate::sql::Dialect;
@@ -26,8 +24,57 @@ use crate::{Error, ExitCode, Result};
 pub async fn run(args: MaskArgs, signals: &mut Signals) -> Result<ExitCode> {
     let started = Instant::now();
     let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
-    let config = Config::load(args.config.as_deref())?;
-    let spec = super::resolve_engine(args.engine.clone(), &config, Some(&args.from))?;
+    let config = Config::load(args.common.config.as_deref())?;
+    let spec = super::resolve_engine(args.common.engine.clone(), &config, Some(&args.from))?;
+    let (key, rules) = inputs(spec, &args)?;
+    let server = super::server_options(&args.server, &config, args.common.quiet);
+    let source_options = StartOptions {
+        url: Some(args.from.clone()),
+        bin_dir: server.bin_dir.clone(),
+        in_place: true,
+        read_only: true,
+        ..StartOptions::default()
+    };
+    let mut progress = report::Progress::new(args.common.quiet);
+    progress.status("connecting to the source…");
+    let mut source = signals.guard((spec.start)(&source_options)).await?;
+    let outcome = signals
+        .guard(with_source(
+            spec,
+            source.as_mut(),
+            &args,
+            &rules,
+            key.as_ref(),
+            server,
+            &mut progress,
+        ))
+        .await;
+    progress.finish();
+    let _ = source.teardown(false).await;
+    let done = match outcome? {
+        Outcome::Detected(text) => {
+            print!("{text}");
+            return Ok(ExitCode::Pass);
+        }
+        Outcome::Done(done) => done,
+    };
+    let mut report = Report::new("mask", spec.name, started_at);
+    report.server_version = Some(done.server_version);
+    report.tables = done.tables;
+    report.findings = done.findings;
+    report.duration_ms = started.elapsed().as_millis() as u64;
+    report.finish(args.report.fail_on(&config), 0);
+    let format = args.report.format.unwrap_or(Format::Human);
+    let human = HumanText::Mask {
+        target: &done.target,
+    };
+    super::write_report(&report, format, human, args.report.output.as_deref())?;
+    Ok(super::exit_code(&report))
+}
+
+/// Everything that can be wrong with the input, found before connecting: the engine, the
+/// target, the key and the rules file.
+fn inputs(spec: &EngineSpec, args: &MaskArgs) -> Result<(Option<MaskKey>, Rules)> {
     spec.require(Capability::Mask, "mask")?;
     if let Some(to) = &args.to
         && !spec
@@ -40,7 +87,6 @@ pub async fn run(args: MaskArgs, signals: &mut Signals) -> Result<ExitCode> {
             spec.name
         )));
     }
-    // Everything that can be wrong with the input is found before connecting.
     let key = if args.detect {
         None
     } else {
@@ -63,68 +109,7 @@ pub async fn run(args: MaskArgs, signals: &mut Signals) -> Result<ExitCode> {
             display_path(out).display()
         )));
     }
-    let server = super::server_options(&args.server, &config, args.quiet);
-    let source_options = StartOptions {
-        url: Some(args.from.clone()),
-        bin_dir: server.bin_dir.clone(),
-        in_place: true,
-        read_only: true,
-        ..StartOptions::default()
-    };
-    let mut progress = report::Progress::new(args.quiet);
-    progress.status("connecting to the source…");
-    let mut source = signals.guard((spec.start)(&source_options)).await?;
-    let outcome = signals
-        .guard(with_source(
-            spec,
-            source.as_mut(),
-            &args,
-            &rules,
-            key.as_ref(),
-            server,
-            &mut progress,
-        ))
-        .await;
-    progress.finish();
-    let _ = source.teardown(false).await;
-    let outcome = outcome?;
-    let report = match outcome {
-        Outcome::Detected(text) => {
-            print!("{text}");
-            return Ok(ExitCode::Pass);
-        }
-        Outcome::Done(done) => done,
-    };
-    let Done {
-        server_version,
-        tables,
-        findings,
-        target,
-    } = report;
-    let mut report = Report {
-        version: 1,
-        tool: report::tool_name(),
-        command: "mask".into(),
-        engine: spec.name.into(),
-        server_version: Some(server_version),
-        server_settings: BTreeMap::new(),
-        status: Status::Pass,
-        migration_format: None,
-        started_at,
-        duration_ms: started.elapsed().as_millis() as u64,
-        seed: None,
-        migrations: Vec::new(),
-        tables,
-        timeline: Vec::new(),
-        data_changes: Vec::new(),
-        findings,
-        summary: Default::default(),
-    };
-    report.finish(Severity::Error, 0);
-    let format = args.format.unwrap_or(Format::Human);
-    let human = HumanText::Mask { target: &target };
-    super::write_report(&report, format, human, args.output.as_deref())?;
-    Ok(super::exit_code(&report))
+    Ok((key, rules))
 }
 
 enum Outcome {

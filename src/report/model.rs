@@ -280,6 +280,31 @@ pub struct TableCopy {
 }
 
 impl Report {
+    /// An empty report of `command` on `engine`, started at `started_at` (RFC 3339), passing
+    /// until findings say otherwise; the command fills in what it has and calls
+    /// [`Report::finish`].
+    pub fn new(command: &str, engine: &str, started_at: String) -> Report {
+        Report {
+            version: 1,
+            tool: tool_name(),
+            command: command.to_string(),
+            engine: engine.to_string(),
+            server_version: None,
+            server_settings: std::collections::BTreeMap::new(),
+            status: Status::Pass,
+            migration_format: None,
+            started_at,
+            duration_ms: 0,
+            seed: None,
+            migrations: Vec::new(),
+            tables: Vec::new(),
+            timeline: Vec::new(),
+            data_changes: Vec::new(),
+            findings: Vec::new(),
+            summary: Summary::default(),
+        }
+    }
+
     /// Fills `status` and `summary` from the findings: `fail` when any finding is at or
     /// above `fail_on`.
     pub fn finish(&mut self, fail_on: Severity, checks_run: usize) {

@@ -297,7 +297,6 @@ pub fn deferred_fk_update(
     parent: &Table,
     null_percent: u32,
 ) -> Option<String> {
-    let child = table_ref(dialect, &plan.table);
     let parent_ref = table_ref(dialect, parent);
     let keys = column_list(dialect, &fk.parent_columns);
     let not_null: Vec<String> = fk
@@ -311,68 +310,98 @@ pub fn deferred_fk_update(
         "p.i = (n.j * 7919) % k.n".to_string()
     };
     let keep_null = if fk.nullable && null_percent > 0 && !fk.one_to_one {
-        format!(" AND (n.j * 37 + 11) % 100 >= {null_percent}")
+        format!("(n.j * 37 + 11) % 100 >= {null_percent}")
     } else {
         String::new()
     };
-    let parents = format!(
-        "SELECT {keys}, row_number() OVER (ORDER BY {keys}) - 1 AS i FROM {parent_ref} WHERE {}",
-        not_null.join(" AND ")
-    );
-    let count = format!(
-        "SELECT COUNT(*) AS n FROM {parent_ref} WHERE {}",
-        not_null.join(" AND ")
-    );
-    Some(match dialect {
-        Dialect::Postgres => {
-            let sets: Vec<String> = fk
-                .columns
-                .iter()
-                .zip(&fk.parent_columns)
-                .map(|(c, p)| format!("{} = p.{}", ident(dialect, c), ident(dialect, p)))
-                .collect();
-            format!(
-                "UPDATE {child} AS c SET {} FROM \
-                 (SELECT ctid AS t, row_number() OVER (ORDER BY ctid) - 1 AS j FROM {child}) AS n, \
-                 ({parents}) AS p, ({count}) AS k \
-                 WHERE c.ctid = n.t AND {pick}{keep_null}",
-                sets.join(", ")
-            )
-        }
-        Dialect::MySql => {
-            // MySQL has no row address: the child needs a primary key.
-            if plan.table.primary_key.is_empty() {
-                return None;
-            }
-            let pk = column_list(dialect, &plan.table.primary_key);
-            let join: Vec<String> = plan
-                .table
-                .primary_key
-                .iter()
-                .map(|c| format!("c.{0} = n.{0}", ident(dialect, c)))
-                .collect();
-            let sets: Vec<String> = fk
-                .columns
-                .iter()
-                .zip(&fk.parent_columns)
-                .map(|(c, p)| format!("c.{} = p.{}", ident(dialect, c), ident(dialect, p)))
-                .collect();
-            format!(
-                "UPDATE {child} AS c \
-                 JOIN (SELECT {pk}, row_number() OVER (ORDER BY {pk}) - 1 AS j FROM {child}) AS n ON {} \
-                 JOIN ({count}) AS k \
-                 JOIN ({parents}) AS p ON {pick} \
-                 SET {}{}",
-                join.join(" AND "),
-                sets.join(", "),
-                if keep_null.is_empty() {
-                    String::new()
-                } else {
-                    format!(" WHERE {}", keep_null.trim_start_matches(" AND "))
-                }
-            )
-        }
-    })
+    let parts = FkUpdate {
+        child: table_ref(dialect, &plan.table),
+        parents: format!(
+            "SELECT {keys}, row_number() OVER (ORDER BY {keys}) - 1 AS i FROM {parent_ref} WHERE {}",
+            not_null.join(" AND ")
+        ),
+        count: format!(
+            "SELECT COUNT(*) AS n FROM {parent_ref} WHERE {}",
+            not_null.join(" AND ")
+        ),
+        pick,
+        keep_null,
+    };
+    match dialect {
+        Dialect::Postgres => Some(parts.postgres(fk)),
+        // MySQL has no row address: the child needs a primary key.
+        Dialect::MySql if plan.table.primary_key.is_empty() => None,
+        Dialect::MySql => Some(parts.mysql(fk, &plan.table.primary_key)),
+    }
+}
+
+/// The pieces of a deferred foreign-key update: the child, its numbered parents, their count,
+/// which parent a row takes, and which rows keep NULL.
+struct FkUpdate {
+    child: String,
+    parents: String,
+    count: String,
+    pick: String,
+    keep_null: String,
+}
+
+impl FkUpdate {
+    fn postgres(&self, fk: &FkPlan) -> String {
+        let d = Dialect::Postgres;
+        let sets: Vec<String> = fk
+            .columns
+            .iter()
+            .zip(&fk.parent_columns)
+            .map(|(c, p)| format!("{} = p.{}", ident(d, c), ident(d, p)))
+            .collect();
+        let keep_null = match self.keep_null.as_str() {
+            "" => String::new(),
+            condition => format!(" AND {condition}"),
+        };
+        format!(
+            "UPDATE {child} AS c SET {} FROM \
+             (SELECT ctid AS t, row_number() OVER (ORDER BY ctid) - 1 AS j FROM {child}) AS n, \
+             ({}) AS p, ({}) AS k \
+             WHERE c.ctid = n.t AND {}{keep_null}",
+            sets.join(", "),
+            self.parents,
+            self.count,
+            self.pick,
+            child = self.child,
+        )
+    }
+
+    fn mysql(&self, fk: &FkPlan, primary_key: &[String]) -> String {
+        let d = Dialect::MySql;
+        let pk = column_list(d, primary_key);
+        let join: Vec<String> = primary_key
+            .iter()
+            .map(|c| format!("c.{0} = n.{0}", ident(d, c)))
+            .collect();
+        let sets: Vec<String> = fk
+            .columns
+            .iter()
+            .zip(&fk.parent_columns)
+            .map(|(c, p)| format!("c.{} = p.{}", ident(d, c), ident(d, p)))
+            .collect();
+        let keep_null = match self.keep_null.as_str() {
+            "" => String::new(),
+            condition => format!(" WHERE {condition}"),
+        };
+        format!(
+            "UPDATE {child} AS c \
+             JOIN (SELECT {pk}, row_number() OVER (ORDER BY {pk}) - 1 AS j FROM {child}) AS n ON {} \
+             JOIN ({}) AS k \
+             JOIN ({}) AS p ON {} \
+             SET {}{keep_null}",
+            join.join(" AND "),
+            self.count,
+            self.parents,
+            self.pick,
+            sets.join(", "),
+            child = self.child,
+        )
+    }
 }
 
 /// Moves the sequences behind explicitly written key columns past the written values

@@ -40,7 +40,7 @@ pub(super) async fn seed(job: Job<'_>, signals: &mut Signals) -> Result<ExitCode
     for path in &job.args.overrides {
         shapes.extend(documents::load_shapes(path)?);
     }
-    let mut progress = Progress::new(job.args.quiet);
+    let mut progress = Progress::new(job.args.common.quiet);
     progress.status(&format!("starting {}…", job.spec.name));
     let mut engine = signals.guard((job.spec.start)(job.start)).await?;
     let outcome = signals
@@ -66,7 +66,7 @@ pub(super) async fn seed(job: Job<'_>, signals: &mut Signals) -> Result<ExitCode
     }
     match outcome {
         Done::Explained(text) => print!("{text}"),
-        Done::Seeded(inserted, rejected) if !job.args.quiet => {
+        Done::Seeded(inserted, rejected) if !job.args.common.quiet => {
             let refused = if rejected > 0 {
                 format!(" ({rejected} rejected by the server)")
             } else {

@@ -40,8 +40,8 @@ enum Target {
 
 pub async fn run(args: SeedArgs, signals: &mut Signals) -> Result<ExitCode> {
     let started = Instant::now();
-    let config = Config::load(args.config.as_deref())?;
-    let spec = super::resolve_engine(args.engine.clone(), &config, args.url.as_deref())?;
+    let config = Config::load(args.common.config.as_deref())?;
+    let spec = super::resolve_engine(args.common.engine.clone(), &config, args.url.as_deref())?;
     let documents = spec.can(Capability::Documents);
     let overrides = if documents {
         Overrides::default()
@@ -52,27 +52,14 @@ pub async fn run(args: SeedArgs, signals: &mut Signals) -> Result<ExitCode> {
     let rows = args.rows.clone().unwrap_or_default();
     let seed = args.seed.or(config.seed).unwrap_or(DEFAULT_SEED);
 
-    // Read the migrations before starting anything, so that bad input fails fast.
-    let migrations = match &args.url {
-        Some(_) => None,
-        None => {
-            let dir = super::migrations_dir(args.migrations.as_deref(), &config);
-            let (_, list) = super::read_migrations(
-                &dir,
-                args.migration_format.or(config.migration_format),
-                spec,
-                "pass --migrations DIR, or --url to seed a live database",
-            )?;
-            Some(list)
-        }
-    };
+    let migrations = read_migrations(&args, &config, spec)?;
 
     let start = StartOptions {
         url: args.url.clone(),
         // A server started to be kept must not die with driftless.
         keep: matches!(target, Target::Kept),
         in_place: args.url.is_some(),
-        ..super::server_options(&args.server, &config, args.quiet)
+        ..super::server_options(&args.server, &config, args.common.quiet)
     };
     if documents {
         let job = documents::Job {
@@ -86,7 +73,7 @@ pub async fn run(args: SeedArgs, signals: &mut Signals) -> Result<ExitCode> {
         };
         return documents::seed(job, signals).await;
     }
-    let mut progress = Progress::new(args.quiet);
+    let mut progress = Progress::new(args.common.quiet);
     progress.status(&format!("starting {}…", spec.name));
     let mut engine = signals.guard((spec.start)(&start)).await?;
     let outcome = signals
@@ -114,7 +101,7 @@ pub async fn run(args: SeedArgs, signals: &mut Signals) -> Result<ExitCode> {
     match outcome {
         Outcome::Explained(text) => print!("{text}"),
         Outcome::Written(written, skipped) => {
-            if !args.quiet {
+            if !args.common.quiet {
                 eprint!(
                     "{}",
                     summary(&written, &skipped, started.elapsed().as_secs_f64())
@@ -123,6 +110,32 @@ pub async fn run(args: SeedArgs, signals: &mut Signals) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::Pass)
+}
+
+/// The migrations that build the schema (none with `--url`), read before anything starts so
+/// that bad input fails fast.
+fn read_migrations(
+    args: &SeedArgs,
+    config: &Config,
+    spec: &crate::engine::EngineSpec,
+) -> Result<Option<Vec<migrations::Migration>>> {
+    if args.url.is_some() {
+        if args.migrations.dir.is_some() {
+            return Err(Error::input(
+                "--migrations and --url exclude each other: the schema comes from the migrations \
+                 (into a disposable database) or from the --url database",
+            ));
+        }
+        return Ok(None);
+    }
+    let dir = super::migrations_dir(args.migrations.dir.as_deref(), config);
+    let (_, list) = super::read_migrations(
+        &dir,
+        args.migrations.format.or(config.migration_format),
+        spec,
+        "pass --migrations DIR, or --url to seed a live database",
+    )?;
+    Ok(Some(list))
 }
 
 enum Outcome {
