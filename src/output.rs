@@ -32,14 +32,15 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// Gives a new file the mode an ordinary `create` would (0666 minus the umask).
 fn set_default_mode(path: &Path) {
+    use rustix::fs::Mode;
     use std::os::unix::fs::PermissionsExt;
-    // SAFETY: umask(2) cannot fail; it is set straight back to the value it returned.
-    let mask = unsafe {
-        let old = libc::umask(0o022);
-        libc::umask(old);
-        old
-    };
-    let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666 & !mask as u32));
+    // umask(2) can only be read by setting it: it is set straight back to what it was.
+    let mask = rustix::process::umask(Mode::from_raw_mode(0o022));
+    rustix::process::umask(mask);
+    let _ = std::fs::set_permissions(
+        path,
+        std::fs::Permissions::from_mode(0o666 & !mask.as_raw_mode()),
+    );
 }
 
 #[cfg(test)]

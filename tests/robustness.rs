@@ -144,6 +144,38 @@ fn unreachable_url_is_exit_3() {
     assert!(!run.stderr.contains("secret"), "passwords never appear");
 }
 
+/// A MongoDB `--url` nobody answers on: driftless gives up within seconds with exit 3 (the
+/// driver alone would wait 30 s, and dropping the throwaway database another 30).
+fn assert_mongo_url_fails_fast(url: &str) {
+    let started = std::time::Instant::now();
+    let run = driftless(&[
+        "check",
+        "--migrations",
+        "migrations-under-test/mongo/clean",
+        "--url",
+        url,
+    ]);
+    let took = started.elapsed();
+    assert_error(&run, 3, "cannot connect to mongodb://127.0.0.1:");
+    assert!(
+        took < Duration::from_secs(10),
+        "gave up only after {took:?}"
+    );
+}
+
+#[test]
+fn mongo_url_to_a_closed_port_fails_within_seconds() {
+    assert_mongo_url_fails_fast("mongodb://127.0.0.1:1/");
+}
+
+#[test]
+fn mongo_url_to_a_silent_server_fails_within_seconds() {
+    // The kernel completes connections into the listener's backlog; nothing ever answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    assert_mongo_url_fails_fast(&format!("mongodb://127.0.0.1:{port}/"));
+}
+
 #[test]
 fn help_explains_the_command_and_exit_codes() {
     let run = driftless(&["check", "--help"]);

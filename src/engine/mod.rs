@@ -13,6 +13,7 @@ pub mod mongo;
 pub mod mysql;
 pub mod postgres;
 mod spec;
+mod sql_common;
 
 use std::collections::BTreeMap;
 
@@ -30,7 +31,7 @@ pub use capabilities::{
 };
 pub use spec::{
     BoxFuture, Capabilities, Capability, ENGINES, EngineSpec, Shapes, StartFn, StartOptions, Words,
-    find, for_url, names, splitter,
+    boxed_start, find, for_url, names, splitter,
 };
 
 /// Outcome of applying one script.

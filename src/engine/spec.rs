@@ -112,6 +112,13 @@ pub type StartFn = for<'a> fn(&'a StartOptions) -> BoxFuture<'a, Result<Box<dyn 
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
+/// What a [`StartFn`] returns, from an engine's own `start` that makes a `T`.
+pub fn boxed_start<'a, T: Engine + 'static>(
+    start: impl Future<Output = Result<T>> + Send + 'a,
+) -> BoxFuture<'a, Result<Box<dyn Engine>>> {
+    Box::pin(async move { Ok(Box::new(start.await?) as Box<dyn Engine>) })
+}
+
 /// Every engine driftless knows, in the order `--help` lists them.
 pub static ENGINES: &[&EngineSpec] = &[
     &super::postgres::SPEC,

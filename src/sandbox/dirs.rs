@@ -1,8 +1,9 @@
 //! Temp dirs, the cache dir, and cleaning up after a driftless that was killed.
 
-use std::ffi::CString;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+
+use rustix::process::{Pid, Signal};
 
 use super::ServiceUser;
 use crate::error::Context;
@@ -46,19 +47,13 @@ pub fn cache_dir() -> PathBuf {
 }
 
 fn free_bytes(path: &Path) -> Option<u64> {
-    let c = CString::new(path.as_os_str().as_encoded_bytes()).ok()?;
-    let mut stat: libc::statvfs = unsafe { std::mem::zeroed() };
-    // SAFETY: `c` is a valid NUL-terminated path and `stat` a properly sized out-parameter.
-    let rc = unsafe { libc::statvfs(c.as_ptr(), &mut stat) };
-    (rc == 0).then(|| stat.f_bavail as u64 * stat.f_frsize as u64)
+    let stat = rustix::fs::statvfs(path).ok()?;
+    Some(stat.f_bavail * stat.f_frsize)
 }
 
 fn writable(path: &Path) -> bool {
-    let Ok(c) = CString::new(path.as_os_str().as_encoded_bytes()) else {
-        return false;
-    };
-    // SAFETY: `c` is a valid NUL-terminated path.
-    unsafe { libc::access(c.as_ptr(), libc::W_OK | libc::X_OK) == 0 }
+    use rustix::fs::Access;
+    rustix::fs::access(path, Access::WRITE_OK | Access::EXEC_OK).is_ok()
 }
 
 /// A temp dir that is removed when dropped, unless [`SandboxDir::keep`] was called.
@@ -141,33 +136,37 @@ pub fn sweep_stale(base: &Path) {
 }
 
 fn process_alive(pid: u32) -> bool {
-    // SAFETY: signal 0 only checks for existence and permission.
-    let rc = unsafe { libc::kill(pid as libc::pid_t, 0) };
-    rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+    let Some(pid) = i32::try_from(pid).ok().and_then(Pid::from_raw) else {
+        return false;
+    };
+    // Signal 0 only checks: a process of another user answers EPERM, and is alive.
+    match rustix::process::test_kill_process(pid) {
+        Ok(()) => true,
+        Err(e) => e == rustix::io::Errno::PERM,
+    }
 }
 
 /// Stops every process whose command line mentions `dir`: SIGQUIT first (a database server
 /// then releases its shared memory), SIGKILL for what is left after a grace period.
 fn kill_processes_using(dir: &Path) {
-    let signal_all = |signal: libc::c_int| {
+    let signal_all = |signal: Signal| {
         let pids = processes_using(dir);
         for pid in &pids {
-            // SAFETY: plain kill(2) on a pid read from /proc.
-            unsafe { libc::kill(*pid, signal) };
+            let _ = rustix::process::kill_process(*pid, signal);
         }
         !pids.is_empty()
     };
-    if !signal_all(libc::SIGQUIT) {
+    if !signal_all(Signal::QUIT) {
         return;
     }
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
     while std::time::Instant::now() < deadline && !processes_using(dir).is_empty() {
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
-    signal_all(libc::SIGKILL);
+    signal_all(Signal::KILL);
 }
 
-fn processes_using(dir: &Path) -> Vec<libc::pid_t> {
+fn processes_using(dir: &Path) -> Vec<Pid> {
     let Some(needle) = dir.to_str() else {
         return Vec::new();
     };
@@ -177,7 +176,7 @@ fn processes_using(dir: &Path) -> Vec<libc::pid_t> {
     procs
         .flatten()
         .filter_map(|p| {
-            let pid = p.file_name().to_str()?.parse::<libc::pid_t>().ok()?;
+            let pid = Pid::from_raw(p.file_name().to_str()?.parse::<i32>().ok()?)?;
             let cmdline = std::fs::read(p.path().join("cmdline")).ok()?;
             String::from_utf8_lossy(&cmdline)
                 .contains(needle)

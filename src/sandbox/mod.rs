@@ -3,14 +3,23 @@
 //! - [`SandboxDir`]: a temp dir (on tmpfs when there is room) removed on drop;
 //! - [`ServerProcess`]: a server child process, stopped on drop, in its own process group,
 //!   and told by the kernel to stop when driftless dies (`PR_SET_PDEATHSIG`);
+//! - [`RunningServer`]: a server process in its sandbox dir on a free port, started again on
+//!   another port when the first was taken; [`Instance`]: local server, throwaway database or
+//!   the user's own database, and what teardown does with each;
+//! - [`ThrowawayDatabase`]: `driftless_<random>` on a `--url` server, with a bounded connect;
 //! - [`sweep_stale`]: removes what a killed driftless left behind (a SIGKILL cannot be caught);
 //! - [`service_user`]: the unprivileged user to run servers as when driftless runs as root;
-//! - [`copy_tree`], [`cache_dir`], [`free_port`].
+//! - [`find_program`]: the one `PATH` search; [`copy_tree`], [`cache_dir`], [`free_port`].
 //!
 //! Engines build their sandboxes from these parts in their own folder (`engine/<name>/`).
+//! The only `unsafe` code of driftless is in `sys.rs`.
 
 mod dirs;
 mod process;
+mod programs;
+mod server;
+mod sys;
+mod throwaway;
 mod user;
 mod version;
 
@@ -18,7 +27,10 @@ pub use dirs::{
     SandboxDir, base_dir, cache_dir, cached_template, copy_tree, publish_dir, sweep_stale,
 };
 pub use process::{ServerProcess, SpawnOptions};
-pub use user::{ServiceUser, service_user};
+pub use programs::{find_in, find_program, search_dirs};
+pub use server::{Disposable, Instance, Launch, RunningServer, StartFailure, connect_when_ready};
+pub use throwaway::{CONNECT_TIMEOUT, ThrowawayDatabase, ThrowawayServer, within};
+pub use user::{ServiceUser, running_as_root, service_user};
 pub use version::WantedVersion;
 
 use crate::{Error, Result};
@@ -46,7 +58,6 @@ pub fn free_port() -> Result<u16> {
     Ok(port)
 }
 
-/// The last `n` non-blank lines of a server log, joined, for one-line error messages.
 /// Runs a helper tool (pg_dump, mariadb-dump) to the end and returns its stdout. Cancellable:
 /// when the future is dropped (Ctrl-C), the tool is killed and reaped.
 pub async fn run_tool(command: std::process::Command, what: &str) -> Result<Vec<u8>> {
@@ -109,6 +120,7 @@ pub async fn run_tool_with_input(
     Ok(out)
 }
 
+/// The last `n` non-blank lines of a server log, joined, for one-line error messages.
 pub fn last_lines(text: &str, n: usize) -> String {
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     lines[lines.len().saturating_sub(n)..].join(" | ")

@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use rustix::process::{Pid, Signal};
+
 use super::ServiceUser;
 use crate::{Error, Result};
 
@@ -15,7 +17,7 @@ pub struct SpawnOptions<'a> {
     /// The server's stdout and stderr go to this file.
     pub log: PathBuf,
     /// The signal that stops the server quickly (PostgreSQL: SIGQUIT, immediate shutdown).
-    pub stop_signal: libc::c_int,
+    pub stop_signal: Signal,
     /// Keep running after driftless exits (`--keep`); otherwise the kernel sends
     /// `stop_signal` when driftless dies, even by SIGKILL.
     pub detach: bool,
@@ -25,7 +27,7 @@ pub struct SpawnOptions<'a> {
 #[derive(Debug)]
 pub struct ServerProcess {
     child: Option<Child>,
-    stop_signal: libc::c_int,
+    stop_signal: Signal,
     name: String,
 }
 
@@ -51,22 +53,7 @@ impl ServerProcess {
             command.uid(user.uid).gid(user.gid);
         }
         if !options.detach {
-            let signal = options.stop_signal;
-            // SAFETY: getpid has no preconditions.
-            let parent = unsafe { libc::getpid() };
-            // SAFETY: the closure only calls async-signal-safe functions (prctl, getppid).
-            unsafe {
-                command.pre_exec(move || {
-                    if libc::prctl(libc::PR_SET_PDEATHSIG, signal as libc::c_ulong, 0, 0, 0) != 0 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                    // The parent may have died before prctl took effect.
-                    if libc::getppid() != parent {
-                        return Err(std::io::Error::other("parent exited"));
-                    }
-                    Ok(())
-                });
-            }
+            super::sys::die_with_parent(&mut command, options.stop_signal);
         }
         let child = command
             .spawn()
@@ -76,6 +63,11 @@ impl ServerProcess {
             stop_signal: options.stop_signal,
             name,
         })
+    }
+
+    /// The program that was started, as it was given.
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
     pub fn pid(&self) -> Option<u32> {
@@ -95,13 +87,12 @@ impl ServerProcess {
         let Some(mut child) = self.child.take() else {
             return;
         };
-        let pid = child.id() as libc::pid_t;
+        let pid = Pid::from_child(&child);
         if matches!(child.try_wait(), Ok(Some(_))) {
             kill_group(pid);
             return;
         }
-        // SAFETY: plain kill(2) on our own child.
-        unsafe { libc::kill(pid, self.stop_signal) };
+        let _ = rustix::process::kill_process(pid, self.stop_signal);
         let deadline = Instant::now() + grace;
         let mut pause = Duration::from_micros(200);
         loop {
@@ -129,9 +120,9 @@ impl ServerProcess {
     }
 }
 
-fn kill_group(pgid: libc::pid_t) {
-    // SAFETY: kill(2) with a negative pid signals the process group we created.
-    unsafe { libc::kill(-pgid, libc::SIGKILL) };
+/// The server was spawned as the leader of its own process group: this reaches what it forked.
+fn kill_group(pgid: Pid) {
+    let _ = rustix::process::kill_process_group(pgid, Signal::KILL);
 }
 
 impl Drop for ServerProcess {

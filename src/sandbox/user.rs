@@ -2,7 +2,6 @@
 //!
 //! PostgreSQL's `initdb` and `postgres` refuse to run as root, and CI usually runs as root.
 
-use std::ffi::{CStr, CString};
 use std::path::Path;
 
 use crate::{Error, Result};
@@ -31,8 +30,7 @@ impl ServiceUser {
 /// `None` when driftless does not run as root (servers then run as the current user);
 /// otherwise the first existing user of `preferred`, falling back to `nobody`.
 pub fn service_user(preferred: &[&str]) -> Result<Option<ServiceUser>> {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
+    if !running_as_root() {
         return Ok(None);
     }
     for name in preferred.iter().chain(["nobody"].iter()) {
@@ -48,34 +46,14 @@ pub fn service_user(preferred: &[&str]) -> Result<Option<ServiceUser>> {
     )))
 }
 
+/// Whether driftless runs with root's effective user id.
+pub fn running_as_root() -> bool {
+    rustix::process::geteuid().is_root()
+}
+
 fn lookup(name: &str) -> Option<ServiceUser> {
-    let c_name = CString::new(name).ok()?;
-    let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
-    let mut buf = vec![0 as libc::c_char; 16 * 1024];
-    let mut result: *mut libc::passwd = std::ptr::null_mut();
-    // SAFETY: all pointers are valid for the duration of the call; `buf` is large enough for
-    // any sane passwd entry and its length is passed.
-    let rc = unsafe {
-        libc::getpwnam_r(
-            c_name.as_ptr(),
-            &mut pwd,
-            buf.as_mut_ptr(),
-            buf.len(),
-            &mut result,
-        )
-    };
-    if rc != 0 || result.is_null() {
-        return None;
-    }
-    // SAFETY: on success pw_name points into `buf`, NUL-terminated.
-    let name = unsafe { CStr::from_ptr(pwd.pw_name) }
-        .to_string_lossy()
-        .into_owned();
-    Some(ServiceUser {
-        name,
-        uid: pwd.pw_uid,
-        gid: pwd.pw_gid,
-    })
+    let (name, uid, gid) = super::sys::user_by_name(name)?;
+    Some(ServiceUser { name, uid, gid })
 }
 
 #[cfg(test)]

@@ -35,6 +35,7 @@ use crate::error::{Context, mongo_message};
 use crate::migrations::Script;
 use crate::migrations::tracking::Tracking;
 use crate::report::StatementTrace;
+use crate::sandbox::{Instance, ThrowawayDatabase};
 use crate::schema::{SchemaSnapshot, Table};
 use crate::{Error, Result};
 
@@ -65,19 +66,12 @@ pub const DEFAULT_SAMPLE: usize = 100_000;
 const CHECK_SAMPLE: usize = 5;
 
 fn start(options: &StartOptions) -> BoxFuture<'_, Result<Box<dyn Engine>>> {
-    Box::pin(async move {
-        let engine = Mongo::start(options).await?;
-        Ok(Box::new(engine) as Box<dyn Engine>)
-    })
+    super::boxed_start(Mongo::start(options))
 }
 
-enum Server {
-    Local(LocalServer),
-    /// `driftless_<random>` on the `--url` server: dropped at the end.
-    Remote(RemoteDatabase),
-    /// The user's own database (`--url` used in place): left as it is.
-    InPlace,
-}
+/// The local server, the throwaway database on `--url`, or the user's own database (`--url`
+/// used in place: left as it is).
+type Server = Instance<LocalServer>;
 
 pub struct Mongo {
     client: Client,
@@ -90,23 +84,6 @@ pub struct Mongo {
     seen_shapes: HashMap<String, serde_json::Value>,
 }
 
-/// Connects with short timeouts: a disposable server is up, a wrong `--url` should fail fast.
-async fn connect(url: &str) -> Result<Client> {
-    let mut options = mongodb::options::ClientOptions::parse(url)
-        .await
-        .map_err(|e| Error::input(format!("invalid --url: {}", mongo_message(&e))))?;
-    // Unless the URL says otherwise: a wrong --url should fail in seconds, not the driver's 30.
-    options
-        .server_selection_timeout
-        .get_or_insert(std::time::Duration::from_secs(10));
-    options
-        .connect_timeout
-        .get_or_insert(std::time::Duration::from_secs(10));
-    options.app_name = Some("driftless".into());
-    Client::with_options(options)
-        .map_err(|e| Error::infra(format!("cannot connect to MongoDB: {}", mongo_message(&e))))
-}
-
 impl Mongo {
     pub async fn start(options: &StartOptions) -> Result<Mongo> {
         if options.version.is_some() {
@@ -115,53 +92,11 @@ impl Mongo {
             ));
         }
         let (client, db_name, server) = match &options.url {
-            Some(url) => {
-                let client = connect(url).await?;
-                if options.in_place {
-                    let name = mongodb::options::ClientOptions::parse(url)
-                        .await
-                        .ok()
-                        .and_then(|o| o.default_database)
-                        .ok_or_else(|| {
-                            Error::input("--url must name a database: mongodb://host/DATABASE")
-                        })?;
-                    (client, name, Server::InPlace)
-                } else {
-                    let name = format!("driftless_{:012x}", sandbox::random() & 0xffff_ffff_ffff);
-                    let remote = RemoteDatabase {
-                        url: url.clone(),
-                        name: name.clone(),
-                        armed: true,
-                    };
-                    (client, name, Server::Remote(remote))
-                }
-            }
-            None => {
-                let binary = find_binary(options.bin_dir.as_deref())?;
-                let server = LocalServer::start(&binary, options.keep)?;
-                let client = connect(&server.url()).await?;
-                (client, "driftless".to_string(), Server::Local(server))
-            }
+            Some(url) if options.in_place => in_place(url).await?,
+            Some(url) => throwaway(url).await?,
+            None => local(options).await?,
         };
-        let shown = options.url.as_deref().map(crate::sandbox::redact_url);
-        let info = client
-            .database("admin")
-            .run_command(doc! {"buildInfo": 1})
-            .await
-            .map_err(|e| {
-                Error::infra(format!(
-                    "cannot reach MongoDB{}: {}",
-                    shown.map(|u| format!(" at {u}")).unwrap_or_default(),
-                    mongo_message(&e)
-                ))
-            })?;
-        let version = match info.get_str("ferretdbVersion") {
-            Ok(ferret) => format!(
-                "FerretDB {ferret} (MongoDB {})",
-                info.get_str("version").unwrap_or("?")
-            ),
-            Err(_) => info.get_str("version").unwrap_or("unknown").to_string(),
-        };
+        let version = server_version(&client, options.url.as_deref()).await?;
         let db = client.database(&db_name);
         Ok(Mongo {
             client,
@@ -251,6 +186,55 @@ impl Mongo {
         }
         Ok(reply)
     }
+}
+
+/// The user's own database, named by the URL.
+async fn in_place(url: &str) -> Result<(Client, String, Server)> {
+    let options = sandbox::client_options(url).await?;
+    let name = options
+        .default_database
+        .clone()
+        .ok_or_else(|| Error::input("--url must name a database: mongodb://host/DATABASE"))?;
+    Ok((sandbox::client(options)?, name, Instance::InPlace))
+}
+
+/// A throwaway database on the `--url` server.
+async fn throwaway(url: &str) -> Result<(Client, String, Server)> {
+    let server = sandbox::UrlServer::new(url).await?;
+    let db = ThrowawayDatabase::create(server.clone()).await?;
+    let name = db.name().to_string();
+    Ok((server.client()?, name, Instance::Throwaway(db)))
+}
+
+/// A disposable `mongod` or FerretDB.
+async fn local(options: &StartOptions) -> Result<(Client, String, Server)> {
+    let binary = find_binary(options.bin_dir.as_deref())?;
+    let server = LocalServer::start(&binary, options.keep)?;
+    let client = sandbox::client(sandbox::client_options(&server.url()).await?)?;
+    Ok((client, "driftless".to_string(), Instance::Local(server)))
+}
+
+/// The server's version; FerretDB says which MongoDB it stands in for.
+async fn server_version(client: &Client, url: Option<&str>) -> Result<String> {
+    let info = client
+        .database("admin")
+        .run_command(doc! {"buildInfo": 1})
+        .await
+        .map_err(|e| {
+            let at = url.map(|u| format!(" at {}", crate::sandbox::redact_url(u)));
+            Error::infra(format!(
+                "cannot reach MongoDB{}: {}",
+                at.unwrap_or_default(),
+                mongo_message(&e)
+            ))
+        })?;
+    Ok(match info.get_str("ferretdbVersion") {
+        Ok(ferret) => format!(
+            "FerretDB {ferret} (MongoDB {})",
+            info.get_str("version").unwrap_or("?")
+        ),
+        Err(_) => info.get_str("version").unwrap_or("unknown").to_string(),
+    })
 }
 
 /// Integers of JSON become int32 where they fit (as relaxed Extended JSON and the shell
@@ -451,31 +435,14 @@ impl Engine for Mongo {
         let Mongo {
             client, db, server, ..
         } = *self;
-        match server {
-            Server::Local(server) => {
-                drop(db);
-                if keep {
-                    return Ok(Some(server.keep()));
-                }
-                client.shutdown().immediate(true).await;
-                server.stop();
-                Ok(None)
-            }
-            Server::Remote(mut remote) => {
-                remote.armed = false;
-                let name = remote.name.clone();
-                if keep {
-                    return Ok(Some(format!(
-                        "kept throwaway database {name} on the --url server; drop it with: db.getSiblingDB(\"{name}\").dropDatabase()"
-                    )));
-                }
-                db.drop()
-                    .await
-                    .context(|| format!("cannot drop throwaway database {name}"))?;
-                Ok(None)
-            }
-            Server::InPlace => Ok(None),
+        drop(db);
+        // A kept server or database stays reachable; otherwise the client's connections
+        // end before the server goes (the throwaway database is dropped on a session of its
+        // own).
+        if !keep {
+            client.shutdown().immediate(true).await;
         }
+        server.finish(keep).await
     }
 }
 
@@ -575,35 +542,6 @@ impl DocumentStore for Mongo {
             dirty: if dirty { version.clone() } else { None },
             up_to: version,
         }))
-    }
-}
-
-/// The throwaway database on a `--url` server; dropped from a helper thread if driftless
-/// ends early (a panic, an error before teardown).
-struct RemoteDatabase {
-    url: String,
-    name: String,
-    armed: bool,
-}
-
-impl Drop for RemoteDatabase {
-    fn drop(&mut self) {
-        if !self.armed {
-            return;
-        }
-        let (url, name) = (self.url.clone(), self.name.clone());
-        // The driver's client belongs to the runtime that made it: use a fresh one.
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .ok()?;
-            runtime.block_on(async {
-                let client = Client::with_uri_str(&url).await.ok()?;
-                client.database(&name).drop().await.ok()
-            })
-        })
-        .join();
     }
 }
 

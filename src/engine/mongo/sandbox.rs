@@ -1,17 +1,31 @@
 //! The disposable MongoDB server: a real `mongod` when one is installed, else FerretDB (a
 //! MongoDB wire-protocol server on SQLite, built by `make setup`), in a sandbox dir on a free
-//! port; or a throwaway database on a `--url` server.
+//! port; or a throwaway database on a `--url` server ([`UrlServer`], MongoDB's part of
+//! `sandbox::ThrowawayDatabase`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::sandbox::{SandboxDir, ServerProcess, SpawnOptions, cache_dir, free_port, last_lines};
+use async_trait::async_trait;
+use mongodb::Client;
+use mongodb::bson::doc;
+use mongodb::options::ClientOptions;
+use rustix::process::Signal;
+
+use crate::error::{Context, mongo_message};
+use crate::sandbox::{
+    Disposable, Launch, RunningServer, ThrowawayServer, cache_dir, find_program, free_port,
+    redact_url,
+};
 use crate::{Error, Result};
 
 /// The FerretDB release `make setup` builds (scripts/setup-ferretdb.sh).
 pub const FERRETDB_VERSION: &str = "v1.24.2";
 const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long choosing a server and connecting to it may take unless the URL says otherwise: a
+/// dead or silent `--url` fails in seconds, not the driver's 30.
+const SELECTION_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Which server program runs the disposable instance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,12 +71,7 @@ pub fn find_binary(explicit: Option<&Path>) -> Result<MongoBinary> {
             explicit.display()
         )));
     }
-    if let Some(path) = std::env::var_os("PATH")
-        .iter()
-        .flat_map(std::env::split_paths)
-        .map(|dir| dir.join("mongod"))
-        .find(|p| p.is_file())
-    {
+    if let Some(path) = find_program(&["mongod"], &[]) {
         return Ok(MongoBinary {
             path,
             flavour: Flavour::Mongod,
@@ -92,99 +101,35 @@ pub fn ferretdb_path() -> PathBuf {
 /// A running disposable server.
 #[derive(Debug)]
 pub struct LocalServer {
-    // Field order is drop order: the process stops before its dir is removed.
-    process: ServerProcess,
-    dir: SandboxDir,
+    server: RunningServer,
     pub port: u16,
     pub flavour: Flavour,
 }
 
 impl LocalServer {
     pub fn start(binary: &MongoBinary, keep: bool) -> Result<LocalServer> {
-        let mut last_error = None;
-        for _ in 0..3 {
-            let dir = SandboxDir::create("mongo", None)?;
-            let data = dir.path().join("data");
-            std::fs::create_dir_all(&data)
-                .map_err(|e| Error::infra(format!("cannot create {}: {e}", data.display())))?;
-            let port = free_port()?;
-            let mut command = Command::new(&binary.path);
-            match binary.flavour {
-                Flavour::FerretDb => {
-                    command
-                        .arg("--handler=sqlite")
-                        .arg(format!("--sqlite-url=file:{}/", data.display()))
-                        .arg(format!("--state-dir={}", dir.path().display()))
-                        .arg(format!("--listen-addr=127.0.0.1:{port}"))
-                        // The debug HTTP listener would take a fixed port (8088): pick a free one.
-                        .arg(format!("--debug-addr=127.0.0.1:{}", free_port()?))
-                        .arg("--telemetry=disable")
-                        .arg("--log-level=warn");
-                }
-                Flavour::Mongod => {
-                    command
-                        .arg("--dbpath")
-                        .arg(&data)
-                        .args(["--bind_ip", "127.0.0.1", "--port"])
-                        .arg(port.to_string())
-                        .arg("--unixSocketPrefix")
-                        .arg(dir.path())
-                        .args(["--quiet", "--nounixsocket"]);
-                }
-            }
-            let process = ServerProcess::spawn(
-                command,
-                SpawnOptions {
-                    user: None,
-                    log: dir.path().join("server.log"),
-                    stop_signal: libc::SIGKILL,
-                    detach: keep,
-                },
-            )?;
-            let mut server = LocalServer {
-                process,
-                dir,
-                port,
-                flavour: binary.flavour,
-            };
-            match server.wait_started() {
-                Ok(()) => return Ok(server),
-                Err(Some(e)) => return Err(e),
-                Err(None) => last_error = Some(Error::infra(format!("port {port} was taken"))),
-            }
-        }
-        Err(last_error.unwrap_or_else(|| Error::infra("the MongoDB server did not start")))
-    }
-
-    /// Waits until the port accepts connections; `Err(None)`: the port was taken, retry.
-    fn wait_started(&mut self) -> std::result::Result<(), Option<Error>> {
-        let log = self.dir.path().join("server.log");
-        let deadline = Instant::now() + START_TIMEOUT;
-        loop {
-            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return Ok(());
-            }
-            if let Some(status) = self.process.exited() {
-                let text = std::fs::read_to_string(&log).unwrap_or_default();
-                if text.contains("address already in use")
-                    || text.contains("Address already in use")
-                {
-                    return Err(None);
-                }
-                return Err(Some(Error::infra(format!(
-                    "the MongoDB server exited ({status}) while starting: {}",
-                    last_lines(&text, 3)
-                ))));
-            }
-            if Instant::now() > deadline {
-                return Err(Some(Error::infra(format!(
-                    "the MongoDB server did not accept connections within {}s (log: {})",
-                    START_TIMEOUT.as_secs(),
-                    log.display()
-                ))));
-            }
-            std::thread::sleep(Duration::from_millis(2));
-        }
+        let launch = Launch {
+            label: "mongo",
+            user: None,
+            keep,
+            // A throwaway server needs no clean shutdown.
+            stop_signal: Signal::KILL,
+            log: "server.log",
+        };
+        let prepare = |dir: &Path, port: u16| server_command(binary, dir, port);
+        let ready = |server: &mut RunningServer| {
+            server.wait_until(
+                |s| std::net::TcpStream::connect(("127.0.0.1", s.port)).is_ok(),
+                &["address already in use", "Address already in use"],
+                START_TIMEOUT,
+            )
+        };
+        let server = RunningServer::start(launch, prepare, ready)?;
+        Ok(LocalServer {
+            port: server.port,
+            server,
+            flavour: binary.flavour,
+        })
     }
 
     pub fn url(&self) -> String {
@@ -192,25 +137,21 @@ impl LocalServer {
     }
 
     pub fn dir(&self) -> &Path {
-        self.dir.path()
+        self.server.dir()
     }
 
     pub fn pid(&self) -> Option<u32> {
-        self.process.pid()
+        self.server.pid()
     }
 
-    pub fn stop(mut self) {
-        self.process.stop(Duration::from_secs(5));
+    pub fn stop(self) {
+        self.server.stop();
     }
 
     /// Leaves the server running (`--keep`) and says how to reach and stop it.
-    pub fn keep(mut self) -> String {
-        self.dir.keep();
-        let dir = self.dir.path().to_path_buf();
-        let pid = self.process.pid().unwrap_or_default();
+    pub fn keep(self) -> String {
         let url = self.url();
-        let LocalServer { process, .. } = self;
-        process.detach();
+        let (dir, pid) = self.server.keep();
         format!(
             "kept the MongoDB server running: {url} (database driftless)\n  stop it with: kill -KILL {pid} && rm -rf {}",
             dir.display()
@@ -218,8 +159,140 @@ impl LocalServer {
     }
 }
 
-/// A random suffix for throwaway database names.
-pub fn random() -> u64 {
-    use fake::rand::Rng;
-    fake::rand::rng().next_u64()
+impl Disposable for LocalServer {
+    fn stop(self) {
+        LocalServer::stop(self);
+    }
+
+    fn keep(self) -> String {
+        LocalServer::keep(self)
+    }
+}
+
+/// The server's command line for a data dir in `dir`.
+fn server_command(binary: &MongoBinary, dir: &Path, port: u16) -> Result<Command> {
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data)
+        .map_err(|e| Error::infra(format!("cannot create {}: {e}", data.display())))?;
+    let mut command = Command::new(&binary.path);
+    match binary.flavour {
+        Flavour::FerretDb => {
+            command
+                .arg("--handler=sqlite")
+                .arg(format!("--sqlite-url=file:{}/", data.display()))
+                .arg(format!("--state-dir={}", dir.display()))
+                .arg(format!("--listen-addr=127.0.0.1:{port}"))
+                // The debug HTTP listener would take a fixed port (8088): pick a free one.
+                .arg(format!("--debug-addr=127.0.0.1:{}", free_port()?))
+                .arg("--telemetry=disable")
+                .arg("--log-level=warn");
+        }
+        Flavour::Mongod => {
+            command
+                .arg("--dbpath")
+                .arg(&data)
+                .args(["--bind_ip", "127.0.0.1", "--port"])
+                .arg(port.to_string())
+                .arg("--unixSocketPrefix")
+                .arg(dir)
+                .args(["--quiet", "--nounixsocket"]);
+        }
+    }
+    Ok(command)
+}
+
+/// The driver's options for `url`, with short timeouts unless the URL sets its own: a
+/// disposable server is up, and a wrong `--url` should fail fast.
+pub async fn client_options(url: &str) -> Result<ClientOptions> {
+    let mut options = ClientOptions::parse(url)
+        .await
+        .map_err(|e| Error::input(format!("invalid --url: {}", mongo_message(&e))))?;
+    options
+        .server_selection_timeout
+        .get_or_insert(SELECTION_TIMEOUT);
+    options.connect_timeout.get_or_insert(SELECTION_TIMEOUT);
+    options.app_name = Some("driftless".into());
+    Ok(options)
+}
+
+/// A client with `options` (it connects when first used).
+pub fn client(options: ClientOptions) -> Result<Client> {
+    Client::with_options(options)
+        .map_err(|e| Error::infra(format!("cannot connect to MongoDB: {}", mongo_message(&e))))
+}
+
+/// A `--url` server, where driftless works in a throwaway database.
+#[derive(Clone)]
+pub struct UrlServer {
+    options: ClientOptions,
+    shown: String,
+}
+
+impl UrlServer {
+    pub async fn new(url: &str) -> Result<UrlServer> {
+        Ok(UrlServer {
+            options: client_options(url).await?,
+            shown: redact_url(url),
+        })
+    }
+
+    /// A client of the engine's own (the one sessions of [`ThrowawayServer`] are separate).
+    pub fn client(&self) -> Result<Client> {
+        client(self.options.clone())
+    }
+}
+
+#[async_trait]
+impl ThrowawayServer for UrlServer {
+    type Session = Client;
+
+    fn shown(&self) -> String {
+        self.shown.clone()
+    }
+
+    /// A client whose server answered a ping: the driver connects lazily, and a dead server
+    /// would otherwise only show at the first command.
+    async fn connect(&self) -> Result<Client> {
+        let client = self.client()?;
+        client
+            .database("admin")
+            .run_command(doc! {"ping": 1})
+            .await
+            .map_err(|e| {
+                Error::infra(format!(
+                    "cannot connect to {}: {}",
+                    self.shown,
+                    mongo_message(&e)
+                ))
+            })?;
+        Ok(client)
+    }
+
+    /// Nothing to do: MongoDB creates a database with its first collection.
+    async fn create(&self, _session: &mut Client, _name: &str) -> Result<()> {
+        Ok(())
+    }
+
+    async fn drop_database(&self, session: &mut Client, name: &str) -> Result<()> {
+        session
+            .database(name)
+            .drop()
+            .await
+            .context(|| format!("cannot drop throwaway database {name}"))
+    }
+
+    async fn close(&self, session: Client) {
+        session.shutdown().immediate(true).await;
+    }
+
+    fn drop_hint(&self, name: &str) -> String {
+        format!("db.getSiblingDB(\"{name}\").dropDatabase()")
+    }
+
+    /// The driver bounds connecting itself, by the URL's timeouts or ours; this is a backstop.
+    fn connect_timeout(&self) -> Duration {
+        let selection = self.options.server_selection_timeout;
+        let connect = self.options.connect_timeout;
+        selection.unwrap_or(SELECTION_TIMEOUT) + connect.unwrap_or(SELECTION_TIMEOUT)
+    }
 }

@@ -6,14 +6,18 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::str::FromStr;
+use std::time::{Duration, Instant};
 
+use async_trait::async_trait;
 use futures_util::TryStreamExt;
 use sqlx::Row;
 use sqlx::mysql::{MySqlConnectOptions, MySqlConnection};
 
-use crate::engine::ReadQuery;
+use crate::engine::sql_common::{LockWatch, failure, lost_connection, watched};
+use crate::engine::{Applied, ReadQuery, StatementTrace};
 use crate::error::Context;
-use crate::sandbox::run_tool;
+use crate::migrations::{Script, Statement};
+use crate::sandbox::{find_program, run_tool};
 use crate::schema::{ColumnKind, Table};
 use crate::sql::mysql::ident;
 use crate::{Error, Result};
@@ -93,18 +97,9 @@ fn percent_decode(text: &str) -> String {
 
 /// `mariadb-dump` (or `mysqldump`) on PATH or in /usr/bin.
 pub fn dump_tool() -> Result<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    for name in ["mariadb-dump", "mysqldump"] {
-        for dir in std::env::split_paths(&path).chain([PathBuf::from("/usr/bin")]) {
-            let candidate = dir.join(name);
-            if candidate.is_file() {
-                return Ok(candidate);
-            }
-        }
-    }
-    Err(Error::infra(
-        "mariadb-dump / mysqldump not found (Debian: the mariadb-client package)",
-    ))
+    find_program(&["mariadb-dump", "mysqldump"], &["/usr/bin"]).ok_or_else(|| {
+        Error::infra("mariadb-dump / mysqldump not found (Debian: the mariadb-client package)")
+    })
 }
 
 pub async fn begin_snapshot(conn: &mut MySqlConnection) -> Result<()> {
@@ -291,6 +286,45 @@ async fn mdl_held(watcher: &mut MySqlConnection, thread: u64) -> Vec<(String, St
     .collect()
 }
 
+/// The metadata locks the migrating session holds, as performance_schema shows them to
+/// another session: the strongest type seen per table while a statement runs.
+struct MetadataLocks<'a> {
+    watcher: &'a mut MySqlConnection,
+    thread: u64,
+    seen: BTreeMap<String, String>,
+}
+
+#[async_trait]
+impl LockWatch for MetadataLocks<'_> {
+    async fn look(&mut self) -> Result<()> {
+        for (table, kind) in mdl_held(self.watcher, self.thread).await {
+            if self
+                .seen
+                .get(&table)
+                .is_none_or(|k| mdl_rank(&kind) > mdl_rank(k))
+            {
+                self.seen.insert(table, kind);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl MetadataLocks<'_> {
+    /// The strongest lock seen on a user table: table and lock type.
+    fn strongest(self) -> Option<(String, String)> {
+        self.seen
+            .into_iter()
+            .filter(|(table, _)| {
+                !table.starts_with("performance_schema.") && !table.starts_with("mysql.")
+            })
+            .max_by_key(|(_, kind)| mdl_rank(kind))
+    }
+}
+
+/// How often the watching session looks at metadata locks.
+const MDL_POLL: Duration = Duration::from_millis(20);
+
 /// Applies `script` statement by statement, tracing each: time, rows, the InnoDB tables
 /// rebuilt (a new table id: `ALGORITHM=COPY`, or an `INPLACE` rebuild), the algorithm an
 /// `ALTER TABLE` ran with, and — where performance_schema instruments them (the disposable
@@ -298,133 +332,117 @@ async fn mdl_held(watcher: &mut MySqlConnection, thread: u64) -> Vec<(String, St
 pub async fn apply_traced(
     conn: &mut MySqlConnection,
     watcher: &mut MySqlConnection,
-    script: &crate::migrations::Script,
-) -> Result<(crate::engine::Applied, Vec<crate::engine::StatementTrace>)> {
-    use std::time::Instant;
+    script: &Script,
+) -> Result<(Applied, Vec<StatementTrace>)> {
     let started = Instant::now();
     let thread = mdl_thread(conn).await;
-    let context = || {
-        format!(
-            "lost the database connection while applying {}",
-            script.path.display()
-        )
-    };
+    let context = lost_connection(script);
     let mut traces = Vec::new();
     for statement in &script.statements {
-        let before = table_ids(conn).await;
-        let t0 = Instant::now();
-        let mut seen: BTreeMap<String, String> = BTreeMap::new();
-        let (result, algorithm) = {
-            let run = execute_alter_aware(&mut *conn, &statement.sql);
-            tokio::pin!(run);
-            loop {
-                tokio::select! {
-                    result = &mut run => break result,
-                    () = tokio::time::sleep(std::time::Duration::from_millis(20)), if thread.is_some() => {
-                        for (table, kind) in mdl_held(watcher, thread.unwrap_or_default()).await {
-                            if seen.get(&table).is_none_or(|k| mdl_rank(&kind) > mdl_rank(k)) {
-                                seen.insert(table, kind);
-                            }
-                        }
-                    }
-                }
-            }
-        };
-        let mdl = seen
-            .into_iter()
-            .filter(|(table, _)| {
-                !table.starts_with("performance_schema.") && !table.starts_with("mysql.")
-            })
-            .max_by_key(|(_, kind)| mdl_rank(kind));
-        let ms = t0.elapsed().as_millis() as u64;
-        let done = match result {
-            Ok(done) => done,
-            Err(e) => {
-                let failed = super::statements::failure(
-                    e,
-                    statement,
-                    context,
-                    started.elapsed().as_millis() as u64,
-                )?;
-                traces.push(crate::engine::StatementTrace {
-                    line: statement.line,
-                    sql: crate::engine::StatementTrace::headline(&statement.sql),
-                    ms,
-                    ..Default::default()
-                });
-                return Ok((failed, traces));
-            }
-        };
-        let after = table_ids(conn).await;
-        let mut rewrote: Vec<String> = after
-            .iter()
-            .filter(|(name, id)| before.get(*name).is_some_and(|b| b != *id))
-            .map(|(name, _)| name.replace('/', "."))
-            .collect();
-        rewrote.sort();
-        let rebuilt = !rewrote.is_empty();
-        // What the ALTER's algorithm lets other sessions do while it runs.
-        let (lock, blocks) = match algorithm {
-            Some(Algorithm::Instant) => (Some("ALGORITHM=INSTANT".to_string()), None),
-            Some(Algorithm::InplaceNoLock) => {
-                (Some("ALGORITHM=INPLACE, LOCK=NONE".to_string()), None)
-            }
-            Some(Algorithm::InplaceShared) => (
-                Some("ALGORITHM=INPLACE, LOCK=SHARED".to_string()),
-                Some("writes".to_string()),
-            ),
-            Some(Algorithm::Copy) => (
-                Some("ALGORITHM=COPY".to_string()),
-                Some("writes".to_string()),
-            ),
-            None if rebuilt => (
-                Some("table rebuild".to_string()),
-                Some("writes".to_string()),
-            ),
-            None => (None, None),
-        };
-        let lock_on = lock.as_ref().and_then(|_| {
-            rewrote
-                .first()
-                .cloned()
-                .or_else(|| altered_table(&statement.sql))
-                .or_else(|| indexed_table(&statement.sql))
+        let watch = thread.map(|thread| MetadataLocks {
+            watcher: &mut *watcher,
+            thread,
+            seen: BTreeMap::new(),
         });
-        // The metadata lock seen while it ran adds to what the algorithm says.
-        let (lock, lock_on, blocks) = match mdl {
-            Some((table, kind)) => {
-                let mdl_block = mdl_blocks(&kind);
-                let stronger = match (blocks.as_deref(), mdl_block) {
-                    (_, Some("reads and writes")) => Some("reads and writes".to_string()),
-                    (None, Some(b)) => Some(b.to_string()),
-                    (b, _) => b.map(str::to_string),
-                };
-                let text = match lock {
-                    Some(algorithm) => format!("{algorithm}; metadata lock {kind}"),
-                    None => format!("metadata lock {kind}"),
-                };
-                (Some(text), lock_on.or(Some(table)), stronger)
-            }
-            None => (lock, lock_on, blocks),
-        };
-        traces.push(crate::engine::StatementTrace {
-            line: statement.line,
-            sql: crate::engine::StatementTrace::headline(&statement.sql),
-            ms,
-            rows: Some(done.rows_affected()),
-            lock,
-            lock_on,
-            blocks,
-            held_ms: ms,
-            rewrote,
-        });
+        let (trace, error) = trace_statement(conn, watch, statement).await?;
+        if let Some(e) = error {
+            let ms = started.elapsed().as_millis() as u64;
+            let failed = failure::<MySqlConnection>(e, statement, &context, ms)?;
+            traces.push(trace);
+            return Ok((failed, traces));
+        }
+        traces.push(trace);
     }
-    Ok((
-        crate::engine::Applied::Done {
-            ms: started.elapsed().as_millis() as u64,
-        },
-        traces,
-    ))
+    let ms = started.elapsed().as_millis() as u64;
+    Ok((Applied::Done { ms }, traces))
+}
+
+/// Runs one statement (an `ALTER` with the least disruptive algorithm the server accepts)
+/// while `watch` looks at its metadata locks. Returns its trace, and the error it failed
+/// with (the trace then only says how long it ran).
+async fn trace_statement(
+    conn: &mut MySqlConnection,
+    mut watch: Option<MetadataLocks<'_>>,
+    statement: &Statement,
+) -> Result<(StatementTrace, Option<sqlx::Error>)> {
+    let before = table_ids(conn).await;
+    let t0 = Instant::now();
+    let looking = watch.as_mut().map(|w| w as &mut dyn LockWatch);
+    let running = execute_alter_aware(&mut *conn, &statement.sql);
+    let (result, algorithm) = watched(running, MDL_POLL, looking).await?;
+    let metadata_lock = watch.and_then(MetadataLocks::strongest);
+    let ms = t0.elapsed().as_millis() as u64;
+    let mut trace = StatementTrace {
+        line: statement.line,
+        sql: StatementTrace::headline(&statement.sql),
+        ms,
+        ..StatementTrace::default()
+    };
+    let done = match result {
+        Ok(done) => done,
+        Err(e) => return Ok((trace, Some(e))),
+    };
+    let after = table_ids(conn).await;
+    let mut rewrote: Vec<String> = after
+        .iter()
+        .filter(|(name, id)| before.get(*name).is_some_and(|b| b != *id))
+        .map(|(name, _)| name.replace('/', "."))
+        .collect();
+    rewrote.sort();
+    let (lock, blocks) = algorithm_lock(algorithm, !rewrote.is_empty());
+    let lock_on = lock.as_ref().and_then(|_| {
+        rewrote
+            .first()
+            .cloned()
+            .or_else(|| altered_table(&statement.sql))
+            .or_else(|| indexed_table(&statement.sql))
+    });
+    let (lock, lock_on, blocks) = with_metadata_lock(metadata_lock, (lock, lock_on, blocks));
+    trace.rows = Some(done.rows_affected());
+    trace.lock = lock;
+    trace.lock_on = lock_on;
+    trace.blocks = blocks;
+    trace.held_ms = ms;
+    trace.rewrote = rewrote;
+    Ok((trace, None))
+}
+
+/// What the ALTER's algorithm (or a rebuild without one) lets other sessions do while it
+/// runs: the lock's description and what it blocks.
+fn algorithm_lock(algorithm: Option<Algorithm>, rebuilt: bool) -> (Option<String>, Option<String>) {
+    let writes = || Some("writes".to_string());
+    match algorithm {
+        Some(Algorithm::Instant) => (Some("ALGORITHM=INSTANT".to_string()), None),
+        Some(Algorithm::InplaceNoLock) => (Some("ALGORITHM=INPLACE, LOCK=NONE".to_string()), None),
+        Some(Algorithm::InplaceShared) => {
+            (Some("ALGORITHM=INPLACE, LOCK=SHARED".to_string()), writes())
+        }
+        Some(Algorithm::Copy) => (Some("ALGORITHM=COPY".to_string()), writes()),
+        None if rebuilt => (Some("table rebuild".to_string()), writes()),
+        None => (None, None),
+    }
+}
+
+/// A trace's lock, table and what it blocks.
+type LockSummary = (Option<String>, Option<String>, Option<String>);
+
+/// The metadata lock seen while the statement ran adds to what its algorithm says: the
+/// stronger of the two blocks, and its table when the algorithm named none.
+fn with_metadata_lock(seen: Option<(String, String)>, algorithm: LockSummary) -> LockSummary {
+    let (lock, lock_on, blocks) = algorithm;
+    let Some((table, kind)) = seen else {
+        return (lock, lock_on, blocks);
+    };
+    let stronger = match (blocks.as_deref(), mdl_blocks(&kind)) {
+        (_, Some("reads and writes")) => Some("reads and writes".to_string()),
+        (None, Some(b)) => Some(b.to_string()),
+        (b, _) => b.map(str::to_string),
+    };
+    let text = match lock {
+        Some(algorithm) => format!("{algorithm}; metadata lock {kind}"),
+        None => format!("metadata lock {kind}"),
+    };
+    (Some(text), lock_on.or(Some(table)), stronger)
 }
 
 /// How an `ALTER TABLE` ran.
@@ -560,18 +578,9 @@ async fn table_ids(conn: &mut MySqlConnection) -> std::collections::BTreeMap<Str
 
 /// The `mariadb` (or `mysql`) client.
 fn client_tool() -> Result<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    for name in ["mariadb", "mysql"] {
-        for dir in std::env::split_paths(&path).chain([PathBuf::from("/usr/bin")]) {
-            let candidate = dir.join(name);
-            if candidate.is_file() {
-                return Ok(candidate);
-            }
-        }
-    }
-    Err(Error::infra(
-        "the mariadb / mysql client was not found (Debian: mariadb-client)",
-    ))
+    find_program(&["mariadb", "mysql"], &["/usr/bin"]).ok_or_else(|| {
+        Error::infra("the mariadb / mysql client was not found (Debian: mariadb-client)")
+    })
 }
 
 /// Feeds a SQL dump to the `mariadb` client.

@@ -18,9 +18,10 @@ use sqlx::mysql::{MySqlConnection, MySqlRow};
 use crate::data::{
     ColumnFingerprint, ColumnRowDiff, DataFingerprint, RowDiff, Survival, TableFingerprint,
 };
+use crate::engine::sql_common::{captured_columns, empty_fingerprint, key_labels, keyed, samples};
 use crate::error::Context;
 use crate::schema::{Column, ColumnKind, SchemaSnapshot, Table};
-use crate::sql::mysql::{ident, literal};
+use crate::sql::mysql::{ident, literal, table_ref};
 use crate::{Error, Result};
 
 /// Tables per UNION ALL statement.
@@ -35,24 +36,10 @@ pub struct Captured {
     keyed: bool,
 }
 
-fn keyed(table: &Table) -> bool {
-    !table.primary_key.is_empty() && table.primary_key.iter().all(|c| table.column(c).is_some())
-}
-
 /// `CONCAT('id=', t.id)` or `CONCAT('a=', t.a, ',b=', t.b)`.
 fn key_text(table: &Table) -> String {
-    let parts: Vec<String> = table
-        .primary_key
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            let label = if i == 0 {
-                format!("{c}=")
-            } else {
-                format!(",{c}=")
-            };
-            format!("{}, t.{}", literal(&label), ident(c))
-        })
+    let parts: Vec<String> = key_labels(table)
+        .map(|(label, c)| format!("{}, t.{}", literal(&label), ident(c)))
         .collect();
     format!("CONCAT({})", parts.join(", "))
 }
@@ -123,10 +110,6 @@ fn row_hash(columns: &[&Column], now: &Table) -> String {
         return "CRC32('')".into();
     }
     format!("CRC32(CONCAT_WS(X'1E', {}))", parts.join(", "))
-}
-
-fn table_ref(table: &Table) -> String {
-    format!("{}.{}", ident(&table.schema), ident(&table.name))
 }
 
 /// A text value of a text-protocol row, whatever the column type.
@@ -324,29 +307,11 @@ async fn sums_from_capture(
     captured: &HashMap<String, Captured>,
     out: &mut DataFingerprint,
 ) -> Result<()> {
+    // Empty tables have no captured rows: start everyone at zero.
     for t in tables {
-        let columns = t
-            .columns
-            .iter()
-            .map(|c| {
-                (
-                    c.name.clone(),
-                    ColumnFingerprint {
-                        non_null: 0,
-                        sum: "0".into(),
-                    },
-                )
-            })
-            .collect();
-        let row_sum = (!captured[&t.qualified()].keyed).then(|| "0".to_string());
-        out.tables.insert(
-            t.qualified(),
-            TableFingerprint {
-                rows: 0,
-                row_sum,
-                columns,
-            },
-        );
+        let keyed = captured[&t.qualified()].keyed;
+        out.tables
+            .insert(t.qualified(), empty_fingerprint(t, keyed));
     }
     let sql = "SELECT CAST(tbl AS CHAR), col, COUNT(*), COUNT(h), CAST(COALESCE(SUM(h), 0) AS CHAR)
                FROM driftless_rows GROUP BY tbl, col"
@@ -384,47 +349,75 @@ pub async fn row_diff(
     let Some(capture) = captured.get(&before.qualified()) else {
         return Ok(None);
     };
-    let columns: Vec<&Column> = capture
-        .columns
-        .iter()
-        .filter_map(|name| before.column(name))
-        .collect();
-    if columns.len() != capture.columns.len() {
+    let Some(columns) = captured_columns(&capture.columns, before) else {
         return Ok(None);
-    }
-    let name = literal(&before.qualified());
-    let table = table_ref(now);
+    };
     if !capture.keyed {
-        let sql = format!(
-            "SELECT (SELECT COUNT(*) FROM driftless_rows WHERE tbl = {name} AND col = 0),
-                    (SELECT COUNT(*) FROM {table}),
-                    (SELECT COUNT(*) FROM (SELECT h FROM driftless_rows WHERE tbl = {name} AND col = 0
-                                           EXCEPT ALL SELECT {hash} FROM {table} t) x),
-                    (SELECT COUNT(*) FROM (SELECT {hash} FROM {table} t
-                                           EXCEPT ALL SELECT h FROM driftless_rows WHERE tbl = {name} AND col = 0) y)",
-            hash = row_hash(&columns, now),
-        );
-        let row = &rows(conn, sql, "compare rows")
-            .await?
-            .into_iter()
-            .next()
-            .ok_or_else(|| Error::infra("no result comparing rows"))?;
-        return Ok(Some(RowDiff {
-            keyed: false,
-            rows_before: number(row, 0)?,
-            rows_after: number(row, 1)?,
-            rows_missing: number(row, 2)?,
-            rows_added: number(row, 3)?,
-            ..RowDiff::default()
-        }));
+        return multiset_diff(conn, before, now, &columns).await.map(Some);
     }
     if !before.primary_key.iter().all(|c| now.column(c).is_some()) {
         return Ok(None);
     }
-    let key = key_text(before);
-    let samples = format!(
-        "SUBSTRING_INDEX(GROUP_CONCAT(CAST(b.pk AS CHAR) ORDER BY LENGTH(b.pk), b.pk SEPARATOR 0x1f), CHAR(31), {SAMPLES})"
+    let mut diff = keyed_rows_diff(conn, before, now).await?;
+    diff.columns = changed_values(conn, before, now, &columns).await?;
+    Ok(Some(diff))
+}
+
+/// The single row of a comparison query.
+async fn one_row(conn: &mut MySqlConnection, sql: String) -> Result<MySqlRow> {
+    rows(conn, sql, "compare rows")
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| Error::infra("no result comparing rows"))
+}
+
+/// Tables without a key compare as multisets of whole-row hashes.
+async fn multiset_diff(
+    conn: &mut MySqlConnection,
+    before: &Table,
+    now: &Table,
+    columns: &[&Column],
+) -> Result<RowDiff> {
+    let name = literal(&before.qualified());
+    let table = table_ref(now);
+    let sql = format!(
+        "SELECT (SELECT COUNT(*) FROM driftless_rows WHERE tbl = {name} AND col = 0),
+                (SELECT COUNT(*) FROM {table}),
+                (SELECT COUNT(*) FROM (SELECT h FROM driftless_rows WHERE tbl = {name} AND col = 0
+                                       EXCEPT ALL SELECT {hash} FROM {table} t) x),
+                (SELECT COUNT(*) FROM (SELECT {hash} FROM {table} t
+                                       EXCEPT ALL SELECT h FROM driftless_rows WHERE tbl = {name} AND col = 0) y)",
+        hash = row_hash(columns, now),
     );
+    let row = &one_row(conn, sql).await?;
+    Ok(RowDiff {
+        keyed: false,
+        rows_before: number(row, 0)?,
+        rows_after: number(row, 1)?,
+        rows_missing: number(row, 2)?,
+        rows_added: number(row, 3)?,
+        ..RowDiff::default()
+    })
+}
+
+/// `GROUP_CONCAT` of up to [`SAMPLES`] captured keys, shortest first.
+fn key_samples() -> String {
+    format!(
+        "SUBSTRING_INDEX(GROUP_CONCAT(CAST(b.pk AS CHAR) ORDER BY LENGTH(b.pk), b.pk SEPARATOR 0x1f), CHAR(31), {SAMPLES})"
+    )
+}
+
+/// Rows by key: how many there were and are, which went missing and how many came.
+async fn keyed_rows_diff(
+    conn: &mut MySqlConnection,
+    before: &Table,
+    now: &Table,
+) -> Result<RowDiff> {
+    let name = literal(&before.qualified());
+    let table = table_ref(now);
+    let key = key_text(before);
+    let samples_sql = key_samples();
     let sql = format!(
         "SELECT (SELECT COUNT(*) FROM driftless_rows WHERE tbl = {name} AND col = 1),
                 (SELECT COUNT(*) FROM {table}),
@@ -432,52 +425,55 @@ pub async fn row_diff(
                    ON n.pk = b.pk WHERE b.tbl = {name} AND b.col = 1 AND n.pk IS NULL),
                 (SELECT COUNT(*) FROM (SELECT {key} AS pk FROM {table} t) n LEFT JOIN driftless_rows b
                    ON b.tbl = {name} AND b.col = 1 AND b.pk = n.pk WHERE b.pk IS NULL),
-                (SELECT {samples} FROM driftless_rows b LEFT JOIN (SELECT {key} AS pk FROM {table} t) n
+                (SELECT {samples_sql} FROM driftless_rows b LEFT JOIN (SELECT {key} AS pk FROM {table} t) n
                    ON n.pk = b.pk WHERE b.tbl = {name} AND b.col = 1 AND n.pk IS NULL)"
     );
-    let row = &rows(conn, sql, "compare rows")
-        .await?
-        .into_iter()
-        .next()
-        .ok_or_else(|| Error::infra("no result comparing rows"))?;
-    let split = |s: Option<String>| -> Vec<String> {
-        s.filter(|s| !s.is_empty())
-            .map(|s| s.split('\u{1f}').map(str::to_string).collect())
-            .unwrap_or_default()
-    };
-    let mut diff = RowDiff {
+    let row = &one_row(conn, sql).await?;
+    Ok(RowDiff {
         keyed: true,
         rows_before: number(row, 0)?,
         rows_after: number(row, 1)?,
         rows_missing: number(row, 2)?,
         rows_added: number(row, 3)?,
-        missing_sample: split(cell(row, 4)?),
+        missing_sample: samples(cell(row, 4)?),
         columns: BTreeMap::new(),
-    };
-    let hashes = column_hashes(&columns, now, row_key(before).as_ref());
+    })
+}
+
+/// Per column, the rows (by key) whose value changed, with sample keys.
+async fn changed_values(
+    conn: &mut MySqlConnection,
+    before: &Table,
+    now: &Table,
+    columns: &[&Column],
+) -> Result<BTreeMap<String, ColumnRowDiff>> {
+    let hashes = column_hashes(columns, now, row_key(before).as_ref());
     let sql = format!(
-        "SELECT b.col, COUNT(*), {samples}
+        "SELECT b.col, COUNT(*), {samples_sql}
          FROM driftless_rows b
          JOIN (SELECT {key} AS pk, i.n AS col, {case} AS h FROM {table} t CROSS JOIN {numbers} i) n
            ON n.pk = b.pk AND n.col = b.col
          WHERE b.tbl = {name} AND NOT (b.h <=> n.h)
          GROUP BY b.col",
+        samples_sql = key_samples(),
+        key = key_text(before),
         case = by_number(&hashes, None),
+        table = table_ref(now),
         numbers = numbers(1, columns.len()),
+        name = literal(&before.qualified()),
     );
+    let mut changed = BTreeMap::new();
     for row in rows(conn, sql, "compare values").await? {
         let index = number(&row, 0)? as usize;
         if let Some(c) = columns.get(index.wrapping_sub(1)) {
-            diff.columns.insert(
-                c.name.clone(),
-                ColumnRowDiff {
-                    changed: number(&row, 1)?,
-                    sample: split(cell(&row, 2)?),
-                },
-            );
+            let diff = ColumnRowDiff {
+                changed: number(&row, 1)?,
+                sample: samples(cell(&row, 2)?),
+            };
+            changed.insert(c.name.clone(), diff);
         }
     }
-    Ok(Some(diff))
+    Ok(changed)
 }
 
 /// An expression converting the current value of a column back to the column's old type.

@@ -10,6 +10,7 @@
 mod copy;
 mod fingerprint;
 mod introspect;
+mod rows;
 mod sandbox;
 mod split;
 mod statements;
@@ -20,22 +21,23 @@ pub use split::split;
 use std::collections::{BTreeMap, HashMap};
 
 use async_trait::async_trait;
+use sqlx::ConnectOptions;
 use sqlx::mysql::{MySqlConnectOptions, MySqlConnection};
-use sqlx::{ConnectOptions, Connection};
 
 use std::str::FromStr;
 
+use super::sql_common::{self, ThrowawaySql, UrlServer};
 use super::{
-    Applied, BoxFuture, Capabilities, CheckOutcome, Engine, EngineSpec, Inserted, ReadQuery,
-    RowStore, SeedStyle, SqlCopy, StartOptions, Words,
+    Applied, BoxFuture, Capabilities, CheckOutcome, Engine, EngineSpec, ReadQuery, RowStore,
+    SqlCopy, StartOptions, Words,
 };
 use crate::checks::{Check, CheckFormat};
 use crate::data::{DataFingerprint, RowDiff, Survival};
 use crate::error::Context;
 use crate::migrations::Script;
 use crate::report::StatementTrace;
-use crate::schema::{Column, SchemaSnapshot, Table};
-use crate::sql::{Dialect, Encoding};
+use crate::sandbox::{CONNECT_TIMEOUT, Instance, ThrowawayDatabase, within};
+use crate::schema::{SchemaSnapshot, Table};
 use crate::{Error, Result};
 
 pub static SPEC: EngineSpec = EngineSpec {
@@ -56,17 +58,19 @@ pub static SPEC: EngineSpec = EngineSpec {
 };
 
 fn start(options: &StartOptions) -> BoxFuture<'_, Result<Box<dyn Engine>>> {
-    Box::pin(async move {
-        let engine = MySql::start(options).await?;
-        Ok(Box::new(engine) as Box<dyn Engine>)
-    })
+    super::boxed_start(MySql::start(options))
 }
 
-enum Server {
-    Local(LocalServer),
-    Remote(Box<sandbox::RemoteDatabase>),
-    /// The user's own database (`seed --url`): left as it is at the end.
-    InPlace,
+/// The local server, the throwaway database on `--url`, or the user's own database
+/// (`seed --url`, `drift`: left as it is at the end).
+type Server = Instance<LocalServer>;
+
+/// Where the engine's sessions connect, before they do.
+struct Target {
+    server: Server,
+    connect: MySqlConnectOptions,
+    /// How mariadb-dump reaches the database, where it can.
+    tool: Option<copy::ToolConnection>,
 }
 
 /// A MySQL / MariaDB session pair on a database driftless created.
@@ -92,71 +96,22 @@ fn plain(options: MySqlConnectOptions) -> MySqlConnectOptions {
 }
 
 impl MySql {
+    /// Starts a disposable server, creates a throwaway database on `options.url`, or (in place)
+    /// works in the database of `options.url`.
     pub async fn start(options: &StartOptions) -> Result<MySql> {
         if options.version.is_some() {
             return Err(Error::input(
                 "--pg-version picks a PostgreSQL version; it does not apply to this engine",
             ));
         }
-        let mut tool = None;
-        let (server, connect) = match &options.url {
-            Some(url) if options.in_place => {
-                let connect = MySqlConnectOptions::from_str(url)
-                    .map_err(|e| Error::input(format!("invalid --url: {e}")))?;
-                tool = copy::ToolConnection::from_url(url).ok();
-                (Server::InPlace, connect)
-            }
-            Some(url) => {
-                let (db, connect) = sandbox::RemoteDatabase::create(url).await?;
-                (Server::Remote(Box::new(db)), connect)
-            }
-            None => {
-                let bins = find_binaries(options.bin_dir.as_deref())?;
-                let local = LocalServer::start_with(&bins, options.keep, options.trace_locks)?;
-                // The first connection doubles as the readiness probe and creates the database.
-                drop(local.connect().await?);
-                let connect = local.connect_options().database(sandbox::DATABASE);
-                tool = Some(copy::ToolConnection {
-                    host: "127.0.0.1".into(),
-                    port: local.port,
-                    user: "root".into(),
-                    password: None,
-                    database: sandbox::DATABASE.into(),
-                });
-                (Server::Local(local), connect)
-            }
+        let target = match &options.url {
+            Some(url) if options.in_place => in_place(url)?,
+            Some(url) => throwaway(url).await?,
+            None => local(options).await?,
         };
-        let mut migrator = plain(connect.clone())
-            .connect()
-            .await
-            .context(|| "cannot open the migration connection".into())?;
-        // sqlx announces CLIENT_IGNORE_SPACE, which adds IGNORE_SPACE to the session (and makes
-        // built-in function names reserved words); migration tools do not, so start from the
-        // server's own sql_mode, or the one driftless.toml asks for.
-        let mode = match &options.sql_mode {
-            Some(mode) => crate::sql::literal(mode),
-            None => "@@GLOBAL.sql_mode".to_string(),
-        };
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-            "SET SESSION sql_mode = {mode}"
-        )))
-        .execute(&mut migrator)
-        .await
-        .map_err(|e| Error::input(format!("invalid sql_mode {mode} in driftless.toml: {e}")))?;
-        let mut observer = plain(connect)
-            .timezone(Some("+00:00".to_string()))
-            .connect()
-            .await
-            .context(|| "cannot open the observer connection".into())?;
-        // Seed literals double quotes only, and sample keys may be long.
-        sqlx::raw_sql(
-            "SET SESSION sql_mode = CONCAT(@@GLOBAL.sql_mode, ',NO_BACKSLASH_ESCAPES');
-             SET SESSION group_concat_max_len = 1048576",
-        )
-        .execute(&mut observer)
-        .await
-        .context(|| "cannot configure the observer session".into())?;
-        let row: (String, String) =
+        let mut migrator = open_migrator(&target.connect, options.sql_mode.as_deref()).await?;
+        let mut observer = open_observer(target.connect).await?;
+        let (version, sql_mode): (String, String) =
             sqlx::query_as("SELECT CAST(VERSION() AS CHAR), CAST(@@SESSION.sql_mode AS CHAR)")
                 .fetch_one(&mut migrator)
                 .await
@@ -172,20 +127,17 @@ impl MySql {
         Ok(MySql {
             migrator,
             observer,
-            server,
-            version: short_version(&row.0),
-            sql_mode: row.1,
+            server: target.server,
+            version: short_version(&version),
+            sql_mode,
             captured: HashMap::new(),
-            tool,
+            tool: target.tool,
         })
     }
 
     /// The URL of the disposable server (for `--keep` and benchmarks).
     pub fn url(&self) -> Option<String> {
-        match &self.server {
-            Server::Local(local) => Some(local.url()),
-            Server::Remote(_) | Server::InPlace => None,
-        }
+        self.server.local().map(LocalServer::url)
     }
 
     fn tool(&self) -> Result<&copy::ToolConnection> {
@@ -198,6 +150,103 @@ impl MySql {
     pub fn observer(&mut self) -> &mut MySqlConnection {
         &mut self.observer
     }
+}
+
+/// The user's own database (`seed --url`, `drift`).
+fn in_place(url: &str) -> Result<Target> {
+    let connect = MySqlConnectOptions::from_str(url)
+        .map_err(|e| Error::input(format!("invalid --url: {e}")))?;
+    Ok(Target {
+        server: Instance::InPlace,
+        connect,
+        tool: copy::ToolConnection::from_url(url).ok(),
+    })
+}
+
+/// How MySQL makes and removes a throwaway database on a `--url` server.
+static THROWAWAY: ThrowawaySql = ThrowawaySql {
+    create: |name| format!("CREATE DATABASE `{name}` CHARACTER SET utf8mb4"),
+    drop: |name| format!("DROP DATABASE IF EXISTS `{name}`"),
+    privilege: "CREATE and DROP",
+};
+
+/// A throwaway database on the `--url` server.
+async fn throwaway(url: &str) -> Result<Target> {
+    let admin = MySqlConnectOptions::from_str(url)
+        .map_err(|e| Error::input(format!("invalid --url: {e}")))?;
+    let server = UrlServer::new(admin, url, &THROWAWAY);
+    let db = ThrowawayDatabase::create(server.clone()).await?;
+    Ok(Target {
+        connect: server.admin().clone().database(db.name()),
+        server: Instance::Throwaway(db),
+        tool: None,
+    })
+}
+
+/// A disposable server; with `trace_locks` it records metadata locks (`dry-run`).
+async fn local(options: &StartOptions) -> Result<Target> {
+    let bins = find_binaries(options.bin_dir.as_deref())?;
+    let local = LocalServer::start_with(&bins, options.keep, options.trace_locks)?;
+    // The first connection doubles as the readiness probe and creates the database.
+    drop(local.connect().await?);
+    Ok(Target {
+        connect: local.connect_options().database(sandbox::DATABASE),
+        tool: Some(copy::ToolConnection {
+            host: "127.0.0.1".into(),
+            port: local.port,
+            user: "root".into(),
+            password: None,
+            database: sandbox::DATABASE.into(),
+        }),
+        server: Instance::Local(local),
+    })
+}
+
+/// The session that applies migrations, in the `sql_mode` a migration tool would have.
+async fn open_migrator(
+    connect: &MySqlConnectOptions,
+    sql_mode: Option<&str>,
+) -> Result<MySqlConnection> {
+    let opening = async {
+        plain(connect.clone())
+            .connect()
+            .await
+            .context(|| "cannot open the migration connection".into())
+    };
+    let what = || "cannot open the migration connection".to_string();
+    let mut migrator = within(CONNECT_TIMEOUT, what, opening).await?;
+    // sqlx announces CLIENT_IGNORE_SPACE, which adds IGNORE_SPACE to the session (and makes
+    // built-in function names reserved words); migration tools do not, so start from the
+    // server's own sql_mode, or the one driftless.toml asks for.
+    let mode = match sql_mode {
+        Some(mode) => crate::sql::literal(mode),
+        None => "@@GLOBAL.sql_mode".to_string(),
+    };
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "SET SESSION sql_mode = {mode}"
+    )))
+    .execute(&mut migrator)
+    .await
+    .map_err(|e| Error::input(format!("invalid sql_mode {mode} in driftless.toml: {e}")))?;
+    Ok(migrator)
+}
+
+/// The session that introspects, fingerprints, seeds and runs checks, in UTC.
+async fn open_observer(connect: MySqlConnectOptions) -> Result<MySqlConnection> {
+    let mut observer = plain(connect)
+        .timezone(Some("+00:00".to_string()))
+        .connect()
+        .await
+        .context(|| "cannot open the observer connection".into())?;
+    // Seed literals double quotes only, and sample keys may be long.
+    sqlx::raw_sql(
+        "SET SESSION sql_mode = CONCAT(@@GLOBAL.sql_mode, ',NO_BACKSLASH_ESCAPES');
+         SET SESSION group_concat_max_len = 1048576",
+    )
+    .execute(&mut observer)
+    .await
+    .context(|| "cannot configure the observer session".into())?;
+    Ok(observer)
 }
 
 #[async_trait]
@@ -214,8 +263,31 @@ impl Engine for MySql {
         BTreeMap::from([("sql_mode".to_string(), self.sql_mode.clone())])
     }
 
+    fn rows(&mut self) -> Option<&mut dyn RowStore> {
+        Some(self)
+    }
+
+    fn copier(&mut self) -> Option<&mut dyn SqlCopy> {
+        Some(self)
+    }
+
+    /// DDL commits implicitly in MySQL, so only scripts without DDL (`transactional`) run in
+    /// a transaction; the others run statement by statement, and a failure leaves the
+    /// statements before it applied (the roundtrip then shows what was left behind).
     async fn apply(&mut self, script: &Script) -> Result<Applied> {
-        statements::apply(&mut self.migrator, script).await
+        sql_common::apply(&mut self.migrator, script).await
+    }
+
+    async fn apply_traced(&mut self, script: &Script) -> Result<(Applied, Vec<StatementTrace>)> {
+        copy::apply_traced(&mut self.migrator, &mut self.observer, script).await
+    }
+
+    async fn restore(&mut self, path: &std::path::Path) -> Result<()> {
+        copy::restore(self.tool()?, path).await
+    }
+
+    async fn query_rows(&mut self, sql: &str) -> Result<Option<Vec<Vec<Option<String>>>>> {
+        copy::query_rows(&mut self.observer, sql).await.map(Some)
     }
 
     async fn schema(&mut self) -> Result<SchemaSnapshot> {
@@ -242,129 +314,9 @@ impl Engine for MySql {
         statements::run_check(&mut self.observer, check).await
     }
 
-    fn rows(&mut self) -> Option<&mut dyn RowStore> {
-        Some(self)
-    }
-
-    fn copier(&mut self) -> Option<&mut dyn SqlCopy> {
-        Some(self)
-    }
-
     async fn teardown(self: Box<Self>, keep: bool) -> Result<Option<String>> {
-        let MySql {
-            migrator,
-            observer,
-            server,
-            ..
-        } = *self;
-        let _ = migrator.close().await;
-        let _ = observer.close().await;
-        match server {
-            Server::Local(local) if keep => Ok(Some(local.keep())),
-            Server::Local(local) => {
-                local.stop();
-                Ok(None)
-            }
-            Server::Remote(db) if keep => Ok(Some(db.keep())),
-            Server::Remote(db) => db.drop_database().await.map(|()| None),
-            Server::InPlace => Ok(None),
-        }
-    }
-
-    async fn apply_traced(&mut self, script: &Script) -> Result<(Applied, Vec<StatementTrace>)> {
-        copy::apply_traced(&mut self.migrator, &mut self.observer, script).await
-    }
-
-    async fn restore(&mut self, path: &std::path::Path) -> Result<()> {
-        copy::restore(self.tool()?, path).await
-    }
-
-    async fn query_rows(&mut self, sql: &str) -> Result<Option<Vec<Vec<Option<String>>>>> {
-        copy::query_rows(&mut self.observer, sql).await.map(Some)
-    }
-}
-
-#[async_trait]
-impl RowStore for MySql {
-    fn dialect(&self) -> Dialect {
-        Dialect::MySql
-    }
-
-    fn seed_style(&self) -> SeedStyle {
-        SeedStyle::EdgeCases
-    }
-
-    fn load_encoding(&self) -> Encoding {
-        match self.server {
-            // The server can read a pipe in its own directory.
-            Server::Local(_) => Encoding::Csv(Dialect::MySql),
-            _ => Encoding::Sql(Dialect::MySql),
-        }
-    }
-
-    async fn empty_tables(&mut self, schema: &SchemaSnapshot) -> Result<Vec<String>> {
-        statements::empty_tables(&mut self.observer, schema).await
-    }
-
-    async fn sample_keys(
-        &mut self,
-        table: &Table,
-        columns: &[String],
-        limit: usize,
-    ) -> Result<Vec<Vec<String>>> {
-        statements::sample_keys(&mut self.observer, table, columns, limit).await
-    }
-
-    async fn insert_rows(
-        &mut self,
-        table: &Table,
-        columns: &[String],
-        rows: &[Vec<Option<String>>],
-    ) -> Result<Inserted> {
-        statements::insert_rows(&mut self.observer, table, columns, rows).await
-    }
-
-    async fn load(
-        &mut self,
-        table: &Table,
-        columns: &[Column],
-        mut chunks: tokio::sync::mpsc::Receiver<Vec<u8>>,
-    ) -> Result<u64> {
-        let name = table.qualified();
-        let Server::Local(local) = &self.server else {
-            // INSERT statements, one chunk at a time.
-            let mut rows = 0;
-            while let Some(bytes) = chunks.recv().await {
-                let sql = String::from_utf8_lossy(&bytes).into_owned();
-                let done = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-                    .execute(&mut self.observer)
-                    .await
-                    .map_err(|e| statements::seed_error(&name, e))?;
-                rows += done.rows_affected();
-            }
-            return Ok(rows);
-        };
-        let pipe = local.pipe()?;
-        let writer = pipe.feed(chunks);
-        let path = pipe.path().to_string_lossy().into_owned();
-        let sql = crate::sql::mysql_load_data(table, columns, &path, false, false);
-        let loaded = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-            .execute(&mut self.observer)
-            .await;
-        // Whatever happened, the writer must not wait for a reader that will not come.
-        pipe.release();
-        let written = writer.await;
-        let loaded = loaded.map_err(|e| statements::seed_error(&name, e))?;
-        written?;
-        Ok(loaded.rows_affected())
-    }
-
-    async fn execute(&mut self, sql: &str) -> Result<()> {
-        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
-            .execute(&mut self.observer)
-            .await
-            .map(|_| ())
-            .map_err(|e| statements::seed_error("the seeded tables", e))
+        let this = *self;
+        sql_common::teardown([this.migrator, this.observer], this.server, keep).await
     }
 }
 

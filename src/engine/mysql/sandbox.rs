@@ -7,23 +7,24 @@
 //! connections until it answers. Nothing of a throwaway server needs a clean shutdown, so it
 //! is stopped with SIGKILL (milliseconds instead of InnoDB's second-long shutdown).
 //!
-//! URL strategy (`--url mysql://…`): create `driftless_<random>` there, work only in it, drop
-//! it at the end.
+//! URL strategy (`--url mysql://…`): `driftless_<random>` there, made and dropped by the shared
+//! throwaway database (`sandbox::ThrowawayDatabase`) with the statements `THROWAWAY` of
+//! `mod.rs`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use rustix::process::Signal;
+use sqlx::ConnectOptions;
 use sqlx::mysql::{MySqlConnectOptions, MySqlConnection};
-use sqlx::{ConnectOptions, Connection};
 
 use crate::error::Context;
 use crate::sandbox::{
-    SandboxDir, ServerProcess, SpawnOptions, cached_template, copy_tree, free_port, last_lines,
-    redact_url,
+    Disposable, Launch, RunningServer, cached_template, connect_when_ready, copy_tree, find_in,
+    last_lines, running_as_root, search_dirs,
 };
 use crate::{Error, Result};
 
@@ -62,32 +63,37 @@ pub struct MySqlBinaries {
 
 /// Finds the server: `--mysql-bin`, then PATH, then `/usr/sbin`, `/usr/local/mysql/bin`.
 pub fn find_binaries(explicit: Option<&Path>) -> Result<MySqlBinaries> {
-    let dirs: Vec<PathBuf> = match explicit {
+    let dirs = match explicit {
         Some(dir) => vec![dir.to_path_buf()],
-        None => {
-            let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
-                .map(|p| std::env::split_paths(&p).collect())
-                .unwrap_or_default();
-            dirs.extend(["/usr/sbin", "/usr/bin", "/usr/local/mysql/bin"].map(PathBuf::from));
-            dirs
-        }
+        None => search_dirs(&["/usr/sbin", "/usr/bin", "/usr/local/mysql/bin"]),
     };
-    let server = dirs
-        .iter()
-        .flat_map(|d| [d.join("mariadbd"), d.join("mysqld")])
-        .find(|p| p.is_file())
-        .ok_or_else(|| match explicit {
-            Some(dir) => Error::infra(format!(
-                "--mysql-bin {}: no `mariadbd` or `mysqld` there; run `make setup` or pass the \
-                 directory of a MariaDB or MySQL server",
-                dir.display()
-            )),
-            None => Error::infra(
-                "no MariaDB or MySQL server binary (mariadbd, mysqld) found; run `make setup` \
-                 or pass --mysql-bin DIR",
-            ),
-        })?;
-    let out = Command::new(&server)
+    let server = find_in(&dirs, &["mariadbd", "mysqld"]).ok_or_else(|| match explicit {
+        Some(dir) => Error::infra(format!(
+            "--mysql-bin {}: no `mariadbd` or `mysqld` there; run `make setup` or pass the \
+             directory of a MariaDB or MySQL server",
+            dir.display()
+        )),
+        None => Error::infra(
+            "no MariaDB or MySQL server binary (mariadbd, mysqld) found; run `make setup` \
+             or pass --mysql-bin DIR",
+        ),
+    })?;
+    let (flavour, version) = server_version(&server)?;
+    let install_db = match flavour {
+        Flavour::MySql => None,
+        Flavour::MariaDb => Some(install_db_near(&server)?),
+    };
+    Ok(MySqlBinaries {
+        server,
+        install_db,
+        flavour,
+        version,
+    })
+}
+
+/// What `server --version` says it is.
+fn server_version(server: &Path) -> Result<(Flavour, String)> {
+    let out = Command::new(server)
         .arg("--version")
         .output()
         .map_err(|e| Error::infra(format!("cannot run {}: {e}", server.display())))?;
@@ -111,27 +117,17 @@ pub fn find_binaries(explicit: Option<&Path>) -> Result<MySqlBinaries> {
                 text.trim()
             ))
         })?;
-    let install_db = match flavour {
-        Flavour::MySql => None,
-        Flavour::MariaDb => {
-            let near = server.parent().map(Path::to_path_buf).unwrap_or_default();
-            let found = [near.clone(), near.join("../bin"), PathBuf::from("/usr/bin")]
-                .iter()
-                .flat_map(|d| [d.join("mariadb-install-db"), d.join("mysql_install_db")])
-                .find(|p| p.is_file());
-            Some(found.ok_or_else(|| {
-                Error::infra(
-                    "found mariadbd but no mariadb-install-db to initialise a data dir; \
-                     run `make setup`",
-                )
-            })?)
-        }
-    };
-    Ok(MySqlBinaries {
-        server,
-        install_db,
-        flavour,
-        version,
+    Ok((flavour, version))
+}
+
+/// MariaDB's `mariadb-install-db`, next to the server or in /usr/bin.
+fn install_db_near(server: &Path) -> Result<PathBuf> {
+    let near = server.parent().map(Path::to_path_buf).unwrap_or_default();
+    let dirs = [near.clone(), near.join("../bin"), PathBuf::from("/usr/bin")];
+    find_in(&dirs, &["mariadb-install-db", "mysql_install_db"]).ok_or_else(|| {
+        Error::infra(
+            "found mariadbd but no mariadb-install-db to initialise a data dir; run `make setup`",
+        )
     })
 }
 
@@ -201,17 +197,10 @@ fn template(bins: &MySqlBinaries) -> Result<PathBuf> {
     })
 }
 
-fn running_as_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
-}
-
 /// A running disposable server. Dropping it stops the server and removes its dir.
 #[derive(Debug)]
 pub struct LocalServer {
-    // Field order is drop order: stop the server before removing its files.
-    process: ServerProcess,
-    dir: SandboxDir,
+    server: RunningServer,
     pub port: u16,
 }
 
@@ -237,6 +226,8 @@ impl Pipe {
     ) -> impl std::future::Future<Output = Result<()>> + use<> {
         let (path, released) = (self.path.clone(), self.released.clone());
         let task = tokio::task::spawn_blocking(move || -> Result<()> {
+            use rustix::fs::OFlags;
+            use rustix::io::Errno;
             use std::io::Write;
             use std::os::unix::fs::OpenOptionsExt;
             // Non-blocking open fails (ENXIO) until the server opens its end; poll, and give
@@ -244,11 +235,11 @@ impl Pipe {
             let mut file = loop {
                 match std::fs::OpenOptions::new()
                     .write(true)
-                    .custom_flags(libc::O_NONBLOCK)
+                    .custom_flags(OFlags::NONBLOCK.bits() as i32)
                     .open(&path)
                 {
                     Ok(file) => break file,
-                    Err(e) if e.raw_os_error() == Some(libc::ENXIO) => {
+                    Err(e) if e.raw_os_error() == Some(Errno::NXIO.raw_os_error()) => {
                         if released.load(Ordering::SeqCst) {
                             return Ok(());
                         }
@@ -260,14 +251,13 @@ impl Pipe {
                 }
             };
             // Back to blocking writes: the pipe's buffer paces driftless to the server.
-            {
-                use std::os::fd::AsRawFd;
-                let fd = file.as_raw_fd();
-                // SAFETY: `fd` is an open descriptor owned by `file`.
-                unsafe {
-                    let flags = libc::fcntl(fd, libc::F_GETFL);
-                    libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK);
-                }
+            let flags = rustix::fs::fcntl_getfl(&file)
+                .and_then(|flags| rustix::fs::fcntl_setfl(&file, flags - OFlags::NONBLOCK));
+            if let Err(e) = flags {
+                return Err(Error::infra(format!(
+                    "cannot set up {}: {e}",
+                    path.display()
+                )));
             }
             while let Some(bytes) = chunks.blocking_recv() {
                 match file.write_all(&bytes) {
@@ -306,17 +296,13 @@ impl LocalServer {
     pub fn pipe(&self) -> Result<Pipe> {
         static NEXT: AtomicUsize = AtomicUsize::new(0);
         let path = self
-            .dir
-            .path()
+            .dir()
             .join(format!("seed-{}.pipe", NEXT.fetch_add(1, Ordering::SeqCst)));
-        let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes())
-            .map_err(|_| Error::infra("the sandbox path contains a NUL byte"))?;
-        // SAFETY: `c` is a valid NUL-terminated path.
-        if unsafe { libc::mkfifo(c.as_ptr(), 0o600) } != 0 {
+        let mode = rustix::fs::Mode::from_raw_mode(0o600);
+        if let Err(e) = rustix::fs::mkfifoat(rustix::fs::CWD, &path, mode) {
             return Err(Error::infra(format!(
-                "cannot create a pipe at {}: {}",
-                path.display(),
-                std::io::Error::last_os_error()
+                "cannot create a pipe at {}: {e}",
+                path.display()
             )));
         }
         Ok(Pipe {
@@ -334,137 +320,65 @@ impl LocalServer {
     /// (`dry-run` watches them; it costs start time and memory, so only there).
     pub fn start_with(bins: &MySqlBinaries, keep: bool, trace_locks: bool) -> Result<LocalServer> {
         let template = template(bins)?;
-        let mut last_error = None;
-        for _ in 0..3 {
-            let dir = SandboxDir::create("mysql", None)?;
-            let data = dir.path().join("data");
+        let launch = Launch {
+            label: "mysql",
+            user: None,
+            keep,
+            // Nothing of a throwaway server needs InnoDB's slow clean shutdown.
+            stop_signal: Signal::KILL,
+            log: "mysqld.log",
+        };
+        let prepare = |dir: &Path, port: u16| {
+            let data = dir.join("data");
             copy_tree(&template, &data, None)?;
-            let port = free_port()?;
-            let mut command = Command::new(&bins.server);
-            command
-                .arg("--no-defaults")
-                .arg(format!("--datadir={}", data.display()))
-                .arg(format!(
-                    "--socket={}",
-                    dir.path().join("mysqld.sock").display()
-                ))
-                .arg(format!(
-                    "--pid-file={}",
-                    dir.path().join("mysqld.pid").display()
-                ))
-                // Internal temp tables stay inside the sandbox (not in a shared /tmp).
-                .arg(format!("--tmpdir={}", dir.path().display()))
-                .arg(format!("--port={port}"))
-                .args(SERVER_SETTINGS)
-                .args(if trace_locks {
-                    &[
-                        "--performance-schema=ON",
-                        "--performance-schema-instrument=wait/lock/metadata/sql/mdl=ON",
-                    ][..]
-                } else {
-                    &["--skip-performance-schema"][..]
-                })
-                .args(INNODB_FILES);
-            if bins.flavour == Flavour::MySql {
-                command.args(["--disable-log-bin", "--mysqlx=OFF"]);
-            } else {
-                command.arg("--skip-log-bin");
-            }
-            if running_as_root() {
-                command.arg("--user=root");
-            }
-            let process = ServerProcess::spawn(
-                command,
-                SpawnOptions {
-                    user: None,
-                    log: dir.path().join("mysqld.log"),
-                    stop_signal: libc::SIGKILL,
-                    detach: keep,
-                },
-            )?;
-            let mut server = LocalServer { process, dir, port };
-            match server.wait_started() {
-                Ok(()) => return Ok(server),
-                Err(Some(e)) => return Err(e),
-                Err(None) => last_error = Some(Error::infra(format!("port {port} was taken"))),
-            }
-        }
-        Err(last_error.unwrap_or_else(|| Error::infra("the MySQL server did not start")))
-    }
-
-    /// Waits for the socket file; `Err(None)` means "port taken, try another".
-    fn wait_started(&mut self) -> std::result::Result<(), Option<Error>> {
-        let socket = self.socket_path();
-        let log = self.dir.path().join("mysqld.log");
-        let deadline = Instant::now() + START_TIMEOUT;
-        while !socket.exists() {
-            if let Some(status) = self.process.exited() {
-                let text = std::fs::read_to_string(&log).unwrap_or_default();
-                if text.contains("Address already in use") || text.contains("Do you already have") {
-                    return Err(None);
-                }
-                return Err(Some(Error::infra(format!(
-                    "the MySQL server exited ({status}) while starting: {}",
-                    last_lines(&text, 5)
-                ))));
-            }
-            if Instant::now() > deadline {
-                return Err(Some(Error::infra(format!(
-                    "the MySQL server did not open its socket within {START_TIMEOUT:?}; see {}",
-                    log.display()
-                ))));
-            }
-            std::thread::sleep(Duration::from_millis(1));
-        }
-        Ok(())
-    }
-
-    fn socket_path(&self) -> PathBuf {
-        self.dir.path().join("mysqld.sock")
+            Ok(server_command(bins, dir, port, trace_locks))
+        };
+        let ready = |server: &mut RunningServer| {
+            server.wait_until(
+                |s| socket_path(s.dir()).exists(),
+                &["Address already in use", "Do you already have"],
+                START_TIMEOUT,
+            )
+        };
+        let server = RunningServer::start(launch, prepare, ready)?;
+        Ok(LocalServer {
+            port: server.port,
+            server,
+        })
     }
 
     pub fn dir(&self) -> &Path {
-        self.dir.path()
+        self.server.dir()
     }
 
     pub fn pid(&self) -> Option<u32> {
-        self.process.pid()
+        self.server.pid()
     }
 
     /// Options for connecting over the socket, without a database.
     pub fn connect_options(&self) -> MySqlConnectOptions {
         MySqlConnectOptions::new()
-            .socket(self.socket_path())
+            .socket(socket_path(self.dir()))
             .username("root")
     }
 
     /// Connects (retrying while the server finishes starting) and creates the work database.
     pub async fn connect(&self) -> Result<MySqlConnection> {
-        let deadline = Instant::now() + START_TIMEOUT;
         let options = self.connect_options();
-        loop {
-            match options.connect().await {
-                Ok(mut conn) => {
-                    sqlx::raw_sql(
-                        "CREATE DATABASE IF NOT EXISTS driftless CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci",
-                    )
-                    .execute(&mut conn)
-                    .await
-                    .context(|| "cannot create the work database".into())?;
-                    return Ok(conn);
-                }
-                Err(e) if Instant::now() < deadline => {
-                    crate::debug!("mysql not ready yet: {e}");
-                    tokio::time::sleep(Duration::from_millis(2)).await;
-                }
-                Err(e) => {
-                    return Err(Error::infra(format!(
-                        "the MySQL server in {} did not accept connections: {e}",
-                        self.dir.path().display()
-                    )));
-                }
-            }
-        }
+        let failed = |e| {
+            let dir = self.dir().display();
+            Error::infra(format!(
+                "the MySQL server in {dir} did not accept connections: {e}"
+            ))
+        };
+        let mut conn = connect_when_ready(START_TIMEOUT, || options.connect(), failed).await?;
+        sqlx::raw_sql(
+            "CREATE DATABASE IF NOT EXISTS driftless CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci",
+        )
+        .execute(&mut conn)
+        .await
+        .context(|| "cannot create the work database".into())?;
+        Ok(conn)
     }
 
     /// The URL a user can connect to while the server runs.
@@ -473,24 +387,66 @@ impl LocalServer {
     }
 
     /// Stops the server and removes its dir.
-    pub fn stop(mut self) {
-        self.process.stop(Duration::from_secs(5));
+    pub fn stop(self) {
+        self.server.stop();
     }
 
     /// Leaves server and dir in place; returns how to reach and stop them.
-    pub fn keep(mut self) -> String {
-        self.dir.keep();
-        let dir = self.dir.path().to_path_buf();
-        let pid = self.process.pid().unwrap_or_default();
+    pub fn keep(self) -> String {
         let url = self.url();
-        let LocalServer { process, .. } = self;
-        process.detach();
+        let (dir, pid) = self.server.keep();
         format!(
             "kept the MySQL server running: {url} (socket {})\n  stop it with: kill -KILL {pid} && rm -rf {}",
-            dir.join("mysqld.sock").display(),
+            socket_path(&dir).display(),
             dir.display()
         )
     }
+}
+
+impl Disposable for LocalServer {
+    fn stop(self) {
+        LocalServer::stop(self);
+    }
+
+    fn keep(self) -> String {
+        LocalServer::keep(self)
+    }
+}
+
+fn socket_path(dir: &Path) -> PathBuf {
+    dir.join("mysqld.sock")
+}
+
+/// The server's command line for the data dir in `dir`.
+fn server_command(bins: &MySqlBinaries, dir: &Path, port: u16, trace_locks: bool) -> Command {
+    let mut command = Command::new(&bins.server);
+    command
+        .arg("--no-defaults")
+        .arg(format!("--datadir={}", dir.join("data").display()))
+        .arg(format!("--socket={}", socket_path(dir).display()))
+        .arg(format!("--pid-file={}", dir.join("mysqld.pid").display()))
+        // Internal temp tables stay inside the sandbox (not in a shared /tmp).
+        .arg(format!("--tmpdir={}", dir.display()))
+        .arg(format!("--port={port}"))
+        .args(SERVER_SETTINGS)
+        .args(if trace_locks {
+            &[
+                "--performance-schema=ON",
+                "--performance-schema-instrument=wait/lock/metadata/sql/mdl=ON",
+            ][..]
+        } else {
+            &["--skip-performance-schema"][..]
+        })
+        .args(INNODB_FILES);
+    if bins.flavour == Flavour::MySql {
+        command.args(["--disable-log-bin", "--mysqlx=OFF"]);
+    } else {
+        command.arg("--skip-log-bin");
+    }
+    if running_as_root() {
+        command.arg("--user=root");
+    }
+    command
 }
 
 /// Settings for throwaway servers: no durability, little memory, nothing in the background.
@@ -505,101 +461,6 @@ const SERVER_SETTINGS: &[&str] = &[
     "--collation-server=utf8mb4_unicode_ci",
     "--default-time-zone=+00:00",
 ];
-
-/// A throwaway database on a server the user pointed at with `--url`.
-#[derive(Debug)]
-pub struct RemoteDatabase {
-    admin_options: MySqlConnectOptions,
-    pub name: String,
-    dropped: bool,
-}
-
-impl RemoteDatabase {
-    /// Creates `driftless_<random>` on the server of `url`.
-    pub async fn create(url: &str) -> Result<(RemoteDatabase, MySqlConnectOptions)> {
-        let admin_options = MySqlConnectOptions::from_str(url)
-            .map_err(|e| Error::input(format!("invalid --url: {e}")))?;
-        let shown = redact_url(url);
-        let mut admin = admin_options
-            .connect()
-            .await
-            .map_err(|e| Error::infra(format!("cannot connect to {shown}: {e}")))?;
-        let name = format!("driftless_{:012x}", random() & 0xffff_ffff_ffff);
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-            "CREATE DATABASE `{name}` CHARACTER SET utf8mb4"
-        )))
-        .execute(&mut admin)
-        .await
-        .map_err(|e| {
-            Error::infra(format!(
-                "cannot create a throwaway database on {shown}: {e} (the user needs CREATE and DROP)"
-            ))
-        })?;
-        let _ = admin.close().await;
-        let options = admin_options.clone().database(&name);
-        Ok((
-            RemoteDatabase {
-                admin_options,
-                name,
-                dropped: false,
-            },
-            options,
-        ))
-    }
-
-    pub async fn drop_database(mut self) -> Result<()> {
-        self.dropped = true;
-        drop_database(&self.admin_options, &self.name).await
-    }
-
-    pub fn keep(mut self) -> String {
-        self.dropped = true;
-        format!(
-            "kept throwaway database {} on the --url server; drop it with: DROP DATABASE `{}`",
-            self.name, self.name
-        )
-    }
-}
-
-async fn drop_database(admin_options: &MySqlConnectOptions, name: &str) -> Result<()> {
-    let mut admin = admin_options
-        .connect()
-        .await
-        .context(|| format!("cannot connect to drop database {name}"))?;
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS `{name}`"
-    )))
-    .execute(&mut admin)
-    .await
-    .context(|| format!("cannot drop throwaway database {name}"))?;
-    let _ = admin.close().await;
-    Ok(())
-}
-
-impl Drop for RemoteDatabase {
-    /// Last resort on panic or early return: drop the database from a helper thread with its
-    /// own runtime (no async in Drop).
-    fn drop(&mut self) {
-        if self.dropped {
-            return;
-        }
-        let options = self.admin_options.clone();
-        let name = self.name.clone();
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .ok()?;
-            runtime.block_on(drop_database(&options, &name)).ok()
-        })
-        .join();
-    }
-}
-
-fn random() -> u64 {
-    use fake::rand::Rng;
-    fake::rand::rng().next_u64()
-}
 
 #[cfg(test)]
 mod tests {

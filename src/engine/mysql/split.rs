@@ -300,25 +300,21 @@ fn transaction_control(words: &[&str]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::sql_common::assert_splits;
 
     fn sql(source: &str) -> Vec<(usize, String)> {
-        split(source)
-            .unwrap()
-            .into_iter()
-            .map(|s| (s.line, s.sql))
-            .collect()
+        crate::engine::sql_common::split_lines(split, source)
     }
 
     #[test]
     fn splits_and_keeps_lines() {
-        let got =
-            sql("CREATE TABLE a (id INT);\n\n# hash comment; here\nINSERT INTO a VALUES (1);\n");
-        assert_eq!(
-            got,
-            vec![
-                (1, "CREATE TABLE a (id INT)".to_string()),
-                (4, "INSERT INTO a VALUES (1)".to_string())
-            ]
+        assert_splits(
+            split,
+            "CREATE TABLE a (id INT);\n\n# hash comment; here\nINSERT INTO a VALUES (1);\n",
+            &[
+                (1, "CREATE TABLE a (id INT)"),
+                (4, "INSERT INTO a VALUES (1)"),
+            ],
         );
     }
 
@@ -358,18 +354,19 @@ mod tests {
 
     #[test]
     fn routine_bodies_stay_whole_without_delimiter() {
-        let source = "CREATE PROCEDURE p(x INT)\nBEGIN\n  IF x > 0 THEN\n    SELECT CASE WHEN x > 1 THEN 'a' ELSE 'b' END;\n  END IF;\nEND;\nSELECT 3;";
-        let got = sql(source);
-        assert_eq!(got.len(), 2, "{got:?}");
-        assert!(got[0].1.ends_with("END"));
-        assert_eq!(got[1], (7, "SELECT 3".to_string()));
+        let body = "CREATE PROCEDURE p(x INT)\nBEGIN\n  IF x > 0 THEN\n    SELECT CASE WHEN x > 1 THEN 'a' ELSE 'b' END;\n  END IF;\nEND";
+        let source = format!("{body};\nSELECT 3;");
+        assert_splits(split, &source, &[(1, body), (7, "SELECT 3")]);
     }
 
     #[test]
     fn version_comments_are_statements() {
-        let got = sql("/*!40101 SET NAMES utf8mb4 */;\nSELECT 1;");
-        assert_eq!(got[0].1, "/*!40101 SET NAMES utf8mb4 */");
-        assert_eq!(got.len(), 2);
+        let expected = [(1, "/*!40101 SET NAMES utf8mb4 */"), (2, "SELECT 1")];
+        assert_splits(
+            split,
+            "/*!40101 SET NAMES utf8mb4 */;\nSELECT 1;",
+            &expected,
+        );
     }
 
     #[test]
@@ -386,8 +383,11 @@ mod tests {
     #[test]
     fn comment_only_and_crlf() {
         assert!(sql("-- nothing\r\n# still nothing\r\n").is_empty());
-        let got = sql("SELECT 1;\r\nSELECT 2;\r\n");
-        assert_eq!(got, vec![(1, "SELECT 1".into()), (2, "SELECT 2".into())]);
+        assert_splits(
+            split,
+            "SELECT 1;\r\nSELECT 2;\r\n",
+            &[(1, "SELECT 1"), (2, "SELECT 2")],
+        );
     }
 
     #[test]

@@ -8,12 +8,11 @@ use std::process::Command;
 use futures_util::TryStreamExt;
 use sqlx::postgres::PgConnection;
 
-use super::fingerprint::table_ref;
 use crate::engine::ReadQuery;
 use crate::error::Context;
 use crate::sandbox::run_tool;
 use crate::schema::Table;
-use crate::sql::pg::ident;
+use crate::sql::pg::{ident, table_ref};
 use crate::{Error, Result};
 
 /// Rows sent per batch.

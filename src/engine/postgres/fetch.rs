@@ -29,9 +29,7 @@ fn requirement(wanted: &PgVersion) -> String {
 /// root can enter (`/root`), `/var/cache/driftless/postgresql` is used instead.
 pub fn home() -> PathBuf {
     let cache = crate::sandbox::cache_dir().join("postgresql");
-    // SAFETY: geteuid(2) cannot fail and has no side effects.
-    let root = unsafe { libc::geteuid() } == 0;
-    if root && !others_can_enter(&cache) {
+    if crate::sandbox::running_as_root() && !others_can_enter(&cache) {
         return PathBuf::from("/var/cache/driftless/postgresql");
     }
     cache

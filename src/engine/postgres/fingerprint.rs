@@ -19,9 +19,10 @@ use sqlx::postgres::PgConnection;
 use crate::data::{
     ColumnFingerprint, ColumnRowDiff, DataFingerprint, RowDiff, Survival, TableFingerprint,
 };
+use crate::engine::sql_common::{captured_columns, empty_fingerprint, key_labels, keyed, samples};
 use crate::error::Context;
 use crate::schema::{Column, ColumnKind, SchemaSnapshot, Table};
-use crate::sql::pg::{ident, literal};
+use crate::sql::pg::{ident, literal, table_ref};
 use crate::{Error, Result};
 
 /// Tables per UNION ALL statement.
@@ -68,10 +69,6 @@ struct Probe {
     newer_than_captured: i64,
 }
 
-pub fn table_ref(table: &Table) -> String {
-    format!("{}.{}", ident(&table.schema), ident(&table.name))
-}
-
 /// The normalized text of `expr`, an expression of `column`'s type.
 fn normalized(expr: &str, column: &Column) -> String {
     match &column.kind {
@@ -83,18 +80,8 @@ fn normalized(expr: &str, column: &Column) -> String {
 
 /// The text of a row's key as shown in reports: `id=17` or `a=1,b=x`.
 fn key_text(table: &Table, alias: &str) -> String {
-    let parts: Vec<String> = table
-        .primary_key
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            let label = if i == 0 {
-                format!("{c}=")
-            } else {
-                format!(",{c}=")
-            };
-            format!("{} || ({alias}.{})::text", literal(&label), ident(c))
-        })
+    let parts: Vec<String> = key_labels(table)
+        .map(|(label, c)| format!("{} || ({alias}.{})::text", literal(&label), ident(c)))
         .collect();
     parts.join(" || ")
 }
@@ -113,10 +100,6 @@ fn row_key(table: &Table, alias: &str) -> String {
         [] => "0::int8".into(),
         _ => format!("hashtextextended({}, 0)", key_text(table, alias)),
     }
-}
-
-fn keyed(table: &Table) -> bool {
-    !table.primary_key.is_empty() && table.primary_key.iter().all(|c| table.column(c).is_some())
 }
 
 /// Hash expression of each of `columns` (looked up in `now`; missing ones hash to NULL).
@@ -237,116 +220,165 @@ async fn probe(
     Ok(probes)
 }
 
-/// Fingerprints every data table of `schema`, hashing only tables written to (or changed in
-/// shape) since the cache last saw them. With `capture`, the per-row hashes of every table are
-/// in the capture table afterwards, for [`row_diff`] and [`survival`].
-pub async fn fingerprint(
-    conn: &mut PgConnection,
-    schema: &SchemaSnapshot,
-    cache: &mut FingerprintCache,
-    capture: bool,
-) -> Result<DataFingerprint> {
-    let tables: Vec<&Table> = schema.data_tables().collect();
-    let marker = marker(conn).await?;
-    let probes = probe(conn, &tables, cache).await?;
-    let mut out = DataFingerprint::default();
-    let mut identities = HashMap::new();
-    let mut stale: Vec<&Table> = Vec::new();
-    let mut partial: Vec<(&Table, BTreeMap<String, ColumnFingerprint>)> = Vec::new();
-    // Partly known tables whose other columns are known without a scan.
-    let mut complete: Vec<(String, TableFingerprint)> = Vec::new();
-    for t in &tables {
-        let name = t.qualified();
-        let Some(p) = probes.get(&name) else {
-            stale.push(t);
-            continue;
-        };
-        let id = identity(t, p.filenode);
-        let (known, newer) = if capture {
-            (
-                cache.captured.get(&name).map(|c| &c.known),
-                p.newer_than_captured,
-            )
+impl FingerprintCache {
+    /// Fingerprints every data table of `schema`, hashing only tables written to (or changed in
+    /// shape) since the cache last saw them. With `capture`, the per-row hashes of every table are
+    /// in the capture table afterwards, for [`row_diff`] and [`survival`].
+    pub async fn fingerprint(
+        &mut self,
+        conn: &mut PgConnection,
+        schema: &SchemaSnapshot,
+        capture: bool,
+    ) -> Result<DataFingerprint> {
+        let cache = self;
+        let tables: Vec<&Table> = schema.data_tables().collect();
+        let marker = marker(conn).await?;
+        let probes = probe(conn, &tables, cache).await?;
+        let plan = Plan::new(&tables, &probes, cache, capture);
+        crate::debug!(
+            "fingerprint: {} of {} tables changed{}",
+            plan.stale.len(),
+            tables.len(),
+            if capture { " (capturing rows)" } else { "" }
+        );
+        let mut out = DataFingerprint::default();
+        out.tables.extend(plan.unchanged);
+        let mut computed = DataFingerprint::default();
+        computed.tables.extend(plan.complete);
+        hash_new_columns(conn, &plan.partial, &mut computed).await?;
+        if capture {
+            recapture(conn, &tables, &plan.stale, cache, &mut computed).await?;
         } else {
-            (cache.known.get(&name), p.newer_than_known)
-        };
-        match known.filter(|k| k.identity == id && k.fingerprint.rows == p.rows && newer == 0) {
-            Some(k) => {
-                out.tables.insert(name.clone(), k.fingerprint.clone());
-            }
-            None => {
-                // No row written and the same storage and key: columns that did not change
-                // keep their sums; only new or changed ones are hashed (`ADD COLUMN`).
-                let reusable = known.filter(|k| {
-                    !capture
-                        && keyed(t)
-                        && k.filenode == p.filenode
-                        && k.fingerprint.rows == p.rows
-                        && newer == 0
-                        && k.primary_key == t.primary_key
-                });
-                match reusable {
-                    Some(k) => {
-                        let mut kept: BTreeMap<String, ColumnFingerprint> = t
-                            .columns
-                            .iter()
-                            .filter(|c| k.columns.get(&c.name) == Some(&column_id(c)))
-                            .filter_map(|c| {
-                                k.fingerprint
-                                    .columns
-                                    .get(&c.name)
-                                    .map(|f| (c.name.clone(), f.clone()))
-                            })
-                            .collect();
-                        // A column added since, without a default, to a table no row was
-                        // written to: every row predates it, so it is NULL everywhere (what
-                        // a scan would find: no values, sum 0). Only when no known column
-                        // went away: a new name might be a renamed column with its values.
-                        let none_gone = k.columns.keys().all(|name| t.column(name).is_some());
-                        for c in &t.columns {
-                            if none_gone
-                                && !k.columns.contains_key(&c.name)
-                                && !c.has_default
-                                && !c.server_filled
-                                && !c.generated
-                            {
-                                kept.insert(
-                                    c.name.clone(),
-                                    ColumnFingerprint {
-                                        non_null: 0,
-                                        sum: "0".into(),
-                                    },
-                                );
-                            }
-                        }
-                        if t.columns.iter().all(|c| kept.contains_key(&c.name)) {
-                            complete.push((
-                                name.clone(),
-                                TableFingerprint {
-                                    rows: k.fingerprint.rows,
-                                    row_sum: k.fingerprint.row_sum.clone(),
-                                    columns: kept,
-                                },
-                            ));
-                        } else {
-                            partial.push((*t, kept));
-                        }
-                    }
-                    None => stale.push(t),
-                }
+            for chunk in plan.stale.chunks(CHUNK) {
+                direct(conn, chunk, &mut computed).await?;
             }
         }
-        identities.insert(name, id);
+        let state = State {
+            tables: &tables,
+            identities: &plan.identities,
+            probes: &probes,
+            marker: &marker,
+        };
+        for (name, fingerprint) in computed.tables {
+            let known = state.known(&name, &fingerprint);
+            if let Some(c) = cache.captured.get_mut(&name).filter(|_| capture) {
+                c.known = known.clone();
+            }
+            cache.known.insert(name.clone(), known);
+            out.tables.insert(name, fingerprint);
+        }
+        Ok(out)
     }
-    crate::debug!(
-        "fingerprint: {} of {} tables changed{}",
-        stale.len(),
-        tables.len(),
-        if capture { " (capturing rows)" } else { "" }
-    );
-    let mut computed = DataFingerprint::default();
-    computed.tables.extend(complete);
-    // Partly known tables: hash the other columns (and the key, which the hashes need).
+}
+
+/// How each table's fingerprint is had this time, from what the probe says and the cache
+/// remembers.
+#[derive(Default)]
+struct Plan<'t> {
+    /// Tables nothing changed: the cached fingerprint as it is.
+    unchanged: Vec<(String, TableFingerprint)>,
+    /// Tables whose columns are all known without a scan, though not as one fingerprint.
+    complete: Vec<(String, TableFingerprint)>,
+    /// Tables only some of whose columns must be hashed, with the columns that are known.
+    partial: Vec<(&'t Table, BTreeMap<String, ColumnFingerprint>)>,
+    /// Tables to hash in full.
+    stale: Vec<&'t Table>,
+    /// The identity of every probed table now.
+    identities: HashMap<String, String>,
+}
+
+impl<'t> Plan<'t> {
+    fn new(
+        tables: &[&'t Table],
+        probes: &HashMap<String, Probe>,
+        cache: &FingerprintCache,
+        capture: bool,
+    ) -> Plan<'t> {
+        let mut plan = Plan::default();
+        for t in tables {
+            let name = t.qualified();
+            let Some(p) = probes.get(&name) else {
+                plan.stale.push(t);
+                continue;
+            };
+            let id = identity(t, p.filenode);
+            let (known, newer) = if capture {
+                let captured = cache.captured.get(&name).map(|c| &c.known);
+                (captured, p.newer_than_captured)
+            } else {
+                (cache.known.get(&name), p.newer_than_known)
+            };
+            let untouched = |k: &&Known| k.fingerprint.rows == p.rows && newer == 0;
+            // No row written and the same storage and key: columns that did not change keep
+            // their sums; only new or changed ones are hashed (`ADD COLUMN`).
+            let reusable = |k: &&Known| {
+                !capture && keyed(t) && k.filenode == p.filenode && k.primary_key == t.primary_key
+            };
+            if let Some(k) = known.filter(|k| k.identity == id && untouched(k)) {
+                plan.unchanged.push((name.clone(), k.fingerprint.clone()));
+            } else if let Some(k) = known.filter(|k| untouched(k) && reusable(k)) {
+                let kept = kept_columns(t, k);
+                if t.columns.iter().all(|c| kept.contains_key(&c.name)) {
+                    let fingerprint = TableFingerprint {
+                        rows: k.fingerprint.rows,
+                        row_sum: k.fingerprint.row_sum.clone(),
+                        columns: kept,
+                    };
+                    plan.complete.push((name.clone(), fingerprint));
+                } else {
+                    plan.partial.push((t, kept));
+                }
+            } else {
+                plan.stale.push(t);
+            }
+            plan.identities.insert(name, id);
+        }
+        plan
+    }
+}
+
+/// The fingerprints of `t`'s columns that `k` still tells without a scan: those whose shape
+/// did not change, and new columns every row must hold NULL in.
+fn kept_columns(t: &Table, k: &Known) -> BTreeMap<String, ColumnFingerprint> {
+    let mut kept: BTreeMap<String, ColumnFingerprint> = t
+        .columns
+        .iter()
+        .filter(|c| k.columns.get(&c.name) == Some(&column_id(c)))
+        .filter_map(|c| {
+            k.fingerprint
+                .columns
+                .get(&c.name)
+                .map(|f| (c.name.clone(), f.clone()))
+        })
+        .collect();
+    // A column added since, without a default, to a table no row was written to: every row
+    // predates it, so it is NULL everywhere (what a scan would find: no values, sum 0). Only
+    // when no known column went away: a new name might be a renamed column with its values.
+    let none_gone = k.columns.keys().all(|name| t.column(name).is_some());
+    for c in &t.columns {
+        if none_gone
+            && !k.columns.contains_key(&c.name)
+            && !c.has_default
+            && !c.server_filled
+            && !c.generated
+        {
+            let empty = ColumnFingerprint {
+                non_null: 0,
+                sum: "0".into(),
+            };
+            kept.insert(c.name.clone(), empty);
+        }
+    }
+    kept
+}
+
+/// Partly known tables: hashes the other columns (and the key, which the hashes need) and
+/// adds the known ones.
+async fn hash_new_columns(
+    conn: &mut PgConnection,
+    partial: &[(&Table, BTreeMap<String, ColumnFingerprint>)],
+    computed: &mut DataFingerprint,
+) -> Result<()> {
     let trimmed: Vec<Table> = partial
         .iter()
         .map(|(t, kept)| {
@@ -361,7 +393,7 @@ pub async fn fingerprint(
     for chunk in trimmed_refs.chunks(CHUNK) {
         direct(conn, chunk, &mut fresh).await?;
     }
-    for (t, kept) in &partial {
+    for (t, kept) in partial {
         let name = t.qualified();
         if let Some(mut f) = fresh.tables.remove(&name) {
             for (column, fingerprint) in kept {
@@ -370,17 +402,22 @@ pub async fn fingerprint(
             computed.tables.insert(name, f);
         }
     }
-    if capture {
-        recapture(conn, &tables, &stale, cache, &mut computed).await?;
-    } else {
-        for chunk in stale.chunks(CHUNK) {
-            direct(conn, chunk, &mut computed).await?;
-        }
-    }
-    for (name, fingerprint) in computed.tables {
-        let table = tables.iter().find(|t| t.qualified() == name);
-        let known = Known {
-            identity: identities.get(&name).cloned().unwrap_or_default(),
+    Ok(())
+}
+
+/// What the cache remembers of a fingerprint just computed.
+struct State<'a> {
+    tables: &'a [&'a Table],
+    identities: &'a HashMap<String, String>,
+    probes: &'a HashMap<String, Probe>,
+    marker: &'a str,
+}
+
+impl State<'_> {
+    fn known(&self, name: &str, fingerprint: &TableFingerprint) -> Known {
+        let table = self.tables.iter().find(|t| t.qualified() == name);
+        Known {
+            identity: self.identities.get(name).cloned().unwrap_or_default(),
             columns: table
                 .map(|t| {
                     t.columns
@@ -389,18 +426,12 @@ pub async fn fingerprint(
                         .collect()
                 })
                 .unwrap_or_default(),
-            filenode: probes.get(&name).map_or(0, |p| p.filenode),
+            filenode: self.probes.get(name).map_or(0, |p| p.filenode),
             primary_key: table.map(|t| t.primary_key.clone()).unwrap_or_default(),
-            marker: marker.clone(),
+            marker: self.marker.to_string(),
             fingerprint: fingerprint.clone(),
-        };
-        if let Some(c) = cache.captured.get_mut(&name).filter(|_| capture) {
-            c.known = known.clone();
         }
-        cache.known.insert(name.clone(), known);
-        out.tables.insert(name, fingerprint);
     }
-    Ok(out)
 }
 
 /// Replaces the captured rows of `stale` tables (and drops those of vanished tables).
@@ -566,28 +597,9 @@ async fn sums_from_capture(
 ) -> Result<()> {
     // Empty tables have no captured rows: start everyone at zero.
     for t in tables {
-        let columns = t
-            .columns
-            .iter()
-            .map(|c| {
-                (
-                    c.name.clone(),
-                    ColumnFingerprint {
-                        non_null: 0,
-                        sum: "0".into(),
-                    },
-                )
-            })
-            .collect();
-        let row_sum = (!captured[&t.qualified()].keyed).then(|| "0".to_string());
-        out.tables.insert(
-            t.qualified(),
-            TableFingerprint {
-                rows: 0,
-                row_sum,
-                columns,
-            },
-        );
+        let keyed = captured[&t.qualified()].keyed;
+        out.tables
+            .insert(t.qualified(), empty_fingerprint(t, keyed));
     }
     if tables.is_empty() {
         return Ok(());
@@ -627,31 +639,28 @@ async fn sums_from_capture(
     Ok(())
 }
 
-/// Row-level comparison of `now` against what was captured for `before`.
-pub async fn row_diff(
-    conn: &mut PgConnection,
-    cache: &FingerprintCache,
-    before: &Table,
-    now: &Table,
-) -> Result<Option<RowDiff>> {
-    let Some(capture) = cache.captured.get(&before.qualified()) else {
-        return Ok(None);
-    };
-    let columns: Vec<&Column> = capture
-        .columns
-        .iter()
-        .filter_map(|name| before.column(name))
-        .collect();
-    if columns.len() != capture.columns.len() {
-        return Ok(None);
-    }
-    let current_keyed = before.primary_key.iter().all(|c| now.column(c).is_some());
-    if capture.keyed && current_keyed {
-        keyed_diff(conn, before, now, &columns).await.map(Some)
-    } else if !capture.keyed {
-        multiset_diff(conn, before, now, &columns).await.map(Some)
-    } else {
-        Ok(None)
+impl FingerprintCache {
+    /// Row-level comparison of `now` against what was captured for `before`.
+    pub async fn row_diff(
+        &self,
+        conn: &mut PgConnection,
+        before: &Table,
+        now: &Table,
+    ) -> Result<Option<RowDiff>> {
+        let Some(capture) = self.captured.get(&before.qualified()) else {
+            return Ok(None);
+        };
+        let Some(columns) = captured_columns(&capture.columns, before) else {
+            return Ok(None);
+        };
+        let current_keyed = before.primary_key.iter().all(|c| now.column(c).is_some());
+        if capture.keyed && current_keyed {
+            keyed_diff(conn, before, now, &columns).await.map(Some)
+        } else if !capture.keyed {
+            multiset_diff(conn, before, now, &columns).await.map(Some)
+        } else {
+            Ok(None)
+        }
     }
 }
 
@@ -675,14 +684,14 @@ async fn keyed_diff(
     let counts: Vec<String> = (1..=columns.len())
         .map(|i| format!("count(*) FILTER (WHERE {})::text", changed(i)))
         .collect();
-    let samples: Vec<String> = (1..=columns.len()).map(|i| sample(&changed(i))).collect();
+    let sample_lists: Vec<String> = (1..=columns.len()).map(|i| sample(&changed(i))).collect();
     let sql = format!(
         "WITH b AS (SELECT pk, h FROM {CAPTURE} WHERE tbl = {name}),
               n AS (SELECT {pk} AS pk, ARRAY[{hashes}]::int8[] AS h FROM {only}{table} t)
          SELECT (SELECT count(*) FROM b)::int8, (SELECT count(*) FROM n)::int8,
                 count(*) FILTER (WHERE n.pk IS NULL)::int8, count(*) FILTER (WHERE b.pk IS NULL)::int8,
                 {missing},
-                ARRAY[{counts}]::text[], ARRAY[{samples}]::text[]
+                ARRAY[{counts}]::text[], ARRAY[{sample_lists}]::text[]
          FROM b FULL JOIN n ON b.pk = n.pk",
         name = literal(&before.qualified()),
         pk = key_text(before, "t"),
@@ -691,27 +700,22 @@ async fn keyed_diff(
         table = table_ref(now),
         missing = sample("n.pk IS NULL"),
         counts = if counts.is_empty() { "NULL".into() } else { counts.join(", ") },
-        samples = if samples.is_empty() { "NULL".into() } else { samples.join(", ") },
+        sample_lists = if sample_lists.is_empty() { "NULL".into() } else { sample_lists.join(", ") },
     );
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .persistent(false)
         .fetch_one(&mut *conn)
         .await
         .context(|| format!("cannot compare rows of {}", before.qualified()))?;
-    let split = |s: Option<String>| -> Vec<String> {
-        s.filter(|s| !s.is_empty())
-            .map(|s| s.split('\u{1f}').map(str::to_string).collect())
-            .unwrap_or_default()
-    };
     let counts: Vec<Option<String>> = row.try_get(5).unwrap_or_default();
-    let samples: Vec<Option<String>> = row.try_get(6).unwrap_or_default();
+    let sampled: Vec<Option<String>> = row.try_get(6).unwrap_or_default();
     let mut diff = RowDiff {
         keyed: true,
         rows_before: row.try_get(0).context(|| "rows before".into())?,
         rows_after: row.try_get(1).context(|| "rows after".into())?,
         rows_missing: row.try_get(2).context(|| "rows missing".into())?,
         rows_added: row.try_get(3).context(|| "rows added".into())?,
-        missing_sample: split(row.try_get(4).context(|| "missing sample".into())?),
+        missing_sample: samples(row.try_get(4).context(|| "missing sample".into())?),
         columns: BTreeMap::new(),
     };
     for (i, c) in columns.iter().enumerate() {
@@ -726,7 +730,7 @@ async fn keyed_diff(
                 c.name.clone(),
                 ColumnRowDiff {
                     changed,
-                    sample: split(samples.get(i).cloned().flatten()),
+                    sample: samples(sampled.get(i).cloned().flatten()),
                 },
             );
         }
@@ -767,29 +771,30 @@ async fn multiset_diff(
     })
 }
 
-/// Counts captured values of `column` that do not survive converting its current values back
-/// to the type it had in `before`.
-pub async fn survival(
-    conn: &mut PgConnection,
-    cache: &FingerprintCache,
-    before: &Table,
-    now: &Table,
-    column: &str,
-) -> Result<Survival> {
-    let Some(capture) = cache.captured.get(&before.qualified()) else {
-        return Ok(Survival::Unknown);
-    };
-    let (Some(index), Some(old)) = (
-        capture.columns.iter().position(|c| c == column),
-        before.column(column),
-    ) else {
-        return Ok(Survival::Unknown);
-    };
-    if !capture.keyed || !before.primary_key.iter().all(|c| now.column(c).is_some()) {
-        return Ok(Survival::Unknown);
-    }
-    let converted = format!("(t.{})::{}", ident(column), old.data_type);
-    let sql = format!(
+impl FingerprintCache {
+    /// Counts captured values of `column` that do not survive converting its current values back
+    /// to the type it had in `before`.
+    pub async fn survival(
+        &self,
+        conn: &mut PgConnection,
+        before: &Table,
+        now: &Table,
+        column: &str,
+    ) -> Result<Survival> {
+        let Some(capture) = self.captured.get(&before.qualified()) else {
+            return Ok(Survival::Unknown);
+        };
+        let (Some(index), Some(old)) = (
+            capture.columns.iter().position(|c| c == column),
+            before.column(column),
+        ) else {
+            return Ok(Survival::Unknown);
+        };
+        if !capture.keyed || !before.primary_key.iter().all(|c| now.column(c).is_some()) {
+            return Ok(Survival::Unknown);
+        }
+        let converted = format!("(t.{})::{}", ident(column), old.data_type);
+        let sql = format!(
         "SELECT count(*)::int8 FROM {CAPTURE} b
          JOIN (SELECT {pk} AS pk, hashtextextended({value}, {key}) AS h FROM {only}{table} t) n ON n.pk = b.pk
          WHERE b.tbl = {name} AND b.h[{i}] IS DISTINCT FROM n.h",
@@ -801,23 +806,24 @@ pub async fn survival(
         name = literal(&before.qualified()),
         i = index + 1,
     );
-    match sqlx::query(sqlx::AssertSqlSafe(sql))
-        .persistent(false)
-        .fetch_one(&mut *conn)
-        .await
-    {
-        Ok(row) => {
-            let lost: i64 = row.try_get(0).context(|| "lost values".into())?;
-            Ok(if lost == 0 {
-                Survival::Kept
-            } else {
-                Survival::Lost(lost)
-            })
+        match sqlx::query(sqlx::AssertSqlSafe(sql))
+            .persistent(false)
+            .fetch_one(&mut *conn)
+            .await
+        {
+            Ok(row) => {
+                let lost: i64 = row.try_get(0).context(|| "lost values".into())?;
+                Ok(if lost == 0 {
+                    Survival::Kept
+                } else {
+                    Survival::Lost(lost)
+                })
+            }
+            Err(sqlx::Error::Database(e)) => Ok(Survival::NotConvertible(e.message().to_string())),
+            Err(e) => Err(Error::Database {
+                context: format!("cannot compare converted values of {}", before.qualified()),
+                source: e,
+            }),
         }
-        Err(sqlx::Error::Database(e)) => Ok(Survival::NotConvertible(e.message().to_string())),
-        Err(e) => Err(Error::Database {
-            context: format!("cannot compare converted values of {}", before.qualified()),
-            source: e,
-        }),
     }
 }

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
 
 use sqlx::Row;
-use sqlx::postgres::PgConnection;
+use sqlx::postgres::{PgConnection, PgRow};
 
 use crate::Result;
 use crate::error::Context;
@@ -106,12 +106,12 @@ impl TableBuild {
     }
 }
 
-fn text(row: &sqlx::postgres::PgRow, i: usize) -> Result<String> {
+fn text(row: &PgRow, i: usize) -> Result<String> {
     row.try_get::<String, _>(i)
         .context(|| format!("unexpected catalog value in column {i}"))
 }
 
-fn opt(row: &sqlx::postgres::PgRow, i: usize) -> Result<Option<String>> {
+fn opt(row: &PgRow, i: usize) -> Result<Option<String>> {
     row.try_get::<Option<String>, _>(i)
         .context(|| format!("unexpected catalog value in column {i}"))
 }
@@ -152,50 +152,13 @@ async fn read_types(
         .context(|| "cannot read types".into())?;
     for row in rows {
         let oid: i64 = row.try_get(0).context(|| "type oid".into())?;
-        let (schema, name, kind) = (text(&row, 1)?, text(&row, 2)?, text(&row, 3)?);
+        let (schema, name) = (text(&row, 1)?, text(&row, 2)?);
         let labels: Vec<String> = row
             .try_get::<Option<Vec<String>>, _>(8)
             .context(|| "enum labels".into())?
             .unwrap_or_default();
         let qualified = format!("{schema}.{name}");
-        let mut out = String::new();
-        match kind.as_str() {
-            "e" => {
-                let quoted: Vec<String> = labels.iter().map(|l| literal(l)).collect();
-                let _ = writeln!(out, "type {qualified} enum ({})", quoted.join(", "));
-            }
-            "d" => {
-                let _ = write!(out, "type {qualified} domain over {}", text(&row, 4)?);
-                if row.try_get::<bool, _>(5).unwrap_or(false) {
-                    out.push_str(" not null");
-                }
-                if let Some(default) = opt(&row, 6)? {
-                    let _ = write!(out, " default {default}");
-                }
-                out.push('\n');
-                let checks: Vec<String> = row
-                    .try_get::<Option<Vec<String>>, _>(9)
-                    .context(|| "domain constraints".into())?
-                    .unwrap_or_default();
-                for c in checks {
-                    let _ = writeln!(out, "  {c}");
-                }
-            }
-            "c" => {
-                let attrs: Vec<String> = row
-                    .try_get::<Option<Vec<String>>, _>(10)
-                    .context(|| "composite attributes".into())?
-                    .unwrap_or_default();
-                let _ = writeln!(out, "type {qualified} composite ({})", attrs.join(", "));
-            }
-            _ => {
-                let _ = writeln!(
-                    out,
-                    "type {qualified} range of {}",
-                    opt(&row, 11)?.unwrap_or_default()
-                );
-            }
-        }
+        let mut out = type_text(&row, &qualified, &labels)?;
         if let Some(c) = comment_line(opt(&row, 7)?) {
             let _ = writeln!(out, "  {c}");
         }
@@ -217,6 +180,47 @@ async fn read_types(
         );
     }
     Ok(types)
+}
+
+/// The canonical text of one user type of [`read_types`]: an enum's labels, a domain's base,
+/// default and checks, a composite's attributes, a range's subtype.
+fn type_text(row: &PgRow, qualified: &str, labels: &[String]) -> Result<String> {
+    let mut out = String::new();
+    match text(row, 3)?.as_str() {
+        "e" => {
+            let quoted: Vec<String> = labels.iter().map(|l| literal(l)).collect();
+            let _ = writeln!(out, "type {qualified} enum ({})", quoted.join(", "));
+        }
+        "d" => {
+            let _ = write!(out, "type {qualified} domain over {}", text(row, 4)?);
+            if row.try_get::<bool, _>(5).unwrap_or(false) {
+                out.push_str(" not null");
+            }
+            if let Some(default) = opt(row, 6)? {
+                let _ = write!(out, " default {default}");
+            }
+            out.push('\n');
+            let checks: Vec<String> = row
+                .try_get::<Option<Vec<String>>, _>(9)
+                .context(|| "domain constraints".into())?
+                .unwrap_or_default();
+            for c in checks {
+                let _ = writeln!(out, "  {c}");
+            }
+        }
+        "c" => {
+            let attrs: Vec<String> = row
+                .try_get::<Option<Vec<String>>, _>(10)
+                .context(|| "composite attributes".into())?
+                .unwrap_or_default();
+            let _ = writeln!(out, "type {qualified} composite ({})", attrs.join(", "));
+        }
+        _ => {
+            let subtype = opt(row, 11)?.unwrap_or_default();
+            let _ = writeln!(out, "type {qualified} range of {subtype}");
+        }
+    }
+    Ok(out)
 }
 
 async fn read_schemas(conn: &mut PgConnection, snapshot: &mut SchemaSnapshot) -> Result<()> {
@@ -307,91 +311,154 @@ async fn read_tables(
         .await
         .context(|| "cannot read tables".into())?;
     let mut tables = BTreeMap::new();
-    let mut keys: BTreeMap<String, String> = BTreeMap::new();
-    let mut bounds: Vec<(String, String)> = Vec::new();
+    let mut partitions = Partitions::default();
     for row in rows {
         let oid: i64 = row.try_get(0).context(|| "table oid".into())?;
-        let (schema, name, relkind, persistence) = (
-            text(&row, 1)?,
-            text(&row, 2)?,
-            text(&row, 3)?,
-            text(&row, 4)?,
-        );
-        let is_partition: bool = row.try_get(5).context(|| "relispartition".into())?;
-        let mut header = Vec::new();
-        let kind = match (relkind.as_str(), persistence.as_str()) {
-            ("p", _) => "partitioned table",
-            ("f", _) => "foreign table",
-            (_, "u") => "unlogged table",
-            _ => "table",
-        };
-        header.push(format!("kind {kind}"));
-        if let Some(key) = opt(&row, 8)? {
-            header.push(format!("partition by {key}"));
-            keys.insert(format!("{schema}.{name}"), key);
-        }
-        if let Some(parent) = opt(&row, 9)? {
-            header.push(format!("partition of {parent}"));
-            if let Some((parent, bound)) = parent.split_once(' ') {
-                bounds.push((parent.to_string(), bound.to_string()));
-            }
-        }
-        if let Some(parents) = opt(&row, 10)? {
-            header.push(format!("inherits {parents}"));
-        }
-        if let Some(options) = opt(&row, 11)?.filter(|o| !o.is_empty()) {
-            header.push(format!("with ({options})"));
-        }
-        let rls: bool = row.try_get(6).context(|| "relrowsecurity".into())?;
-        let forced: bool = row.try_get(7).context(|| "relforcerowsecurity".into())?;
-        if rls || forced {
-            header.push(format!(
-                "row level security{}{}",
-                if rls { " enabled" } else { "" },
-                if forced { " forced" } else { "" }
-            ));
-        }
-        header.extend(comment_line(opt(&row, 12)?));
-        if let Some(acl) = opt(&row, 13)? {
-            header.push(format!("acl {acl}"));
-        }
-        tables.insert(
-            oid as u32,
-            TableBuild {
-                table: Table {
-                    schema,
-                    name,
-                    columns: Vec::new(),
-                    primary_key: Vec::new(),
-                    unique_keys: Vec::new(),
-                    foreign_keys: Vec::new(),
-                    checks: Vec::new(),
-                    holds_rows: relkind == "r",
-                    seed_directly: relkind != "f" && !is_partition,
-                    partitioning: None,
-                },
-                header,
-                columns: Vec::new(),
-                members: Vec::new(),
-            },
-        );
+        tables.insert(oid as u32, table_build(&row, &mut partitions)?);
     }
     for build in tables.values_mut() {
-        let name = build.table.qualified();
-        let Some(column) = keys.get(&name).and_then(|k| partition_column(k)) else {
-            continue;
-        };
-        build.table.partitioning = Some(Partitioning {
-            column,
-            bounds: bounds
-                .iter()
-                .filter(|(parent, _)| *parent == name)
-                .map(|(_, bound)| partition_bound(bound))
-                .collect(),
-        });
+        build.table.partitioning = partitions.of(&build.table.qualified());
     }
     read_columns(conn, &mut tables, types).await?;
     Ok(tables)
+}
+
+/// Partition keys and bounds as [`table_build`] meets them, joined up once all tables are read.
+#[derive(Default)]
+struct Partitions {
+    /// Partitioned table → its `pg_get_partkeydef`.
+    keys: BTreeMap<String, String>,
+    /// (parent, bound) of each partition.
+    bounds: Vec<(String, String)>,
+}
+
+impl Partitions {
+    /// How the partitioned table `name` routes rows, where seeding can follow it.
+    fn of(&self, name: &str) -> Option<Partitioning> {
+        let column = self.keys.get(name).and_then(|k| partition_column(k))?;
+        Some(Partitioning {
+            column,
+            bounds: self
+                .bounds
+                .iter()
+                .filter(|(parent, _)| parent == name)
+                .map(|(_, bound)| partition_bound(bound))
+                .collect(),
+        })
+    }
+}
+
+/// One row of [`read_tables`]: the table's model and the header lines of its text.
+fn table_build(row: &PgRow, partitions: &mut Partitions) -> Result<TableBuild> {
+    let (schema, name, relkind) = (text(row, 1)?, text(row, 2)?, text(row, 3)?);
+    let is_partition: bool = row.try_get(5).context(|| "relispartition".into())?;
+    let kind = match (relkind.as_str(), text(row, 4)?.as_str()) {
+        ("p", _) => "partitioned table",
+        ("f", _) => "foreign table",
+        (_, "u") => "unlogged table",
+        _ => "table",
+    };
+    let mut header = vec![format!("kind {kind}")];
+    if let Some(key) = opt(row, 8)? {
+        header.push(format!("partition by {key}"));
+        partitions.keys.insert(format!("{schema}.{name}"), key);
+    }
+    if let Some(parent) = opt(row, 9)? {
+        header.push(format!("partition of {parent}"));
+        if let Some((parent, bound)) = parent.split_once(' ') {
+            partitions
+                .bounds
+                .push((parent.to_string(), bound.to_string()));
+        }
+    }
+    if let Some(parents) = opt(row, 10)? {
+        header.push(format!("inherits {parents}"));
+    }
+    if let Some(options) = opt(row, 11)?.filter(|o| !o.is_empty()) {
+        header.push(format!("with ({options})"));
+    }
+    let rls: bool = row.try_get(6).context(|| "relrowsecurity".into())?;
+    let forced: bool = row.try_get(7).context(|| "relforcerowsecurity".into())?;
+    if rls || forced {
+        header.push(format!(
+            "row level security{}{}",
+            if rls { " enabled" } else { "" },
+            if forced { " forced" } else { "" }
+        ));
+    }
+    header.extend(comment_line(opt(row, 12)?));
+    if let Some(acl) = opt(row, 13)? {
+        header.push(format!("acl {acl}"));
+    }
+    Ok(TableBuild {
+        table: Table {
+            schema,
+            name,
+            columns: Vec::new(),
+            primary_key: Vec::new(),
+            unique_keys: Vec::new(),
+            foreign_keys: Vec::new(),
+            checks: Vec::new(),
+            holds_rows: relkind == "r",
+            seed_directly: relkind != "f" && !is_partition,
+            partitioning: None,
+        },
+        header,
+        columns: Vec::new(),
+        members: Vec::new(),
+    })
+}
+
+/// One row of [`read_columns`]: the column's model and its line of the table's text.
+fn column_of(
+    row: &PgRow,
+    base_types: &HashMap<u32, BaseType>,
+    types: &HashMap<u32, TypeInfo>,
+) -> Result<(Column, String)> {
+    let name = text(row, 1)?;
+    let data_type = text(row, 2)?;
+    let not_null: bool = row.try_get(3).context(|| "attnotnull".into())?;
+    let default = opt(row, 4)?;
+    let identity = text(row, 5)?;
+    let generated = text(row, 6)?;
+    let mut line = format!("column {} {data_type}", ident_if_needed(&name));
+    if let Some(collation) = opt(row, 7)? {
+        let _ = write!(line, " collate {collation}");
+    }
+    if not_null {
+        line.push_str(" not null");
+    }
+    match identity.as_str() {
+        "a" => line.push_str(" generated always as identity"),
+        "d" => line.push_str(" generated by default as identity"),
+        _ => {}
+    }
+    if let Some(default) = &default {
+        if generated == "s" {
+            let _ = write!(line, " generated always as ({default}) stored");
+        } else {
+            let _ = write!(line, " default {default}");
+        }
+    }
+    if let Some(c) = comment_line(opt(row, 8)?) {
+        let _ = write!(line, " {c}");
+    }
+    let base: i64 = row.try_get(9).context(|| "base type".into())?;
+    let typmod: i32 = row.try_get(10).context(|| "typmod".into())?;
+    let domain_not_null: bool = row.try_get(11).context(|| "typnotnull".into())?;
+    let serial = default
+        .as_deref()
+        .is_some_and(|d| d.starts_with("nextval("));
+    let column = Column {
+        kind: column_kind(base as u32, typmod, base_types, types),
+        name,
+        data_type,
+        nullable: !not_null && !domain_not_null,
+        has_default: default.is_some() && generated != "s",
+        server_filled: !identity.is_empty() || generated == "s" || serial,
+        generated: generated == "s",
+    };
+    Ok((column, line))
 }
 
 /// The column of a single-column `RANGE (created_at)` / `LIST (region)` key; `None` for hash
@@ -501,59 +568,17 @@ async fn read_columns(
         let Some(build) = tables.get_mut(&(oid as u32)) else {
             continue;
         };
-        let name = text(&row, 1)?;
-        let data_type = text(&row, 2)?;
-        let not_null: bool = row.try_get(3).context(|| "attnotnull".into())?;
-        let default = opt(&row, 4)?;
-        let identity = text(&row, 5)?;
-        let generated = text(&row, 6)?;
-        let mut line = format!("column {} {data_type}", ident_if_needed(&name));
-        if let Some(collation) = opt(&row, 7)? {
-            let _ = write!(line, " collate {collation}");
-        }
-        if not_null {
-            line.push_str(" not null");
-        }
-        match identity.as_str() {
-            "a" => line.push_str(" generated always as identity"),
-            "d" => line.push_str(" generated by default as identity"),
-            _ => {}
-        }
-        if let Some(default) = &default {
-            if generated == "s" {
-                let _ = write!(line, " generated always as ({default}) stored");
-            } else {
-                let _ = write!(line, " default {default}");
-            }
-        }
-        if let Some(c) = comment_line(opt(&row, 8)?) {
-            let _ = write!(line, " {c}");
-        }
-        let base: i64 = row.try_get(9).context(|| "base type".into())?;
-        let typmod: i32 = row.try_get(10).context(|| "typmod".into())?;
-        let domain_not_null: bool = row.try_get(11).context(|| "typnotnull".into())?;
-        let kind = column_kind(base as u32, typmod, &base_types, types);
-        let serial = default
-            .as_deref()
-            .is_some_and(|d| d.starts_with("nextval("));
+        let (column, line) = column_of(&row, &base_types, types)?;
         let domain_checks: Option<Vec<String>> =
             row.try_get(12).context(|| "domain checks".into())?;
         for check in domain_checks.unwrap_or_default() {
-            build
-                .table
-                .checks
-                .push(replace_value_keyword(&check, &ident_if_needed(&name)));
+            build.table.checks.push(replace_value_keyword(
+                &check,
+                &ident_if_needed(&column.name),
+            ));
         }
-        build.columns.push((name.clone(), line));
-        build.table.columns.push(Column {
-            name,
-            data_type,
-            kind,
-            nullable: !not_null && !domain_not_null,
-            has_default: default.is_some() && generated != "s",
-            server_filled: !identity.is_empty() || generated == "s" || serial,
-            generated: generated == "s",
-        });
+        build.columns.push((column.name.clone(), line));
+        build.table.columns.push(column);
     }
     Ok(())
 }

@@ -10,6 +10,7 @@ mod copy;
 mod fetch;
 mod fingerprint;
 mod introspect;
+mod rows;
 mod sandbox;
 mod split;
 mod statements;
@@ -19,12 +20,13 @@ pub use sandbox::{LocalServer, PgBinaries, find_binaries, template};
 pub use split::split;
 
 use async_trait::async_trait;
+use sqlx::ConnectOptions;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
-use sqlx::{ConnectOptions, Connection};
 
+use super::sql_common::{self, ThrowawaySql, UrlServer};
 use super::{
-    Applied, BoxFuture, Capabilities, CheckOutcome, Engine, EngineSpec, Inserted, ReadQuery,
-    RowStore, SqlCopy, StartOptions, Words,
+    Applied, BoxFuture, Capabilities, CheckOutcome, Engine, EngineSpec, ReadQuery, RowStore,
+    SqlCopy, StartOptions, Words,
 };
 use std::str::FromStr;
 
@@ -33,8 +35,8 @@ use crate::data::{DataFingerprint, RowDiff, Survival};
 use crate::error::Context;
 use crate::migrations::Script;
 use crate::report::StatementTrace;
-use crate::schema::{Column, SchemaSnapshot, Table};
-use crate::sql::{Dialect, Encoding};
+use crate::sandbox::{CONNECT_TIMEOUT, Instance, ThrowawayDatabase, within};
+use crate::schema::{SchemaSnapshot, Table};
 use crate::{Error, Result};
 
 pub static SPEC: EngineSpec = EngineSpec {
@@ -55,10 +57,7 @@ pub static SPEC: EngineSpec = EngineSpec {
 };
 
 fn start(options: &StartOptions) -> BoxFuture<'_, Result<Box<dyn Engine>>> {
-    Box::pin(async move {
-        let engine = Postgres::start(options).await?;
-        Ok(Box::new(engine) as Box<dyn Engine>)
-    })
+    super::boxed_start(Postgres::start(options))
 }
 
 /// Settings of the observer session: how values print when they are compared.
@@ -66,11 +65,18 @@ const OBSERVER_SETTINGS: &str = "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD
      SET IntervalStyle = 'postgres'; SET extra_float_digits = 1; SET bytea_output = 'hex'; \
      SET client_min_messages = warning";
 
-enum Server {
-    Local(LocalServer),
-    Remote(Box<sandbox::RemoteDatabase>),
-    /// The user's own database (`seed --url`): left as it is at the end.
-    InPlace,
+/// The local server, the throwaway database on `--url`, or the user's own database
+/// (`seed --url`, `drift`: left as it is at the end).
+type Server = Instance<LocalServer>;
+
+/// Where the engine's sessions connect, before they do.
+struct Target {
+    server: Server,
+    /// The first session (the migrator); for a local server also the readiness probe.
+    first: PgConnection,
+    connect: PgConnectOptions,
+    /// A URL pg_dump and pg_restore can use, where there is one.
+    tool_url: Option<String>,
 }
 
 /// A PostgreSQL session pair on a database driftless created.
@@ -88,55 +94,27 @@ pub struct Postgres {
 }
 
 impl Postgres {
-    /// Starts a disposable server, or creates a throwaway database on `options.url`.
+    /// Starts a disposable server, creates a throwaway database on `options.url`, or (in place)
+    /// works in the database of `options.url`.
     pub async fn start(options: &StartOptions) -> Result<Postgres> {
-        let (server, connect) = match &options.url {
-            Some(url) if options.in_place => {
-                let connect = PgConnectOptions::from_str(url)
-                    .map_err(|e| Error::input(format!("invalid --url: {e}")))?
-                    .application_name("driftless");
-                let first = connect.connect().await.map_err(|e| {
-                    Error::infra(format!(
-                        "cannot connect to {}: {e}",
-                        crate::sandbox::redact_url(url)
-                    ))
-                })?;
-                let mut engine = Self::with_connections(Server::InPlace, first, connect).await?;
-                if options.read_only {
-                    for conn in [&mut engine.migrator, &mut engine.observer] {
-                        sqlx::raw_sql("SET default_transaction_read_only = on")
-                            .execute(conn)
-                            .await
-                            .context(|| "cannot make the session read-only".into())?;
-                    }
-                }
-                engine.tool_url = Some(url.clone());
-                engine.bin_dir = options.bin_dir.clone();
-                return Ok(engine);
-            }
-            Some(url) => {
-                let (db, connect) = sandbox::RemoteDatabase::create(url).await?;
-                (Server::Remote(Box::new(db)), connect)
-            }
-            None => {
-                let bins = sandbox::binaries_for(options).await?;
-                let local = LocalServer::start(&bins, options.keep)?;
-                // The first connection doubles as the readiness probe.
-                let first = local.connect().await?;
-                let connect = local.connect_options();
-                let url = local.url();
-                let server = Server::Local(local);
-                let mut engine = Self::with_connections(server, first, connect).await?;
-                engine.tool_url = Some(url);
-                engine.bin_dir = options.bin_dir.clone();
-                return Ok(engine);
-            }
+        let target = match &options.url {
+            Some(url) if options.in_place => in_place(url).await?,
+            Some(url) => throwaway(url).await?,
+            None => local(options).await?,
         };
-        let first = connect
-            .connect()
-            .await
-            .context(|| "cannot connect to the throwaway database".into())?;
-        Self::with_connections(server, first, connect).await
+        let mut engine =
+            Self::with_connections(target.server, target.first, target.connect).await?;
+        if options.in_place && options.read_only {
+            for conn in [&mut engine.migrator, &mut engine.observer] {
+                sqlx::raw_sql("SET default_transaction_read_only = on")
+                    .execute(conn)
+                    .await
+                    .context(|| "cannot make the session read-only".into())?;
+            }
+        }
+        engine.tool_url = target.tool_url;
+        engine.bin_dir = options.bin_dir.clone();
+        Ok(engine)
     }
 
     async fn with_connections(
@@ -174,10 +152,7 @@ impl Postgres {
 
     /// The URL of the disposable server (for `--keep` and benchmarks).
     pub fn url(&self) -> Option<String> {
-        match &self.server {
-            Server::Local(local) => Some(local.url()),
-            Server::Remote(_) | Server::InPlace => None,
-        }
+        self.server.local().map(LocalServer::url)
     }
 
     fn tool_url(&self) -> Result<String> {
@@ -192,6 +167,73 @@ impl Postgres {
     }
 }
 
+/// The user's own database (`seed --url`, `drift`).
+async fn in_place(url: &str) -> Result<Target> {
+    let connect = PgConnectOptions::from_str(url)
+        .map_err(|e| Error::input(format!("invalid --url: {e}")))?
+        .application_name("driftless");
+    let shown = crate::sandbox::redact_url(url);
+    let first = within(
+        CONNECT_TIMEOUT,
+        || format!("cannot connect to {shown}"),
+        async {
+            connect
+                .connect()
+                .await
+                .map_err(|e| Error::infra(format!("cannot connect to {shown}: {e}")))
+        },
+    )
+    .await?;
+    Ok(Target {
+        server: Instance::InPlace,
+        first,
+        connect,
+        tool_url: Some(url.to_string()),
+    })
+}
+
+/// How PostgreSQL makes and removes a throwaway database on a `--url` server (`WITH (FORCE)`
+/// ends the sessions still connected to it).
+static THROWAWAY: ThrowawaySql = ThrowawaySql {
+    create: |name| format!("CREATE DATABASE {name}"),
+    drop: |name| format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+    privilege: "CREATEDB",
+};
+
+/// A throwaway database on the `--url` server.
+async fn throwaway(url: &str) -> Result<Target> {
+    let admin = PgConnectOptions::from_str(url)
+        .map_err(|e| Error::input(format!("invalid --url: {e}")))?
+        .application_name("driftless");
+    let server = UrlServer::new(admin, url, &THROWAWAY);
+    let db = ThrowawayDatabase::create(server.clone()).await?;
+    let connect = server.admin().clone().database(db.name());
+    let first = connect
+        .connect()
+        .await
+        .context(|| "cannot connect to the throwaway database".into())?;
+    Ok(Target {
+        server: Instance::Throwaway(db),
+        first,
+        connect,
+        tool_url: None,
+    })
+}
+
+/// A disposable server of the version `options` asks for.
+async fn local(options: &StartOptions) -> Result<Target> {
+    let bins = sandbox::binaries_for(options).await?;
+    let local = LocalServer::start(&bins, options.keep)?;
+    // The first connection doubles as the readiness probe.
+    let first = local.connect().await?;
+    Ok(Target {
+        connect: local.connect_options(),
+        tool_url: Some(local.url()),
+        server: Instance::Local(local),
+        first,
+    })
+}
+
 #[async_trait]
 impl Engine for Postgres {
     fn spec(&self) -> &'static EngineSpec {
@@ -202,8 +244,16 @@ impl Engine for Postgres {
         &self.version
     }
 
+    fn rows(&mut self) -> Option<&mut dyn RowStore> {
+        Some(self)
+    }
+
+    fn copier(&mut self) -> Option<&mut dyn SqlCopy> {
+        Some(self)
+    }
+
     async fn apply(&mut self, script: &Script) -> Result<Applied> {
-        statements::apply(&mut self.migrator, script).await
+        sql_common::apply(&mut self.migrator, script).await
     }
 
     async fn apply_traced(&mut self, script: &Script) -> Result<(Applied, Vec<StatementTrace>)> {
@@ -229,105 +279,30 @@ impl Engine for Postgres {
         schema: &SchemaSnapshot,
         capture: bool,
     ) -> Result<DataFingerprint> {
-        fingerprint::fingerprint(&mut self.observer, schema, &mut self.fingerprints, capture).await
+        self.fingerprints
+            .fingerprint(&mut self.observer, schema, capture)
+            .await
     }
 
     async fn row_diff(&mut self, before: &Table, now: &Table) -> Result<Option<RowDiff>> {
-        fingerprint::row_diff(&mut self.observer, &self.fingerprints, before, now).await
+        self.fingerprints
+            .row_diff(&mut self.observer, before, now)
+            .await
     }
 
     async fn survival(&mut self, before: &Table, now: &Table, column: &str) -> Result<Survival> {
-        fingerprint::survival(&mut self.observer, &self.fingerprints, before, now, column).await
+        self.fingerprints
+            .survival(&mut self.observer, before, now, column)
+            .await
     }
 
     async fn run_check(&mut self, check: &Check) -> Result<CheckOutcome> {
         statements::run_check(&mut self.observer, check).await
     }
 
-    fn rows(&mut self) -> Option<&mut dyn RowStore> {
-        Some(self)
-    }
-
-    fn copier(&mut self) -> Option<&mut dyn SqlCopy> {
-        Some(self)
-    }
-
     async fn teardown(self: Box<Self>, keep: bool) -> Result<Option<String>> {
-        let Postgres {
-            migrator,
-            observer,
-            server,
-            ..
-        } = *self;
-        let _ = migrator.close().await;
-        let _ = observer.close().await;
-        match server {
-            Server::Local(local) if keep => Ok(Some(local.keep())),
-            Server::Local(local) => {
-                local.stop();
-                Ok(None)
-            }
-            Server::Remote(db) if keep => Ok(Some(db.keep())),
-            Server::Remote(db) => db.drop_database().await.map(|()| None),
-            Server::InPlace => Ok(None),
-        }
-    }
-}
-
-#[async_trait]
-impl RowStore for Postgres {
-    fn dialect(&self) -> Dialect {
-        Dialect::Postgres
-    }
-    fn load_encoding(&self) -> Encoding {
-        Encoding::PgCopy
-    }
-    async fn empty_tables(&mut self, schema: &SchemaSnapshot) -> Result<Vec<String>> {
-        statements::empty_tables(&mut self.observer, schema).await
-    }
-    async fn sample_keys(
-        &mut self,
-        table: &Table,
-        columns: &[String],
-        limit: usize,
-    ) -> Result<Vec<Vec<String>>> {
-        statements::sample_keys(&mut self.observer, table, columns, limit).await
-    }
-    async fn insert_rows(
-        &mut self,
-        table: &Table,
-        columns: &[String],
-        rows: &[Vec<Option<String>>],
-    ) -> Result<Inserted> {
-        statements::insert_rows(&mut self.observer, table, columns, rows).await
-    }
-    async fn load(
-        &mut self,
-        table: &Table,
-        columns: &[Column],
-        mut chunks: tokio::sync::mpsc::Receiver<Vec<u8>>,
-    ) -> Result<u64> {
-        let name = table.qualified();
-        let fail = |e: sqlx::Error| statements::seed_error(&name, e);
-        let mut copy = self
-            .observer
-            .copy_in_raw(&crate::sql::pg_copy_from_stdin(table, columns))
-            .await
-            .map_err(fail)?;
-        while let Some(bytes) = chunks.recv().await {
-            if let Err(e) = copy.send(bytes).await {
-                let _ = copy.abort("driftless stopped sending rows").await;
-                return Err(fail(e));
-            }
-        }
-        copy.finish().await.map_err(fail)
-    }
-    async fn execute(&mut self, sql: &str) -> Result<()> {
-        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
-            .execute(&mut self.observer)
-            .await
-            .map(|_| ())
-            .map_err(|e| statements::seed_error("the seeded tables", e))
+        let this = *self;
+        sql_common::teardown([this.migrator, this.observer], this.server, keep).await
     }
 }
 

@@ -5,21 +5,21 @@
 //! free 127.0.0.1 port with durability off, and poll with real connections until it answers.
 //! As root, the data dir is handed to the `postgres` user (initdb refuses root).
 //!
-//! URL strategy (`--url`): create `driftless_<random>` on the given server, work only there,
-//! drop it at the end.
+//! URL strategy (`--url`): `driftless_<random>` on the given server, made and dropped by the
+//! shared throwaway database (`sandbox::ThrowawayDatabase`) with the statements `THROWAWAY`
+//! of `mod.rs`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::str::FromStr;
 use std::time::{Duration, Instant};
 
+use rustix::process::Signal;
+use sqlx::ConnectOptions;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
-use sqlx::{ConnectOptions, Connection};
 
-use crate::error::Context;
 use crate::sandbox::{
-    SandboxDir, ServerProcess, ServiceUser, SpawnOptions, cached_template, copy_tree, free_port,
-    last_lines, redact_url, service_user,
+    Disposable, Launch, RunningServer, ServiceUser, cached_template, connect_when_ready, copy_tree,
+    last_lines, search_dirs, service_user,
 };
 use crate::{Error, Result};
 
@@ -111,9 +111,7 @@ pub async fn binaries_for(options: &crate::engine::StartOptions) -> Result<PgBin
 }
 
 fn candidates() -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).collect())
-        .unwrap_or_default();
+    let mut dirs = search_dirs(&[]);
     if let Ok(out) = Command::new("pg_config").arg("--bindir").output()
         && out.status.success()
     {
@@ -198,9 +196,7 @@ pub fn template(bins: &PgBinaries, user: Option<&ServiceUser>) -> Result<PathBuf
 /// A running disposable server. Dropping it stops the server and removes its dir.
 #[derive(Debug)]
 pub struct LocalServer {
-    // Field order is drop order: stop the server before removing its files.
-    process: ServerProcess,
-    dir: SandboxDir,
+    server: RunningServer,
     pub port: u16,
 }
 
@@ -209,85 +205,54 @@ impl LocalServer {
     pub fn start(bins: &PgBinaries, keep: bool) -> Result<LocalServer> {
         let user = server_user()?;
         let template = template(bins, user.as_ref())?;
-        let mut last_error = None;
-        // A port that was free a moment ago can be taken before the server binds it.
-        for _ in 0..3 {
-            let dir = SandboxDir::create("postgres", user.as_ref())?;
-            let data = dir.path().join("data");
+        let launch = Launch {
+            label: "postgres",
+            user: user.as_ref(),
+            keep,
+            // Immediate shutdown: nothing of a throwaway server needs a checkpoint.
+            stop_signal: Signal::QUIT,
+            log: "postgres.log",
+        };
+        let prepare = |dir: &Path, port: u16| {
+            let data = dir.join("data");
             copy_tree(&template, &data, user.as_ref())?;
-            let port = free_port()?;
-            let log = dir.path().join("postgres.log");
             let mut command = Command::new(bins.tool("postgres"));
             command
                 .arg("-D")
                 .arg(&data)
                 .arg("-k")
-                .arg(dir.path())
+                .arg(dir)
                 .args(["-p", &port.to_string(), "-F"])
                 .args(SERVER_SETTINGS.iter().flat_map(|s| ["-c", s]));
-            let process = ServerProcess::spawn(
-                command,
-                SpawnOptions {
-                    user: user.as_ref(),
-                    log: log.clone(),
-                    stop_signal: libc::SIGQUIT,
-                    detach: keep,
-                },
-            )?;
-            let mut server = LocalServer { process, dir, port };
-            match server.wait_started(&log) {
-                Ok(()) => return Ok(server),
-                Err(StartError::PortTaken) => {
-                    last_error = Some(Error::infra(format!("port {port} was taken")));
-                }
-                Err(StartError::Failed(e)) => return Err(e),
-            }
-        }
-        Err(last_error.unwrap_or_else(|| Error::infra("postgres did not start")))
-    }
-
-    /// Waits until the socket file exists or the process died (the connection poll follows).
-    fn wait_started(&mut self, log: &Path) -> std::result::Result<(), StartError> {
-        let socket = self.socket_path();
-        let deadline = Instant::now() + START_TIMEOUT;
-        while !socket.exists() {
-            if let Some(status) = self.process.exited() {
-                let text = std::fs::read_to_string(log).unwrap_or_default();
-                if text.contains("could not bind") || text.contains("Address already in use") {
-                    return Err(StartError::PortTaken);
-                }
-                return Err(StartError::Failed(Error::infra(format!(
-                    "postgres exited ({status}) while starting: {}",
-                    last_lines(&text, 5)
-                ))));
-            }
-            if Instant::now() > deadline {
-                return Err(StartError::Failed(Error::infra(format!(
-                    "postgres did not open its socket within {START_TIMEOUT:?}; see {}",
-                    log.display()
-                ))));
-            }
-            std::thread::sleep(Duration::from_millis(1));
-        }
-        Ok(())
-    }
-
-    fn socket_path(&self) -> PathBuf {
-        self.dir.path().join(format!(".s.PGSQL.{}", self.port))
+            Ok(command)
+        };
+        // The socket file appears once the server listens; the connection poll follows.
+        let ready = |server: &mut RunningServer| {
+            server.wait_until(
+                |s| socket_path(s.dir(), s.port).exists(),
+                &["could not bind", "Address already in use"],
+                START_TIMEOUT,
+            )
+        };
+        let server = RunningServer::start(launch, prepare, ready)?;
+        Ok(LocalServer {
+            port: server.port,
+            server,
+        })
     }
 
     pub fn dir(&self) -> &Path {
-        self.dir.path()
+        self.server.dir()
     }
 
     /// Process id of the postmaster.
     pub fn pid(&self) -> Option<u32> {
-        self.process.pid()
+        self.server.pid()
     }
 
     pub fn connect_options(&self) -> PgConnectOptions {
         PgConnectOptions::new_without_pgpass()
-            .socket(self.dir.path())
+            .socket(self.dir())
             .port(self.port)
             .username(SUPERUSER)
             .database(DATABASE)
@@ -296,23 +261,12 @@ impl LocalServer {
 
     /// Connects, retrying while the server finishes starting up.
     pub async fn connect(&self) -> Result<PgConnection> {
-        let deadline = Instant::now() + START_TIMEOUT;
         let options = self.connect_options();
-        loop {
-            match options.connect().await {
-                Ok(conn) => return Ok(conn),
-                Err(e) if Instant::now() < deadline => {
-                    crate::debug!("postgres not ready yet: {e}");
-                    tokio::time::sleep(Duration::from_millis(2)).await;
-                }
-                Err(e) => {
-                    return Err(Error::infra(format!(
-                        "postgres in {} did not accept connections: {e}",
-                        self.dir.path().display()
-                    )));
-                }
-            }
-        }
+        let failed = |e| {
+            let dir = self.dir().display();
+            Error::infra(format!("postgres in {dir} did not accept connections: {e}"))
+        };
+        connect_when_ready(START_TIMEOUT, || options.connect(), failed).await
     }
 
     /// The URL a user can connect to while the server runs.
@@ -321,18 +275,14 @@ impl LocalServer {
     }
 
     /// Stops the server and removes its dir.
-    pub fn stop(mut self) {
-        self.process.stop(Duration::from_secs(5));
+    pub fn stop(self) {
+        self.server.stop();
     }
 
     /// Leaves server and dir in place; returns how to reach and stop them.
-    pub fn keep(mut self) -> String {
-        self.dir.keep();
-        let dir = self.dir.path().to_path_buf();
-        let pid = self.process.pid().unwrap_or_default();
+    pub fn keep(self) -> String {
         let url = self.url();
-        let LocalServer { process, .. } = self;
-        process.detach();
+        let (dir, pid) = self.server.keep();
         format!(
             "kept postgres running: {url} (socket dir {})\n  stop it with: kill -QUIT {pid} && rm -rf {}",
             dir.display(),
@@ -341,9 +291,18 @@ impl LocalServer {
     }
 }
 
-enum StartError {
-    PortTaken,
-    Failed(Error),
+impl Disposable for LocalServer {
+    fn stop(self) {
+        LocalServer::stop(self);
+    }
+
+    fn keep(self) -> String {
+        LocalServer::keep(self)
+    }
+}
+
+fn socket_path(dir: &Path, port: u16) -> PathBuf {
+    dir.join(format!(".s.PGSQL.{port}"))
 }
 
 /// Settings for throwaway servers: no durability, little memory, nothing in the background.
@@ -364,98 +323,3 @@ const SERVER_SETTINGS: &[&str] = &[
     // dir even if the server dies without cleaning up.
     "dynamic_shared_memory_type=mmap",
 ];
-
-/// A throwaway database on a server the user pointed at with `--url`.
-#[derive(Debug)]
-pub struct RemoteDatabase {
-    admin_options: PgConnectOptions,
-    pub name: String,
-    dropped: bool,
-}
-
-impl RemoteDatabase {
-    /// Creates `driftless_<random>` on the server of `url`.
-    pub async fn create(url: &str) -> Result<(RemoteDatabase, PgConnectOptions)> {
-        let admin_options = PgConnectOptions::from_str(url)
-            .map_err(|e| Error::input(format!("invalid --url: {e}")))?
-            .application_name("driftless");
-        let mut admin = admin_options
-            .connect()
-            .await
-            .map_err(|e| Error::infra(format!("cannot connect to {}: {e}", redact_url(url))))?;
-        let name = format!("driftless_{:012x}", rand_u64() & 0xffff_ffff_ffff);
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut admin)
-            .await
-            .map_err(|e| {
-                Error::infra(format!(
-                    "cannot create a throwaway database on {}: {e} (the user needs CREATEDB)",
-                    redact_url(url)
-                ))
-            })?;
-        let _ = admin.close().await;
-        let options = admin_options.clone().database(&name);
-        Ok((
-            RemoteDatabase {
-                admin_options,
-                name,
-                dropped: false,
-            },
-            options,
-        ))
-    }
-
-    /// Drops the throwaway database (terminating what is still connected to it).
-    pub async fn drop_database(mut self) -> Result<()> {
-        self.dropped = true;
-        drop_database(&self.admin_options, &self.name).await
-    }
-
-    pub fn keep(mut self) -> String {
-        self.dropped = true;
-        format!(
-            "kept throwaway database {} on the --url server; drop it with: DROP DATABASE {} WITH (FORCE)",
-            self.name, self.name
-        )
-    }
-}
-
-async fn drop_database(admin_options: &PgConnectOptions, name: &str) -> Result<()> {
-    let mut admin = admin_options
-        .connect()
-        .await
-        .context(|| format!("cannot connect to drop database {name}"))?;
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-    )))
-    .execute(&mut admin)
-    .await
-    .context(|| format!("cannot drop throwaway database {name}"))?;
-    let _ = admin.close().await;
-    Ok(())
-}
-
-impl Drop for RemoteDatabase {
-    /// Last resort on panic or early return: drop the database from a helper thread with its
-    /// own runtime (no async in Drop).
-    fn drop(&mut self) {
-        if self.dropped {
-            return;
-        }
-        let options = self.admin_options.clone();
-        let name = self.name.clone();
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .ok()?;
-            runtime.block_on(drop_database(&options, &name)).ok()
-        })
-        .join();
-    }
-}
-
-fn rand_u64() -> u64 {
-    use fake::rand::Rng;
-    fake::rand::rng().next_u64()
-}

@@ -163,36 +163,18 @@ impl<'a> Offsets<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn sql(source: &str) -> Vec<(usize, String)> {
-        split(source)
-            .unwrap()
-            .into_iter()
-            .map(|s| (s.line, s.sql))
-            .collect()
-    }
+    use crate::engine::sql_common::assert_splits;
 
     #[test]
     fn splits_on_semicolons_and_keeps_lines() {
-        let got = sql("create table a (id int);\n\ncreate table b (id int);\n");
-        assert_eq!(
-            got,
-            vec![
-                (1, "create table a (id int)".to_string()),
-                (3, "create table b (id int)".to_string())
-            ]
+        assert_splits(
+            split,
+            "create table a (id int);\n\ncreate table b (id int);\n",
+            &[
+                (1, "create table a (id int)"),
+                (3, "create table b (id int)"),
+            ],
         );
-    }
-
-    #[test]
-    fn dollar_quoted_bodies_stay_whole() {
-        let source = "create function f() returns int as $$\nbegin\n  return 1;\nend;\n$$ language plpgsql;\n\
-                      do $body$ begin perform 1; end $body$;";
-        let got = sql(source);
-        assert_eq!(got.len(), 2);
-        assert!(got[0].1.ends_with("language plpgsql"));
-        assert!(got[0].1.contains("return 1;"));
-        assert_eq!(got[1].0, 6);
     }
 
     #[test]
@@ -201,32 +183,34 @@ mod tests {
                       insert into t values ('a;b', E'it\\'s;');\n\
                       /* outer /* nested; */ still comment; */\n\
                       select 2;";
-        let got = sql(source);
-        assert_eq!(got.len(), 2, "{got:?}");
-        assert_eq!(got[0].0, 2);
-        assert_eq!(got[0].1, "insert into t values ('a;b', E'it\\'s;')");
-        assert_eq!(got[1], (4, "select 2".to_string()));
+        let insert = "insert into t values ('a;b', E'it\\'s;')";
+        assert_splits(split, source, &[(2, insert), (4, "select 2")]);
     }
 
     #[test]
-    fn begin_atomic_bodies_stay_whole() {
-        let source = "create function g(a int) returns int language sql\nbegin atomic\n  select case when a > 0 then 1 else 0 end;\n  select 2;\nend;\nselect 3;";
-        let got = sql(source);
-        assert_eq!(got.len(), 2, "{got:?}");
-        assert!(got[0].1.ends_with("end"));
-        assert_eq!(got[1], (6, "select 3".to_string()));
+    fn function_bodies_stay_whole() {
+        let dollar =
+            "create function f() returns int as $$\nbegin\n  return 1;\nend;\n$$ language plpgsql";
+        let block = "do $body$ begin perform 1; end $body$";
+        let atomic = "create function g(a int) returns int language sql\nbegin atomic\n  select case when a > 0 then 1 else 0 end;\n  select 2;\nend";
+        let source = format!("{dollar};\n{block};\n{atomic};\nselect 3;");
+        let expected = [(1, dollar), (6, block), (7, atomic), (12, "select 3")];
+        assert_splits(split, &source, &expected);
     }
 
     #[test]
     fn non_ascii_text_is_sliced_on_char_boundaries() {
-        let got = sql("insert into t values ('größe → ✓');\nselect 'ü';");
-        assert_eq!(got[0].1, "insert into t values ('größe → ✓')");
-        assert_eq!(got[1], (2, "select 'ü'".to_string()));
+        let expected = [(1, "insert into t values ('größe → ✓')"), (2, "select 'ü'")];
+        assert_splits(
+            split,
+            "insert into t values ('größe → ✓');\nselect 'ü';",
+            &expected,
+        );
     }
 
     #[test]
     fn comment_only_script_has_no_statements() {
-        assert!(sql("-- nothing to undo\n/* really */\n").is_empty());
+        assert_splits(split, "-- nothing to undo\n/* really */\n", &[]);
     }
 
     #[test]

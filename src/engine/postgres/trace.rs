@@ -6,13 +6,16 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use async_trait::async_trait;
 use sqlx::Row;
 use sqlx::postgres::PgConnection;
 
-use super::statements;
+use crate::engine::sql_common::{
+    LockWatch, SqlSession, failure, last_statement, lost_connection, watched,
+};
 use crate::engine::{Applied, StatementTrace};
 use crate::error::Context;
-use crate::migrations::Script;
+use crate::migrations::{Script, Statement};
 use crate::sandbox::run_tool;
 use crate::{Error, Result};
 
@@ -97,136 +100,158 @@ async fn filenodes(conn: &mut PgConnection) -> Result<HashMap<i64, (i64, String)
         .collect())
 }
 
-async fn exec(
-    conn: &mut PgConnection,
-    sql: &str,
-) -> std::result::Result<sqlx::postgres::PgQueryResult, sqlx::Error> {
-    sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
-        .execute(conn)
-        .await
+/// What the migrating backend holds, as the watching session sees it: the strongest mode
+/// seen per relation while a statement runs.
+struct PgLocks<'a> {
+    watcher: &'a mut PgConnection,
+    pid: i32,
+    seen: HashMap<String, String>,
 }
 
-/// Applies `script` on `migrator` as [`statements::apply`] does, tracing each statement.
+#[async_trait]
+impl LockWatch for PgLocks<'_> {
+    async fn look(&mut self) -> Result<()> {
+        for (relation, mode) in held(self.watcher, self.pid).await? {
+            if self
+                .seen
+                .get(&relation)
+                .is_none_or(|m| rank(&mode) > rank(m))
+            {
+                self.seen.insert(relation, mode);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl PgLocks<'_> {
+    /// A transaction keeps its locks: what it holds now that it did not hold before (`held`
+    /// before this statement, updated here) is this statement's, even when the statement
+    /// finished between two looks.
+    async fn taken_since(&mut self, held_before: &mut HashMap<String, String>) -> Result<()> {
+        for (relation, mode) in held(self.watcher, self.pid).await? {
+            let new = held_before
+                .get(&relation)
+                .is_none_or(|m| rank(&mode) > rank(m));
+            if new
+                && self
+                    .seen
+                    .get(&relation)
+                    .is_none_or(|m| rank(&mode) > rank(m))
+            {
+                self.seen.insert(relation.clone(), mode.clone());
+            }
+            held_before.insert(relation, mode);
+        }
+        Ok(())
+    }
+
+    /// The strongest lock seen: relation and mode.
+    fn strongest(self) -> Option<(String, String)> {
+        self.seen.into_iter().max_by_key(|(_, mode)| rank(mode))
+    }
+}
+
+/// Applies `script` on `migrator` as `sql_common::apply` does, tracing each statement: its
+/// time, rows, the strongest lock `watcher` saw it take and the tables it rewrote.
 pub async fn apply_traced(
     migrator: &mut PgConnection,
     watcher: &mut PgConnection,
     script: &Script,
 ) -> Result<(Applied, Vec<StatementTrace>)> {
     let started = Instant::now();
+    let ms = || started.elapsed().as_millis() as u64;
     let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
         .fetch_one(&mut *migrator)
         .await
         .context(|| "cannot identify the migrating session".into())?;
-    let context = || {
-        format!(
-            "lost the database connection while applying {}",
-            script.path.display()
-        )
-    };
+    let context = lost_connection(script);
     if script.transactional {
-        exec(migrator, "BEGIN").await.context(context)?;
+        migrator.run("BEGIN").await.context(context)?;
     }
     let mut traces = Vec::new();
     // Locks the transaction held before each statement: only new or stronger ones are its own.
-    let mut before_locks: HashMap<String, String> = HashMap::new();
+    let mut held_before = HashMap::new();
     let mut starts = Vec::new();
     for statement in &script.statements {
-        let files_before = filenodes(migrator).await?;
-        let t0 = Instant::now();
-        let mut seen: HashMap<String, String> = HashMap::new();
-        let result = {
-            let run = exec(&mut *migrator, &statement.sql);
-            tokio::pin!(run);
-            loop {
-                tokio::select! {
-                    result = &mut run => break result,
-                    () = tokio::time::sleep(POLL) => {
-                        for (relation, mode) in held(watcher, pid).await? {
-                            if seen.get(&relation).is_none_or(|m| rank(&mode) > rank(m)) {
-                                seen.insert(relation, mode);
-                            }
-                        }
-                    }
-                }
-            }
+        let watch = PgLocks {
+            watcher: &mut *watcher,
+            pid,
+            seen: HashMap::new(),
         };
-        let ms = t0.elapsed().as_millis() as u64;
-        let done = match result {
-            Ok(done) => done,
-            Err(e) => {
-                let failure = statements::failure_of(e, statement, context)?;
-                let _ = exec(migrator, "ROLLBACK").await;
-                traces.push(StatementTrace {
-                    line: statement.line,
-                    sql: StatementTrace::headline(&statement.sql),
-                    ms,
-                    ..StatementTrace::default()
-                });
-                return Ok((
-                    failure.into_applied(started.elapsed().as_millis() as u64),
-                    traces,
-                ));
-            }
-        };
-        // A transaction keeps its locks: what it holds now that it did not before is this
-        // statement's (fast statements finish between two looks).
-        if script.transactional {
-            for (relation, mode) in held(watcher, pid).await? {
-                let new = before_locks
-                    .get(&relation)
-                    .is_none_or(|m| rank(&mode) > rank(m));
-                if new && seen.get(&relation).is_none_or(|m| rank(&mode) > rank(m)) {
-                    seen.insert(relation.clone(), mode.clone());
-                }
-                before_locks.insert(relation, mode);
-            }
+        let held_before = script.transactional.then_some(&mut held_before);
+        let (trace, error) =
+            trace_statement(migrator, watch, statement, held_before, &mut starts).await?;
+        traces.push(trace);
+        if let Some(e) = error {
+            let failed = failure::<PgConnection>(e, statement, &context, ms())?;
+            let _ = migrator.run("ROLLBACK").await;
+            return Ok((failed, traces));
         }
-        let strongest = seen.into_iter().max_by_key(|(_, mode)| rank(mode));
-        let files_after = filenodes(migrator).await?;
-        let mut rewrote: Vec<String> = files_after
-            .iter()
-            .filter(|(oid, (node, _))| files_before.get(oid).is_some_and(|(b, _)| b != node))
-            .map(|(_, (_, name))| name.clone())
-            .collect();
-        rewrote.sort();
-        starts.push(t0);
-        traces.push(StatementTrace {
-            line: statement.line,
-            sql: StatementTrace::headline(&statement.sql),
-            ms,
-            rows: Some(done.rows_affected()),
-            blocks: strongest
-                .as_ref()
-                .and_then(|(_, m)| blocks(m))
-                .map(str::to_string),
-            lock: strongest.as_ref().map(|(_, m)| m.clone()),
-            lock_on: strongest.map(|(r, _)| r),
-            held_ms: ms,
-            rewrote,
-        });
+    }
+    if script.transactional
+        && let Err(e) = migrator.run("COMMIT").await
+    {
+        let failed = failure::<PgConnection>(e, &last_statement(script), &context, ms())?;
+        let _ = migrator.run("ROLLBACK").await;
+        return Ok((failed, traces));
     }
     if script.transactional {
-        if let Err(e) = exec(migrator, "COMMIT").await {
-            let last = script.statements.last().cloned().unwrap_or_default();
-            let failure = statements::failure_of(e, &last, context)?;
-            let _ = exec(migrator, "ROLLBACK").await;
-            return Ok((
-                failure.into_applied(started.elapsed().as_millis() as u64),
-                traces,
-            ));
-        }
         // Locks of a transaction are held until it ends.
         let end = Instant::now();
         for (trace, t0) in traces.iter_mut().zip(&starts) {
             trace.held_ms = end.duration_since(*t0).as_millis() as u64;
         }
     }
-    Ok((
-        Applied::Done {
-            ms: started.elapsed().as_millis() as u64,
-        },
-        traces,
-    ))
+    Ok((Applied::Done { ms: ms() }, traces))
+}
+
+/// Runs one statement while `watch` looks at its locks. Returns its trace, and the error it
+/// failed with (the trace then only says how long it ran). In a transaction, `held_before`
+/// is what the transaction held before the statement. When it started goes on `starts`.
+async fn trace_statement(
+    migrator: &mut PgConnection,
+    mut watch: PgLocks<'_>,
+    statement: &Statement,
+    held_before: Option<&mut HashMap<String, String>>,
+    starts: &mut Vec<Instant>,
+) -> Result<(StatementTrace, Option<sqlx::Error>)> {
+    let files_before = filenodes(migrator).await?;
+    let t0 = Instant::now();
+    starts.push(t0);
+    let result = watched(migrator.run(&statement.sql), POLL, Some(&mut watch)).await?;
+    let ms = t0.elapsed().as_millis() as u64;
+    let mut trace = StatementTrace {
+        line: statement.line,
+        sql: StatementTrace::headline(&statement.sql),
+        ms,
+        ..StatementTrace::default()
+    };
+    let rows = match result {
+        Ok(rows) => rows,
+        Err(e) => return Ok((trace, Some(e))),
+    };
+    if let Some(held_before) = held_before {
+        watch.taken_since(held_before).await?;
+    }
+    let strongest = watch.strongest();
+    let files_after = filenodes(migrator).await?;
+    let mut rewrote: Vec<String> = files_after
+        .iter()
+        .filter(|(oid, (node, _))| files_before.get(oid).is_some_and(|(b, _)| b != node))
+        .map(|(_, (_, name))| name.clone())
+        .collect();
+    rewrote.sort();
+    trace.rows = Some(rows);
+    trace.blocks = strongest
+        .as_ref()
+        .and_then(|(_, m)| blocks(m))
+        .map(str::to_string);
+    trace.lock = strongest.as_ref().map(|(_, m)| m.clone());
+    trace.lock_on = strongest.map(|(r, _)| r);
+    trace.held_ms = ms;
+    trace.rewrote = rewrote;
+    Ok((trace, None))
 }
 
 /// What kind of dump a file is.
