@@ -235,9 +235,7 @@ fn unreachable_url_is_exit_3() {
 
 #[test]
 fn url_mode_uses_and_drops_a_throwaway_database() {
-    use driftless::engine::mysql::{LocalServer, find_binaries};
-    let bins = find_binaries(None).expect("MariaDB (make setup installs it)");
-    let server = LocalServer::start(&bins, false).expect("a server for --url");
+    let server = util::servers::mariadb();
     let runtime = util::runtime();
     drop(runtime.block_on(server.connect()).expect("server answers"));
     let url = server.url();

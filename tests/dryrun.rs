@@ -553,9 +553,7 @@ fn drift_reports_an_out_of_band_alter_and_writes_nothing() {
 
 #[test]
 fn mariadb_dry_run_of_a_sql_dump() {
-    use driftless::engine::mysql::{LocalServer, find_binaries};
-    let bins = find_binaries(None).expect("MariaDB (make setup installs it)");
-    let server = LocalServer::start(&bins, false).expect("a server");
+    let server = util::servers::mariadb();
     let rt = runtime();
     drop(rt.block_on(server.connect()).expect("server answers"));
     let root = server.url().rsplit_once('/').unwrap().0.to_string();

@@ -448,9 +448,7 @@ fn bad_input_is_a_clear_error_and_the_key_is_never_shown() {
 
 #[test]
 fn mariadb_masked_copy_and_dump() {
-    use driftless::engine::mysql::{LocalServer, find_binaries};
-    let bins = find_binaries(None).expect("MariaDB (make setup installs it)");
-    let server = LocalServer::start(&bins, false).expect("a server");
+    let server = util::servers::mariadb();
     let rt = runtime();
     drop(rt.block_on(server.connect()).expect("server answers"));
     let base = server.url();

@@ -312,9 +312,7 @@ fn keep_leaves_a_reachable_server_and_says_how_to_stop_it() {
 
 #[test]
 fn url_mode_works_in_a_throwaway_database_and_drops_it() {
-    use driftless::engine::postgres::{LocalServer, find_binaries};
-    let bins = find_binaries(None).expect("PostgreSQL binaries (make setup installs them)");
-    let server = LocalServer::start(&bins, false).expect("a server for --url");
+    let server = util::servers::postgres();
     let url = server.url();
     let runtime = util::runtime();
     // Ready once it accepts a connection.
@@ -366,10 +364,8 @@ fn url_mode_works_in_a_throwaway_database_and_drops_it() {
 
 #[test]
 fn panic_with_a_running_server_stops_it_and_removes_its_dir() {
-    use driftless::engine::postgres::{LocalServer, find_binaries};
-    let bins = find_binaries(None).expect("PostgreSQL binaries");
     let payload = std::panic::catch_unwind(|| {
-        let server = LocalServer::start(&bins, false).expect("server");
+        let server = util::servers::postgres();
         let where_ = (server.dir().to_path_buf(), server.pid().expect("pid"));
         std::panic::panic_any(where_);
     })

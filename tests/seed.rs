@@ -73,9 +73,7 @@ struct My {
 
 impl My {
     fn start() -> My {
-        use driftless::engine::mysql::{LocalServer, find_binaries};
-        let bins = find_binaries(None).expect("MariaDB (make setup installs it)");
-        let server = LocalServer::start(&bins, false).expect("a server");
+        let server = util::servers::mariadb();
         let runtime = runtime();
         drop(runtime.block_on(server.connect()).expect("server answers"));
         My { server, runtime }

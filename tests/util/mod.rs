@@ -5,6 +5,7 @@
 
 pub mod history;
 pub mod pg;
+pub mod servers;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

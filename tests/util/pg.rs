@@ -16,9 +16,9 @@ pub struct Pg {
 
 impl Pg {
     pub fn start() -> Pg {
-        use driftless::engine::postgres::{LocalServer, find_binaries};
-        let bins = find_binaries(None).expect("PostgreSQL binaries (make setup installs them)");
-        let server = LocalServer::start(&bins, false).expect("a server");
+        let bins = driftless::engine::postgres::find_binaries(None)
+            .expect("PostgreSQL binaries (make setup installs them)");
+        let server = super::servers::postgres();
         let runtime = runtime();
         drop(runtime.block_on(server.connect()).expect("server answers"));
         Pg {
