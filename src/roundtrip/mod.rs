@@ -13,6 +13,7 @@
 
 mod checks;
 mod judge;
+mod recover;
 mod seeding;
 mod step;
 
@@ -52,6 +53,16 @@ enum Next {
     Stop,
 }
 
+/// The up of one migration, applied: what the down is judged against (`s0`, `d0`), the state
+/// the up itself ran on (`ran`: after emptying, when it was tried again), and the state after.
+struct Up {
+    s0: SchemaSnapshot,
+    d0: DataFingerprint,
+    ran: (SchemaSnapshot, DataFingerprint),
+    s1: SchemaSnapshot,
+    d1: DataFingerprint,
+}
+
 /// Per-migration results, findings, and how many distinct checks ran.
 #[derive(Debug, Default)]
 pub struct RoundtripOutcome {
@@ -79,6 +90,7 @@ pub async fn run(
             .map(|(i, m)| (m.version.clone(), i))
             .collect(),
         position: 0,
+        real_rows: BTreeSet::new(),
     };
     let mut results = Vec::with_capacity(migrations.len());
     let mut next = Next::Stale;
@@ -122,6 +134,8 @@ struct Run<'a, 'o> {
     positions: BTreeMap<String, usize>,
     /// Index of the migration being checked.
     position: usize,
+    /// Tables holding rows that migrations wrote (not the seed): never emptied for a retry.
+    real_rows: BTreeSet<String>,
 }
 
 /// Where the time went, shown with `--debug`.
@@ -174,12 +188,19 @@ impl Run<'_, '_> {
         let mut result = MigrationResult::of(m);
         result.status = MigrationStatus::Ok;
         let (s0, d0) = self.seed_and_snapshot(s0, &mut result, observer).await?;
-        // up
-        let Some((s1, d1)) = self.up(m, &s0, &mut result).await? else {
+        // up (tried again on emptied tables when it failed on rows)
+        let Some(up) = self.up(m, s0, d0, &mut result).await? else {
             return Ok((result, Next::Stop));
         };
+        let Up {
+            s0,
+            d0,
+            ran,
+            s1,
+            d1,
+        } = up;
         self.judge()
-            .destructive_changes(m, (&s0, &d0), (&s1, &d1))
+            .destructive_changes(m, (&ran.0, &ran.1), (&s1, &d1))
             .await?;
         self.run_checks(m).await?;
         if let Some(verify) = &m.verify {
@@ -251,24 +272,59 @@ impl Run<'_, '_> {
         Ok((s0, d0))
     }
 
-    /// Applies the up; its state after (S1, D1), or `None` (and a finding) when it failed.
+    /// Applies the up; `None` (and a finding) when it failed for a reason other than the
+    /// seeded rows. An up that failed on rows is tried again on emptied tables
+    /// (`recover.rs`); the judgements then start from that state.
     async fn up(
         &mut self,
         m: &Migration,
-        s0: &SchemaSnapshot,
+        s0: SchemaSnapshot,
+        d0: DataFingerprint,
         result: &mut MigrationResult,
-    ) -> Result<Option<(SchemaSnapshot, DataFingerprint)>> {
+    ) -> Result<Option<Up>> {
         let applied = timed(&mut self.time.apply, self.engine.apply(&m.up)).await?;
         result.up_ms = Some(applied.ms());
-        if let Applied::Failed { .. } = applied {
-            result.status = MigrationStatus::Error;
-            let f = step::failed(self.engine, m, Step::Up, &m.up, applied, s0).await?;
-            self.findings.push(f);
-            return Ok(None);
-        }
+        let (ran_s0, ran_d0, base_d0) = match applied {
+            Applied::Done { .. } => (None, None, d0),
+            _ if !recover::has_rows(&d0) => {
+                result.status = MigrationStatus::Error;
+                let f = step::failed(self.engine, m, Step::Up, &m.up, applied, &s0).await?;
+                self.findings.push(f);
+                return Ok(None);
+            }
+            _ => {
+                match recover::retry(self.engine, m, (&s0, &d0), &self.real_rows, applied).await? {
+                    recover::Recovery::Failed(f) => {
+                        result.status = MigrationStatus::Error;
+                        self.findings.push(f);
+                        return Ok(None);
+                    }
+                    recover::Recovery::Passed {
+                        finding,
+                        s0: ran_s0,
+                        d0: ran_d0,
+                        emptied,
+                        ms,
+                    } => {
+                        result.up_ms = result.up_ms.map(|first| first + ms);
+                        self.findings.push(finding);
+                        let base = recover::baseline(&d0, &ran_d0, &emptied);
+                        (Some(ran_s0), Some(ran_d0), base)
+                    }
+                }
+            }
+        };
         let s1 = self.schema().await?;
         let d1 = self.fingerprint(&s1).await?;
-        Ok(Some((s1, d1)))
+        let ran_d0 = ran_d0.unwrap_or_else(|| base_d0.clone());
+        self.real_rows.extend(recover::written(&ran_d0, &d1));
+        Ok(Some(Up {
+            ran: (ran_s0.unwrap_or_else(|| s0.clone()), ran_d0),
+            s0,
+            d0: base_d0,
+            s1,
+            d1,
+        }))
     }
 
     /// Applies the up again after the down; the schema after, or `None` when it failed.
