@@ -141,7 +141,7 @@ fn github_annotations_are_exact() {
     assert_eq!(
         lines,
         vec![
-            "::warning file=migrations-under-test/postgres/data_loss/20240201000002_split_full_name.up.sql,line=4,title=driftless destructive_change (20240201000002)::up drops column public.customers.full_name holding 200 values",
+            "::warning file=migrations-under-test/postgres/data_loss/20240201000002_split_full_name.up.sql,line=8,title=driftless destructive_change (20240201000002)::up drops column public.customers.full_name holding 200 values",
             "::error file=migrations-under-test/postgres/data_loss/20240201000002_split_full_name.down.sql,line=5,title=driftless data_loss (20240201000002)::up→down changed 71 of 200 values in public.customers.full_name",
             "driftless fail: 1 errors, 1 warnings, 0 infos in 2 migrations",
         ]

@@ -190,7 +190,14 @@ fn drift_findings(changes: &SchemaDiff) -> Vec<Finding> {
         let lines: Vec<(String, Option<&str>)> = match change.change {
             Change::Removed => vec![("is missing in the live database".into(), None)],
             Change::Added => vec![("exists only in the live database".into(), None)],
-            _ => change
+            Change::Renamed => vec![(
+                format!(
+                    "is named {} in the live database",
+                    crate::schema::shown(change.renamed_to.as_deref().unwrap_or_default())
+                ),
+                None,
+            )],
+            Change::Modified => change
                 .changes
                 .iter()
                 .map(|c| {

@@ -187,6 +187,17 @@ impl Script {
             .map(|s| s.line)
     }
 
+    /// Line of the first statement that mentions all of `words` and one of `verbs` (`drop`,
+    /// `type`): the statement that does something to an object rather than the first one
+    /// that names it; else of the first that mentions `words`.
+    pub fn line_doing(&self, words: &[&str], verbs: &[&str]) -> Option<usize> {
+        self.statements
+            .iter()
+            .find(|s| mentions(&s.sql, words) && verbs.iter().any(|v| mentions(&s.sql, &[v])))
+            .map(|s| s.line)
+            .or_else(|| self.line_mentioning(words))
+    }
+
     /// Line of the first `UPDATE` or `INSERT` that mentions `words` (the statement that wrote
     /// the values), else of the first statement that mentions them.
     pub fn line_writing(&self, words: &[&str]) -> Option<usize> {

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use super::causes::{self, Removal};
 use super::{Step, finding, timed};
 use crate::Result;
 use crate::data::{self, DataFingerprint, RowDiff, Survival, TableChange};
@@ -83,6 +84,24 @@ impl Judge<'_> {
                     ),
                     None,
                 )),
+                // One finding for the rename and every object that only follows it.
+                schema::Change::Renamed => {
+                    let to = schema::shown(change.renamed_to.as_deref().unwrap_or_default());
+                    let mut message = format!(
+                        "{phase} left {} {shown} renamed to {to}: it was not renamed back",
+                        change.kind
+                    );
+                    let follows: Vec<String> =
+                        change.changes.iter().map(|c| c.to_string()).collect();
+                    if !follows.is_empty() {
+                        message.push_str(&format!(" ({})", follows.join("; ")));
+                    }
+                    self.findings.push(
+                        base(message, None)
+                            .detail("renamed_to", to)
+                            .detail("follows_the_rename", follows),
+                    );
+                }
                 // One finding per change inside the object, each saying what changed.
                 schema::Change::Modified => {
                     for line in &change.changes {
@@ -113,7 +132,10 @@ impl Judge<'_> {
         before: State<'_>,
         after: State<'_>,
     ) -> Result<()> {
-        for (name, change) in data::compare(before.1, after.1) {
+        let changes = data::compare(before.1, after.1);
+        let moved = renamed_tables(&changes, before.1, after.1);
+        let mut removals = Vec::new();
+        for (name, change) in changes {
             let Some(old) = before.0.tables.get(&name) else {
                 continue;
             };
@@ -124,7 +146,10 @@ impl Judge<'_> {
                 words: self.words(),
             };
             match change {
-                TableChange::Disappeared { rows } if rows > 0 => self.findings.push(f.table(rows)),
+                // Under another name, every row is still there: the rename is schema drift.
+                TableChange::Disappeared { rows } if rows > 0 && !moved.contains(&name) => {
+                    self.findings.push(f.table(rows))
+                }
                 TableChange::Changed {
                     rows_before,
                     rows_after,
@@ -148,12 +173,24 @@ impl Judge<'_> {
                     let rows = timed(self.drill_down, self.engine.row_diff(old, now)).await?;
                     match rows {
                         None => self.findings.push(f.columns(&changed_columns, counts)),
+                        Some(rows) if rows.rows_missing > 0 => removals.push(Removal {
+                            table: name.clone(),
+                            before: rows.rows_before,
+                            removed: rows.rows_missing,
+                            finding: f.rows(&rows, &gone_columns).remove(0),
+                        }),
                         Some(rows) => self.findings.extend(f.rows(&rows, &gone_columns)),
                     }
                 }
                 _ => {}
             }
         }
+        // Rows a statement of the down removed, or the up's that the down does not give back.
+        let words = self.words();
+        let describe =
+            |r: &Removal| format!("{} ({} of {} {})", r.table, r.removed, r.before, words.rows);
+        let removed = causes::grouped(removals, &[down, &m.up], before.0, &describe);
+        self.findings.extend(removed);
         Ok(())
     }
 
@@ -167,11 +204,8 @@ impl Judge<'_> {
         after: State<'_>,
     ) -> Result<()> {
         let changes = data::compare(before.1, after.1);
-        let appeared: Vec<&String> = changes
-            .iter()
-            .filter(|(_, c)| matches!(c, TableChange::Appeared { .. }))
-            .map(|(n, _)| n)
-            .collect();
+        let moved = renamed_tables(&changes, before.1, after.1);
+        let mut removals = Vec::new();
         for (name, change) in &changes {
             let Some(old) = before.0.tables.get(name) else {
                 continue;
@@ -182,14 +216,8 @@ impl Judge<'_> {
                 words: self.words(),
             };
             match change {
-                TableChange::Disappeared { rows } if *rows > 0 => {
-                    // A rename keeps every value: same fingerprint under a new name.
-                    let renamed = appeared
-                        .iter()
-                        .any(|n| after.1.tables[*n].columns == before.1.tables[name].columns);
-                    if !renamed {
-                        self.findings.push(up.table(name, *rows));
-                    }
+                TableChange::Disappeared { rows } if *rows > 0 && !moved.contains(name) => {
+                    self.findings.push(up.table(name, *rows));
                 }
                 TableChange::Changed {
                     rows_before,
@@ -199,7 +227,12 @@ impl Judge<'_> {
                     ..
                 } => {
                     if rows_after < rows_before {
-                        self.findings.push(up.rows(name, *rows_before, *rows_after));
+                        removals.push(Removal {
+                            table: name.clone(),
+                            before: *rows_before,
+                            removed: rows_before - rows_after,
+                            finding: up.rows(name, *rows_before, *rows_after),
+                        });
                     }
                     let Some(now) = after.0.tables.get(name) else {
                         continue;
@@ -214,6 +247,15 @@ impl Judge<'_> {
                         }
                     }
                     for column in changed_columns {
+                        // Renamed away, and a new column took the old name: not a type change.
+                        let moved = fp_after.columns.iter().any(|(c, fp)| {
+                            c != column
+                                && old.column(c).is_none()
+                                && Some(fp) == fp_before.columns.get(column)
+                        });
+                        if moved {
+                            continue;
+                        }
                         if let Some(f) = self.type_change(&up, name, now, column).await? {
                             self.findings.push(f);
                         }
@@ -222,6 +264,11 @@ impl Judge<'_> {
                 _ => {}
             }
         }
+        let words = self.words();
+        let describe =
+            |r: &Removal| format!("{} ({} of {} {})", r.table, r.removed, r.before, words.rows);
+        let removed = causes::grouped(removals, &[&m.up], before.0, &describe);
+        self.findings.extend(removed);
         Ok(())
     }
 
@@ -250,11 +297,39 @@ impl Judge<'_> {
             Survival::Kept | Survival::Unknown => return Ok(None),
         };
         Ok(Some(
-            up.finding(format!("{name}.{column}"), Some(column), message)
-                .detail("type_before", json!(from))
-                .detail("type_after", json!(to)),
+            up.finding(
+                format!("{name}.{column}"),
+                Some(column),
+                &["type", "modify", "change"],
+                message,
+            )
+            .detail("type_before", json!(from))
+            .detail("type_after", json!(to)),
         ))
     }
+}
+
+/// Tables that disappeared while one with the same data appeared: renamed, every value kept.
+fn renamed_tables(
+    changes: &BTreeMap<String, TableChange>,
+    before: &DataFingerprint,
+    after: &DataFingerprint,
+) -> Vec<String> {
+    let appeared: Vec<&String> = changes
+        .iter()
+        .filter(|(_, c)| matches!(c, TableChange::Appeared { .. }))
+        .map(|(n, _)| n)
+        .collect();
+    changes
+        .iter()
+        .filter(|(name, c)| {
+            matches!(c, TableChange::Disappeared { .. })
+                && appeared
+                    .iter()
+                    .any(|n| after.tables[*n].columns == before.tables[name.as_str()].columns)
+        })
+        .map(|(name, _)| name.clone())
+        .collect()
 }
 
 /// The column-order warning of a table whose columns came back in another order.
@@ -302,10 +377,19 @@ impl Lost<'_> {
                 .or_else(|| self.down.line_writing(&[c])),
             None => self.down.line_mentioning(&[table]),
         };
+        // Values the down never touches were changed by the up: its statement is the one.
+        let up = &self.m.up;
+        let (path, line) = match (line, column) {
+            (None, Some(c)) => match up.line_writing(&[table, c]) {
+                Some(line) => (&up.path, Some(line)),
+                None => (&self.down.path, None),
+            },
+            _ => (&self.down.path, line),
+        };
         finding(FindingKind::DataLoss, self.m, message)
             .direction(Direction::Down)
             .object(object, Some(table), column)
-            .at(&self.down.path, line)
+            .at(path, line)
     }
 
     fn table(&self, rows: i64) -> Finding {
@@ -407,13 +491,20 @@ struct Destroyed<'a> {
 }
 
 impl Destroyed<'_> {
-    fn finding(&self, object: String, column: Option<&str>, message: String) -> Finding {
+    /// A finding at the statement that does `verbs` to the table (or its column).
+    fn finding(
+        &self,
+        object: String,
+        column: Option<&str>,
+        verbs: &[&str],
+        message: String,
+    ) -> Finding {
         let table = self.old.name.as_str();
         let words: Vec<&str> = std::iter::once(table).chain(column).collect();
         finding(FindingKind::DestructiveChange, self.m, message)
             .direction(Direction::Up)
             .object(object, Some(table), column)
-            .at(&self.m.up.path, self.m.up.line_mentioning(&words))
+            .at(&self.m.up.path, self.m.up.line_doing(&words, verbs))
     }
 
     fn table(&self, name: &str, rows: i64) -> Finding {
@@ -421,6 +512,7 @@ impl Destroyed<'_> {
         self.finding(
             name.to_string(),
             None,
+            &["drop"],
             format!("up drops {} {name} holding {rows} {}", w.table, w.rows),
         )
         .detail("rows_before", json!(rows))
@@ -432,7 +524,7 @@ impl Destroyed<'_> {
             before - after,
             self.words.rows
         );
-        self.finding(name.to_string(), None, message)
+        self.finding(name.to_string(), None, &["delete", "truncate"], message)
             .detail("rows_before", json!(before))
             .detail("rows_after", json!(after))
     }
@@ -442,7 +534,7 @@ impl Destroyed<'_> {
             "up drops {} {name}.{column} holding {values} values",
             self.words.column
         );
-        self.finding(format!("{name}.{column}"), Some(column), message)
+        self.finding(format!("{name}.{column}"), Some(column), &["drop"], message)
             .detail("values_lost", Value::from(values))
     }
 }

@@ -11,6 +11,7 @@
 //! The pieces `dry-run` shares live in their own files: applying a step and the finding a
 //! failed one makes (`step.rs`), and the judgements that compare snapshots (`judge.rs`).
 
+mod causes;
 mod checks;
 mod judge;
 mod recover;

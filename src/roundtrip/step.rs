@@ -153,6 +153,11 @@ fn forgotten(m: &Migration, down: &Script, left: &crate::schema::SchemaDiff) -> 
             crate::schema::Change::Removed => {
                 parts.push(format!("{} {shown} dropped", object.kind))
             }
+            crate::schema::Change::Renamed => parts.push(format!(
+                "{} {shown} renamed to {}",
+                object.kind,
+                crate::schema::shown(object.renamed_to.as_deref().unwrap_or_default())
+            )),
             crate::schema::Change::Modified => parts.extend(
                 object
                     .changes

@@ -1,6 +1,8 @@
 //! Comparing two schema snapshots: which objects differ (with a unified diff of their
 //! canonical text), what changed inside each, one short line per change (`column favorite:
 //! default false added`), and which tables and views only list their columns in another order.
+//! An object that only changed its name is one rename (`Change::Renamed`), with the objects
+//! whose text only follows the new name folded into it: one cause, one change.
 
 use similar::TextDiff;
 
@@ -19,8 +21,12 @@ pub struct ObjectChange {
     /// First changed line, for one-line messages.
     pub headline: String,
     /// Each change inside a modified object, said in a line (`column favorite: default false
-    /// added`, `index t_fav added`); empty for objects added or removed whole.
+    /// added`, `index t_fav added`); empty for objects added or removed whole. A rename:
+    /// the other objects that only follow the new name (`table public.items: refers to
+    /// public.item_ids`).
     pub changes: Vec<LineChange>,
+    /// A rename: the object's reference after it (`reference` is the one before).
+    pub renamed_to: Option<String>,
 }
 
 /// One change inside an object: the part it is about and what happened to it.
@@ -48,6 +54,8 @@ pub enum Change {
     Added,
     Removed,
     Modified,
+    /// The same object under another name.
+    Renamed,
 }
 
 /// A table whose shared columns come in another order.
@@ -124,8 +132,10 @@ pub fn diff(before: &SchemaSnapshot, after: &SchemaSnapshot, labels: (&str, &str
             diff,
             headline,
             changes,
+            renamed_to: None,
         });
     }
+    let objects = fold_renames(objects, before, after, labels);
 
     let tables = if before.ordered_columns || after.ordered_columns {
         Default::default()
@@ -215,6 +225,138 @@ fn reordered(
         before: before_cols,
         after: after_cols,
     })
+}
+
+/// The last part of a reference, the object's own name: `public.items_id_seq` →
+/// `items_id_seq`, `public.f(integer)` → `f`.
+fn own_name(reference: &str) -> &str {
+    let name = reference.split_once(':').map_or(reference, |(_, n)| n);
+    let name = name.split('(').next().unwrap_or(name);
+    name.rsplit('.').next().unwrap_or(name)
+}
+
+/// `text` with every whole identifier `from` written `to`.
+fn rename_in(text: &str, from: &str, to: &str) -> String {
+    let is_ident = |c: char| c.is_alphanumeric() || c == '_' || c == '$';
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(from) {
+        let before_ok = !rest[..at].chars().next_back().is_some_and(is_ident);
+        let after = &rest[at + from.len()..];
+        let after_ok = !after.chars().next().is_some_and(is_ident);
+        out.push_str(&rest[..at]);
+        out.push_str(if before_ok && after_ok { to } else { from });
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Pairs of an object removed and one of the same kind added whose text differs only by its
+/// name become one rename; modified objects whose text only follows the new names fold into
+/// the rename they follow.
+fn fold_renames(
+    objects: Vec<ObjectChange>,
+    before: &SchemaSnapshot,
+    after: &SchemaSnapshot,
+    labels: (&str, &str),
+) -> Vec<ObjectChange> {
+    let text = |snapshot: &SchemaSnapshot, key: &str| {
+        snapshot
+            .objects
+            .get(key)
+            .map(|o| o.text.clone())
+            .unwrap_or_default()
+    };
+    let mut renames: Vec<(usize, usize)> = Vec::new();
+    for (r, removed) in objects.iter().enumerate() {
+        if removed.change != Change::Removed {
+            continue;
+        }
+        let old_text = text(before, &removed.key);
+        let found = objects.iter().enumerate().find(|(a, added)| {
+            added.change == Change::Added
+                && added.kind == removed.kind
+                && !renames.iter().any(|(_, taken)| taken == a)
+                && rename_in(
+                    &text(after, &added.key),
+                    own_name(&added.reference),
+                    own_name(&removed.reference),
+                ) == old_text
+        });
+        if let Some((a, _)) = found {
+            renames.push((r, a));
+        }
+    }
+    if renames.is_empty() {
+        return objects;
+    }
+    let names: Vec<(String, String)> = renames
+        .iter()
+        .map(|(r, a)| {
+            let (from, to) = (&objects[*r].reference, &objects[*a].reference);
+            (own_name(to).to_string(), own_name(from).to_string())
+        })
+        .collect();
+    // Which rename a modified object only follows, if one.
+    let follows = |change: &ObjectChange| -> Option<usize> {
+        if change.change != Change::Modified {
+            return None;
+        }
+        let mut new = text(after, &change.key);
+        for (to, from) in &names {
+            new = rename_in(&new, to, from);
+        }
+        if new != text(before, &change.key) {
+            return None;
+        }
+        let now = text(after, &change.key);
+        names
+            .iter()
+            .position(|(to, _)| rename_in(&now, to, "\u{0}") != now)
+    };
+    let mut folded: Vec<Vec<LineChange>> = vec![Vec::new(); renames.len()];
+    let mut keep = Vec::new();
+    for (i, change) in objects.iter().enumerate() {
+        if let Some(which) = follows(change) {
+            let (r, a) = renames[which];
+            folded[which].push(LineChange {
+                part: format!("{} {}", change.kind, shown(&change.reference)),
+                column: None,
+                what: format!(
+                    "refers to {} instead of {}",
+                    shown(&objects[a].reference),
+                    shown(&objects[r].reference)
+                ),
+            });
+        } else if !renames.iter().any(|(r, a)| *r == i || *a == i) {
+            keep.push(change.clone());
+        }
+    }
+    for ((r, a), dependents) in renames.into_iter().zip(folded) {
+        let (removed, added) = (&objects[r], &objects[a]);
+        let (old, new) = (text(before, &removed.key), text(after, &added.key));
+        let diff = TextDiff::from_lines(&old, &new)
+            .unified_diff()
+            .context_radius(3)
+            .header(labels.0, labels.1)
+            .to_string();
+        keep.push(ObjectChange {
+            change: Change::Renamed,
+            renamed_to: Some(added.reference.clone()),
+            changes: dependents,
+            diff,
+            ..removed.clone()
+        });
+    }
+    keep
+}
+
+/// A reference as a sentence shows it: `type:public.mood` → `public.mood`.
+pub fn shown(reference: &str) -> &str {
+    reference
+        .split_once(':')
+        .map_or(reference, |(_, name)| name)
 }
 
 /// What a canonical line is about: `column favorite`, `index t_fav`, … (its first two words,

@@ -353,8 +353,12 @@ fn kept_columns(t: &Table, k: &Known) -> BTreeMap<String, ColumnFingerprint> {
         .collect();
     // A column added since, without a default, to a table no row was written to: every row
     // predates it, so it is NULL everywhere (what a scan would find: no values, sum 0). Only
-    // when no known column went away: a new name might be a renamed column with its values.
-    let none_gone = k.columns.keys().all(|name| t.column(name).is_some());
+    // when every known column is still there as it was: a new name might be a renamed column
+    // with its values, and a known name may now be a new column that took it over.
+    let none_gone = k
+        .columns
+        .iter()
+        .all(|(name, id)| t.column(name).is_some_and(|c| column_id(c) == *id));
     for c in &t.columns {
         if none_gone
             && !k.columns.contains_key(&c.name)
