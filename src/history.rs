@@ -1,5 +1,5 @@
 //! Where a database is in its migration history, read from the migration tool's own tracking
-//! table: sqlx, golang-migrate, dbmate / Rails, goose, Flyway, diesel, sqitch and Liquibase
+//! table: sqlx, golang-migrate, popx, dbmate / Rails, goose, Flyway, diesel, sqitch and Liquibase
 //! (SQL engines, through [`Engine::query_rows`]), or golang-migrate's collection (MongoDB,
 //! through its [`crate::engine::DocumentStore`]). Matching what it says with the folder is
 //! `migrations::tracking::history`.
@@ -29,6 +29,7 @@ pub async fn read(engine: &mut dyn Engine, format: MigrationFormat) -> Result<Op
                 db.golang_migrate().await?
             }
             "schema_migrations" => db.listed(table, "dbmate", "version").await?,
+            "schema_migration" => db.listed(table, "popx", "version").await?,
             "goose_db_version" => db.goose().await?,
             "flyway_schema_history" => db.flyway().await?,
             "__diesel_schema_migrations" => db.listed(table, "diesel", "version").await?,
@@ -41,10 +42,14 @@ pub async fn read(engine: &mut dyn Engine, format: MigrationFormat) -> Result<Op
     Ok(None)
 }
 
-/// The tracking tables a tool of `format` may have written, most specific first.
+/// The tracking tables a tool of `format` may have written, most specific first. A folder
+/// read as sqlx without a sign of which tool it belongs to may be golang-migrate's.
 fn candidates(format: MigrationFormat) -> &'static [&'static str] {
     match format {
         MigrationFormat::Sqlx => &["_sqlx_migrations", "schema_migrations"],
+        MigrationFormat::GolangMigrate => &["schema_migrations"],
+        MigrationFormat::Popx => &["schema_migration"],
+        MigrationFormat::Dotted => &[],
         MigrationFormat::Dbmate => &["schema_migrations"],
         MigrationFormat::Goose => &["goose_db_version"],
         MigrationFormat::Flyway => &["flyway_schema_history"],

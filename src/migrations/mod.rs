@@ -1,11 +1,12 @@
 //! Reading migration folders into [`Migration`] values.
 //!
-//! One reader per tool's folder layout (sqlx / golang-migrate, diesel, dbmate, goose, Flyway,
-//! Liquibase changelogs, sqitch) turns a folder into an ordered list of migrations, each with
-//! an up [`Script`] and an optional down script; [`detect`] recognises the layout. Splitting a
-//! script into statements is the engine's business (its SQL dialect), so readers receive a
-//! [`Splitter`]. Everything here is pure file work: no database is touched, so bad input fails
-//! fast with exit 2 before any server is started.
+//! One reader per tool's folder layout (sqlx / golang-migrate, popx and the dot-separated
+//! layout, diesel, dbmate, goose, Flyway, Liquibase changelogs, sqitch) turns a folder into an
+//! ordered list of migrations, each with an up [`Script`] and an optional down script;
+//! [`detect`] recognises the layout. Splitting a script into statements is the engine's
+//! business (its SQL dialect), so readers receive a [`Splitter`]. Everything here is pure file
+//! work: no database is touched, so bad input fails fast with exit 2 before any server is
+//! started.
 
 mod changes;
 mod dbmate;
@@ -15,6 +16,7 @@ mod flyway;
 mod format;
 mod goose;
 mod liquibase;
+mod popx;
 mod sqitch;
 mod sqlx_layout;
 pub mod tracking;
@@ -22,7 +24,9 @@ mod version;
 
 pub use changes::{Changes, changed_since};
 pub use directives::{Allow, Directives};
-pub use format::{MigrationFormat, detect, read, read_for_engine};
+pub use format::{
+    KNOWN_LAYOUTS, MigrationFormat, detect, every_tracking_table, read, read_for_engine,
+};
 pub use sqlx_layout::read_sqlx_layout;
 pub use version::{VersionOrder, compare_versions, diesel_version};
 
