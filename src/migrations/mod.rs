@@ -32,18 +32,6 @@ pub use version::{VersionOrder, compare_versions, diesel_version};
 
 use std::path::{Path, PathBuf};
 
-/// Tables in which migration tools keep their bookkeeping: never part of schema or data diffs.
-pub const TRACKING_TABLES: &[&str] = &[
-    "_sqlx_migrations",
-    "schema_migrations",
-    "goose_db_version",
-    "flyway_schema_history",
-    "__diesel_schema_migrations",
-    "databasechangelog",
-    "databasechangeloglock",
-    "schema_version",
-];
-
 /// One statement of a script, with the 1-based line where it starts in its file.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Statement {

@@ -84,6 +84,8 @@ pub struct MySql {
     captured: HashMap<String, fingerprint::Captured>,
     /// How mariadb-dump reaches this database, where it can.
     tool: Option<copy::ToolConnection>,
+    /// Tables the schema leaves out (the migration tool's tracking tables).
+    hidden: Vec<String>,
 }
 
 /// Connection options as a migration tool would use them: no `PIPES_AS_CONCAT`, no forced
@@ -132,6 +134,7 @@ impl MySql {
             sql_mode,
             captured: HashMap::new(),
             tool: target.tool,
+            hidden: options.hidden_tables.clone(),
         })
     }
 
@@ -291,7 +294,7 @@ impl Engine for MySql {
     }
 
     async fn schema(&mut self) -> Result<SchemaSnapshot> {
-        introspect::snapshot(&mut self.observer).await
+        introspect::snapshot(&mut self.observer, &self.hidden).await
     }
 
     async fn fingerprint(

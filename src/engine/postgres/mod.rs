@@ -91,6 +91,8 @@ pub struct Postgres {
     tool_url: Option<String>,
     /// `--pg-bin`, for finding pg_dump.
     bin_dir: Option<std::path::PathBuf>,
+    /// Tables the schema leaves out (the migration tool's tracking tables).
+    hidden: Vec<String>,
 }
 
 impl Postgres {
@@ -114,6 +116,7 @@ impl Postgres {
         }
         engine.tool_url = target.tool_url;
         engine.bin_dir = options.bin_dir.clone();
+        engine.hidden = options.hidden_tables.clone();
         Ok(engine)
     }
 
@@ -147,6 +150,7 @@ impl Postgres {
             fingerprints: fingerprint::FingerprintCache::default(),
             tool_url: None,
             bin_dir: None,
+            hidden: Vec::new(),
         })
     }
 
@@ -271,7 +275,7 @@ impl Engine for Postgres {
     }
 
     async fn schema(&mut self) -> Result<SchemaSnapshot> {
-        introspect::snapshot(&mut self.observer).await
+        introspect::snapshot(&mut self.observer, &self.hidden).await
     }
 
     async fn fingerprint(
