@@ -80,6 +80,10 @@ pub trait RowStore: Send {
     /// Runs one statement of seeding or loading (transaction control, foreign keys of cycles,
     /// DDL of a copied schema).
     async fn execute(&mut self, sql: &str) -> Result<()>;
+
+    /// Removes every row of `tables` (the caller includes the tables whose foreign keys point
+    /// at them), so that an up that failed on seeded rows can be tried again.
+    async fn clear(&mut self, tables: &[Table]) -> Result<()>;
 }
 
 /// Which rows [`SqlCopy::read_rows`] reads.
@@ -147,6 +151,10 @@ pub trait DocumentStore: Send {
         collection: &str,
         documents: Vec<mongodb::bson::Document>,
     ) -> Result<(u64, u64)>;
+
+    /// Removes every document of `collections`, so that an up that failed on seeded documents
+    /// can be tried again.
+    async fn clear(&mut self, collections: &[String]) -> Result<()>;
 
     /// golang-migrate's history collection (`schema_migrations`: one `{version, dirty}`), if
     /// the database has one.

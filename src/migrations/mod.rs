@@ -52,6 +52,9 @@ pub struct Script {
     /// Whether driftless wraps the script in one transaction.
     pub transactional: bool,
     pub directives: Directives,
+    /// Nothing at all was written in it, not even a comment: a file created and forgotten,
+    /// unlike one whose author wrote "not reversible".
+    pub blank: bool,
 }
 
 impl Script {
@@ -101,6 +104,7 @@ impl Script {
             statements,
             transactional,
             directives,
+            blank: text.trim().is_empty(),
         }
     }
 
@@ -111,6 +115,7 @@ impl Script {
             statements: Vec::new(),
             transactional: true,
             directives: Directives::default(),
+            blank: true,
         }
     }
 

@@ -95,6 +95,11 @@ kinds! {
     PendingMigration = "pending_migration", Info;
     /// Dry run: a statement held a lock that blocks reads or writes longer than the threshold.
     LockRisk = "lock_risk", Warning;
+    /// An up failed on driftless's synthetic rows and passed once the tables it touches were
+    /// emptied: a unique index over repeated seeded words, a cast of seeded text to jsonb, a
+    /// foreign key added to a column whose seeded values point nowhere. The run went on; the
+    /// finding shows the values so that a seed override can describe real ones.
+    SeedConflict = "seed_conflict", Warning;
 }
 
 impl FindingKind {

@@ -13,6 +13,7 @@
 
 mod checks;
 mod judge;
+mod recover;
 mod seeding;
 mod step;
 
@@ -52,6 +53,16 @@ enum Next {
     Stop,
 }
 
+/// The up of one migration, applied: what the down is judged against (`s0`, `d0`), the state
+/// the up itself ran on (`ran`: after emptying, when it was tried again), and the state after.
+struct Up {
+    s0: SchemaSnapshot,
+    d0: DataFingerprint,
+    ran: (SchemaSnapshot, DataFingerprint),
+    s1: SchemaSnapshot,
+    d1: DataFingerprint,
+}
+
 /// Per-migration results, findings, and how many distinct checks ran.
 #[derive(Debug, Default)]
 pub struct RoundtripOutcome {
@@ -79,7 +90,12 @@ pub async fn run(
             .map(|(i, m)| (m.version.clone(), i))
             .collect(),
         position: 0,
+        real_rows: BTreeSet::new(),
+        up_only: up_only(migrations),
     };
+    if run.up_only {
+        run.findings.push(up_only_finding(migrations));
+    }
     let mut results = Vec::with_capacity(migrations.len());
     let mut next = Next::Stale;
     for (index, migration) in migrations.iter().enumerate() {
@@ -112,6 +128,33 @@ pub async fn run(
     })
 }
 
+/// Whether no migration that could have one has a down.
+fn up_only(migrations: &[Migration]) -> bool {
+    let reversible: Vec<&Migration> = migrations
+        .iter()
+        .filter(|m| !m.repeatable && m.unsupported.is_none() && !m.up.statements.is_empty())
+        .collect();
+    reversible.len() > 1 && reversible.iter().all(|m| m.down.is_none())
+}
+
+/// The one line about a history without downs.
+fn up_only_finding(migrations: &[Migration]) -> Finding {
+    let first = &migrations[0];
+    Finding::new(
+        FindingKind::Irreversible,
+        format!(
+            "none of the {} migrations has a down: rollbacks cannot be checked, only the ups \
+             (destructive changes, checks)",
+            migrations.len()
+        ),
+    )
+    .at(
+        first.up.path.parent().unwrap_or(std::path::Path::new(".")),
+        None,
+    )
+    .detail("up_only", true)
+}
+
 struct Run<'a, 'o> {
     engine: &'a mut dyn Engine,
     options: &'a RoundtripOptions<'o>,
@@ -122,6 +165,10 @@ struct Run<'a, 'o> {
     positions: BTreeMap<String, usize>,
     /// Index of the migration being checked.
     position: usize,
+    /// Tables holding rows that migrations wrote (not the seed): never emptied for a retry.
+    real_rows: BTreeSet<String>,
+    /// No migration of the history has a down (golang-migrate up files only).
+    up_only: bool,
 }
 
 /// Where the time went, shown with `--debug`.
@@ -174,12 +221,19 @@ impl Run<'_, '_> {
         let mut result = MigrationResult::of(m);
         result.status = MigrationStatus::Ok;
         let (s0, d0) = self.seed_and_snapshot(s0, &mut result, observer).await?;
-        // up
-        let Some((s1, d1)) = self.up(m, &s0, &mut result).await? else {
+        // up (tried again on emptied tables when it failed on rows)
+        let Some(up) = self.up(m, s0, d0, &mut result).await? else {
             return Ok((result, Next::Stop));
         };
+        let Up {
+            s0,
+            d0,
+            ran,
+            s1,
+            d1,
+        } = up;
         self.judge()
-            .destructive_changes(m, (&s0, &d0), (&s1, &d1))
+            .destructive_changes(m, (&ran.0, &ran.1), (&s1, &d1))
             .await?;
         self.run_checks(m).await?;
         if let Some(verify) = &m.verify {
@@ -190,10 +244,16 @@ impl Run<'_, '_> {
             return self.reapply(m, result, s1).await;
         }
         // down
-        let (down, ms) = timed(&mut self.time.apply, step::down(self.engine, m, &s1)).await?;
+        let down = step::down(self.engine, m, Some(&s0), &s1);
+        let (down, ms) = timed(&mut self.time.apply, down).await?;
         result.down_ms = ms;
         let script = match down {
             Down::Applied(script) => script,
+            Down::Nothing => return Ok((result, Next::Known(s1))),
+            // A history without any down gets one line about it, not one per migration.
+            Down::Missing(_) if self.up_only && m.down.is_none() => {
+                return Ok((result, Next::Known(s1)));
+            }
             Down::Missing(f) => {
                 self.findings.push(f);
                 return Ok((result, Next::Known(s1)));
@@ -251,24 +311,59 @@ impl Run<'_, '_> {
         Ok((s0, d0))
     }
 
-    /// Applies the up; its state after (S1, D1), or `None` (and a finding) when it failed.
+    /// Applies the up; `None` (and a finding) when it failed for a reason other than the
+    /// seeded rows. An up that failed on rows is tried again on emptied tables
+    /// (`recover.rs`); the judgements then start from that state.
     async fn up(
         &mut self,
         m: &Migration,
-        s0: &SchemaSnapshot,
+        s0: SchemaSnapshot,
+        d0: DataFingerprint,
         result: &mut MigrationResult,
-    ) -> Result<Option<(SchemaSnapshot, DataFingerprint)>> {
+    ) -> Result<Option<Up>> {
         let applied = timed(&mut self.time.apply, self.engine.apply(&m.up)).await?;
         result.up_ms = Some(applied.ms());
-        if let Applied::Failed { .. } = applied {
-            result.status = MigrationStatus::Error;
-            let f = step::failed(self.engine, m, Step::Up, &m.up, applied, s0).await?;
-            self.findings.push(f);
-            return Ok(None);
-        }
+        let (ran_s0, ran_d0, base_d0) = match applied {
+            Applied::Done { .. } => (None, None, d0),
+            _ if !recover::has_rows(&d0) => {
+                result.status = MigrationStatus::Error;
+                let f = step::failed(self.engine, m, Step::Up, &m.up, applied, &s0).await?;
+                self.findings.push(f);
+                return Ok(None);
+            }
+            _ => {
+                match recover::retry(self.engine, m, (&s0, &d0), &self.real_rows, applied).await? {
+                    recover::Recovery::Failed(f) => {
+                        result.status = MigrationStatus::Error;
+                        self.findings.push(f);
+                        return Ok(None);
+                    }
+                    recover::Recovery::Passed {
+                        finding,
+                        s0: ran_s0,
+                        d0: ran_d0,
+                        emptied,
+                        ms,
+                    } => {
+                        result.up_ms = result.up_ms.map(|first| first + ms);
+                        self.findings.push(finding);
+                        let base = recover::baseline(&d0, &ran_d0, &emptied);
+                        (Some(ran_s0), Some(ran_d0), base)
+                    }
+                }
+            }
+        };
         let s1 = self.schema().await?;
         let d1 = self.fingerprint(&s1).await?;
-        Ok(Some((s1, d1)))
+        let ran_d0 = ran_d0.unwrap_or_else(|| base_d0.clone());
+        self.real_rows.extend(recover::written(&ran_d0, &d1));
+        Ok(Some(Up {
+            ran: (ran_s0.unwrap_or_else(|| s0.clone()), ran_d0),
+            s0,
+            d0: base_d0,
+            s1,
+            d1,
+        }))
     }
 
     /// Applies the up again after the down; the schema after, or `None` when it failed.

@@ -484,6 +484,17 @@ impl DocumentStore for Mongo {
         Ok(out)
     }
 
+    async fn clear(&mut self, collections: &[String]) -> Result<()> {
+        for name in collections {
+            self.db
+                .collection::<Document>(name)
+                .delete_many(doc! {})
+                .await
+                .context(|| format!("cannot empty {name}"))?;
+        }
+        Ok(())
+    }
+
     async fn insert_documents(
         &mut self,
         collection: &str,

@@ -12,7 +12,7 @@ use crate::engine::{Inserted, RowStore, SeedStyle};
 use crate::error::Context;
 use crate::sandbox::Instance;
 use crate::schema::{Column, ColumnKind, SchemaSnapshot, Table};
-use crate::sql::mysql::{ident, literal};
+use crate::sql::mysql::{ident, literal, table_ref};
 use crate::sql::{Dialect, Encoding};
 use crate::{Error, Result};
 
@@ -150,6 +150,24 @@ impl RowStore for MySql {
         let ran = self.observer.run(sql).await;
         ran.map(|_| ())
             .map_err(|e| seed_error("the seeded tables", e))
+    }
+
+    async fn clear(&mut self, tables: &[Table]) -> Result<()> {
+        // The caller includes the tables that point at these; with foreign key checks off the
+        // order of the deletes does not matter.
+        let mut statements = vec!["SET FOREIGN_KEY_CHECKS = 0".to_string()];
+        statements.extend(
+            tables
+                .iter()
+                .map(|t| format!("DELETE FROM {}", table_ref(t))),
+        );
+        statements.push("SET FOREIGN_KEY_CHECKS = 1".to_string());
+        for sql in &statements {
+            let ran = self.observer.run(sql).await;
+            ran.map(|_| ())
+                .context(|| format!("cannot empty the tables ({sql})"))?;
+        }
+        Ok(())
     }
 }
 

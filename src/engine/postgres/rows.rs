@@ -135,6 +135,20 @@ impl RowStore for Postgres {
         ran.map(|_| ())
             .map_err(|e| seed_error("the seeded tables", e))
     }
+
+    async fn clear(&mut self, tables: &[Table]) -> Result<()> {
+        if tables.is_empty() {
+            return Ok(());
+        }
+        let list: Vec<String> = tables.iter().map(table_ref).collect();
+        // CASCADE: tables pointing at these are emptied too, as the caller asked.
+        let sql = format!("TRUNCATE {} CASCADE", list.join(", "));
+        self.observer
+            .run(&sql)
+            .await
+            .map(|_| ())
+            .context(|| format!("cannot empty {}", list.join(", ")))
+    }
 }
 
 /// A server's refusal of seeded rows: an input error naming the table and the constraint;

@@ -1,0 +1,239 @@
+//! Real migration histories run to the end with data: an up that fails only because of the
+//! seeded rows is tried again on emptied tables and the run goes on, with a finding that says
+//! what happened; a NOT NULL column without a default is an error (production has rows); a
+//! failure on rows the migrations wrote themselves still stops the run.
+
+mod util;
+
+use serde_json::Value;
+use util::{check_json, findings, statuses};
+
+fn history(name: &str) -> String {
+    format!("tests/fixtures/histories/{name}")
+}
+
+/// Every migration ran (none skipped), with data: the tables the first one creates were
+/// seeded before the second.
+fn ran_to_the_end_with_data(report: &Value) {
+    assert!(
+        statuses(report).iter().all(|s| s != "skipped"),
+        "a migration was skipped: {report}"
+    );
+    let second = &report["migrations"][1];
+    assert!(
+        second["rows_seeded"].as_u64().unwrap() > 0,
+        "no rows seeded for {second}"
+    );
+}
+
+#[test]
+fn an_insert_select_colliding_with_seeded_rows_is_a_seed_conflict_and_the_run_goes_on() {
+    for (engine, dir, table, code) in [
+        (
+            "postgres",
+            history("insert_select_collides"),
+            "public.settings",
+            "23505",
+        ),
+        (
+            "mysql",
+            "tests/fixtures/mysql/insert_select_collides".to_string(),
+            "driftless.settings",
+            "1062",
+        ),
+    ] {
+        let run = check_json(&["--engine", engine, "--migrations", &dir]);
+        assert_eq!(
+            run.code, 0,
+            "{engine}: a seed conflict does not fail the gate: {}",
+            run.stdout
+        );
+        let report = run.json();
+        ran_to_the_end_with_data(&report);
+        let conflicts = findings(&report, "seed_conflict");
+        assert_eq!(conflicts.len(), 1, "{engine}: {}", run.stdout);
+        let f = conflicts[0];
+        assert_eq!(f["severity"], "warning");
+        assert_eq!(f["migration"], "20240101000002");
+        assert_eq!(f["line"], 3, "the INSERT's line");
+        assert_eq!(f["details"]["code"], code);
+        // Only the table the insert writes was emptied, not the users it reads.
+        assert_eq!(
+            f["details"]["tables_emptied"],
+            serde_json::json!([table]),
+            "{engine}"
+        );
+        assert_eq!(report["summary"]["errors"], 0, "{engine}: {}", run.stdout);
+    }
+}
+
+#[test]
+fn a_not_null_column_without_a_default_is_an_error_and_the_run_goes_on() {
+    let run = check_json(&["--migrations", &history("not_null_without_default")]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let report = run.json();
+    ran_to_the_end_with_data(&report);
+    let errors = findings(&report, "migration_error");
+    assert_eq!(errors.len(), 1, "{}", run.stdout);
+    let f = errors[0];
+    assert_eq!(f["migration"], "20240101000002");
+    assert_eq!(f["line"], 2);
+    assert_eq!(f["details"]["code"], "23502");
+    let message = f["message"].as_str().unwrap();
+    assert!(
+        message.contains("fails on any table with rows"),
+        "{message}"
+    );
+    assert_eq!(f["details"]["tables_emptied"][0], "public.accounts");
+    // The migration after it was checked as usual.
+    assert_eq!(report["migrations"][2]["status"], "ok", "{}", run.stdout);
+    assert!(findings(&report, "seed_conflict").is_empty());
+}
+
+#[test]
+fn a_failure_on_rows_the_migrations_wrote_still_stops_the_run() {
+    let run = check_json(&["--migrations", &history("real_duplicates")]);
+    assert_eq!(run.code, 1);
+    let report = run.json();
+    assert_eq!(
+        statuses(&report),
+        ["ok", "error", "skipped"],
+        "{}",
+        run.stdout
+    );
+    let f = findings(&report, "migration_error")[0];
+    assert_eq!(f["details"]["code"], "23505");
+    assert!(
+        f["details"]["tables_emptied"].is_null(),
+        "the migration's own rows are never emptied: {f}"
+    );
+    assert!(findings(&report, "seed_conflict").is_empty());
+}
+
+#[test]
+fn a_blank_down_beside_a_schema_change_is_an_error_that_lists_what_would_stay() {
+    let run = check_json(&["--migrations", &history("empty_downs")]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let report = run.json();
+    let irreversible = findings(&report, "irreversible");
+    assert_eq!(irreversible.len(), 2, "{}", run.stdout);
+    // The blank down of an up that adds a column and an index: an error naming both.
+    let forgotten = irreversible[0];
+    assert_eq!(forgotten["migration"], "20240101000002");
+    assert_eq!(forgotten["severity"], "error");
+    assert_eq!(forgotten["details"]["empty_down"], true);
+    let message = forgotten["message"].as_str().unwrap();
+    assert!(
+        message.contains("column pinned added") && message.contains("index public.notes_pinned"),
+        "{message}"
+    );
+    // A down that says "not reversible" in a comment stays a warning.
+    let commented = irreversible[1];
+    assert_eq!(commented["migration"], "20240101000003");
+    assert_eq!(commented["severity"], "warning");
+    assert!(
+        commented["message"]
+            .as_str()
+            .unwrap()
+            .contains("only comments")
+    );
+    // An empty up with an empty down is nothing at all.
+    assert!(
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["migration"] != "20240101000004"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn a_history_of_up_files_only_gets_one_line_about_its_downs() {
+    let run = check_json(&[
+        "--migrations",
+        &history("up_only"),
+        "--checks",
+        "tests/fixtures/no_checks",
+    ]);
+    let report = run.json();
+    let irreversible = findings(&report, "irreversible");
+    assert_eq!(irreversible.len(), 1, "{}", run.stdout);
+    assert!(irreversible[0]["migration"].is_null());
+    assert_eq!(irreversible[0]["details"]["up_only"], true);
+    assert!(
+        irreversible[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("none of the 3 migrations")
+    );
+    assert_eq!(statuses(&report), ["ok", "ok", "ok"], "{}", run.stdout);
+}
+
+#[test]
+fn a_drift_line_says_what_changed_one_finding_per_change() {
+    let run = check_json(&["--migrations", &history("drift_lines")]);
+    let report = run.json();
+    let drift = findings(&report, "schema_drift");
+    assert_eq!(drift.len(), 1, "{}", run.stdout);
+    let f = drift[0];
+    assert_eq!(f["column"], "favorite", "the structured column: {f}");
+    assert_eq!(
+        f["details"]["change"],
+        "column favorite: default false added"
+    );
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("column favorite: default false added"),
+        "{f}"
+    );
+    assert!(
+        f["details"]["diff"]
+            .as_str()
+            .unwrap()
+            .contains("+  column favorite")
+    );
+}
+
+#[test]
+fn columns_that_come_back_in_another_order_are_one_warning_on_every_engine() {
+    // PostgreSQL: the table, and the `SELECT *` view over it.
+    let run = check_json(&["--migrations", &history("view_order")]);
+    let report = run.json();
+    let drift = findings(&report, "schema_drift");
+    assert_eq!(drift.len(), 2, "{}", run.stdout);
+    for f in &drift {
+        assert_eq!(f["severity"], "warning", "{f}");
+        assert_eq!(f["details"]["column_order"], true, "{f}");
+    }
+    let view = drift
+        .iter()
+        .find(|f| f["object"] == "public.items_all")
+        .expect("the view");
+    assert_eq!(
+        view["details"]["columns_after"],
+        serde_json::json!(["items.b", "items.a"])
+    );
+    // MariaDB: a column added back at the end is a column-order warning, not a `+column` diff.
+    let run = check_json(&[
+        "--engine",
+        "mysql",
+        "--migrations",
+        "tests/fixtures/mysql/column_position",
+    ]);
+    let report = run.json();
+    let drift = findings(&report, "schema_drift");
+    assert_eq!(drift.len(), 1, "{}", run.stdout);
+    assert_eq!(drift[0]["severity"], "warning");
+    assert_eq!(
+        drift[0]["details"]["columns_after"],
+        serde_json::json!(["id", "b", "a"])
+    );
+    assert_eq!(
+        drift[0]["details"]["columns_before"],
+        serde_json::json!(["id", "a", "b"])
+    );
+}
