@@ -42,8 +42,9 @@ pub fn read(dir: &Path, split: Splitter) -> Result<Vec<Migration>> {
             .ok_or_else(|| {
                 Error::input(format!(
                     "{}: bad diesel migration folder name; expected <version>_<name> \
-                     with a version like 2024-05-01-000001",
-                    shown.display()
+                     with a version like 2024-05-01-000001. {}",
+                    shown.display(),
+                    super::KNOWN_LAYOUTS
                 ))
             })?;
         let up = path.join("up.sql");

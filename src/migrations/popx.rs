@@ -155,13 +155,14 @@ pub fn read(
         }
         let parsed = parse(&file, style).map_err(|why| {
             Error::input(format!(
-                "{}: bad migration file name ({why}); the {} layout names files {}",
+                "{}: bad migration file name ({why}); the {} layout names files {}. {}",
                 display_path(&path).display(),
                 match style {
                     Style::Popx => "popx",
                     Style::Dotted => "dotted",
                 },
-                style.pattern()
+                style.pattern(),
+                super::KNOWN_LAYOUTS
             ))
         })?;
         let Some(parsed) = parsed else { continue };
