@@ -68,7 +68,7 @@ impl Settings {
                 url: args.url,
                 keep: args.keep,
                 sample: args.sample,
-                ..super::server_options(&args.server, config, args.common.quiet)
+                ..super::server_options(&args.server, config, engine, args.common.quiet)
             },
             quiet: args.common.quiet,
         })
@@ -150,6 +150,7 @@ pub async fn run(args: CheckArgs, signals: &mut Signals) -> Result<ExitCode> {
         checks: &inputs.checks,
         full: inputs.changes.as_ref().map(|c| &c.changed),
         shapes: &inputs.shapes,
+        format: inputs.format,
     };
     let outcome = signals
         .guard(async {

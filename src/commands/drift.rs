@@ -74,7 +74,7 @@ pub async fn run(args: DriftArgs, signals: &mut Signals) -> Result<ExitCode> {
     )?;
     let server = StartOptions {
         hidden_tables: crate::history::history_tables(format),
-        ..super::server_options(&args.server, &config, args.common.quiet)
+        ..super::server_options(&args.server, &config, spec, args.common.quiet)
     };
     let mut progress = report::Progress::new(args.common.quiet);
     progress.status("reading the live schema…");

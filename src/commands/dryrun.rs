@@ -40,7 +40,7 @@ pub async fn run(args: DryRunArgs, signals: &mut Signals) -> Result<ExitCode> {
         keep: args.keep,
         trace_locks: true,
         hidden_tables: crate::history::history_tables(settings.format),
-        ..super::server_options(&args.server, &config, args.common.quiet)
+        ..super::server_options(&args.server, &config, engine, args.common.quiet)
     };
     let mut progress = report::Progress::new(args.common.quiet);
     progress.status(&format!("starting {}…", engine.name));

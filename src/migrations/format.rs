@@ -45,6 +45,17 @@ pub const KNOWN_LAYOUTS: &str = "driftless reads these layouts (--migration-form
      goose (<version>_<name>.sql with -- +goose Up), flyway (V<version>__<description>.sql), \
      liquibase (changelogs) and sqitch (sqitch.plan)";
 
+/// What a tool's runner does with a session setting a migration changes: whether later
+/// migrations of the same run see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionCarry {
+    /// Every pending migration runs on one connection, so a setting stays for the ones after
+    /// it, except those the runner puts back after each migration (`restored`).
+    Kept { restored: &'static [&'static str] },
+    /// Each migration runs in a session of its own (sqitch starts a client per change).
+    Fresh,
+}
+
 impl MigrationFormat {
     /// Every format, in `--help` order.
     pub const ALL: [MigrationFormat; 10] = [
@@ -59,6 +70,29 @@ impl MigrationFormat {
         MigrationFormat::Liquibase,
         MigrationFormat::Sqitch,
     ];
+
+    /// How this tool's runner keeps its session between migrations. sqlx-cli, golang-migrate
+    /// and diesel hold one connection for the whole run; dbmate, goose, popx and Liquibase run
+    /// migrations one after another through a pool that hands back the same idle connection
+    /// (the dotted layout's runners are projects' own: taken to do the same);
+    /// Flyway also keeps its connection but restores the current schema, the role,
+    /// `foreign_key_checks`, `sql_safe_updates` and user variables after each migration;
+    /// sqitch runs `psql` / `mysql` once per change.
+    pub fn session_carry(self) -> SessionCarry {
+        match self {
+            MigrationFormat::Sqitch => SessionCarry::Fresh,
+            MigrationFormat::Flyway => SessionCarry::Kept {
+                restored: &[
+                    "search_path",
+                    "role",
+                    "database",
+                    "foreign_key_checks",
+                    "sql_safe_updates",
+                ],
+            },
+            _ => SessionCarry::Kept { restored: &[] },
+        }
+    }
 
     pub fn name(self) -> &'static str {
         match self {

@@ -15,9 +15,11 @@ mod checks;
 mod judge;
 mod recover;
 mod seeding;
+mod session;
 mod step;
 
 pub use judge::Judge;
+use session::Start;
 pub use step::{Down, Step, down, failed};
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -28,7 +30,7 @@ use crate::Result;
 use crate::checks::Check;
 use crate::data::DataFingerprint;
 use crate::engine::{Applied, Engine, Shapes};
-use crate::migrations::Migration;
+use crate::migrations::{Migration, MigrationFormat};
 use crate::report::{Finding, FindingKind, MigrationResult, MigrationStatus, Observer};
 use crate::schema::SchemaSnapshot;
 
@@ -42,6 +44,9 @@ pub struct RoundtripOptions<'a> {
     pub full: Option<&'a BTreeSet<usize>>,
     /// Seed shapes of collections by name (MongoDB `--fixtures`).
     pub shapes: &'a Shapes,
+    /// The migration tool, whose runner decides whether a session setting one migration
+    /// makes carries into the next (`session.rs`).
+    pub format: MigrationFormat,
 }
 
 /// The schema the next migration starts from.
@@ -92,6 +97,7 @@ pub async fn run(
         position: 0,
         real_rows: BTreeSet::new(),
         up_only: up_only(migrations),
+        session: session::Session::new(options.format.session_carry(), options.format.name()),
     };
     if run.up_only {
         run.findings.push(up_only_finding(migrations));
@@ -101,6 +107,7 @@ pub async fn run(
     for (index, migration) in migrations.iter().enumerate() {
         observer.migration(index, migrations.len(), migration);
         run.position = index;
+        run.session.next_migration();
         let (result, after) = match next {
             Next::Stop => (MigrationResult::of(migration), Next::Stop),
             _ if migration.unsupported.is_some() => {
@@ -169,6 +176,8 @@ struct Run<'a, 'o> {
     real_rows: BTreeSet<String>,
     /// No migration of the history has a down (golang-migrate up files only).
     up_only: bool,
+    /// The migration session's settings from step to step.
+    session: session::Session,
 }
 
 /// Where the time went, shown with `--debug`.
@@ -244,9 +253,13 @@ impl Run<'_, '_> {
             return self.reapply(m, result, s1).await;
         }
         // down
+        self.session.before(self.engine, Start::Clean).await?;
         let down = step::down(self.engine, m, Some(&s0), &s1);
         let (down, ms) = timed(&mut self.time.apply, down).await?;
         result.down_ms = ms;
+        if let Some(script) = m.effective_down() {
+            self.session.after(self.engine, script).await?;
+        }
         let script = match down {
             Down::Applied(script) => script,
             Down::Nothing => return Ok((result, Next::Known(s1))),
@@ -321,7 +334,7 @@ impl Run<'_, '_> {
         d0: DataFingerprint,
         result: &mut MigrationResult,
     ) -> Result<Option<Up>> {
-        let applied = timed(&mut self.time.apply, self.engine.apply(&m.up)).await?;
+        let applied = self.apply_up(m).await?;
         result.up_ms = Some(applied.ms());
         let (ran_s0, ran_d0, base_d0) = match applied {
             Applied::Done { .. } => (None, None, d0),
@@ -372,7 +385,7 @@ impl Run<'_, '_> {
         m: &Migration,
         result: &mut MigrationResult,
     ) -> Result<Option<SchemaSnapshot>> {
-        let applied = timed(&mut self.time.apply, self.engine.apply(&m.up)).await?;
+        let applied = self.apply_again(m).await?;
         result.reup_ms = Some(applied.ms());
         if let Applied::Failed { .. } = applied {
             let s2 = self.schema().await?;
@@ -381,6 +394,28 @@ impl Run<'_, '_> {
             return Ok(None);
         }
         self.schema().await.map(Some)
+    }
+
+    /// Applies the up with the settings earlier ups carried; what it leaves behind for later
+    /// migrations is a `session_setting` finding.
+    async fn apply_up(&mut self, m: &Migration) -> Result<Applied> {
+        self.session.before(self.engine, Start::Carried).await?;
+        let applied = timed(&mut self.time.apply, self.engine.apply(&m.up)).await?;
+        let changed = self.session.after(self.engine, &m.up).await?;
+        if let Applied::Done { .. } = applied
+            && let Some(f) = self.session.left_by_up(m, changed)
+        {
+            self.findings.push(f);
+        }
+        Ok(applied)
+    }
+
+    /// Applies the up a second time (re-up, re-apply), starting as the first time did.
+    async fn apply_again(&mut self, m: &Migration) -> Result<Applied> {
+        self.session.before(self.engine, Start::Carried).await?;
+        let applied = timed(&mut self.time.apply, self.engine.apply(&m.up)).await?;
+        self.session.after(self.engine, &m.up).await?;
+        Ok(applied)
     }
 
     async fn schema(&mut self) -> Result<SchemaSnapshot> {
@@ -406,7 +441,7 @@ impl Run<'_, '_> {
     /// Applies the up of an unchanged migration without any checking (`--changed-since`).
     async fn apply_only(&mut self, m: &Migration) -> Result<(MigrationResult, Next)> {
         let mut result = MigrationResult::of(m);
-        let applied = timed(&mut self.time.apply, self.engine.apply(&m.up)).await?;
+        let applied = self.apply_up(m).await?;
         result.up_ms = Some(applied.ms());
         if let Applied::Failed { .. } = applied {
             result.status = MigrationStatus::Error;
@@ -426,7 +461,7 @@ impl Run<'_, '_> {
         mut result: MigrationResult,
         s1: SchemaSnapshot,
     ) -> Result<(MigrationResult, Next)> {
-        let applied = timed(&mut self.time.apply, self.engine.apply(&m.up)).await?;
+        let applied = self.apply_again(m).await?;
         result.reup_ms = Some(applied.ms());
         if let Applied::Failed { .. } = applied {
             let f = step::failed(self.engine, m, Step::Reapply, &m.up, applied, &s1).await?;

@@ -23,6 +23,7 @@ use async_trait::async_trait;
 use sqlx::ConnectOptions;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 
+use super::session::{RunnerSession, Settings};
 use super::sql_common::{self, ThrowawaySql, UrlServer};
 use super::{
     Applied, BoxFuture, Capabilities, CheckOutcome, Engine, EngineSpec, ReadQuery, RowStore,
@@ -93,6 +94,8 @@ pub struct Postgres {
     bin_dir: Option<std::path::PathBuf>,
     /// Tables the schema leaves out (the migration tool's tracking tables).
     hidden: Vec<String>,
+    /// The runner's settings on the migrator and the clean state they leave.
+    session: RunnerSession,
 }
 
 impl Postgres {
@@ -117,6 +120,10 @@ impl Postgres {
         engine.tool_url = target.tool_url;
         engine.bin_dir = options.bin_dir.clone();
         engine.hidden = options.hidden_tables.clone();
+        if !options.read_only {
+            engine.session =
+                statements::open_session(&mut engine.migrator, &options.session).await?;
+        }
         Ok(engine)
     }
 
@@ -151,6 +158,7 @@ impl Postgres {
             tool_url: None,
             bin_dir: None,
             hidden: Vec::new(),
+            session: RunnerSession::default(),
         })
     }
 
@@ -258,6 +266,15 @@ impl Engine for Postgres {
 
     async fn apply(&mut self, script: &Script) -> Result<Applied> {
         sql_common::apply(&mut self.migrator, script).await
+    }
+
+    async fn session_settings(&mut self) -> Result<Settings> {
+        let now = statements::settings(&mut self.migrator).await?;
+        Ok(self.session.changed(&now))
+    }
+
+    async fn reset_session(&mut self, carried: &Settings) -> Result<()> {
+        statements::reset(&mut self.migrator, &self.session, carried).await
     }
 
     async fn apply_traced(&mut self, script: &Script) -> Result<(Applied, Vec<StatementTrace>)> {
