@@ -376,9 +376,9 @@ pub struct CommonArgs {
 /// Where the migrations are, for every command that reads them.
 #[derive(Debug, Clone, Default, Args)]
 pub struct MigrationArgs {
-    /// Folder of migrations of sqlx/golang-migrate, diesel, dbmate, goose, Flyway, Liquibase
-    /// or sqitch; the layout is detected. [default: `migrations` in driftless.toml, else
-    /// ./migrations]
+    /// Folder of migrations of sqlx, golang-migrate, popx, diesel, dbmate, goose, Flyway,
+    /// Liquibase or sqitch (or dot-separated `V0001.name.up.sql` files); the layout is
+    /// detected. [default: `migrations` in driftless.toml, else ./migrations]
     #[arg(id = "migrations", long = "migrations", value_name = "DIR")]
     pub dir: Option<PathBuf>,
 

@@ -35,6 +35,10 @@ fn every_format_reports_the_planted_data_loss_like_sqlx_does() {
     let expected = essence(&reference.json());
     assert_eq!(expected.len(), 2, "data_loss and destructive_change");
     let layouts = [
+        // Told apart from sqlx by the go.mod beside the folder.
+        ("golang_migrate/migrations", "golang-migrate"),
+        ("popx", "popx"),
+        ("dotted", "dotted"),
         ("diesel", "diesel"),
         ("dbmate", "dbmate"),
         ("goose", "goose"),

@@ -133,8 +133,9 @@ pub async fn run(args: CheckArgs, signals: &mut Signals) -> Result<ExitCode> {
     let started = Instant::now();
     let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
     let config = Config::load(args.common.config.as_deref())?;
-    let settings = Settings::resolve(args, &config)?;
+    let mut settings = Settings::resolve(args, &config)?;
     let inputs = read_inputs(&settings)?;
+    settings.start.hidden_tables = super::tool_tables(inputs.format);
 
     let mut progress = Progress::new(settings.quiet);
     progress.status(&format!("starting {}…", settings.engine.name));
@@ -154,13 +155,19 @@ pub async fn run(args: CheckArgs, signals: &mut Signals) -> Result<ExitCode> {
     let mut outcome = roundtrip::RoundtripOutcome::default();
     let watch = progress.watch();
     let ran = signals
-        .guard(roundtrip::run_into(
-            engine.as_mut(),
-            &inputs.migrations,
-            &options,
-            &mut progress,
-            &mut outcome,
-        ))
+        .guard(async {
+            // The tool's runner creates its table before the first migration; histories put
+            // triggers on it and write to it.
+            crate::history::create_tracking_table(engine.as_mut(), inputs.format).await?;
+            roundtrip::run_into(
+                engine.as_mut(),
+                &inputs.migrations,
+                &options,
+                &mut progress,
+                &mut outcome,
+            )
+            .await
+        })
         .await;
     drop(watch);
     progress.finish();

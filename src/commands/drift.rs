@@ -72,12 +72,15 @@ pub async fn run(args: DriftArgs, signals: &mut Signals) -> Result<ExitCode> {
         spec,
         "pass --migrations DIR",
     )?;
-    let server = super::server_options(&args.server, &config, spec, args.common.quiet);
+    let server = StartOptions {
+        hidden_tables: crate::history::history_tables(format),
+        ..super::server_options(&args.server, &config, spec, args.common.quiet)
+    };
     let mut progress = report::Progress::new(args.common.quiet);
     progress.status("reading the live schema…");
     let live = read_live(spec, &args.url, &server, format, &list, signals).await?;
     progress.status("applying the migrations to a disposable database…");
-    let expected = expected_schema(spec, &server, &list, &live.applied, signals).await;
+    let expected = expected_schema(spec, &server, format, &list, &live.applied, signals).await;
     progress.finish();
     let expected = expected?;
 
@@ -126,6 +129,7 @@ async fn read_live(
         in_place: true,
         read_only: true,
         bin_dir: server.bin_dir.clone(),
+        hidden_tables: server.hidden_tables.clone(),
         ..StartOptions::default()
     };
     let mut live = signals.guard((spec.start)(&options)).await?;
@@ -151,10 +155,12 @@ async fn read_live(
     })
 }
 
-/// The schema the applied migrations produce on a disposable database.
+/// The schema the applied migrations produce on a disposable database, with the tool's
+/// tracking table in place first as its runner would have it.
 async fn expected_schema(
     spec: &'static EngineSpec,
     server: &StartOptions,
+    format: MigrationFormat,
     list: &[Migration],
     applied: &[usize],
     signals: &mut Signals,
@@ -162,6 +168,7 @@ async fn expected_schema(
     let mut scratch = signals.guard((spec.start)(server)).await?;
     let built = signals
         .guard(async {
+            crate::history::create_tracking_table(scratch.as_mut(), format).await?;
             for m in applied.iter().map(|&i| &list[i]) {
                 if m.unsupported.is_none() {
                     super::up_applied(m, scratch.apply(&m.up).await?, " on a fresh database")?;

@@ -33,6 +33,7 @@ pub async fn run(args: MaskArgs, signals: &mut Signals) -> Result<ExitCode> {
         bin_dir: server.bin_dir.clone(),
         in_place: true,
         read_only: true,
+        hidden_tables: server.hidden_tables.clone(),
         ..StartOptions::default()
     };
     let mut progress = report::Progress::new(args.common.quiet);
@@ -223,6 +224,7 @@ async fn into_target(
             url: Some(url.clone()),
             in_place: true,
             bin_dir: server.bin_dir,
+            hidden_tables: server.hidden_tables,
             ..StartOptions::default()
         },
         None => StartOptions {

@@ -76,7 +76,9 @@ pub fn exit_code(report: &crate::report::Report) -> ExitCode {
 }
 
 /// What every command that starts a server takes from `ServerArgs` and the config: binaries,
-/// the PostgreSQL version, `--offline`, MySQL's `sql_mode`, the runner's session statements. The caller adds url, keep and the
+/// the PostgreSQL version, `--offline`, MySQL's `sql_mode`, the runner's session statements;
+/// every tool's tracking tables are hidden until a command knows its tool ([`tool_tables`]).
+/// The caller adds url, keep and the
 /// rest.
 pub fn server_options(
     server: &crate::cli::ServerArgs,
@@ -99,8 +101,19 @@ pub fn server_options(
         version: server.pg_version.or_else(|| config.pg_version()),
         offline: server.offline,
         quiet,
+        hidden_tables: crate::migrations::every_tracking_table(),
         ..engine::StartOptions::default()
     }
+}
+
+/// The tables a run hides when `format`'s tool is the one in use: its own tracking tables
+/// only, so that another tool's table name in this project is a user table like any other.
+pub fn tool_tables(format: crate::migrations::MigrationFormat) -> Vec<String> {
+    format
+        .tracking_tables()
+        .iter()
+        .map(|t| t.to_string())
+        .collect()
 }
 
 /// The migrations directory: `--migrations`, else the config's, else `./migrations`.

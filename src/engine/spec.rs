@@ -186,6 +186,9 @@ pub struct StartOptions {
     pub offline: bool,
     /// No progress output on stderr (fetching binaries).
     pub quiet: bool,
+    /// Tables (lower case) the engine's schema leaves out, with what is theirs (indexes,
+    /// triggers, owned sequences): the tracking tables of the migration tool in use.
+    pub hidden_tables: Vec<String>,
 }
 
 /// Shapes of collections to seed, by collection name (MongoDB `--fixtures`).

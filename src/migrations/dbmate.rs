@@ -37,8 +37,9 @@ pub fn read(dir: &Path, split: Splitter) -> Result<Vec<Migration>> {
         let shown = display_path(&path);
         let (version, name) = numbered(stem).ok_or_else(|| {
             Error::input(format!(
-                "{}: bad dbmate migration file name; expected <version>_<name>.sql",
-                shown.display()
+                "{}: bad dbmate migration file name; expected <version>_<name>.sql. {}",
+                shown.display(),
+                super::KNOWN_LAYOUTS
             ))
         })?;
         let text = read_text(&path)?;

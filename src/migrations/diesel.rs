@@ -1,13 +1,19 @@
 //! diesel: one folder per migration, `<version>_<name>/up.sql` and `down.sql`, versions like
-//! `2024-05-01-000001` or `20240501000001`, and `metadata.toml` with
-//! `run_in_transaction = false` honoured.
+//! `2024-05-01-000001`, `2024-05-01-000001-0000` (diesel 2.2 adds a counter) or
+//! `20240501000001`, and `metadata.toml` with `run_in_transaction = false` honoured.
+//!
+//! diesel's runner takes the version as the folder name up to the first `_` with every `-`
+//! removed and sorts those as text ([`VersionOrder::Diesel`]): a history may mix both
+//! spellings, and two folders that give the same text are one version to diesel (it would run
+//! only one of them), which is an input error here.
 
 use std::path::Path;
 
 use serde::Deserialize;
 
 use super::{
-    Migration, Splitter, display_path, in_version_order, read_script, read_text, sorted_entries,
+    Migration, Splitter, VersionOrder, display_path, in_order, read_script, read_text,
+    sorted_entries,
 };
 use crate::{Error, Result};
 
@@ -36,8 +42,9 @@ pub fn read(dir: &Path, split: Splitter) -> Result<Vec<Migration>> {
             .ok_or_else(|| {
                 Error::input(format!(
                     "{}: bad diesel migration folder name; expected <version>_<name> \
-                     with a version like 2024-05-01-000001",
-                    shown.display()
+                     with a version like 2024-05-01-000001. {}",
+                    shown.display(),
+                    super::KNOWN_LAYOUTS
                 ))
             })?;
         let up = path.join("up.sql");
@@ -66,7 +73,7 @@ pub fn read(dir: &Path, split: Splitter) -> Result<Vec<Migration>> {
         }
         migrations.push(migration);
     }
-    in_version_order(migrations)
+    in_order(migrations, VersionOrder::Diesel)
 }
 
 #[cfg(test)]
@@ -111,6 +118,45 @@ mod tests {
         assert!(
             got[1].effective_down().is_none(),
             "an empty down.sql is irreversible"
+        );
+    }
+
+    #[test]
+    fn mixed_version_styles_run_in_diesels_order() {
+        let d = tempfile::tempdir().unwrap();
+        for folder in [
+            "2017-08-31-230457_b",
+            "20140924113530_a",
+            "2024-01-01-120000-0001_e",
+            "2024-01-01-120000-0000_d",
+            "20180101000000_c",
+        ] {
+            let f = d.path().join(folder);
+            std::fs::create_dir(&f).unwrap();
+            std::fs::write(f.join("up.sql"), "select 1;").unwrap();
+        }
+        let names: Vec<String> = read(d.path(), split)
+            .unwrap()
+            .into_iter()
+            .map(|m| m.name)
+            .collect();
+        assert_eq!(names, ["a", "b", "c", "d", "e"]);
+    }
+
+    #[test]
+    fn one_version_in_two_spellings_is_a_duplicate() {
+        let d = tempfile::tempdir().unwrap();
+        for folder in ["2017-08-31-230457_a", "20170831230457_b"] {
+            let f = d.path().join(folder);
+            std::fs::create_dir(&f).unwrap();
+            std::fs::write(f.join("up.sql"), "select 1;").unwrap();
+        }
+        let Err(crate::Error::Input(message)) = read(d.path(), split) else {
+            panic!("a duplicate version")
+        };
+        assert!(
+            message.contains("diesel reads") && message.contains("20170831230457"),
+            "{message}"
         );
     }
 

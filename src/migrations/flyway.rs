@@ -116,8 +116,9 @@ pub fn read(dir: &Path, split: Splitter) -> Result<Vec<Migration>> {
             if file.starts_with(['V', 'U', 'R']) && file.contains("__") {
                 return Err(Error::input(format!(
                     "{}: bad Flyway migration file name; expected V<version>__<description>.sql, \
-                     U<version>__<description>.sql or R__<description>.sql",
-                    display_path(&path).display()
+                     U<version>__<description>.sql or R__<description>.sql. {}",
+                    display_path(&path).display(),
+                    super::KNOWN_LAYOUTS
                 )));
             }
             continue;

@@ -52,8 +52,9 @@ pub fn read(dir: &Path, split: Splitter) -> Result<Vec<Migration>> {
                 continue; // helper Go files in the folder are not migrations
             }
             return Err(Error::input(format!(
-                "{}: bad goose migration file name; expected <version>_<name>.sql",
-                shown.display()
+                "{}: bad goose migration file name; expected <version>_<name>.sql. {}",
+                shown.display(),
+                super::KNOWN_LAYOUTS
             )));
         };
         if go {

@@ -1,11 +1,12 @@
 //! Reading migration folders into [`Migration`] values.
 //!
-//! One reader per tool's folder layout (sqlx / golang-migrate, diesel, dbmate, goose, Flyway,
-//! Liquibase changelogs, sqitch) turns a folder into an ordered list of migrations, each with
-//! an up [`Script`] and an optional down script; [`detect`] recognises the layout. Splitting a
-//! script into statements is the engine's business (its SQL dialect), so readers receive a
-//! [`Splitter`]. Everything here is pure file work: no database is touched, so bad input fails
-//! fast with exit 2 before any server is started.
+//! One reader per tool's folder layout (sqlx / golang-migrate, popx and the dot-separated
+//! layout, diesel, dbmate, goose, Flyway, Liquibase changelogs, sqitch) turns a folder into an
+//! ordered list of migrations, each with an up [`Script`] and an optional down script;
+//! [`detect`] recognises the layout. Splitting a script into statements is the engine's
+//! business (its SQL dialect), so readers receive a [`Splitter`]. Everything here is pure file
+//! work: no database is touched, so bad input fails fast with exit 2 before any server is
+//! started.
 
 mod changes;
 mod dbmate;
@@ -15,6 +16,7 @@ mod flyway;
 mod format;
 mod goose;
 mod liquibase;
+mod popx;
 mod sqitch;
 mod sqlx_layout;
 pub mod tracking;
@@ -22,23 +24,14 @@ mod version;
 
 pub use changes::{Changes, changed_since};
 pub use directives::{Allow, Directives};
-pub use format::{MigrationFormat, SessionCarry, detect, read, read_for_engine};
+pub use format::{
+    KNOWN_LAYOUTS, MigrationFormat, SessionCarry, detect, every_tracking_table, read,
+    read_for_engine,
+};
 pub use sqlx_layout::read_sqlx_layout;
-pub use version::compare_versions;
+pub use version::{VersionOrder, compare_versions, diesel_version};
 
 use std::path::{Path, PathBuf};
-
-/// Tables in which migration tools keep their bookkeeping: never part of schema or data diffs.
-pub const TRACKING_TABLES: &[&str] = &[
-    "_sqlx_migrations",
-    "schema_migrations",
-    "goose_db_version",
-    "flyway_schema_history",
-    "__diesel_schema_migrations",
-    "databasechangelog",
-    "databasechangeloglock",
-    "schema_version",
-];
 
 /// One statement of a script, with the 1-based line where it starts in its file.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -367,20 +360,31 @@ fn numbered(stem: &str) -> Option<(&str, &str)> {
 
 /// Migrations in version order. Two with the same version (`compare_versions`: `01` is `1`)
 /// are an input error naming both files: a tool would refuse them, or run only one.
-fn in_version_order(mut migrations: Vec<Migration>) -> crate::Result<Vec<Migration>> {
-    migrations.sort_by(|a, b| compare_versions(&a.version, &b.version));
+fn in_version_order(migrations: Vec<Migration>) -> crate::Result<Vec<Migration>> {
+    in_order(migrations, VersionOrder::Numeric)
+}
+
+/// Migrations sorted the way their tool sorts versions; two that the tool cannot tell apart
+/// are an input error naming both files.
+fn in_order(mut migrations: Vec<Migration>, order: VersionOrder) -> crate::Result<Vec<Migration>> {
+    migrations.sort_by(|a, b| order.compare(&a.version, &b.version));
     if let Some(pair) = migrations
         .windows(2)
-        .find(|pair| compare_versions(&pair[0].version, &pair[1].version).is_eq())
+        .find(|pair| order.compare(&pair[0].version, &pair[1].version).is_eq())
     {
         let (first, second) = (&pair[0], &pair[1]);
-        let same_number = if first.version == second.version {
-            String::new()
-        } else {
-            format!(
+        let same_number = match order {
+            _ if first.version == second.version => String::new(),
+            VersionOrder::Diesel => format!(
+                "; diesel reads {} and {} as the same version {}",
+                first.version,
+                second.version,
+                version::diesel_version(&first.version)
+            ),
+            _ => format!(
                 "; {} and {} are the same number",
                 first.version, second.version
-            )
+            ),
         };
         return Err(crate::Error::input(format!(
             "{}: duplicate migration version {} (also used by {}{same_number})",
@@ -510,7 +514,7 @@ mod tests {
             (MigrationFormat::Sqlx, ["1_a.sql", "01_b.sql"]),
             (
                 MigrationFormat::Diesel,
-                ["2024-01-01-1_a/up.sql", "2024-01-01-01_b/up.sql"],
+                ["2024-01-01-000001_a/up.sql", "20240101000001_b/up.sql"],
             ),
             (MigrationFormat::Dbmate, ["1_a.sql", "001_b.sql"]),
             (MigrationFormat::Goose, ["1_a.sql", "1_b.sql"]),

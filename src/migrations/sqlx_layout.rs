@@ -1,7 +1,7 @@
 //! The sqlx / golang-migrate folder layout:
 //!
 //! - `<version>_<name>.up.sql` with `<version>_<name>.down.sql` (reversible), or
-//! - `<version>_<name>.sql` (up only, sqlx's "simple" migrations).
+//! - `<version>_<name>.sql` (up only, sqlx's "simple" migrations; golang-migrate has none).
 //!
 //! The version is all digits and sorts numerically. Files not ending in `.sql` are ignored
 //! (READMEs, `.gitkeep`); a `.sql` file whose name does not fit is an input error.
@@ -51,17 +51,82 @@ fn parse_file_name(file_name: &str) -> Option<FileName> {
     })
 }
 
+/// Whether `file` is named like a migration of this layout.
+pub fn fits(file: &str) -> bool {
+    parse_file_name(file).is_some()
+}
+
+/// Whether `file` is a `<version>_<name>.sql` (up only) migration, which only sqlx has.
+pub fn is_up_only(file: &str) -> bool {
+    parse_file_name(file).is_some_and(|f| f.direction == Direction::UpOnly)
+}
+
 /// The up and down files of one migration.
 #[derive(Default)]
 struct Pair {
     up: Option<PathBuf>,
     down: Option<PathBuf>,
+    /// The up, when it is a `<version>_<name>.sql` file.
+    up_only: Option<PathBuf>,
+}
+
+/// Files of one migration for different databases (`1_a.up.sql`, `1_a.postgres.up.sql`) are
+/// popx's layout, not two migrations of one version: say so instead of "duplicate version".
+fn per_database_files(pairs: &BTreeMap<(String, String), Pair>) -> Result<()> {
+    /// The name without a popx `.<database>` and `.autocommit` part.
+    fn base(name: &str) -> &str {
+        let name = name.strip_suffix(".autocommit").unwrap_or(name);
+        match name.rsplit_once('.') {
+            Some((base, database)) if super::popx::dbms_of(database).is_some() => base,
+            _ => name,
+        }
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for ((version, name), pair) in pairs {
+        if seen.insert((version, base(name))) {
+            continue;
+        }
+        let path = pair
+            .up
+            .as_ref()
+            .or(pair.down.as_ref())
+            .cloned()
+            .unwrap_or_default();
+        return Err(Error::input(format!(
+            "{}: files of migration {version} for different databases are popx's layout \
+             (<version>_<name>[.<database>].up.sql); read the folder with \
+             --migration-format popx",
+            display_path(&path).display()
+        )));
+    }
+    Ok(())
 }
 
 /// Reads every migration of `dir`, ordered by version.
 pub fn read_sqlx_layout(dir: &Path, split: Splitter) -> Result<Vec<Migration>> {
+    read_layout(dir, split, true)
+}
+
+/// [`read_sqlx_layout`] for golang-migrate, which reads `.up.` and `.down.` files only: a
+/// `<version>_<name>.sql` file is an input error rather than a migration it would never run.
+pub fn read_golang_migrate(dir: &Path, split: Splitter) -> Result<Vec<Migration>> {
+    read_layout(dir, split, false)
+}
+
+fn read_layout(dir: &Path, split: Splitter, up_only_files: bool) -> Result<Vec<Migration>> {
+    let pairs = pairs(migration_files(dir)?)?;
+    if let Some(path) = pairs.values().find_map(|p| p.up_only.as_ref())
+        && !up_only_files
+    {
+        return Err(Error::input(format!(
+            "{}: golang-migrate reads only <version>_<name>.up.sql and .down.sql files \
+             (--migration-format sqlx reads this one as an up-only migration)",
+            display_path(path).display()
+        )));
+    }
+    per_database_files(&pairs)?;
     let mut migrations = Vec::new();
-    for ((version, name), pair) in pairs(migration_files(dir)?)? {
+    for ((version, name), pair) in pairs {
         let Some(up_path) = &pair.up else {
             let down = pair.down.as_deref().unwrap_or(dir);
             return Err(Error::input(format!(
@@ -123,8 +188,9 @@ fn pairs(files: Vec<(String, PathBuf)>) -> Result<BTreeMap<(String, String), Pai
             Error::input(format!(
                 "{}: bad migration file name; expected <version>_<name>.up.sql, \
                  <version>_<name>.down.sql or <version>_<name>.sql (MongoDB: .up.json / \
-                 .down.json) with an all-digit version",
-                shown.display()
+                 .down.json) with an all-digit version. {}",
+                shown.display(),
+                super::format::KNOWN_LAYOUTS
             ))
         })?;
         let pair = pairs.entry((parsed.version, parsed.name)).or_default();
@@ -138,6 +204,9 @@ fn pairs(files: Vec<(String, PathBuf)>) -> Result<BTreeMap<(String, String), Pai
                 shown.display(),
                 display_path(other).display()
             )));
+        }
+        if parsed.direction == Direction::UpOnly {
+            pair.up_only = Some(path.clone());
         }
         *slot = Some(path);
     }
@@ -178,5 +247,35 @@ mod tests {
         ] {
             assert!(parse_file_name(bad).is_none(), "{bad} should be rejected");
         }
+    }
+
+    fn dir(files: &[&str]) -> tempfile::TempDir {
+        let d = tempfile::tempdir().unwrap();
+        for name in files {
+            std::fs::write(d.path().join(name), "select 1;").unwrap();
+        }
+        d
+    }
+
+    #[test]
+    fn per_database_files_point_at_popx_not_at_a_duplicate_version() {
+        let split = crate::migrations::pg_split;
+        let d = dir(&["1_a.up.sql", "1_a.postgres.up.sql", "1_a.mysql.up.sql"]);
+        let Err(Error::Input(message)) = read_sqlx_layout(d.path(), split) else {
+            panic!("per-database files")
+        };
+        assert!(message.contains("--migration-format popx"), "{message}");
+        assert!(!message.contains("duplicate"), "{message}");
+    }
+
+    #[test]
+    fn golang_migrate_has_no_up_only_files() {
+        let split = crate::migrations::pg_split;
+        let d = dir(&["1_a.up.sql", "1_a.down.sql", "2_b.sql"]);
+        assert_eq!(read_sqlx_layout(d.path(), split).unwrap().len(), 2);
+        let Err(Error::Input(message)) = read_golang_migrate(d.path(), split) else {
+            panic!("2_b.sql is no golang-migrate file")
+        };
+        assert!(message.contains("2_b.sql"), "{message}");
     }
 }

@@ -6,7 +6,7 @@ use std::cmp::Ordering;
 use sha2::{Digest, Sha384};
 
 use super::Migration;
-use super::version::compare_versions;
+use super::version::{compare_versions, diesel_version};
 
 /// One migration the tracking table says was applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,8 +78,15 @@ pub fn history(tracking: Option<Tracking>, migrations: &[Migration]) -> History 
         history.pending = (0..migrations.len()).collect();
         return history;
     };
-    // Versions compare as the tool writes them (sqlx stores `20240101000001` as a number).
+    // Versions compare as the tool writes them (sqlx stores `20240101000001` as a number,
+    // diesel the folder's version without its dashes).
+    let diesel = tracking.tool == "diesel";
     let same = |a: &str, b: &str| {
+        let (a, b) = if diesel {
+            (diesel_version(a), diesel_version(b))
+        } else {
+            (a.to_string(), b.to_string())
+        };
         compare_versions(a.trim_start_matches('0'), b.trim_start_matches('0')) == Ordering::Equal
     };
     for (i, m) in migrations.iter().enumerate() {
@@ -130,6 +137,32 @@ pub fn history(tracking: Option<Tracking>, migrations: &[Migration]) -> History 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn diesel_records_match_folders_of_either_spelling() {
+        let dir = tempfile::tempdir().unwrap();
+        let migrations: Vec<Migration> = ["2017-08-31-230457", "2024-01-01-120000-0001"]
+            .iter()
+            .map(|v| Migration::new(*v, "m", super::super::Script::empty(dir.path().join(v))))
+            .collect();
+        let tracking = Tracking {
+            table: "__diesel_schema_migrations",
+            tool: "diesel",
+            applied: ["20170831230457", "202401011200000001"]
+                .iter()
+                .map(|v| AppliedRecord {
+                    version: v.to_string(),
+                    checksum: None,
+                    success: true,
+                })
+                .collect(),
+            dirty: None,
+            up_to: None,
+        };
+        let h = history(Some(tracking), &migrations);
+        assert_eq!(h.applied, [0, 1]);
+        assert!(h.unknown.is_empty() && h.pending.is_empty());
+    }
 
     #[test]
     fn checksums_match_the_tools() {

@@ -52,15 +52,20 @@ pub async fn run(args: SeedArgs, signals: &mut Signals) -> Result<ExitCode> {
     let rows = args.rows.clone().unwrap_or_default();
     let seed = args.seed.or(config.seed).unwrap_or(DEFAULT_SEED);
 
-    let migrations = read_migrations(&args, &config, spec)?;
+    let read = read_migrations(&args, &config, spec)?;
+    let format = read.as_ref().map(|(format, _)| *format);
+    let migrations = read.map(|(_, list)| list);
 
-    let start = StartOptions {
+    let mut start = StartOptions {
         url: args.url.clone(),
         // A server started to be kept must not die with driftless.
         keep: matches!(target, Target::Kept),
         in_place: args.url.is_some(),
         ..super::server_options(&args.server, &config, spec, args.common.quiet)
     };
+    if let Some(format) = format {
+        start.hidden_tables = super::tool_tables(format);
+    }
     if documents {
         let job = documents::Job {
             args: &args,
@@ -80,7 +85,7 @@ pub async fn run(args: SeedArgs, signals: &mut Signals) -> Result<ExitCode> {
         .guard(seed_with(
             engine.as_mut(),
             Job {
-                migrations: migrations.as_deref(),
+                migrations: migrations.as_deref().zip(format),
                 target: &target,
                 rows: &rows,
                 seed,
@@ -118,7 +123,7 @@ fn read_migrations(
     args: &SeedArgs,
     config: &Config,
     spec: &crate::engine::EngineSpec,
-) -> Result<Option<Vec<migrations::Migration>>> {
+) -> Result<Option<(migrations::MigrationFormat, Vec<migrations::Migration>)>> {
     if args.url.is_some() {
         if args.migrations.dir.is_some() {
             return Err(Error::input(
@@ -129,13 +134,13 @@ fn read_migrations(
         return Ok(None);
     }
     let dir = super::migrations_dir(args.migrations.dir.as_deref(), config);
-    let (_, list) = super::read_migrations(
+    super::read_migrations(
         &dir,
         args.migrations.format.or(config.migration_format),
         spec,
         "pass --migrations DIR, or --url to seed a live database",
-    )?;
-    Ok(Some(list))
+    )
+    .map(Some)
 }
 
 enum Outcome {
@@ -226,7 +231,7 @@ fn target(args: &SeedArgs) -> Result<Target> {
 
 /// What to seed, once the engine runs.
 struct Job<'a> {
-    migrations: Option<&'a [migrations::Migration]>,
+    migrations: Option<(&'a [migrations::Migration], migrations::MigrationFormat)>,
     target: &'a Target,
     rows: &'a crate::cli::RowCounts,
     seed: u64,
@@ -247,7 +252,8 @@ async fn seed_with(
         overrides,
         atomic,
     } = job;
-    if let Some(list) = migrations {
+    if let Some((list, format)) = migrations {
+        crate::history::create_tracking_table(engine, format).await?;
         apply_all(engine, list, progress).await?;
     }
     let schema = engine.schema().await?;

@@ -82,6 +82,8 @@ pub struct Mongo {
     sample: usize,
     /// The last shape seen of each collection that had documents, as a `$jsonSchema`.
     seen_shapes: HashMap<String, serde_json::Value>,
+    /// Collections the schema leaves out (the migration tool's history).
+    hidden: Vec<String>,
 }
 
 impl Mongo {
@@ -106,6 +108,7 @@ impl Mongo {
             captured: HashMap::new(),
             sample: options.sample.unwrap_or(DEFAULT_SAMPLE),
             seen_shapes: HashMap::new(),
+            hidden: options.hidden_tables.clone(),
         })
     }
 
@@ -347,7 +350,7 @@ impl Engine for Mongo {
     }
 
     async fn schema(&mut self) -> Result<SchemaSnapshot> {
-        let (snapshot, seen) = schema::snapshot(&self.db, self.sample).await?;
+        let (snapshot, seen) = schema::snapshot(&self.db, self.sample, &self.hidden).await?;
         self.seen_shapes.extend(seen);
         Ok(snapshot)
     }

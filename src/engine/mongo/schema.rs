@@ -37,11 +37,8 @@ pub async fn collections(db: &Database) -> Result<Vec<CollectionInfo>> {
         .into_iter()
         .filter_map(|d| {
             let name = d.get_str("name").ok()?.to_string();
-            // Server collections, and migration tools' history (golang-migrate's
-            // `schema_migrations`) like the SQL engines' tracking tables.
-            if name.starts_with("system.")
-                || crate::migrations::TRACKING_TABLES.contains(&name.to_ascii_lowercase().as_str())
-            {
+            // Server collections are not the user's.
+            if name.starts_with("system.") {
                 return None;
             }
             Some(CollectionInfo {
@@ -61,10 +58,15 @@ pub async fn collections(db: &Database) -> Result<Vec<CollectionInfo>> {
 pub async fn snapshot(
     db: &Database,
     sample: usize,
+    hidden: &[String],
 ) -> Result<(SchemaSnapshot, Vec<(String, serde_json::Value)>)> {
     let mut snapshot = SchemaSnapshot::default();
     let mut seen = Vec::new();
-    for info in collections(db).await? {
+    let mut infos = collections(db).await?;
+    // The migration tool's history (golang-migrate's `schema_migrations`), like the SQL
+    // engines' tracking tables.
+    infos.retain(|info| !hidden.iter().any(|h| h.eq_ignore_ascii_case(&info.name)));
+    for info in infos {
         let qualified = format!("{SCHEMA}.{}", info.name);
         let is_view = info.kind == "view";
         snapshot.objects.insert(

@@ -3,7 +3,8 @@
 //! In MySQL the column order is part of the schema (`SELECT *`, `INSERT` without a column list,
 //! `AFTER` clauses), so table text lists columns in table order and a moved column is ordinary
 //! drift. Index names are unique per table only, so indexes, keys, checks and triggers are part
-//! of their table's text. Migration-tool tracking tables are left out.
+//! of their table's text. The tracking tables of the migration tool in use
+//! (`StartOptions::hidden_tables`) are left out.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -13,7 +14,6 @@ use sqlx::mysql::{MySqlConnection, MySqlRow};
 
 use crate::Result;
 use crate::error::Context;
-use crate::migrations::TRACKING_TABLES;
 use crate::schema::frozen::creation_time;
 use crate::schema::{
     Column, ColumnKind, ForeignKey, PartitionBound, Partitioning, Repertoire, SchemaObject,
@@ -22,12 +22,12 @@ use crate::schema::{
 use crate::sql::mysql::literal;
 
 /// Reads the schema of the current database.
-pub async fn snapshot(conn: &mut MySqlConnection) -> Result<SchemaSnapshot> {
+pub async fn snapshot(conn: &mut MySqlConnection, hidden: &[String]) -> Result<SchemaSnapshot> {
     let database: String = sqlx::query_scalar("SELECT CAST(DATABASE() AS CHAR)")
         .fetch_one(&mut *conn)
         .await
         .context(|| "cannot read the current database".into())?;
-    let mut tables = read_tables(conn, &database).await?;
+    let mut tables = read_tables(conn, &database, hidden).await?;
     read_columns(conn, &mut tables).await?;
     read_indexes(conn, &mut tables).await?;
     read_foreign_keys(conn, &mut tables).await?;
@@ -95,6 +95,7 @@ impl TableBuild {
 async fn read_tables(
     conn: &mut MySqlConnection,
     database: &str,
+    hidden: &[String],
 ) -> Result<BTreeMap<String, TableBuild>> {
     let rows = sqlx::query(
         "SELECT CAST(TABLE_NAME AS CHAR), CAST(TABLE_TYPE AS CHAR), CAST(ENGINE AS CHAR),
@@ -108,7 +109,7 @@ async fn read_tables(
     let mut tables = BTreeMap::new();
     for row in rows {
         let name = text(&row, 0)?;
-        if TRACKING_TABLES.contains(&name.to_ascii_lowercase().as_str()) {
+        if hidden.iter().any(|h| h.eq_ignore_ascii_case(&name)) {
             continue;
         }
         let table_type = text(&row, 1)?;

@@ -85,6 +85,8 @@ pub struct MySql {
     captured: HashMap<String, fingerprint::Captured>,
     /// How mariadb-dump reaches this database, where it can.
     tool: Option<copy::ToolConnection>,
+    /// Tables the schema leaves out (the migration tool's tracking tables).
+    hidden: Vec<String>,
     /// The runner's settings on the migrator and the clean state they leave.
     session: RunnerSession,
 }
@@ -141,6 +143,7 @@ impl MySql {
             sql_mode,
             captured: HashMap::new(),
             tool: target.tool,
+            hidden: options.hidden_tables.clone(),
         })
     }
 
@@ -309,7 +312,7 @@ impl Engine for MySql {
     }
 
     async fn schema(&mut self) -> Result<SchemaSnapshot> {
-        introspect::snapshot(&mut self.observer).await
+        introspect::snapshot(&mut self.observer, &self.hidden).await
     }
 
     async fn fingerprint(

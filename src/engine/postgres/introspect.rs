@@ -2,8 +2,8 @@
 //!
 //! All queries run in one repeatable-read transaction with `search_path = pg_catalog`, so
 //! `pg_get_*def` output qualifies every user object the same way each time. Objects that
-//! belong to extensions, to driftless (temp schemas) or to migration tools (tracking tables,
-//! sqitch's schema) are left out.
+//! belong to extensions, to driftless (temp schemas) or to the migration tool in use (the
+//! tracking tables `StartOptions::hidden_tables` names, sqitch's schema) are left out.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
@@ -13,7 +13,6 @@ use sqlx::postgres::{PgConnection, PgRow};
 
 use crate::Result;
 use crate::error::Context;
-use crate::migrations::TRACKING_TABLES;
 use crate::schema::{
     Column, ColumnKind, ForeignKey, PartitionBound, Partitioning, Repertoire, SchemaObject,
     SchemaSnapshot, Table,
@@ -36,29 +35,29 @@ fn q(sql: String) -> sqlx::AssertSqlSafe<String> {
 }
 
 /// Reads the whole schema.
-pub async fn snapshot(conn: &mut PgConnection) -> Result<SchemaSnapshot> {
+pub async fn snapshot(conn: &mut PgConnection, hidden: &[String]) -> Result<SchemaSnapshot> {
     sqlx::raw_sql(
         "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL search_path = pg_catalog",
     )
     .execute(&mut *conn)
     .await
     .context(|| "cannot start catalog snapshot".into())?;
-    let result = read_all(conn).await;
+    let result = read_all(conn, hidden).await;
     let _ = sqlx::raw_sql("COMMIT").execute(&mut *conn).await;
     result
 }
 
-async fn read_all(conn: &mut PgConnection) -> Result<SchemaSnapshot> {
+async fn read_all(conn: &mut PgConnection, hidden: &[String]) -> Result<SchemaSnapshot> {
     let mut snapshot = SchemaSnapshot::default();
     let types = read_types(conn, &mut snapshot).await?;
     read_schemas(conn, &mut snapshot).await?;
     read_extensions(conn, &mut snapshot).await?;
-    let mut tables = read_tables(conn, &types).await?;
+    let mut tables = read_tables(conn, &types, hidden).await?;
     read_constraints(conn, &mut tables).await?;
     read_indexes(conn, &mut tables, &mut snapshot).await?;
     read_triggers_policies_rules(conn, &mut tables).await?;
     read_views(conn, &mut snapshot).await?;
-    read_sequences(conn, &mut snapshot).await?;
+    read_sequences(conn, &mut snapshot, hidden).await?;
     read_functions(conn, &mut snapshot).await?;
     for (_, t) in tables {
         snapshot.objects.insert(
@@ -282,11 +281,21 @@ async fn read_extensions(conn: &mut PgConnection, snapshot: &mut SchemaSnapshot)
     Ok(())
 }
 
+/// A condition true for relations whose name `column` is not one of `hidden` (the tracking
+/// tables of the migration tool in use).
+fn not_hidden(column: &str, hidden: &[String]) -> String {
+    if hidden.is_empty() {
+        return "true".into();
+    }
+    let names: Vec<String> = hidden.iter().map(|t| crate::sql::literal(t)).collect();
+    format!("{column}::text NOT IN ({})", names.join(", "))
+}
+
 async fn read_tables(
     conn: &mut PgConnection,
     types: &HashMap<u32, TypeInfo>,
+    hidden: &[String],
 ) -> Result<BTreeMap<u32, TableBuild>> {
-    let tracking: Vec<String> = TRACKING_TABLES.iter().map(|t| format!("'{t}'")).collect();
     let sql = format!(
         "SELECT c.oid::int8, n.nspname::text, c.relname::text, c.relkind::text, c.relpersistence::text,
                 c.relispartition, c.relrowsecurity, c.relforcerowsecurity,
@@ -302,9 +311,9 @@ async fn read_tables(
                 array_to_string(c.reloptions, ', '), obj_description(c.oid, 'pg_class'), c.relacl::text
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
          WHERE c.relkind IN ('r', 'p', 'f') AND {USER_SCHEMA} AND {}
-           AND c.relname::text NOT IN ({})",
+           AND {}",
         not_extension_member("pg_class", "c.oid"),
-        tracking.join(", ")
+        not_hidden("c.relname", hidden)
     );
     let rows = sqlx::query(q(sql))
         .fetch_all(&mut *conn)
@@ -921,7 +930,11 @@ async fn read_views(conn: &mut PgConnection, snapshot: &mut SchemaSnapshot) -> R
     Ok(())
 }
 
-async fn read_sequences(conn: &mut PgConnection, snapshot: &mut SchemaSnapshot) -> Result<()> {
+async fn read_sequences(
+    conn: &mut PgConnection,
+    snapshot: &mut SchemaSnapshot,
+    hidden: &[String],
+) -> Result<()> {
     // Identity sequences are part of their column; current values are data, not schema.
     let sql = format!(
         "SELECT n.nspname::text, c.relname::text, format_type(s.seqtypid, NULL),
@@ -939,13 +952,9 @@ async fn read_sequences(conn: &mut PgConnection, snapshot: &mut SchemaSnapshot) 
                            AND d.objid = c.oid AND d.deptype = 'i')
            AND NOT EXISTS (SELECT 1 FROM pg_depend d JOIN pg_class t ON t.oid = d.refobjid
                            WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
-                             AND d.deptype = 'a' AND t.relname::text IN ({tracking}))",
+                             AND d.deptype = 'a' AND NOT ({}))",
         not_extension_member("pg_class", "c.oid"),
-        tracking = TRACKING_TABLES
-            .iter()
-            .map(|t| format!("'{t}'"))
-            .collect::<Vec<_>>()
-            .join(", ")
+        not_hidden("t.relname", hidden)
     );
     let rows = sqlx::query(q(sql))
         .fetch_all(&mut *conn)

@@ -92,6 +92,8 @@ pub struct Postgres {
     tool_url: Option<String>,
     /// `--pg-bin`, for finding pg_dump.
     bin_dir: Option<std::path::PathBuf>,
+    /// Tables the schema leaves out (the migration tool's tracking tables).
+    hidden: Vec<String>,
     /// The runner's settings on the migrator and the clean state they leave.
     session: RunnerSession,
 }
@@ -117,6 +119,7 @@ impl Postgres {
         }
         engine.tool_url = target.tool_url;
         engine.bin_dir = options.bin_dir.clone();
+        engine.hidden = options.hidden_tables.clone();
         if !options.read_only {
             engine.session =
                 statements::open_session(&mut engine.migrator, &options.session).await?;
@@ -154,6 +157,7 @@ impl Postgres {
             fingerprints: fingerprint::FingerprintCache::default(),
             tool_url: None,
             bin_dir: None,
+            hidden: Vec::new(),
             session: RunnerSession::default(),
         })
     }
@@ -288,7 +292,7 @@ impl Engine for Postgres {
     }
 
     async fn schema(&mut self) -> Result<SchemaSnapshot> {
-        introspect::snapshot(&mut self.observer).await
+        introspect::snapshot(&mut self.observer, &self.hidden).await
     }
 
     async fn fingerprint(

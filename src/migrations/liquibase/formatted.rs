@@ -83,8 +83,20 @@ pub fn read(path: &Path, split: Splitter, dbms: Option<&[&str]>) -> Result<Vec<M
             message: "not a Liquibase formatted SQL file (first line must be `--liquibase formatted sql`)".into(),
         });
     }
-    // Lines inside statements (a dollar-quoted body) are text, never markers.
-    let spans: Vec<(usize, usize)> = split(&text)
+    // Lines inside statements (a dollar-quoted body) are text, never markers. Liquibase reads
+    // every `--` line as a comment, whatever the database: MySQL's lexer does not (its comments
+    // need a space after `--`), and would take `--changeset a:1` for the start of a statement.
+    let masked: Vec<&str> = text
+        .lines()
+        .map(|l| {
+            if l.trim_start().starts_with("--") {
+                ""
+            } else {
+                l
+            }
+        })
+        .collect();
+    let spans: Vec<(usize, usize)> = split(&masked.join("\n"))
         .map_err(|e| at(&shown, e))?
         .iter()
         .map(|s| (s.line, s.line + s.sql.matches('\n').count()))
@@ -244,6 +256,21 @@ mod tests {
         assert_eq!(got[0].up.statements[1].line, 5);
         assert!(got[0].effective_down().is_none());
         assert!(got[0].down.is_some());
+    }
+
+    #[test]
+    fn markers_are_markers_for_mysql_too() {
+        let mysql = crate::engine::find("mysql").expect("the mysql engine is registered");
+        let text = "--liquibase formatted sql\n--changeset a:1\nCREATE TABLE t (id INT);\n--rollback DROP TABLE t;\n--changeset a:2\nCREATE TABLE u (id INT);\n";
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("changes.sql");
+        std::fs::write(&p, text).unwrap();
+        let got = read(&p, mysql.split, Some(&["mysql"])).unwrap();
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].up.statements[0].sql, "CREATE TABLE t (id INT)");
+        assert_eq!(got[0].up.statements[0].line, 3);
+        let down = got[0].down.as_ref().unwrap();
+        assert_eq!(down.statements[0].sql, "DROP TABLE t");
     }
 
     #[test]

@@ -1,8 +1,14 @@
-//! Where a database is in its migration history, read from the migration tool's own tracking
-//! table: sqlx, golang-migrate, dbmate / Rails, goose, Flyway, diesel, sqitch and Liquibase
-//! (SQL engines, through [`Engine::query_rows`]), or golang-migrate's collection (MongoDB,
-//! through its [`crate::engine::DocumentStore`]). Matching what it says with the folder is
+//! Migration tools' tracking tables in a database: where a database is in its migration
+//! history, read from the tool's own table (sqlx, golang-migrate, popx, dbmate / Rails, goose,
+//! Flyway, diesel, sqitch and Liquibase on SQL engines, through [`Engine::query_rows`]; or
+//! golang-migrate's collection on MongoDB, through its [`crate::engine::DocumentStore`]), and
+//! creating that table the way the tool's runner does before its first migration
+//! (`tables.rs`). Matching what a table says with the folder is
 //! `migrations::tracking::history`.
+
+mod tables;
+
+pub use tables::{create_tracking_table, tracking_ddl};
 
 use crate::Result;
 use crate::engine::Engine;
@@ -29,6 +35,7 @@ pub async fn read(engine: &mut dyn Engine, format: MigrationFormat) -> Result<Op
                 db.golang_migrate().await?
             }
             "schema_migrations" => db.listed(table, "dbmate", "version").await?,
+            "schema_migration" => db.listed(table, "popx", "version").await?,
             "goose_db_version" => db.goose().await?,
             "flyway_schema_history" => db.flyway().await?,
             "__diesel_schema_migrations" => db.listed(table, "diesel", "version").await?,
@@ -41,10 +48,30 @@ pub async fn read(engine: &mut dyn Engine, format: MigrationFormat) -> Result<Op
     Ok(None)
 }
 
-/// The tracking tables a tool of `format` may have written, most specific first.
+/// The tables a run that reads `format`'s history from a database (`dry-run`, `drift`) leaves
+/// out of its schema: the tool's own, and every table [`read`] may find its history in (a
+/// folder read as sqlx may be golang-migrate's): whichever holds the history is the tool's.
+pub fn history_tables(format: MigrationFormat) -> Vec<String> {
+    let mut tables: Vec<String> = format
+        .tracking_tables()
+        .iter()
+        .chain(candidates(format))
+        .filter(|t| !t.contains('.'))
+        .map(|t| t.to_string())
+        .collect();
+    tables.sort();
+    tables.dedup();
+    tables
+}
+
+/// The tracking tables a tool of `format` may have written, most specific first. A folder
+/// read as sqlx without a sign of which tool it belongs to may be golang-migrate's.
 fn candidates(format: MigrationFormat) -> &'static [&'static str] {
     match format {
         MigrationFormat::Sqlx => &["_sqlx_migrations", "schema_migrations"],
+        MigrationFormat::GolangMigrate => &["schema_migrations"],
+        MigrationFormat::Popx => &["schema_migration"],
+        MigrationFormat::Dotted => &[],
         MigrationFormat::Dbmate => &["schema_migrations"],
         MigrationFormat::Goose => &["goose_db_version"],
         MigrationFormat::Flyway => &["flyway_schema_history"],
