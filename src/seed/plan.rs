@@ -927,6 +927,7 @@ mod tests {
             columns: vec![column.into()],
             ref_table: format!("public.{parent}"),
             ref_columns: vec!["id".into()],
+            deferrable: false,
         }
     }
 
