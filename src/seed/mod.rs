@@ -9,6 +9,7 @@
 
 pub mod documents;
 pub mod encode;
+pub mod future;
 pub mod generate;
 pub mod overrides;
 pub mod plan;
