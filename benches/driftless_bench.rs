@@ -757,6 +757,7 @@ fn seed_speed(bins: &PgBinaries, runtime: &tokio::runtime::Runtime, report: &mut
         table_rows: &Default::default(),
         overrides: &overrides,
         explicit_keys: false,
+        demands: None,
     })
     .expect("plan");
     let mut generated = Vec::new();

@@ -143,12 +143,20 @@ pub async fn run(args: CheckArgs, signals: &mut Signals) -> Result<ExitCode> {
         .await?;
     let server_version = engine.server_version().to_string();
     let server_settings = engine.server_settings();
+    // What later migrations demand of seeded rows, read from the ups in the engine's dialect.
+    let demands = match engine.rows() {
+        Some(store) if settings.rows > 0 => {
+            crate::seed::future::collect(&inputs.migrations, store.dialect())
+        }
+        _ => Vec::new(),
+    };
     let options = RoundtripOptions {
         rows: settings.rows,
         seed: settings.seed,
         checks: &inputs.checks,
         full: inputs.changes.as_ref().map(|c| &c.changed),
         shapes: &inputs.shapes,
+        demands: &demands,
     };
     let outcome = signals
         .guard(roundtrip::run(

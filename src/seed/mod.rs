@@ -52,11 +52,13 @@ pub fn stable_hash(bytes: &[u8]) -> u64 {
 
 /// How much and what kind of data to seed.
 #[derive(Debug, Clone, Copy)]
-pub struct SeedOptions {
+pub struct SeedOptions<'a> {
     /// Rows per empty table.
     pub rows: usize,
     pub seed: u64,
     pub style: SeedStyle,
+    /// What later migrations will demand of the rows (see [`future`]).
+    pub demands: Option<&'a future::Demands>,
 }
 
 /// Fills every empty seedable table of `schema` with `options.rows` rows for `check`: the same
@@ -66,7 +68,7 @@ pub struct SeedOptions {
 pub async fn seed_empty_tables(
     store: &mut dyn RowStore,
     schema: &SchemaSnapshot,
-    options: SeedOptions,
+    options: SeedOptions<'_>,
     progress: &mut dyn FnMut(&str, u64, u64),
 ) -> Result<SeedStats> {
     let mut stats = SeedStats::default();
@@ -87,9 +89,18 @@ pub async fn seed_empty_tables(
         table_rows: &BTreeMap::new(),
         overrides: &overrides,
         explicit_keys: false,
+        demands: options.demands,
     };
+    let plan = plan::plan_lenient(&request);
+    // Keys that wait for the end of a transaction: from the first table that has one, rows go
+    // in inside one transaction with constraints deferred.
+    let deferring = plan.tables.iter().position(TablePlan::needs_deferral);
     let mut seeded = Vec::new();
-    for table in plan::plan_lenient(&request).tables {
+    for (index, table) in plan.tables.into_iter().enumerate() {
+        if Some(index) == deferring {
+            store.execute("BEGIN").await?;
+            store.execute("SET CONSTRAINTS ALL DEFERRED").await?;
+        }
         if table.columns.is_empty() {
             continue;
         }
@@ -103,7 +114,33 @@ pub async fn seed_empty_tables(
         seeded.push(generator);
     }
     fill_deferred_keys(store, schema, &seeded).await;
+    if deferring.is_some() {
+        commit_deferred(store, schema, &seeded, &mut stats).await?;
+    }
     Ok(stats)
+}
+
+/// Commits the transaction of deferred keys. When the server refuses (a key still points
+/// nowhere) its rows are gone: they are counted as skipped, not seeded.
+async fn commit_deferred(
+    store: &mut dyn RowStore,
+    schema: &SchemaSnapshot,
+    seeded: &[TableGen],
+    stats: &mut SeedStats,
+) -> Result<()> {
+    if let Err(e) = store.execute("COMMIT").await {
+        crate::debug!("seeded rows with deferred keys rolled back: {e}");
+        let _ = store.execute("ROLLBACK").await;
+    }
+    let empty: BTreeSet<String> = store.empty_tables(schema).await?.into_iter().collect();
+    for generator in seeded {
+        if empty.contains(&generator.plan().qualified()) {
+            let lost = generator.rows() as u64;
+            stats.rows = stats.rows.saturating_sub(lost);
+            stats.skipped += lost;
+        }
+    }
+    Ok(())
 }
 
 /// The row generator of one planned table, with its parents' keys read from the database;
@@ -112,12 +149,12 @@ async fn generator(
     store: &mut dyn RowStore,
     schema: &SchemaSnapshot,
     table: TablePlan,
-    options: SeedOptions,
+    options: SeedOptions<'_>,
 ) -> Result<Option<TableGen>> {
     let mut parents = Vec::new();
     for fk in &table.fks {
         parents.push(match schema.tables.get(&fk.parent) {
-            Some(parent) if !fk.deferred => Some(Arc::new(
+            Some(parent) if fk.reads_parent_keys() => Some(Arc::new(
                 store
                     .sample_keys(parent, &fk.parent_columns, KEY_SAMPLE)
                     .await?,
@@ -172,7 +209,7 @@ async fn fill_deferred_keys(
             let Some(parent) = schema.tables.get(&fk.parent) else {
                 continue;
             };
-            let null_percent = (plan::DEFAULT_NULL_RATIO * 100.0) as u32;
+            let null_percent = plan::null_percent(table, fk);
             if let Some(sql) = encode::deferred_fk_update(dialect, table, fk, parent, null_percent)
                 && let Err(e) = store.execute(&sql).await
             {
@@ -256,6 +293,7 @@ mod tests {
             table_rows: &BTreeMap::new(),
             overrides: &overrides,
             explicit_keys: false,
+            demands: None,
         })
         .unwrap();
         let table = plan.tables.into_iter().next().unwrap();

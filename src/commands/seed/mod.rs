@@ -15,6 +15,7 @@ use crate::migrations::{self, display_path};
 use crate::report::Observer;
 use crate::report::Progress;
 use crate::schema::SchemaSnapshot;
+use crate::seed::future;
 use crate::seed::plan::{self, PlanRequest, SeedPlan, Source};
 use crate::seed::run::{self, FileFormat, RunOptions, Written};
 use crate::seed::{Overrides, SeedStyle};
@@ -280,6 +281,11 @@ async fn seed_with(
         _ => (seedable.clone(), BTreeSet::new()),
     };
     let explicit_keys = matches!(target, Target::Files { .. } | Target::Explain);
+    // The last migration's demands, as `check` seeds before it: the schema already holds most
+    // of them, but not partial or expression unique indexes.
+    let demands = migrations
+        .map(|list| future::collect(list, store.dialect()))
+        .and_then(|mut all| all.pop());
     let request = PlanRequest {
         schema: &schema,
         tables: &wanted,
@@ -287,6 +293,7 @@ async fn seed_with(
         table_rows: &rows.tables,
         overrides,
         explicit_keys,
+        demands: demands.as_ref(),
     };
     let plan = plan::plan(&request)?;
     let mut report = |table: &str, done: u64, total: u64| progress.seeding(table, done, total);
@@ -335,7 +342,7 @@ fn explain(plan: &SeedPlan, schema: &SchemaSnapshot) -> String {
         let rows = if let Some(fk) = table
             .fks
             .iter()
-            .find(|f| f.per_parent.is_some() && !f.deferred)
+            .find(|f| f.per_parent.is_some() && f.reads_parent_keys())
         {
             let (lo, hi) = fk.per_parent.unwrap_or_default();
             let mean = fk.mean.map(|m| format!(", mean {m}")).unwrap_or_default();
