@@ -109,3 +109,131 @@ fn a_failure_on_rows_the_migrations_wrote_still_stops_the_run() {
     );
     assert!(findings(&report, "seed_conflict").is_empty());
 }
+
+#[test]
+fn a_blank_down_beside_a_schema_change_is_an_error_that_lists_what_would_stay() {
+    let run = check_json(&["--migrations", &history("empty_downs")]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let report = run.json();
+    let irreversible = findings(&report, "irreversible");
+    assert_eq!(irreversible.len(), 2, "{}", run.stdout);
+    // The blank down of an up that adds a column and an index: an error naming both.
+    let forgotten = irreversible[0];
+    assert_eq!(forgotten["migration"], "20240101000002");
+    assert_eq!(forgotten["severity"], "error");
+    assert_eq!(forgotten["details"]["empty_down"], true);
+    let message = forgotten["message"].as_str().unwrap();
+    assert!(
+        message.contains("column pinned added") && message.contains("index public.notes_pinned"),
+        "{message}"
+    );
+    // A down that says "not reversible" in a comment stays a warning.
+    let commented = irreversible[1];
+    assert_eq!(commented["migration"], "20240101000003");
+    assert_eq!(commented["severity"], "warning");
+    assert!(
+        commented["message"]
+            .as_str()
+            .unwrap()
+            .contains("only comments")
+    );
+    // An empty up with an empty down is nothing at all.
+    assert!(
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["migration"] != "20240101000004"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn a_history_of_up_files_only_gets_one_line_about_its_downs() {
+    let run = check_json(&[
+        "--migrations",
+        &history("up_only"),
+        "--checks",
+        "tests/fixtures/no_checks",
+    ]);
+    let report = run.json();
+    let irreversible = findings(&report, "irreversible");
+    assert_eq!(irreversible.len(), 1, "{}", run.stdout);
+    assert!(irreversible[0]["migration"].is_null());
+    assert_eq!(irreversible[0]["details"]["up_only"], true);
+    assert!(
+        irreversible[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("none of the 3 migrations")
+    );
+    assert_eq!(statuses(&report), ["ok", "ok", "ok"], "{}", run.stdout);
+}
+
+#[test]
+fn a_drift_line_says_what_changed_one_finding_per_change() {
+    let run = check_json(&["--migrations", &history("drift_lines")]);
+    let report = run.json();
+    let drift = findings(&report, "schema_drift");
+    assert_eq!(drift.len(), 1, "{}", run.stdout);
+    let f = drift[0];
+    assert_eq!(f["column"], "favorite", "the structured column: {f}");
+    assert_eq!(
+        f["details"]["change"],
+        "column favorite: default false added"
+    );
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("column favorite: default false added"),
+        "{f}"
+    );
+    assert!(
+        f["details"]["diff"]
+            .as_str()
+            .unwrap()
+            .contains("+  column favorite")
+    );
+}
+
+#[test]
+fn columns_that_come_back_in_another_order_are_one_warning_on_every_engine() {
+    // PostgreSQL: the table, and the `SELECT *` view over it.
+    let run = check_json(&["--migrations", &history("view_order")]);
+    let report = run.json();
+    let drift = findings(&report, "schema_drift");
+    assert_eq!(drift.len(), 2, "{}", run.stdout);
+    for f in &drift {
+        assert_eq!(f["severity"], "warning", "{f}");
+        assert_eq!(f["details"]["column_order"], true, "{f}");
+    }
+    let view = drift
+        .iter()
+        .find(|f| f["object"] == "public.items_all")
+        .expect("the view");
+    assert_eq!(
+        view["details"]["columns_after"],
+        serde_json::json!(["items.b", "items.a"])
+    );
+    // MariaDB: a column added back at the end is a column-order warning, not a `+column` diff.
+    let run = check_json(&[
+        "--engine",
+        "mysql",
+        "--migrations",
+        "tests/fixtures/mysql/column_position",
+    ]);
+    let report = run.json();
+    let drift = findings(&report, "schema_drift");
+    assert_eq!(drift.len(), 1, "{}", run.stdout);
+    assert_eq!(drift[0]["severity"], "warning");
+    assert_eq!(
+        drift[0]["details"]["columns_after"],
+        serde_json::json!(["id", "b", "a"])
+    );
+    assert_eq!(
+        drift[0]["details"]["columns_before"],
+        serde_json::json!(["id", "a", "b"])
+    );
+}

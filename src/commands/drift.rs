@@ -179,25 +179,29 @@ async fn expected_schema(
 fn drift_findings(changes: &SchemaDiff) -> Vec<Finding> {
     let mut findings = Vec::new();
     for change in &changes.objects {
-        let what = match change.change {
-            Change::Removed => "is missing in the live database",
-            Change::Added => "exists only in the live database",
-            _ => "differs from what the migrations produce",
-        };
         let object = change.reference.clone();
         let plain = object.rsplit('.').next().unwrap_or(&object).to_string();
-        findings.push(
-            Finding::new(
-                FindingKind::SchemaDrift,
-                format!("{} {object} {what}", change.kind),
-            )
-            .object(
-                object.clone(),
-                change.table.as_deref().or(Some(&plain)),
-                None,
-            )
-            .detail("diff", change.diff.clone()),
-        );
+        let table = change.table.as_deref().or(Some(&plain));
+        let base = |message: String, column: Option<&str>| {
+            Finding::new(FindingKind::SchemaDrift, message)
+                .object(object.clone(), table, column)
+                .detail("diff", change.diff.clone())
+        };
+        let lines: Vec<(String, Option<&str>)> = match change.change {
+            Change::Removed => vec![("is missing in the live database".into(), None)],
+            Change::Added => vec![("exists only in the live database".into(), None)],
+            _ => change
+                .changes
+                .iter()
+                .map(|c| {
+                    let what = format!("differs from what the migrations produce: {c}");
+                    (what, c.column.as_deref())
+                })
+                .collect(),
+        };
+        for (what, column) in lines {
+            findings.push(base(format!("{} {object} {what}", change.kind), column));
+        }
     }
     for order in &changes.column_order {
         findings.push(

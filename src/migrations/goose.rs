@@ -170,6 +170,7 @@ fn section(path: &Path, lines: &[&str], from: usize, to: usize, split: Splitter)
             .iter()
             .any(|s| s.needs_autocommit || s.transaction_control),
         statements,
+        blank: body.trim().is_empty(),
         directives: super::Directives::parse(&body),
     })
 }

@@ -60,6 +60,9 @@ pub struct Script {
     /// Whether driftless wraps the script in one transaction.
     pub transactional: bool,
     pub directives: Directives,
+    /// Nothing at all was written in it, not even a comment: a file created and forgotten,
+    /// unlike one whose author wrote "not reversible".
+    pub blank: bool,
 }
 
 impl Script {
@@ -109,6 +112,7 @@ impl Script {
             statements,
             transactional,
             directives,
+            blank: text.trim().is_empty(),
         }
     }
 
@@ -119,6 +123,7 @@ impl Script {
             statements: Vec::new(),
             transactional: true,
             directives: Directives::default(),
+            blank: true,
         }
     }
 

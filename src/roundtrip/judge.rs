@@ -50,39 +50,53 @@ impl Judge<'_> {
                 .reference
                 .split_once(':')
                 .map_or(change.reference.as_str(), |(_, name)| name);
-            let message = match change.change {
-                schema::Change::Added => format!(
-                    "{phase} left {} {shown} that was not there {}",
-                    change.kind,
-                    if direction == Direction::Reup {
-                        "after the first up"
-                    } else {
-                        "before up"
-                    }
-                ),
-                schema::Change::Removed => format!(
-                    "{phase} did not bring back {} {shown} that existed {}",
-                    change.kind,
-                    if direction == Direction::Reup {
-                        "after the first up"
-                    } else {
-                        "before up"
-                    }
-                ),
-                schema::Change::Modified => format!(
-                    "{phase} left {} {shown} different from {baseline}: {}",
-                    change.kind, change.headline
-                ),
+            let since = if direction == Direction::Reup {
+                "after the first up"
+            } else {
+                "before up"
             };
             let name = change.reference.rsplit('.').next().unwrap_or_default();
             let name = name.split('(').next().unwrap_or(name);
-            self.findings.push(
+            let base = |message: String, column: Option<&str>| {
+                let words: Vec<&str> = std::iter::once(name).chain(column).collect();
                 finding(FindingKind::SchemaDrift, m, message)
                     .direction(direction)
-                    .object(change.reference.clone(), change.table.as_deref(), None)
-                    .at(&at.path, at.line_mentioning(&[name]))
-                    .detail("diff", change.diff.clone()),
-            );
+                    .object(change.reference.clone(), change.table.as_deref(), column)
+                    .at(
+                        &at.path,
+                        at.line_mentioning(&words).or(at.line_mentioning(&[name])),
+                    )
+                    .detail("diff", change.diff.clone())
+            };
+            match change.change {
+                schema::Change::Added => self.findings.push(base(
+                    format!(
+                        "{phase} left {} {shown} that was not there {since}",
+                        change.kind
+                    ),
+                    None,
+                )),
+                schema::Change::Removed => self.findings.push(base(
+                    format!(
+                        "{phase} did not bring back {} {shown} that existed {since}",
+                        change.kind
+                    ),
+                    None,
+                )),
+                // One finding per change inside the object, each saying what changed.
+                schema::Change::Modified => {
+                    for line in &change.changes {
+                        let message = format!(
+                            "{phase} left {} {shown} different from {baseline}: {line}",
+                            change.kind
+                        );
+                        self.findings.push(
+                            base(message, line.column.as_deref())
+                                .detail("change", line.to_string()),
+                        );
+                    }
+                }
+            }
         }
         for order in &diff.column_order {
             self.findings

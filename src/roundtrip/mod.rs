@@ -94,7 +94,11 @@ pub async fn run(
             .collect(),
         position: 0,
         real_rows: BTreeSet::new(),
+        up_only: up_only(migrations),
     };
+    if run.up_only {
+        run.findings.push(up_only_finding(migrations));
+    }
     let mut results = Vec::with_capacity(migrations.len());
     let mut next = Next::Stale;
     for (index, migration) in migrations.iter().enumerate() {
@@ -127,6 +131,33 @@ pub async fn run(
     })
 }
 
+/// Whether no migration that could have one has a down.
+fn up_only(migrations: &[Migration]) -> bool {
+    let reversible: Vec<&Migration> = migrations
+        .iter()
+        .filter(|m| !m.repeatable && m.unsupported.is_none() && !m.up.statements.is_empty())
+        .collect();
+    reversible.len() > 1 && reversible.iter().all(|m| m.down.is_none())
+}
+
+/// The one line about a history without downs.
+fn up_only_finding(migrations: &[Migration]) -> Finding {
+    let first = &migrations[0];
+    Finding::new(
+        FindingKind::Irreversible,
+        format!(
+            "none of the {} migrations has a down: rollbacks cannot be checked, only the ups \
+             (destructive changes, checks)",
+            migrations.len()
+        ),
+    )
+    .at(
+        first.up.path.parent().unwrap_or(std::path::Path::new(".")),
+        None,
+    )
+    .detail("up_only", true)
+}
+
 struct Run<'a, 'o> {
     engine: &'a mut dyn Engine,
     options: &'a RoundtripOptions<'o>,
@@ -139,6 +170,8 @@ struct Run<'a, 'o> {
     position: usize,
     /// Tables holding rows that migrations wrote (not the seed): never emptied for a retry.
     real_rows: BTreeSet<String>,
+    /// No migration of the history has a down (golang-migrate up files only).
+    up_only: bool,
 }
 
 /// Where the time went, shown with `--debug`.
@@ -214,10 +247,16 @@ impl Run<'_, '_> {
             return self.reapply(m, result, s1).await;
         }
         // down
-        let (down, ms) = timed(&mut self.time.apply, step::down(self.engine, m, &s1)).await?;
+        let down = step::down(self.engine, m, Some(&s0), &s1);
+        let (down, ms) = timed(&mut self.time.apply, down).await?;
         result.down_ms = ms;
         let script = match down {
             Down::Applied(script) => script,
+            Down::Nothing => return Ok((result, Next::Known(s1))),
+            // A history without any down gets one line about it, not one per migration.
+            Down::Missing(_) if self.up_only && m.down.is_none() => {
+                return Ok((result, Next::Known(s1)));
+            }
             Down::Missing(f) => {
                 self.findings.push(f);
                 return Ok((result, Next::Known(s1)));

@@ -340,6 +340,13 @@ fn fails_on_any_rows(code: &str, statement: &Statement) -> bool {
     null_error && (adds_column_without_default || sets_not_null)
 }
 
+/// Whether the failure is a value the column's old type allows that the new one cannot hold
+/// (a string too long, a number out of range): production rows can hold such values, so it
+/// is the migration's, not the seed's. (The seed writes edge values on purpose for these.)
+fn narrows(code: &str) -> bool {
+    matches!(code, "22001" | "22003" | "1406" | "1264")
+}
+
 /// The finding of an up that passed only after emptying `emptied`.
 fn passed(
     m: &Migration,
@@ -372,6 +379,15 @@ fn passed(
                 "up fails on any table with rows: `{head}` ({code}: {message}); production has \
                  rows, so give the column a default or backfill before NOT NULL (it passed here \
                  only after driftless emptied {tables})"
+            ),
+        )
+    } else if narrows(code) {
+        (
+            FindingKind::MigrationError,
+            format!(
+                "up fails on values the column's type allows today: `{head}` ({code}: \
+                 {message}); production rows can hold them, so widen the new type or clean the \
+                 data first (it passed here only after driftless emptied {tables})"
             ),
         )
     } else {

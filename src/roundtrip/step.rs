@@ -97,6 +97,8 @@ pub async fn failed(
 pub enum Down<'m> {
     /// It ran to the end.
     Applied(&'m Script),
+    /// The up is empty too: there is nothing to roll back, and nothing to say.
+    Nothing,
     /// There is no down, or only an empty or comment-only one: the `irreversible` finding.
     Missing(Finding),
     /// It failed: the finding, and whether it ran in a transaction (rolled back to the state
@@ -104,13 +106,28 @@ pub enum Down<'m> {
     Failed(Finding, bool),
 }
 
-/// Applies `m`'s down on the state `after_up`; returns the outcome and how long it ran.
+/// Applies `m`'s down on the state `after_up` (the up ran on `before_up`, when known);
+/// returns the outcome and how long it ran.
 pub async fn down<'m>(
     engine: &mut dyn Engine,
     m: &'m Migration,
+    before_up: Option<&SchemaSnapshot>,
     after_up: &SchemaSnapshot,
 ) -> Result<(Down<'m>, Option<u64>)> {
     let Some(script) = m.effective_down() else {
+        if m.up.statements.is_empty() {
+            return Ok((Down::Nothing, None));
+        }
+        // A down file left blank beside an up that changes the schema was most likely
+        // forgotten: what a rollback would leave behind says how much.
+        if let (Some(down), Some(before)) = (&m.down, before_up)
+            && down.blank
+        {
+            let left = crate::schema::diff(before, after_up, ("before up", "after up"));
+            if !left.is_empty() {
+                return Ok((Down::Missing(forgotten(m, down, &left)), None));
+            }
+        }
         return Ok((Down::Missing(irreversible(m)), None));
     };
     let applied = engine.apply(script).await?;
@@ -122,13 +139,60 @@ pub async fn down<'m>(
     Ok((Down::Failed(f, script.transactional), ms))
 }
 
+/// The `irreversible` error of a blank down beside an up that changes the schema: what a
+/// rollback would leave behind, change by change.
+fn forgotten(m: &Migration, down: &Script, left: &crate::schema::SchemaDiff) -> Finding {
+    let mut parts: Vec<String> = Vec::new();
+    for object in &left.objects {
+        let shown = object
+            .reference
+            .split_once(':')
+            .map_or(object.reference.as_str(), |(_, name)| name);
+        match object.change {
+            crate::schema::Change::Added => parts.push(format!("{} {shown}", object.kind)),
+            crate::schema::Change::Removed => {
+                parts.push(format!("{} {shown} dropped", object.kind))
+            }
+            crate::schema::Change::Modified => parts.extend(
+                object
+                    .changes
+                    .iter()
+                    .map(|c| format!("{} {shown}: {c}", object.kind)),
+            ),
+        }
+    }
+    for order in &left.column_order {
+        parts.push(format!(
+            "table {}.{}: columns reordered",
+            order.schema, order.table
+        ));
+    }
+    let message = format!(
+        "the down file is empty while the up changes the schema; was it forgotten? a rollback \
+         would leave behind: {}",
+        parts.join("; ")
+    );
+    finding(FindingKind::Irreversible, m, message)
+        .severity(crate::report::Severity::Error)
+        .direction(Direction::Down)
+        .at(&down.path, None)
+        .detail("empty_down", true)
+        .detail("left_behind", left.unified())
+        .detail("changes", parts)
+}
+
 /// The `irreversible` finding of a migration without a (non-empty) down.
 fn irreversible(m: &Migration) -> Finding {
     let (path, line, message) = match (&m.down, &m.declared_at) {
-        (Some(empty), _) => (
+        (Some(empty), _) if empty.blank => (
             empty.path.clone(),
             None,
             "the down migration is empty: this migration cannot be rolled back",
+        ),
+        (Some(comments), _) => (
+            comments.path.clone(),
+            None,
+            "the down migration holds only comments: this migration cannot be rolled back",
         ),
         (None, Some((path, line))) => (
             path.clone(),

@@ -9,7 +9,7 @@ mod diff;
 pub mod frozen;
 mod model;
 
-pub use diff::{Change, ColumnOrderChange, ObjectChange, SchemaDiff, diff};
+pub use diff::{Change, ColumnOrderChange, LineChange, ObjectChange, SchemaDiff, diff};
 pub use model::{
     Column, ColumnKind, ForeignKey, PartitionBound, Partitioning, Repertoire, SchemaObject,
     SchemaSnapshot, Table,

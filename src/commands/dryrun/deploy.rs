@@ -366,8 +366,9 @@ impl Deploy<'_> {
         let mut last = None;
         for &i in done.iter().rev() {
             let m = &list[i];
-            match roundtrip::down(self.db, m, after).await?.0 {
+            match roundtrip::down(self.db, m, None, after).await?.0 {
                 Down::Applied(script) => last = Some((m, script)),
+                Down::Nothing => {}
                 Down::Missing(f) | Down::Failed(f, _) => {
                     self.findings.push(f);
                     return Ok(());

@@ -340,6 +340,7 @@ fn merge(changelog: PathBuf, pieces: Vec<(Script, usize)>) -> Script {
             .directives
             .allows
             .append(&mut piece.directives.allows);
+        merged.blank &= piece.blank;
         merged.statements.append(&mut piece.statements);
     }
     merged

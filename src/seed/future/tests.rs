@@ -23,6 +23,7 @@ fn history(ups: &[&str]) -> Vec<Migration> {
                 statements,
                 transactional: true,
                 directives: Directives::default(),
+                blank: up.trim().is_empty(),
             };
             Migration::new(format!("{i}"), format!("m{i}"), script)
         })
