@@ -9,7 +9,7 @@ use std::sync::Arc;
 use fake::rand::rngs::StdRng;
 use fake::rand::{RngExt, SeedableRng};
 
-use super::plan::{Source, TablePlan};
+use super::plan::{ColumnPlan, Source, TablePlan};
 use super::values::{self, Request};
 use super::{SeedStyle, stable_hash};
 use crate::{Error, Result};
@@ -271,68 +271,61 @@ impl TableGen {
             {
                 continue;
             }
-            row[j] = match &c.source {
-                Source::OneOf { values, cumulative } => {
-                    let index = if c.unique {
-                        i % values.len()
-                    } else {
-                        let u: f64 = rng.random();
-                        cumulative.partition_point(|w| *w < u).min(values.len() - 1)
-                    };
-                    Some(values[index].clone())
-                }
-                Source::After {
-                    column,
-                    inclusive,
-                    rules,
-                } => row[*column]
-                    .as_deref()
-                    .and_then(|earlier| values::after(&c.column.kind, earlier, *inclusive, rng))
-                    .or_else(|| {
-                        values::value(
-                            &Request {
-                                column: &c.column,
-                                hint: values::Hint::None,
-                                rules,
-                                row: i,
-                                unique: c.unique,
-                                edge,
-                            },
-                            rng,
-                        )
-                    }),
-                Source::Value { hint, rules } => values::value(
-                    &Request {
-                        column: &c.column,
-                        hint: *hint,
-                        rules,
-                        row: i,
-                        unique: c.unique,
-                        edge,
-                    },
-                    rng,
-                ),
-                Source::Cast {
-                    column,
-                    hint,
-                    rules,
-                } => values::value(
-                    &Request {
-                        column,
-                        hint: *hint,
-                        rules,
-                        row: i,
-                        unique: c.unique,
-                        // The limits of the later type, not of the text column holding them.
-                        edge: false,
-                    },
-                    rng,
-                )
-                .and_then(|v| values::shortened(v, &column.kind, &c.column.kind, i)),
-                Source::Key { .. } => None,
-            };
+            row[j] = self.value(c, i, &row, edge, rng);
         }
         row
+    }
+
+    /// The value of column `c` (not a key) in row `i`, whose earlier columns are in `row`.
+    fn value(
+        &self,
+        c: &ColumnPlan,
+        i: usize,
+        row: &Row,
+        edge: bool,
+        rng: &mut StdRng,
+    ) -> Option<String> {
+        let request = |column, hint, rules, edge| Request {
+            column,
+            hint,
+            rules,
+            row: i,
+            unique: c.unique,
+            edge,
+        };
+        match &c.source {
+            Source::OneOf { values, cumulative } => {
+                let index = if c.unique {
+                    i % values.len()
+                } else {
+                    let u: f64 = rng.random();
+                    cumulative.partition_point(|w| *w < u).min(values.len() - 1)
+                };
+                Some(values[index].clone())
+            }
+            Source::After {
+                column,
+                inclusive,
+                rules,
+            } => row[*column]
+                .as_deref()
+                .and_then(|earlier| values::after(&c.column.kind, earlier, *inclusive, rng))
+                .or_else(|| {
+                    let r = request(&c.column, values::Hint::None, rules, edge);
+                    values::value(&r, rng)
+                }),
+            Source::Value { hint, rules } => {
+                values::value(&request(&c.column, *hint, rules, edge), rng)
+            }
+            // The limits of the later type are not edge cases of the text column holding them.
+            Source::Cast {
+                column,
+                hint,
+                rules,
+            } => values::value(&request(column, *hint, rules, false), rng)
+                .and_then(|v| values::shortened(v, &column.kind, &c.column.kind, i)),
+            Source::Key { .. } => None,
+        }
     }
 }
 

@@ -71,9 +71,8 @@ pub async fn seed_empty_tables(
     options: SeedOptions<'_>,
     progress: &mut dyn FnMut(&str, u64, u64),
 ) -> Result<SeedStats> {
-    let mut stats = SeedStats::default();
     if options.rows == 0 {
-        return Ok(stats);
+        return Ok(SeedStats::default());
     }
     let empty: BTreeSet<String> = store
         .empty_tables(schema)
@@ -95,6 +94,46 @@ pub async fn seed_empty_tables(
     // Keys that wait for the end of a transaction: from the first table that has one, rows go
     // in inside one transaction with constraints deferred.
     let deferring = plan.tables.iter().position(TablePlan::needs_deferral);
+    let filled = fill_tables(store, schema, plan, deferring, options, progress).await;
+    let mut seeded = match filled {
+        Ok(seeded) => seeded,
+        Err(e) => {
+            // The transaction must not outlive the failure: the session serves the run on.
+            if deferring.is_some() {
+                let _ = store.execute("ROLLBACK").await;
+            }
+            return Err(e);
+        }
+    };
+    fill_deferred_keys(store, schema, &seeded).await;
+    if deferring.is_some() {
+        commit_deferred(store, schema, &mut seeded).await?;
+    }
+    Ok(seeded.iter().fold(SeedStats::default(), |mut stats, t| {
+        stats.tables += 1;
+        stats.rows += t.rows;
+        stats.skipped += t.skipped;
+        stats
+    }))
+}
+
+/// One seeded table: its generator and what the server took of its rows.
+struct Seeded {
+    generator: TableGen,
+    rows: u64,
+    skipped: u64,
+}
+
+/// Inserts the rows of every planned table, opening the transaction of deferred keys before
+/// the table at `deferring`.
+async fn fill_tables(
+    store: &mut dyn RowStore,
+    schema: &SchemaSnapshot,
+    plan: SeedPlan,
+    deferring: Option<usize>,
+    options: SeedOptions<'_>,
+    progress: &mut dyn FnMut(&str, u64, u64),
+) -> Result<Vec<Seeded>> {
     let mut seeded = Vec::new();
     for (index, table) in plan.tables.into_iter().enumerate() {
         if Some(index) == deferring {
@@ -107,37 +146,34 @@ pub async fn seed_empty_tables(
         let Some(generator) = generator(store, schema, table, options).await? else {
             continue;
         };
-        let (done, skipped) = insert_all(store, &generator, progress).await?;
-        stats.tables += 1;
-        stats.rows += done;
-        stats.skipped += skipped;
-        seeded.push(generator);
+        let (rows, skipped) = insert_all(store, &generator, progress).await?;
+        seeded.push(Seeded {
+            generator,
+            rows,
+            skipped,
+        });
     }
-    fill_deferred_keys(store, schema, &seeded).await;
-    if deferring.is_some() {
-        commit_deferred(store, schema, &seeded, &mut stats).await?;
-    }
-    Ok(stats)
+    Ok(seeded)
 }
 
 /// Commits the transaction of deferred keys. When the server refuses (a key still points
-/// nowhere) its rows are gone: they are counted as skipped, not seeded.
+/// nowhere) the rows inserted inside it are gone: they count as skipped, not seeded.
 async fn commit_deferred(
     store: &mut dyn RowStore,
     schema: &SchemaSnapshot,
-    seeded: &[TableGen],
-    stats: &mut SeedStats,
+    seeded: &mut [Seeded],
 ) -> Result<()> {
     if let Err(e) = store.execute("COMMIT").await {
         crate::debug!("seeded rows with deferred keys rolled back: {e}");
         let _ = store.execute("ROLLBACK").await;
     }
+    // PostgreSQL answers COMMIT in a failed transaction with a rollback, not an error: which
+    // tables are empty again says what was lost either way.
     let empty: BTreeSet<String> = store.empty_tables(schema).await?.into_iter().collect();
-    for generator in seeded {
-        if empty.contains(&generator.plan().qualified()) {
-            let lost = generator.rows() as u64;
-            stats.rows = stats.rows.saturating_sub(lost);
-            stats.skipped += lost;
+    for table in seeded {
+        if empty.contains(&table.generator.plan().qualified()) {
+            table.skipped += table.rows;
+            table.rows = 0;
         }
     }
     Ok(())
@@ -197,14 +233,10 @@ async fn insert_all(
 
 /// Foreign keys of cycles (and self-references) get their values once every table has rows;
 /// if the server refuses, they stay NULL.
-async fn fill_deferred_keys(
-    store: &mut dyn RowStore,
-    schema: &SchemaSnapshot,
-    seeded: &[TableGen],
-) {
+async fn fill_deferred_keys(store: &mut dyn RowStore, schema: &SchemaSnapshot, seeded: &[Seeded]) {
     let dialect = store.dialect();
-    for generator in seeded {
-        let table = generator.plan();
+    for seeded in seeded {
+        let table = seeded.generator.plan();
         for fk in table.fks.iter().filter(|f| f.deferred) {
             let Some(parent) = schema.tables.get(&fk.parent) else {
                 continue;
