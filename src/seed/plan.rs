@@ -333,56 +333,64 @@ fn can_wait(table: &Table, fk: &ForeignKey, waiting: &[&ForeignKey]) -> bool {
     !set.is_empty() && (fk.deferrable || set.iter().any(nullable))
 }
 
-/// The error for a cycle no key of which can wait: it follows pending keys from the first
-/// remaining table until it comes back, and names the columns that keep each key from
-/// waiting.
+/// The error for tables whose foreign keys wait for one another when none of them can be
+/// broken. Each of them has a pending key that cannot wait, so following those keys from the
+/// first one comes back to a table already passed: that loop is the cycle that cannot be
+/// seeded, and each of its keys is named with the columns that keep it from waiting.
 fn cycle_error<'s>(
     schema: &'s SchemaSnapshot,
     remaining: &[&String],
     pending: &dyn Fn(&str) -> Vec<&'s ForeignKey>,
 ) -> Error {
-    let mut path: Vec<(&str, &ForeignKey)> = Vec::new();
+    let stuck = |name: &str| -> Option<(&'s ForeignKey, String)> {
+        let table = &schema.tables[name];
+        let waiting = pending(name);
+        let fk = waiting
+            .iter()
+            .copied()
+            .find(|fk| !can_wait(table, fk, &waiting))?;
+        Some((fk, why_it_cannot_wait(table, fk, &waiting)))
+    };
+    let mut path: Vec<(&str, String)> = Vec::new();
     let mut at: &str = remaining[0];
     while !path.iter().any(|(t, _)| *t == at) {
-        let Some(fk) = pending(at).into_iter().next() else {
+        let Some((fk, why)) = stuck(at) else {
             break;
         };
-        path.push((at, fk));
+        path.push((at, why));
         at = fk.ref_table.as_str();
     }
     let start = path.iter().position(|(t, _)| *t == at).unwrap_or(0);
     let cycle = &path[start..];
     let tables: Vec<&str> = cycle.iter().map(|(t, _)| *t).collect();
-    let keys: Vec<String> = cycle
-        .iter()
-        .map(|(t, fk)| {
-            let table = &schema.tables[*t];
-            let waiting = pending(t);
-            let set = settable(table, fk, &|o| {
-                o.ref_table == table.qualified() || waiting.contains(&o)
-            });
-            let columns: Vec<String> = if set.is_empty() {
-                fk.columns.iter().map(|c| format!("{t}.{c}")).collect()
-            } else {
-                set.iter()
-                    .map(|p| format!("{t}.{}", fk.columns[*p]))
-                    .collect()
-            };
-            let how = if set.is_empty() {
-                ", all in its primary key or another foreign key"
-            } else {
-                ""
-            };
-            format!("{} → {}{how}", columns.join(" + "), fk.ref_table)
-        })
-        .collect();
+    let keys: Vec<&str> = cycle.iter().map(|(_, why)| why.as_str()).collect();
     Error::input(format!(
-        "cannot seed {}: their foreign keys form a cycle through NOT NULL columns ({}), and \
-         none of its constraints is DEFERRABLE; make one of these columns nullable (or, on \
-         PostgreSQL, its foreign key DEFERRABLE)",
+        "cannot seed {}: their foreign keys form a cycle and none of them can be set after the \
+         rows are in ({}); make one of these columns nullable (or, on PostgreSQL, its foreign \
+         key DEFERRABLE)",
         tables.join(", "),
         keys.join("; ")
     ))
+}
+
+/// `table.column + … → parent (why)` for a key of a cycle that cannot wait.
+fn why_it_cannot_wait(table: &Table, fk: &ForeignKey, waiting: &[&ForeignKey]) -> String {
+    let t = table.qualified();
+    let waits = |o: &ForeignKey| o.ref_table == t || waiting.contains(&o);
+    let set = settable(table, fk, &waits);
+    let (positions, why): (Vec<usize>, &str) = if set.is_empty() {
+        (
+            (0..fk.columns.len()).collect(),
+            "each also in the primary key or in another foreign key",
+        )
+    } else {
+        (set, "NOT NULL, and the key is not DEFERRABLE")
+    };
+    let columns: Vec<String> = positions
+        .iter()
+        .map(|p| format!("{t}.{}", fk.columns[*p]))
+        .collect();
+    format!("{} → {} ({why})", columns.join(" + "), fk.ref_table)
 }
 
 /// Columns whose name says they come after another: (later, earlier).
@@ -1262,7 +1270,119 @@ mod tests {
     #[test]
     fn cycles_through_not_null_keys_are_refused() {
         let err = plan_of(cycle(false), "").unwrap_err().to_string();
-        assert!(err.contains("cycle through NOT NULL"), "{err}");
+        assert!(
+            err.contains(
+                "public.a.b_id → public.b (NOT NULL, and the key is not DEFERRABLE); \
+                 public.b.a_id → public.a (NOT NULL"
+            ),
+            "{err}"
+        );
+    }
+
+    /// `tenants(id, owner_id) → users(tenant_id, id)` and `users(tenant_id) → tenants(id)`:
+    /// a tenant's owner is one of its users.
+    fn tenants_and_users(owner_nullable: bool, deferrable: bool) -> Vec<Table> {
+        let tenants = table(
+            "tenants",
+            vec![
+                col("id", int(), false),
+                col("owner_id", int(), owner_nullable),
+            ],
+            vec![ForeignKey {
+                name: "tenants_owner".into(),
+                columns: vec!["id".into(), "owner_id".into()],
+                ref_table: "public.users".into(),
+                ref_columns: vec!["tenant_id".into(), "id".into()],
+                deferrable,
+            }],
+            &[],
+        );
+        let mut users = table(
+            "users",
+            vec![col("tenant_id", int(), false), col("id", int(), false)],
+            vec![fk("users_tenant", "tenant_id", "tenants")],
+            &[],
+        );
+        users.primary_key = vec!["tenant_id".into(), "id".into()];
+        vec![tenants, users]
+    }
+
+    #[test]
+    fn composite_cycles_wait_only_on_the_columns_outside_the_primary_key() {
+        let p = plan_of(tenants_and_users(true, false), "").unwrap();
+        let tenants = &p.tables[0];
+        assert_eq!(tenants.table.name, "tenants");
+        let owner = &tenants.fks[0];
+        assert!(owner.deferred && !owner.deferral);
+        // `id` is the tenant's own key: only `owner_id` is set later, matching `id`.
+        assert_eq!(owner.set_later, vec![1]);
+        assert!(!p.tables[1].fks[0].deferred);
+        assert!(!p.tables.iter().any(TablePlan::needs_deferral));
+    }
+
+    #[test]
+    fn not_null_cycles_through_a_deferrable_key_wait_for_the_commit() {
+        let p = plan_of(tenants_and_users(false, true), "").unwrap();
+        let owner = &p.tables[0].fks[0];
+        assert!(owner.deferred && owner.deferral);
+        assert!(p.tables[0].needs_deferral());
+        let column = &p.tables[0].columns[1];
+        assert_eq!(column.column.name, "owner_id");
+        assert!(column.reason.contains("placeholder"), "{}", column.reason);
+        assert_eq!(column.null_ratio, 0.0);
+    }
+
+    #[test]
+    fn an_unseedable_composite_cycle_names_the_columns_that_keep_it_closed() {
+        let err = plan_of(tenants_and_users(false, false), "")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(
+                "public.tenants.owner_id → public.users (NOT NULL, and the key is not DEFERRABLE)"
+            ),
+            "{err}"
+        );
+        assert!(
+            err.contains(
+                "public.users.tenant_id → public.tenants (each also in the primary key or in \
+                 another foreign key)"
+            ),
+            "{err}"
+        );
+        assert!(!err.contains("public.tenants.id"), "{err}");
+    }
+
+    #[test]
+    fn the_cycle_named_is_the_one_no_key_of_can_wait() {
+        // a ⇄ b could be broken at a.b_id, but a also waits for c through NOT NULL a.c_id, and
+        // c for a: a ⇄ c is what cannot be seeded; d only points into it.
+        let a = table(
+            "a",
+            vec![
+                col("id", int(), false),
+                col("b_id", int(), true),
+                col("c_id", int(), false),
+            ],
+            vec![fk("a_b", "b_id", "b"), fk("a_c", "c_id", "c")],
+            &[],
+        );
+        let point_at_a = |name: &str| {
+            table(
+                name,
+                vec![col("id", int(), false), col("a_id", int(), false)],
+                vec![fk(&format!("{name}_a"), "a_id", "a")],
+                &[],
+            )
+        };
+        let tables = vec![a, point_at_a("b"), point_at_a("c"), point_at_a("d")];
+        let err = plan_of(tables, "").unwrap_err().to_string();
+        assert!(err.starts_with("cannot seed public.a, public.c:"), "{err}");
+        assert!(err.contains("public.a.c_id → public.c"), "{err}");
+        assert!(err.contains("public.c.a_id → public.a"), "{err}");
+        for innocent in ["b_id", "public.b", "public.d"] {
+            assert!(!err.contains(innocent), "{innocent}: {err}");
+        }
     }
 
     #[test]
