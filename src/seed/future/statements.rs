@@ -416,11 +416,13 @@ fn base(data_type: &DataType) -> String {
         .to_string()
 }
 
-/// MySQL rejects an offset in DATETIME text and keeps no fraction unless asked for one.
+/// MySQL rejects an offset in DATETIME text and prints as many fraction digits as the type
+/// keeps. PostgreSQL prints a fraction without its trailing zeros: whole seconds are the text
+/// it prints back exactly, so a down to text keeps what was seeded.
 fn timestamp(tz: bool, args: &[u32], dialect: Dialect) -> (ColumnKind, Option<Vec<String>>) {
     let fraction = match dialect {
         Dialect::MySql => Some(args.first().copied().unwrap_or(0)),
-        Dialect::Postgres => args.first().copied(),
+        Dialect::Postgres => Some(0),
     };
     (ColumnKind::Timestamp { tz, fraction }, None)
 }

@@ -165,11 +165,13 @@ fn json_value<R: Rng + ?Sized>(ctx: &Ctx<'_>, rng: &mut R) -> String {
     } else {
         word.as_str()
     };
+    let score = rng.random_range(0..100);
+    let tag = rng.random_range(0..10);
+    let active = rng.random_bool(0.5);
+    // Keys in the order (and spacing) PostgreSQL prints jsonb in: shorter keys first. Text
+    // later cast to jsonb and back then comes back as it was written.
     format!(
-        "{{\"id\": {row}, \"label\": \"{label}\", \"score\": {}.5, \"tags\": [\"{word}\", \"x{}\"], \"active\": {}}}",
-        rng.random_range(0..100),
-        rng.random_range(0..10),
-        rng.random_bool(0.5)
+        "{{\"id\": {row}, \"tags\": [\"{word}\", \"x{tag}\"], \"label\": \"{label}\", \"score\": {score}.5, \"active\": {active}}}"
     )
 }
 
