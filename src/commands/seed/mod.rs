@@ -281,11 +281,9 @@ async fn seed_with(
         _ => (seedable.clone(), BTreeSet::new()),
     };
     let explicit_keys = matches!(target, Target::Files { .. } | Target::Explain);
-    // The last migration's demands, as `check` seeds before it: the schema already holds most
-    // of them, but not partial or expression unique indexes.
-    let demands = migrations
-        .map(|list| future::collect(list, store.dialect()))
-        .and_then(|mut all| all.pop());
+    // Rows go in after every migration: no later one demands anything, but the plan must see
+    // the unique indexes the schema holds beyond its tables' keys (partial, expressions).
+    let demands = future::Demands::new(store.dialect());
     let request = PlanRequest {
         schema: &schema,
         tables: &wanted,
@@ -293,7 +291,7 @@ async fn seed_with(
         table_rows: &rows.tables,
         overrides,
         explicit_keys,
-        demands: demands.as_ref(),
+        demands: Some(&demands),
     };
     let plan = plan::plan(&request)?;
     let mut report = |table: &str, done: u64, total: u64| progress.seeding(table, done, total);

@@ -7,7 +7,8 @@
 //! to the first, and what each statement demands of columns that already exist is carried back
 //! through renames (and dropped where the table or column is created): [`collect`] gives, for
 //! every migration `i`, the demands on the tables as they are named when rows are seeded before
-//! `i` (its own statements included: its up runs on those rows). [`Demands::view`] turns them
+//! `i` (its own statements included: its up runs on those rows). [`Demands::view`] turns them,
+//! with the unique indexes the schema holds but its tables cannot say ([`Demands::in_schema`]),
 //! into the schema the seed plan works from. Statements sqlparser cannot read are skipped (a
 //! debug line); nothing here is an error.
 
@@ -19,7 +20,7 @@ pub use view::{ColumnDemands, View};
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::migrations::Migration;
-use crate::schema::ColumnKind;
+use crate::schema::{ColumnKind, SchemaSnapshot};
 use crate::sql::Dialect;
 
 /// What later migrations demand, by table. Names are bare (no schema) and folded the way the
@@ -215,6 +216,37 @@ fn merge(target: &mut TableDemands, from: TableDemands) {
     target.foreign_keys.extend(from.foreign_keys);
     target.orphans.extend(from.orphans);
     target.casts.extend(from.casts);
+}
+
+impl Demands {
+    /// What the schema already holds that its tables cannot say: unique indexes over
+    /// expressions or with a `WHERE` (PostgreSQL; they are kept as definitions among the
+    /// schema's objects, not as unique keys of their table).
+    pub fn in_schema(schema: &SchemaSnapshot, dialect: Dialect) -> Demands {
+        let mut demands = Demands::new(dialect);
+        let definitions = schema
+            .objects
+            .values()
+            .filter(|o| o.kind == "index")
+            .flat_map(|o| o.text.lines())
+            .map(str::trim)
+            .filter(|line| line.starts_with("CREATE UNIQUE INDEX"));
+        for definition in definitions {
+            for statement in statements::parse(definition, dialect) {
+                demands.before(&statement);
+            }
+        }
+        demands
+    }
+
+    /// These demands and `other`'s.
+    fn merged(&self, other: Demands) -> Demands {
+        let mut all = self.clone();
+        for (table, demands) in other.tables {
+            merge(all.entry(&table), demands);
+        }
+        all
+    }
 }
 
 /// For every migration `i`, what it and the migrations after it demand of the tables as they

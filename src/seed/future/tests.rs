@@ -213,3 +213,31 @@ fn primary_keys_added_later_are_unique_and_not_null() {
     assert_eq!(t.unique, vec![strings(&["a", "b"])]);
     assert_eq!(t.not_null, ["a".to_string(), "b".to_string()].into());
 }
+
+#[test]
+fn unique_indexes_the_tables_cannot_say_are_read_from_the_schema() {
+    let mut schema = SchemaSnapshot::default();
+    let index = |name: &str, definition: &str| crate::schema::SchemaObject {
+        kind: "index".into(),
+        reference: format!("public.{name}"),
+        table: Some("tags".into()),
+        text: format!("index public.{name}\n  {definition}\n"),
+    };
+    schema.objects.insert(
+        "6 index public.tags_name".into(),
+        index(
+            "tags_name",
+            "CREATE UNIQUE INDEX tags_name ON public.tags USING btree (lower(name)) \
+             WHERE (deleted_at IS NULL)",
+        ),
+    );
+    schema.objects.insert(
+        "6 index public.tags_tenant".into(),
+        index(
+            "tags_tenant",
+            "CREATE INDEX tags_tenant ON public.tags USING btree (tenant_id)",
+        ),
+    );
+    let d = Demands::in_schema(&schema, Dialect::Postgres);
+    assert_eq!(d.table("tags").unwrap().unique, vec![strings(&["name"])]);
+}

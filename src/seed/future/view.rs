@@ -32,17 +32,19 @@ pub struct ColumnDemands {
 }
 
 impl Demands {
-    /// The view of `schema` for seeding; `None` when nothing demanded concerns its tables
-    /// (seeding then plans from the schema alone, exactly as without demands).
+    /// The view of `schema` for seeding, with what the schema holds beyond its tables'
+    /// keys; `None` when nothing demanded concerns its tables (seeding then plans from the
+    /// schema alone, exactly as without demands).
     pub fn view(&self, schema: &SchemaSnapshot) -> Option<View> {
+        let all = self.merged(Demands::in_schema(schema, self.dialect));
         let mut tables = schema.tables.clone();
         let mut columns = BTreeMap::new();
         for (key, table) in &schema.tables {
-            let Some(demands) = self.table(&table.name) else {
+            let Some(demands) = all.table(&table.name) else {
                 continue;
             };
             let mut adjusted = table.clone();
-            let extra = self.lay_over(schema, &mut adjusted, demands);
+            let extra = all.lay_over(schema, &mut adjusted, demands);
             if adjusted != *table || extra != ColumnDemands::default() {
                 tables.insert(key.clone(), adjusted);
                 columns.insert(key.clone(), extra);
