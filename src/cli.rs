@@ -437,6 +437,13 @@ pub struct ServerArgs {
     /// say what would be fetched.
     #[arg(long)]
     pub offline: bool,
+
+    /// A statement the migration tool's runner runs on its session before migrations, such
+    /// as `SET lock_timeout = '5s'` or `SET FOREIGN_KEY_CHECKS = 0` (repeatable; replaces
+    /// `session` of the engine's table in driftless.toml). Every step of a check starts from
+    /// it again.
+    #[arg(long = "session-sql", value_name = "SQL")]
+    pub session_sql: Vec<String>,
 }
 
 /// `--fail-on`: the lowest severity that makes the run fail.

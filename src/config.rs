@@ -12,6 +12,10 @@
 //!
 //! [postgres]
 //! version = "17"                    # run on PostgreSQL 17 (fetched once when not installed)
+//! session = ["SET lock_timeout = '5s'"]  # what the migration tool's runner sets first
+//!
+//! [mysql]
+//! session = ["SET FOREIGN_KEY_CHECKS = 0"]
 //!
 //! [severity]                        # remap the default severity of a finding kind
 //! destructive_change = "error"
@@ -57,6 +61,9 @@ pub struct Config {
     /// `[postgres]`: settings of the PostgreSQL engine.
     #[serde(default)]
     pub postgres: PostgresConfig,
+    /// `[mysql]`: settings of the MySQL / MariaDB engine.
+    #[serde(default)]
+    pub mysql: MysqlConfig,
     #[serde(default)]
     pub severity: BTreeMap<String, Severity>,
     #[serde(default)]
@@ -72,6 +79,18 @@ pub struct Config {
 pub struct PostgresConfig {
     /// The PostgreSQL version to run on (`"17"`, `"17.5"`), as `--pg-version`.
     pub version: Option<String>,
+    /// Statements the migration tool's runner runs on its session before every migration.
+    #[serde(default)]
+    pub session: Vec<String>,
+}
+
+/// The `[mysql]` table.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MysqlConfig {
+    /// Statements the migration tool's runner runs on its session before every migration.
+    #[serde(default)]
+    pub session: Vec<String>,
 }
 
 /// `driftless.toml` in the working directory or the nearest parent that has one, as a path
@@ -133,6 +152,15 @@ impl Config {
             .version
             .as_deref()
             .and_then(|v| v.parse().ok())
+    }
+
+    /// The runner's session statements for `engine` (`[postgres]` or `[mysql]` `session`).
+    pub fn session(&self, engine: &str) -> &[String] {
+        match engine {
+            "postgres" => &self.postgres.session,
+            "mysql" => &self.mysql.session,
+            _ => &[],
+        }
     }
 
     /// Parses and validates the text of a config file; errors carry a 1-based line.

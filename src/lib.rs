@@ -1,6 +1,7 @@
 //! driftless finds data loss and schema drift in database migrations before they reach
 //! production. See ARCHITECTURE.md for the map of modules and how data flows through `check`.
 
+pub mod activity;
 pub mod checks;
 pub mod cli;
 pub mod commands;

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 /// any lower one.
 const LAYERS: &[&[&str]] = &[
     // leaves: no knowledge of databases
-    &["error", "pii"],
+    &["error", "pii", "activity"],
     &[
         "schema",
         "sql",

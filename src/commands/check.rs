@@ -68,7 +68,7 @@ impl Settings {
                 url: args.url,
                 keep: args.keep,
                 sample: args.sample,
-                ..super::server_options(&args.server, config, args.common.quiet)
+                ..super::server_options(&args.server, config, engine, args.common.quiet)
             },
             quiet: args.common.quiet,
         })
@@ -157,19 +157,32 @@ pub async fn run(args: CheckArgs, signals: &mut Signals) -> Result<ExitCode> {
         full: inputs.changes.as_ref().map(|c| &c.changed),
         shapes: &inputs.shapes,
         demands: &demands,
+        format: inputs.format,
     };
-    let outcome = signals
-        .guard(roundtrip::run(
+    let mut outcome = roundtrip::RoundtripOutcome::default();
+    let watch = progress.watch();
+    let ran = signals
+        .guard(roundtrip::run_into(
             engine.as_mut(),
             &inputs.migrations,
             &options,
             &mut progress,
+            &mut outcome,
         ))
         .await;
+    drop(watch);
     progress.finish();
-    let interrupted = matches!(outcome, Err(Error::Interrupted(_)));
-    let kept = engine.teardown(settings.start.keep && !interrupted).await;
-    let outcome = outcome?;
+    // A stopped run still reports what it finished, and where it was.
+    let interrupted = match &ran {
+        Err(Error::Interrupted(code)) => Some((*code, crate::activity::now())),
+        _ => None,
+    };
+    let kept = engine
+        .teardown(settings.start.keep && interrupted.is_none())
+        .await;
+    if interrupted.is_none() {
+        ran?;
+    }
     if let Some(note) = kept? {
         eprintln!("{note}");
     }
@@ -192,7 +205,15 @@ pub async fn run(args: CheckArgs, signals: &mut Signals) -> Result<ExitCode> {
         data_changes: Vec::new(),
         findings: outcome.findings,
         summary: Default::default(),
+        interrupted: None,
     };
+    if let Some((code, activity)) = &interrupted {
+        let done = report.migrations.len();
+        report
+            .migrations
+            .extend(roundtrip::unfinished(&inputs.migrations[done..], activity));
+        report.interrupted = Some(interruption(*code, activity));
+    }
     if let (Some(changes), Some(rev)) = (&inputs.changes, &settings.changed_since) {
         report
             .findings
@@ -206,7 +227,37 @@ pub async fn run(args: CheckArgs, signals: &mut Signals) -> Result<ExitCode> {
     }
     let output = settings.output.as_deref();
     super::write_report(&report, settings.format, HumanText::Check, output)?;
-    Ok(super::exit_code(&report))
+    match interrupted {
+        Some((code, _)) => Err(Error::Interrupted(code)),
+        None => Ok(super::exit_code(&report)),
+    }
+}
+
+/// The report's `interrupted`: the signal, and what [`crate::activity`] says was running.
+fn interruption(
+    code: crate::ExitCode,
+    activity: &crate::activity::Activity,
+) -> crate::report::Interruption {
+    let signal = match code {
+        crate::ExitCode::Terminated => "SIGTERM",
+        _ => "SIGINT",
+    };
+    let (migration, migration_name) = activity.migration.clone().unzip();
+    crate::report::Interruption {
+        signal: signal.into(),
+        migration,
+        migration_name,
+        step: activity.step.map(str::to_string),
+        statement: activity
+            .statement
+            .as_ref()
+            .map(|s| crate::report::RunningStatement {
+                file: s.path.clone(),
+                line: s.line,
+                sql: s.sql.clone(),
+                running_ms: s.since.elapsed().as_millis() as u64,
+            }),
+    }
 }
 
 /// A shipped migration edited since `rev`: databases that ran it will never run the edit.

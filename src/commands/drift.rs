@@ -72,7 +72,7 @@ pub async fn run(args: DriftArgs, signals: &mut Signals) -> Result<ExitCode> {
         spec,
         "pass --migrations DIR",
     )?;
-    let server = super::server_options(&args.server, &config, args.common.quiet);
+    let server = super::server_options(&args.server, &config, spec, args.common.quiet);
     let mut progress = report::Progress::new(args.common.quiet);
     progress.status("reading the live schema…");
     let live = read_live(spec, &args.url, &server, format, &list, signals).await?;

@@ -39,7 +39,7 @@ pub async fn run(args: DryRunArgs, signals: &mut Signals) -> Result<ExitCode> {
     let start = StartOptions {
         keep: args.keep,
         trace_locks: true,
-        ..super::server_options(&args.server, &config, args.common.quiet)
+        ..super::server_options(&args.server, &config, engine, args.common.quiet)
     };
     let mut progress = report::Progress::new(args.common.quiet);
     progress.status(&format!("starting {}…", engine.name));

@@ -27,7 +27,7 @@ pub async fn run(args: MaskArgs, signals: &mut Signals) -> Result<ExitCode> {
     let config = Config::load(args.common.config.as_deref())?;
     let spec = super::resolve_engine(args.common.engine.clone(), &config, Some(&args.from))?;
     let (key, rules) = inputs(spec, &args)?;
-    let server = super::server_options(&args.server, &config, args.common.quiet);
+    let server = super::server_options(&args.server, &config, spec, args.common.quiet);
     let source_options = StartOptions {
         url: Some(args.from.clone()),
         bin_dir: server.bin_dir.clone(),

@@ -76,14 +76,21 @@ pub fn exit_code(report: &crate::report::Report) -> ExitCode {
 }
 
 /// What every command that starts a server takes from `ServerArgs` and the config: binaries,
-/// the PostgreSQL version, `--offline`, MySQL's `sql_mode`. The caller adds url, keep and the
+/// the PostgreSQL version, `--offline`, MySQL's `sql_mode`, the runner's session statements. The caller adds url, keep and the
 /// rest.
 pub fn server_options(
     server: &crate::cli::ServerArgs,
     config: &Config,
+    spec: &EngineSpec,
     quiet: bool,
 ) -> engine::StartOptions {
+    let session = if server.session_sql.is_empty() {
+        config.session(spec.name).to_vec()
+    } else {
+        server.session_sql.clone()
+    };
     engine::StartOptions {
+        session,
         bin_dir: server
             .bin_dir
             .clone()

@@ -12,6 +12,7 @@ mod capabilities;
 pub mod mongo;
 pub mod mysql;
 pub mod postgres;
+mod session;
 mod spec;
 mod sql_common;
 
@@ -29,6 +30,7 @@ use crate::schema::{SchemaSnapshot, Table};
 pub use capabilities::{
     Collection, DocumentStore, Inserted, ReadQuery, RowStore, SeedStyle, SqlCopy,
 };
+pub use session::Settings;
 pub use spec::{
     BoxFuture, Capabilities, Capability, ENGINES, EngineSpec, Shapes, StartFn, StartOptions, Words,
     boxed_start, find, for_url, names, splitter,
@@ -98,6 +100,20 @@ pub trait Engine: Send {
     /// Applies a migration script as the migration tool would (in one transaction when
     /// `script.transactional`). A failing statement is an `Applied::Failed`, not an `Err`.
     async fn apply(&mut self, script: &Script) -> Result<Applied>;
+
+    /// The settings of the session that applies migrations that differ from its clean state
+    /// (as connected, with the runner's settings applied): what migrations' own `SET`s left.
+    /// Engines without session settings have none.
+    async fn session_settings(&mut self) -> Result<Settings> {
+        Ok(Settings::new())
+    }
+
+    /// Puts the migration session back in its clean state, then sets `carried` (settings an
+    /// earlier migration left that the migration tool's runner keeps for later ones).
+    async fn reset_session(&mut self, carried: &Settings) -> Result<()> {
+        let _ = carried;
+        Ok(())
+    }
 
     /// Like [`Engine::apply`], statement by statement, recording for each its duration, rows,
     /// the locks it took and the tables it rewrote.

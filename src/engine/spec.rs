@@ -165,6 +165,10 @@ pub struct StartOptions {
     pub bin_dir: Option<PathBuf>,
     /// MySQL: `sql_mode` for the migration session; `None` keeps the server's.
     pub sql_mode: Option<String>,
+    /// Statements the migration tool's runner runs on its session before migrations
+    /// (`SET lock_timeout = '5s'`, `SET FOREIGN_KEY_CHECKS = 0`): run once the migration
+    /// session connects, and again whenever it is reset.
+    pub session: Vec<String>,
     /// Work in the database `url` names itself, and leave it in place at the end (`seed
     /// --url`: the user explicitly pointed driftless at it).
     pub in_place: bool,

@@ -83,7 +83,10 @@ pub async fn apply<S: SqlSession>(conn: &mut S, script: &Script) -> Result<Appli
         conn.run(S::BEGIN).await.context(context)?;
     }
     for statement in &script.statements {
-        if let Err(e) = conn.run(&statement.sql).await {
+        crate::activity::statement(&script.path, statement.line, &statement.sql);
+        let ran = conn.run(&statement.sql).await;
+        crate::activity::statement_done();
+        if let Err(e) = ran {
             let failed = failure::<S>(e, statement, &context, ms())?;
             let _ = conn.run("ROLLBACK").await;
             return Ok(failed);

@@ -25,7 +25,40 @@ pub enum MigrationFormat {
     Sqitch,
 }
 
+/// What a tool's runner does with a session setting a migration changes: whether later
+/// migrations of the same run see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionCarry {
+    /// Every pending migration runs on one connection, so a setting stays for the ones after
+    /// it, except those the runner puts back after each migration (`restored`).
+    Kept { restored: &'static [&'static str] },
+    /// Each migration runs in a session of its own (sqitch starts a client per change).
+    Fresh,
+}
+
 impl MigrationFormat {
+    /// How this tool's runner keeps its session between migrations. sqlx-cli, golang-migrate
+    /// and diesel hold one connection for the whole run; dbmate, goose and Liquibase run
+    /// migrations one after another through a pool that hands back the same idle connection;
+    /// Flyway also keeps its connection but restores the current schema, the role,
+    /// `foreign_key_checks`, `sql_safe_updates` and user variables after each migration;
+    /// sqitch runs `psql` / `mysql` once per change.
+    pub fn session_carry(self) -> SessionCarry {
+        match self {
+            MigrationFormat::Sqitch => SessionCarry::Fresh,
+            MigrationFormat::Flyway => SessionCarry::Kept {
+                restored: &[
+                    "search_path",
+                    "role",
+                    "database",
+                    "foreign_key_checks",
+                    "sql_safe_updates",
+                ],
+            },
+            _ => SessionCarry::Kept { restored: &[] },
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             MigrationFormat::Sqlx => "sqlx",

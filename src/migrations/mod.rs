@@ -22,7 +22,7 @@ mod version;
 
 pub use changes::{Changes, changed_since};
 pub use directives::{Allow, Directives};
-pub use format::{MigrationFormat, detect, read, read_for_engine};
+pub use format::{MigrationFormat, SessionCarry, detect, read, read_for_engine};
 pub use sqlx_layout::read_sqlx_layout;
 pub use version::compare_versions;
 
@@ -148,6 +148,34 @@ impl Script {
     /// "this cannot be undone".
     pub fn is_empty(&self) -> bool {
         self.statements.is_empty()
+    }
+
+    /// The first statement that may change a session setting (`SET`, `RESET`, MySQL's `USE`,
+    /// PostgreSQL's `set_config`): only after such a script does the roundtrip look at what
+    /// the session holds, since reading every setting after every step would cost more.
+    pub fn session_statement(&self) -> Option<&Statement> {
+        self.statements.iter().find(|s| {
+            let first = s
+                .sql
+                .lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty() && !l.starts_with("--") && !l.starts_with('#'))
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            // MySQL runs `/*!40101 SET … */` (mariadb-dump's preamble) as a statement.
+            let first = first
+                .strip_prefix("/*!")
+                .map_or(first.as_str(), |rest| {
+                    rest.trim_start_matches(|c: char| c.is_ascii_digit())
+                })
+                .trim_start();
+            let word = first
+                .split(|c: char| !c.is_ascii_alphabetic())
+                .next()
+                .unwrap_or_default();
+            matches!(word, "set" | "reset" | "use")
+                || s.sql.to_ascii_lowercase().contains("set_config")
+        })
     }
 
     /// Line of the first statement that mentions all of `words` (case-insensitive, as whole
@@ -422,6 +450,38 @@ fn line_range(text: &str, from: usize, to: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn statements_that_may_change_a_session_setting_are_found() {
+        let line = |text: &str| {
+            Script::parse(PathBuf::from("x.sql"), text, pg_split)
+                .unwrap()
+                .session_statement()
+                .map(|s| s.line)
+        };
+        assert_eq!(
+            line("CREATE TABLE t (id int);\nSET search_path = app;"),
+            Some(2)
+        );
+        assert_eq!(line("-- first\nset lock_timeout = '1s';"), Some(2));
+        assert_eq!(line("SELECT set_config('x.y', '1', false);"), Some(1));
+        assert_eq!(line("RESET ALL;"), Some(1));
+        let mysql = crate::engine::find("mysql").unwrap().split;
+        let dump = Script::parse(
+            PathBuf::from("x.sql"),
+            "/*!40014 SET FOREIGN_KEY_CHECKS=0 */;",
+            mysql,
+        );
+        assert_eq!(dump.unwrap().session_statement().map(|s| s.line), Some(1));
+        assert_eq!(line("UPDATE t SET a = 1;"), None);
+        assert_eq!(
+            line(
+                "CREATE FUNCTION f() RETURNS int LANGUAGE sql SET search_path = app AS 'select 1';"
+            ),
+            None
+        );
+        assert_eq!(line("SELECT 'setting';"), None);
+    }
 
     #[test]
     fn a_byte_order_mark_is_not_part_of_the_text() {

@@ -85,6 +85,7 @@ mod tests {
                 Finding::new(FindingKind::Irreversible, "no down"),
             ],
             summary: Default::default(),
+            interrupted: None,
         };
         let issues = codeclimate_value(&report);
         assert_eq!(issues[0]["location"]["path"], "m/2.down.sql");

@@ -30,6 +30,7 @@ fn empty(command: &str) -> Report {
         data_changes: Vec::new(),
         findings: Vec::new(),
         summary: Default::default(),
+        interrupted: None,
     }
 }
 

@@ -272,6 +272,7 @@ fn timeline_row(report: &Report, m: &MigrationResult, slowest: u64) -> String {
         .max();
     let (class, mark) = match (m.status, worst) {
         (MigrationStatus::Skipped, _) => ("skipped", "–"),
+        (MigrationStatus::Interrupted, _) => ("interrupted", "■"),
         (MigrationStatus::Error, _) | (_, Some(Severity::Error)) => ("error", "✗"),
         (_, Some(Severity::Warning)) => ("warning", "!"),
         _ => ("ok", "✓"),
@@ -302,6 +303,8 @@ fn timeline_row(report: &Report, m: &MigrationResult, slowest: u64) -> String {
         bar("reup", m.reup_ms),
         if m.status == MigrationStatus::Skipped {
             "skipped".to_string()
+        } else if m.status == MigrationStatus::Interrupted {
+            "interrupted".to_string()
         } else {
             times.join(" · ")
         }

@@ -55,7 +55,7 @@ fn migration_suite(
             .copied()
             .filter(|f| Phase::of(f) == phase)
             .collect();
-        let skipped = skip_reason(m, phase);
+        let skipped = skip_reason(m, phase, report.interrupted.is_some());
         suite.add_test_case(case(
             phase.name(),
             &classname,
@@ -68,9 +68,11 @@ fn migration_suite(
 }
 
 /// Why a phase did not run, if it did not.
-fn skip_reason(m: &MigrationResult, phase: Phase) -> Option<&'static str> {
+fn skip_reason(m: &MigrationResult, phase: Phase, stopped: bool) -> Option<&'static str> {
     match (m.status, phase.millis(m)) {
+        (MigrationStatus::Skipped, _) if stopped => Some("not run: the run was stopped"),
         (MigrationStatus::Skipped, _) => Some("not run: an earlier migration failed"),
+        (MigrationStatus::Interrupted, _) => Some("the run was stopped while this migration ran"),
         (_, None) => Some(match phase {
             Phase::Down => "no down step ran",
             Phase::Reup => "not applied again",

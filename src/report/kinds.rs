@@ -100,6 +100,10 @@ kinds! {
     /// foreign key added to a column whose seeded values point nowhere. The run went on; the
     /// finding shows the values so that a seed override can describe real ones.
     SeedConflict = "seed_conflict", Warning;
+    /// An up left a session setting changed (`SET FOREIGN_KEY_CHECKS = 0`, `SET search_path`)
+    /// and the migration tool runs later migrations on the same connection: they run with
+    /// it, while a rollback or the next deploy starts without it.
+    SessionSetting = "session_setting", Warning;
 }
 
 impl FindingKind {

@@ -108,6 +108,7 @@ pub fn render_markdown(report: &Report, out: &mut dyn Write) -> std::io::Result<
         let worst = found.iter().map(|f| f.severity).max();
         let mark = match (m.status, worst) {
             (MigrationStatus::Skipped, _) => "⏭️",
+            (MigrationStatus::Interrupted, _) => "⏹️",
             (MigrationStatus::Error, _) | (_, Some(Severity::Error)) => "❌",
             (_, Some(Severity::Warning)) => "⚠️",
             _ => "✅",
@@ -189,6 +190,7 @@ mod tests {
                 })
                 .collect(),
             summary: Summary::default(),
+            interrupted: None,
         }
     }
 

@@ -27,8 +27,8 @@ pub use junit::render_junit;
 pub use kinds::{FindingKind, Severity};
 pub use markdown::render_markdown;
 pub use model::{
-    DataChange, Direction, Finding, MigrationResult, MigrationStatus, Report, StatementTrace,
-    Status, Summary, TableCopy, TimelineEntry, tool_name,
+    DataChange, Direction, Finding, Interruption, MigrationResult, MigrationStatus, Report,
+    RunningStatement, StatementTrace, Status, Summary, TableCopy, TimelineEntry, tool_name,
 };
 pub use progress::{Observer, Progress, Quiet};
 pub use sarif::{render_sarif, sarif_value};

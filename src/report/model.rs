@@ -124,6 +124,32 @@ pub enum MigrationStatus {
     Finding,
     Error,
     Skipped,
+    /// The run was stopped (Ctrl-C, SIGTERM) while this migration ran.
+    Interrupted,
+}
+
+/// Where a stopped run was: the report's `interrupted`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Interruption {
+    /// `SIGINT` or `SIGTERM`.
+    pub signal: String,
+    pub migration: Option<String>,
+    pub migration_name: Option<String>,
+    /// The step in progress: `seed`, `up`, `checks`, `down`, `reup`.
+    pub step: Option<String>,
+    /// The statement that was running, if one was.
+    pub statement: Option<RunningStatement>,
+}
+
+/// A statement that was running when the run was stopped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RunningStatement {
+    pub file: String,
+    pub line: usize,
+    /// Its first line.
+    pub sql: String,
+    /// How long it had been running.
+    pub running_ms: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -193,6 +219,10 @@ pub struct Report {
     pub data_changes: Vec<DataChange>,
     pub findings: Vec<Finding>,
     pub summary: Summary,
+    /// The run was stopped before it finished: where it was. Everything above is what it
+    /// had finished by then.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interrupted: Option<Interruption>,
 }
 
 /// What one statement of a traced apply did (`dry-run`'s timeline).
@@ -302,6 +332,7 @@ impl Report {
             data_changes: Vec::new(),
             findings: Vec::new(),
             summary: Summary::default(),
+            interrupted: None,
         }
     }
 
@@ -316,7 +347,9 @@ impl Report {
             migrations: self.migrations.len(),
             checks_run,
         };
-        let failed = self.findings.iter().any(|f| f.severity >= fail_on);
+        // A run that was stopped checked only part of what it was asked to: never a pass.
+        let failed =
+            self.interrupted.is_some() || self.findings.iter().any(|f| f.severity >= fail_on);
         self.status = if failed { Status::Fail } else { Status::Pass };
     }
 }

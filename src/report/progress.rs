@@ -74,6 +74,86 @@ impl Progress {
     }
 }
 
+/// A statement running this long is named on the progress line.
+const SLOW: Duration = Duration::from_secs(3);
+/// How often a plain line names a statement that is still running.
+const STILL_RUNNING_EVERY: Duration = Duration::from_secs(30);
+
+/// While it lives, a background task names a slow statement (see [`Progress::watch`]).
+pub struct Watch(tokio::task::JoinHandle<()>);
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl Progress {
+    /// Starts naming a statement that runs for more than a few seconds, from what
+    /// [`crate::activity`] records: on a terminal in the bar's message, elsewhere as a plain
+    /// line (then every 30 s while it still runs). Nothing with `--quiet`. Needs a Tokio
+    /// runtime.
+    pub fn watch(&self) -> Option<Watch> {
+        let bar = match &self.mode {
+            Mode::Off => return None,
+            Mode::Terminal(bar) => Some(bar.clone()),
+            Mode::Plain { .. } => None,
+        };
+        Some(Watch(tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(1));
+            let mut shown: Option<(Instant, Instant)> = None;
+            loop {
+                every.tick().await;
+                let now = crate::activity::now();
+                let Some(running) = &now.statement else {
+                    continue;
+                };
+                let for_how_long = running.since.elapsed();
+                if for_how_long < SLOW {
+                    continue;
+                }
+                let text = still_running(&now, running, for_how_long);
+                match &bar {
+                    Some(bar) => bar.set_message(text),
+                    None => {
+                        let due = match shown {
+                            Some((since, at)) if since == running.since => {
+                                at.elapsed() >= STILL_RUNNING_EVERY
+                            }
+                            _ => true,
+                        };
+                        if due {
+                            eprintln!("driftless: {text}");
+                            shown = Some((running.since, Instant::now()));
+                        }
+                    }
+                }
+            }
+        })))
+    }
+}
+
+/// `20240101000002 backfill up: still running migrations/2.up.sql:3 UPDATE … (35 s)`.
+fn still_running(
+    now: &crate::activity::Activity,
+    running: &crate::activity::Running,
+    for_how_long: Duration,
+) -> String {
+    let migration = now
+        .migration
+        .as_ref()
+        .map(|(v, n)| format!("{v} {n} "))
+        .unwrap_or_default();
+    let step = now.step.unwrap_or("step");
+    format!(
+        "{migration}{step}: still running {}:{} {} ({} s)",
+        running.path,
+        running.line,
+        running.sql,
+        for_how_long.as_secs()
+    )
+}
+
 impl Observer for Progress {
     fn migration(&mut self, index: usize, total: usize, m: &Migration) {
         let label = format!("{} {}", m.version, m.name);

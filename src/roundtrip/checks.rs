@@ -23,6 +23,7 @@ impl Run<'_, '_> {
     }
 
     pub(super) async fn run_checks(&mut self, m: &Migration) -> Result<()> {
+        crate::activity::step("checks");
         for check in self.options.checks {
             if !self.applies(check, m) {
                 continue;
@@ -37,7 +38,7 @@ impl Run<'_, '_> {
                 }
                 CheckOutcome::Violated { rows, sample } => {
                     self.checks_ran.insert(check.name.clone());
-                    self.findings.push(violated(m, check, rows, &sample));
+                    self.out.findings.push(violated(m, check, rows, &sample));
                 }
                 CheckOutcome::Failed { code, message } => {
                     self.checks_ran.insert(check.name.clone());
@@ -46,7 +47,7 @@ impl Run<'_, '_> {
                         "check {} could not run after up: {code}: {message}",
                         check.name
                     );
-                    self.findings.push(f);
+                    self.out.findings.push(f);
                 }
             }
         }
@@ -62,7 +63,7 @@ impl Run<'_, '_> {
             ..
         } = timed(&mut self.time.checks, self.engine.apply(verify)).await?
         {
-            self.findings.push(
+            self.out.findings.push(
                 finding(
                     FindingKind::InvariantViolation,
                     m,

@@ -15,9 +15,11 @@ mod checks;
 mod judge;
 mod recover;
 mod seeding;
+mod session;
 mod step;
 
 pub use judge::Judge;
+use session::Start;
 pub use step::{Down, Step, down, failed};
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -28,7 +30,7 @@ use crate::Result;
 use crate::checks::Check;
 use crate::data::DataFingerprint;
 use crate::engine::{Applied, Engine, Shapes};
-use crate::migrations::Migration;
+use crate::migrations::{Migration, MigrationFormat};
 use crate::report::{Finding, FindingKind, MigrationResult, MigrationStatus, Observer};
 use crate::schema::SchemaSnapshot;
 
@@ -45,6 +47,9 @@ pub struct RoundtripOptions<'a> {
     /// Per migration, what it and later ones demand of the rows seeded before it
     /// (`seed::future::collect`); empty: nothing.
     pub demands: &'a [crate::seed::future::Demands],
+    /// The migration tool, whose runner decides whether a session setting one migration
+    /// makes carries into the next (`session.rs`).
+    pub format: MigrationFormat,
 }
 
 /// The schema the next migration starts from.
@@ -69,6 +74,7 @@ struct Up {
 /// Per-migration results, findings, and how many distinct checks ran.
 #[derive(Debug, Default)]
 pub struct RoundtripOutcome {
+    /// The migrations that finished (or were skipped), in order.
     pub migrations: Vec<MigrationResult>,
     pub findings: Vec<Finding>,
     pub checks_run: usize,
@@ -81,10 +87,25 @@ pub async fn run(
     options: &RoundtripOptions<'_>,
     observer: &mut dyn Observer,
 ) -> Result<RoundtripOutcome> {
+    let mut out = RoundtripOutcome::default();
+    run_into(engine, migrations, options, observer, &mut out).await?;
+    Ok(out)
+}
+
+/// Runs the roundtrip, adding each migration's result and every finding to `out` as soon as
+/// it is known: when the run is stopped (Ctrl-C drops this future), `out` holds everything
+/// finished so far, and [`crate::activity`] says what was running.
+pub async fn run_into(
+    engine: &mut dyn Engine,
+    migrations: &[Migration],
+    options: &RoundtripOptions<'_>,
+    observer: &mut dyn Observer,
+    out: &mut RoundtripOutcome,
+) -> Result<()> {
     let mut run = Run {
         engine,
         options,
-        findings: Vec::new(),
+        out,
         checks_ran: BTreeSet::new(),
         time: Timings::default(),
         positions: migrations
@@ -95,20 +116,22 @@ pub async fn run(
         position: 0,
         real_rows: BTreeSet::new(),
         up_only: up_only(migrations),
+        session: session::Session::new(options.format.session_carry(), options.format.name()),
     };
     if run.up_only {
-        run.findings.push(up_only_finding(migrations));
+        run.out.findings.push(up_only_finding(migrations));
     }
-    let mut results = Vec::with_capacity(migrations.len());
     let mut next = Next::Stale;
     for (index, migration) in migrations.iter().enumerate() {
         observer.migration(index, migrations.len(), migration);
+        crate::activity::migration(&migration.version, &migration.name);
         run.position = index;
+        run.session.next_migration();
         let (result, after) = match next {
             Next::Stop => (MigrationResult::of(migration), Next::Stop),
             _ if migration.unsupported.is_some() => {
                 // Later migrations run without it; it is reported by name, never silently.
-                run.findings.push(step::unsupported(migration));
+                run.out.findings.push(step::unsupported(migration));
                 (MigrationResult::of(migration), next)
             }
             _ if options.full.is_some_and(|full| !full.contains(&index)) => {
@@ -120,15 +143,33 @@ pub async fn run(
                 run.migration(migration, schema, observer).await?
             }
         };
-        results.push(result);
+        run.out.migrations.push(result);
+        run.out.checks_run = run.checks_ran.len();
         next = after;
     }
     crate::debug!("time spent: {:?}", run.time);
-    Ok(RoundtripOutcome {
-        migrations: results,
-        findings: run.findings,
-        checks_run: run.checks_ran.len(),
-    })
+    Ok(())
+}
+
+/// The results of the migrations a stopped run did not finish: the one `activity` names is
+/// `interrupted`, the rest `skipped`.
+pub fn unfinished(
+    rest: &[Migration],
+    activity: &crate::activity::Activity,
+) -> Vec<MigrationResult> {
+    rest.iter()
+        .map(|m| {
+            let mut result = MigrationResult::of(m);
+            if activity
+                .migration
+                .as_ref()
+                .is_some_and(|(v, _)| *v == m.version)
+            {
+                result.status = MigrationStatus::Interrupted;
+            }
+            result
+        })
+        .collect()
 }
 
 /// Whether no migration that could have one has a down.
@@ -161,7 +202,8 @@ fn up_only_finding(migrations: &[Migration]) -> Finding {
 struct Run<'a, 'o> {
     engine: &'a mut dyn Engine,
     options: &'a RoundtripOptions<'o>,
-    findings: Vec<Finding>,
+    /// Results and findings so far.
+    out: &'a mut RoundtripOutcome,
     checks_ran: BTreeSet<String>,
     time: Timings,
     /// Index of each migration version in the run, for `-- after:` in checks.
@@ -172,6 +214,8 @@ struct Run<'a, 'o> {
     real_rows: BTreeSet<String>,
     /// No migration of the history has a down (golang-migrate up files only).
     up_only: bool,
+    /// The migration session's settings from step to step.
+    session: session::Session,
 }
 
 /// Where the time went, shown with `--debug`.
@@ -247,9 +291,14 @@ impl Run<'_, '_> {
             return self.reapply(m, result, s1).await;
         }
         // down
+        crate::activity::step("down");
+        self.session.before(self.engine, Start::Clean).await?;
         let down = step::down(self.engine, m, Some(&s0), &s1);
         let (down, ms) = timed(&mut self.time.apply, down).await?;
         result.down_ms = ms;
+        if let Some(script) = m.effective_down() {
+            self.session.after(self.engine, script).await?;
+        }
         let script = match down {
             Down::Applied(script) => script,
             Down::Nothing => return Ok((result, Next::Known(s1))),
@@ -258,11 +307,11 @@ impl Run<'_, '_> {
                 return Ok((result, Next::Known(s1)));
             }
             Down::Missing(f) => {
-                self.findings.push(f);
+                self.out.findings.push(f);
                 return Ok((result, Next::Known(s1)));
             }
             Down::Failed(f, transactional) => {
-                self.findings.push(f);
+                self.out.findings.push(f);
                 // A transactional down rolled back to the state after up; otherwise look.
                 let next = if transactional {
                     s1
@@ -296,6 +345,7 @@ impl Run<'_, '_> {
         result: &mut MigrationResult,
         observer: &mut dyn Observer,
     ) -> Result<(SchemaSnapshot, DataFingerprint)> {
+        crate::activity::step("seed");
         let plan = seeding::Plan {
             rows: self.options.rows,
             seed: self.options.seed,
@@ -325,21 +375,21 @@ impl Run<'_, '_> {
         d0: DataFingerprint,
         result: &mut MigrationResult,
     ) -> Result<Option<Up>> {
-        let applied = timed(&mut self.time.apply, self.engine.apply(&m.up)).await?;
+        let applied = self.apply_up(m).await?;
         result.up_ms = Some(applied.ms());
         let (ran_s0, ran_d0, base_d0) = match applied {
             Applied::Done { .. } => (None, None, d0),
             _ if !recover::has_rows(&d0) => {
                 result.status = MigrationStatus::Error;
                 let f = step::failed(self.engine, m, Step::Up, &m.up, applied, &s0).await?;
-                self.findings.push(f);
+                self.out.findings.push(f);
                 return Ok(None);
             }
             _ => {
                 match recover::retry(self.engine, m, (&s0, &d0), &self.real_rows, applied).await? {
                     recover::Recovery::Failed(f) => {
                         result.status = MigrationStatus::Error;
-                        self.findings.push(f);
+                        self.out.findings.push(f);
                         return Ok(None);
                     }
                     recover::Recovery::Passed {
@@ -350,7 +400,7 @@ impl Run<'_, '_> {
                         ms,
                     } => {
                         result.up_ms = result.up_ms.map(|first| first + ms);
-                        self.findings.push(finding);
+                        self.out.findings.push(finding);
                         let base = recover::baseline(&d0, &ran_d0, &emptied);
                         (Some(ran_s0), Some(ran_d0), base)
                     }
@@ -376,15 +426,39 @@ impl Run<'_, '_> {
         m: &Migration,
         result: &mut MigrationResult,
     ) -> Result<Option<SchemaSnapshot>> {
-        let applied = timed(&mut self.time.apply, self.engine.apply(&m.up)).await?;
+        let applied = self.apply_again(m).await?;
         result.reup_ms = Some(applied.ms());
         if let Applied::Failed { .. } = applied {
             let s2 = self.schema().await?;
             let f = step::failed(self.engine, m, Step::Reup, &m.up, applied, &s2).await?;
-            self.findings.push(f);
+            self.out.findings.push(f);
             return Ok(None);
         }
         self.schema().await.map(Some)
+    }
+
+    /// Applies the up with the settings earlier ups carried; what it leaves behind for later
+    /// migrations is a `session_setting` finding.
+    async fn apply_up(&mut self, m: &Migration) -> Result<Applied> {
+        crate::activity::step("up");
+        self.session.before(self.engine, Start::Carried).await?;
+        let applied = timed(&mut self.time.apply, self.engine.apply(&m.up)).await?;
+        let changed = self.session.after(self.engine, &m.up).await?;
+        if let Applied::Done { .. } = applied
+            && let Some(f) = self.session.left_by_up(m, changed)
+        {
+            self.out.findings.push(f);
+        }
+        Ok(applied)
+    }
+
+    /// Applies the up a second time (re-up, re-apply), starting as the first time did.
+    async fn apply_again(&mut self, m: &Migration) -> Result<Applied> {
+        crate::activity::step("reup");
+        self.session.before(self.engine, Start::Carried).await?;
+        let applied = timed(&mut self.time.apply, self.engine.apply(&m.up)).await?;
+        self.session.after(self.engine, &m.up).await?;
+        Ok(applied)
     }
 
     async fn schema(&mut self) -> Result<SchemaSnapshot> {
@@ -402,7 +476,7 @@ impl Run<'_, '_> {
     fn judge(&mut self) -> Judge<'_> {
         Judge {
             engine: &mut *self.engine,
-            findings: &mut self.findings,
+            findings: &mut self.out.findings,
             drill_down: &mut self.time.drill_down,
         }
     }
@@ -410,13 +484,13 @@ impl Run<'_, '_> {
     /// Applies the up of an unchanged migration without any checking (`--changed-since`).
     async fn apply_only(&mut self, m: &Migration) -> Result<(MigrationResult, Next)> {
         let mut result = MigrationResult::of(m);
-        let applied = timed(&mut self.time.apply, self.engine.apply(&m.up)).await?;
+        let applied = self.apply_up(m).await?;
         result.up_ms = Some(applied.ms());
         if let Applied::Failed { .. } = applied {
             result.status = MigrationStatus::Error;
             let s = self.schema().await?;
             let f = step::failed(self.engine, m, Step::Up, &m.up, applied, &s).await?;
-            self.findings.push(f);
+            self.out.findings.push(f);
             return Ok((result, Next::Stop));
         }
         result.status = MigrationStatus::Ok;
@@ -430,11 +504,11 @@ impl Run<'_, '_> {
         mut result: MigrationResult,
         s1: SchemaSnapshot,
     ) -> Result<(MigrationResult, Next)> {
-        let applied = timed(&mut self.time.apply, self.engine.apply(&m.up)).await?;
+        let applied = self.apply_again(m).await?;
         result.reup_ms = Some(applied.ms());
         if let Applied::Failed { .. } = applied {
             let f = step::failed(self.engine, m, Step::Reapply, &m.up, applied, &s1).await?;
-            self.findings.push(f);
+            self.out.findings.push(f);
             return Ok((result, Next::Known(s1)));
         }
         let s3 = self.schema().await?;

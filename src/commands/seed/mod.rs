@@ -60,7 +60,7 @@ pub async fn run(args: SeedArgs, signals: &mut Signals) -> Result<ExitCode> {
         // A server started to be kept must not die with driftless.
         keep: matches!(target, Target::Kept),
         in_place: args.url.is_some(),
-        ..super::server_options(&args.server, &config, args.common.quiet)
+        ..super::server_options(&args.server, &config, spec, args.common.quiet)
     };
     if documents {
         let job = documents::Job {

@@ -282,6 +282,7 @@ impl Engine for Mongo {
         let started = Instant::now();
         let mut traces = Vec::new();
         for statement in &script.statements {
+            crate::activity::statement(&script.path, statement.line, &statement.sql);
             let failed = |code: String, message: String| Applied::Failed {
                 ms: started.elapsed().as_millis() as u64,
                 line: statement.line,

@@ -339,6 +339,7 @@ pub async fn apply_traced(
     let context = lost_connection(script);
     let mut traces = Vec::new();
     for statement in &script.statements {
+        crate::activity::statement(&script.path, statement.line, &statement.sql);
         let watch = thread.map(|thread| MetadataLocks {
             watcher: &mut *watcher,
             thread,

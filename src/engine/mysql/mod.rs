@@ -26,6 +26,7 @@ use sqlx::mysql::{MySqlConnectOptions, MySqlConnection};
 
 use std::str::FromStr;
 
+use super::session::{RunnerSession, Settings};
 use super::sql_common::{self, ThrowawaySql, UrlServer};
 use super::{
     Applied, BoxFuture, Capabilities, CheckOutcome, Engine, EngineSpec, ReadQuery, RowStore,
@@ -84,6 +85,8 @@ pub struct MySql {
     captured: HashMap<String, fingerprint::Captured>,
     /// How mariadb-dump reaches this database, where it can.
     tool: Option<copy::ToolConnection>,
+    /// The runner's settings on the migrator and the clean state they leave.
+    session: RunnerSession,
 }
 
 /// Connection options as a migration tool would use them: no `PIPES_AS_CONCAT`, no forced
@@ -124,7 +127,13 @@ impl MySql {
                     .context(|| "cannot make the session read-only".into())?;
             }
         }
+        let session = if options.read_only {
+            RunnerSession::default()
+        } else {
+            statements::open_session(&mut migrator, &options.session).await?
+        };
         Ok(MySql {
+            session,
             migrator,
             observer,
             server: target.server,
@@ -276,6 +285,15 @@ impl Engine for MySql {
     /// statements before it applied (the roundtrip then shows what was left behind).
     async fn apply(&mut self, script: &Script) -> Result<Applied> {
         sql_common::apply(&mut self.migrator, script).await
+    }
+
+    async fn session_settings(&mut self) -> Result<Settings> {
+        let now = statements::settings(&mut self.migrator).await?;
+        Ok(self.session.changed(&now))
+    }
+
+    async fn reset_session(&mut self, carried: &Settings) -> Result<()> {
+        statements::reset(&mut self.migrator, &self.session, carried).await
     }
 
     async fn apply_traced(&mut self, script: &Script) -> Result<(Applied, Vec<StatementTrace>)> {

@@ -6,6 +6,7 @@ use sqlx::mysql::{MySqlConnection, MySqlDatabaseError, MySqlRow};
 use sqlx::{Column as _, Row};
 
 use crate::checks::Check;
+use crate::engine::session::{self, RunnerSession, Settings};
 use crate::engine::sql_common::SqlSession;
 use crate::engine::{Applied, CheckOutcome};
 use crate::error::Context;
@@ -124,4 +125,91 @@ fn row_json(row: &MySqlRow) -> String {
         object.insert(column.name().to_string(), value);
     }
     Value::Object(object).to_string()
+}
+
+/// Session variables that change by themselves (the clock, counters, the last id): never a
+/// setting a migration made.
+const VOLATILE: &[&str] = &[
+    "timestamp",
+    "last_insert_id",
+    "insert_id",
+    "identity",
+    "rand_seed1",
+    "rand_seed2",
+    "warning_count",
+    "error_count",
+    "last_gtid",
+    "gtid_seq_no",
+    "in_transaction",
+    "pseudo_thread_id",
+    "sql_last_value",
+    "rowcount",
+];
+
+/// Every session variable of the migrator, and the current database as `database`.
+pub async fn settings(conn: &mut MySqlConnection) -> Result<Settings> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT CAST(LOWER(VARIABLE_NAME) AS CHAR), CAST(COALESCE(VARIABLE_VALUE, '') AS CHAR) \
+         FROM information_schema.SESSION_VARIABLES \
+         UNION ALL SELECT 'database', CAST(COALESCE(DATABASE(), '') AS CHAR)",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .context(|| "cannot read the migration session's variables".into())?;
+    Ok(rows
+        .into_iter()
+        .filter(|(name, _)| !VOLATILE.contains(&name.as_str()))
+        .collect())
+}
+
+/// Runs the runner's `statements` on the migrator and remembers the clean state they leave.
+pub async fn open_session(
+    conn: &mut MySqlConnection,
+    statements: &[String],
+) -> Result<RunnerSession> {
+    for statement in statements {
+        conn.run(statement)
+            .await
+            .map_err(|e| session::refused(statement, e))?;
+    }
+    Ok(RunnerSession {
+        statements: statements.to_vec(),
+        clean: settings(conn).await?,
+    })
+}
+
+/// Back to the clean state with `carried` on top: MySQL has no `RESET ALL`, so every variable
+/// that differs from it is set back one by one (the current database with `USE`).
+pub async fn reset(
+    conn: &mut MySqlConnection,
+    session: &RunnerSession,
+    carried: &Settings,
+) -> Result<()> {
+    let now = settings(conn).await?;
+    for (name, clean) in &session.clean {
+        let wanted = carried.get(name).unwrap_or(clean);
+        if now.get(name) == Some(wanted) {
+            continue;
+        }
+        let statement = if name == "database" {
+            format!("USE {}", crate::sql::mysql::ident(wanted))
+        } else {
+            format!("SET SESSION {name} = {}", variable_value(wanted))
+        };
+        // A variable the server will not set back (read-only in this session) stays as is:
+        // a migration could not have changed it either.
+        if let Err(e) = conn.run(&statement).await {
+            crate::debug!("cannot reset {name} on the migration session: {e}");
+        }
+    }
+    Ok(())
+}
+
+/// A variable's value as `SET` takes it: numbers bare, everything else quoted.
+fn variable_value(value: &str) -> String {
+    if !value.is_empty() && value.parse::<f64>().is_ok() {
+        value.to_string()
+    } else {
+        crate::sql::literal(value)
+    }
 }

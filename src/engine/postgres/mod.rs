@@ -23,6 +23,7 @@ use async_trait::async_trait;
 use sqlx::ConnectOptions;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 
+use super::session::{RunnerSession, Settings};
 use super::sql_common::{self, ThrowawaySql, UrlServer};
 use super::{
     Applied, BoxFuture, Capabilities, CheckOutcome, Engine, EngineSpec, ReadQuery, RowStore,
@@ -91,6 +92,8 @@ pub struct Postgres {
     tool_url: Option<String>,
     /// `--pg-bin`, for finding pg_dump.
     bin_dir: Option<std::path::PathBuf>,
+    /// The runner's settings on the migrator and the clean state they leave.
+    session: RunnerSession,
 }
 
 impl Postgres {
@@ -114,6 +117,10 @@ impl Postgres {
         }
         engine.tool_url = target.tool_url;
         engine.bin_dir = options.bin_dir.clone();
+        if !options.read_only {
+            engine.session =
+                statements::open_session(&mut engine.migrator, &options.session).await?;
+        }
         Ok(engine)
     }
 
@@ -147,6 +154,7 @@ impl Postgres {
             fingerprints: fingerprint::FingerprintCache::default(),
             tool_url: None,
             bin_dir: None,
+            session: RunnerSession::default(),
         })
     }
 
@@ -254,6 +262,15 @@ impl Engine for Postgres {
 
     async fn apply(&mut self, script: &Script) -> Result<Applied> {
         sql_common::apply(&mut self.migrator, script).await
+    }
+
+    async fn session_settings(&mut self) -> Result<Settings> {
+        let now = statements::settings(&mut self.migrator).await?;
+        Ok(self.session.changed(&now))
+    }
+
+    async fn reset_session(&mut self, carried: &Settings) -> Result<()> {
+        statements::reset(&mut self.migrator, &self.session, carried).await
     }
 
     async fn apply_traced(&mut self, script: &Script) -> Result<(Applied, Vec<StatementTrace>)> {

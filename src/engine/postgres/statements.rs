@@ -5,6 +5,7 @@ use sqlx::Row;
 use sqlx::postgres::{PgConnection, PgDatabaseError, PgErrorPosition};
 
 use crate::checks::Check;
+use crate::engine::session::{self, RunnerSession, Settings};
 use crate::engine::sql_common::SqlSession;
 use crate::engine::{Applied, CheckOutcome};
 use crate::error::Context;
@@ -102,4 +103,64 @@ pub async fn run_check(conn: &mut PgConnection, check: &Check) -> Result<CheckOu
             source: e,
         }),
     }
+}
+
+/// Every setting of the session (`pg_settings`), and the current role as `role`, which
+/// `pg_settings` does not show.
+pub async fn settings(conn: &mut PgConnection) -> Result<Settings> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT name::text, coalesce(setting, '') FROM pg_settings \
+         UNION ALL SELECT 'role', current_user::text",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .context(|| "cannot read the migration session's settings".into())?;
+    Ok(rows.into_iter().collect())
+}
+
+/// Runs the runner's `statements` on the migrator and remembers the clean state they leave.
+pub async fn open_session(conn: &mut PgConnection, statements: &[String]) -> Result<RunnerSession> {
+    run_runner(conn, statements).await?;
+    Ok(RunnerSession {
+        statements: statements.to_vec(),
+        clean: settings(conn).await?,
+    })
+}
+
+async fn run_runner(conn: &mut PgConnection, statements: &[String]) -> Result<()> {
+    for statement in statements {
+        conn.run(statement)
+            .await
+            .map_err(|e| session::refused(statement, e))?;
+    }
+    Ok(())
+}
+
+/// Back to the clean state: `RESET ALL` (and the role, which it leaves), the runner's
+/// statements again, then what is `carried`.
+pub async fn reset(
+    conn: &mut PgConnection,
+    session: &RunnerSession,
+    carried: &Settings,
+) -> Result<()> {
+    conn.run("RESET ALL; RESET SESSION AUTHORIZATION; RESET ROLE")
+        .await
+        .context(|| "cannot reset the migration session".into())?;
+    run_runner(conn, &session.statements).await?;
+    for (name, value) in carried {
+        let set = if name == "role" {
+            conn.run(&format!("SET ROLE {}", crate::sql::pg::ident(value)))
+                .await
+                .map(drop)
+        } else {
+            sqlx::query("SELECT set_config($1, $2, false)")
+                .bind(name)
+                .bind(value)
+                .execute(&mut *conn)
+                .await
+                .map(drop)
+        };
+        set.context(|| format!("cannot set {name} again on the migration session"))?;
+    }
+    Ok(())
 }

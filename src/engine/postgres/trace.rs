@@ -174,6 +174,7 @@ pub async fn apply_traced(
     let mut held_before = HashMap::new();
     let mut starts = Vec::new();
     for statement in &script.statements {
+        crate::activity::statement(&script.path, statement.line, &statement.sql);
         let watch = PgLocks {
             watcher: &mut *watcher,
             pid,

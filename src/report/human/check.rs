@@ -52,6 +52,9 @@ pub fn render_human(report: &Report, out: &mut dyn Write, color: bool) -> std::i
     write_migrations(out, &p, report)?;
     write_findings(out, &p, report)?;
     writeln!(out)?;
+    if let Some(stop) = &report.interrupted {
+        writeln!(out, "{}", p.fg(AnsiColor::Yellow, &interrupted_line(stop)))?;
+    }
     let s = &report.summary;
     let verdict = match report.status {
         Status::Pass => p.fg(AnsiColor::Green, "pass"),
@@ -112,6 +115,7 @@ fn write_migrations(out: &mut dyn Write, p: &Paint, report: &Report) -> std::io:
             .max();
         let mark = match (m.status, worst) {
             (MigrationStatus::Skipped, _) => p.dim("-"),
+            (MigrationStatus::Interrupted, _) => p.fg(AnsiColor::Yellow, "■"),
             (MigrationStatus::Error, _) | (_, Some(Severity::Error)) => p.fg(AnsiColor::Red, "✗"),
             (_, Some(Severity::Warning)) => p.fg(AnsiColor::Yellow, "!"),
             _ => p.fg(AnsiColor::Green, "✓"),
@@ -119,6 +123,7 @@ fn write_migrations(out: &mut dyn Write, p: &Paint, report: &Report) -> std::io:
         let label = format!("{} {}", m.version, m.name);
         let timing = match m.status {
             MigrationStatus::Skipped => p.dim("skipped"),
+            MigrationStatus::Interrupted => p.fg(AnsiColor::Yellow, "interrupted"),
             _ => timings(m),
         };
         writeln!(out, "  {mark} {label:<width$}  {timing}")?;
@@ -265,4 +270,28 @@ fn duration(ms: u64) -> String {
     } else {
         format!("{:.1} s", ms as f64 / 1000.0)
     }
+}
+
+/// `interrupted by SIGTERM during 20240101000002 backfill (up), at migrations/2.up.sql:3
+/// UPDATE … after 12.0 s`.
+fn interrupted_line(stop: &crate::report::Interruption) -> String {
+    let mut line = format!("interrupted by {}", stop.signal);
+    if let Some(version) = &stop.migration {
+        let name = stop.migration_name.as_deref().unwrap_or_default();
+        line.push_str(&format!(" during {version} {name}"));
+        if let Some(step) = &stop.step {
+            line.push_str(&format!(" ({step})"));
+        }
+    }
+    if let Some(statement) = &stop.statement {
+        line.push_str(&format!(
+            ", at {}:{} {} after {}",
+            statement.file,
+            statement.line,
+            statement.sql,
+            duration(statement.running_ms)
+        ));
+    }
+    line.push_str("; the migrations after it did not run");
+    line
 }
