@@ -37,6 +37,7 @@ fn main() {
     if wanted("check") {
         demo_check(&mut report);
         history_check(&bins, &runtime, &mut report);
+        lookahead(&mut report);
         changed_since(&mut report);
     }
     if wanted("fingerprint") {
@@ -423,6 +424,45 @@ done"#,
     );
 }
 
+/// What seeding ahead costs before a run: reading every up of the generated history for what
+/// later migrations demand (`seed::future::collect`) vs reading and splitting the folder.
+fn lookahead(report: &mut Report) {
+    let count: usize = std::env::var("DRIFTLESS_BENCH_MIGRATIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(300);
+    let dir = tempfile::tempdir().expect("temp dir");
+    history::write_history(dir.path(), count);
+    let read = || {
+        let format = driftless::migrations::detect(dir.path()).expect("layout");
+        driftless::migrations::read(dir.path(), format, driftless::engine::postgres::split)
+            .expect("migrations")
+    };
+    let migrations = read();
+    let reading = median((0..5).map(|_| timed(|| drop(read()))).collect());
+    let dialect = driftless::sql::Dialect::Postgres;
+    let collecting = median(
+        (0..5)
+            .map(|_| timed(|| drop(driftless::seed::future::collect(&migrations, dialect))))
+            .collect(),
+    );
+    report.figure(
+        &format!("seeding ahead: demands of {count} migrations"),
+        ms(collecting),
+        format!("reading the folder {}", ms(reading)),
+        verdict(
+            collecting.as_secs_f64() < 1.0,
+            "under 1 s, a small part of a check",
+        ),
+    );
+}
+
+fn timed(work: impl FnOnce()) -> Duration {
+    let started = Instant::now();
+    work();
+    started.elapsed()
+}
+
 /// `--changed-since` on a 200-migration history with one changed migration vs a full check.
 fn changed_since(report: &mut Report) {
     let repo = tempfile::tempdir().expect("temp dir");
@@ -757,6 +797,7 @@ fn seed_speed(bins: &PgBinaries, runtime: &tokio::runtime::Runtime, report: &mut
         table_rows: &Default::default(),
         overrides: &overrides,
         explicit_keys: false,
+        demands: None,
     })
     .expect("plan");
     let mut generated = Vec::new();

@@ -7,6 +7,7 @@ mod util;
 use std::path::{Path, PathBuf};
 
 use sqlx::Connection;
+use util::my::My;
 use util::pg::Pg;
 use util::runtime;
 use util::{Run, driftless};
@@ -60,91 +61,6 @@ impl Pg {
         assert!(
             out.status.success(),
             "psql -f {file} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-}
-
-/// A disposable MariaDB server for `--url`.
-struct My {
-    server: driftless::engine::mysql::LocalServer,
-    runtime: tokio::runtime::Runtime,
-}
-
-impl My {
-    fn start() -> My {
-        let server = util::servers::mariadb();
-        let runtime = runtime();
-        drop(runtime.block_on(server.connect()).expect("server answers"));
-        My { server, runtime }
-    }
-
-    fn url(&self, db: &str) -> String {
-        let base = self.server.url();
-        let (root, _) = base.rsplit_once('/').unwrap();
-        format!("{root}/{db}")
-    }
-
-    fn database(&self, db: &str, dir: Option<&str>) -> String {
-        let root = self.url("");
-        let root = root.trim_end_matches('/').to_string();
-        self.runtime.block_on(async {
-            let mut conn = sqlx::MySqlConnection::connect(&root).await.unwrap();
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}")))
-                .execute(&mut conn)
-                .await
-                .unwrap();
-        });
-        for up in dir.map(ups).unwrap_or_default() {
-            self.exec(db, &up);
-        }
-        self.url(db)
-    }
-
-    fn exec(&self, db: &str, sql: &str) {
-        let url = self.url(db);
-        self.runtime.block_on(async {
-            let mut conn = sqlx::MySqlConnection::connect(&url).await.unwrap();
-            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
-                .execute(&mut conn)
-                .await
-                .unwrap_or_else(|e| panic!("{e}: {sql}"));
-        });
-    }
-
-    fn count(&self, db: &str, sql: &str) -> i64 {
-        let url = self.url(db);
-        self.runtime.block_on(async {
-            let mut conn = sqlx::MySqlConnection::connect(&url).await.unwrap();
-            sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql.to_string()))
-                .fetch_one(&mut conn)
-                .await
-                .unwrap_or_else(|e| panic!("{e}: {sql}"))
-        })
-    }
-
-    /// Feeds a script to the `mariadb` client from `dir`.
-    fn client_file(&self, db: &str, dir: &Path, file: &str) {
-        let port = self.server.port.to_string();
-        let script = std::fs::File::open(dir.join(file)).unwrap();
-        let out = std::process::Command::new("mariadb")
-            .current_dir(dir)
-            .args([
-                "--local-infile=1",
-                "-h",
-                "127.0.0.1",
-                "-P",
-                &port,
-                "-u",
-                "root",
-                db,
-            ])
-            .stdin(script)
-            .output()
-            .expect("the mariadb client runs");
-        assert!(
-            out.status.success(),
-            "mariadb < {file} failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
     }
@@ -515,7 +431,7 @@ fn overrides_choose_values_cardinalities_and_nulls() {
 #[test]
 fn mariadb_every_constraint_kind_holds_for_10k_rows() {
     let my = My::start();
-    let url = my.database("app", Some(MYSQL_KITCHEN));
+    let url = my.database("app", &ups(MYSQL_KITCHEN));
     let run = seed(&["--url", &url, "--rows", "10000", "--seed", "7"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let count = |sql: &str| my.count("app", sql);
@@ -573,7 +489,7 @@ fn mariadb_file_outputs_load_back_with_the_client() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     let counts = summary_counts(&run.stderr);
     assert_eq!(counts.len(), 7, "{}", run.stderr);
-    my.database("from_csv", Some(MYSQL_KITCHEN));
+    my.database("from_csv", &ups(MYSQL_KITCHEN));
     my.client_file("from_csv", &csv, "load.sql");
     for (table, n) in &counts {
         let plain = table.rsplit('.').next().unwrap();
@@ -596,7 +512,7 @@ fn mariadb_file_outputs_load_back_with_the_client() {
         sql.to_str().unwrap(),
     ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    my.database("from_sql", Some(MYSQL_KITCHEN));
+    my.database("from_sql", &ups(MYSQL_KITCHEN));
     my.client_file("from_sql", dir.path(), "seed.sql");
     for (table, n) in summary_counts(&run.stderr) {
         let plain = table.rsplit('.').next().unwrap().to_string();
@@ -712,7 +628,7 @@ fn a_row_the_server_refuses_rolls_back_its_table_or_everything_with_atomic() {
 #[test]
 fn mariadb_unsatisfiable_constraint_exits_2_with_an_empty_target() {
     let my = My::start();
-    let url = my.database("bad", None);
+    let url = my.database("bad", &[]);
     my.exec(
         "bad",
         "CREATE TABLE parents (id INT PRIMARY KEY);

@@ -7,8 +7,8 @@ use super::Signals;
 use crate::checks::load_checks;
 use crate::cli::CheckArgs;
 use crate::config::Config;
-use crate::engine::{Capability, EngineSpec, StartOptions};
-use crate::migrations::{self, MigrationFormat, display_path};
+use crate::engine::{Capability, Engine, EngineSpec, StartOptions};
+use crate::migrations::{self, Migration, MigrationFormat, display_path};
 use crate::report::{self, Format, HumanText, Progress, Report, Severity, Status};
 use crate::roundtrip::{self, RoundtripOptions};
 use crate::{Error, ExitCode, Result, policy};
@@ -129,6 +129,21 @@ fn read_inputs(settings: &Settings) -> Result<Inputs> {
     })
 }
 
+/// What later migrations demand of the rows seeded before each one, read from the ups in the
+/// engine's dialect; nothing when no rows are seeded or the engine stores documents.
+fn demands(
+    engine: &mut dyn Engine,
+    settings: &Settings,
+    migrations: &[Migration],
+) -> Vec<crate::seed::future::Demands> {
+    match engine.rows() {
+        Some(store) if settings.rows > 0 => {
+            crate::seed::future::collect(migrations, store.dialect())
+        }
+        _ => Vec::new(),
+    }
+}
+
 pub async fn run(args: CheckArgs, signals: &mut Signals) -> Result<ExitCode> {
     let started = Instant::now();
     let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
@@ -144,12 +159,14 @@ pub async fn run(args: CheckArgs, signals: &mut Signals) -> Result<ExitCode> {
         .await?;
     let server_version = engine.server_version().to_string();
     let server_settings = engine.server_settings();
+    let demands = demands(engine.as_mut(), &settings, &inputs.migrations);
     let options = RoundtripOptions {
         rows: settings.rows,
         seed: settings.seed,
         checks: &inputs.checks,
         full: inputs.changes.as_ref().map(|c| &c.changed),
         shapes: &inputs.shapes,
+        demands: &demands,
         format: inputs.format,
     };
     let mut outcome = roundtrip::RoundtripOutcome::default();

@@ -45,6 +45,9 @@ pub struct RoundtripOptions<'a> {
     pub full: Option<&'a BTreeSet<usize>>,
     /// Seed shapes of collections by name (MongoDB `--fixtures`).
     pub shapes: &'a Shapes,
+    /// Per migration, what it and later ones demand of the rows seeded before it
+    /// (`seed::future::collect`); empty: nothing.
+    pub demands: &'a [crate::seed::future::Demands],
     /// The migration tool, whose runner decides whether a session setting one migration
     /// makes carries into the next (`session.rs`).
     pub format: MigrationFormat,
@@ -348,6 +351,7 @@ impl Run<'_, '_> {
             rows: self.options.rows,
             seed: self.options.seed,
             shapes: self.options.shapes,
+            demands: self.options.demands.get(self.position),
         };
         let seeding = seeding::seed(self.engine, &s0, &plan, observer);
         let (seeded, reread) = timed(&mut self.time.seed, seeding).await?;

@@ -5,6 +5,7 @@ use crate::Result;
 use crate::engine::{Engine, Shapes};
 use crate::report::Observer;
 use crate::schema::SchemaSnapshot;
+use crate::seed::future::Demands;
 use crate::seed::{self, SeedOptions};
 
 /// How much to seed.
@@ -12,6 +13,8 @@ pub struct Plan<'a> {
     pub rows: usize,
     pub seed: u64,
     pub shapes: &'a Shapes,
+    /// What the migration about to run and those after it demand of the rows.
+    pub demands: Option<&'a Demands>,
 }
 
 /// Seeds what is empty in `schema`. Returns the rows (or documents) seeded, and whether the
@@ -36,6 +39,7 @@ pub async fn seed(
         rows: plan.rows,
         seed: plan.seed,
         style: store.seed_style(),
+        demands: plan.demands,
     };
     let mut progress = |table: &str, done: u64, total: u64| observer.seeding(table, done, total);
     let stats = seed::seed_empty_tables(store, schema, options, &mut progress).await?;

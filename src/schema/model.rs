@@ -204,4 +204,7 @@ pub struct ForeignKey {
     /// Qualified name of the referenced table.
     pub ref_table: String,
     pub ref_columns: Vec<String>,
+    /// `DEFERRABLE` (PostgreSQL): checked at commit when deferred, so a cycle of keys can be
+    /// filled inside one transaction.
+    pub deferrable: bool,
 }

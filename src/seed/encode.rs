@@ -288,8 +288,11 @@ fn json_value(out: &mut String, value: Option<&str>, form: Form) {
     }
 }
 
-/// SQL that gives the foreign key `fk` of a cycle its values once every table has rows:
-/// rows take parents in a fixed, scattered order, `null_percent` of them stay NULL.
+/// SQL that gives the foreign key `fk` of a cycle (or of a reference to its own table) its
+/// values once every table has rows: rows take parents in a fixed, scattered order,
+/// `null_percent` of them stay NULL. A reference to the table itself takes earlier rows only
+/// (see [`ParentPick`]); a key whose other columns are already set takes parents that agree
+/// with them.
 pub fn deferred_fk_update(
     dialect: Dialect,
     plan: &TablePlan,
@@ -297,6 +300,13 @@ pub fn deferred_fk_update(
     parent: &Table,
     null_percent: u32,
 ) -> Option<String> {
+    if fk.set_later.is_empty() {
+        return None;
+    }
+    let own = fk.parent == plan.qualified();
+    if own || fk.set_later.len() < fk.columns.len() {
+        return ParentPick::new(plan, fk, parent, null_percent).sql(dialect);
+    }
     let parent_ref = table_ref(dialect, parent);
     let keys = column_list(dialect, &fk.parent_columns);
     let not_null: Vec<String> = fk
@@ -401,6 +411,192 @@ impl FkUpdate {
             sets.join(", "),
             child = self.child,
         )
+    }
+}
+
+/// A deferred key that is more than "any parent will do": a reference to its own table, where
+/// rows are numbered by their key and take a parent numbered lower (so every chain ends at a
+/// root: a NULL, or with NOT NULL the first row, which points at itself), or a key with
+/// columns the row already has (`matched`), where the parent must agree with them (parents
+/// are numbered within each group of agreeing rows).
+struct ParentPick<'a> {
+    plan: &'a TablePlan,
+    fk: &'a FkPlan,
+    parent: &'a Table,
+    /// Positions of the key's columns the update matches (the others it sets).
+    matched: Vec<usize>,
+    forest: bool,
+    /// Rows that keep NULL, in percent (roots, for a forest).
+    keep_null: u32,
+}
+
+impl<'a> ParentPick<'a> {
+    fn new(plan: &'a TablePlan, fk: &'a FkPlan, parent: &'a Table, null_percent: u32) -> Self {
+        let matched: Vec<usize> = (0..fk.columns.len())
+            .filter(|p| !fk.set_later.contains(p))
+            .collect();
+        // Numbering rows as children and as parents the same way needs the matched columns to
+        // be the same ones on both sides.
+        let forest = fk.parent == plan.qualified()
+            && matched
+                .iter()
+                .all(|p| fk.columns[*p] == fk.parent_columns[*p]);
+        let mut pick = ParentPick {
+            plan,
+            fk,
+            parent,
+            matched,
+            forest,
+            keep_null: 0,
+        };
+        if pick.nullable() && !fk.one_to_one {
+            pick.keep_null = null_percent;
+        }
+        pick
+    }
+
+    /// Whether every column the update sets may stay NULL.
+    fn nullable(&self) -> bool {
+        self.fk.set_later.iter().all(|p| {
+            self.plan
+                .columns
+                .iter()
+                .any(|c| c.column.name == self.fk.columns[*p] && c.column.nullable)
+        })
+    }
+
+    /// `OVER (PARTITION BY … ORDER BY …)` with the parent's matched columns as partition.
+    fn window(&self, d: Dialect, order: &str) -> String {
+        let partition: Vec<&str> = self
+            .matched
+            .iter()
+            .map(|p| self.fk.parent_columns[*p].as_str())
+            .collect();
+        if partition.is_empty() {
+            format!("OVER ({order})")
+        } else {
+            format!("OVER (PARTITION BY {} {order})", column_list(d, partition))
+        }
+    }
+
+    /// `k1 IS NOT NULL AND …` over the referenced key.
+    fn keys_present(&self, d: Dialect) -> String {
+        let all: Vec<String> = self
+            .fk
+            .parent_columns
+            .iter()
+            .map(|c| format!("{} IS NOT NULL", ident(d, c)))
+            .collect();
+        all.join(" AND ")
+    }
+
+    /// The parents, numbered within their group (`i`), with the group's size (`k`).
+    fn parents(&self, d: Dialect) -> String {
+        let keys = column_list(d, &self.fk.parent_columns);
+        format!(
+            "SELECT {keys}, row_number() {} - 1 AS i, COUNT(*) {} AS k FROM {} WHERE {}",
+            self.window(d, &format!("ORDER BY {keys}")),
+            self.window(d, ""),
+            table_ref(d, self.parent),
+            self.keys_present(d)
+        )
+    }
+
+    /// The rows to update, numbered (`j`), with `row` their address (`ctid` or the primary
+    /// key): in a forest by their own key, as parents are; otherwise in storage order.
+    fn children(&self, d: Dialect, row: &str, order: &str) -> String {
+        let child = table_ref(d, &self.plan.table);
+        if !self.forest {
+            return format!(
+                "SELECT {row}, row_number() OVER (ORDER BY {order}) - 1 AS j FROM {child}"
+            );
+        }
+        let keys = column_list(d, &self.fk.parent_columns);
+        format!(
+            "SELECT {row}, row_number() {} - 1 AS j FROM {child} WHERE {}",
+            self.window(d, &format!("ORDER BY {keys}")),
+            self.keys_present(d)
+        )
+    }
+
+    /// Which parent row `j` takes: a scattered one of its group, or in a forest a lower
+    /// number (row 0 stays a root, or points at itself when NULL is not allowed).
+    fn pick(&self) -> String {
+        // Each parent once when the key is unique: a chain.
+        let lower = if self.fk.one_to_one {
+            "n.j - 1"
+        } else {
+            "((n.j * 7919) % 10007) % n.j"
+        };
+        // CASE, not AND: SQL does not promise to test `n.j > 0` before dividing by it.
+        match (self.forest, self.nullable()) {
+            (false, _) => "p.i = (n.j * 7919) % p.k".to_string(),
+            (true, true) => format!("p.i = CASE WHEN n.j > 0 THEN {lower} END"),
+            (true, false) => format!("p.i = CASE WHEN n.j > 0 THEN {lower} ELSE 0 END"),
+        }
+    }
+
+    /// The conditions of the update besides the row address.
+    fn conditions(&self, d: Dialect) -> String {
+        let mut all = vec![self.pick()];
+        for p in &self.matched {
+            all.push(format!(
+                "p.{} = c.{}",
+                ident(d, &self.fk.parent_columns[*p]),
+                ident(d, &self.fk.columns[*p])
+            ));
+        }
+        if self.keep_null > 0 {
+            all.push(format!("(n.j * 37 + 11) % 100 >= {}", self.keep_null));
+        }
+        all.join(" AND ")
+    }
+
+    fn sets(&self, d: Dialect, prefix: &str) -> String {
+        let sets: Vec<String> = self
+            .fk
+            .set_later
+            .iter()
+            .map(|p| {
+                format!(
+                    "{prefix}{} = p.{}",
+                    ident(d, &self.fk.columns[*p]),
+                    ident(d, &self.fk.parent_columns[*p])
+                )
+            })
+            .collect();
+        sets.join(", ")
+    }
+
+    fn sql(&self, d: Dialect) -> Option<String> {
+        let child = table_ref(d, &self.plan.table);
+        let conditions = self.conditions(d);
+        let parents = self.parents(d);
+        match d {
+            Dialect::Postgres => Some(format!(
+                "UPDATE {child} AS c SET {} FROM ({}) AS n, ({parents}) AS p \
+                 WHERE c.ctid = n.t AND {conditions}",
+                self.sets(d, ""),
+                self.children(d, "ctid AS t", "ctid"),
+            )),
+            // MySQL has no row address: the child needs a primary key.
+            Dialect::MySql if self.plan.table.primary_key.is_empty() => None,
+            Dialect::MySql => {
+                let pk = &self.plan.table.primary_key;
+                let join: Vec<String> = pk
+                    .iter()
+                    .map(|c| format!("c.{0} = n.{0}", ident(d, c)))
+                    .collect();
+                let pk = column_list(d, pk);
+                Some(format!(
+                    "UPDATE {child} AS c JOIN ({}) AS n ON {} JOIN ({parents}) AS p \
+                     ON {conditions} SET {}",
+                    self.children(d, &pk, &pk),
+                    join.join(" AND "),
+                    self.sets(d, "c."),
+                ))
+            }
+        }
     }
 }
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use fake::rand::rngs::StdRng;
 use fake::rand::{RngExt, SeedableRng};
 
-use super::plan::{Source, TablePlan};
+use super::plan::{ColumnPlan, Source, TablePlan};
 use super::values::{self, Request};
 use super::{SeedStyle, stable_hash};
 use crate::{Error, Result};
@@ -51,8 +51,12 @@ pub struct TableGen {
     driver: Option<(usize, Vec<u64>)>,
     combos: Vec<Combo>,
     rows: usize,
-    /// Columns in the order they are computed: those that follow another column come last.
+    /// Columns in the order they are computed: those that follow another column come last,
+    /// then references to an earlier row of the same table.
     order: Vec<usize>,
+    /// Per foreign key filled within the chunk ([`super::plan::FkPlan::in_chunk`]): the
+    /// planned column of each referenced key column.
+    own_keys: Vec<Option<Vec<usize>>>,
 }
 
 fn gcd(a: u64, b: u64) -> u64 {
@@ -90,7 +94,7 @@ fn driver(
     let index = plan
         .fks
         .iter()
-        .position(|f| f.per_parent.is_some() && !f.deferred)?;
+        .position(|f| f.per_parent.is_some() && f.reads_parent_keys())?;
     let fk = &plan.fks[index];
     let (lo, hi) = fk.per_parent.unwrap_or((0, 0));
     let parents = parents[index].as_ref().map_or(0, |k| k.len());
@@ -118,7 +122,10 @@ impl TableGen {
         let mut rows = plan.rows;
         for (fk, keys) in plan.fks.iter().zip(&parents) {
             let count = keys.as_ref().map_or(0, |k| k.len());
-            if count == 0 && !fk.nullable && !fk.deferred && rows > 0 {
+            if !fk.reads_parent_keys() {
+                continue;
+            }
+            if count == 0 && !fk.nullable && rows > 0 {
                 return Err(Error::input(format!(
                     "cannot seed {}: foreign key {} needs rows in {}, which has none",
                     plan.qualified(),
@@ -126,7 +133,7 @@ impl TableGen {
                     fk.parent
                 )));
             }
-            if fk.one_to_one && !fk.nullable && !fk.deferred {
+            if fk.one_to_one && !fk.nullable {
                 rows = rows.min(count);
             }
         }
@@ -142,9 +149,14 @@ impl TableGen {
         for combo in &combos {
             rows = rows.min(combo.total as usize);
         }
+        let own_keys = own_keys(&plan);
+        let own = |i: &usize| matches!(plan.columns[*i].source, Source::Key { fk, .. } if own_keys[fk].is_some());
         let after = |i: &usize| matches!(plan.columns[*i].source, Source::After { .. });
-        let mut order: Vec<usize> = (0..plan.columns.len()).filter(|i| !after(i)).collect();
+        let mut order: Vec<usize> = (0..plan.columns.len())
+            .filter(|i| !after(i) && !own(i))
+            .collect();
         order.extend((0..plan.columns.len()).filter(after));
+        order.extend((0..plan.columns.len()).filter(own));
         Ok(TableGen {
             plan,
             seed: table_seed,
@@ -154,6 +166,7 @@ impl TableGen {
             combos,
             rows,
             order,
+            own_keys,
         })
     }
 
@@ -177,11 +190,17 @@ impl TableGen {
         let mut rng = StdRng::seed_from_u64(
             self.seed ^ (index as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15),
         );
-        (start..end).map(|i| self.row(i, &mut rng)).collect()
+        let mut rows = Vec::with_capacity(end - start);
+        for i in start..end {
+            let row = self.row(i, &mut rng, &rows);
+            rows.push(row);
+        }
+        rows
     }
 
-    /// Which parent (index into its keys) each foreign key of row `i` points at.
-    fn parents_of(&self, i: usize, rng: &mut StdRng) -> Vec<Option<usize>> {
+    /// Which parent (index into its keys) each foreign key of row `i` points at; for a key
+    /// filled within the chunk, which of the `earlier` rows (`None`: the row itself).
+    fn parents_of(&self, i: usize, rng: &mut StdRng, earlier: usize) -> Vec<Option<usize>> {
         let mut chosen: Vec<Option<usize>> = vec![None; self.plan.fks.len()];
         for combo in &self.combos {
             let mut code = (i as u64 % combo.total.max(1)) * combo.stride % combo.total.max(1);
@@ -192,6 +211,10 @@ impl TableGen {
         }
         for (index, fk) in self.plan.fks.iter().enumerate() {
             if chosen[index].is_some() {
+                continue;
+            }
+            if fk.in_chunk {
+                chosen[index] = (earlier > 0).then(|| rng.random_range(0..earlier));
                 continue;
             }
             let Some(keys) = self.parents[index].as_ref().filter(|k| !k.is_empty()) else {
@@ -225,66 +248,101 @@ impl TableGen {
         chosen
     }
 
-    fn row(&self, i: usize, rng: &mut StdRng) -> Row {
-        let chosen = self.parents_of(i, rng);
+    /// Row `i`, after the `earlier` rows of its chunk.
+    fn row(&self, i: usize, rng: &mut StdRng, earlier: &[Row]) -> Row {
+        let chosen = self.parents_of(i, rng, earlier.len());
         let edge = self.style == SeedStyle::EdgeCases && i % EDGE_EVERY == EDGE_EVERY - 1;
         let mut row: Row = vec![None; self.plan.columns.len()];
         for &j in &self.order {
             let c = &self.plan.columns[j];
             if let Source::Key { fk, position } = &c.source {
-                row[j] = chosen[*fk]
-                    .and_then(|p| self.parents[*fk].as_ref().map(|k| k[p][*position].clone()));
-                continue;
-            }
-            if c.null_ratio > 0.0 && !edge && rng.random_bool(c.null_ratio) {
-                continue;
-            }
-            row[j] = match &c.source {
-                Source::OneOf { values, cumulative } => {
-                    let index = if c.unique {
-                        i % values.len()
-                    } else {
-                        let u: f64 = rng.random();
-                        cumulative.partition_point(|w| *w < u).min(values.len() - 1)
-                    };
-                    Some(values[index].clone())
-                }
-                Source::After {
-                    column,
-                    inclusive,
-                    rules,
-                } => row[*column]
-                    .as_deref()
-                    .and_then(|earlier| values::after(&c.column.kind, earlier, *inclusive, rng))
-                    .or_else(|| {
-                        values::value(
-                            &Request {
-                                column: &c.column,
-                                hint: values::Hint::None,
-                                rules,
-                                row: i,
-                                unique: c.unique,
-                                edge,
-                            },
-                            rng,
-                        )
-                    }),
-                Source::Value { hint, rules } => values::value(
-                    &Request {
-                        column: &c.column,
-                        hint: *hint,
-                        rules,
-                        row: i,
-                        unique: c.unique,
-                        edge,
+                row[j] = match &self.own_keys[*fk] {
+                    Some(key) => match chosen[*fk] {
+                        Some(p) => earlier[p][key[*position]].clone(),
+                        None => row[key[*position]].clone(),
                     },
-                    rng,
-                ),
-                Source::Key { .. } => None,
-            };
+                    None => chosen[*fk]
+                        .and_then(|p| self.parents[*fk].as_ref().map(|k| k[p][*position].clone())),
+                };
+                continue;
+            }
+            // Edge rows keep their values, except in columns that must stay NULL.
+            if c.null_ratio > 0.0 && (!edge || c.null_ratio >= 1.0) && rng.random_bool(c.null_ratio)
+            {
+                continue;
+            }
+            row[j] = self.value(c, i, &row, edge, rng);
         }
         row
     }
+
+    /// The value of column `c` (not a key) in row `i`, whose earlier columns are in `row`.
+    fn value(
+        &self,
+        c: &ColumnPlan,
+        i: usize,
+        row: &Row,
+        edge: bool,
+        rng: &mut StdRng,
+    ) -> Option<String> {
+        let request = |column, hint, rules, edge| Request {
+            column,
+            hint,
+            rules,
+            row: i,
+            unique: c.unique,
+            edge,
+        };
+        match &c.source {
+            Source::OneOf { values, cumulative } => {
+                let index = if c.unique {
+                    i % values.len()
+                } else {
+                    let u: f64 = rng.random();
+                    cumulative.partition_point(|w| *w < u).min(values.len() - 1)
+                };
+                Some(values[index].clone())
+            }
+            Source::After {
+                column,
+                inclusive,
+                rules,
+            } => row[*column]
+                .as_deref()
+                .and_then(|earlier| values::after(&c.column.kind, earlier, *inclusive, rng))
+                .or_else(|| {
+                    let r = request(&c.column, values::Hint::None, rules, edge);
+                    values::value(&r, rng)
+                }),
+            Source::Value { hint, rules } => {
+                values::value(&request(&c.column, *hint, rules, edge), rng)
+            }
+            // The limits of the later type are not edge cases of the text column holding them.
+            Source::Cast {
+                column,
+                hint,
+                rules,
+            } => values::value(&request(column, *hint, rules, false), rng)
+                .and_then(|v| values::shortened(v, &column.kind, &c.column.kind, i)),
+            Source::Key { .. } => None,
+        }
+    }
+}
+
+/// For each foreign key filled within the chunk, the planned columns of the keys it points at.
+fn own_keys(plan: &TablePlan) -> Vec<Option<Vec<usize>>> {
+    plan.fks
+        .iter()
+        .map(|fk| {
+            if !fk.in_chunk {
+                return None;
+            }
+            fk.parent_columns
+                .iter()
+                .map(|c| plan.columns.iter().position(|p| p.column.name == *c))
+                .collect()
+        })
+        .collect()
 }
 
 /// Children of one parent: uniform in `lo..=hi`, or around `mean` (Poisson, clipped).

@@ -9,6 +9,7 @@
 
 pub mod documents;
 pub mod encode;
+pub mod future;
 pub mod generate;
 pub mod overrides;
 pub mod plan;
@@ -51,11 +52,13 @@ pub fn stable_hash(bytes: &[u8]) -> u64 {
 
 /// How much and what kind of data to seed.
 #[derive(Debug, Clone, Copy)]
-pub struct SeedOptions {
+pub struct SeedOptions<'a> {
     /// Rows per empty table.
     pub rows: usize,
     pub seed: u64,
     pub style: SeedStyle,
+    /// What later migrations will demand of the rows (see [`future`]).
+    pub demands: Option<&'a future::Demands>,
 }
 
 /// Fills every empty seedable table of `schema` with `options.rows` rows for `check`: the same
@@ -65,12 +68,11 @@ pub struct SeedOptions {
 pub async fn seed_empty_tables(
     store: &mut dyn RowStore,
     schema: &SchemaSnapshot,
-    options: SeedOptions,
+    options: SeedOptions<'_>,
     progress: &mut dyn FnMut(&str, u64, u64),
 ) -> Result<SeedStats> {
-    let mut stats = SeedStats::default();
     if options.rows == 0 {
-        return Ok(stats);
+        return Ok(SeedStats::default());
     }
     let empty: BTreeSet<String> = store
         .empty_tables(schema)
@@ -86,23 +88,95 @@ pub async fn seed_empty_tables(
         table_rows: &BTreeMap::new(),
         overrides: &overrides,
         explicit_keys: false,
+        demands: options.demands,
     };
+    let plan = plan::plan_lenient(&request);
+    // Keys that wait for the end of a transaction: from the first table that has one, rows go
+    // in inside one transaction with constraints deferred.
+    let deferring = plan.tables.iter().position(TablePlan::needs_deferral);
+    let filled = fill_tables(store, schema, plan, deferring, options, progress).await;
+    let mut seeded = match filled {
+        Ok(seeded) => seeded,
+        Err(e) => {
+            // The transaction must not outlive the failure: the session serves the run on.
+            if deferring.is_some() {
+                let _ = store.execute("ROLLBACK").await;
+            }
+            return Err(e);
+        }
+    };
+    fill_deferred_keys(store, schema, &seeded).await;
+    if deferring.is_some() {
+        commit_deferred(store, schema, &mut seeded).await?;
+    }
+    Ok(seeded.iter().fold(SeedStats::default(), |mut stats, t| {
+        stats.tables += 1;
+        stats.rows += t.rows;
+        stats.skipped += t.skipped;
+        stats
+    }))
+}
+
+/// One seeded table: its generator and what the server took of its rows.
+struct Seeded {
+    generator: TableGen,
+    rows: u64,
+    skipped: u64,
+}
+
+/// Inserts the rows of every planned table, opening the transaction of deferred keys before
+/// the table at `deferring`.
+async fn fill_tables(
+    store: &mut dyn RowStore,
+    schema: &SchemaSnapshot,
+    plan: SeedPlan,
+    deferring: Option<usize>,
+    options: SeedOptions<'_>,
+    progress: &mut dyn FnMut(&str, u64, u64),
+) -> Result<Vec<Seeded>> {
     let mut seeded = Vec::new();
-    for table in plan::plan_lenient(&request).tables {
+    for (index, table) in plan.tables.into_iter().enumerate() {
+        if Some(index) == deferring {
+            store.execute("BEGIN").await?;
+            store.execute("SET CONSTRAINTS ALL DEFERRED").await?;
+        }
         if table.columns.is_empty() {
             continue;
         }
         let Some(generator) = generator(store, schema, table, options).await? else {
             continue;
         };
-        let (done, skipped) = insert_all(store, &generator, progress).await?;
-        stats.tables += 1;
-        stats.rows += done;
-        stats.skipped += skipped;
-        seeded.push(generator);
+        let (rows, skipped) = insert_all(store, &generator, progress).await?;
+        seeded.push(Seeded {
+            generator,
+            rows,
+            skipped,
+        });
     }
-    fill_deferred_keys(store, schema, &seeded).await;
-    Ok(stats)
+    Ok(seeded)
+}
+
+/// Commits the transaction of deferred keys. When the server refuses (a key still points
+/// nowhere) the rows inserted inside it are gone: they count as skipped, not seeded.
+async fn commit_deferred(
+    store: &mut dyn RowStore,
+    schema: &SchemaSnapshot,
+    seeded: &mut [Seeded],
+) -> Result<()> {
+    if let Err(e) = store.execute("COMMIT").await {
+        crate::debug!("seeded rows with deferred keys rolled back: {e}");
+        let _ = store.execute("ROLLBACK").await;
+    }
+    // PostgreSQL answers COMMIT in a failed transaction with a rollback, not an error: which
+    // tables are empty again says what was lost either way.
+    let empty: BTreeSet<String> = store.empty_tables(schema).await?.into_iter().collect();
+    for table in seeded {
+        if empty.contains(&table.generator.plan().qualified()) {
+            table.skipped += table.rows;
+            table.rows = 0;
+        }
+    }
+    Ok(())
 }
 
 /// The row generator of one planned table, with its parents' keys read from the database;
@@ -111,12 +185,12 @@ async fn generator(
     store: &mut dyn RowStore,
     schema: &SchemaSnapshot,
     table: TablePlan,
-    options: SeedOptions,
+    options: SeedOptions<'_>,
 ) -> Result<Option<TableGen>> {
     let mut parents = Vec::new();
     for fk in &table.fks {
         parents.push(match schema.tables.get(&fk.parent) {
-            Some(parent) if !fk.deferred => Some(Arc::new(
+            Some(parent) if fk.reads_parent_keys() => Some(Arc::new(
                 store
                     .sample_keys(parent, &fk.parent_columns, KEY_SAMPLE)
                     .await?,
@@ -159,19 +233,15 @@ async fn insert_all(
 
 /// Foreign keys of cycles (and self-references) get their values once every table has rows;
 /// if the server refuses, they stay NULL.
-async fn fill_deferred_keys(
-    store: &mut dyn RowStore,
-    schema: &SchemaSnapshot,
-    seeded: &[TableGen],
-) {
+async fn fill_deferred_keys(store: &mut dyn RowStore, schema: &SchemaSnapshot, seeded: &[Seeded]) {
     let dialect = store.dialect();
-    for generator in seeded {
-        let table = generator.plan();
+    for seeded in seeded {
+        let table = seeded.generator.plan();
         for fk in table.fks.iter().filter(|f| f.deferred) {
             let Some(parent) = schema.tables.get(&fk.parent) else {
                 continue;
             };
-            let null_percent = (plan::DEFAULT_NULL_RATIO * 100.0) as u32;
+            let null_percent = plan::null_percent(table, fk);
             if let Some(sql) = encode::deferred_fk_update(dialect, table, fk, parent, null_percent)
                 && let Err(e) = store.execute(&sql).await
             {
@@ -255,6 +325,7 @@ mod tests {
             table_rows: &BTreeMap::new(),
             overrides: &overrides,
             explicit_keys: false,
+            demands: None,
         })
         .unwrap();
         let table = plan.tables.into_iter().next().unwrap();

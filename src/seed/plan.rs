@@ -3,15 +3,34 @@
 //! written. `--explain` prints these decisions.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::fmt::Write as _;
 
+use super::future::{ColumnDemands, Demands};
 use super::overrides::{ColumnOverride, Overrides, TableOverride};
 use super::rules::{ColumnRules, rules_for};
 use super::values::{self, Hint, parse_timestamp};
-use crate::schema::{Column, ColumnKind, PartitionBound, Partitioning, SchemaSnapshot, Table};
+use crate::schema::{
+    Column, ColumnKind, ForeignKey, PartitionBound, Partitioning, SchemaSnapshot, Table,
+};
 use crate::{Error, Result, pii};
 
 /// Share of NULLs in nullable columns unless overridden.
 pub const DEFAULT_NULL_RATIO: f64 = 0.15;
+
+/// The share of rows (in percent) in which the deferred key `fk` stays NULL: that of the
+/// first column it sets.
+pub fn null_percent(table: &TablePlan, fk: &FkPlan) -> u32 {
+    let column = fk
+        .set_later
+        .first()
+        .map_or(&fk.columns[0], |p| &fk.columns[*p]);
+    let ratio = table
+        .columns
+        .iter()
+        .find(|c| c.column.name == *column)
+        .map_or(DEFAULT_NULL_RATIO, |c| c.null_ratio);
+    (ratio * 100.0).round() as u32
+}
 
 /// Where a column's values come from.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,6 +48,13 @@ pub enum Source {
     After {
         column: usize,
         inclusive: bool,
+        rules: ColumnRules,
+    },
+    /// Values of another type, written as text: a later migration casts the (text) column to
+    /// it. `column` is the column with that type.
+    Cast {
+        column: Column,
+        hint: Hint,
         rules: ColumnRules,
     },
 }
@@ -61,8 +87,28 @@ pub struct FkPlan {
     pub mean: Option<f64>,
     /// Popularity skew of parents (0 = uniform).
     pub skew: f64,
-    /// Part of a cycle: filled with NULL, then set once every table has rows.
+    /// Part of a cycle, or a reference to its own table: filled with NULL (or placeholders),
+    /// then set once every table has rows.
     pub deferred: bool,
+    /// Positions (in `columns`) of the columns a deferred key sets once every table has rows.
+    /// The others stay as generated and the parent must agree with them (a composite key that
+    /// shares a column with the table's primary key or another foreign key). Empty unless
+    /// `deferred`.
+    pub set_later: Vec<usize>,
+    /// Every column it sets later is NOT NULL: rows go in with placeholder values while the
+    /// DEFERRABLE constraint waits for the end of the transaction.
+    pub deferral: bool,
+    /// A NOT NULL reference to its own table whose key seeding generates: each row points at
+    /// an earlier row of its chunk, the chunk's first row at itself.
+    pub in_chunk: bool,
+}
+
+impl FkPlan {
+    /// Whether rows choose among the parent's existing keys when they are generated (not
+    /// later, and not among their own table's rows).
+    pub fn reads_parent_keys(&self) -> bool {
+        !self.deferred && !self.in_chunk
+    }
 }
 
 /// The plan of one table.
@@ -122,7 +168,13 @@ impl TablePlan {
     pub fn rows_from_parents(&self) -> bool {
         self.fks
             .iter()
-            .any(|f| f.per_parent.is_some() && !f.deferred)
+            .any(|f| f.per_parent.is_some() && f.reads_parent_keys())
+    }
+
+    /// Whether some foreign key waits for the end of the transaction (see
+    /// [`FkPlan::deferral`]).
+    pub fn needs_deferral(&self) -> bool {
+        self.fks.iter().any(|f| f.deferral)
     }
 }
 
@@ -133,6 +185,7 @@ pub struct SeedPlan {
 }
 
 /// What to plan.
+#[derive(Clone, Copy)]
 pub struct PlanRequest<'a> {
     pub schema: &'a SchemaSnapshot,
     /// Qualified names of the tables to fill.
@@ -144,27 +197,64 @@ pub struct PlanRequest<'a> {
     pub overrides: &'a Overrides,
     /// Generate integer keys the server would fill (files have no server to fill them).
     pub explicit_keys: bool,
+    /// What later migrations will demand of these tables (`check`, `seed --migrations`).
+    pub demands: Option<&'a Demands>,
 }
 
-/// Plans every requested table. Errors name the table, column and constraint.
+/// Plans every requested table. Errors name the table, column and constraint. When later
+/// migrations demand something of the tables and the plan cannot honour it, the tables are
+/// planned as the schema describes them.
 pub fn plan(request: &PlanRequest<'_>) -> Result<SeedPlan> {
+    if let Some(view) = request.demands.and_then(|d| d.view(request.schema)) {
+        let ahead = PlanRequest {
+            schema: &view.schema,
+            ..*request
+        };
+        match plan_with(&ahead, &view.columns) {
+            Ok(plan) => return Ok(plan),
+            Err(e) => crate::debug!("seeding without what later migrations demand: {e}"),
+        }
+    }
+    plan_with(request, &BTreeMap::new())
+}
+
+fn plan_with(
+    request: &PlanRequest<'_>,
+    future: &BTreeMap<String, ColumnDemands>,
+) -> Result<SeedPlan> {
     let order = fill_order(request.schema, request.tables, false)?;
     let mut tables = Vec::new();
     for (name, deferred) in order {
         let table = &request.schema.tables[&name];
-        tables.push(plan_table(request, table, &deferred)?);
+        tables.push(plan_table(request, table, &deferred, future.get(&name))?);
     }
     Ok(SeedPlan { tables })
 }
 
 /// Like [`plan`], for `check`: tables that cannot be planned are left out, and a cycle through
-/// NOT NULL keys is broken anyway (its rows are then rejected and counted as skipped).
+/// NOT NULL keys is broken anyway (its rows are then rejected and counted as skipped). A table
+/// that cannot be planned with what later migrations demand is planned without it.
 pub fn plan_lenient(request: &PlanRequest<'_>) -> SeedPlan {
-    let order = fill_order(request.schema, request.tables, true).unwrap_or_default();
+    let view = request.demands.and_then(|d| d.view(request.schema));
+    let ahead = view.as_ref().map(|v| PlanRequest {
+        schema: &v.schema,
+        ..*request
+    });
+    let used = ahead.as_ref().unwrap_or(request);
+    let order = fill_order(used.schema, used.tables, true).unwrap_or_default();
     let mut tables = Vec::new();
     for (name, deferred) in order {
-        let table = &request.schema.tables[&name];
-        match plan_table(request, table, &deferred) {
+        let future = view.as_ref().and_then(|v| v.columns.get(&name));
+        let planned = plan_table(used, &used.schema.tables[&name], &deferred, future).or_else(
+            |e| match view {
+                Some(_) => {
+                    crate::debug!("seeding {name} without what later migrations demand: {e}");
+                    plan_table(request, &request.schema.tables[&name], &deferred, None)
+                }
+                None => Err(e),
+            },
+        );
+        match planned {
             Ok(plan) => tables.push(plan),
             Err(e) => crate::debug!("not seeding {name}: {e}"),
         }
@@ -173,7 +263,9 @@ pub fn plan_lenient(request: &PlanRequest<'_>) -> SeedPlan {
 }
 
 /// The tables in an order where parents come first. In a cycle, the foreign keys that close it
-/// must be nullable: they are filled with NULL first and set afterwards (returned per table).
+/// must be able to wait: one of their columns can be NULL for a while (a composite key with a
+/// NULL column is not checked), or the constraint is DEFERRABLE. They are set once every table
+/// has rows (returned per table).
 pub fn fill_order(
     schema: &SchemaSnapshot,
     wanted: &BTreeSet<String>,
@@ -183,7 +275,7 @@ pub fn fill_order(
     let mut done: HashSet<&str> = HashSet::new();
     let mut remaining: Vec<&String> = wanted.iter().collect();
     while !remaining.is_empty() {
-        let waits_for = |name: &str| -> Vec<&str> {
+        let pending = |name: &str| -> Vec<&ForeignKey> {
             schema.tables[name]
                 .foreign_keys
                 .iter()
@@ -192,44 +284,113 @@ pub fn fill_order(
                         && wanted.contains(&fk.ref_table)
                         && !done.contains(fk.ref_table.as_str())
                 })
-                .map(|fk| fk.name.as_str())
                 .collect()
         };
-        if let Some(ready) = remaining.iter().position(|n| waits_for(n).is_empty()) {
+        if let Some(ready) = remaining.iter().position(|n| pending(n).is_empty()) {
             let name = remaining.remove(ready);
             done.insert(name);
             order.push((name.clone(), BTreeSet::new()));
             continue;
         }
-        // A cycle: start with a table whose pending foreign keys can all be NULL for a while.
+        // A cycle: start with a table whose pending foreign keys can all wait.
         let breakable = remaining.iter().position(|n| {
             let table = &schema.tables[n.as_str()];
-            waits_for(n).iter().all(|fk| {
-                table
-                    .foreign_keys
-                    .iter()
-                    .find(|f| f.name == *fk)
-                    .is_some_and(|f| {
-                        f.columns
-                            .iter()
-                            .all(|c| table.column(c).is_some_and(|c| c.nullable))
-                    })
-            })
+            let waits = pending(n);
+            waits.iter().all(|fk| can_wait(table, fk, &waits))
         });
         let Some(index) = breakable.or(lenient.then_some(0)) else {
-            let names: Vec<&str> = remaining.iter().map(|n| n.as_str()).collect();
-            return Err(Error::input(format!(
-                "cannot seed {}: their foreign keys form a cycle through NOT NULL columns; \
-                 make one of them nullable",
-                names.join(", ")
-            )));
+            return Err(cycle_error(schema, &remaining, &pending));
         };
         let name = remaining.remove(index);
-        let deferred: BTreeSet<String> = waits_for(name).into_iter().map(str::to_string).collect();
+        let deferred = pending(name).iter().map(|fk| fk.name.clone()).collect();
         done.insert(name);
         order.push((name.clone(), deferred));
     }
     Ok(order)
+}
+
+/// Positions of the columns of `fk` that can be set after the rows are in: not part of the
+/// table's primary key, and not filled by another of its foreign keys that does not wait too.
+fn settable(table: &Table, fk: &ForeignKey, waits: &dyn Fn(&ForeignKey) -> bool) -> Vec<usize> {
+    let elsewhere = |c: &String| {
+        table.primary_key.contains(c)
+            || table
+                .foreign_keys
+                .iter()
+                .any(|o| o.name != fk.name && !waits(o) && o.columns.contains(c))
+    };
+    (0..fk.columns.len())
+        .filter(|p| !elsewhere(&fk.columns[*p]))
+        .collect()
+}
+
+/// Whether `fk` can be set after the rows are in, while the keys in `waiting` wait too: one
+/// of the columns it sets can be NULL until then, or its constraint can be deferred.
+fn can_wait(table: &Table, fk: &ForeignKey, waiting: &[&ForeignKey]) -> bool {
+    let waits = |o: &ForeignKey| o.ref_table == table.qualified() || waiting.contains(&o);
+    let set = settable(table, fk, &waits);
+    let nullable = |p: &usize| table.column(&fk.columns[*p]).is_some_and(|c| c.nullable);
+    !set.is_empty() && (fk.deferrable || set.iter().any(nullable))
+}
+
+/// The error for tables whose foreign keys wait for one another when none of them can be
+/// broken. Each of them has a pending key that cannot wait, so following those keys from the
+/// first one comes back to a table already passed: that loop is the cycle that cannot be
+/// seeded, and each of its keys is named with the columns that keep it from waiting.
+fn cycle_error<'s>(
+    schema: &'s SchemaSnapshot,
+    remaining: &[&String],
+    pending: &dyn Fn(&str) -> Vec<&'s ForeignKey>,
+) -> Error {
+    let stuck = |name: &str| -> Option<(&'s ForeignKey, String)> {
+        let table = &schema.tables[name];
+        let waiting = pending(name);
+        let fk = waiting
+            .iter()
+            .copied()
+            .find(|fk| !can_wait(table, fk, &waiting))?;
+        Some((fk, why_it_cannot_wait(table, fk, &waiting)))
+    };
+    let mut path: Vec<(&str, String)> = Vec::new();
+    let mut at: &str = remaining[0];
+    while !path.iter().any(|(t, _)| *t == at) {
+        let Some((fk, why)) = stuck(at) else {
+            break;
+        };
+        path.push((at, why));
+        at = fk.ref_table.as_str();
+    }
+    let start = path.iter().position(|(t, _)| *t == at).unwrap_or(0);
+    let cycle = &path[start..];
+    let tables: Vec<&str> = cycle.iter().map(|(t, _)| *t).collect();
+    let keys: Vec<&str> = cycle.iter().map(|(_, why)| why.as_str()).collect();
+    Error::input(format!(
+        "cannot seed {}: their foreign keys form a cycle and none of them can be set after the \
+         rows are in ({}); make one of these columns nullable (or, on PostgreSQL, its foreign \
+         key DEFERRABLE)",
+        tables.join(", "),
+        keys.join("; ")
+    ))
+}
+
+/// `table.column + … → parent (why)` for a key of a cycle that cannot wait.
+fn why_it_cannot_wait(table: &Table, fk: &ForeignKey, waiting: &[&ForeignKey]) -> String {
+    let t = table.qualified();
+    let waits = |o: &ForeignKey| o.ref_table == t || waiting.contains(&o);
+    let set = settable(table, fk, &waits);
+    let (positions, why): (Vec<usize>, &str) = if set.is_empty() {
+        (
+            (0..fk.columns.len()).collect(),
+            "each also in the primary key or in another foreign key",
+        )
+    } else {
+        (set, "NOT NULL, and the key is not DEFERRABLE")
+    };
+    let columns: Vec<String> = positions
+        .iter()
+        .map(|p| format!("{t}.{}", fk.columns[*p]))
+        .collect();
+    format!("{} → {} ({why})", columns.join(" + "), fk.ref_table)
 }
 
 /// Columns whose name says they come after another: (later, earlier).
@@ -253,6 +414,7 @@ fn plan_table(
     request: &PlanRequest<'_>,
     table: &Table,
     deferred: &BTreeSet<String>,
+    future: Option<&ColumnDemands>,
 ) -> Result<TablePlan> {
     let name = table.qualified();
     let overrides = request.overrides.table(&table.schema, &table.name);
@@ -262,6 +424,7 @@ fn plan_table(
         overrides,
         filled: filled_columns(request, table),
         no_override: ColumnOverride::default(),
+        future,
     };
     let fks = plan_fks(&input, deferred);
     let keys = KeyPlan::new(&input, fks);
@@ -298,6 +461,8 @@ struct TableInput<'a> {
     /// Names of the columns seeding fills (see [`filled_columns`]).
     filled: BTreeSet<String>,
     no_override: ColumnOverride,
+    /// What later migrations demand of its columns beyond its keys and CHECKs.
+    future: Option<&'a ColumnDemands>,
 }
 
 impl TableInput<'_> {
@@ -359,11 +524,13 @@ fn filled_columns(request: &PlanRequest<'_>, table: &Table) -> BTreeSet<String> 
 }
 
 /// The foreign keys whose columns seeding fills, with their cardinality overrides (on the
-/// key's first column) and whether they wait for a cycle to close.
+/// key's first column), whether they wait for a cycle to close (and which of their columns
+/// are then set later), and how references to the table itself are filled.
 fn plan_fks(input: &TableInput<'_>, deferred: &BTreeSet<String>) -> Vec<FkPlan> {
     let table = input.table;
     let name = table.qualified();
     let nullable = |c: &String| table.column(c).is_some_and(|c| c.nullable);
+    let waits = |fk: &ForeignKey| deferred.contains(&fk.name) || fk.ref_table == name;
     table
         .foreign_keys
         .iter()
@@ -373,6 +540,16 @@ fn plan_fks(input: &TableInput<'_>, deferred: &BTreeSet<String>) -> Vec<FkPlan> 
             let one_to_one = std::iter::once(&table.primary_key)
                 .chain(table.unique_keys.iter())
                 .any(|k| !k.is_empty() && k.iter().all(|c| fk.columns.contains(c)));
+            let in_chunk = !one_to_one && within_chunks(input, fk, &waits);
+            let deferred = waits(fk) && !in_chunk;
+            let set_later = if deferred {
+                settable(table, fk, &waits)
+            } else {
+                Vec::new()
+            };
+            let deferral = fk.deferrable
+                && !set_later.is_empty()
+                && !set_later.iter().any(|p| nullable(&fk.columns[*p]));
             FkPlan {
                 name: fk.name.clone(),
                 parent: fk.ref_table.clone(),
@@ -383,10 +560,35 @@ fn plan_fks(input: &TableInput<'_>, deferred: &BTreeSet<String>) -> Vec<FkPlan> 
                 per_parent: first.per_parent,
                 mean: first.mean,
                 skew: first.skew.unwrap_or(0.0),
-                deferred: deferred.contains(&fk.name) || fk.ref_table == name,
+                deferred,
+                set_later,
+                deferral,
+                in_chunk,
             }
         })
         .collect()
+}
+
+/// Whether `fk`, a reference to its own table, can be filled while rows are generated: its
+/// columns are NOT NULL (so it cannot wait with NULL), its own (no primary key column or other
+/// foreign key fills one), and the keys it points at are values seeding generates.
+fn within_chunks(
+    input: &TableInput<'_>,
+    fk: &ForeignKey,
+    waits: &dyn Fn(&ForeignKey) -> bool,
+) -> bool {
+    let table = input.table;
+    let in_any_key = |c: &String| table.foreign_keys.iter().any(|f| f.columns.contains(c));
+    fk.ref_table == table.qualified()
+        && fk
+            .columns
+            .iter()
+            .all(|c| table.column(c).is_some_and(|c| !c.nullable))
+        && settable(table, fk, waits).len() == fk.columns.len()
+        && fk
+            .ref_columns
+            .iter()
+            .all(|c| input.fills_named(c) && !in_any_key(c))
 }
 
 /// The keys of a table: its planned foreign keys, which of them fill each column, the columns
@@ -395,21 +597,40 @@ struct KeyPlan {
     fks: Vec<FkPlan>,
     /// Column → (foreign key, position in it); the first foreign key naming a column fills it.
     key_of: BTreeMap<String, (usize, usize)>,
+    /// NOT NULL columns of a waiting foreign key: a generated value until the key is set
+    /// (column → the foreign key).
+    placeholders: BTreeMap<String, usize>,
     unique: HashSet<String>,
     combos: Vec<Vec<usize>>,
 }
 
 impl KeyPlan {
     fn new(input: &TableInput<'_>, fks: Vec<FkPlan>) -> KeyPlan {
+        let nullable = |c: &String| input.table.column(c).is_some_and(|c| c.nullable);
         let mut key_of: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+        let mut placeholders = BTreeMap::new();
         for (index, fk) in fks.iter().enumerate() {
+            // A waiting key leaves the columns it does not set to their own source, and puts
+            // placeholders where NULL is not allowed but the key need not hold yet (a NULL in
+            // another of its columns, or a deferred constraint).
+            let waits = fk.deferred && !fk.set_later.is_empty();
+            let may_hold_placeholders =
+                fk.deferral || fk.set_later.iter().any(|p| nullable(&fk.columns[*p]));
             for (position, c) in fk.columns.iter().enumerate() {
+                if waits && !fk.set_later.contains(&position) {
+                    continue;
+                }
+                if waits && may_hold_placeholders && !nullable(c) {
+                    placeholders.entry(c.clone()).or_insert(index);
+                    continue;
+                }
                 key_of.entry(c.clone()).or_insert((index, position));
             }
         }
         let mut keys = KeyPlan {
             fks,
             key_of,
+            placeholders,
             unique: HashSet::new(),
             combos: Vec::new(),
         };
@@ -473,14 +694,81 @@ fn plan_column(
     };
     let personal =
         pii::kind_of_column(Some(&input.table.name), &c.name).is_some() && !impersonal(&source);
-    Ok(ColumnPlan {
+    let mut plan = ColumnPlan {
         column: c.clone(),
         source,
         null_ratio,
         unique: is_unique,
         reason,
         personal,
-    })
+    };
+    if let Some(&fk) = keys.placeholders.get(&c.name) {
+        let _ = write!(
+            plan.reason,
+            "; a placeholder until foreign key {} is set after every table has rows",
+            keys.fks[fk].name
+        );
+    }
+    if let Some(future) = input.future {
+        ahead(&mut plan, future, in_pk);
+    }
+    Ok(plan)
+}
+
+/// What later migrations demand of a planned column: no NULLs where NOT NULL is coming, only
+/// NULLs where a foreign key to a table that does not exist yet is coming, values of the later
+/// type where a cast is coming.
+fn ahead(plan: &mut ColumnPlan, future: &ColumnDemands, in_pk: bool) {
+    let name = plan.column.name.clone();
+    if future.not_null.contains(&name) {
+        plan.null_ratio = 0.0;
+        plan.reason
+            .push_str("; no NULLs: a later migration makes it NOT NULL");
+    } else if future.orphans.contains(&name) && plan.column.nullable && !in_pk {
+        plan.null_ratio = 1.0;
+        plan.reason.push_str(
+            "; NULL: a later migration points it at a table or key that does not exist yet",
+        );
+    }
+    let Some(cast) = future.casts.get(&name) else {
+        return;
+    };
+    let Source::Value { hint, rules } = &plan.source else {
+        return;
+    };
+    let max_len = match plan.column.kind {
+        ColumnKind::Text { max_len, .. } => max_len,
+        ColumnKind::Char { len, .. } => Some(len),
+        _ => None,
+    };
+    // The shortest text of each type: a uuid cannot be shortened, a timestamp can be a date.
+    let shortest = match cast.kind {
+        ColumnKind::Uuid => 36,
+        ColumnKind::Timestamp { .. } | ColumnKind::Date => 10,
+        ColumnKind::Bool => 5,
+        _ => 1,
+    };
+    if max_len.is_some_and(|m| (m as usize) < shortest) {
+        return;
+    }
+    let mut rules = rules.clone();
+    if cast.allowed.is_some() {
+        rules.allowed.clone_from(&cast.allowed);
+    }
+    let column = Column {
+        kind: cast.kind.clone(),
+        ..plan.column.clone()
+    };
+    plan.reason = format!(
+        "{} as text: a later migration casts it to {}",
+        kind_name(&cast.kind),
+        cast.type_name
+    );
+    plan.source = Source::Cast {
+        column,
+        hint: *hint,
+        rules,
+    };
 }
 
 /// The partitioning of `table` when `c` is its key.
@@ -504,6 +792,10 @@ fn column_rules(input: &TableInput<'_>, c: &Column, o: &ColumnOverride) -> Resul
     }
     if let Some(p) = partition_key(table, c) {
         route_to_partitions(&p.bounds, &c.kind, &mut rules);
+    }
+    // A later prefix key: values must differ within their first n characters.
+    if let Some(&n) = input.future.and_then(|f| f.max_len.get(&c.name)) {
+        rules.max_len = Some(rules.max_len.map_or(n, |m| m.min(n)));
     }
     // MySQL's BOOLEAN is TINYINT(1): 0 or 1, not any byte.
     if c.data_type.eq_ignore_ascii_case("tinyint(1)")
@@ -927,6 +1219,7 @@ mod tests {
             columns: vec![column.into()],
             ref_table: format!("public.{parent}"),
             ref_columns: vec!["id".into()],
+            deferrable: false,
         }
     }
 
@@ -944,6 +1237,7 @@ mod tests {
             table_rows: &BTreeMap::new(),
             overrides: &overrides,
             explicit_keys: false,
+            demands: None,
         })
     }
 
@@ -976,7 +1270,119 @@ mod tests {
     #[test]
     fn cycles_through_not_null_keys_are_refused() {
         let err = plan_of(cycle(false), "").unwrap_err().to_string();
-        assert!(err.contains("cycle through NOT NULL"), "{err}");
+        assert!(
+            err.contains(
+                "public.a.b_id → public.b (NOT NULL, and the key is not DEFERRABLE); \
+                 public.b.a_id → public.a (NOT NULL"
+            ),
+            "{err}"
+        );
+    }
+
+    /// `tenants(id, owner_id) → users(tenant_id, id)` and `users(tenant_id) → tenants(id)`:
+    /// a tenant's owner is one of its users.
+    fn tenants_and_users(owner_nullable: bool, deferrable: bool) -> Vec<Table> {
+        let tenants = table(
+            "tenants",
+            vec![
+                col("id", int(), false),
+                col("owner_id", int(), owner_nullable),
+            ],
+            vec![ForeignKey {
+                name: "tenants_owner".into(),
+                columns: vec!["id".into(), "owner_id".into()],
+                ref_table: "public.users".into(),
+                ref_columns: vec!["tenant_id".into(), "id".into()],
+                deferrable,
+            }],
+            &[],
+        );
+        let mut users = table(
+            "users",
+            vec![col("tenant_id", int(), false), col("id", int(), false)],
+            vec![fk("users_tenant", "tenant_id", "tenants")],
+            &[],
+        );
+        users.primary_key = vec!["tenant_id".into(), "id".into()];
+        vec![tenants, users]
+    }
+
+    #[test]
+    fn composite_cycles_wait_only_on_the_columns_outside_the_primary_key() {
+        let p = plan_of(tenants_and_users(true, false), "").unwrap();
+        let tenants = &p.tables[0];
+        assert_eq!(tenants.table.name, "tenants");
+        let owner = &tenants.fks[0];
+        assert!(owner.deferred && !owner.deferral);
+        // `id` is the tenant's own key: only `owner_id` is set later, matching `id`.
+        assert_eq!(owner.set_later, vec![1]);
+        assert!(!p.tables[1].fks[0].deferred);
+        assert!(!p.tables.iter().any(TablePlan::needs_deferral));
+    }
+
+    #[test]
+    fn not_null_cycles_through_a_deferrable_key_wait_for_the_commit() {
+        let p = plan_of(tenants_and_users(false, true), "").unwrap();
+        let owner = &p.tables[0].fks[0];
+        assert!(owner.deferred && owner.deferral);
+        assert!(p.tables[0].needs_deferral());
+        let column = &p.tables[0].columns[1];
+        assert_eq!(column.column.name, "owner_id");
+        assert!(column.reason.contains("placeholder"), "{}", column.reason);
+        assert_eq!(column.null_ratio, 0.0);
+    }
+
+    #[test]
+    fn an_unseedable_composite_cycle_names_the_columns_that_keep_it_closed() {
+        let err = plan_of(tenants_and_users(false, false), "")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(
+                "public.tenants.owner_id → public.users (NOT NULL, and the key is not DEFERRABLE)"
+            ),
+            "{err}"
+        );
+        assert!(
+            err.contains(
+                "public.users.tenant_id → public.tenants (each also in the primary key or in \
+                 another foreign key)"
+            ),
+            "{err}"
+        );
+        assert!(!err.contains("public.tenants.id"), "{err}");
+    }
+
+    #[test]
+    fn the_cycle_named_is_the_one_no_key_of_can_wait() {
+        // a ⇄ b could be broken at a.b_id, but a also waits for c through NOT NULL a.c_id, and
+        // c for a: a ⇄ c is what cannot be seeded; d only points into it.
+        let a = table(
+            "a",
+            vec![
+                col("id", int(), false),
+                col("b_id", int(), true),
+                col("c_id", int(), false),
+            ],
+            vec![fk("a_b", "b_id", "b"), fk("a_c", "c_id", "c")],
+            &[],
+        );
+        let point_at_a = |name: &str| {
+            table(
+                name,
+                vec![col("id", int(), false), col("a_id", int(), false)],
+                vec![fk(&format!("{name}_a"), "a_id", "a")],
+                &[],
+            )
+        };
+        let tables = vec![a, point_at_a("b"), point_at_a("c"), point_at_a("d")];
+        let err = plan_of(tables, "").unwrap_err().to_string();
+        assert!(err.starts_with("cannot seed public.a, public.c:"), "{err}");
+        assert!(err.contains("public.a.c_id → public.c"), "{err}");
+        assert!(err.contains("public.c.a_id → public.a"), "{err}");
+        for innocent in ["b_id", "public.b", "public.d"] {
+            assert!(!err.contains(innocent), "{innocent}: {err}");
+        }
     }
 
     #[test]

@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 use super::SeedStyle;
 use super::encode::{self, Dialect, Encoder, Encoding};
 use super::generate::{Keys, TableGen};
-use super::plan::{DEFAULT_NULL_RATIO, SeedPlan, TablePlan};
+use super::plan::{SeedPlan, TablePlan};
 use crate::engine::RowStore;
 use crate::migrations::display_path;
 use crate::schema::SchemaSnapshot;
@@ -152,7 +152,7 @@ impl ChunkStream {
 fn wanted_keys(plan: &SeedPlan) -> BTreeMap<String, Vec<Vec<String>>> {
     let mut wanted: BTreeMap<String, Vec<Vec<String>>> = BTreeMap::new();
     for table in &plan.tables {
-        for fk in table.fks.iter().filter(|f| !f.deferred) {
+        for fk in table.fks.iter().filter(|f| f.reads_parent_keys()) {
             let list = wanted.entry(fk.parent.clone()).or_default();
             if !list.contains(&fk.parent_columns) {
                 list.push(fk.parent_columns.clone());
@@ -238,7 +238,7 @@ async fn parent_keys(
     let mut engine = engine;
     let mut parents = Vec::new();
     for fk in &table.fks {
-        if fk.deferred {
+        if !fk.reads_parent_keys() {
             parents.push(None);
             continue;
         }
@@ -260,15 +260,6 @@ async fn parent_keys(
     Ok(parents)
 }
 
-fn null_percent(table: &TablePlan, column: &str) -> u32 {
-    let ratio = table
-        .columns
-        .iter()
-        .find(|c| c.column.name == column)
-        .map_or(DEFAULT_NULL_RATIO, |c| c.null_ratio);
-    (ratio * 100.0).round() as u32
-}
-
 /// SQL that runs after every table has rows: foreign keys of cycles, then sequences.
 fn finishing_sql(
     dialect: Dialect,
@@ -282,7 +273,7 @@ fn finishing_sql(
             let Some(parent) = schema.tables.get(&fk.parent) else {
                 continue;
             };
-            let percent = null_percent(table, &fk.columns[0]);
+            let percent = super::plan::null_percent(table, fk);
             if let Some(update) = encode::deferred_fk_update(dialect, table, fk, parent, percent) {
                 sql.push(update);
             }
@@ -294,6 +285,13 @@ fn finishing_sql(
         }
     }
     sql
+}
+
+/// The statement that defers constraints, when some foreign key of the plan must wait for the
+/// end of the transaction ([`super::plan::FkPlan::deferral`]; PostgreSQL only).
+fn deferral_sql(dialect: Dialect, plan: &SeedPlan) -> Option<&'static str> {
+    let needed = plan.tables.iter().any(TablePlan::needs_deferral);
+    (needed && dialect == Dialect::Postgres).then_some("SET CONSTRAINTS ALL DEFERRED")
 }
 
 /// What a seeding run needs besides the plan.
@@ -336,8 +334,14 @@ async fn load_all(
     let mut collected: Collected = BTreeMap::new();
     let mut written = Written::default();
     let encoding = engine.load_encoding();
+    // Keys that wait for the end of the transaction need every table in the same one.
+    let deferral = deferral_sql(engine.dialect(), plan);
+    let atomic = atomic || deferral.is_some();
     if atomic {
         engine.execute("BEGIN").await?;
+    }
+    if let Some(sql) = deferral {
+        engine.execute(sql).await?;
     }
     for table in &plan.tables {
         let name = table.qualified();
@@ -554,6 +558,9 @@ pub async fn to_files(
     };
     let mut written = Written::default();
     files.script(preamble(format, dialect).as_bytes())?;
+    if let (Some(sql), true) = (deferral_sql(dialect, plan), format != FileFormat::Jsonl) {
+        files.script(format!("{sql};\n").as_bytes())?;
+    }
     for table in &plan.tables {
         let encoder = Arc::new(Encoder::new(files.encoding(), table));
         let mut own = files.table_file(table, &encoder)?;
@@ -732,6 +739,9 @@ pub async fn to_writer(
     let sql = matches!(encoding, Encoding::Sql(_));
     if sql {
         write_all(out, b"BEGIN;\n", &path)?;
+        if let Some(deferral) = deferral_sql(dialect, plan) {
+            write_all(out, format!("{deferral};\n").as_bytes(), &path)?;
+        }
     }
     let mut keys = Keyring {
         wanted: wanted_keys(plan),

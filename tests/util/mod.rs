@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod history;
+pub mod my;
 pub mod pg;
 pub mod servers;
 

@@ -15,6 +15,7 @@ use crate::migrations::{self, display_path};
 use crate::report::Observer;
 use crate::report::Progress;
 use crate::schema::SchemaSnapshot;
+use crate::seed::future;
 use crate::seed::plan::{self, PlanRequest, SeedPlan, Source};
 use crate::seed::run::{self, FileFormat, RunOptions, Written};
 use crate::seed::{Overrides, SeedStyle};
@@ -286,6 +287,9 @@ async fn seed_with(
         _ => (seedable.clone(), BTreeSet::new()),
     };
     let explicit_keys = matches!(target, Target::Files { .. } | Target::Explain);
+    // Rows go in after every migration: no later one demands anything, but the plan must see
+    // the unique indexes the schema holds beyond its tables' keys (partial, expressions).
+    let demands = future::Demands::new(store.dialect());
     let request = PlanRequest {
         schema: &schema,
         tables: &wanted,
@@ -293,6 +297,7 @@ async fn seed_with(
         table_rows: &rows.tables,
         overrides,
         explicit_keys,
+        demands: Some(&demands),
     };
     let plan = plan::plan(&request)?;
     let mut report = |table: &str, done: u64, total: u64| progress.seeding(table, done, total);
@@ -341,7 +346,7 @@ fn explain(plan: &SeedPlan, schema: &SchemaSnapshot) -> String {
         let rows = if let Some(fk) = table
             .fks
             .iter()
-            .find(|f| f.per_parent.is_some() && !f.deferred)
+            .find(|f| f.per_parent.is_some() && f.reads_parent_keys())
         {
             let (lo, hi) = fk.per_parent.unwrap_or_default();
             let mean = fk.mean.map(|m| format!(", mean {m}")).unwrap_or_default();

@@ -433,6 +433,7 @@ async fn read_foreign_keys(
                     columns: Vec::new(),
                     ref_table: String::new(),
                     ref_columns: Vec::new(),
+                    deferrable: false,
                 },
                 String::new(),
             )

@@ -744,7 +744,7 @@ async fn read_constraints(
                 fn.nspname || '.' || f.relname,
                 ARRAY(SELECT a.attname::text FROM unnest(con.confkey) WITH ORDINALITY k(n, i)
                       JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.n ORDER BY k.i),
-                obj_description(con.oid, 'pg_constraint')
+                obj_description(con.oid, 'pg_constraint'), con.condeferrable
          FROM pg_constraint con
          LEFT JOIN pg_class f ON f.oid = con.confrelid
          LEFT JOIN pg_namespace fn ON fn.oid = f.relnamespace
@@ -776,6 +776,7 @@ async fn read_constraints(
                 columns,
                 ref_table: opt(&row, 5)?.unwrap_or_default(),
                 ref_columns: row.try_get(6).context(|| "confkey".into())?,
+                deferrable: row.try_get(8).context(|| "condeferrable".into())?,
             }),
             _ => {}
         }

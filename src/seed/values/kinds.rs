@@ -19,6 +19,34 @@ pub fn can_generate(kind: &ColumnKind) -> bool {
     }
 }
 
+/// `value`, of `kind`, made to fit a text column of `text` kind that will be cast to `kind`:
+/// JSON becomes the row number, a timestamp its date, a number the row number; `None` (NULL)
+/// when nothing shorter of that kind exists.
+pub fn shortened(
+    value: String,
+    kind: &ColumnKind,
+    text: &ColumnKind,
+    row: usize,
+) -> Option<String> {
+    let max = match text {
+        ColumnKind::Text { max_len, .. } => max_len.map(|m| m as usize),
+        ColumnKind::Char { len, .. } => Some(*len as usize),
+        _ => None,
+    };
+    let Some(max) = max.filter(|m| value.chars().count() > *m) else {
+        return Some(value);
+    };
+    let shorter = match kind {
+        ColumnKind::Json
+        | ColumnKind::Int { .. }
+        | ColumnKind::Decimal { .. }
+        | ColumnKind::Float => row.to_string(),
+        ColumnKind::Timestamp { .. } | ColumnKind::Date => value.chars().take(10).collect(),
+        _ => return None,
+    };
+    (shorter.chars().count() <= max).then_some(shorter)
+}
+
 /// What is asked of the generator for one value.
 pub struct Request<'a> {
     pub column: &'a Column,
@@ -137,11 +165,13 @@ fn json_value<R: Rng + ?Sized>(ctx: &Ctx<'_>, rng: &mut R) -> String {
     } else {
         word.as_str()
     };
+    let score = rng.random_range(0..100);
+    let tag = rng.random_range(0..10);
+    let active = rng.random_bool(0.5);
+    // Keys in the order (and spacing) PostgreSQL prints jsonb in: shorter keys first. Text
+    // later cast to jsonb and back then comes back as it was written.
     format!(
-        "{{\"id\": {row}, \"label\": \"{label}\", \"score\": {}.5, \"tags\": [\"{word}\", \"x{}\"], \"active\": {}}}",
-        rng.random_range(0..100),
-        rng.random_range(0..10),
-        rng.random_bool(0.5)
+        "{{\"id\": {row}, \"tags\": [\"{word}\", \"x{tag}\"], \"label\": \"{label}\", \"score\": {score}.5, \"active\": {active}}}"
     )
 }
 

@@ -10,5 +10,5 @@ mod text;
 
 pub use dates::{format_date, format_timestamp, parse_timestamp};
 pub use hints::Hint;
-pub use kinds::{Request, after, can_generate, value};
+pub use kinds::{Request, after, can_generate, shortened, value};
 pub use text::{Locale, card_number, iban, uuid};
