@@ -237,3 +237,101 @@ fn columns_that_come_back_in_another_order_are_one_warning_on_every_engine() {
         serde_json::json!(["id", "a", "b"])
     );
 }
+
+/// The findings of one migration of a report.
+fn of<'a>(report: &'a Value, kind: &str, version: &str) -> Vec<&'a Value> {
+    findings(report, kind)
+        .into_iter()
+        .filter(|f| f["migration"] == version)
+        .collect()
+}
+
+#[test]
+fn one_cause_is_one_finding_at_the_statement_that_does_it() {
+    for (engine, dir, schema) in [
+        ("postgres", history("one_cause"), "public"),
+        (
+            "mysql",
+            "tests/fixtures/mysql/one_cause".to_string(),
+            "driftless",
+        ),
+    ] {
+        let run = check_json(&[
+            "--engine",
+            engine,
+            "--migrations",
+            &dir,
+            "--checks",
+            "tests/fixtures/no_checks",
+        ]);
+        let report = run.json();
+        util::assert_valid_report(&report);
+        // A DELETE whose ON DELETE CASCADE reaches three more tables: one finding after the
+        // up, one after the down, both at the DELETE, listing every table.
+        let purge = "20240101000002";
+        let destroyed = of(&report, "destructive_change", purge);
+        assert_eq!(destroyed.len(), 1, "{engine}: {}", run.stdout);
+        let lost: Vec<&Value> = of(&report, "data_loss", purge)
+            .into_iter()
+            .filter(|f| f["details"]["tables"].is_object())
+            .collect();
+        assert_eq!(lost.len(), 1, "{engine}: {}", run.stdout);
+        for f in [destroyed[0], lost[0]] {
+            assert_eq!(f["line"], 3, "{engine}: the DELETE's line: {f}");
+            assert_eq!(f["table"], "users", "{engine}");
+            let tables = f["details"]["tables"].as_object().unwrap();
+            assert_eq!(tables.len(), 4, "{engine}: {f}");
+            assert_eq!(tables[&format!("{schema}.users")]["rows_removed"], 100);
+            let through = f["details"]["through_foreign_keys"].as_array().unwrap();
+            assert_eq!(through.len(), 3, "{engine}: {f}");
+        }
+        // The values the up's UPDATE overwrote: at the UPDATE, in the up file.
+        let notes: Vec<&Value> = of(&report, "data_loss", purge)
+            .into_iter()
+            .filter(|f| f["column"] == "note")
+            .collect();
+        assert_eq!(notes.len(), 1, "{engine}: {}", run.stdout);
+        assert_eq!(notes[0]["line"], 2, "{engine}");
+        assert!(notes[0]["file"].as_str().unwrap().ends_with("purge.up.sql"));
+        // A column renamed and a new one under the old name: no type change, nothing lost.
+        let price = "20240101000003";
+        assert!(
+            report["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|f| f["migration"] != price),
+            "{engine}: {}",
+            run.stdout
+        );
+        // A table renamed and not renamed back: one drift finding, no lost rows.
+        let audit = "20240101000004";
+        let drift = of(&report, "schema_drift", audit);
+        assert_eq!(drift.len(), 1, "{engine}: {}", run.stdout);
+        assert_eq!(
+            drift[0]["details"]["renamed_to"],
+            format!("{schema}.audit_log"),
+            "{engine}"
+        );
+        assert!(of(&report, "data_loss", audit).is_empty(), "{engine}");
+    }
+}
+
+#[test]
+fn a_renamed_sequence_not_renamed_back_is_one_finding() {
+    let run = check_json(&[
+        "--migrations",
+        &history("one_cause"),
+        "--checks",
+        "tests/fixtures/no_checks",
+    ]);
+    let report = run.json();
+    let drift = of(&report, "schema_drift", "20240101000005");
+    assert_eq!(drift.len(), 1, "{}", run.stdout);
+    let f = drift[0];
+    assert_eq!(f["details"]["renamed_to"], "public.item_ids");
+    // The column default that follows the new name is part of the same finding.
+    let follows = f["details"]["follows_the_rename"].as_array().unwrap();
+    assert_eq!(follows.len(), 1, "{f}");
+    assert!(follows[0].as_str().unwrap().starts_with("table public.items"));
+}
