@@ -333,5 +333,26 @@ fn a_renamed_sequence_not_renamed_back_is_one_finding() {
     // The column default that follows the new name is part of the same finding.
     let follows = f["details"]["follows_the_rename"].as_array().unwrap();
     assert_eq!(follows.len(), 1, "{f}");
-    assert!(follows[0].as_str().unwrap().starts_with("table public.items"));
+    assert!(
+        follows[0]
+            .as_str()
+            .unwrap()
+            .starts_with("table public.items")
+    );
+}
+
+#[test]
+fn a_table_dropped_and_created_again_empty_is_one_data_loss() {
+    let run = check_json(&[
+        "--migrations",
+        &history("recreated_empty"),
+        "--checks",
+        "tests/fixtures/no_checks",
+    ]);
+    let report = run.json();
+    let lost = findings(&report, "data_loss");
+    assert_eq!(lost.len(), 1, "{}", run.stdout);
+    assert_eq!(lost[0]["details"]["recreated_empty"], true);
+    assert_eq!(lost[0]["details"]["rows_before"], 200);
+    assert_eq!(lost[0]["line"], 2, "the DROP TABLE's line");
 }

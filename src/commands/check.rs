@@ -221,6 +221,7 @@ pub async fn run(args: CheckArgs, signals: &mut Signals) -> Result<ExitCode> {
         data_changes: Vec::new(),
         findings: outcome.findings,
         summary: Default::default(),
+        phases_ms: outcome.phases_ms,
         interrupted: None,
     };
     if let Some((code, activity)) = &interrupted {

@@ -85,6 +85,7 @@ mod tests {
                 Finding::new(FindingKind::Irreversible, "no down"),
             ],
             summary: Default::default(),
+            phases_ms: Default::default(),
             interrupted: None,
         };
         let issues = codeclimate_value(&report);

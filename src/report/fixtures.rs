@@ -30,6 +30,7 @@ fn empty(command: &str) -> Report {
         data_changes: Vec::new(),
         findings: Vec::new(),
         summary: Default::default(),
+        phases_ms: Default::default(),
         interrupted: None,
     }
 }

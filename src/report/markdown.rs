@@ -190,6 +190,7 @@ mod tests {
                 })
                 .collect(),
             summary: Summary::default(),
+            phases_ms: Default::default(),
             interrupted: None,
         }
     }

@@ -219,6 +219,10 @@ pub struct Report {
     pub data_changes: Vec<DataChange>,
     pub findings: Vec<Finding>,
     pub summary: Summary,
+    /// `check`: where the time went, in ms per phase (seed, apply, schema, fingerprint, diff,
+    /// checks, drill_down).
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub phases_ms: std::collections::BTreeMap<String, u64>,
     /// The run was stopped before it finished: where it was. Everything above is what it
     /// had finished by then.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -332,6 +336,7 @@ impl Report {
             data_changes: Vec::new(),
             findings: Vec::new(),
             summary: Summary::default(),
+            phases_ms: std::collections::BTreeMap::new(),
             interrupted: None,
         }
     }

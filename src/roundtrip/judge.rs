@@ -161,6 +161,12 @@ impl Judge<'_> {
                         continue;
                     };
                     let counts = (rows_before, rows_after);
+                    // Dropped and created again empty: one finding for the table, not one
+                    // per column and one for its rows.
+                    if rows_after == 0 && rows_before > 0 {
+                        self.findings.push(f.emptied(rows_before));
+                        continue;
+                    }
                     for (column, values) in &gone_columns {
                         self.findings.push(f.column(column, *values, counts));
                     }
@@ -402,6 +408,20 @@ impl Lost<'_> {
         )
         .detail("rows_before", rows)
         .detail("rows_after", 0)
+    }
+
+    /// The table is there again, without any of its rows (dropped and created anew).
+    fn emptied(&self, rows: i64) -> Finding {
+        let name = self.old.qualified();
+        let w = self.words;
+        let message = format!(
+            "up→down left {} {name} empty: its {rows} {} are lost",
+            w.table, w.rows
+        );
+        self.base(name, None, message)
+            .detail("rows_before", rows)
+            .detail("rows_after", 0)
+            .detail("recreated_empty", true)
     }
 
     fn column(&self, column: &str, values: i64, (before, after): (i64, i64)) -> Finding {

@@ -79,6 +79,9 @@ pub struct RoundtripOutcome {
     pub migrations: Vec<MigrationResult>,
     pub findings: Vec<Finding>,
     pub checks_run: usize,
+    /// Where the time went, in ms: seed, apply, schema, fingerprint, diff, checks,
+    /// drill_down.
+    pub phases_ms: BTreeMap<String, u64>,
 }
 
 /// Runs the roundtrip over `migrations` in order.
@@ -146,6 +149,7 @@ pub async fn run_into(
         };
         run.out.migrations.push(result);
         run.out.checks_run = run.checks_ran.len();
+        run.out.phases_ms = run.time.as_ms();
         next = after;
     }
     crate::debug!("time spent: {:?}", run.time);
@@ -226,8 +230,34 @@ struct Timings {
     schema: Duration,
     fingerprint: Duration,
     apply: Duration,
+    diff: Duration,
     checks: Duration,
     drill_down: Duration,
+}
+
+impl Timings {
+    fn as_ms(&self) -> BTreeMap<String, u64> {
+        [
+            ("seed", self.seed),
+            ("apply", self.apply),
+            ("schema", self.schema),
+            ("fingerprint", self.fingerprint),
+            ("diff", self.diff),
+            ("checks", self.checks),
+            ("drill_down", self.drill_down),
+        ]
+        .into_iter()
+        .map(|(name, d)| (name.to_string(), d.as_millis() as u64))
+        .collect()
+    }
+}
+
+/// `work`, with the time it took added to `slot`.
+fn timed_now<T>(slot: &mut Duration, work: impl FnOnce() -> T) -> T {
+    let started = Instant::now();
+    let result = work();
+    *slot += started.elapsed();
+    result
 }
 
 async fn timed<T>(slot: &mut Duration, work: impl Future<Output = T>) -> T {
@@ -324,7 +354,9 @@ impl Run<'_, '_> {
         };
         let s2 = self.schema().await?;
         let d2 = self.fingerprint(&s2).await?;
-        let drift = crate::schema::diff(&s0, &s2, ("before up", "after up→down"));
+        let drift = timed_now(&mut self.time.diff, || {
+            crate::schema::diff(&s0, &s2, ("before up", "after up→down"))
+        });
         self.judge().schema_drift(m, &drift, Step::Down, script);
         self.judge()
             .data_loss(m, script, (&s0, &d0), (&s2, &d2))
@@ -333,7 +365,9 @@ impl Run<'_, '_> {
         let Some(s3) = self.reup(m, &mut result).await? else {
             return Ok((result, Next::Stop));
         };
-        let redrift = crate::schema::diff(&s1, &s3, ("after up", "after up→down→up"));
+        let redrift = timed_now(&mut self.time.diff, || {
+            crate::schema::diff(&s1, &s3, ("after up", "after up→down→up"))
+        });
         self.judge().schema_drift(m, &redrift, Step::Reup, &m.up);
         Ok((result, Next::Known(s3)))
     }

@@ -1,6 +1,7 @@
 //! A generated, schema-heavy migration history that looks like a real project's: tables with
 //! foreign keys and indexes, enums, views, trigger functions, added and renamed columns,
-//! widened types, defaults, comments and constraints, each migration with a correct down.
+//! widened types, defaults, comments and constraints, data-heavy backfills (thousands of rows
+//! inserted and every row updated), each migration with a correct down.
 //!
 //! Used by the "real history" test (zero findings expected) and by `make bench`.
 
@@ -16,6 +17,8 @@ struct TableModel {
     free_text: Vec<String>,
     next_column: usize,
     reviewed: bool,
+    /// The NOT NULL text column created as `title`, under its name now.
+    title: String,
 }
 
 /// Writes `count` migrations (`<version>_<name>.up.sql` / `.down.sql`) into `dir`.
@@ -35,7 +38,7 @@ pub fn write_history(dir: &Path, count: usize) {
             create_table(&mut tables, &mut next)
         } else {
             let t = next(tables.len());
-            match next(9) {
+            match next(10) {
                 0 => add_column(&mut tables[t]),
                 1 => add_index(&mut tables[t], i),
                 2 => rename_column(&mut tables[t]),
@@ -47,6 +50,7 @@ pub fn write_history(dir: &Path, count: usize) {
                     add_enum_column(&mut tables[t], enums)
                 }
                 7 => add_check(&mut tables[t], i),
+                8 => backfill(&tables[t], i),
                 _ => comment_and_default(&mut tables[t]),
             }
         };
@@ -88,6 +92,7 @@ fn create_table(
         free_text: vec!["title".into()],
         next_column: 0,
         reviewed: false,
+        title: "title".into(),
     });
     (format!("create_{name}"), up, down)
 }
@@ -130,6 +135,9 @@ fn rename_column(t: &mut TableModel) -> (String, String, String) {
         "ALTER TABLE {} RENAME COLUMN {renamed} TO {column};\n",
         t.name
     );
+    if t.title == column {
+        t.title = renamed.clone();
+    }
     t.free_text.push(renamed);
     (format!("rename_{}_{column}", t.name), up, down)
 }
@@ -170,6 +178,18 @@ fn add_trigger(t: &TableModel, i: usize) -> (String, String, String) {
         t.name
     );
     (format!("trigger_{function}"), up, down)
+}
+
+/// A data-heavy up: 2,000 rows inserted and every row's amount updated; the down undoes both.
+fn backfill(t: &TableModel, i: usize) -> (String, String, String) {
+    let (name, title) = (&t.name, &t.title);
+    let up = format!(
+        "INSERT INTO {name} (code, {title})\nSELECT 'bulk-' || g || '-{i}', 'imported ' || g FROM generate_series(1, 2000) g;\nUPDATE {name} SET amount = amount + 1;\n"
+    );
+    let down = format!(
+        "UPDATE {name} SET amount = amount - 1;\nDELETE FROM {name} WHERE code LIKE 'bulk-%-{i}';\n"
+    );
+    (format!("backfill_{name}_{i}"), up, down)
 }
 
 fn add_enum_column(t: &mut TableModel, n: usize) -> (String, String, String) {
