@@ -444,6 +444,17 @@ pub struct ServerArgs {
     /// it again.
     #[arg(long = "session-sql", value_name = "SQL")]
     pub session_sql: Vec<String>,
+
+    /// Longest a statement of a migration or a check may run before the server cancels it
+    /// (a finding naming the statement and the limit). Also `statement_timeout` in
+    /// driftless.toml. [default: 5m]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub statement_timeout: Option<std::time::Duration>,
+
+    /// Longest a migration's statement may wait for a lock. Also `lock_timeout` in
+    /// driftless.toml. [default: the server's]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub lock_timeout: Option<std::time::Duration>,
 }
 
 /// `--fail-on`: the lowest severity that makes the run fail.

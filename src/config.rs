@@ -9,6 +9,8 @@
 //! seed = 42
 //! fail_on = "error"                 # or "warning"
 //! sql_mode = "STRICT_TRANS_TABLES"  # MySQL: sql_mode of the migration session
+//! statement_timeout = "5m"          # a statement running longer is cancelled (a finding)
+//! lock_timeout = "10s"              # a statement waiting longer for a lock is cancelled
 //!
 //! [postgres]
 //! version = "17"                    # run on PostgreSQL 17 (fetched once when not installed)
@@ -58,6 +60,10 @@ pub struct Config {
     pub bin_dir: Option<PathBuf>,
     /// MySQL: the `sql_mode` of the migration session (default: the server's).
     pub sql_mode: Option<String>,
+    /// `statement_timeout = "5m"`: as `--statement-timeout`.
+    pub statement_timeout: Option<String>,
+    /// `lock_timeout = "10s"`: as `--lock-timeout`.
+    pub lock_timeout: Option<String>,
     /// `[postgres]`: settings of the PostgreSQL engine.
     #[serde(default)]
     pub postgres: PostgresConfig,
@@ -181,6 +187,18 @@ impl Config {
             && let Err(message) = version.parse::<crate::sandbox::WantedVersion>()
         {
             return Err((line_of("version"), format!("[postgres] version: {message}")));
+        }
+        for (key, value) in [
+            ("statement_timeout", &config.statement_timeout),
+            ("lock_timeout", &config.lock_timeout),
+        ] {
+            if let Some(text) = value
+                && text.trim().parse::<f64>().is_err()
+                && humantime::parse_duration(text.trim()).is_err()
+            {
+                let message = format!("{key}: `{text}` is not a duration like 30s or 5m");
+                return Err((line_of(key), message));
+            }
         }
         for rule in &config.allow {
             if FindingKind::parse(&rule.kind).is_none() {

@@ -75,6 +75,10 @@ pub fn exit_code(report: &crate::report::Report) -> ExitCode {
     }
 }
 
+/// How long a statement may run when neither flag nor config says: generous, so that only a
+/// statement that would never end is cancelled.
+pub const DEFAULT_STATEMENT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
+
 /// What every command that starts a server takes from `ServerArgs` and the config: binaries,
 /// the PostgreSQL version, `--offline`, MySQL's `sql_mode`, the runner's session statements;
 /// every tool's tracking tables are hidden until a command knows its tool ([`tool_tables`]).
@@ -91,8 +95,17 @@ pub fn server_options(
     } else {
         server.session_sql.clone()
     };
+    let duration = |flag: Option<std::time::Duration>, file: &Option<String>| {
+        flag.or_else(|| {
+            file.as_deref()
+                .and_then(|t| crate::cli::parse_duration(t).ok())
+        })
+    };
     engine::StartOptions {
         session,
+        statement_timeout: duration(server.statement_timeout, &config.statement_timeout)
+            .or(Some(DEFAULT_STATEMENT_TIMEOUT)),
+        lock_timeout: duration(server.lock_timeout, &config.lock_timeout),
         bin_dir: server
             .bin_dir
             .clone()

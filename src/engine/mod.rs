@@ -54,6 +54,14 @@ pub enum Applied {
 }
 
 impl Applied {
+    /// Whether the server cancelled a statement for running (or waiting for a lock) longer
+    /// than its limit: not something emptying tables or trying again would change.
+    pub fn timed_out(&self) -> bool {
+        matches!(self, Applied::Failed { code, .. }
+            if session::STATEMENT_TIMEOUT.contains(&code.as_str())
+                || session::LOCK_TIMEOUT.contains(&code.as_str()))
+    }
+
     /// How long the script ran, to the end or to its failure.
     pub fn ms(&self) -> u64 {
         match self {

@@ -41,3 +41,58 @@ pub fn refused(statement: &str, error: impl std::fmt::Display) -> Error {
          refused: {error}"
     ))
 }
+
+/// The time limits a session runs migrations and checks under (`--statement-timeout`,
+/// `--lock-timeout`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Limits {
+    pub statement: Option<std::time::Duration>,
+    pub lock: Option<std::time::Duration>,
+}
+
+/// Server error codes of a statement cancelled for running too long (PostgreSQL
+/// `query_canceled`, MariaDB `max_statement_time`, MySQL `max_execution_time`).
+pub const STATEMENT_TIMEOUT: &[&str] = &["57014", "1969", "3024"];
+/// … and for waiting too long for a lock (PostgreSQL `lock_not_available`, MySQL lock wait).
+pub const LOCK_TIMEOUT: &[&str] = &["55P03", "1205"];
+
+impl Limits {
+    pub fn of(options: &super::StartOptions) -> Limits {
+        Limits {
+            statement: options.statement_timeout,
+            lock: options.lock_timeout,
+        }
+    }
+
+    /// A failure the limits caused says which limit it met, and how to change it.
+    pub fn name_the_limit(&self, applied: super::Applied) -> super::Applied {
+        let super::Applied::Failed {
+            ms,
+            line,
+            code,
+            message,
+        } = applied
+        else {
+            return applied;
+        };
+        let shown = |d: std::time::Duration| humantime::format_duration(d).to_string();
+        let message = match (self.statement, self.lock) {
+            (Some(limit), _) if STATEMENT_TIMEOUT.contains(&code.as_str()) => format!(
+                "{message} (it ran longer than the statement timeout of {}; raise it with \
+                 --statement-timeout or statement_timeout in driftless.toml if it must)",
+                shown(limit)
+            ),
+            (_, Some(limit)) if LOCK_TIMEOUT.contains(&code.as_str()) => format!(
+                "{message} (it waited longer than the lock timeout of {} for a lock)",
+                shown(limit)
+            ),
+            _ => message,
+        };
+        super::Applied::Failed {
+            ms,
+            line,
+            code,
+            message,
+        }
+    }
+}

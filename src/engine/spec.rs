@@ -169,6 +169,10 @@ pub struct StartOptions {
     /// (`SET lock_timeout = '5s'`, `SET FOREIGN_KEY_CHECKS = 0`): run once the migration
     /// session connects, and again whenever it is reset.
     pub session: Vec<String>,
+    /// A statement of a migration or a check running longer is cancelled by the server.
+    pub statement_timeout: Option<std::time::Duration>,
+    /// A migration's statement waiting longer for a lock is cancelled by the server.
+    pub lock_timeout: Option<std::time::Duration>,
     /// Work in the database `url` names itself, and leave it in place at the end (`seed
     /// --url`: the user explicitly pointed driftless at it).
     pub in_place: bool,

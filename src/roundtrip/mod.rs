@@ -414,7 +414,8 @@ impl Run<'_, '_> {
         result.up_ms = Some(applied.ms());
         let (ran_s0, ran_d0, base_d0) = match applied {
             Applied::Done { .. } => (None, None, d0),
-            _ if !recover::has_rows(&d0) => {
+            // Cancelled for its time: emptying tables would only make it wait again.
+            _ if !recover::has_rows(&d0) || applied.timed_out() => {
                 result.status = MigrationStatus::Error;
                 let f = step::failed(self.engine, m, Step::Up, &m.up, applied, &s0).await?;
                 self.out.findings.push(f);

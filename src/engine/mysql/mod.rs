@@ -26,7 +26,7 @@ use sqlx::mysql::{MySqlConnectOptions, MySqlConnection};
 
 use std::str::FromStr;
 
-use super::session::{RunnerSession, Settings};
+use super::session::{Limits, RunnerSession, Settings};
 use super::sql_common::{self, ThrowawaySql, UrlServer};
 use super::{
     Applied, BoxFuture, Capabilities, CheckOutcome, Engine, EngineSpec, ReadQuery, RowStore,
@@ -89,6 +89,8 @@ pub struct MySql {
     hidden: Vec<String>,
     /// The runner's settings on the migrator and the clean state they leave.
     session: RunnerSession,
+    /// `--statement-timeout`, `--lock-timeout`.
+    limits: Limits,
 }
 
 /// Connection options as a migration tool would use them: no `PIPES_AS_CONCAT`, no forced
@@ -132,10 +134,12 @@ impl MySql {
         let session = if options.read_only {
             RunnerSession::default()
         } else {
-            statements::open_session(&mut migrator, &options.session).await?
+            let runner = runner_statements(options, version.contains("MariaDB"));
+            statements::open_session(&mut migrator, &runner).await?
         };
         Ok(MySql {
             session,
+            limits: Limits::of(options),
             migrator,
             observer,
             server: target.server,
@@ -162,6 +166,33 @@ impl MySql {
     pub fn observer(&mut self) -> &mut MySqlConnection {
         &mut self.observer
     }
+}
+
+/// What the migration session runs first: the time limits (MariaDB's `max_statement_time`
+/// holds for every statement; MySQL's `max_execution_time` only for `SELECT`s), then the
+/// runner's settings.
+fn runner_statements(options: &StartOptions, mariadb: bool) -> Vec<String> {
+    let mut statements = Vec::new();
+    if let Some(limit) = options.statement_timeout {
+        statements.push(if mariadb {
+            format!(
+                "SET SESSION max_statement_time = {:.3}",
+                limit.as_secs_f64()
+            )
+        } else {
+            format!(
+                "SET SESSION max_execution_time = {}",
+                limit.as_millis().max(1)
+            )
+        });
+    }
+    if let Some(limit) = options.lock_timeout {
+        let seconds = limit.as_secs().max(1);
+        statements.push(format!("SET SESSION lock_wait_timeout = {seconds}"));
+        statements.push(format!("SET SESSION innodb_lock_wait_timeout = {seconds}"));
+    }
+    statements.extend(options.session.iter().cloned());
+    statements
 }
 
 /// The user's own database (`seed --url`, `drift`).
@@ -287,7 +318,8 @@ impl Engine for MySql {
     /// a transaction; the others run statement by statement, and a failure leaves the
     /// statements before it applied (the roundtrip then shows what was left behind).
     async fn apply(&mut self, script: &Script) -> Result<Applied> {
-        sql_common::apply(&mut self.migrator, script).await
+        let applied = sql_common::apply(&mut self.migrator, script).await?;
+        Ok(self.limits.name_the_limit(applied))
     }
 
     async fn session_settings(&mut self) -> Result<Settings> {
@@ -332,7 +364,7 @@ impl Engine for MySql {
     }
 
     async fn run_check(&mut self, check: &Check) -> Result<CheckOutcome> {
-        statements::run_check(&mut self.observer, check).await
+        statements::run_check(&mut self.observer, check, self.limits.statement).await
     }
 
     async fn teardown(self: Box<Self>, keep: bool) -> Result<Option<String>> {

@@ -58,7 +58,28 @@ pub(super) fn cell(row: &MySqlRow, i: usize) -> Option<String> {
 }
 
 /// Runs a check in a read-only transaction.
-pub async fn run_check(conn: &mut MySqlConnection, check: &Check) -> Result<CheckOutcome> {
+pub async fn run_check(
+    conn: &mut MySqlConnection,
+    check: &Check,
+    limit: Option<std::time::Duration>,
+) -> Result<CheckOutcome> {
+    // MariaDB's per-session limit, for the check only (the observer also fingerprints large
+    // tables); MySQL has no such variable, and then the check runs without one.
+    if let Some(limit) = limit {
+        let set = format!(
+            "SET SESSION max_statement_time = {:.3}",
+            limit.as_secs_f64()
+        );
+        let _ = conn.run(&set).await;
+    }
+    let outcome = check_in_transaction(conn, check).await;
+    if limit.is_some() {
+        let _ = conn.run("SET SESSION max_statement_time = 0").await;
+    }
+    outcome
+}
+
+async fn check_in_transaction(conn: &mut MySqlConnection, check: &Check) -> Result<CheckOutcome> {
     conn.run("START TRANSACTION READ ONLY")
         .await
         .context(|| "cannot start a read-only transaction for checks".into())?;

@@ -23,7 +23,7 @@ use async_trait::async_trait;
 use sqlx::ConnectOptions;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 
-use super::session::{RunnerSession, Settings};
+use super::session::{Limits, RunnerSession, Settings};
 use super::sql_common::{self, ThrowawaySql, UrlServer};
 use super::{
     Applied, BoxFuture, Capabilities, CheckOutcome, Engine, EngineSpec, ReadQuery, RowStore,
@@ -96,6 +96,8 @@ pub struct Postgres {
     hidden: Vec<String>,
     /// The runner's settings on the migrator and the clean state they leave.
     session: RunnerSession,
+    /// `--statement-timeout`, `--lock-timeout`.
+    limits: Limits,
 }
 
 impl Postgres {
@@ -121,9 +123,10 @@ impl Postgres {
         engine.bin_dir = options.bin_dir.clone();
         engine.hidden = options.hidden_tables.clone();
         if !options.read_only {
-            engine.session =
-                statements::open_session(&mut engine.migrator, &options.session).await?;
+            let runner = runner_statements(options);
+            engine.session = statements::open_session(&mut engine.migrator, &runner).await?;
         }
+        engine.limits = Limits::of(options);
         Ok(engine)
     }
 
@@ -159,6 +162,7 @@ impl Postgres {
             bin_dir: None,
             hidden: Vec::new(),
             session: RunnerSession::default(),
+            limits: Limits::default(),
         })
     }
 
@@ -177,6 +181,20 @@ impl Postgres {
     pub fn observer(&mut self) -> &mut PgConnection {
         &mut self.observer
     }
+}
+
+/// What the migration session runs first: the time limits, then the runner's settings.
+fn runner_statements(options: &StartOptions) -> Vec<String> {
+    let ms = |d: std::time::Duration| d.as_millis().max(1);
+    let mut statements = Vec::new();
+    if let Some(limit) = options.statement_timeout {
+        statements.push(format!("SET statement_timeout = '{}ms'", ms(limit)));
+    }
+    if let Some(limit) = options.lock_timeout {
+        statements.push(format!("SET lock_timeout = '{}ms'", ms(limit)));
+    }
+    statements.extend(options.session.iter().cloned());
+    statements
 }
 
 /// The user's own database (`seed --url`, `drift`).
@@ -265,7 +283,8 @@ impl Engine for Postgres {
     }
 
     async fn apply(&mut self, script: &Script) -> Result<Applied> {
-        sql_common::apply(&mut self.migrator, script).await
+        let applied = sql_common::apply(&mut self.migrator, script).await?;
+        Ok(self.limits.name_the_limit(applied))
     }
 
     async fn session_settings(&mut self) -> Result<Settings> {
@@ -318,7 +337,7 @@ impl Engine for Postgres {
     }
 
     async fn run_check(&mut self, check: &Check) -> Result<CheckOutcome> {
-        statements::run_check(&mut self.observer, check).await
+        statements::run_check(&mut self.observer, check, self.limits.statement).await
     }
 
     async fn teardown(self: Box<Self>, keep: bool) -> Result<Option<String>> {

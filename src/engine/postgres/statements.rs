@@ -63,10 +63,23 @@ impl SqlSession for PgConnection {
 }
 
 /// Runs a check query in a read-only transaction on the observer connection.
-pub async fn run_check(conn: &mut PgConnection, check: &Check) -> Result<CheckOutcome> {
+pub async fn run_check(
+    conn: &mut PgConnection,
+    check: &Check,
+    limit: Option<std::time::Duration>,
+) -> Result<CheckOutcome> {
     conn.run("BEGIN READ ONLY")
         .await
         .context(|| "cannot start a read-only transaction for checks".into())?;
+    if let Some(limit) = limit {
+        let set = format!(
+            "SET LOCAL statement_timeout = '{}ms'",
+            limit.as_millis().max(1)
+        );
+        conn.run(&set)
+            .await
+            .context(|| "cannot limit the check's time".into())?;
+    }
     let sql = format!(
         "SELECT count(*) OVER ()::int8, row_to_json(q)::text FROM (\n{}\n) q LIMIT {CHECK_SAMPLE}",
         check.sql
