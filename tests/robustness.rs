@@ -378,3 +378,55 @@ fn panic_with_a_running_server_stops_it_and_removes_its_dir() {
     let alive = unsafe { libc::kill(pid as libc::pid_t, 0) } == 0;
     assert!(!alive, "postgres {pid} survived the panic");
 }
+
+#[test]
+fn a_fifo_among_the_migrations_is_exit_2_at_once() {
+    let dir = migration_dir(&[
+        ("1_a.up.sql", b"create table a (id int);"),
+        ("1_a.down.sql", b"drop table a;"),
+    ]);
+    let fifo = std::ffi::CString::new(dir.path().join("2_b.up.sql").to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo(3) on a path we own, with a valid NUL-terminated string.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+    let started = std::time::Instant::now();
+    let run = check_dir(dir.path());
+    assert!(started.elapsed() < Duration::from_secs(10), "it blocked");
+    assert_error(&run, 2, "not a regular file");
+}
+
+#[test]
+fn a_nul_byte_in_a_migration_is_exit_2_with_its_line() {
+    let dir = migration_dir(&[
+        ("1_a.up.sql", b"create table a (id int);\nselect '\0';\n"),
+        ("1_a.down.sql", b"drop table a;"),
+    ]);
+    let run = check_dir(dir.path());
+    assert_error(&run, 2, "1_a.up.sql:2");
+    assert!(run.stderr.contains("NUL byte"), "{}", run.stderr);
+}
+
+#[test]
+fn migrations_pointing_at_a_file_says_so() {
+    let dir = migration_dir(&[("1_a.up.sql", b"create table a (id int);")]);
+    let file = dir.path().join("1_a.up.sql");
+    let run = check_dir(&file);
+    assert_error(&run, 2, "is a file, not a folder");
+}
+
+#[test]
+fn a_check_that_writes_is_exit_2() {
+    let checks = migration_dir(&[("purge.sql", b"-- severity: error\ndelete from a;\n")]);
+    let run = driftless(&[
+        "check",
+        "--migrations",
+        &demo("clean"),
+        "--checks",
+        checks.path().to_str().unwrap(),
+    ]);
+    assert_error(&run, 2, "purge.sql:2");
+    assert!(
+        run.stderr.contains("would change the database"),
+        "{}",
+        run.stderr
+    );
+}

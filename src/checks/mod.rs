@@ -218,6 +218,12 @@ fn parse_check(path: &Path, split: Splitter) -> Result<Check> {
     }
     let statements = split(&text).map_err(|e| at(e.line, e.message))?;
     match statements.as_slice() {
+        [one] if !is_query(&one.sql) => Err(at(
+            one.line,
+            "a check is a query that returns the violating rows (SELECT, WITH, VALUES or \
+             TABLE); this statement would change the database"
+                .into(),
+        )),
         [one] => {
             check.sql = one.sql.clone();
             check.line = one.line;
@@ -229,6 +235,21 @@ fn parse_check(path: &Path, split: Splitter) -> Result<Check> {
             "check file must hold exactly one query (it returns the violating rows)".into(),
         )),
     }
+}
+
+/// Whether `sql` reads (its first word, comments aside, starts a query).
+fn is_query(sql: &str) -> bool {
+    let first = sql
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with("--"))
+        .unwrap_or_default()
+        .trim_start_matches('(')
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    matches!(first.as_str(), "select" | "with" | "values" | "table")
 }
 
 #[cfg(test)]

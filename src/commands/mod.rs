@@ -147,6 +147,13 @@ pub fn read_migrations(
     crate::migrations::MigrationFormat,
     Vec<crate::migrations::Migration>,
 )> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(Error::input(format!(
+            "{} is a file, not a folder: --migrations takes the folder that holds the \
+             migrations",
+            crate::migrations::display_path(dir).display()
+        )));
+    }
     if !dir.is_dir() {
         return Err(Error::input(format!(
             "migrations directory {} does not exist; {hint}",

@@ -153,6 +153,7 @@ pub fn detect(dir: &Path) -> Result<MigrationFormat> {
         })?
         .flatten()
         .collect();
+    super::refuse_special_files(&entries)?;
     let names: Vec<String> = entries
         .iter()
         .filter_map(|e| e.file_name().to_str().map(str::to_string))

@@ -299,10 +299,33 @@ pub struct SplitError {
 /// Reads a file as UTF-8 text; a file that is not valid UTF-8 is an input error at the line
 /// of the first bad byte.
 pub fn read_text(path: &Path) -> crate::Result<String> {
+    // Opening a FIFO would block until something writes to it (and ignore Ctrl-C meanwhile):
+    // only regular files are read.
+    if let Ok(meta) = std::fs::metadata(path)
+        && !meta.is_file()
+    {
+        let what = if meta.is_dir() {
+            "a directory"
+        } else {
+            "not a regular file (a pipe, socket or device)"
+        };
+        return Err(crate::Error::input(format!(
+            "{} is {what}; migrations are read from regular files only",
+            display_path(path).display()
+        )));
+    }
     let bytes = std::fs::read(path).map_err(|source| crate::Error::Read {
         path: path.to_path_buf(),
         source,
     })?;
+    if let Some(at) = bytes.iter().position(|&b| b == 0) {
+        let line = bytes[..at].iter().filter(|&&b| b == b'\n').count() + 1;
+        return Err(crate::Error::InputAt {
+            path: path.to_path_buf(),
+            line,
+            message: "file holds a NUL byte: not a text file".into(),
+        });
+    }
     let bytes = bytes
         .strip_prefix(b"\xEF\xBB\xBF".as_slice())
         .map(<[u8]>::to_vec)
@@ -322,6 +345,23 @@ pub fn read_text(path: &Path) -> crate::Result<String> {
     })
 }
 
+/// A pipe, socket or device among the migrations would block the reader that opens it (and
+/// Ctrl-C with it): an input error naming it.
+pub(crate) fn refuse_special_files(entries: &[std::fs::DirEntry]) -> crate::Result<()> {
+    let special = entries.iter().find(|e| {
+        e.file_type()
+            .is_ok_and(|t| !t.is_file() && !t.is_dir() && !t.is_symlink())
+    });
+    match special {
+        Some(odd) => Err(crate::Error::input(format!(
+            "{} is not a regular file (a pipe, socket or device); migrations are read from \
+             regular files only",
+            display_path(&odd.path()).display()
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// `path` relative to the working directory when it lies below it, for messages and reports.
 pub fn display_path(path: &Path) -> PathBuf {
     std::env::current_dir()
@@ -338,8 +378,10 @@ fn sorted_entries(dir: &Path) -> crate::Result<Vec<PathBuf>> {
             display_path(dir).display()
         ))
     })?;
+    let entries: Vec<std::fs::DirEntry> = entries.flatten().collect();
+    refuse_special_files(&entries)?;
     let mut paths: Vec<PathBuf> = entries
-        .flatten()
+        .into_iter()
         .map(|e| e.path())
         .filter(|p| {
             p.file_name()
