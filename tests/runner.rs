@@ -120,6 +120,12 @@ fn popx_reports_an_enum_value_used_in_the_transaction_that_added_it() {
     let report = check("postgres", "popx", "popx");
     let f = the_error(&report, "2");
     assert_refused(f, "55P04", "popx", "autocommit");
+    assert!(
+        f["details"]["fix"]
+            .as_str()
+            .unwrap()
+            .contains("before the migration that uses it")
+    );
     assert!(f["details"]["fix"].as_str().unwrap().contains("of its own"));
 }
 

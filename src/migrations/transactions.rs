@@ -23,10 +23,10 @@ pub struct ServerTransactions {
 /// How a runner sends a script it does not wrap in a transaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outside {
-    /// The whole file in one request (sqlx, golang-migrate, diesel, dbmate, popx).
+    /// The whole file in one request (sqlx, golang-migrate, diesel, dbmate).
     OneRequest,
     /// Statement by statement, each committed on its own (goose, Flyway and Liquibase over
-    /// JDBC, sqitch through psql).
+    /// JDBC, sqitch through psql, popx).
     EachStatement,
 }
 
@@ -66,9 +66,12 @@ impl MigrationFormat {
                  one transaction",
                 "move the statement into a migration file of its own",
             ),
+            // How popx sends an `.autocommit.` file was not verified from its source; Ory's
+            // own migrations add an enum value and use it in one such file, so statement by
+            // statement is taken.
             F::Popx | F::Dotted => (
                 true,
-                Outside::OneRequest,
+                Outside::EachStatement,
                 "popx runs every migration in a transaction",
                 "name the file `<version>_<name>[.<database>].autocommit.up.sql`",
             ),
