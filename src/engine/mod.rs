@@ -106,7 +106,8 @@ pub trait Engine: Send {
     }
 
     /// Applies a migration script as the migration tool would (in one transaction when
-    /// `script.transactional`). A failing statement is an `Applied::Failed`, not an `Err`.
+    /// `migrations::runs_in_transaction` says so for this engine's server). A failing
+    /// statement is an `Applied::Failed`, not an `Err`.
     async fn apply(&mut self, script: &Script) -> Result<Applied>;
 
     /// The settings of the session that applies migrations that differ from its clean state

@@ -33,6 +33,9 @@ pub struct EngineSpec {
     pub checks: CheckFormat,
     /// What the engine can do beyond the roundtrip.
     pub can: Capabilities,
+    /// What its server does with a script's transactions: how a migration runs as its tool
+    /// runs it (`migrations::runs_in_transaction`).
+    pub transactions: crate::migrations::ServerTransactions,
     /// Starts a disposable instance, or a throwaway database on `--url`.
     pub start: StartFn,
 }

@@ -25,6 +25,9 @@ pub trait SqlSession: Send {
     /// The statement that opens a transaction (`BEGIN`, `START TRANSACTION`).
     const BEGIN: &'static str;
 
+    /// What the server does with a script's transactions (the engine's spec says the same).
+    const TRANSACTIONS: crate::migrations::ServerTransactions;
+
     /// Runs `sql` (one or more statements, not prepared) and returns the rows it affected.
     async fn run(&mut self, sql: &str) -> std::result::Result<u64, sqlx::Error>;
 
@@ -72,14 +75,17 @@ pub fn last_statement(script: &Script) -> Statement {
     })
 }
 
-/// Applies `script` as a migration tool would: in one transaction when the script is
-/// transactional, statement by statement. A failing statement is an `Applied::Failed`, and
-/// leaves no open transaction behind (whether ours or one the script opened).
+/// Applies `script` as its tool's runner would, statement by statement: in one transaction
+/// when the runner wraps it, or when the runner sends the whole file as one request and the
+/// server makes that one transaction (`migrations::runs_in_transaction`). A failing statement
+/// is an `Applied::Failed`, and leaves no open transaction behind (whether ours or one the
+/// script opened).
 pub async fn apply<S: SqlSession>(conn: &mut S, script: &Script) -> Result<Applied> {
     let started = Instant::now();
     let ms = || started.elapsed().as_millis() as u64;
     let context = lost_connection(script);
-    if script.transactional {
+    let wrapped = crate::migrations::runs_in_transaction(script, S::TRANSACTIONS);
+    if wrapped {
         conn.run(S::BEGIN).await.context(context)?;
     }
     for statement in &script.statements {
@@ -92,9 +98,7 @@ pub async fn apply<S: SqlSession>(conn: &mut S, script: &Script) -> Result<Appli
             return Ok(failed);
         }
     }
-    if script.transactional
-        && let Err(e) = conn.run("COMMIT").await
-    {
+    if wrapped && let Err(e) = conn.run("COMMIT").await {
         let failed = failure::<S>(e, &last_statement(script), &context, ms())?;
         let _ = conn.run("ROLLBACK").await;
         return Ok(failed);

@@ -1,7 +1,9 @@
 //! Comment directives that authors write into migration files.
 //!
-//! - `-- driftless:no-transaction` (or sqlx's `-- no-transaction` on the first line): run the
-//!   script statement by statement, outside a transaction.
+//! - `-- driftless:no-transaction`: the runner does not wrap this script in a transaction,
+//!   whatever its tool's rule says (for projects' own runners); a tool's own opt-out (sqlx's
+//!   `-- no-transaction` as the file's first bytes, kept in `first_line_no_transaction`) is
+//!   honoured by that tool's reader only.
 //! - `-- driftless:allow <kind> <reason>`: findings of that kind for this migration become
 //!   `info`, carrying the reason.
 
@@ -17,20 +19,25 @@ pub struct Allow {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Directives {
     pub no_transaction: bool,
+    /// The text starts with `-- no-transaction` (sqlx's opt-out: `starts_with`, so nothing,
+    /// not even a blank line, may come before it).
+    pub first_line_no_transaction: bool,
     pub allows: Vec<Allow>,
 }
 
 impl Directives {
     pub fn parse(text: &str) -> Directives {
-        let mut directives = Directives::default();
+        let mut directives = Directives {
+            first_line_no_transaction: text.starts_with("-- no-transaction"),
+            ..Directives::default()
+        };
         for (index, raw) in text.lines().enumerate() {
             let line = raw.trim();
             let Some(comment) = line.strip_prefix("--").or_else(|| line.strip_prefix('#')) else {
                 continue;
             };
             let comment = comment.trim();
-            if comment == "driftless:no-transaction" || (index == 0 && comment == "no-transaction")
-            {
+            if comment == "driftless:no-transaction" {
                 directives.no_transaction = true;
             } else if let Some(rest) = comment.strip_prefix("driftless:allow") {
                 let mut parts = rest.trim().splitn(2, char::is_whitespace);
@@ -71,10 +78,9 @@ mod tests {
     #[test]
     fn reads_no_transaction_forms() {
         assert!(Directives::parse("-- driftless:no-transaction\n").no_transaction);
-        assert!(
-            Directives::parse("-- no-transaction\ncreate index concurrently i on t(a);")
-                .no_transaction
-        );
-        assert!(!Directives::parse("select 1;\n-- no-transaction\n").no_transaction);
+        let sqlx = Directives::parse("-- no-transaction\ncreate index concurrently i on t(a);");
+        assert!(sqlx.first_line_no_transaction && !sqlx.no_transaction);
+        assert!(!Directives::parse("select 1;\n-- no-transaction\n").first_line_no_transaction);
+        assert!(!Directives::parse("\n-- no-transaction\n").first_line_no_transaction);
     }
 }

@@ -2,7 +2,9 @@
 //! `U<version>__<description>.sql`, repeatable `R__<description>.sql` (applied after all
 //! versioned migrations, in description order), found in the locations of `flyway.conf` /
 //! `flyway.toml` when the folder has one (searched recursively, as Flyway does). A
-//! `<script>.sql.conf` with `executeInTransaction=false` is honoured.
+//! `<script>.sql.conf` with `executeInTransaction=false` is honoured, and so is Flyway's own
+//! choice: a migration whose statements all cannot run in a transaction runs outside one, one
+//! that mixes both is refused unless `flyway.mixed=true`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -104,6 +106,7 @@ pub fn read(dir: &Path, split: Splitter) -> Result<Vec<Migration>> {
         }
         walk(&location, &mut files)?;
     }
+    let mixed = mixed_allowed(dir)?;
     let mut versioned: Vec<Migration> = Vec::new();
     let mut undo: BTreeMap<String, PathBuf> = BTreeMap::new();
     let mut repeatable: Vec<Migration> = Vec::new();
@@ -126,7 +129,7 @@ pub fn read(dir: &Path, split: Splitter) -> Result<Vec<Migration>> {
         match kind {
             Kind::Versioned(version) => {
                 let mut m = Migration::new(version, description, read_script(&path, split)?);
-                apply_conf(&path, &mut m.up)?;
+                apply_conf(&path, &mut m.up, mixed)?;
                 versioned.push(m);
             }
             Kind::Undo(version) => {
@@ -135,7 +138,7 @@ pub fn read(dir: &Path, split: Splitter) -> Result<Vec<Migration>> {
             Kind::Repeatable => {
                 let mut m = Migration::new("R", description, read_script(&path, split)?);
                 m.repeatable = true;
-                apply_conf(&path, &mut m.up)?;
+                apply_conf(&path, &mut m.up, mixed)?;
                 repeatable.push(m);
             }
         }
@@ -152,7 +155,7 @@ pub fn read(dir: &Path, split: Splitter) -> Result<Vec<Migration>> {
             )));
         };
         let mut down = read_script(&path, split)?;
-        apply_conf(&path, &mut down)?;
+        apply_conf(&path, &mut down, mixed)?;
         m.down = Some(down);
     }
     repeatable.sort_by(|a, b| a.name.cmp(&b.name));
@@ -160,8 +163,9 @@ pub fn read(dir: &Path, split: Splitter) -> Result<Vec<Migration>> {
     Ok(versioned)
 }
 
-/// `<script>.sql.conf` next to a script: `executeInTransaction=false`.
-fn apply_conf(script_path: &Path, script: &mut super::Script) -> Result<()> {
+/// `<script>.sql.conf` next to a script: `executeInTransaction=false`; without it, Flyway's
+/// own decision from the statements ([`flyway_decides`]).
+fn apply_conf(script_path: &Path, script: &mut super::Script, mixed: bool) -> Result<()> {
     let conf = PathBuf::from(format!("{}.conf", script_path.display()));
     if conf.is_file() {
         let text = read_text(&conf)?;
@@ -170,9 +174,87 @@ fn apply_conf(script_path: &Path, script: &mut super::Script) -> Result<()> {
             l.eq_ignore_ascii_case("executeInTransaction=false")
         }) {
             script.transactional = false;
+            return Ok(());
         }
     }
+    flyway_decides(script, mixed);
     Ok(())
+}
+
+/// Flyway's parser marks the PostgreSQL statements that cannot run in a transaction; a
+/// migration of only such statements runs outside one, and one mixing them with others is
+/// refused before anything runs, unless `mixed` is set (then it runs outside a transaction).
+fn flyway_decides(script: &mut super::Script, mixed: bool) {
+    let outside: Vec<usize> = script
+        .statements
+        .iter()
+        .filter(|s| s.needs_autocommit && non_transactional(&s.sql))
+        .map(|s| s.line)
+        .collect();
+    let Some(&first) = outside.first() else {
+        return;
+    };
+    if outside.len() == script.statements.len() || mixed {
+        script.transactional = false;
+    } else {
+        script.refused = Some((
+            first,
+            "Flyway refuses a migration that mixes statements that cannot run in a transaction \
+             with statements that can (flyway.mixed is false)"
+                .into(),
+        ));
+    }
+}
+
+/// The statements Flyway's PostgreSQL parser says cannot run in a transaction (MySQL's DDL,
+/// which the splitter also marks, commits implicitly and is not among them).
+fn non_transactional(sql: &str) -> bool {
+    let words: Vec<String> = sql
+        .split_whitespace()
+        .take(5)
+        .map(|w| w.trim_end_matches(';').to_ascii_uppercase())
+        .collect();
+    let w: Vec<&str> = words.iter().map(String::as_str).collect();
+    matches!(
+        w.as_slice(),
+        ["VACUUM", ..]
+            | ["REINDEX", ..]
+            | ["ALTER", "SYSTEM", ..]
+            | ["DISCARD", "ALL", ..]
+            | [
+                "CREATE" | "DROP",
+                "DATABASE" | "TABLESPACE" | "SUBSCRIPTION",
+                ..
+            ]
+    ) || w.windows(2).any(|p| p == ["INDEX", "CONCURRENTLY"])
+}
+
+/// `flyway.mixed=true` in `flyway.conf`, or `mixed = true` under `[flyway]` in `flyway.toml`.
+fn mixed_allowed(dir: &Path) -> Result<bool> {
+    let conf = dir.join("flyway.conf");
+    if conf.is_file()
+        && read_text(&conf)?.lines().any(|l| {
+            let l: String = l.chars().filter(|c| !c.is_whitespace()).collect();
+            l.eq_ignore_ascii_case("flyway.mixed=true")
+        })
+    {
+        return Ok(true);
+    }
+    let toml_file = dir.join("flyway.toml");
+    if !toml_file.is_file() {
+        return Ok(false);
+    }
+    let parsed: toml::Table =
+        toml::from_str(&read_text(&toml_file)?).map_err(|e| Error::InputAt {
+            path: display_path(&toml_file),
+            line: 1,
+            message: e.message().to_string(),
+        })?;
+    Ok(parsed
+        .get("flyway")
+        .and_then(|f| f.get("mixed"))
+        .and_then(|m| m.as_bool())
+        .unwrap_or(false))
 }
 
 #[cfg(test)]
@@ -221,5 +303,34 @@ mod tests {
         assert!(got[1].down.is_some() && got[0].down.is_none());
         assert!(!got[1].up.transactional);
         assert!(got[3].repeatable);
+    }
+}
+
+#[cfg(test)]
+mod transaction_tests {
+    use super::*;
+    use crate::migrations::pg_split as split;
+
+    #[test]
+    fn flyway_runs_non_transactional_migrations_outside_and_refuses_mixed_ones() {
+        let d = tempfile::tempdir().unwrap();
+        let cic = "CREATE INDEX CONCURRENTLY i ON t (a);\n";
+        std::fs::write(d.path().join("V1__alone.sql"), cic).unwrap();
+        std::fs::write(
+            d.path().join("V2__mixed.sql"),
+            format!("CREATE TABLE u (a int);\n{cic}"),
+        )
+        .unwrap();
+        std::fs::write(d.path().join("V3__plain.sql"), "CREATE TABLE v (a int);\n").unwrap();
+        let got = read(d.path(), split).unwrap();
+        assert!(!got[0].up.transactional && got[0].up.refused.is_none());
+        assert!(got[1].up.transactional);
+        let (line, why) = got[1].up.refused.clone().unwrap();
+        assert_eq!(line, 2);
+        assert!(why.contains("flyway.mixed"), "{why}");
+        assert!(got[2].up.transactional && got[2].up.refused.is_none());
+        std::fs::write(d.path().join("flyway.conf"), "flyway.mixed = true\n").unwrap();
+        let got = read(d.path(), split).unwrap();
+        assert!(!got[1].up.transactional && got[1].up.refused.is_none());
     }
 }

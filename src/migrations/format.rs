@@ -350,7 +350,7 @@ fn read_as(
     split: Splitter,
     dbms: Option<&[&str]>,
 ) -> Result<Vec<Migration>> {
-    match format {
+    let mut migrations = match format {
         MigrationFormat::Sqlx => super::read_sqlx_layout(dir, split),
         MigrationFormat::GolangMigrate => sqlx_layout::read_golang_migrate(dir, split),
         MigrationFormat::Popx => popx::read(dir, split, dbms, Style::Popx),
@@ -361,7 +361,9 @@ fn read_as(
         MigrationFormat::Flyway => super::flyway::read(dir, split),
         MigrationFormat::Liquibase => super::liquibase::read(dir, split, dbms),
         MigrationFormat::Sqitch => super::sqitch::read(dir, split),
-    }
+    }?;
+    super::transactions::follow_runner(format, &mut migrations);
+    Ok(migrations)
 }
 
 #[cfg(test)]

@@ -167,9 +167,9 @@ fn section(path: &Path, lines: &[&str], from: usize, to: usize, split: Splitter)
     let body = super::line_range(&lines.join("\n"), from, to);
     Ok(Script {
         path: path.to_path_buf(),
-        transactional: !statements
-            .iter()
-            .any(|s| s.needs_autocommit || s.transaction_control),
+        transactional: true,
+        whole: false,
+        refused: None,
         statements,
         blank: body.trim().is_empty(),
         directives: super::Directives::parse(&body),

@@ -20,6 +20,7 @@ mod popx;
 mod sqitch;
 mod sqlx_layout;
 pub mod tracking;
+mod transactions;
 mod version;
 
 pub use changes::{Changes, changed_since};
@@ -29,6 +30,10 @@ pub use format::{
     read_for_engine,
 };
 pub use sqlx_layout::read_sqlx_layout;
+pub use transactions::{
+    Outside, ServerTransactions, Shape, TransactionRule, advice, atomic, refused_in_transaction,
+    runs_in_transaction, shape,
+};
 pub use version::{VersionOrder, compare_versions, diesel_version};
 
 use std::path::{Path, PathBuf};
@@ -50,8 +55,15 @@ pub struct Script {
     /// Path as the user should see it (relative to the working directory when possible).
     pub path: PathBuf,
     pub statements: Vec<Statement>,
-    /// Whether driftless wraps the script in one transaction.
+    /// Whether the tool's runner wraps the script in one transaction (its rule and opt-outs,
+    /// `transactions.rs`), not whether the statements could run in one.
     pub transactional: bool,
+    /// Outside a transaction, the runner sends the whole script as one request (PostgreSQL
+    /// then runs its statements as one implicit transaction).
+    pub whole: bool,
+    /// Why the tool's runner refuses to run the script at all, at which line (Flyway: a
+    /// migration mixing statements that can and cannot run in a transaction).
+    pub refused: Option<(usize, String)>,
     pub directives: Directives,
     /// Nothing at all was written in it, not even a comment: a file created and forgotten,
     /// unlike one whose author wrote "not reversible".
@@ -96,14 +108,15 @@ impl Script {
         for a in &mut directives.allows {
             a.line += first_line.saturating_sub(1);
         }
-        let transactional = !directives.no_transaction
-            && !statements
-                .iter()
-                .any(|s| s.needs_autocommit || s.transaction_control);
+        // The runner's transaction unless the author says otherwise; each reader applies its
+        // tool's own opt-out, `transactions::follow_runner` the rest of the tool's rule.
+        let transactional = !directives.no_transaction;
         Script {
             path,
             statements,
             transactional,
+            whole: false,
+            refused: None,
             directives,
             blank: text.trim().is_empty(),
         }
@@ -115,6 +128,8 @@ impl Script {
             path,
             statements: Vec::new(),
             transactional: true,
+            whole: false,
+            refused: None,
             directives: Directives::default(),
             blank: true,
         }

@@ -100,6 +100,8 @@ pub fn read(dir: &Path, split: Splitter) -> Result<Vec<Migration>> {
             message: "the plan lists no changes".into(),
         });
     }
+    // psql runs every script statement by statement, in the transaction it opens itself.
+    super::transactions::follow_runner(super::MigrationFormat::Sqitch, &mut migrations);
     Ok(migrations)
 }
 

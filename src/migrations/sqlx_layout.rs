@@ -140,6 +140,10 @@ fn read_layout(dir: &Path, split: Splitter, up_only_files: bool) -> Result<Vec<M
             .as_deref()
             .map(|p| read_script(p, split))
             .transpose()?;
+        // sqlx's opt-out: the file's text starts with `-- no-transaction`.
+        for script in std::iter::once(&mut migration.up).chain(migration.down.as_mut()) {
+            script.transactional &= !script.directives.first_line_no_transaction;
+        }
         migrations.push(migration);
     }
     in_version_order(migrations)

@@ -21,7 +21,7 @@ mod step;
 
 pub use judge::Judge;
 use session::Start;
-pub use step::{Down, Step, down, failed};
+pub use step::{Down, Step, down, failed, nested, refusal};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
@@ -324,7 +324,7 @@ impl Run<'_, '_> {
         // down
         crate::activity::step("down");
         self.session.before(self.engine, Start::Clean).await?;
-        let down = step::down(self.engine, m, Some(&s0), &s1);
+        let down = step::down(self.engine, m, Some(&s0), &s1, self.options.format);
         let (down, ms) = timed(&mut self.time.apply, down).await?;
         result.down_ms = ms;
         if let Some(script) = m.effective_down() {
@@ -414,15 +414,28 @@ impl Run<'_, '_> {
         result.up_ms = Some(applied.ms());
         let (ran_s0, ran_d0, base_d0) = match applied {
             Applied::Done { .. } => (None, None, d0),
-            // Cancelled for its time: emptying tables would only make it wait again.
-            _ if !recover::has_rows(&d0) || applied.timed_out() => {
+            // What the runner refuses did not run, and a statement cancelled for its time would
+            // only wait again: emptying tables would change neither.
+            _ if step::is_refusal(&applied) || applied.timed_out() || !recover::has_rows(&d0) => {
                 result.status = MigrationStatus::Error;
-                let f = step::failed(self.engine, m, Step::Up, &m.up, applied, &s0).await?;
+                let f = step::failed(
+                    self.engine,
+                    m,
+                    Step::Up,
+                    &m.up,
+                    applied,
+                    &s0,
+                    self.options.format,
+                )
+                .await?;
                 self.out.findings.push(f);
                 return Ok(None);
             }
             _ => {
-                match recover::retry(self.engine, m, (&s0, &d0), &self.real_rows, applied).await? {
+                let rows = (&s0, &d0);
+                let format = self.options.format;
+                match recover::retry(self.engine, m, rows, &self.real_rows, applied, format).await?
+                {
                     recover::Recovery::Failed(f) => {
                         result.status = MigrationStatus::Error;
                         self.out.findings.push(f);
@@ -466,7 +479,16 @@ impl Run<'_, '_> {
         result.reup_ms = Some(applied.ms());
         if let Applied::Failed { .. } = applied {
             let s2 = self.schema().await?;
-            let f = step::failed(self.engine, m, Step::Reup, &m.up, applied, &s2).await?;
+            let f = step::failed(
+                self.engine,
+                m,
+                Step::Reup,
+                &m.up,
+                applied,
+                &s2,
+                self.options.format,
+            )
+            .await?;
             self.out.findings.push(f);
             return Ok(None);
         }
@@ -478,7 +500,11 @@ impl Run<'_, '_> {
     async fn apply_up(&mut self, m: &Migration) -> Result<Applied> {
         crate::activity::step("up");
         self.session.before(self.engine, Start::Carried).await?;
-        let applied = timed(&mut self.time.apply, self.engine.apply(&m.up)).await?;
+        let format = self.options.format;
+        for script in std::iter::once(&m.up).chain(m.effective_down()) {
+            self.out.findings.extend(step::nested(m, script, format));
+        }
+        let applied = timed(&mut self.time.apply, step::apply(self.engine, &m.up)).await?;
         let changed = self.session.after(self.engine, &m.up).await?;
         if let Applied::Done { .. } = applied
             && let Some(f) = self.session.left_by_up(m, changed)
@@ -492,7 +518,7 @@ impl Run<'_, '_> {
     async fn apply_again(&mut self, m: &Migration) -> Result<Applied> {
         crate::activity::step("reup");
         self.session.before(self.engine, Start::Carried).await?;
-        let applied = timed(&mut self.time.apply, self.engine.apply(&m.up)).await?;
+        let applied = timed(&mut self.time.apply, step::apply(self.engine, &m.up)).await?;
         self.session.after(self.engine, &m.up).await?;
         Ok(applied)
     }
@@ -525,7 +551,16 @@ impl Run<'_, '_> {
         if let Applied::Failed { .. } = applied {
             result.status = MigrationStatus::Error;
             let s = self.schema().await?;
-            let f = step::failed(self.engine, m, Step::Up, &m.up, applied, &s).await?;
+            let f = step::failed(
+                self.engine,
+                m,
+                Step::Up,
+                &m.up,
+                applied,
+                &s,
+                self.options.format,
+            )
+            .await?;
             self.out.findings.push(f);
             return Ok((result, Next::Stop));
         }
@@ -543,7 +578,16 @@ impl Run<'_, '_> {
         let applied = self.apply_again(m).await?;
         result.reup_ms = Some(applied.ms());
         if let Applied::Failed { .. } = applied {
-            let f = step::failed(self.engine, m, Step::Reapply, &m.up, applied, &s1).await?;
+            let f = step::failed(
+                self.engine,
+                m,
+                Step::Reapply,
+                &m.up,
+                applied,
+                &s1,
+                self.options.format,
+            )
+            .await?;
             self.out.findings.push(f);
             return Ok((result, Next::Known(s1)));
         }

@@ -86,6 +86,7 @@ pub async fn retry(
     (s0, d0): (&SchemaSnapshot, &DataFingerprint),
     real: &BTreeSet<String>,
     failure: Applied,
+    format: crate::migrations::MigrationFormat,
 ) -> Result<Recovery> {
     let mut first = failure_at(&m.up, &failure);
     let statement = first
@@ -107,7 +108,8 @@ pub async fn retry(
         clear(engine, s0, &emptied).await?;
         let now_s0 = engine.schema().await?;
         let now_d0 = engine.fingerprint(&now_s0, true).await?;
-        let applied = engine.apply(&remaining(&m.up, first)).await?;
+        let atomic = crate::migrations::atomic(&m.up, engine.spec().transactions);
+        let applied = engine.apply(&remaining(&m.up, first, atomic)).await?;
         tried.push(tables);
         if let Applied::Done { ms } = applied {
             let f = passed(m, &failure, &statement, &emptied, sample);
@@ -121,14 +123,14 @@ pub async fn retry(
         }
         // Outside a transaction, what ran before the new failure stays applied: the next try
         // starts there.
-        if !m.up.transactional {
+        if !atomic {
             let offset = first.unwrap_or(0);
-            let again = remaining(&m.up, first);
+            let again = remaining(&m.up, first, atomic);
             first = failure_at(&again, &applied).map(|i| i + offset);
         }
         last = applied;
     }
-    let f = step::failed(engine, m, step::Step::Up, &m.up, last, s0).await?;
+    let f = step::failed(engine, m, step::Step::Up, &m.up, last, s0, format).await?;
     let f = if tried.is_empty() {
         f
     } else {
@@ -151,11 +153,9 @@ fn failure_at(script: &Script, failure: &Applied) -> Option<usize> {
 
 /// What to apply again: the whole script when it ran in a transaction (rolled back), else
 /// the failing statement and those after it (the ones before it stay applied).
-fn remaining(script: &Script, first: Option<usize>) -> Script {
+fn remaining(script: &Script, first: Option<usize>, atomic: bool) -> Script {
     let mut again = script.clone();
-    if !script.transactional
-        && let Some(first) = first
-    {
+    if !atomic && let Some(first) = first {
         again.statements = script.statements[first..].to_vec();
     }
     again
@@ -461,11 +461,11 @@ mod tests {
         let first = failure_at(&script, &failed);
         assert_eq!(first, Some(1));
         assert_eq!(
-            remaining(&script, first).statements.len(),
+            remaining(&script, first, true).statements.len(),
             3,
             "transactional: all"
         );
         script.transactional = false;
-        assert_eq!(remaining(&script, first).statements.len(), 2);
+        assert_eq!(remaining(&script, first, false).statements.len(), 2);
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::Result;
 use crate::engine::{Applied, Engine};
-use crate::migrations::{Migration, Script};
+use crate::migrations::{Migration, MigrationFormat, Script};
 use crate::report::{Direction, Finding, FindingKind};
 use crate::schema::SchemaSnapshot;
 
@@ -46,10 +46,56 @@ impl Step {
     }
 }
 
+/// The codes of an `Applied::Failed` that driftless made without running the script: its
+/// runner would refuse it (`runner_refused`: Flyway's mixed migration) or it leaves a
+/// transaction open (`unclosed_transaction`).
+pub const REFUSED: &str = "runner_refused";
+pub const UNCLOSED: &str = "unclosed_transaction";
+
+/// What the runner does with `script` before any of it counts: refuses it, or (outside its
+/// own transaction) runs a `BEGIN` that is never committed, so nothing after it persists
+/// once the runner's session ends. `None`: the script runs.
+pub fn refusal(script: &Script) -> Option<Applied> {
+    if let Some((line, why)) = &script.refused {
+        return Some(Applied::Failed {
+            ms: 0,
+            line: *line,
+            code: REFUSED.into(),
+            message: why.clone(),
+        });
+    }
+    let line = crate::migrations::shape(script).unclosed?;
+    Some(Applied::Failed {
+        ms: 0,
+        line,
+        code: UNCLOSED.into(),
+        message: format!(
+            "the transaction the script opens at line {line} is never committed: the server \
+             rolls it back when the runner's session ends (or later statements on that \
+             session run inside it), so what follows the BEGIN never persists"
+        ),
+    })
+}
+
+/// Applies `script` as its tool's runner would: what the runner refuses fails without
+/// running ([`refusal`]); the rest goes to the engine.
+pub async fn apply(engine: &mut dyn Engine, script: &Script) -> Result<Applied> {
+    match refusal(script) {
+        Some(refused) => Ok(refused),
+        None => engine.apply(script).await,
+    }
+}
+
+/// Whether `applied` is a failure driftless made without running the script.
+pub fn is_refusal(applied: &Applied) -> bool {
+    matches!(applied, Applied::Failed { code, .. } if code == REFUSED || code == UNCLOSED)
+}
+
 /// The finding of a failed step: the server's code and message at the statement's file and
-/// line. A script that ran outside a transaction keeps what its earlier statements did:
-/// `details.left_behind` is the schema diff from `before` (what production would be left
-/// with).
+/// line, and when the runner's transaction is why it failed (a statement that cannot run in
+/// one), what the runner does and the tool's way out (`details.fix`). A script whose failure
+/// left its earlier statements applied (not one transaction) gets `details.left_behind`:
+/// the schema diff from `before` (what production would be left with).
 pub async fn failed(
     engine: &mut dyn Engine,
     m: &Migration,
@@ -57,6 +103,7 @@ pub async fn failed(
     script: &Script,
     applied: Applied,
     before: &SchemaSnapshot,
+    format: MigrationFormat,
 ) -> Result<Finding> {
     let Applied::Failed {
         line,
@@ -72,12 +119,25 @@ pub async fn failed(
         Step::Reup => "; later migrations cannot run on this state",
         _ => "",
     };
-    let mut f = finding(kind, m, format!("{what}: {code}: {message}{consequence}"))
-        .direction(step.direction())
-        .at(&script.path, Some(line))
-        .detail("code", code)
-        .detail("server_message", message);
-    if !script.transactional {
+    let server = engine.spec().transactions;
+    let fix = runner_fix(format, script, &code, server);
+    let advice = fix
+        .as_ref()
+        .map(|(does, fix)| format!(". {does}; {fix}"))
+        .unwrap_or_default();
+    let mut f = finding(
+        kind,
+        m,
+        format!("{what}: {code}: {message}{advice}{consequence}"),
+    )
+    .direction(step.direction())
+    .at(&script.path, Some(line))
+    .detail("code", code)
+    .detail("server_message", message);
+    if let Some((_, fix)) = fix {
+        f = f.detail("runner", format.name()).detail("fix", fix);
+    }
+    if !crate::migrations::atomic(script, server) {
         let left = engine.schema().await?;
         let labels = match step {
             Step::Up => ("before up", "after the failed up"),
@@ -93,6 +153,63 @@ pub async fn failed(
     Ok(f)
 }
 
+/// What the runner does and how to fix the script, when its failure (`code`) comes from how
+/// the runner runs it: a statement refused inside the runner's transaction, a refused or
+/// unclosed script.
+fn runner_fix(
+    format: MigrationFormat,
+    script: &Script,
+    code: &str,
+    server: crate::migrations::ServerTransactions,
+) -> Option<(String, String)> {
+    let rule = format.transactions();
+    match code {
+        REFUSED => Some((rule.runner_does.to_string(), rule.opt_out.to_string())),
+        UNCLOSED => Some((
+            format!(
+                "{} does not commit what the script leaves open",
+                format.name()
+            ),
+            "end the transaction with COMMIT;".to_string(),
+        )),
+        _ if crate::migrations::refused_in_transaction(code) => {
+            crate::migrations::advice(format, script, server, code)
+        }
+        _ => None,
+    }
+}
+
+/// The `lint` warnings of a script that opens a transaction inside one already open (the
+/// runner's, or its own): PostgreSQL ignores that BEGIN with a warning, MySQL commits what
+/// came before it, and the script's COMMIT then ends the runner's transaction early, so the
+/// rest of the migration is no longer atomic.
+pub fn nested(m: &Migration, script: &Script, format: MigrationFormat) -> Vec<Finding> {
+    let inside = if script.transactional {
+        format!("the transaction {} wraps the migration in", format.name())
+    } else {
+        "the transaction the script already opened".to_string()
+    };
+    crate::migrations::shape(script)
+        .nested
+        .into_iter()
+        .map(|line| {
+            finding(
+                FindingKind::Lint,
+                m,
+                format!(
+                    "the BEGIN at line {line} opens a transaction inside {inside}: it does not \
+                     nest, and the script's COMMIT ends the outer transaction early, so what \
+                     follows is no longer atomic; drop the script's BEGIN and COMMIT, or {}",
+                    format.transactions().opt_out
+                ),
+            )
+            .at(&script.path, Some(line))
+            .detail("rule", "nested_transaction")
+            .detail("runner", format.name())
+        })
+        .collect()
+}
+
 /// What applying a migration's down came to.
 pub enum Down<'m> {
     /// It ran to the end.
@@ -101,8 +218,8 @@ pub enum Down<'m> {
     Nothing,
     /// There is no down, or only an empty or comment-only one: the `irreversible` finding.
     Missing(Finding),
-    /// It failed: the finding, and whether it ran in a transaction (rolled back to the state
-    /// before it).
+    /// It failed: the finding, and whether nothing of it stayed (it ran in one transaction,
+    /// or did not run at all).
     Failed(Finding, bool),
 }
 
@@ -113,6 +230,7 @@ pub async fn down<'m>(
     m: &'m Migration,
     before_up: Option<&SchemaSnapshot>,
     after_up: &SchemaSnapshot,
+    format: MigrationFormat,
 ) -> Result<(Down<'m>, Option<u64>)> {
     let Some(script) = m.effective_down() else {
         if m.up.statements.is_empty() {
@@ -130,13 +248,15 @@ pub async fn down<'m>(
         }
         return Ok((Down::Missing(irreversible(m)), None));
     };
-    let applied = engine.apply(script).await?;
+    let applied = apply(engine, script).await?;
     let ms = Some(applied.ms());
     if let Applied::Done { .. } = applied {
         return Ok((Down::Applied(script), ms));
     }
-    let f = failed(engine, m, Step::Down, script, applied, after_up).await?;
-    Ok((Down::Failed(f, script.transactional), ms))
+    let rolled_back =
+        is_refusal(&applied) || crate::migrations::atomic(script, engine.spec().transactions);
+    let f = failed(engine, m, Step::Down, script, applied, after_up, format).await?;
+    Ok((Down::Failed(f, rolled_back), ms))
 }
 
 /// The `irreversible` error of a blank down beside an up that changes the schema: what a

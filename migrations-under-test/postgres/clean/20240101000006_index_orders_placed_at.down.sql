@@ -1,1 +1,2 @@
+-- no-transaction
 DROP INDEX CONCURRENTLY orders_placed_at_idx;

@@ -239,7 +239,10 @@ impl Deploy<'_> {
                     .push(result(m, None, MigrationStatus::Skipped));
                 continue;
             }
-            let (applied, traces) = self.db.apply_traced(&m.up).await?;
+            let (applied, traces) = match roundtrip::refusal(&m.up) {
+                Some(refused) => (refused, Vec::new()),
+                None => self.db.apply_traced(&m.up).await?,
+            };
             self.lock_risks(m, &traces);
             let status = match applied {
                 Applied::Done { .. } => {
@@ -249,9 +252,16 @@ impl Deploy<'_> {
                 Applied::Failed { .. } => {
                     out.failed = true;
                     let before = self.db.schema().await?;
-                    let f =
-                        roundtrip::failed(self.db, m, Step::Up, &m.up, applied.clone(), &before)
-                            .await?;
+                    let f = roundtrip::failed(
+                        self.db,
+                        m,
+                        Step::Up,
+                        &m.up,
+                        applied.clone(),
+                        &before,
+                        self.settings.format,
+                    )
+                    .await?;
                     self.findings.push(f);
                     MigrationStatus::Error
                 }
@@ -366,7 +376,10 @@ impl Deploy<'_> {
         let mut last = None;
         for &i in done.iter().rev() {
             let m = &list[i];
-            match roundtrip::down(self.db, m, None, after).await?.0 {
+            match roundtrip::down(self.db, m, None, after, self.settings.format)
+                .await?
+                .0
+            {
                 Down::Applied(script) => last = Some((m, script)),
                 Down::Nothing => {}
                 Down::Missing(f) | Down::Failed(f, _) => {

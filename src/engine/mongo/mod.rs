@@ -39,6 +39,13 @@ use crate::sandbox::{Instance, ThrowawayDatabase};
 use crate::schema::{SchemaSnapshot, Table};
 use crate::{Error, Result};
 
+/// MongoDB commands run one by one, each on its own.
+pub const TRANSACTIONS: crate::migrations::ServerTransactions =
+    crate::migrations::ServerTransactions {
+        one_request_is_one: false,
+        flagged_statements_commit: true,
+    };
+
 pub static SPEC: EngineSpec = EngineSpec {
     name: "mongo",
     aliases: &["mongodb"],
@@ -57,6 +64,7 @@ pub static SPEC: EngineSpec = EngineSpec {
         mask: false,
         documents: true,
     },
+    transactions: TRANSACTIONS,
     start,
 };
 

@@ -41,6 +41,14 @@ use crate::sandbox::{CONNECT_TIMEOUT, Instance, ThrowawayDatabase, within};
 use crate::schema::{SchemaSnapshot, Table};
 use crate::{Error, Result};
 
+/// MySQL commits each statement of a multi-statement request, and its DDL (marked by the
+/// splitter) commits implicitly.
+pub const TRANSACTIONS: crate::migrations::ServerTransactions =
+    crate::migrations::ServerTransactions {
+        one_request_is_one: false,
+        flagged_statements_commit: true,
+    };
+
 pub static SPEC: EngineSpec = EngineSpec {
     name: "mysql",
     aliases: &["mariadb"],
@@ -55,6 +63,7 @@ pub static SPEC: EngineSpec = EngineSpec {
         mask: true,
         documents: false,
     },
+    transactions: TRANSACTIONS,
     start,
 };
 
@@ -314,9 +323,10 @@ impl Engine for MySql {
         Some(self)
     }
 
-    /// DDL commits implicitly in MySQL, so only scripts without DDL (`transactional`) run in
-    /// a transaction; the others run statement by statement, and a failure leaves the
-    /// statements before it applied (the roundtrip then shows what was left behind).
+    /// As the tool's runner runs it (`sql_common::apply`); DDL commits implicitly in MySQL,
+    /// so a script with DDL is never atomic, even in the runner's transaction, and a failure
+    /// leaves the statements before it applied (the roundtrip then shows what was left
+    /// behind).
     async fn apply(&mut self, script: &Script) -> Result<Applied> {
         let applied = sql_common::apply(&mut self.migrator, script).await?;
         Ok(self.limits.name_the_limit(applied))

@@ -20,6 +20,7 @@ const MISSING_OBJECT: &[u16] = &[1146, 1054, 1049, 1305, 1109];
 
 #[async_trait]
 impl SqlSession for MySqlConnection {
+    const TRANSACTIONS: crate::migrations::ServerTransactions = super::TRANSACTIONS;
     const BEGIN: &'static str = "START TRANSACTION";
 
     async fn run(&mut self, sql: &str) -> std::result::Result<u64, sqlx::Error> {

@@ -40,6 +40,14 @@ use crate::sandbox::{CONNECT_TIMEOUT, Instance, ThrowawayDatabase, within};
 use crate::schema::{SchemaSnapshot, Table};
 use crate::{Error, Result};
 
+/// PostgreSQL runs a request of several statements as one implicit transaction, and refuses
+/// the statements the splitter marks inside one.
+pub const TRANSACTIONS: crate::migrations::ServerTransactions =
+    crate::migrations::ServerTransactions {
+        one_request_is_one: true,
+        flagged_statements_commit: false,
+    };
+
 pub static SPEC: EngineSpec = EngineSpec {
     name: "postgres",
     aliases: &["postgresql", "pg"],
@@ -54,6 +62,7 @@ pub static SPEC: EngineSpec = EngineSpec {
         mask: true,
         documents: false,
     },
+    transactions: TRANSACTIONS,
     start,
 };
 

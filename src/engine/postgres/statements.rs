@@ -21,6 +21,7 @@ const MISSING_OBJECT: &[&str] = &["42P01", "42703", "3F000", "42883", "42704"];
 
 #[async_trait]
 impl SqlSession for PgConnection {
+    const TRANSACTIONS: crate::migrations::ServerTransactions = super::TRANSACTIONS;
     const BEGIN: &'static str = "BEGIN";
 
     async fn run(&mut self, sql: &str) -> std::result::Result<u64, sqlx::Error> {

@@ -166,7 +166,8 @@ pub async fn apply_traced(
         .await
         .context(|| "cannot identify the migrating session".into())?;
     let context = lost_connection(script);
-    if script.transactional {
+    let wrapped = crate::migrations::runs_in_transaction(script, super::TRANSACTIONS);
+    if wrapped {
         migrator.run("BEGIN").await.context(context)?;
     }
     let mut traces = Vec::new();
@@ -180,7 +181,7 @@ pub async fn apply_traced(
             pid,
             seen: HashMap::new(),
         };
-        let held_before = script.transactional.then_some(&mut held_before);
+        let held_before = wrapped.then_some(&mut held_before);
         let (trace, error) =
             trace_statement(migrator, watch, statement, held_before, &mut starts).await?;
         traces.push(trace);
@@ -190,14 +191,12 @@ pub async fn apply_traced(
             return Ok((failed, traces));
         }
     }
-    if script.transactional
-        && let Err(e) = migrator.run("COMMIT").await
-    {
+    if wrapped && let Err(e) = migrator.run("COMMIT").await {
         let failed = failure::<PgConnection>(e, &last_statement(script), &context, ms())?;
         let _ = migrator.run("ROLLBACK").await;
         return Ok((failed, traces));
     }
-    if script.transactional {
+    if wrapped {
         // Locks of a transaction are held until it ends.
         let end = Instant::now();
         for (trace, t0) in traces.iter_mut().zip(&starts) {

@@ -212,7 +212,10 @@ mod tests {
             split,
         )
         .unwrap();
-        assert!(!s.transactional);
+        assert!(
+            s.transactional,
+            "the changeSet's runInTransaction decides, not the statement"
+        );
         assert!(statements("-- nothing to undo\n", &whole).is_empty());
         let stripped = SqlOptions {
             strip_comments: true,

@@ -22,6 +22,8 @@ fn history(ups: &[&str]) -> Vec<Migration> {
                 path: PathBuf::from(format!("{i}.up.sql")),
                 statements,
                 transactional: true,
+                whole: false,
+                refused: None,
                 directives: Directives::default(),
                 blank: up.trim().is_empty(),
             };
