@@ -21,7 +21,16 @@ pub struct Changes {
 }
 
 fn git(dir: &Path, args: &[&str]) -> Result<String> {
-    let out = Command::new("git")
+    // git needs the user's configuration (safe.directory, includes) and its own variables;
+    // no DRIFTLESS_* secret.
+    let mut command = crate::sandbox::command("git");
+    for (name, value) in std::env::vars_os() {
+        let Some(text) = name.to_str() else { continue };
+        if matches!(text, "HOME" | "XDG_CONFIG_HOME") || text.starts_with("GIT_") {
+            command.env(&name, value);
+        }
+    }
+    let out = command
         .arg("-C")
         .arg(dir)
         .args(args)
