@@ -5,7 +5,7 @@
 //!
 //! FerretDB on SQLite has no authentication of its own, so only the way in is guarded: it
 //! listens on a unix socket in the sandbox dir (`0700`) and on no TCP port at all, its debug
-//! HTTP listener is off, and as root it runs as the unprivileged user PostgreSQL's servers use.
+//! HTTP listener is off.
 //! `mongod` (when installed) listens on a free 127.0.0.1 port without authentication.
 
 use std::path::{Path, PathBuf};
@@ -21,7 +21,7 @@ use rustix::process::Signal;
 use crate::error::{Context, mongo_message};
 use crate::sandbox::{
     Disposable, Launch, RunningServer, ServiceUser, ThrowawayServer, cache_dir, find_program,
-    redact_url, save_url, service_user,
+    redact_url, save_url,
 };
 use crate::{Error, Result};
 
@@ -113,7 +113,9 @@ pub struct LocalServer {
 
 impl LocalServer {
     pub fn start(binary: &MongoBinary, keep: bool) -> Result<LocalServer> {
-        let user = service_user(&["postgres"])?;
+        // FerretDB runs as driftless's own user: `make setup` puts it in the user's cache (root's
+        // home is closed to others), and it runs no commands for its clients.
+        let user: Option<ServiceUser> = None;
         let launch = Launch {
             label: "mongo",
             user: user.as_ref(),

@@ -395,9 +395,6 @@ impl LocalServer {
             )
         };
         let server = RunningServer::start(launch, prepare, ready)?;
-        // The server has run it (it listens only after its init file); the password in it
-        // need not outlive that.
-        let _ = std::fs::remove_file(server.dir().join("init.sql"));
         Ok(LocalServer {
             port: server.port,
             server,
@@ -446,6 +443,9 @@ impl LocalServer {
             ))
         };
         let mut conn = connect_when_ready(START_TIMEOUT, || options.connect(), failed).await?;
+        // The server accepts connections only once it has run its init file; the password in
+        // it need not outlive that.
+        let _ = std::fs::remove_file(self.dir().join("init.sql"));
         sqlx::raw_sql(
             "CREATE DATABASE IF NOT EXISTS driftless CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci",
         )
