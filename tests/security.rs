@@ -13,6 +13,9 @@ use std::time::Duration;
 
 const NOBODY: &str = "nobody";
 
+/// Runs a client (`program`, `args`, extra environment) as some user: [`as_nobody`], [`as_root`].
+type RunAs = fn(&str, &[&str], &[(&str, &str)]) -> Output;
+
 /// `program args…` run as `nobody`, with `env` added to the environment.
 fn as_nobody(program: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new("runuser");
@@ -88,7 +91,7 @@ fn another_user_cannot_reach_a_postgres_sandbox() {
         args.extend(["-c".into(), "SELECT 1".into()]);
         args
     };
-    let run = |who: fn(&str, &[&str], &[(&str, &str)]) -> Output, host: &str, pw: &str| {
+    let run = |who: RunAs, host: &str, pw: &str| {
         let args = args(host);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let env: Vec<(&str, &str)> = if pw.is_empty() {
@@ -153,18 +156,17 @@ fn another_user_cannot_reach_a_mariadb_sandbox() {
     let socket = socket.to_str().unwrap();
     let port = server.port.to_string();
     let password = password_in(&server.url());
-    let run =
-        |who: fn(&str, &[&str], &[(&str, &str)]) -> Output, via: &[&str], user: &str, pw: &str| {
-            let mut args = vec!["--no-defaults"];
-            args.extend(via);
-            args.extend(["-u", user, "-e", "SELECT 1"]);
-            let env: Vec<(&str, &str)> = if pw.is_empty() {
-                vec![]
-            } else {
-                vec![("MYSQL_PWD", pw)]
-            };
-            who("mariadb", &args, &env)
+    let run = |who: RunAs, via: &[&str], user: &str, pw: &str| {
+        let mut args = vec!["--no-defaults"];
+        args.extend(via);
+        args.extend(["-u", user, "-e", "SELECT 1"]);
+        let env: Vec<(&str, &str)> = if pw.is_empty() {
+            vec![]
+        } else {
+            vec![("MYSQL_PWD", pw)]
         };
+        who("mariadb", &args, &env)
+    };
     let socket_arg = format!("--socket={socket}");
     let via_socket = ["--protocol=SOCKET", socket_arg.as_str()];
     let via_tcp = ["--protocol=TCP", "-h", "127.0.0.1", "-P", port.as_str()];

@@ -6,7 +6,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use super::{Migration, Script, display_path};
 use crate::{Error, Result};
@@ -169,7 +168,7 @@ mod tests {
     use crate::migrations::{MigrationFormat, pg_split, read};
 
     fn git_in(dir: &Path, args: &[&str]) {
-        let ok = Command::new("git")
+        let ok = std::process::Command::new("git")
             .arg("-C")
             .arg(dir)
             .args([
