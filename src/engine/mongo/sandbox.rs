@@ -149,11 +149,18 @@ impl LocalServer {
         match self.flavour {
             Flavour::FerretDb => {
                 let socket = socket_path(self.dir());
-                let host = percent_encoding::utf8_percent_encode(
-                    &socket.to_string_lossy(),
-                    percent_encoding::NON_ALPHANUMERIC,
-                )
-                .to_string();
+                // The driver knows a socket by a host ending in `.sock`: the dot stays as it is.
+                const IN_HOST: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+                    .add(b'/')
+                    .add(b'%')
+                    .add(b':')
+                    .add(b'@')
+                    .add(b'?')
+                    .add(b'#')
+                    .add(b' ');
+                let host =
+                    percent_encoding::utf8_percent_encode(&socket.to_string_lossy(), IN_HOST)
+                        .to_string();
                 format!("mongodb://{host}/?directConnection=true")
             }
             Flavour::Mongod => format!("mongodb://127.0.0.1:{}/?directConnection=true", self.port),
