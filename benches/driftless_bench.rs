@@ -385,7 +385,7 @@ fn history_check(bins: &PgBinaries, runtime: &tokio::runtime::Runtime, report: &
     );
     let phases = phases_of(&json);
 
-    let server = LocalServer::start(bins, false).expect("server");
+    let server = LocalServer::start_on_tcp(bins).expect("server");
     drop(runtime.block_on(server.connect()).expect("ready"));
     let script = format!(
         r#"set -e
@@ -868,7 +868,7 @@ fn seed_speed(bins: &PgBinaries, runtime: &tokio::runtime::Runtime, report: &mut
     );
 
     // 2. Loading: driftless seed --url vs psql \copy of the same rows from a CSV file.
-    let server = LocalServer::start(bins, false).expect("server");
+    let server = LocalServer::start_on_tcp(bins).expect("server");
     drop(runtime.block_on(server.connect()).expect("ready"));
     let url = server.url();
     let psql = bins.bin_dir.join("psql");
@@ -982,7 +982,7 @@ fn peak_of(mut command: Command) -> (Duration, f64) {
 /// psql's `\copy … to stdout | \copy … from stdin` of the same table on the same server.
 fn mask_speed(bins: &PgBinaries, runtime: &tokio::runtime::Runtime, report: &mut Report) {
     let rows = seed_rows();
-    let server = LocalServer::start(bins, false).expect("server");
+    let server = LocalServer::start_on_tcp(bins).expect("server");
     drop(runtime.block_on(server.connect()).expect("ready"));
     let base = server.url();
     let root = base.rsplit_once('/').unwrap().0.to_string();
@@ -1125,7 +1125,7 @@ fn dry_run_deploy(
     target: Option<f64>,
 ) {
     let rows = seed_rows();
-    let server = LocalServer::start(bins, false).expect("server");
+    let server = LocalServer::start_on_tcp(bins).expect("server");
     drop(runtime.block_on(server.connect()).expect("ready"));
     let root = server.url().rsplit_once('/').unwrap().0.to_string();
     let tool = |name: &str| bins.bin_dir.join(name);

@@ -40,7 +40,7 @@ struct Live {
 
 fn live() -> Live {
     let server = util::servers::mongo();
-    let url = format!("mongodb://127.0.0.1:{}/app", server.port);
+    let url = server.url().replace("/?", "/app?");
     let rt = util::runtime();
     let client = rt.block_on(mongodb::Client::with_uri_str(&url)).unwrap();
     Live {
@@ -292,7 +292,7 @@ fn validator_shapes_seed_documents_where_the_server_has_validators() {
 #[test]
 fn url_mode_uses_and_drops_a_throwaway_database() {
     let server = util::servers::mongo();
-    let url = format!("mongodb://127.0.0.1:{}/", server.port);
+    let url = server.url();
     let run = check_json(&[
         "--migrations",
         &mongo_set("unset_lossy"),

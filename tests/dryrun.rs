@@ -638,6 +638,8 @@ fn mariadb_dry_run_of_a_sql_dump() {
         ])
         .arg(format!("--result-file={}", dump.display()))
         .arg("prod")
+        // The server's own root password, from its URL (`mysql://root:PASSWORD@…`).
+        .env("MYSQL_PWD", server_password(&server.url()))
         .status()
         .unwrap();
     assert!(status.success());
@@ -708,4 +710,11 @@ fn mariadb_dry_run_of_a_sql_dump() {
     );
     assert_eq!(md5(&dump), before);
     server.stop();
+}
+
+/// The password in a `scheme://user:password@…` URL.
+fn server_password(url: &str) -> String {
+    let rest = url.split_once("://").unwrap().1;
+    let userinfo = rest.rsplit_once('@').unwrap().0;
+    userinfo.split_once(':').unwrap().1.to_string()
 }

@@ -275,6 +275,22 @@ fn keep_leaves_a_reachable_server_and_says_how_to_stop_it() {
         !util::processes_mentioning(tmp.path()).is_empty(),
         "server kept"
     );
+    // The URL carries the server's own password, and a private file holds it too.
+    assert!(
+        url.contains("postgres:") && url.contains("@127.0.0.1:"),
+        "{url}"
+    );
+    let saved = stderr
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("the URL is also in "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no URL file in: {stderr}"));
+    assert_eq!(std::fs::read_to_string(saved).unwrap().trim(), url);
+    let mode = {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(saved).unwrap().permissions().mode() & 0o777
+    };
+    assert_eq!(mode, 0o600);
     // The kept database holds the migrated schema.
     let runtime = util::runtime();
     let tables: i64 = runtime.block_on(async {

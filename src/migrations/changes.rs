@@ -6,7 +6,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use super::{Migration, Script, display_path};
 use crate::{Error, Result};
@@ -21,7 +20,16 @@ pub struct Changes {
 }
 
 fn git(dir: &Path, args: &[&str]) -> Result<String> {
-    let out = Command::new("git")
+    // git needs the user's configuration (safe.directory, includes) and its own variables;
+    // no DRIFTLESS_* secret.
+    let mut command = crate::sandbox::command("git");
+    for (name, value) in std::env::vars_os() {
+        let Some(text) = name.to_str() else { continue };
+        if matches!(text, "HOME" | "XDG_CONFIG_HOME") || text.starts_with("GIT_") {
+            command.env(&name, value);
+        }
+    }
+    let out = command
         .arg("-C")
         .arg(dir)
         .args(args)
@@ -160,7 +168,7 @@ mod tests {
     use crate::migrations::{MigrationFormat, pg_split, read};
 
     fn git_in(dir: &Path, args: &[&str]) {
-        let ok = Command::new("git")
+        let ok = std::process::Command::new("git")
             .arg("-C")
             .arg(dir)
             .args([

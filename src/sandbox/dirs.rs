@@ -66,6 +66,8 @@ pub struct SandboxDir {
 impl SandboxDir {
     /// Creates `driftless-<pid>-<label>-<random>` in [`base_dir`], first removing what killed
     /// driftless processes left there. When `owner` is given the dir is handed to that user.
+    /// Only its owner (and root) may enter it: servers put their sockets here, and nobody else
+    /// is to reach them.
     pub fn create(label: &str, owner: Option<&ServiceUser>) -> Result<SandboxDir> {
         let base = base_dir();
         std::fs::create_dir_all(&base)
@@ -77,7 +79,7 @@ impl SandboxDir {
             .context(|| format!("cannot create a temp dir in {}", base.display()))?;
         let path = dir.keep();
         let sandbox = SandboxDir { path, keep: false };
-        std::fs::set_permissions(&sandbox.path, std::fs::Permissions::from_mode(0o755))
+        std::fs::set_permissions(&sandbox.path, std::fs::Permissions::from_mode(0o700))
             .context(|| format!("cannot set permissions on {}", sandbox.path.display()))?;
         if let Some(user) = owner {
             user.chown(&sandbox.path)?;

@@ -9,11 +9,14 @@
 //! - [`ThrowawayDatabase`]: `driftless_<random>` on a `--url` server, with a bounded connect;
 //! - [`sweep_stale`]: removes what a killed driftless left behind (a SIGKILL cannot be caught);
 //! - [`service_user`]: the unprivileged user to run servers as when driftless runs as root;
-//! - [`find_program`]: the one `PATH` search; [`copy_tree`], [`cache_dir`], [`free_port`].
+//! - [`find_program`]: the one `PATH` search; [`copy_tree`], [`cache_dir`], [`free_port`];
+//! - [`command`]: every child process driftless starts, with an environment of its choosing
+//!   (no `DRIFTLESS_*` secrets); [`password`]: a disposable server's own password.
 //!
 //! Engines build their sandboxes from these parts in their own folder (`engine/<name>/`).
 //! The only `unsafe` code of driftless is in `sys.rs`.
 
+mod child;
 mod dirs;
 mod process;
 mod programs;
@@ -23,6 +26,7 @@ mod throwaway;
 mod user;
 mod version;
 
+pub use child::{command, password, save_url, write_secret};
 pub use dirs::{
     SandboxDir, base_dir, cache_dir, cached_template, copy_tree, publish_dir, sweep_stale,
 };

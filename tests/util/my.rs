@@ -68,6 +68,14 @@ impl My {
         })
     }
 
+    /// The server's own root password, from its URL (`mysql://root:PASSWORD@…`).
+    pub fn password(&self) -> String {
+        let url = self.server.url();
+        let rest = url.split_once("://").unwrap().1;
+        let userinfo = rest.rsplit_once('@').unwrap().0;
+        userinfo.split_once(':').unwrap().1.to_string()
+    }
+
     /// Feeds a script to the `mariadb` client from `dir`.
     pub fn client_file(&self, db: &str, dir: &Path, file: &str) {
         let port = self.server.port.to_string();
@@ -85,6 +93,7 @@ impl My {
                 db,
             ])
             .stdin(script)
+            .env("MYSQL_PWD", self.password())
             .output()
             .expect("the mariadb client runs");
         assert!(

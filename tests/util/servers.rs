@@ -5,14 +5,14 @@
 pub fn postgres() -> driftless::engine::postgres::LocalServer {
     use driftless::engine::postgres::{LocalServer, find_binaries};
     let bins = find_binaries(None).expect("PostgreSQL binaries (make setup installs them)");
-    LocalServer::start(&bins, false).expect("a PostgreSQL server")
+    LocalServer::start_on_tcp(&bins).expect("a PostgreSQL server")
 }
 
 /// A disposable MariaDB server.
 pub fn mariadb() -> driftless::engine::mysql::LocalServer {
     use driftless::engine::mysql::{LocalServer, find_binaries};
     let bins = find_binaries(None).expect("MariaDB (make setup installs it)");
-    LocalServer::start(&bins, false).expect("a MariaDB server")
+    LocalServer::start_on_tcp(&bins).expect("a MariaDB server")
 }
 
 /// A disposable MongoDB server (`mongod`, else the FerretDB `make setup` builds).

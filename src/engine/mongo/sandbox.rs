@@ -1,7 +1,12 @@
 //! The disposable MongoDB server: a real `mongod` when one is installed, else FerretDB (a
-//! MongoDB wire-protocol server on SQLite, built by `make setup`), in a sandbox dir on a free
-//! port; or a throwaway database on a `--url` server ([`UrlServer`], MongoDB's part of
+//! MongoDB wire-protocol server on SQLite, built by `make setup`), in a sandbox dir; or a
+//! throwaway database on a `--url` server ([`UrlServer`], MongoDB's part of
 //! `sandbox::ThrowawayDatabase`).
+//!
+//! FerretDB on SQLite has no authentication of its own, so only the way in is guarded: it
+//! listens on a unix socket in the sandbox dir (`0700`) and on no TCP port at all, its debug
+//! HTTP listener is off.
+//! `mongod` (when installed) listens on a free 127.0.0.1 port without authentication.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -15,8 +20,8 @@ use rustix::process::Signal;
 
 use crate::error::{Context, mongo_message};
 use crate::sandbox::{
-    Disposable, Launch, RunningServer, ThrowawayServer, cache_dir, find_program, free_port,
-    redact_url,
+    Disposable, Launch, RunningServer, ServiceUser, ThrowawayServer, cache_dir, find_program,
+    redact_url, save_url,
 };
 use crate::{Error, Result};
 
@@ -108,18 +113,25 @@ pub struct LocalServer {
 
 impl LocalServer {
     pub fn start(binary: &MongoBinary, keep: bool) -> Result<LocalServer> {
+        // FerretDB runs as driftless's own user: `make setup` puts it in the user's cache (root's
+        // home is closed to others), and it runs no commands for its clients.
+        let user: Option<ServiceUser> = None;
         let launch = Launch {
             label: "mongo",
-            user: None,
+            user: user.as_ref(),
             keep,
             // A throwaway server needs no clean shutdown.
             stop_signal: Signal::KILL,
             log: "server.log",
         };
-        let prepare = |dir: &Path, port: u16| server_command(binary, dir, port);
+        let prepare = |dir: &Path, port: u16| server_command(binary, dir, port, user.as_ref());
+        let flavour = binary.flavour;
         let ready = |server: &mut RunningServer| {
             server.wait_until(
-                |s| std::net::TcpStream::connect(("127.0.0.1", s.port)).is_ok(),
+                |s| match flavour {
+                    Flavour::FerretDb => socket_path(s.dir()).exists(),
+                    Flavour::Mongod => std::net::TcpStream::connect(("127.0.0.1", s.port)).is_ok(),
+                },
                 &["address already in use", "Address already in use"],
                 START_TIMEOUT,
             )
@@ -132,8 +144,27 @@ impl LocalServer {
         })
     }
 
+    /// The URL of the server: its socket (FerretDB), or 127.0.0.1 (`mongod`).
     pub fn url(&self) -> String {
-        format!("mongodb://127.0.0.1:{}/?directConnection=true", self.port)
+        match self.flavour {
+            Flavour::FerretDb => {
+                let socket = socket_path(self.dir());
+                // The driver knows a socket by a host ending in `.sock`: the dot stays as it is.
+                const IN_HOST: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+                    .add(b'/')
+                    .add(b'%')
+                    .add(b':')
+                    .add(b'@')
+                    .add(b'?')
+                    .add(b'#')
+                    .add(b' ');
+                let host =
+                    percent_encoding::utf8_percent_encode(&socket.to_string_lossy(), IN_HOST)
+                        .to_string();
+                format!("mongodb://{host}/?directConnection=true")
+            }
+            Flavour::Mongod => format!("mongodb://127.0.0.1:{}/?directConnection=true", self.port),
+        }
     }
 
     pub fn dir(&self) -> &Path {
@@ -153,7 +184,8 @@ impl LocalServer {
         let url = self.url();
         let (dir, pid) = self.server.keep();
         format!(
-            "kept the MongoDB server running: {url} (database driftless)\n  stop it with: kill -KILL {pid} && rm -rf {}",
+            "kept the MongoDB server running: {url} (database driftless)\n  {}\n  stop it with: kill -KILL {pid} && rm -rf {}",
+            save_url(&dir, &url),
             dir.display()
         )
     }
@@ -169,21 +201,36 @@ impl Disposable for LocalServer {
     }
 }
 
+/// FerretDB's socket in the sandbox dir.
+fn socket_path(dir: &Path) -> PathBuf {
+    dir.join("mongo.sock")
+}
+
 /// The server's command line for a data dir in `dir`.
-fn server_command(binary: &MongoBinary, dir: &Path, port: u16) -> Result<Command> {
+fn server_command(
+    binary: &MongoBinary,
+    dir: &Path,
+    port: u16,
+    user: Option<&ServiceUser>,
+) -> Result<Command> {
     let data = dir.join("data");
     std::fs::create_dir_all(&data)
         .map_err(|e| Error::infra(format!("cannot create {}: {e}", data.display())))?;
-    let mut command = Command::new(&binary.path);
+    if let Some(user) = user {
+        user.chown(&data)?;
+    }
+    let mut command = crate::sandbox::command(&binary.path);
     match binary.flavour {
         Flavour::FerretDb => {
             command
                 .arg("--handler=sqlite")
                 .arg(format!("--sqlite-url=file:{}/", data.display()))
                 .arg(format!("--state-dir={}", dir.display()))
-                .arg(format!("--listen-addr=127.0.0.1:{port}"))
-                // The debug HTTP listener would take a fixed port (8088): pick a free one.
-                .arg(format!("--debug-addr=127.0.0.1:{}", free_port()?))
+                // No TCP listener: the socket in the 0700 dir is the only way in.
+                .arg("--listen-addr=")
+                .arg(format!("--listen-unix={}", socket_path(dir).display()))
+                // `-` turns the debug HTTP listener (metrics, pprof) off.
+                .arg("--debug-addr=-")
                 .arg("--telemetry=disable")
                 .arg("--log-level=warn");
         }

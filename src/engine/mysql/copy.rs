@@ -28,6 +28,8 @@ const BATCH: usize = 4096;
 #[derive(Debug, Clone)]
 pub struct ToolConnection {
     pub host: String,
+    /// The server's unix socket; TCP to `host` and `port` without one.
+    pub socket: Option<PathBuf>,
     pub port: u16,
     pub user: String,
     pub password: Option<String>,
@@ -46,6 +48,7 @@ impl ToolConnection {
             .map(|(_, p)| percent_decode(p));
         Ok(ToolConnection {
             host: options.get_host().to_string(),
+            socket: options.get_socket().cloned(),
             port: options.get_port(),
             user: options.get_username().to_string(),
             password,
@@ -57,21 +60,25 @@ impl ToolConnection {
     }
 
     fn command(&self, tool: &Path) -> Command {
-        let mut command = Command::new(tool);
-        command.arg("--no-defaults").args([
-            "--protocol=TCP",
-            "-h",
-            &self.host,
-            "-P",
-            &self.port.to_string(),
-            "-u",
-            &self.user,
-        ]);
-        // The password goes through the environment, never the command line.
-        match &self.password {
-            Some(p) => command.env("MYSQL_PWD", p),
-            None => command.env_remove("MYSQL_PWD"),
+        let mut command = crate::sandbox::command(tool);
+        command.arg("--no-defaults");
+        match &self.socket {
+            Some(socket) => command
+                .arg("--protocol=SOCKET")
+                .arg(format!("--socket={}", socket.display())),
+            None => command.args([
+                "--protocol=TCP",
+                "-h",
+                &self.host,
+                "-P",
+                &self.port.to_string(),
+            ]),
         };
+        command.args(["-u", &self.user]);
+        // The password goes through the environment, never the command line.
+        if let Some(password) = &self.password {
+            command.env("MYSQL_PWD", password);
+        }
         command
     }
 }

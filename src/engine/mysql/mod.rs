@@ -243,13 +243,7 @@ async fn local(options: &StartOptions) -> Result<Target> {
     drop(local.connect().await?);
     Ok(Target {
         connect: local.connect_options().database(sandbox::DATABASE),
-        tool: Some(copy::ToolConnection {
-            host: "127.0.0.1".into(),
-            port: local.port,
-            user: "root".into(),
-            password: None,
-            database: sandbox::DATABASE.into(),
-        }),
+        tool: Some(local.tool_connection()),
         server: Instance::Local(local),
     })
 }

@@ -2,10 +2,17 @@
 //!
 //! Local strategy: find `mariadbd` (or MySQL's `mysqld`), make (once) a pristine data dir with
 //! `mariadb-install-db` (MySQL 8: `mysqld --initialize-insecure`) in the cache, copy it into a
-//! temp dir, start the server on a unix socket in that dir plus a free 127.0.0.1 port with
-//! durability off (no binary log, no doublewrite, no flush at commit), and poll with real
-//! connections until it answers. Nothing of a throwaway server needs a clean shutdown, so it
-//! is stopped with SIGKILL (milliseconds instead of InnoDB's second-long shutdown).
+//! temp dir, start the server on a unix socket in that dir (plus a free 127.0.0.1 port when
+//! something outside driftless needs it: `--keep`, tests' `--url` targets) with durability off
+//! (no binary log, no doublewrite, no flush at commit), and poll with real connections until it
+//! answers. Nothing of a throwaway server needs a clean shutdown, so it is stopped with SIGKILL
+//! (milliseconds instead of InnoDB's second-long shutdown).
+//!
+//! Only the user who started driftless reaches the server: the socket lives in the sandbox dir
+//! (`0700`); as root the server runs as the unprivileged user PostgreSQL's servers use, never
+//! as OS root; `root` gets a password of this server's own from an `--init-file` the server
+//! runs before it accepts connections, every other account of the template is dropped, and
+//! `secure_file_priv` confines `INTO OUTFILE` / `LOAD DATA` to `files/` in the sandbox.
 //!
 //! URL strategy (`--url mysql://…`): `driftless_<random>` there, made and dropped by the shared
 //! throwaway database (`sandbox::ThrowawayDatabase`) with the statements `THROWAWAY` of
@@ -23,8 +30,8 @@ use sqlx::mysql::{MySqlConnectOptions, MySqlConnection};
 
 use crate::error::Context;
 use crate::sandbox::{
-    Disposable, Launch, RunningServer, cached_template, connect_when_ready, copy_tree, find_in,
-    last_lines, running_as_root, search_dirs,
+    Disposable, Launch, RunningServer, ServiceUser, cached_template, connect_when_ready, copy_tree,
+    find_in, last_lines, save_url, search_dirs, service_user, write_secret,
 };
 use crate::{Error, Result};
 
@@ -93,7 +100,7 @@ pub fn find_binaries(explicit: Option<&Path>) -> Result<MySqlBinaries> {
 
 /// What `server --version` says it is.
 fn server_version(server: &Path) -> Result<(Flavour, String)> {
-    let out = Command::new(server)
+    let out = crate::sandbox::command(server)
         .arg("--version")
         .output()
         .map_err(|e| Error::infra(format!("cannot run {}: {e}", server.display())))?;
@@ -139,19 +146,25 @@ pub fn short_version(full: &str) -> String {
     }
 }
 
-/// The cached pristine data dir for `bins`.
-fn template(bins: &MySqlBinaries) -> Result<PathBuf> {
+/// The user to run the server as when driftless runs as root: the one PostgreSQL's use.
+pub fn server_user() -> Result<Option<ServiceUser>> {
+    service_user(&["postgres"])
+}
+
+/// The cached pristine data dir for `bins`. Its accounts have no passwords: each server
+/// replaces them before it accepts a connection ([`init_file`]).
+fn template(bins: &MySqlBinaries, user: Option<&ServiceUser>) -> Result<PathBuf> {
     let key = format!(
         "mysql-{}-{}-r{TEMPLATE_REVISION}",
         bins.version,
         crate::sandbox::path_key(&bins.server)
     );
-    cached_template(&key, None, |dir| {
+    cached_template(&key, user, |dir| {
         let data = dir.join("data");
         let started = Instant::now();
         let mut command = match (&bins.install_db, bins.flavour) {
             (Some(install), Flavour::MariaDb) => {
-                let mut c = Command::new(install);
+                let mut c = crate::sandbox::command(install);
                 c.arg("--no-defaults")
                     .arg(format!("--datadir={}", data.display()))
                     .args(["--auth-root-authentication-method=normal", "--skip-test-db"])
@@ -159,21 +172,24 @@ fn template(bins: &MySqlBinaries) -> Result<PathBuf> {
                 c
             }
             _ => {
-                let mut c = Command::new(&bins.server);
+                let mut c = crate::sandbox::command(&bins.server);
                 c.arg("--no-defaults")
                     .arg("--initialize-insecure")
                     .arg(format!("--datadir={}", data.display()));
                 c
             }
         };
-        if running_as_root() {
-            command.arg("--user=root");
+        if let Some(user) = user {
+            command.arg(format!("--user={}", user.name));
         }
         // Bootstrap temp files in a dir of this build, not the shared /tmp: concurrent first
         // runs (tests on a fresh cache) have failed there deleting each other's temp tables.
         let tmp = dir.join("tmp");
         std::fs::create_dir_all(&tmp)
             .map_err(|e| Error::infra(format!("cannot create {}: {e}", tmp.display())))?;
+        if let Some(user) = user {
+            user.chown(&tmp)?;
+        }
         command.arg(format!("--tmpdir={}", tmp.display()));
         let out = command
             .output()
@@ -202,6 +218,12 @@ fn template(bins: &MySqlBinaries) -> Result<PathBuf> {
 pub struct LocalServer {
     server: RunningServer,
     pub port: u16,
+    /// `root`'s password, this server's own.
+    password: String,
+    /// Whether it listens on 127.0.0.1 besides its socket.
+    tcp: bool,
+    /// The user the server runs as (driftless runs as root): pipes are handed to it.
+    user: Option<ServiceUser>,
 }
 
 /// A named pipe in the server's directory: driftless writes rows into it while the server
@@ -295,8 +317,7 @@ impl LocalServer {
     /// A new named pipe in the server's directory for [`Pipe::feed`].
     pub fn pipe(&self) -> Result<Pipe> {
         static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let path = self
-            .dir()
+        let path = files_dir(self.dir())
             .join(format!("seed-{}.pipe", NEXT.fetch_add(1, Ordering::SeqCst)));
         let mode = rustix::fs::Mode::from_raw_mode(0o600);
         if let Err(e) = rustix::fs::mkfifoat(rustix::fs::CWD, &path, mode) {
@@ -305,33 +326,66 @@ impl LocalServer {
                 path.display()
             )));
         }
+        if let Some(user) = &self.user {
+            user.chown(&path)?;
+        }
         Ok(Pipe {
             path,
             released: Arc::new(AtomicBool::new(false)),
         })
     }
 
-    /// Copies the template and starts a server on it.
+    /// Copies the template and starts a server on it, on its socket only unless `keep` (a
+    /// kept server is for the user's own tools, which speak TCP).
     pub fn start(bins: &MySqlBinaries, keep: bool) -> Result<LocalServer> {
         LocalServer::start_with(bins, keep, false)
+    }
+
+    /// [`LocalServer::start`] listening on 127.0.0.1 too: a server that stands for one of the
+    /// user's, reached by URL (tests, benchmarks).
+    pub fn start_on_tcp(bins: &MySqlBinaries) -> Result<LocalServer> {
+        LocalServer::launch(bins, false, false, true)
     }
 
     /// [`LocalServer::start`]; with `trace_locks`, performance_schema records metadata locks
     /// (`dry-run` watches them; it costs start time and memory, so only there).
     pub fn start_with(bins: &MySqlBinaries, keep: bool, trace_locks: bool) -> Result<LocalServer> {
-        let template = template(bins)?;
+        LocalServer::launch(bins, keep, trace_locks, keep)
+    }
+
+    fn launch(
+        bins: &MySqlBinaries,
+        keep: bool,
+        trace_locks: bool,
+        tcp: bool,
+    ) -> Result<LocalServer> {
+        let user = server_user()?;
+        let template = template(bins, user.as_ref())?;
+        let password = crate::sandbox::password();
         let launch = Launch {
             label: "mysql",
-            user: None,
+            user: user.as_ref(),
             keep,
             // Nothing of a throwaway server needs InnoDB's slow clean shutdown.
             stop_signal: Signal::KILL,
             log: "mysqld.log",
         };
         let prepare = |dir: &Path, port: u16| {
-            let data = dir.join("data");
-            copy_tree(&template, &data, None)?;
-            Ok(server_command(bins, dir, port, trace_locks))
+            copy_tree(&template, &dir.join("data"), user.as_ref())?;
+            let files = files_dir(dir);
+            std::fs::create_dir(&files).context(|| format!("cannot create {}", files.display()))?;
+            let init = dir.join("init.sql");
+            write_secret(&init, &init_file(&password, tcp))?;
+            if let Some(user) = &user {
+                user.chown(&files)?;
+                user.chown(&init)?;
+            }
+            let options = ServerOptions {
+                port,
+                trace_locks,
+                tcp,
+            };
+            Ok(server_command(bins, dir, &options))
         };
         let ready = |server: &mut RunningServer| {
             server.wait_until(
@@ -344,7 +398,23 @@ impl LocalServer {
         Ok(LocalServer {
             port: server.port,
             server,
+            password,
+            tcp,
+            user,
         })
+    }
+
+    /// How mariadb-dump and the mariadb client reach the work database: over the socket,
+    /// the password in their environment.
+    pub fn tool_connection(&self) -> super::copy::ToolConnection {
+        super::copy::ToolConnection {
+            host: "localhost".into(),
+            socket: Some(socket_path(self.dir())),
+            port: self.port,
+            user: "root".into(),
+            password: Some(self.password.clone()),
+            database: DATABASE.into(),
+        }
     }
 
     pub fn dir(&self) -> &Path {
@@ -360,6 +430,7 @@ impl LocalServer {
         MySqlConnectOptions::new()
             .socket(socket_path(self.dir()))
             .username("root")
+            .password(&self.password)
     }
 
     /// Connects (retrying while the server finishes starting) and creates the work database.
@@ -372,6 +443,9 @@ impl LocalServer {
             ))
         };
         let mut conn = connect_when_ready(START_TIMEOUT, || options.connect(), failed).await?;
+        // The server accepts connections only once it has run its init file; the password in
+        // it need not outlive that.
+        let _ = std::fs::remove_file(self.dir().join("init.sql"));
         sqlx::raw_sql(
             "CREATE DATABASE IF NOT EXISTS driftless CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci",
         )
@@ -381,9 +455,21 @@ impl LocalServer {
         Ok(conn)
     }
 
-    /// The URL a user can connect to while the server runs.
+    /// The URL a user can connect to while the server runs, password included: 127.0.0.1
+    /// when it listens there, else its socket.
     pub fn url(&self) -> String {
-        format!("mysql://root@127.0.0.1:{}/{DATABASE}", self.port)
+        let password = &self.password;
+        if self.tcp {
+            format!("mysql://root:{password}@127.0.0.1:{}/{DATABASE}", self.port)
+        } else {
+            let socket = socket_path(self.dir());
+            let socket = percent_encoding::utf8_percent_encode(
+                &socket.to_string_lossy(),
+                percent_encoding::NON_ALPHANUMERIC,
+            )
+            .to_string();
+            format!("mysql://root:{password}@localhost/{DATABASE}?socket={socket}")
+        }
     }
 
     /// Stops the server and removes its dir.
@@ -396,8 +482,9 @@ impl LocalServer {
         let url = self.url();
         let (dir, pid) = self.server.keep();
         format!(
-            "kept the MySQL server running: {url} (socket {})\n  stop it with: kill -KILL {pid} && rm -rf {}",
+            "kept the MySQL server running: {url} (socket {})\n  {}\n  stop it with: kill -KILL {pid} && rm -rf {}",
             socket_path(&dir).display(),
+            save_url(&dir, &url),
             dir.display()
         )
     }
@@ -417,19 +504,53 @@ fn socket_path(dir: &Path) -> PathBuf {
     dir.join("mysqld.sock")
 }
 
+/// Where the server may read and write files (`secure_file_priv`): the seed pipes.
+fn files_dir(dir: &Path) -> PathBuf {
+    dir.join("files")
+}
+
+/// What the server runs before it accepts a connection: `root` gets `password` (on the socket,
+/// and on 127.0.0.1 when it listens there) and every other account of the template goes
+/// (anonymous users, `root` on other hosts, unix-socket logins). One statement a line, as
+/// `--init-file` wants.
+fn init_file(password: &str, tcp: bool) -> String {
+    let mut sql = vec![
+        "DELETE FROM mysql.global_priv WHERE NOT (User = 'mariadb.sys' OR (User = 'root' AND Host = 'localhost'))".to_string(),
+        "DELETE FROM mysql.proxies_priv".to_string(),
+        "FLUSH PRIVILEGES".to_string(),
+        format!("ALTER USER 'root'@'localhost' IDENTIFIED VIA mysql_native_password USING PASSWORD('{password}')"),
+    ];
+    if tcp {
+        sql.push(format!(
+            "CREATE USER 'root'@'127.0.0.1' IDENTIFIED BY '{password}'"
+        ));
+        sql.push("GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION".into());
+    }
+    sql.iter().map(|s| format!("{s};\n")).collect()
+}
+
+/// How one server is to run, besides its binaries and dir.
+struct ServerOptions {
+    port: u16,
+    trace_locks: bool,
+    tcp: bool,
+}
+
 /// The server's command line for the data dir in `dir`.
-fn server_command(bins: &MySqlBinaries, dir: &Path, port: u16, trace_locks: bool) -> Command {
-    let mut command = Command::new(&bins.server);
+fn server_command(bins: &MySqlBinaries, dir: &Path, options: &ServerOptions) -> Command {
+    let mut command = crate::sandbox::command(&bins.server);
     command
         .arg("--no-defaults")
         .arg(format!("--datadir={}", dir.join("data").display()))
         .arg(format!("--socket={}", socket_path(dir).display()))
         .arg(format!("--pid-file={}", dir.join("mysqld.pid").display()))
+        .arg(format!("--init-file={}", dir.join("init.sql").display()))
+        .arg(format!("--secure-file-priv={}", files_dir(dir).display()))
         // Internal temp tables stay inside the sandbox (not in a shared /tmp).
         .arg(format!("--tmpdir={}", dir.display()))
-        .arg(format!("--port={port}"))
+        .arg(format!("--port={}", options.port))
         .args(SERVER_SETTINGS)
-        .args(if trace_locks {
+        .args(if options.trace_locks {
             &[
                 "--performance-schema=ON",
                 "--performance-schema-instrument=wait/lock/metadata/sql/mdl=ON",
@@ -438,13 +559,13 @@ fn server_command(bins: &MySqlBinaries, dir: &Path, port: u16, trace_locks: bool
             &["--skip-performance-schema"][..]
         })
         .args(INNODB_FILES);
+    if !options.tcp {
+        command.arg("--skip-networking");
+    }
     if bins.flavour == Flavour::MySql {
         command.args(["--disable-log-bin", "--mysqlx=OFF"]);
     } else {
         command.arg("--skip-log-bin");
-    }
-    if running_as_root() {
-        command.arg("--user=root");
     }
     command
 }

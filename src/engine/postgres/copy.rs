@@ -150,24 +150,22 @@ pub async fn schema_ddl(
     snapshot: Option<&str>,
     conn: &mut PgConnection,
 ) -> Result<(String, String)> {
-    let section = |name: &str| {
-        let mut command = Command::new(pg_dump);
-        command
-            .args([
-                "--schema-only",
-                "--no-owner",
-                "--no-privileges",
-                "--section",
-                name,
-            ])
-            .arg(format!("--dbname={url}"));
+    let section = |name: &str| -> Result<Command> {
+        let mut command = super::sandbox::tool_command(pg_dump, url)?;
+        command.args([
+            "--schema-only",
+            "--no-owner",
+            "--no-privileges",
+            "--section",
+            name,
+        ]);
         if let Some(id) = snapshot {
             command.arg(format!("--snapshot={id}"));
         }
-        command
+        Ok(command)
     };
-    let pre = run_tool(section("pre-data"), "pg_dump").await?;
-    let post = run_tool(section("post-data"), "pg_dump").await?;
+    let pre = run_tool(section("pre-data")?, "pg_dump").await?;
+    let post = run_tool(section("post-data")?, "pg_dump").await?;
     let clean = |bytes: Vec<u8>| -> String {
         String::from_utf8_lossy(&bytes)
             .lines()
@@ -191,11 +189,10 @@ pub async fn schema_ddl(
 
 /// `pg_dump -Fc` of the database into `path`.
 pub async fn dump(pg_dump: &Path, url: &str, path: &Path) -> Result<()> {
-    let mut command = Command::new(pg_dump);
+    let mut command = super::sandbox::tool_command(pg_dump, url)?;
     command
         .args(["--format=custom", "--no-owner", "--no-privileges"])
-        .arg(format!("--file={}", path.display()))
-        .arg(format!("--dbname={url}"));
+        .arg(format!("--file={}", path.display()));
     run_tool(command, "pg_dump").await.map(|_| ())
 }
 

@@ -267,7 +267,7 @@ async fn local(options: &StartOptions) -> Result<Target> {
     let first = local.connect().await?;
     Ok(Target {
         connect: local.connect_options(),
-        tool_url: Some(local.url()),
+        tool_url: Some(local.socket_url()),
         server: Instance::Local(local),
         first,
     })

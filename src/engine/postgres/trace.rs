@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -274,7 +273,7 @@ fn is_archive(path: &Path) -> Result<bool> {
 /// `pg_restore -j2` for custom, directory and tar archives; `psql -f` for plain SQL.
 pub async fn restore(bin_dir: &Path, url: &str, path: &Path) -> Result<()> {
     if is_archive(path)? {
-        let mut command = Command::new(bin_dir.join("pg_restore"));
+        let mut command = super::sandbox::tool_command(&bin_dir.join("pg_restore"), url)?;
         command
             .args([
                 "--jobs=2",
@@ -282,15 +281,13 @@ pub async fn restore(bin_dir: &Path, url: &str, path: &Path) -> Result<()> {
                 "--no-privileges",
                 "--exit-on-error",
             ])
-            .arg(format!("--dbname={url}"))
             .arg(path);
         run_tool(command, "pg_restore").await.map(|_| ())
     } else {
-        let mut command = Command::new(bin_dir.join("psql"));
+        let mut command = super::sandbox::tool_command(&bin_dir.join("psql"), url)?;
         command
             .args(["-q", "-v", "ON_ERROR_STOP=1", "-X", "-f"])
-            .arg(path)
-            .arg(url);
+            .arg(path);
         run_tool(command, "psql").await.map(|_| ())
     }
 }
