@@ -81,7 +81,8 @@ pub fn page(kind: FindingKind) -> String {
         kind.id(),
         kind.default_severity().as_str()
     );
-    let _ = writeln!(text, "{}", kind.doc().trim());
+    let doc: Vec<&str> = kind.doc().lines().map(str::trim).collect();
+    let _ = writeln!(text, "{}", doc.join("\n").trim());
     let _ = writeln!(text, "\nExample:\n");
     for line in lesson.example.lines() {
         let _ = writeln!(text, "    {line}");
@@ -99,7 +100,7 @@ pub fn page(kind: FindingKind) -> String {
 pub fn list() -> String {
     let mut text = String::from("Finding kinds (driftless explain KIND prints one):\n\n");
     for kind in FindingKind::ALL {
-        let doc = kind.doc().replace('\n', " ");
+        let doc = kind.doc().split_whitespace().collect::<Vec<_>>().join(" ");
         let first = doc.split(". ").next().unwrap_or(&doc).trim();
         let _ = writeln!(
             text,
