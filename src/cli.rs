@@ -70,6 +70,15 @@ pub enum Command {
         shell: clap_complete::Shell,
     },
 
+    /// Explain a finding kind: what it means, a migration that triggers it, the fix and how to
+    /// accept it (like `rustc --explain`). Without a kind, list them all.
+    #[command(after_help = EXPLAIN_HELP)]
+    Explain {
+        /// The kind, as reports name it (`data_loss`, `lock_risk`, …).
+        #[arg(value_name = "KIND")]
+        kind: Option<String>,
+    },
+
     /// Print the man page (roff) of driftless, or write one page per subcommand into a folder.
     #[command(after_help = MAN_HELP)]
     Man {
@@ -91,6 +100,11 @@ Examples:
   driftless completions bash > ~/.local/share/bash-completion/completions/driftless
   driftless completions zsh > \"${fpath[1]}/_driftless\"
   driftless completions fish > ~/.config/fish/completions/driftless.fish";
+
+const EXPLAIN_HELP: &str = "\
+Examples:
+  driftless explain              # every kind with its default severity
+  driftless explain data_loss";
 
 const MAN_HELP: &str = "\
 Examples:

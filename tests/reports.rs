@@ -141,9 +141,9 @@ fn github_annotations_are_exact() {
     assert_eq!(
         lines,
         vec![
-            "::warning file=migrations-under-test/postgres/data_loss/20240201000002_split_full_name.up.sql,line=8,title=driftless destructive_change (20240201000002)::up drops column public.customers.full_name holding 200 values",
-            "::error file=migrations-under-test/postgres/data_loss/20240201000002_split_full_name.down.sql,line=5,title=driftless data_loss (20240201000002)::up→down changed 71 of 200 values in public.customers.full_name",
-            "driftless fail: 1 errors, 1 warnings, 0 infos in 2 migrations",
+            "::error file=migrations-under-test/postgres/data_loss/20240201000002_split_full_name.down.sql,line=5,title=driftless data_loss (20240201000002)::up→down changed 71 of 200 values in public.customers.full_name%0A%0AUPDATE customers SET full_name = first_name || ' ' || last_name%0A%0Ahelp: write a down that restores the values the up rewrote (keep the originals in a column until the next release), or accept the loss with the allow line%0Aaccept: -- driftless:allow data_loss <reason>%0Aexplain: driftless explain data_loss (https://github.com/driftless-dev/driftless/blob/main/docs/kinds.md#data_loss)",
+            "::warning file=migrations-under-test/postgres/data_loss/20240201000002_split_full_name.up.sql,line=8,title=driftless destructive_change (20240201000002)::up drops column public.customers.full_name holding 200 values%0A%0AALTER TABLE customers DROP COLUMN full_name%0A%0Ahelp: keep the column until the next release: stop using it in this release's code and drop it in a later migration%0Aaccept: -- driftless:allow destructive_change <reason>%0Aexplain: driftless explain destructive_change (https://github.com/driftless-dev/driftless/blob/main/docs/kinds.md#destructive_change)",
+            "driftless fail: 1 error, 1 warning, 0 infos in 2 migrations",
         ]
     );
 }
@@ -242,10 +242,13 @@ fn html_renders_the_findings_and_the_filter_works_in_chromium() {
     all_reports(dir.path());
     let page = dir.path().join("report.html");
     let html = std::fs::read_to_string(&page).unwrap();
+    // Links to the kinds' pages are navigation, not resources the page loads.
+    let loaded = html.replace("<a href=\"https://", "<a href=\"");
     assert!(
-        !html.contains("http://") && !html.contains("https://") && !html.contains("src="),
+        !loaded.contains("http://") && !loaded.contains("https://") && !loaded.contains("src="),
         "self-contained"
     );
+    assert!(html.contains("<a href=\"https://github.com/driftless-dev/driftless/blob/main/docs/kinds.md#data_loss\">driftless explain data_loss</a>"));
 
     let all = chromium_dom(&page, "", None);
     assert_eq!(all.matches("<article class=\"finding\"").count(), 2);
@@ -353,4 +356,32 @@ fn changed_since_roundtrips_only_what_changed_and_flags_edited_history() {
     ]);
     assert_eq!(bad.code, 2);
     assert!(bad.stderr.contains("no-such-rev"), "{}", bad.stderr);
+}
+
+#[test]
+fn explain_prints_a_page_per_kind_and_lists_them() {
+    let list = driftless(&["explain"]);
+    assert_eq!(list.code, 0, "{}", list.stderr);
+    let kinds: Vec<&str> = list
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("  "))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert!(kinds.len() >= 13, "{}", list.stdout);
+    for kind in kinds {
+        let page = driftless(&["explain", kind]);
+        assert_eq!(page.code, 0, "{kind}: {}", page.stderr);
+        assert!(page.stdout.starts_with(kind), "{}", page.stdout);
+        for part in ["Example:", "Fix:", "Allow it:"] {
+            assert!(page.stdout.contains(part), "{kind}: no {part}");
+        }
+        assert!(
+            page.stdout
+                .contains(&format!("-- driftless:allow {kind} <reason>"))
+        );
+    }
+    let unknown = driftless(&["explain", "data_lost"]);
+    assert_eq!(unknown.code, 2);
+    assert!(unknown.stderr.contains("data_loss"), "{}", unknown.stderr);
 }

@@ -236,6 +236,7 @@ pub async fn run(args: CheckArgs, signals: &mut Signals) -> Result<ExitCode> {
             .findings
             .extend(modified_findings(changes, rev, &inputs.migrations));
     }
+    report::quote_statements(&mut report.findings, &inputs.migrations);
     policy::apply(&mut report.findings, &config, &inputs.migrations);
     policy::mark_statuses(&mut report.migrations, &report.findings);
     report.finish(settings.fail_on, outcome.checks_run);

@@ -1,5 +1,6 @@
-//! `driftless schema`, `driftless completions` and `driftless man`: what the binary can say
-//! about itself, so that an installed binary carries its own contract, completions and pages.
+//! `driftless schema`, `driftless completions`, `driftless man` and `driftless explain`: what
+//! the binary can say about itself, so that an installed binary carries its own contract,
+//! completions, pages and the meaning of every finding kind.
 
 use std::io::Write;
 use std::path::Path;
@@ -21,6 +22,24 @@ fn print(bytes: &[u8]) -> Result<ExitCode> {
 
 pub fn schema() -> Result<ExitCode> {
     print(crate::report::SCHEMA.as_bytes())
+}
+
+/// The page of finding kind `kind` (`data-loss` is read as `data_loss`), or the list of kinds.
+pub fn explain(kind: Option<&str>) -> Result<ExitCode> {
+    use crate::report::{FindingKind, explain};
+    let Some(name) = kind else {
+        return print(explain::list().as_bytes());
+    };
+    match FindingKind::parse(&name.trim().to_ascii_lowercase().replace('-', "_")) {
+        Some(kind) => print(explain::page(kind).as_bytes()),
+        None => {
+            let known: Vec<&str> = FindingKind::ALL.iter().map(|k| k.id()).collect();
+            Err(Error::input(format!(
+                "unknown finding kind `{name}`; the kinds are: {}",
+                known.join(", ")
+            )))
+        }
+    }
 }
 
 pub fn completions(shell: clap_complete::Shell) -> Result<ExitCode> {

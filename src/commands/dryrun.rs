@@ -75,6 +75,9 @@ pub async fn run(args: DryRunArgs, signals: &mut Signals) -> Result<ExitCode> {
     report.timeline = outcome.timeline;
     report.data_changes = outcome.data_changes;
     report.findings = outcome.findings;
+    report::quote_statements(&mut report.findings, &list);
+    // The allow lines the report offers must work here too, as they do for `check`.
+    crate::policy::apply(&mut report.findings, &config, &list);
     report.duration_ms = started.elapsed().as_millis() as u64;
     report.finish(args.report.fail_on(&config), settings.checks.len());
     let format = args.report.format.unwrap_or(Format::Human);

@@ -28,6 +28,7 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Schema => docs::schema(),
         Command::Completions { shell } => docs::completions(shell),
         Command::Man { out_dir } => docs::man(out_dir.as_deref()),
+        Command::Explain { kind } => docs::explain(kind.as_deref()),
     }
 }
 

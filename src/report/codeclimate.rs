@@ -25,6 +25,19 @@ fn fingerprint(parts: &[&str]) -> String {
     format!("{:x}", hasher.finalize())
 }
 
+/// The issue's longer text (Markdown): the statement, what to do, the kind's page.
+fn body(f: &super::Finding) -> String {
+    let mut body = String::new();
+    if let Some(sql) = &f.statement {
+        body.push_str(&format!("```sql\n{sql}\n```\n\n"));
+    }
+    if let Some(help) = &f.help {
+        body.push_str(&format!("help: {help}\n\n"));
+    }
+    body.push_str(&format!("[{}]({})", f.explain, f.help_url));
+    body
+}
+
 pub fn codeclimate_value(report: &Report) -> Value {
     let issues: Vec<Value> = report
         .findings
@@ -37,6 +50,7 @@ pub fn codeclimate_value(report: &Report) -> Value {
                 "type": "issue",
                 "check_name": f.kind.id(),
                 "description": f.message,
+                "content": {"body": body(f)},
                 "categories": ["Bug Risk"],
                 "severity": severity(f.severity),
                 "fingerprint": fingerprint(&[f.kind.id(), migration, direction, object, &f.message]),

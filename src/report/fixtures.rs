@@ -88,6 +88,7 @@ pub fn check() -> Report {
         .direction(Direction::Down)
         .object("public.users", Some("users"), None)
         .at(down, Some(5))
+        .statement("ALTER TABLE users\n  DROP COLUMN first_name,\n  DROP COLUMN last_name;")
         .detail("sample_keys", json!(["1", "2"]))
         .detail(
             "sample",
@@ -118,6 +119,8 @@ pub fn check() -> Report {
         )
         .migration("3", "broken")
         .at(Path::new("migrations/3_broken.up.sql"), Some(2))
+        .statement("UPDATE accounts\n   SET balance = 0\n  FROM FROM ledger;")
+        .detail("code", "42601")
         .detail("left_behind", "+table public.half_done"),
         Finding::new(FindingKind::Irreversible, "migration R views has no down")
             .migration("R", "views")
@@ -163,7 +166,8 @@ pub fn dry_run() -> Report {
             "`ALTER TABLE orders` held AccessExclusiveLock on public.orders for 870 ms",
         )
         .migration("6", "retype")
-        .at(Path::new("migrations/6_retype.up.sql"), Some(3)),
+        .at(Path::new("migrations/6_retype.up.sql"), Some(3))
+        .statement("ALTER TABLE orders ALTER amount TYPE int"),
         Finding::new(
             FindingKind::DestructiveChange,
             "the deploy drops public.legacy holding 7 rows",

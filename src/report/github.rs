@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use super::{Report, Severity};
+use super::{Finding, Report, Severity, plural};
 
 /// Escaping of the message part of a workflow command.
 pub fn escape_data(text: &str) -> String {
@@ -15,6 +15,23 @@ pub fn escape_data(text: &str) -> String {
 /// Escaping of a property value (`file=`, `title=`).
 pub fn escape_property(text: &str) -> String {
     escape_data(text).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// The annotation's text: the message, the statement quoted, what to do, how to accept it.
+fn annotation(f: &Finding) -> String {
+    let mut text = f.message.clone();
+    if let Some(sql) = &f.statement {
+        text.push_str("\n\n");
+        text.push_str(sql);
+    }
+    if let Some(help) = &f.help {
+        text.push_str(&format!("\n\nhelp: {help}"));
+    }
+    if let Some(allow) = &f.allow {
+        text.push_str(&format!("\naccept: {allow}"));
+    }
+    text.push_str(&format!("\nexplain: {} ({})", f.explain, f.help_url));
+    text
 }
 
 pub fn render_github(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
@@ -40,18 +57,18 @@ pub fn render_github(report: &Report, out: &mut dyn Write) -> std::io::Result<()
             out,
             "::{command} {}::{}",
             properties.join(","),
-            escape_data(&f.message)
+            escape_data(&annotation(f))
         )?;
     }
     let s = &report.summary;
     writeln!(
         out,
-        "driftless {}: {} errors, {} warnings, {} infos in {} migrations",
+        "driftless {}: {}, {}, {} in {}",
         report.status.as_str(),
-        s.errors,
-        s.warnings,
-        s.infos,
-        s.migrations
+        plural(s.errors, "error"),
+        plural(s.warnings, "warning"),
+        plural(s.infos, "info"),
+        plural(s.migrations, "migration")
     )
 }
 

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use std::io::Write;
 
 use super::phases::findings_of;
-use super::{Finding, MigrationResult, MigrationStatus, Report, Severity};
+use super::{Finding, MigrationResult, MigrationStatus, Report, Severity, plural};
 
 fn esc(text: &str) -> String {
     text.replace('&', "&amp;")
@@ -46,6 +46,9 @@ pre.diff { background: #fafafa; padding: .5rem; overflow-x: auto; font-size: 12p
 .diff .hunk { color: #1565c0; display: block; } .diff .ctx { display: block; }
 table.sample { border-collapse: collapse; font-size: 12px; } .sample td, .sample th { border: 1px solid #ddd; padding: .15rem .4rem; }
 .allowed { color: var(--muted); font-style: italic; }
+pre.statement { background: #f3f6fa; border-left: 3px solid #90a4ae; padding: .4rem .6rem; font-size: 12px; overflow-x: auto; }
+pre.allow { background: #fafafa; padding: .3rem .6rem; font-size: 12px; display: inline-block; margin: 0; }
+.help b { color: var(--ok); } .accept, .explain { color: var(--muted); margin: .3rem 0; }
 "#;
 
 const SCRIPT: &str = r#"
@@ -143,6 +146,31 @@ fn sample_table(rows: &[serde_json::Value]) -> String {
     out
 }
 
+/// The statement quoted, the help line, the line that accepts it, a link to the kind's page.
+fn lesson_html(f: &Finding) -> String {
+    let mut out = String::new();
+    if let Some(sql) = &f.statement {
+        let _ = writeln!(out, "<pre class=\"statement\">{}</pre>", esc(sql));
+    }
+    if let Some(help) = &f.help {
+        let _ = writeln!(out, "<p class=\"help\"><b>help:</b> {}</p>", esc(help));
+    }
+    if let Some(allow) = &f.allow {
+        let _ = writeln!(
+            out,
+            "<p class=\"accept\">to accept it:</p><pre class=\"allow\">{}</pre>",
+            esc(allow)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "<p class=\"explain\"><a href=\"{}\">{}</a></p>",
+        esc(&f.help_url),
+        esc(&f.explain)
+    );
+    out
+}
+
 fn finding_html(f: &Finding) -> String {
     let mut out = format!(
         "<article class=\"finding\" data-kind=\"{}\" data-severity=\"{}\">\n<h3><span class=\"sev-{}\">{}</span> <code>{}</code>{}</h3>\n",
@@ -196,6 +224,7 @@ fn finding_html(f: &Finding) -> String {
     if let Some(diff) = detail("diff").and_then(|v| v.as_str()) {
         out.push_str(&diff_html(diff));
     }
+    out.push_str(&lesson_html(f));
     out.push_str("</article>\n");
     out
 }
@@ -235,8 +264,12 @@ fn header(report: &Report) -> String {
     );
     let _ = writeln!(
         page,
-        "<ul class=\"summary\"><li class=\"sev-error\">{} errors</li><li class=\"sev-warning\">{} warnings</li><li>{} infos</li><li>{} migrations</li><li>{} checks</li></ul></header>",
-        s.errors, s.warnings, s.infos, s.migrations, s.checks_run
+        "<ul class=\"summary\"><li class=\"sev-error\">{}</li><li class=\"sev-warning\">{}</li><li>{}</li><li>{}</li><li>{}</li></ul></header>",
+        plural(s.errors, "error"),
+        plural(s.warnings, "warning"),
+        plural(s.infos, "info"),
+        plural(s.migrations, "migration"),
+        plural(s.checks_run, "check")
     );
     page
 }

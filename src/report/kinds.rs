@@ -107,6 +107,20 @@ kinds! {
 }
 
 impl FindingKind {
+    /// The command that prints this kind's page.
+    pub fn explain_command(self) -> String {
+        format!("driftless explain {}", self.id())
+    }
+
+    /// The kind's page in the repository's docs/kinds.md (the same text `explain` prints).
+    pub fn help_url(self) -> String {
+        format!(
+            "{}/blob/main/docs/kinds.md#{}",
+            env!("CARGO_PKG_REPOSITORY"),
+            self.id()
+        )
+    }
+
     pub fn parse(id: &str) -> Option<FindingKind> {
         FindingKind::ALL.iter().copied().find(|k| k.id() == id)
     }

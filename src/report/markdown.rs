@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::io::Write;
 
 use super::phases::findings_of;
-use super::{Finding, MigrationStatus, Report, Severity, Status};
+use super::{Finding, MigrationStatus, Report, Severity, Status, plural};
 
 /// The most a rendering may hold.
 pub const LIMIT: usize = 60_000;
@@ -30,6 +30,25 @@ fn ms(value: Option<u64>) -> String {
     value
         .map(|v| format!("{v} ms"))
         .unwrap_or_else(|| "–".into())
+}
+
+/// Text inside a code fence, with fences of its own defused.
+fn fenced(text: &str) -> String {
+    text.trim_end().replace("```", "`‵`")
+}
+
+/// The statement quoted, the help line, the line that accepts it, the kind's page.
+fn lesson(block: &mut String, f: &Finding) {
+    if let Some(sql) = &f.statement {
+        let _ = writeln!(block, "```sql\n{}\n```\n", fenced(sql));
+    }
+    if let Some(help) = &f.help {
+        let _ = writeln!(block, "**help:** {}\n", inline(help));
+    }
+    if let Some(allow) = &f.allow {
+        let _ = writeln!(block, "To accept it:\n\n```\n{}\n```\n", fenced(allow));
+    }
+    let _ = writeln!(block, "[`{}`]({})\n", f.explain, f.help_url);
 }
 
 fn finding_block(f: &Finding) -> String {
@@ -71,13 +90,10 @@ fn finding_block(f: &Finding) -> String {
     }
     for key in ["left_behind", "diff"] {
         if let Some(diff) = detail(key).and_then(|v| v.as_str()) {
-            let _ = writeln!(
-                block,
-                "```diff\n{}\n```\n",
-                diff.trim_end().replace("```", "`‵`")
-            );
+            let _ = writeln!(block, "```diff\n{}\n```\n", fenced(diff));
         }
     }
+    lesson(&mut block, f);
     block.push_str("</details>\n\n");
     block
 }
@@ -91,13 +107,13 @@ pub fn render_markdown(report: &Report, out: &mut dyn Write) -> std::io::Result<
     let mut text = String::new();
     let _ = writeln!(
         text,
-        "## driftless {} — {verdict}\n\n{} errors · {} warnings · {} infos · {} migrations · {} checks · {} {} · {:.1} s\n",
+        "## driftless {} — {verdict}\n\n{} · {} · {} · {} · {} · {} {} · {:.1} s\n",
         report.command,
-        s.errors,
-        s.warnings,
-        s.infos,
-        s.migrations,
-        s.checks_run,
+        plural(s.errors, "error"),
+        plural(s.warnings, "warning"),
+        plural(s.infos, "info"),
+        plural(s.migrations, "migration"),
+        plural(s.checks_run, "check"),
         report.engine,
         report.server_version.as_deref().unwrap_or(""),
         report.duration_ms as f64 / 1000.0
@@ -143,8 +159,8 @@ pub fn render_markdown(report: &Report, out: &mut dyn Write) -> std::io::Result<
     if shown < report.findings.len() {
         let _ = writeln!(
             text,
-            "_{} more findings did not fit in this comment: see the JSON or HTML report._",
-            report.findings.len() - shown
+            "_{} did not fit in this comment: see the JSON or HTML report._",
+            plural(report.findings.len() - shown, "more finding")
         );
     }
     out.write_all(text.as_bytes())

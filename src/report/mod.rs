@@ -3,9 +3,11 @@
 //! Renderers are functions from `&Report` to a writer; none of them recomputes anything.
 
 mod codeclimate;
+pub mod explain;
 #[cfg(test)]
 mod fixtures;
 mod github;
+mod help;
 mod html;
 mod human;
 mod json;
@@ -16,6 +18,9 @@ pub mod masking;
 mod model;
 mod phases;
 mod progress;
+mod quote;
+#[cfg(test)]
+mod same_everywhere;
 mod sarif;
 
 pub use codeclimate::render_codeclimate;
@@ -31,10 +36,32 @@ pub use model::{
     RunningStatement, StatementTrace, Status, Summary, TableCopy, TimelineEntry, tool_name,
 };
 pub use progress::{Observer, Progress, Quiet};
+pub use quote::{quote, quote_statements};
 pub use sarif::{render_sarif, sarif_value};
 
 /// The JSON Schema of the report (`schema/report.schema.json`, the contract of docs/report.md).
 pub const SCHEMA: &str = include_str!("../../schema/report.schema.json");
+
+/// `n` and `word`, in the plural unless `n` is 1: `1 error`, `2 warnings`, `3 entries`. Every
+/// count a report or a command prints goes through here.
+pub fn plural(n: impl std::fmt::Display, word: &str) -> String {
+    let n = n.to_string();
+    if n == "1" {
+        return format!("1 {word}");
+    }
+    let consonant_y = word.ends_with('y')
+        && !word.ends_with("ay")
+        && !word.ends_with("ey")
+        && !word.ends_with("oy");
+    let plural = if consonant_y {
+        format!("{}ies", &word[..word.len() - 1])
+    } else if ["s", "x", "ch", "sh"].iter().any(|e| word.ends_with(e)) {
+        format!("{word}es")
+    } else {
+        format!("{word}s")
+    };
+    format!("{n} {plural}")
+}
 
 /// Output formats for stdout or `--output`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
@@ -106,5 +133,21 @@ pub fn render(
         Format::Sarif => render_sarif(report, out),
         Format::Html => render_html(report, out),
         Format::Codeclimate => render_codeclimate(report, out),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plural;
+
+    #[test]
+    fn plurals() {
+        assert_eq!(plural(1, "error"), "1 error");
+        assert_eq!(plural(0usize, "error"), "0 errors");
+        assert_eq!(plural(2u64, "warning"), "2 warnings");
+        assert_eq!(plural(3, "entry"), "3 entries");
+        assert_eq!(plural(3, "key"), "3 keys");
+        assert_eq!(plural(2, "index"), "2 indexes");
+        assert_eq!(plural(-1i64, "row"), "-1 rows");
     }
 }

@@ -40,6 +40,18 @@ pub struct Finding {
     pub line: Option<usize>,
     pub check: Option<String>,
     pub details: Option<Map<String, Value>>,
+    /// The statement at fault, quoted: its first lines as written at `file:line`.
+    pub statement: Option<String>,
+    /// What to do about it, said for this kind and cause (filled by [`Report::finish`]).
+    pub help: Option<String>,
+    /// The line to copy to accept it: a `-- driftless:allow` comment for the migration's
+    /// file, or a `driftless.toml` rule for a finding of no migration; `null` once allowed and
+    /// in the reports of commands that read no allows (`drift`, `mask`).
+    pub allow: Option<String>,
+    /// The command that prints the kind's page: `driftless explain data_loss`.
+    pub explain: String,
+    /// The same page on the web.
+    pub help_url: String,
 }
 
 impl Finding {
@@ -64,6 +76,11 @@ impl Finding {
             line: None,
             check: None,
             details: None,
+            statement: None,
+            help: None,
+            allow: None,
+            explain: kind.explain_command(),
+            help_url: kind.help_url(),
         }
     }
 
@@ -104,6 +121,12 @@ impl Finding {
 
     pub fn check(mut self, name: &str) -> Self {
         self.check = Some(name.to_string());
+        self
+    }
+
+    /// Quotes the statement at fault (its first lines).
+    pub fn statement(mut self, sql: &str) -> Self {
+        self.statement = Some(super::quote(sql));
         self
     }
 
@@ -341,9 +364,15 @@ impl Report {
         }
     }
 
-    /// Fills `status` and `summary` from the findings: `fail` when any finding is at or
-    /// above `fail_on`.
+    /// Puts the findings in the order every format shows them (errors, then warnings, then
+    /// info; otherwise as found), gives each its help and allow lines, and fills `status` and
+    /// `summary`: `fail` when any finding is at or above `fail_on`.
     pub fn finish(&mut self, fail_on: Severity, checks_run: usize) {
+        self.findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
+        for f in &mut self.findings {
+            f.help = Some(super::help::help(f, &self.command));
+            f.allow = super::help::allow_line(f, &self.command);
+        }
         let count = |s: Severity| self.findings.iter().filter(|f| f.severity == s).count();
         self.summary = Summary {
             errors: count(Severity::Error),

@@ -5,7 +5,7 @@ use std::io::Write;
 
 use serde_json::{Value, json};
 
-use super::{FindingKind, Report, Severity};
+use super::{Finding, FindingKind, Report, Severity};
 
 fn level(severity: Severity) -> &'static str {
     match severity {
@@ -27,6 +27,14 @@ fn pascal(id: &str) -> String {
         .collect()
 }
 
+/// The result's message: what happened, then what to do (SARIF readers show only this).
+fn message(f: &Finding) -> String {
+    match &f.help {
+        Some(help) => format!("{}\nhelp: {help}", f.message),
+        None => f.message.clone(),
+    }
+}
+
 pub fn sarif_value(report: &Report) -> Value {
     let rules: Vec<Value> = FindingKind::ALL
         .iter()
@@ -44,6 +52,8 @@ pub fn sarif_value(report: &Report) -> Value {
                 "shortDescription": {"text": short},
                 "fullDescription": {"text": doc.trim()},
                 "defaultConfiguration": {"level": level(kind.default_severity())},
+                "helpUri": kind.help_url(),
+                "help": {"text": super::explain::page(*kind)},
                 "properties": {"tags": ["migrations", "driftless"]}
             })
         })
@@ -60,11 +70,15 @@ pub fn sarif_value(report: &Report) -> Value {
                 "ruleId": f.kind.id(),
                 "ruleIndex": index,
                 "level": level(f.severity),
-                "message": {"text": f.message},
+                "message": {"text": message(f)},
                 "properties": {
                     "migration": f.migration,
                     "direction": f.direction.map(|d| d.as_str()),
                     "object": f.object,
+                    "statement": f.statement,
+                    "help": f.help,
+                    "allow": f.allow,
+                    "explain": f.explain,
                 }
             });
             if let Some(file) = &f.file {
@@ -75,6 +89,9 @@ pub fn sarif_value(report: &Report) -> Value {
                 });
                 if let Some(line) = f.line {
                     location["physicalLocation"]["region"] = json!({"startLine": line});
+                    if let Some(sql) = &f.statement {
+                        location["physicalLocation"]["region"]["snippet"] = json!({"text": sql});
+                    }
                 }
                 result["locations"] = json!([location]);
             }

@@ -14,7 +14,7 @@ use crate::Result;
 use crate::data::{self, DataFingerprint, RowDiff, Survival, TableChange};
 use crate::engine::{Engine, Words};
 use crate::migrations::{Migration, Script};
-use crate::report::{Direction, Finding, FindingKind, Severity, masking};
+use crate::report::{Direction, Finding, FindingKind, Severity, masking, plural};
 use crate::schema::{self, SchemaDiff, SchemaSnapshot, Table};
 
 /// Judges snapshots of one engine, adding findings; drill-downs into rows are timed.
@@ -295,7 +295,8 @@ impl Judge<'_> {
         let (from, to) = (&old.data_type, &new.data_type);
         let message = match self.engine.survival(up.old, now, column).await? {
             Survival::Lost(n) => format!(
-                "up changes {name}.{column} from {from} to {to}: {n} values do not survive the conversion"
+                "up changes {name}.{column} from {from} to {to}: {} not survive the conversion",
+                plural(n, "value") + if n == 1 { " does" } else { " do" }
             ),
             Survival::NotConvertible(reason) => format!(
                 "up changes {name}.{column} from {from} to {to}: the values cannot be converted back ({reason})"
@@ -427,8 +428,9 @@ impl Lost<'_> {
     fn column(&self, column: &str, values: i64, (before, after): (i64, i64)) -> Finding {
         let name = self.old.qualified();
         let message = format!(
-            "up→down lost {} {name}.{column} and its {values} values",
-            self.words.column
+            "up→down lost {} {name}.{column} and its {}",
+            self.words.column,
+            plural(values, "value")
         );
         // The line is where the table is touched: a dropped column has no line of its own.
         let mut f = self.base(format!("{name}.{column}"), None, message);
@@ -490,8 +492,9 @@ impl Lost<'_> {
             .filter(|(column, _)| !gone.iter().any(|(c, _)| c == *column))
             .map(|(column, diff)| {
                 let message = format!(
-                    "up→down changed {} of {} values in {name}.{column}",
-                    diff.changed, rows.rows_before
+                    "up→down changed {} of {} in {name}.{column}",
+                    diff.changed,
+                    plural(rows.rows_before, "value")
                 );
                 self.base(format!("{name}.{column}"), Some(column), message)
                     .detail("rows_before", rows.rows_before)
@@ -551,8 +554,9 @@ impl Destroyed<'_> {
 
     fn column(&self, name: &str, column: &str, values: i64) -> Finding {
         let message = format!(
-            "up drops {} {name}.{column} holding {values} values",
-            self.words.column
+            "up drops {} {name}.{column} holding {}",
+            self.words.column,
+            plural(values, "value")
         );
         self.finding(format!("{name}.{column}"), Some(column), &["drop"], message)
             .detail("values_lost", Value::from(values))

@@ -16,7 +16,7 @@ use crate::migrations::tracking::{self, History};
 use crate::migrations::{Migration, display_path};
 use crate::report::{
     self, DataChange, Finding, FindingKind, MigrationResult, MigrationStatus, Severity,
-    StatementTrace, TimelineEntry,
+    StatementTrace, TimelineEntry, plural,
 };
 use crate::roundtrip::{self, Down, Judge, Step, finding};
 use crate::schema::SchemaSnapshot;
@@ -466,13 +466,15 @@ async fn run_checks(
 fn violated(check: &Check, rows: i64, sample: &[String], already: bool) -> Finding {
     let message = if already {
         format!(
-            "check {} is violated by {rows} rows (it was already before the deploy)",
-            check.name
+            "check {} is violated by {} (it was already before the deploy)",
+            check.name,
+            plural(rows, "row")
         )
     } else {
         format!(
-            "check {} is violated by {rows} rows after the deploy",
-            check.name
+            "check {} is violated by {} after the deploy",
+            check.name,
+            plural(rows, "row")
         )
     };
     let mut f = Finding::new(FindingKind::InvariantViolation, message)
@@ -581,14 +583,23 @@ fn type_changes(
 fn removals(change: &DataChange, locate: &Locate<'_>) -> Option<Finding> {
     let table = &change.table;
     let message = match (change.rows_before, change.rows_after) {
-        (Some(rows), None) if rows > 0 => format!("the deploy drops {table} holding {rows} rows"),
+        (Some(rows), None) if rows > 0 => {
+            format!("the deploy drops {table} holding {}", plural(rows, "row"))
+        }
         (Some(before), Some(after)) => {
             let mut parts = Vec::new();
             if after < before {
-                parts.push(format!("removes {} of {before} rows", before - after));
+                parts.push(format!(
+                    "removes {} of {}",
+                    before - after,
+                    plural(before, "row")
+                ));
             }
             for (column, values) in &change.columns_dropped {
-                parts.push(format!("drops column {column} holding {values} values"));
+                parts.push(format!(
+                    "drops column {column} holding {}",
+                    plural(values, "value")
+                ));
             }
             if parts.is_empty() {
                 return None;

@@ -14,6 +14,7 @@ use crate::engine::{Capability, Engine, StartOptions};
 use crate::migrations::{self, display_path};
 use crate::report::Observer;
 use crate::report::Progress;
+use crate::report::plural;
 use crate::schema::SchemaSnapshot;
 use crate::seed::future;
 use crate::seed::plan::{self, PlanRequest, SeedPlan, Source};
@@ -425,8 +426,9 @@ fn summary(written: &Written, skipped: &BTreeSet<String>, seconds: f64) -> Strin
     let rows = written.rows();
     let _ = writeln!(
         out,
-        "driftless: seeded {} tables with {rows} rows in {seconds:.1}s ({:.0} rows/s)",
-        written.tables.len(),
+        "driftless: seeded {} with {} in {seconds:.1}s ({:.0} rows/s)",
+        plural(written.tables.len(), "table"),
+        plural(rows, "row"),
         rows as f64 / seconds.max(1e-9)
     );
     let per_table: BTreeMap<&str, u64> = written
@@ -435,7 +437,7 @@ fn summary(written: &Written, skipped: &BTreeSet<String>, seconds: f64) -> Strin
         .map(|(t, n)| (t.as_str(), *n))
         .collect();
     for (table, n) in per_table {
-        let _ = writeln!(out, "  {table}: {n} rows");
+        let _ = writeln!(out, "  {table}: {}", plural(n, "row"));
     }
     if !written.files.is_empty() {
         let _ = writeln!(out, "files:");

@@ -5,7 +5,7 @@ use std::io::Write;
 use anstyle::{AnsiColor, Style};
 
 use crate::report::phases::findings_of;
-use crate::report::{Finding, MigrationResult, MigrationStatus, Report, Severity, Status};
+use crate::report::{Finding, MigrationResult, MigrationStatus, Report, Severity, Status, plural};
 
 /// Diff lines shown per finding before the rest is left to the JSON report.
 const MAX_DIFF_LINES: usize = 24;
@@ -131,29 +131,11 @@ fn write_migrations(out: &mut dyn Write, p: &Paint, report: &Report) -> std::io:
     Ok(())
 }
 
-/// The findings grouped by migration (version and name: Flyway repeatables share a version),
-/// in the order the first of each group was found.
+/// The findings in the report's order (errors, warnings, info), each with its migration.
 fn write_findings(out: &mut dyn Write, p: &Paint, report: &Report) -> std::io::Result<()> {
-    type Group<'r> = ((Option<&'r str>, Option<&'r str>), Vec<&'r Finding>);
-    let mut groups: Vec<Group> = Vec::new();
     for f in &report.findings {
-        let key = (f.migration.as_deref(), f.migration_name.as_deref());
-        match groups.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, list)) => list.push(f),
-            None => groups.push((key, vec![f])),
-        }
-    }
-    for ((version, name), findings) in groups {
         writeln!(out)?;
-        let title = match (version, name) {
-            (Some(v), Some(n)) => format!("{v} {n}"),
-            (Some(v), None) => v.to_string(),
-            (None, _) => "general".to_string(),
-        };
-        writeln!(out, "{}", p.bold(&title))?;
-        for f in findings {
-            write_finding(out, p, f)?;
-        }
+        write_finding(out, p, f)?;
     }
     Ok(())
 }
@@ -164,15 +146,32 @@ fn write_finding(out: &mut dyn Write, p: &Paint, f: &Finding) -> std::io::Result
         (Some(file), None) => file.clone(),
         _ => String::new(),
     };
+    let migration = match (&f.migration, &f.migration_name) {
+        (Some(v), Some(n)) => format!("{v} {n}"),
+        (Some(v), None) => v.clone(),
+        (None, _) => "general".to_string(),
+    };
+    let direction = f
+        .direction
+        .map(|d| format!(" ({})", d.as_str()))
+        .unwrap_or_default();
+    let place = if place.is_empty() {
+        place
+    } else {
+        format!("  {}", p.dim(&place))
+    };
     writeln!(
         out,
-        "  {} {:<19} {}",
+        "  {} {:<19} {}{direction}{place}",
         p.severity(f.severity),
         f.kind.id(),
-        p.dim(&place)
+        p.bold(&migration),
     )?;
     let indent = "          ";
     writeln!(out, "{indent}{}", f.message)?;
+    for line in super::quote_lines(f) {
+        writeln!(out, "{indent}{}", p.fg(AnsiColor::Cyan, &line))?;
+    }
     let detail = |key: &str| f.get_detail(key);
     if let Some(reason) = detail("allowed").and_then(|v| v.as_str()) {
         writeln!(out, "{indent}{}", p.dim(&format!("allowed: {reason}")))?;
@@ -198,6 +197,14 @@ fn write_finding(out: &mut dyn Write, p: &Paint, f: &Finding) -> std::io::Result
     }
     if let Some(diff) = detail("diff").and_then(|v| v.as_str()) {
         write_diff(out, p, diff, indent)?;
+    }
+    for line in super::lesson_lines(f) {
+        let styled = if line.starts_with("help:") {
+            line
+        } else {
+            p.dim(&line)
+        };
+        writeln!(out, "{indent}{styled}")?;
     }
     Ok(())
 }
@@ -253,14 +260,6 @@ fn shorten(text: &str, max: usize) -> String {
     } else {
         let cut: String = text.chars().take(max - 1).collect();
         format!("{cut}…")
-    }
-}
-
-fn plural(n: usize, word: &str) -> String {
-    if n == 1 {
-        format!("1 {word}")
-    } else {
-        format!("{n} {word}s")
     }
 }
 

@@ -1,7 +1,7 @@
 //! The human text of `drift`: which database was compared with how many migrations, each
 //! difference with its diff, and a verdict.
 
-use crate::report::Report;
+use crate::report::{Report, plural};
 
 /// What the text says beside the report: facts of the run the JSON report does not carry.
 pub struct DriftFacts {
@@ -15,11 +15,11 @@ pub struct DriftFacts {
 
 pub fn render_drift(report: &Report, facts: &DriftFacts) -> String {
     let mut out = format!(
-        "driftless drift · {} {} · {}\n  compared with {} migrations{}\n\n",
+        "driftless drift · {} {} · {}\n  compared with {}{}\n\n",
         report.engine,
         report.server_version.as_deref().unwrap_or(""),
         facts.url,
-        facts.compared,
+        plural(facts.compared, "migration"),
         facts
             .tracking_table
             .as_ref()
@@ -36,11 +36,14 @@ pub fn render_drift(report: &Report, facts: &DriftFacts) -> String {
                 out.push_str(&format!("      {line}\n"));
             }
         }
+        for line in super::lesson_lines(f) {
+            out.push_str(&format!("    {line}\n"));
+        }
     }
     out.push_str(&format!(
-        "\n{}: {} differences · {:.1} s\n",
+        "\n{}: {} · {:.1} s\n",
         report.status.as_str(),
-        report.findings.len(),
+        plural(report.findings.len(), "difference"),
         report.duration_ms as f64 / 1000.0
     ));
     out

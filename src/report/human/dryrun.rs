@@ -3,7 +3,9 @@
 
 use std::fmt::Write as _;
 
-use crate::report::{DataChange, Finding, FindingKind, Report, StatementTrace, TimelineEntry};
+use crate::report::{
+    DataChange, Finding, FindingKind, Report, StatementTrace, TimelineEntry, plural,
+};
 
 /// What the text says beside the report: facts of the run the JSON report does not carry.
 pub struct DryRunFacts {
@@ -32,12 +34,12 @@ pub fn render_dry_run(report: &Report, facts: &DryRunFacts) -> String {
     write_findings(&mut out, report);
     let _ = writeln!(
         out,
-        "\n{}: {} errors · {} warnings · {} pending migrations · {} checks · {:.1} s",
+        "\n{}: {} · {} · {} · {} · {:.1} s",
         report.status.as_str(),
-        report.summary.errors,
-        report.summary.warnings,
-        report.timeline.len(),
-        report.summary.checks_run,
+        plural(report.summary.errors, "error"),
+        plural(report.summary.warnings, "warning"),
+        plural(report.timeline.len(), "pending migration"),
+        plural(report.summary.checks_run, "check"),
         report.duration_ms as f64 / 1000.0
     );
     out
@@ -71,7 +73,7 @@ fn write_migration(out: &mut String, entry: &TimelineEntry) {
 fn notes(s: &StatementTrace) -> Vec<String> {
     let mut notes = Vec::new();
     if let Some(rows) = s.rows.filter(|r| *r > 0) {
-        notes.push(format!("{rows} rows"));
+        notes.push(plural(rows, "row"));
     }
     if let (Some(lock), Some(on)) = (&s.lock, &s.lock_on) {
         let blocking = s
@@ -93,7 +95,8 @@ fn write_data(out: &mut String, report: &Report, (hashed, tables): (usize, usize
     if !report.timeline.is_empty() {
         let _ = writeln!(
             out,
-            "\n  data: compared {hashed} of {tables} tables{}",
+            "\n  data: compared {hashed} of {}{}",
+            plural(tables, "table"),
             if hashed < tables {
                 " (the deploy's statements cannot write the others)"
             } else {
@@ -118,9 +121,9 @@ fn write_data(out: &mut String, report: &Report, (hashed, tables): (usize, usize
 fn describe(change: &DataChange) -> Vec<String> {
     let count = |n: Option<i64>| n.map_or("-".to_string(), |n| n.to_string());
     let mut parts = vec![match (change.rows_before, change.rows_after) {
-        (None, after) => format!("new, {} rows", count(after)),
-        (before, None) => format!("dropped, held {} rows", count(before)),
-        (before, after) => format!("{} → {} rows", count(before), count(after)),
+        (None, after) => format!("new, {}", plural(count(after), "row")),
+        (before, None) => format!("dropped, held {}", plural(count(before), "row")),
+        (before, after) => format!("{} → {}", count(before), plural(count(after), "row")),
     }];
     if change.rows_before.is_some() && change.rows_after.is_some() {
         if let Some(added) = change.rows_added.filter(|n| *n > 0) {
@@ -131,7 +134,7 @@ fn describe(change: &DataChange) -> Vec<String> {
         }
     }
     for (column, n) in &change.values_changed {
-        parts.push(format!("{column}: {n} values changed"));
+        parts.push(format!("{column}: {} changed", plural(n, "value")));
     }
     if !change.columns_differ.is_empty() {
         parts.push(format!(
@@ -140,7 +143,7 @@ fn describe(change: &DataChange) -> Vec<String> {
         ));
     }
     for (column, n) in &change.columns_dropped {
-        parts.push(format!("{column}: dropped with {n} values"));
+        parts.push(format!("{column}: dropped with {}", plural(n, "value")));
     }
     for (old, new) in &change.columns_renamed {
         parts.push(format!("{old}: renamed to {new}, values kept"));
@@ -172,5 +175,11 @@ fn write_findings(out: &mut String, report: &Report) {
             f.kind.id(),
             f.message
         );
+        for line in super::quote_lines(f)
+            .into_iter()
+            .chain(super::lesson_lines(f))
+        {
+            let _ = writeln!(out, "          {line}");
+        }
     }
 }

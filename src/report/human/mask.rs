@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::report::Report;
+use crate::report::{Report, plural};
 
 /// `target` is where the copy went.
 pub fn render_mask(report: &Report, target: &str) -> String {
@@ -26,9 +26,9 @@ pub fn render_mask(report: &Report, target: &str) -> String {
             .collect();
         let _ = writeln!(
             out,
-            "  {:width$}  {:>9} rows  {:>6} ms  {}",
+            "  {:width$}  {:>14}  {:>6} ms  {}",
             t.table,
-            t.rows,
+            plural(t.rows, "row"),
             t.ms,
             if masked.is_empty() {
                 "(copied as it is)".to_string()
@@ -47,16 +47,23 @@ pub fn render_mask(report: &Report, target: &str) -> String {
                     let _ = writeln!(out, "          {line}");
                 }
             }
+            for line in super::quote_lines(f)
+                .into_iter()
+                .chain(super::lesson_lines(f))
+            {
+                let _ = writeln!(out, "          {line}");
+            }
         }
     }
     let rows: u64 = report.tables.iter().map(|t| t.rows).sum();
     let _ = writeln!(
         out,
-        "\n{}: {} tables · {rows} rows · {} errors · {} warnings · {:.1} s",
+        "\n{}: {} · {} · {} · {} · {:.1} s",
         report.status.as_str(),
-        report.tables.len(),
-        report.summary.errors,
-        report.summary.warnings,
+        plural(report.tables.len(), "table"),
+        plural(rows, "row"),
+        plural(report.summary.errors, "error"),
+        plural(report.summary.warnings, "warning"),
         report.duration_ms as f64 / 1000.0
     );
     out

@@ -14,7 +14,31 @@ pub use drift::{DriftFacts, render_drift};
 pub use dryrun::{DryRunFacts, render_dry_run};
 pub use mask::render_mask;
 
-use super::Report;
+use super::{Finding, Report};
+
+/// The statement at fault, quoted under the message: `> ` before each line.
+pub(super) fn quote_lines(f: &Finding) -> Vec<String> {
+    f.statement
+        .iter()
+        .flat_map(|sql| sql.lines().map(|l| format!("> {l}")))
+        .collect()
+}
+
+/// What a finding teaches after its facts, a line each: `help:`, the line that accepts it, and
+/// where its kind is explained. Every command's text shows them the same way.
+pub(super) fn lesson_lines(f: &Finding) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(help) = &f.help {
+        lines.push(format!("help: {help}"));
+    }
+    if let Some(allow) = &f.allow {
+        let mut allow = allow.lines();
+        lines.push(format!("accept: {}", allow.next().unwrap_or_default()));
+        lines.extend(allow.map(|l| format!("        {l}")));
+    }
+    lines.push(format!("explain: {}", f.explain));
+    lines
+}
 
 /// Which command's text `Format::Human` writes, with what that text shows beside the report.
 #[derive(Clone, Copy)]

@@ -1,0 +1,231 @@
+//! What to do about a finding: the `help:` line, chosen by kind and by cause (the statement
+//! quoted, the server's error code, the details a finding carries), and the line that accepts
+//! it. A reviewer should read the fix, not a restatement of the problem.
+
+use serde_json::Value;
+
+use super::{Direction, Finding, FindingKind};
+
+/// The statement's words in upper case with single spaces, for matching causes.
+fn words(f: &Finding) -> String {
+    let sql = f
+        .statement
+        .as_deref()
+        .or_else(|| f.get_detail("statement").and_then(Value::as_str))
+        .unwrap_or_default();
+    sql.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_ascii_uppercase()
+}
+
+fn detail_str<'f>(f: &'f Finding, key: &str) -> Option<&'f str> {
+    f.get_detail(key).and_then(Value::as_str)
+}
+
+fn has(f: &Finding, key: &str) -> bool {
+    f.get_detail(key).is_some_and(|v| !v.is_null())
+}
+
+/// The `help:` line of `f` in a report of `command`.
+pub fn help(f: &Finding, command: &str) -> String {
+    let sql = words(f);
+    match f.kind {
+        FindingKind::DataLoss => data_loss(f, &sql),
+        FindingKind::SchemaDrift => schema_drift(f, command),
+        FindingKind::ReupFailure => "make the down undo everything the up creates (drop the type, \
+             table or index it leaves), or let the up tolerate it with IF NOT EXISTS"
+            .into(),
+        FindingKind::Irreversible if has(f, "up_only") => "write a .down.sql beside each \
+             .up.sql that undoes it, so rollbacks can be checked"
+            .into(),
+        FindingKind::Irreversible => "write the down: the statements that undo the up in reverse \
+             order; if the change truly cannot be undone, accept it with the allow line"
+            .into(),
+        FindingKind::SeedConflict => {
+            "describe the real values with a seed override (--overrides) so the seeded rows look \
+             like production's, or make the statement hold for any rows"
+                .into()
+        }
+        FindingKind::MigrationError => migration_error(f, &sql),
+        FindingKind::InvariantViolation => "change the migration so the data it leaves passes \
+             the check (backfill, narrower WHERE), or update the check if the rule itself \
+             changed"
+            .into(),
+        FindingKind::DestructiveChange => destructive(f, &sql),
+        FindingKind::Lint => lint(f),
+        FindingKind::UnmaskedPii => match detail_str(f, "suggested") {
+            Some(t) => format!(
+                "add a masking rule for the column (suggested transformer: {t}), or a rule \
+                 that keeps it if it is not personal"
+            ),
+            None => "add a masking rule for the column, or a rule that keeps it if it is not \
+                     personal"
+                .into(),
+        },
+        FindingKind::PendingMigration => {
+            "nothing to fix: it runs on the next deploy; read its statements in the timeline".into()
+        }
+        FindingKind::LockRisk => lock_risk(&sql),
+        FindingKind::SessionSetting => "put the setting back at the end of the up (SET \
+             FOREIGN_KEY_CHECKS = 1, RESET search_path, …) so later migrations run as they \
+             will in production"
+            .into(),
+    }
+}
+
+fn data_loss(f: &Finding, sql: &str) -> String {
+    if sql.contains("DROP COLUMN") || sql.contains("DROP TABLE") {
+        "keep what the up replaces (the old column or table) until the next release and drop \
+         it in a later migration, so the down can restore it from there"
+            .into()
+    } else if has(f, "rows_missing") && f.get_detail("rows_missing") != Some(&Value::from(0)) {
+        "the down removes rows it did not add: restrict its DELETE to the rows the up created, \
+         or keep a copy of the rows the up changes"
+            .into()
+    } else if has(f, "values_lost") || sql.contains(" TYPE ") {
+        "cast back to a type that holds every value, or keep the original values in a column \
+         until the next release"
+            .into()
+    } else {
+        "write a down that restores the values the up rewrote (keep the originals in a column \
+         until the next release), or accept the loss with the allow line"
+            .into()
+    }
+}
+
+fn schema_drift(f: &Finding, command: &str) -> String {
+    if has(f, "column_order") && command == "drift" {
+        return "the live table's columns are in another order: harmless unless code uses \
+                SELECT * or positional INSERT; rebuild the table in the migrations' order if it \
+                does"
+            .into();
+    }
+    if has(f, "column_order") {
+        return "the down recreates the column at the end of the table: accept the new order, \
+                or have the down rebuild the table in the original order"
+            .into();
+    }
+    match (command, f.direction) {
+        ("drift", _) => "write a migration for the change made by hand on the live database, or \
+                         undo it there"
+            .into(),
+        ("mask", _) => "the copy's schema lost what the diff shows: check that the target \
+                        server supports it (extensions, versions) and copy again"
+            .into(),
+        (_, Some(Direction::Reup)) => "make the up create the same thing every time it runs on \
+             the schema its down leaves (the diff shows what differs)"
+            .into(),
+        _ => "add to the down the statement that undoes each line of the diff (DROP INDEX, DROP \
+              TYPE, the constraint it must re-add, …)"
+            .into(),
+    }
+}
+
+fn migration_error(f: &Finding, sql: &str) -> String {
+    let code = match f.get_detail("code") {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => String::new(),
+    };
+    if sql.contains("SET NOT NULL") || sql.contains("MODIFY") && sql.contains("NOT NULL") {
+        "backfill the NULLs first (UPDATE … SET col = … WHERE col IS NULL), then SET NOT NULL"
+            .into()
+    } else if sql.contains("ADD COLUMN") && sql.contains("NOT NULL") && !sql.contains("DEFAULT") {
+        "add a DEFAULT to the new NOT NULL column, or add it nullable, backfill it, then SET NOT \
+         NULL"
+            .into()
+    } else if sql.contains("CONCURRENTLY") || code == "25001" {
+        "run the statement outside a transaction: add `-- driftless:no-transaction` (and your \
+         tool's own marker) to the file"
+            .into()
+    } else if matches!(code.as_str(), "23505" | "1062") {
+        "remove or merge the duplicate values before adding the unique constraint or index".into()
+    } else if matches!(code.as_str(), "42P07" | "42710" | "1050" | "1061") {
+        "the object already exists: the down (or an earlier migration) leaves it behind; drop it \
+         there, or use IF NOT EXISTS"
+            .into()
+    } else if matches!(code.as_str(), "42P01" | "42703" | "1146" | "1054") {
+        "the statement names something that does not exist at this point: check the order of \
+         the migrations and the names"
+            .into()
+    } else if matches!(code.as_str(), "23503" | "1452") {
+        "delete or fix the rows that point nowhere before adding the foreign key".into()
+    } else {
+        "fix the statement quoted: the server's message says what it refused".into()
+    }
+}
+
+fn destructive(f: &Finding, sql: &str) -> String {
+    let message = f.message.to_ascii_lowercase();
+    if has(f, "type_before") || sql.contains(" TYPE ") {
+        "add a column of the new type, backfill it, switch the code to it and drop the old \
+         column in a later release"
+            .into()
+    } else if sql.contains("DROP COLUMN") || message.contains("column") {
+        "keep the column until the next release: stop using it in this release's code and drop \
+         it in a later migration"
+            .into()
+    } else if sql.contains("DROP TABLE") || message.contains("drops") {
+        "keep the table (or rename it aside) until the next release, then drop it in a later \
+         migration"
+            .into()
+    } else if sql.starts_with("DELETE") || sql.starts_with("TRUNCATE") {
+        "check that the WHERE clause selects only the rows meant to go, and keep a copy of them \
+         until the change is confirmed"
+            .into()
+    } else {
+        "confirm the loss is intended; if it is, accept it with the allow line".into()
+    }
+}
+
+fn lint(f: &Finding) -> String {
+    match detail_str(f, "rule") {
+        Some("modified_migration") => "never edit an applied migration: revert the edit and \
+             write a new migration with the change"
+            .into(),
+        Some("unknown_migration") => "the database has a migration the folder lacks: restore \
+             its file, or deploy from the branch that has it"
+            .into(),
+        Some("unsupported_migration") => "driftless cannot run this migration (it is code, not \
+             SQL); check it by hand"
+            .into(),
+        _ => "fix the migration file as the message says".into(),
+    }
+}
+
+fn lock_risk(sql: &str) -> String {
+    if sql.starts_with("CREATE INDEX") || sql.starts_with("CREATE UNIQUE INDEX") {
+        "use CREATE INDEX CONCURRENTLY (outside a transaction: `-- driftless:no-transaction`) so \
+         writes go on while it builds"
+            .into()
+    } else if sql.contains("SET NOT NULL") {
+        "add CHECK (col IS NOT NULL) NOT VALID, VALIDATE it in a second statement, then SET NOT \
+         NULL, which then skips the scan"
+            .into()
+    } else if sql.contains("FOREIGN KEY") || sql.contains("ADD CONSTRAINT") {
+        "add the constraint NOT VALID, then VALIDATE CONSTRAINT in a second statement, which \
+         does not block writes"
+            .into()
+    } else if sql.contains(" TYPE ") {
+        "add a column of the new type, backfill it in batches and swap, instead of rewriting \
+         the table under a lock"
+            .into()
+    } else {
+        "set a lock_timeout, split the statement into batches, or run it when traffic is low".into()
+    }
+}
+
+/// The line that accepts `f` in a report of `command`: the comment for its migration's file,
+/// or a `driftless.toml` rule; `None` once it is allowed, and for the commands that read no
+/// allows (`drift`, `mask`).
+pub fn allow_line(f: &Finding, command: &str) -> Option<String> {
+    if has(f, "allowed") || !matches!(command, "check" | "dry-run") {
+        return None;
+    }
+    let kind = f.kind.id();
+    Some(match &f.migration {
+        Some(_) => format!("-- driftless:allow {kind} <reason>"),
+        None => format!("[[allow]]\nkind = \"{kind}\"\nreason = \"<reason>\""),
+    })
+}

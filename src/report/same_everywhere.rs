@@ -1,0 +1,195 @@
+//! Every format says the same thing: one fixture report rendered in each format shows the
+//! same findings (kind and severity), in the same order, with the same counts.
+
+use serde_json::Value;
+
+use super::{Format, HumanText, Report, Severity, fixtures, plural, render};
+
+fn rendered(report: &Report, format: Format) -> String {
+    let mut out = Vec::new();
+    render(report, format, HumanText::Check, &mut out, false).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+/// The text between `start` and the next `end` after it, for each `start` in `text`.
+fn between<'t>(text: &'t str, start: &str, end: &str) -> Vec<&'t str> {
+    text.split(start)
+        .skip(1)
+        .filter_map(|rest| rest.split(end).next())
+        .collect()
+}
+
+/// (severity, kind) of each finding, in the order `format` shows them.
+fn shown(report: &Report, format: Format) -> Vec<(String, String)> {
+    let text = rendered(report, format);
+    let pair = |s: &str, k: &str| (s.to_string(), k.to_string());
+    match format {
+        Format::Json => {
+            let v: Value = serde_json::from_str(&text).unwrap();
+            let findings = v["findings"].as_array().unwrap().iter();
+            findings
+                .map(|f| pair(f["severity"].as_str().unwrap(), f["kind"].as_str().unwrap()))
+                .collect()
+        }
+        Format::Sarif => {
+            let v: Value = serde_json::from_str(&text).unwrap();
+            let results = v["runs"][0]["results"].as_array().unwrap().iter();
+            let severity = |l: &str| if l == "note" { "info" } else { l }.to_string();
+            results
+                .map(|r| {
+                    (
+                        severity(r["level"].as_str().unwrap()),
+                        r["ruleId"].to_string(),
+                    )
+                })
+                .map(|(s, k)| (s, k.trim_matches('"').to_string()))
+                .collect()
+        }
+        Format::Codeclimate => {
+            let v: Value = serde_json::from_str(&text).unwrap();
+            let severity = |s: &str| match s {
+                "critical" => "error",
+                "minor" => "warning",
+                _ => "info",
+            };
+            let issues = v.as_array().unwrap().iter();
+            issues
+                .map(|i| {
+                    pair(
+                        severity(i["severity"].as_str().unwrap()),
+                        i["check_name"].as_str().unwrap(),
+                    )
+                })
+                .collect()
+        }
+        Format::Human => text
+            .lines()
+            .filter_map(|l| {
+                let mut words = l.split_whitespace();
+                let severity = words.next()?;
+                let known = ["error", "warning", "info"].contains(&severity);
+                (known && l.starts_with("  ")).then(|| pair(severity, words.next().unwrap_or("")))
+            })
+            .collect(),
+        Format::Markdown => between(&text, "<details><summary>", "</summary>")
+            .into_iter()
+            .map(|s| {
+                pair(
+                    between(s, "<b>", "</b>")[0],
+                    between(s, "<code>", "</code>")[0],
+                )
+            })
+            .collect(),
+        Format::Html => between(&text, "<article class=\"finding\" data-kind=\"", ">")
+            .into_iter()
+            .map(|a| {
+                pair(
+                    between(a, "data-severity=\"", "\"")[0],
+                    a.split('"').next().unwrap(),
+                )
+            })
+            .collect(),
+        Format::Github => text
+            .lines()
+            .filter(|l| l.starts_with("::"))
+            .map(|l| {
+                let command = l[2..].split(' ').next().unwrap();
+                let severity = if command == "notice" { "info" } else { command };
+                let title = between(l, "title=driftless ", "::")[0];
+                pair(severity, title.split(' ').next().unwrap())
+            })
+            .collect(),
+        Format::Junit => unreachable!("JUnit shows findings per migration and phase"),
+    }
+}
+
+const FORMATS: [Format; 7] = [
+    Format::Json,
+    Format::Human,
+    Format::Markdown,
+    Format::Html,
+    Format::Github,
+    Format::Sarif,
+    Format::Codeclimate,
+];
+
+#[test]
+fn every_format_shows_the_same_findings_in_the_same_order() {
+    let report = fixtures::check();
+    let expected: Vec<(String, String)> = report
+        .findings
+        .iter()
+        .map(|f| (f.severity.as_str().to_string(), f.kind.id().to_string()))
+        .collect();
+    assert!(expected.len() >= 5);
+    let ranks: Vec<Severity> = report.findings.iter().map(|f| f.severity).collect();
+    assert!(
+        ranks.windows(2).all(|w| w[0] >= w[1]),
+        "errors, warnings, info: {ranks:?}"
+    );
+    for format in FORMATS {
+        assert_eq!(shown(&report, format), expected, "{}", format.name());
+    }
+}
+
+#[test]
+fn every_summary_counts_with_correct_plurals() {
+    let report = fixtures::check();
+    let s = &report.summary;
+    // The fixture has counts of 1 and of more, so both forms are asserted.
+    assert!([s.errors, s.warnings, s.infos].contains(&1));
+    assert!([s.errors, s.warnings, s.infos].iter().any(|n| *n > 1));
+    let counts = [
+        plural(s.errors, "error"),
+        plural(s.warnings, "warning"),
+        plural(s.infos, "info"),
+    ];
+    for format in [
+        Format::Human,
+        Format::Markdown,
+        Format::Html,
+        Format::Github,
+    ] {
+        let text = rendered(&report, format);
+        for count in &counts {
+            assert!(
+                text.contains(count.as_str()),
+                "{}: no {count}",
+                format.name()
+            );
+        }
+        assert!(!text.contains(" 1 errors") && !text.contains(" 1 warnings"));
+    }
+}
+
+#[test]
+fn every_finding_teaches_in_every_format() {
+    let report = fixtures::check();
+    let taught = report
+        .findings
+        .iter()
+        .find(|f| f.statement.is_some())
+        .expect("a fixture finding quotes its statement");
+    let first_line = taught.statement.as_deref().unwrap().lines().next().unwrap();
+    let help = taught.help.as_deref().unwrap();
+    for format in FORMATS {
+        let text = rendered(&report, format);
+        assert!(text.contains(first_line), "{}: statement", format.name());
+        assert!(text.contains(&help[..40]), "{}: help", format.name());
+        assert!(text.contains(&taught.explain), "{}: explain", format.name());
+    }
+    for format in [
+        Format::Human,
+        Format::Markdown,
+        Format::Html,
+        Format::Github,
+        Format::Json,
+    ] {
+        let text = rendered(&report, format);
+        let allow = match format {
+            Format::Html => "-- driftless:allow data_loss &lt;reason&gt;",
+            _ => "-- driftless:allow data_loss <reason>",
+        };
+        assert!(text.contains(allow), "{}: allow line", format.name());
+    }
+}
