@@ -87,6 +87,8 @@ mod tests {
             transactional: true,
             directives: Default::default(),
             blank: false,
+            whole: false,
+            refused: None,
         };
         assert_eq!(
             statement_at(&script, 4),
