@@ -356,3 +356,25 @@ fn a_table_dropped_and_created_again_empty_is_one_data_loss() {
     assert_eq!(lost[0]["details"]["rows_before"], 200);
     assert_eq!(lost[0]["line"], 2, "the DROP TABLE's line");
 }
+
+#[test]
+fn a_failed_down_outside_a_transaction_says_what_it_left_behind() {
+    let run = check_json(&[
+        "--engine",
+        "mysql",
+        "--migrations",
+        "tests/fixtures/mysql/half_down",
+        "--checks",
+        "tests/fixtures/no_checks",
+    ]);
+    let report = run.json();
+    let failed: Vec<&Value> = findings(&report, "migration_error")
+        .into_iter()
+        .filter(|f| f["direction"] == "down")
+        .collect();
+    assert_eq!(failed.len(), 1, "{}", run.stdout);
+    let f = failed[0];
+    assert_eq!(f["line"], 3, "the failing statement");
+    let left = f["details"]["left_behind"].as_str().unwrap_or_default();
+    assert!(left.contains("tags"), "what the DROP before it did: {f}");
+}
