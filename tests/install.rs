@@ -222,15 +222,18 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 #[test]
 fn nothing_in_the_repository_reads_a_file_outside_it() {
     // The team's notes sit beside the repository on some machines; nothing may depend on them.
-    let outside = ["../shared", "REPORT-CONTRACT.md"];
+    // Built from parts, so that this file does not name them itself.
+    let outside = [
+        ["..", "shared"].join("/"),
+        ["REPORT", "CONTRACT.md"].join("-"),
+    ];
     let mut offenders = Vec::new();
     for path in tracked_files() {
         let Ok(text) = std::fs::read_to_string(&path) else {
             continue;
         };
-        for needle in outside {
-            // This file names them in order to look for them.
-            if text.contains(needle) && !path.ends_with("tests/install.rs") {
+        for needle in &outside {
+            if text.contains(needle.as_str()) {
                 offenders.push(format!("{} mentions {needle}", path.display()));
             }
         }
