@@ -239,11 +239,7 @@ fn parse_check(path: &Path, split: Splitter) -> Result<Check> {
 
 /// Whether `sql` reads (its first word, comments aside, starts a query).
 fn is_query(sql: &str) -> bool {
-    let first = sql
-        .lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty() && !l.starts_with("--"))
-        .unwrap_or_default()
+    let first = crate::migrations::first_code_line(sql)
         .trim_start_matches('(')
         .split(|c: char| !c.is_ascii_alphabetic())
         .next()

@@ -34,6 +34,20 @@ impl RunnerSession {
     }
 }
 
+/// Runs the runner's `statements` on a SQL session, in order; one the server refuses is the
+/// user's input error.
+pub async fn run_statements<S: super::sql_common::SqlSession>(
+    conn: &mut S,
+    statements: &[String],
+) -> crate::Result<()> {
+    for statement in statements {
+        conn.run(statement)
+            .await
+            .map_err(|e| refused(statement, e))?;
+    }
+    Ok(())
+}
+
 /// The error of a runner setting the server refused: the user's input, exit 2.
 pub fn refused(statement: &str, error: impl std::fmt::Display) -> Error {
     Error::input(format!(

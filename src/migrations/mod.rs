@@ -163,13 +163,7 @@ impl Script {
     /// the session holds, since reading every setting after every step would cost more.
     pub fn session_statement(&self) -> Option<&Statement> {
         self.statements.iter().find(|s| {
-            let first = s
-                .sql
-                .lines()
-                .map(str::trim)
-                .find(|l| !l.is_empty() && !l.starts_with("--") && !l.starts_with('#'))
-                .unwrap_or_default()
-                .to_ascii_lowercase();
+            let first = first_code_line(&s.sql).to_ascii_lowercase();
             // MySQL runs `/*!40101 SET … */` (mariadb-dump's preamble) as a statement.
             let first = first
                 .strip_prefix("/*!")
@@ -223,6 +217,14 @@ impl Script {
             .map(|s| s.line)
             .or_else(|| self.line_mentioning(words))
     }
+}
+
+/// The first line of `sql` that is not blank or a line comment (`--`, MySQL's `#`), trimmed.
+pub fn first_code_line(sql: &str) -> &str {
+    sql.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with("--") && !l.starts_with('#'))
+        .unwrap_or_default()
 }
 
 fn mentions(sql: &str, words: &[&str]) -> bool {

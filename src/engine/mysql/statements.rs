@@ -189,11 +189,7 @@ pub async fn open_session(
     conn: &mut MySqlConnection,
     statements: &[String],
 ) -> Result<RunnerSession> {
-    for statement in statements {
-        conn.run(statement)
-            .await
-            .map_err(|e| session::refused(statement, e))?;
-    }
+    session::run_statements(conn, statements).await?;
     Ok(RunnerSession {
         statements: statements.to_vec(),
         clean: settings(conn).await?,

@@ -134,20 +134,11 @@ pub async fn settings(conn: &mut PgConnection) -> Result<Settings> {
 
 /// Runs the runner's `statements` on the migrator and remembers the clean state they leave.
 pub async fn open_session(conn: &mut PgConnection, statements: &[String]) -> Result<RunnerSession> {
-    run_runner(conn, statements).await?;
+    session::run_statements(conn, statements).await?;
     Ok(RunnerSession {
         statements: statements.to_vec(),
         clean: settings(conn).await?,
     })
-}
-
-async fn run_runner(conn: &mut PgConnection, statements: &[String]) -> Result<()> {
-    for statement in statements {
-        conn.run(statement)
-            .await
-            .map_err(|e| session::refused(statement, e))?;
-    }
-    Ok(())
 }
 
 /// Back to the clean state: `RESET ALL` (and the role, which it leaves), the runner's
@@ -160,7 +151,7 @@ pub async fn reset(
     conn.run("RESET ALL; RESET SESSION AUTHORIZATION; RESET ROLE")
         .await
         .context(|| "cannot reset the migration session".into())?;
-    run_runner(conn, &session.statements).await?;
+    session::run_statements(conn, &session.statements).await?;
     for (name, value) in carried {
         let set = if name == "role" {
             conn.run(&format!("SET ROLE {}", crate::sql::pg::ident(value)))
