@@ -6,13 +6,48 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::report::{Format, Severity};
 
-const EXIT_CODES: &str = "\
+/// The exit codes of the commands that judge migrations (a macro so `concat!` can join it
+/// with each command's examples).
+macro_rules! exit_codes {
+    () => {
+        "\
 Exit codes:
   0  ran to the end; no finding at or above --fail-on
   1  ran to the end; at least one finding at or above --fail-on
   2  usage or input error (bad flag, invalid config, unparsable migration file)
   3  infrastructure error (a database could not be started or reached, a binary is missing)
-  130/143  interrupted by Ctrl-C / SIGTERM (everything driftless started was cleaned up)";
+  130/143  interrupted by Ctrl-C / SIGTERM (everything driftless started was cleaned up)"
+    };
+}
+
+const EXIT_CODES: &str = exit_codes!();
+
+const CHECK_HELP: &str = concat!(
+    exit_codes!(),
+    "
+
+Examples:
+  driftless check --migrations db/migrations
+  driftless check --engine mariadb --format sarif --output driftless.sarif --fail-on warning"
+);
+
+const DRY_RUN_HELP: &str = concat!(
+    exit_codes!(),
+    "
+
+Examples:
+  driftless dry-run --snapshot prod.dump --migrations db/migrations
+  driftless dry-run --snapshot prod.dump --lock-threshold 250ms --format markdown -o plan.md"
+);
+
+const DRIFT_HELP: &str = concat!(
+    exit_codes!(),
+    "
+
+Examples:
+  driftless drift --url postgres://readonly@prod/app --migrations db/migrations
+  driftless drift --url mysql://ro@replica/shop --format json --output drift.json"
+);
 
 /// Finds data loss and schema drift in database migrations before they reach production.
 ///
@@ -35,7 +70,7 @@ pub struct Cli {
 pub enum Command {
     /// Roundtrip every migration (up → down → up) on a disposable database and report what
     /// breaks.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = CHECK_HELP)]
     Check(CheckArgs),
 
     /// Fill a database, or CSV / SQL / JSON Lines files, with synthetic rows that satisfy the
@@ -51,11 +86,11 @@ pub enum Command {
     /// Restore a production snapshot into a disposable database and deploy the pending
     /// migrations on it: time, locks, rewrites, data changes and checks, statement by
     /// statement.
-    #[command(name = "dry-run", after_help = EXIT_CODES)]
+    #[command(name = "dry-run", after_help = DRY_RUN_HELP)]
     DryRun(DryRunArgs),
 
     /// Compare the schema of a live database (read only) with what its migrations produce.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = DRIFT_HELP)]
     Drift(DriftArgs),
 
     /// Print the JSON Schema of the report (`--format json`) this binary writes.
@@ -77,6 +112,17 @@ pub enum Command {
         /// The kind, as reports name it (`data_loss`, `lock_risk`, …).
         #[arg(value_name = "KIND")]
         kind: Option<String>,
+    },
+
+    /// Print the effective settings (flags, driftless.toml, defaults) as TOML, each with where
+    /// it came from.
+    #[command(after_help = CONFIG_HELP)]
+    Config {
+        #[command(flatten)]
+        common: CommonArgs,
+
+        #[command(flatten)]
+        migrations: MigrationArgs,
     },
 
     /// Print the man page (roff) of driftless, or write one page per subcommand into a folder.
@@ -106,6 +152,13 @@ Examples:
   driftless explain              # every kind with its default severity
   driftless explain data_loss";
 
+const CONFIG_HELP: &str = "\
+driftless.toml is read from --config, else from this folder or the nearest parent that has one.
+
+Examples:
+  driftless config
+  driftless config --config ci/driftless.toml --engine mariadb";
+
 const MAN_HELP: &str = "\
 Examples:
   driftless man > driftless.1 && man ./driftless.1
@@ -133,7 +186,7 @@ pub struct DryRunArgs {
     pub checks: Option<PathBuf>,
 
     /// A statement holding a lock that blocks reads or writes at least this long is a
-    /// `lock_risk` finding: 1s, 250ms, 2m. [default: 1s]
+    /// `lock_risk` finding: 1s, 250ms, 2m.
     #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
     pub lock_threshold: std::time::Duration,
 
@@ -180,21 +233,21 @@ pub struct DriftArgs {
 }
 
 const MASK_HELP: &str = "\
-Examples:
-  driftless mask --detect --from postgres://replica/app > fixtures/masking.toml
-  driftless mask --from postgres://replica/app --rules fixtures/masking.toml --to postgres://localhost/app_masked
-  driftless mask --from postgres://replica/app --rules fixtures/masking.toml --out masked.dump --strict
-  driftless mask --from mysql://ro@replica/shop --rules masking.toml --out masked.sql --subset 'users:10%'
-
-The key: DRIFTLESS_MASK_KEY or --key-file (never printed); --ephemeral-key for a random one.
-
 Exit codes:
   0  the masked copy was written
   1  findings: unmasked personal data (warnings, or errors with --strict, which writes nothing),
      or a copy whose schema differs from the source's
   2  usage or input error (bad flag, invalid rules file, missing key)
   3  infrastructure error (a database could not be reached, pg_dump / mariadb-dump failed)
-  130/143  interrupted by Ctrl-C / SIGTERM";
+  130/143  interrupted by Ctrl-C / SIGTERM
+
+The key: DRIFTLESS_MASK_KEY or --key-file (never printed); --ephemeral-key for a random one.
+
+Examples:
+  driftless mask --detect --from postgres://replica/app > fixtures/masking.toml
+  driftless mask --from postgres://replica/app --rules fixtures/masking.toml --to postgres://localhost/app_masked
+  driftless mask --from postgres://replica/app --rules fixtures/masking.toml --out masked.dump --strict
+  driftless mask --from mysql://ro@replica/shop --rules masking.toml --out masked.sql --subset 'users:10%'";
 
 #[derive(Debug, Args)]
 pub struct MaskArgs {
@@ -249,21 +302,21 @@ pub struct MaskArgs {
 }
 
 const SEED_HELP: &str = "\
-Examples:
-  driftless seed --migrations db/migrations --rows 10000 --out seed/ --format csv
-  driftless seed --url postgres://localhost/dev --rows users=1000,orders=20000 --seed 7
-  driftless seed --engine mysql --migrations db/migrations --format sql --out seed.sql
-  driftless seed --migrations db/migrations --explain
-
-Overrides (--overrides fixtures/seed.toml) choose generators, value lists, NULL ratios, row
-counts and children per parent; see the README.
-
 Exit codes:
   0  the rows were written
   2  usage or input error (bad flag, invalid overrides, a constraint no value can satisfy,
      a row the server refused); nothing of the failing table is left behind
   3  infrastructure error (a database could not be started or reached, a binary is missing)
-  130/143  interrupted by Ctrl-C / SIGTERM";
+  130/143  interrupted by Ctrl-C / SIGTERM
+
+Overrides (--overrides fixtures/seed.toml) choose generators, value lists, NULL ratios, row
+counts and children per parent; see the README.
+
+Examples:
+  driftless seed --migrations db/migrations --rows 10000 --out seed/ --format csv
+  driftless seed --url postgres://localhost/dev --rows users=1000,orders=20000 --seed 7
+  driftless seed --engine mysql --migrations db/migrations --format sql --out seed.sql
+  driftless seed --migrations db/migrations --explain";
 
 /// A duration: `1s`, `250ms`, `2m`, `1m30s` (humantime's forms), or a bare number of seconds.
 pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
@@ -385,6 +438,27 @@ pub struct CommonArgs {
     /// No progress output on stderr.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+
+    /// More detail in the human report: whole diffs instead of their first lines.
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
+
+    /// When the human report on stdout has colour: auto (on a terminal, unless NO_COLOR is
+    /// set or TERM is dumb), always, never.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+/// `--color`: when the human report is coloured.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal, unless `NO_COLOR` is set or `TERM` is `dumb`.
+    #[default]
+    Auto,
+    /// Always, even into a file or pipe.
+    Always,
+    /// Never.
+    Never,
 }
 
 /// Where the migrations are, for every command that reads them.
@@ -551,6 +625,43 @@ pub struct CheckArgs {
 mod tests {
     use super::parse_duration;
     use std::time::Duration;
+
+    #[test]
+    fn every_subcommand_help_ends_with_two_examples_and_says_each_default_once() {
+        use clap::CommandFactory as _;
+        let mut cli = super::Cli::command();
+        cli.build();
+        // clap's own `help` subcommand is not ours to document.
+        for sub in cli.get_subcommands_mut().filter(|s| s.get_name() != "help") {
+            let name = sub.get_name().to_string();
+            let help = sub.render_long_help().to_string();
+            let examples = help
+                .rsplit_once("Examples:\n")
+                .unwrap_or_else(|| panic!("`{name} --help` has no examples"))
+                .1;
+            // Long examples wrap on narrow terminals: count the lines that start one.
+            let commands = examples
+                .lines()
+                .filter(|l| l.trim_start().starts_with("driftless "))
+                .count();
+            assert!(
+                commands >= 2,
+                "`{name} --help` ends with fewer than two examples"
+            );
+            for arg in sub.get_arguments() {
+                let doc = arg
+                    .get_long_help()
+                    .or(arg.get_help())
+                    .map(|h| h.to_string());
+                let doc_says_default = doc.is_some_and(|d| d.contains("[default:"));
+                assert!(
+                    !(doc_says_default && !arg.get_default_values().is_empty()),
+                    "`{name} --{}` says its default twice",
+                    arg.get_id()
+                );
+            }
+        }
+    }
 
     #[test]
     fn durations_read_as_people_write_them() {

@@ -77,6 +77,9 @@ pub struct Config {
     /// The directory relative paths in the file are resolved against.
     #[serde(skip)]
     pub dir: PathBuf,
+    /// The file this came from, and its text (`driftless config` names the line of each key).
+    #[serde(skip)]
+    pub source: Option<(PathBuf, String)>,
 }
 
 /// The `[postgres]` table.
@@ -149,6 +152,7 @@ impl Config {
             message,
         })?;
         config.dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        config.source = Some((path, text));
         Ok(config)
     }
 
@@ -208,6 +212,32 @@ impl Config {
         Ok(config)
     }
 
+    /// The 1-based line of the file where `key` is set in `table` (`None`: the top level), for
+    /// saying where a setting came from.
+    pub fn line_of(&self, table: Option<&str>, key: &str) -> Option<usize> {
+        let (_, text) = self.source.as_ref()?;
+        let mut current: Option<String> = None;
+        for (i, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if let Some(header) = line.strip_prefix('[') {
+                current = Some(
+                    header
+                        .trim_matches(|c| c == '[' || c == ']')
+                        .trim()
+                        .to_string(),
+                );
+                continue;
+            }
+            let Some((name, _)) = line.split_once('=') else {
+                continue;
+            };
+            if current.as_deref() == table && name.trim().trim_matches('"') == key {
+                return Some(i + 1);
+            }
+        }
+        None
+    }
+
     /// `path` from the file, resolved against the file's directory.
     pub fn resolve(&self, path: &Path) -> PathBuf {
         if path.is_absolute() {
@@ -251,6 +281,18 @@ mod tests {
         assert_eq!(config.fail_on, Some(Severity::Warning));
         assert_eq!(config.severity["destructive_change"], Severity::Error);
         assert_eq!(config.allow[0].column_order, Some(true));
+    }
+
+    #[test]
+    fn the_line_of_a_key_is_found_in_its_table() {
+        let text = "rows = 5\n[postgres]\nversion = \"17\"\n[mysql]\nsession = []\n";
+        let mut config = Config::parse(text).unwrap();
+        config.source = Some((PathBuf::from("driftless.toml"), text.to_string()));
+        assert_eq!(config.line_of(None, "rows"), Some(1));
+        assert_eq!(config.line_of(Some("postgres"), "version"), Some(3));
+        assert_eq!(config.line_of(Some("postgres"), "session"), None);
+        assert_eq!(config.line_of(Some("mysql"), "session"), Some(5));
+        assert_eq!(config.line_of(None, "version"), None);
     }
 
     #[test]

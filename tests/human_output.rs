@@ -63,3 +63,25 @@ fn human_report_of_irreversible_and_failing_migrations() {
         &human(&["--migrations", &demo("migration_error")]),
     );
 }
+
+#[test]
+fn color_always_colours_a_pipe_and_never_wins_over_a_terminal() {
+    let coloured = driftless(&[
+        "check",
+        "--color",
+        "always",
+        "--migrations",
+        &demo("data_loss"),
+    ]);
+    assert_eq!(coloured.code, 1, "{}", coloured.stderr);
+    assert!(coloured.stdout.contains("\u{1b}["), "{}", coloured.stdout);
+    let plain = driftless(&[
+        "check",
+        "--color",
+        "never",
+        "--migrations",
+        &demo("data_loss"),
+    ]);
+    assert_eq!(plain.code, 1, "{}", plain.stderr);
+    assert!(!plain.stdout.contains('\u{1b}'));
+}

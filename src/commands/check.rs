@@ -33,6 +33,7 @@ struct Settings {
     fail_on: Severity,
     start: StartOptions,
     quiet: bool,
+    shown: super::Presentation,
 }
 
 impl Settings {
@@ -71,6 +72,7 @@ impl Settings {
                 ..super::server_options(&args.server, config, engine, args.common.quiet)
             },
             quiet: args.common.quiet,
+            shown: super::Presentation::of(&args.common),
         })
     }
 }
@@ -241,10 +243,22 @@ pub async fn run(args: CheckArgs, signals: &mut Signals) -> Result<ExitCode> {
     policy::mark_statuses(&mut report.migrations, &report.findings);
     report.finish(settings.fail_on, outcome.checks_run);
     for (format, path) in &settings.reports {
-        super::write_report(&report, *format, HumanText::Check, Some(path))?;
+        super::write_report(
+            &report,
+            *format,
+            HumanText::Check,
+            Some(path),
+            settings.shown,
+        )?;
     }
     let output = settings.output.as_deref();
-    super::write_report(&report, settings.format, HumanText::Check, output)?;
+    super::write_report(
+        &report,
+        settings.format,
+        HumanText::Check,
+        output,
+        settings.shown,
+    )?;
     match interrupted {
         Some((code, _)) => Err(Error::Interrupted(code)),
         None => Ok(super::exit_code(&report)),

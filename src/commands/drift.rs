@@ -102,7 +102,13 @@ pub async fn run(args: DriftArgs, signals: &mut Signals) -> Result<ExitCode> {
     };
     let format = args.report.format.unwrap_or(Format::Human);
     let human = HumanText::Drift(&facts);
-    super::write_report(&report, format, human, args.report.output.as_deref())?;
+    super::write_report(
+        &report,
+        format,
+        human,
+        args.report.output.as_deref(),
+        super::Presentation::of(&args.common),
+    )?;
     Ok(super::exit_code(&report))
 }
 

@@ -82,7 +82,13 @@ pub async fn run(args: DryRunArgs, signals: &mut Signals) -> Result<ExitCode> {
     report.finish(args.report.fail_on(&config), settings.checks.len());
     let format = args.report.format.unwrap_or(Format::Human);
     let human = HumanText::DryRun(&facts);
-    super::write_report(&report, format, human, args.report.output.as_deref())?;
+    super::write_report(
+        &report,
+        format,
+        human,
+        args.report.output.as_deref(),
+        super::Presentation::of(&args.common),
+    )?;
     Ok(super::exit_code(&report))
 }
 

@@ -69,7 +69,13 @@ pub async fn run(args: MaskArgs, signals: &mut Signals) -> Result<ExitCode> {
     let human = HumanText::Mask {
         target: &done.target,
     };
-    super::write_report(&report, format, human, args.report.output.as_deref())?;
+    super::write_report(
+        &report,
+        format,
+        human,
+        args.report.output.as_deref(),
+        super::Presentation::of(&args.common),
+    )?;
     Ok(super::exit_code(&report))
 }
 

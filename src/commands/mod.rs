@@ -6,6 +6,7 @@ mod drift;
 mod dryrun;
 mod mask;
 mod seed;
+mod settings;
 
 use std::future::Future;
 
@@ -29,6 +30,7 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Completions { shell } => docs::completions(shell),
         Command::Man { out_dir } => docs::man(out_dir.as_deref()),
         Command::Explain { kind } => docs::explain(kind.as_deref()),
+        Command::Config { common, migrations } => settings::run(&common, &migrations),
     }
 }
 
@@ -41,12 +43,18 @@ pub fn write_report(
     format: crate::report::Format,
     human: crate::report::HumanText,
     output: Option<&std::path::Path>,
+    shown: Presentation,
 ) -> Result<()> {
     use std::io::Write as _;
-    let color = output.is_none() && stdout_has_colour();
     let mut bytes = Vec::new();
-    crate::report::render(report, format, human, &mut bytes, color)
-        .map_err(|e| Error::infra(format!("cannot render the report: {e}")))?;
+    crate::report::render(
+        report,
+        format,
+        human,
+        &mut bytes,
+        shown.look(output.is_none()),
+    )
+    .map_err(|e| Error::infra(format!("cannot render the report: {e}")))?;
     let Some(path) = output else {
         let mut out = std::io::stdout().lock();
         return match out.write_all(&bytes).and_then(|()| out.flush()) {
@@ -58,6 +66,37 @@ pub fn write_report(
         };
     };
     crate::output::write_atomically(path, &bytes)
+}
+
+/// How a command's human text looks: `--color` and `--verbose`, the same for every command.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Presentation {
+    color: crate::cli::ColorChoice,
+    verbose: bool,
+}
+
+impl Presentation {
+    pub fn of(common: &crate::cli::CommonArgs) -> Presentation {
+        Presentation {
+            color: common.color,
+            verbose: common.verbose,
+        }
+    }
+
+    /// The look of text written to stdout (`to_stdout`) or a file: `auto` colours only a
+    /// terminal's stdout.
+    fn look(self, to_stdout: bool) -> crate::report::Look {
+        use crate::cli::ColorChoice;
+        let color = match self.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => to_stdout && stdout_has_colour(),
+        };
+        crate::report::Look {
+            color,
+            verbose: self.verbose,
+        }
+    }
 }
 
 /// Colour on a terminal, unless `NO_COLOR` is set or `TERM` is `dumb`.

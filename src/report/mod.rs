@@ -26,7 +26,7 @@ mod sarif;
 pub use codeclimate::render_codeclimate;
 pub use github::render_github;
 pub use html::render_html;
-pub use human::{DriftFacts, DryRunFacts, HumanText, render_human};
+pub use human::{DriftFacts, DryRunFacts, HumanText, Look, render_human};
 pub use json::render_json;
 pub use junit::render_junit;
 pub use kinds::{FindingKind, Severity};
@@ -116,16 +116,16 @@ impl Format {
 }
 
 /// Renders `report` in `format`; `human` says which command's text `Format::Human` is, and
-/// `color` only affects that text.
+/// `look` (colour, detail) only affects that text.
 pub fn render(
     report: &Report,
     format: Format,
     human: HumanText,
     out: &mut dyn std::io::Write,
-    color: bool,
+    look: Look,
 ) -> std::io::Result<()> {
     match format {
-        Format::Human => human.render(report, out, color),
+        Format::Human => human.render(report, out, look),
         Format::Json => render_json(report, out),
         Format::Junit => render_junit(report, out),
         Format::Markdown => render_markdown(report, out),

@@ -7,7 +7,14 @@ use super::{Format, HumanText, Report, Severity, fixtures, plural, render};
 
 fn rendered(report: &Report, format: Format) -> String {
     let mut out = Vec::new();
-    render(report, format, HumanText::Check, &mut out, false).unwrap();
+    render(
+        report,
+        format,
+        HumanText::Check,
+        &mut out,
+        Default::default(),
+    )
+    .unwrap();
     String::from_utf8(out).unwrap()
 }
 

@@ -4,6 +4,7 @@ use std::io::Write;
 
 use anstyle::{AnsiColor, Style};
 
+use super::Look;
 use crate::report::phases::findings_of;
 use crate::report::{Finding, MigrationResult, MigrationStatus, Report, Severity, Status, plural};
 
@@ -12,6 +13,8 @@ const MAX_DIFF_LINES: usize = 24;
 
 struct Paint {
     color: bool,
+    /// `--verbose`: diffs whole.
+    verbose: bool,
 }
 
 impl Paint {
@@ -45,9 +48,13 @@ impl Paint {
     }
 }
 
-/// Writes the human report. `color` adds ANSI styles (callers decide from TTY / NO_COLOR).
-pub fn render_human(report: &Report, out: &mut dyn Write, color: bool) -> std::io::Result<()> {
-    let p = Paint { color };
+/// Writes the human report. `look.color` adds ANSI styles (callers decide from `--color`, the
+/// TTY and NO_COLOR); `look.verbose` shows diffs whole.
+pub fn render_human(report: &Report, out: &mut dyn Write, look: Look) -> std::io::Result<()> {
+    let p = Paint {
+        color: look.color,
+        verbose: look.verbose,
+    };
     write_header(out, &p, report)?;
     write_migrations(out, &p, report)?;
     write_findings(out, &p, report)?;
@@ -211,7 +218,12 @@ fn write_finding(out: &mut dyn Write, p: &Paint, f: &Finding) -> std::io::Result
 
 fn write_diff(out: &mut dyn Write, p: &Paint, diff: &str, indent: &str) -> std::io::Result<()> {
     let lines: Vec<&str> = diff.lines().collect();
-    for line in lines.iter().take(MAX_DIFF_LINES) {
+    let shown = if p.verbose {
+        usize::MAX
+    } else {
+        MAX_DIFF_LINES
+    };
+    for line in lines.iter().take(shown) {
         let styled = if line.starts_with("+++") || line.starts_with("---") {
             p.dim(line)
         } else if line.starts_with('+') {
@@ -225,9 +237,9 @@ fn write_diff(out: &mut dyn Write, p: &Paint, diff: &str, indent: &str) -> std::
         };
         writeln!(out, "{indent}│ {styled}")?;
     }
-    if lines.len() > MAX_DIFF_LINES {
+    if lines.len() > shown {
         let more = format!(
-            "… {} more lines in --format json",
+            "… {} more lines with --verbose or in --format json",
             lines.len() - MAX_DIFF_LINES
         );
         writeln!(out, "{indent}│ {}", p.dim(&more))?;

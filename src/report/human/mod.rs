@@ -10,6 +10,7 @@ mod mask;
 use std::io::Write;
 
 pub use check::render_human;
+
 pub use drift::{DriftFacts, render_drift};
 pub use dryrun::{DryRunFacts, render_dry_run};
 pub use mask::render_mask;
@@ -40,6 +41,14 @@ pub(super) fn lesson_lines(f: &Finding) -> Vec<String> {
     lines
 }
 
+/// How the human text looks: colour (ANSI styles, `--color`) and detail (`--verbose`: whole
+/// diffs rather than their first lines).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Look {
+    pub color: bool,
+    pub verbose: bool,
+}
+
 /// Which command's text `Format::Human` writes, with what that text shows beside the report.
 #[derive(Clone, Copy)]
 pub enum HumanText<'a> {
@@ -53,10 +62,10 @@ pub enum HumanText<'a> {
 }
 
 impl HumanText<'_> {
-    /// Writes the text. `color` adds ANSI styles where the layout has them (only `check`'s).
-    pub fn render(self, report: &Report, out: &mut dyn Write, color: bool) -> std::io::Result<()> {
+    /// Writes the text. Colour and whole diffs apply where the layout has them (`check`'s).
+    pub fn render(self, report: &Report, out: &mut dyn Write, look: Look) -> std::io::Result<()> {
         let text = match self {
-            HumanText::Check => return render_human(report, out, color),
+            HumanText::Check => return render_human(report, out, look),
             HumanText::DryRun(facts) => render_dry_run(report, facts),
             HumanText::Drift(facts) => render_drift(report, facts),
             HumanText::Mask { target } => render_mask(report, target),
@@ -72,7 +81,11 @@ mod tests {
 
     fn text(report: &Report, human: HumanText, color: bool) -> String {
         let mut out = Vec::new();
-        human.render(report, &mut out, color).unwrap();
+        let look = Look {
+            color,
+            verbose: false,
+        };
+        human.render(report, &mut out, look).unwrap();
         String::from_utf8(out).unwrap()
     }
 
