@@ -149,6 +149,49 @@ fn data_change<'a>(report: &'a Value, table: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("{table} changed: {report:#}"))
 }
 
+/// The same deploy as an HTML page, loaded in headless Chromium: the statement chart with its
+/// locks and the data changes are there, and a screenshot is kept for a look.
+fn html_shows_the_deploy(dump: &Path, migrations: &Path, checks: &Path) {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("dry-run.html");
+    let run = driftless(&[
+        "dry-run",
+        "--snapshot",
+        dump.to_str().unwrap(),
+        "--migrations",
+        migrations.to_str().unwrap(),
+        "--checks",
+        checks.to_str().unwrap(),
+        "--lock-threshold",
+        "0ms",
+        "--format",
+        "html",
+        "--output",
+        page.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let dom = util::chromium_dom(&page, "", None);
+    assert!(dom.contains("<section id=\"deploy\">"), "the deploy chart");
+    assert!(
+        dom.contains("AccessExclusiveLock on public.orders"),
+        "locks beside statements"
+    );
+    assert!(dom.contains("rewrote public.orders"));
+    assert!(
+        dom.contains("class=\"bar lock-rw\""),
+        "a bar coloured by its lock"
+    );
+    assert!(dom.contains("public.users</code>"), "the data changes");
+    let artifacts = std::path::PathBuf::from("tests/artifacts");
+    std::fs::create_dir_all(&artifacts).unwrap();
+    let shot = artifacts.join("dry_run_report.png");
+    util::chromium_dom(&page, "", Some(&shot));
+    assert!(
+        std::fs::metadata(&shot).unwrap().len() > 10_000,
+        "a real screenshot"
+    );
+}
+
 fn dry_run(args: &[&str]) -> Run {
     let mut all = vec!["dry-run", "--format", "json"];
     all.extend_from_slice(args);
@@ -223,6 +266,7 @@ fn postgres_dry_run_reports_pending_timeline_locks_and_checks() {
     assert_eq!(violations[0]["check"], "emails_have_at");
     assert_eq!(violations[0]["details"]["rows"], 200);
     assert_eq!(md5(&dump), before, "the snapshot is only read");
+    html_shows_the_deploy(&dump, migrations.path(), checks.path());
     // The data summary: the redaction changed emails and nothing else in users.
     let users = data_change(&report, "public.users");
     assert_eq!(users["rows_before"], 2000);

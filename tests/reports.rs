@@ -39,19 +39,6 @@ fn all_reports(dir: &Path) -> util::Run {
     run
 }
 
-fn tool(name: &str) -> PathBuf {
-    let found = std::env::var_os("PATH")
-        .map(|p| {
-            std::env::split_paths(&p)
-                .map(|d| d.join(name))
-                .find(|p| p.is_file())
-        })
-        .unwrap_or_default();
-    found.unwrap_or_else(|| {
-        panic!("`{name}` is needed for this test; `make test` installs it (Debian package: see the Makefile)")
-    })
-}
-
 #[test]
 fn stdout_and_report_files_hold_the_same_report() {
     let dir = tempfile::tempdir().unwrap();
@@ -68,7 +55,7 @@ fn junit_is_valid_and_has_a_case_per_phase() {
     let dir = tempfile::tempdir().unwrap();
     all_reports(dir.path());
     let xml = dir.path().join("report.xml");
-    let status = Command::new(tool("xmllint"))
+    let status = Command::new(util::tool("xmllint"))
         .args(["--noout", "--schema", "tests/fixtures/schemas/junit.xsd"])
         .arg(&xml)
         .status()
@@ -196,41 +183,6 @@ fn markdown_summary_snapshot() {
     });
 }
 
-/// Loads `page` (with a URL fragment) in headless Chromium and returns the DOM after scripts.
-fn chromium_dom(page: &Path, fragment: &str, screenshot: Option<&Path>) -> String {
-    let profile = tempfile::tempdir().unwrap();
-    let url = format!("file://{}{fragment}", page.display());
-    let mut command = Command::new(tool("chromium"));
-    command.args([
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--virtual-time-budget=2000",
-    ]);
-    command.arg(format!("--user-data-dir={}", profile.path().display()));
-    match screenshot {
-        Some(path) => {
-            command.arg(format!("--screenshot={}", path.display()));
-            command.arg("--window-size=1200,1600");
-        }
-        None => {
-            command.arg("--dump-dom");
-        }
-    }
-    let output = command.arg(&url).output().unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
 fn shown(dom: &str) -> usize {
     let at = dom.find("data-shown=\"").expect("the page script ran") + 12;
     dom[at..].split('"').next().unwrap().parse().unwrap()
@@ -250,14 +202,14 @@ fn html_renders_the_findings_and_the_filter_works_in_chromium() {
     );
     assert!(html.contains("<a href=\"https://github.com/driftless-dev/driftless/blob/main/docs/kinds.md#data_loss\">driftless explain data_loss</a>"));
 
-    let all = chromium_dom(&page, "", None);
+    let all = util::chromium_dom(&page, "", None);
     assert_eq!(all.matches("<article class=\"finding\"").count(), 2);
     assert_eq!(shown(&all), 2);
     assert!(all.contains("2 of 2 findings shown"));
     assert!(all.contains("up→down changed 71 of 200 values"));
     assert!(all.contains("class=\"bar up\""), "the timeline");
 
-    let by_kind = chromium_dom(&page, "#kind=data_loss&severity=error,warning,info", None);
+    let by_kind = util::chromium_dom(&page, "#kind=data_loss&severity=error,warning,info", None);
     assert_eq!(shown(&by_kind), 1);
     assert!(by_kind.contains("1 of 2 findings shown"));
     let hidden = by_kind
@@ -266,13 +218,13 @@ fn html_renders_the_findings_and_the_filter_works_in_chromium() {
         .all(|a| a.contains("hidden"));
     assert!(hidden, "the other kind is hidden");
 
-    let by_severity = chromium_dom(&page, "#kind=all&severity=warning", None);
+    let by_severity = util::chromium_dom(&page, "#kind=all&severity=warning", None);
     assert_eq!(shown(&by_severity), 1);
 
     let artifacts = PathBuf::from("tests/artifacts");
     std::fs::create_dir_all(&artifacts).unwrap();
     let shot = artifacts.join("html_report.png");
-    chromium_dom(&page, "", Some(&shot));
+    util::chromium_dom(&page, "", Some(&shot));
     assert!(
         std::fs::metadata(&shot).unwrap().len() > 10_000,
         "a real screenshot"

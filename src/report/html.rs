@@ -49,6 +49,12 @@ table.sample { border-collapse: collapse; font-size: 12px; } .sample td, .sample
 pre.statement { background: #f3f6fa; border-left: 3px solid #90a4ae; padding: .4rem .6rem; font-size: 12px; overflow-x: auto; }
 pre.allow { background: #fafafa; padding: .3rem .6rem; font-size: 12px; display: inline-block; margin: 0; }
 .help b { color: var(--ok); } .accept, .explain { color: var(--muted); margin: .3rem 0; }
+details.group { margin: .6rem 0; } details.group > summary { cursor: pointer; padding: .3rem 0; font-size: 1rem; }
+table.deploy { border-collapse: collapse; width: 100%; font-size: 13px; }
+.deploy td { padding: .2rem .5rem; border-bottom: 1px solid #eee; vertical-align: top; }
+.deploy .migration td { background: #f4f6f8; font-weight: 600; }
+.deploy code { white-space: pre-wrap; } .deploy .notes { color: var(--muted); }
+.bar.lock-rw { background: var(--error); } .bar.lock-w { background: var(--warning); } .bar.lock-none { background: #90a4ae; }
 "#;
 
 const SCRIPT: &str = r#"
@@ -232,6 +238,7 @@ fn finding_html(f: &Finding) -> String {
 pub fn render_html(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     let mut page = header(report);
     page.push_str(&timeline(report));
+    page.push_str(&deploy(report));
     page.push_str(&findings(report));
     let _ = write!(page, "<script>{SCRIPT}</script>\n</body>\n</html>\n");
     out.write_all(page.as_bytes())
@@ -344,6 +351,63 @@ fn timeline_row(report: &Report, m: &MigrationResult, slowest: u64) -> String {
     )
 }
 
+/// `dry-run`: the deploy as a chart, a row per statement with a bar scaled to the slowest and
+/// coloured by what its lock blocked, then the data each table changed.
+fn deploy(report: &Report) -> String {
+    if report.timeline.is_empty() {
+        return String::new();
+    }
+    let slowest = report
+        .timeline
+        .iter()
+        .flat_map(|e| e.statements.iter().map(|s| s.ms))
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    let mut page = String::from(
+        "<section id=\"deploy\"><h2>Deploy</h2>\n<p class=\"legend\"><span class=\"bar lock-rw\"></span> blocks reads and writes <span class=\"bar lock-w\"></span> blocks writes <span class=\"bar lock-none\"></span> blocks nothing</p>\n<table class=\"deploy\">\n",
+    );
+    for entry in &report.timeline {
+        let _ = writeln!(
+            page,
+            "<tr class=\"migration\"><td colspan=\"3\"><code>{}</code> {}</td><td class=\"times\">{} ms</td></tr>",
+            esc(&entry.migration),
+            esc(&entry.migration_name),
+            entry.ms
+        );
+        for s in &entry.statements {
+            let lock = match s.blocks.as_deref() {
+                Some("reads and writes") => "lock-rw",
+                Some(b) if !b.is_empty() => "lock-w",
+                _ => "lock-none",
+            };
+            let _ = writeln!(
+                page,
+                "<tr class=\"statement\"><td class=\"times\">line {}</td><td><code>{}</code><div class=\"notes\">{}</div></td><td class=\"bars\"><span class=\"bar {lock}\" style=\"width:{}px\"></span></td><td class=\"times\">{} ms</td></tr>",
+                s.line,
+                esc(&s.sql),
+                esc(&super::deploy::notes(s).join(" · ")),
+                (s.ms * 300 / slowest).max(2),
+                s.ms
+            );
+        }
+    }
+    page.push_str("</table>\n<h3>Data</h3>\n");
+    if report.data_changes.is_empty() {
+        page.push_str("<p>No rows or values changed.</p>\n");
+    }
+    for change in &report.data_changes {
+        let _ = writeln!(
+            page,
+            "<p><code>{}</code> {}</p>",
+            esc(&change.table),
+            esc(&super::deploy::describe(change).join(" · "))
+        );
+    }
+    page.push_str("</section>\n");
+    page
+}
+
 /// The findings section: the filter form, then every finding.
 fn findings(report: &Report) -> String {
     let kinds: BTreeSet<&str> = report.findings.iter().map(|f| f.kind.id()).collect();
@@ -368,9 +432,69 @@ fn findings(report: &Report) -> String {
     if report.findings.is_empty() {
         page.push_str("<p>No findings.</p>\n");
     }
-    for f in &report.findings {
-        page.push_str(&finding_html(f));
+    for (title, group) in groups(report) {
+        page.push_str(&group_html(&title, &group));
     }
     page.push_str("</section>\n");
     page
+}
+
+/// The findings by migration (the run's own findings last), in the report's order within
+/// each: a migration's block comes where its first finding is, so errors lead.
+fn groups(report: &Report) -> Vec<(String, Vec<&Finding>)> {
+    let mut groups: Vec<(Option<&str>, String, Vec<&Finding>)> = Vec::new();
+    for f in &report.findings {
+        let key = f.migration.as_deref();
+        match groups.iter_mut().find(|(k, _, _)| *k == key) {
+            Some((_, _, found)) => found.push(f),
+            None => {
+                let title = match key {
+                    Some(version) => format!(
+                        "{version} {}",
+                        f.migration_name.as_deref().unwrap_or_default()
+                    ),
+                    None => "the whole run".to_string(),
+                };
+                groups.push((key, title, vec![f]));
+            }
+        }
+    }
+    let (mut by_migration, rest): (Vec<_>, Vec<_>) =
+        groups.into_iter().partition(|(k, _, _)| k.is_some());
+    by_migration.extend(rest);
+    by_migration.into_iter().map(|(_, t, f)| (t, f)).collect()
+}
+
+/// A migration's findings in one block: open when it holds an error, folded otherwise.
+fn group_html(title: &str, findings: &[&Finding]) -> String {
+    let count = |severity: Severity| findings.iter().filter(|f| f.severity == severity).count();
+    let counts: Vec<String> = [
+        (Severity::Error, "error"),
+        (Severity::Warning, "warning"),
+        (Severity::Info, "info"),
+    ]
+    .into_iter()
+    .filter(|(s, _)| count(*s) > 0)
+    .map(|(s, word)| {
+        format!(
+            "<span class=\"sev-{word}\">{}</span>",
+            plural(count(s), word)
+        )
+    })
+    .collect();
+    let open = if count(Severity::Error) > 0 {
+        " open"
+    } else {
+        ""
+    };
+    let mut out = format!(
+        "<details class=\"group\"{open}><summary><b>{}</b> · {}</summary>\n",
+        esc(title.trim()),
+        counts.join(" · ")
+    );
+    for f in findings {
+        out.push_str(&finding_html(f));
+    }
+    out.push_str("</details>\n");
+    out
 }

@@ -98,6 +98,49 @@ fn finding_block(f: &Finding) -> String {
     block
 }
 
+/// `dry-run`: the deploy statement by statement (time, rows, lock, rewrites) and what it did
+/// to the data, as its human text shows them.
+fn deploy(text: &mut String, report: &Report) {
+    if report.timeline.is_empty() {
+        return;
+    }
+    text.push_str("### Deploy\n\n| migration | line | time | statement | rows, locks, rewrites |\n|---|---|---|---|---|\n");
+    for entry in &report.timeline {
+        let _ = writeln!(
+            text,
+            "| `{}` {} | | **{} ms** | | |",
+            inline(&entry.migration),
+            inline(&entry.migration_name),
+            entry.ms
+        );
+        for s in &entry.statements {
+            let _ = writeln!(
+                text,
+                "| | {} | {} ms | `{}` | {} |",
+                s.line,
+                s.ms,
+                inline(&s.sql).replace('`', "'"),
+                inline(&super::deploy::notes(s).join(" · "))
+            );
+        }
+    }
+    text.push('\n');
+    if report.data_changes.is_empty() {
+        text.push_str("Data: no rows or values changed.\n\n");
+        return;
+    }
+    text.push_str("### Data changes\n\n| table | change |\n|---|---|\n");
+    for change in &report.data_changes {
+        let _ = writeln!(
+            text,
+            "| `{}` | {} |",
+            inline(&change.table),
+            inline(&super::deploy::describe(change).join(" · "))
+        );
+    }
+    text.push('\n');
+}
+
 pub fn render_markdown(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     let s = &report.summary;
     let verdict = match report.status {
@@ -142,6 +185,7 @@ pub fn render_markdown(report: &Report, out: &mut dyn Write) -> std::io::Result<
         );
     }
     text.push('\n');
+    deploy(&mut text, report);
     let mut blocks = String::new();
     let mut shown = 0;
     for f in &report.findings {

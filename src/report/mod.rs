@@ -3,6 +3,7 @@
 //! Renderers are functions from `&Report` to a writer; none of them recomputes anything.
 
 mod codeclimate;
+mod deploy;
 pub mod explain;
 #[cfg(test)]
 mod fixtures;

@@ -290,3 +290,52 @@ pub fn interrupt_mid_run(args: &[&str], signal: libc::c_int, settle: Duration) -
     assert_no_leftovers(tmp.path());
     output
 }
+
+/// Loads `page` (with a URL fragment) in headless Chromium and returns the DOM after scripts.
+pub fn chromium_dom(page: &Path, fragment: &str, screenshot: Option<&Path>) -> String {
+    let profile = tempfile::tempdir().unwrap();
+    let url = format!("file://{}{fragment}", page.display());
+    let mut command = Command::new(tool("chromium"));
+    command.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--virtual-time-budget=2000",
+    ]);
+    command.arg(format!("--user-data-dir={}", profile.path().display()));
+    match screenshot {
+        Some(path) => {
+            command.arg(format!("--screenshot={}", path.display()));
+            command.arg("--window-size=1200,1600");
+        }
+        None => {
+            command.arg("--dump-dom");
+        }
+    }
+    let output = command.arg(&url).output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// A program on PATH, or a panic saying `make test` installs it.
+pub fn tool(name: &str) -> PathBuf {
+    let found = std::env::var_os("PATH")
+        .map(|p| {
+            std::env::split_paths(&p)
+                .map(|d| d.join(name))
+                .find(|p| p.is_file())
+        })
+        .unwrap_or_default();
+    found.unwrap_or_else(|| {
+        panic!("`{name}` is needed for this test; `make test` installs it (Debian package: see the Makefile)")
+    })
+}

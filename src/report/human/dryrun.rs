@@ -3,9 +3,8 @@
 
 use std::fmt::Write as _;
 
-use crate::report::{
-    DataChange, Finding, FindingKind, Report, StatementTrace, TimelineEntry, plural,
-};
+use crate::report::deploy::{describe, notes};
+use crate::report::{Finding, FindingKind, Report, TimelineEntry, plural};
 
 /// What the text says beside the report: facts of the run the JSON report does not carry.
 pub struct DryRunFacts {
@@ -69,26 +68,6 @@ fn write_migration(out: &mut String, entry: &TimelineEntry) {
     }
 }
 
-/// What a statement did besides taking time: rows, the lock it held, tables it rewrote.
-fn notes(s: &StatementTrace) -> Vec<String> {
-    let mut notes = Vec::new();
-    if let Some(rows) = s.rows.filter(|r| *r > 0) {
-        notes.push(plural(rows, "row"));
-    }
-    if let (Some(lock), Some(on)) = (&s.lock, &s.lock_on) {
-        let blocking = s
-            .blocks
-            .as_deref()
-            .map(|b| format!(", blocks {b}"))
-            .unwrap_or_default();
-        notes.push(format!("{lock} on {on}{blocking}, held {} ms", s.held_ms));
-    }
-    if !s.rewrote.is_empty() {
-        notes.push(format!("rewrote {}", s.rewrote.join(", ")));
-    }
-    notes
-}
-
 /// How many tables were compared (only after a deploy), then a line per table whose data
 /// changed.
 fn write_data(out: &mut String, report: &Report, (hashed, tables): (usize, usize)) {
@@ -115,40 +94,6 @@ fn write_data(out: &mut String, report: &Report, (hashed, tables): (usize, usize
             describe(change).join(" · ")
         );
     }
-}
-
-/// A table's data change in parts: rows before and after, then per column.
-fn describe(change: &DataChange) -> Vec<String> {
-    let count = |n: Option<i64>| n.map_or("-".to_string(), |n| n.to_string());
-    let mut parts = vec![match (change.rows_before, change.rows_after) {
-        (None, after) => format!("new, {}", plural(count(after), "row")),
-        (before, None) => format!("dropped, held {}", plural(count(before), "row")),
-        (before, after) => format!("{} → {}", count(before), plural(count(after), "row")),
-    }];
-    if change.rows_before.is_some() && change.rows_after.is_some() {
-        if let Some(added) = change.rows_added.filter(|n| *n > 0) {
-            parts.push(format!("{added} added"));
-        }
-        if let Some(removed) = change.rows_removed.filter(|n| *n > 0) {
-            parts.push(format!("{removed} removed"));
-        }
-    }
-    for (column, n) in &change.values_changed {
-        parts.push(format!("{column}: {} changed", plural(n, "value")));
-    }
-    if !change.columns_differ.is_empty() {
-        parts.push(format!(
-            "values differ in {}",
-            change.columns_differ.join(", ")
-        ));
-    }
-    for (column, n) in &change.columns_dropped {
-        parts.push(format!("{column}: dropped with {}", plural(n, "value")));
-    }
-    for (old, new) in &change.columns_renamed {
-        parts.push(format!("{old}: renamed to {new}, values kept"));
-    }
-    parts
 }
 
 /// The findings but the pending migrations (the timeline shows those), with file and line.
