@@ -145,3 +145,62 @@ fn sigint_writes_the_report_too_and_exits_130() {
     assert_eq!(report["interrupted"]["signal"], "SIGINT");
     assert!(stderr.contains("interrupted"), "{stderr}");
 }
+
+/// `mask --out` stopped while the dump is being written leaves no file at the target, and no
+/// half-written temp file beside it: the dump only becomes the target when it is whole.
+#[test]
+fn an_interrupted_mask_out_leaves_no_file_at_the_target() {
+    let pg = util::pg::Pg::start();
+    pg.exec("postgres", "CREATE DATABASE source");
+    let fixture =
+        std::fs::read_to_string(util::repo().join("tests/fixtures/postgres/mask_source.sql"))
+            .unwrap();
+    pg.exec("source", &fixture);
+    // Enough rows that the dump takes a moment to write.
+    pg.exec(
+        "source",
+        "CREATE TABLE bulk (id bigint PRIMARY KEY, body text);
+         INSERT INTO bulk SELECT g, repeat(md5(g::text), 8) FROM generate_series(1, 400000) g",
+    );
+    let tmp = sandbox_dir();
+    let out = tempfile::tempdir().unwrap();
+    let target = out.path().join("masked.dump");
+    let mut command = util::command(tmp.path());
+    command
+        .args(["mask", "--from", &pg.url("source"), "--rules"])
+        .arg(util::repo().join("tests/fixtures/postgres/masking.toml"))
+        .arg("--out")
+        .arg(&target)
+        .env("DRIFTLESS_MASK_KEY", "test-masking-key-0123456789abcdef")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    let partial = || {
+        std::fs::read_dir(out.path())
+            .unwrap()
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().ends_with(".partial"))
+    };
+    let writing = wait_for(Duration::from_secs(120), || {
+        partial() || child.try_wait().ok().flatten().is_some()
+    });
+    assert!(writing && partial(), "the dump was never being written");
+    // SAFETY: plain kill(2) on our own child.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    let exited = wait_for(Duration::from_secs(20), || {
+        child.try_wait().ok().flatten().is_some()
+    });
+    if !exited {
+        let _ = child.kill();
+        panic!("driftless did not exit after the signal");
+    }
+    let output = child.wait_with_output().unwrap();
+    assert_ne!(output.status.code(), Some(0), "the run was stopped");
+    let left: Vec<_> = std::fs::read_dir(out.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert!(left.is_empty(), "left in the output folder: {left:?}");
+    assert_no_leftovers(tmp.path());
+}

@@ -446,3 +446,44 @@ fn a_check_that_writes_is_exit_2() {
         run.stderr
     );
 }
+
+/// An output path that cannot be written is an input error before any work: with a `--url`
+/// nothing answers on, the run would otherwise fail to connect (exit 3) first.
+#[test]
+fn unwritable_outputs_are_exit_2_before_any_work() {
+    let url = "postgres://driftless@127.0.0.1:1/none";
+    let lossy = demo("data_loss");
+    let run = driftless(&[
+        "check",
+        "--url",
+        url,
+        "--migrations",
+        &lossy,
+        "--output",
+        "/nonexistent/x.json",
+    ]);
+    assert_error(&run, 2, "folder /nonexistent does not exist");
+    let run = driftless(&[
+        "check",
+        "--url",
+        url,
+        "--migrations",
+        &lossy,
+        "--report",
+        "junit=/nonexistent/x.xml",
+    ]);
+    assert_error(&run, 2, "cannot write /nonexistent/x.xml");
+    let dir = tempfile::tempdir().unwrap();
+    let run = driftless(&[
+        "check",
+        "--url",
+        url,
+        "--migrations",
+        &lossy,
+        "--output",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_error(&run, 2, "it is a folder");
+    let run = driftless(&["mask", "--from", url, "--out", "/nonexistent/masked.dump"]);
+    assert_error(&run, 2, "folder /nonexistent does not exist");
+}

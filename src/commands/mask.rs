@@ -304,7 +304,12 @@ async fn fill_target(
     let findings = compare_copy(copy.schema, &target.schema().await?);
     if let Some(out) = &args.out {
         progress.status("writing the dump…");
-        engine::copier_for(target, "mask")?.dump(out).await?;
+        // Written beside the target and renamed when whole: an interrupted dump leaves nothing.
+        let pending = crate::output::Pending::new(out)?;
+        engine::copier_for(target, "mask")?
+            .dump(pending.path())
+            .await?;
+        pending.commit()?;
     }
     Ok((tables, findings))
 }

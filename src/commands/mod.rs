@@ -19,6 +19,9 @@ use crate::{Error, ExitCode, Result};
 
 /// Runs the parsed command line.
 pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
+    for path in output_paths(&cli.command) {
+        crate::output::check_target(path)?;
+    }
     let mut signals = Signals::install()?;
     match cli.command {
         Command::Check(args) => check::run(args, &mut signals).await,
@@ -32,6 +35,29 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Explain { kind } => docs::explain(kind.as_deref()),
         Command::Config { common, migrations } => settings::run(&common, &migrations),
     }
+}
+
+/// Every file a command will write when it is done, checked before it starts (`--output`,
+/// `--report FORMAT=PATH`, `mask --out`; `seed --out` checks its own, a file or a folder).
+fn output_paths(command: &Command) -> Vec<&std::path::Path> {
+    fn report(r: &crate::cli::ReportArgs) -> Option<&std::path::Path> {
+        r.output.as_deref()
+    }
+    let mut paths: Vec<Option<&std::path::Path>> = Vec::new();
+    match command {
+        Command::Check(args) => {
+            paths.push(report(&args.report));
+            paths.extend(args.reports.iter().map(|(_, p)| Some(p.as_path())));
+        }
+        Command::DryRun(args) => paths.push(report(&args.report)),
+        Command::Drift(args) => paths.push(report(&args.report)),
+        Command::Mask(args) => {
+            paths.push(report(&args.report));
+            paths.push(args.out.as_deref());
+        }
+        _ => {}
+    }
+    paths.into_iter().flatten().collect()
 }
 
 /// Writes a command's report in `format`: to `output` whole or not at all (a temp file beside
