@@ -125,6 +125,23 @@ pub enum Command {
         migrations: MigrationArgs,
     },
 
+    /// Remove what killed driftless runs of this host left: sandbox dirs, staging folders and
+    /// half-written outputs in the given folders, and with --url the throwaway databases on
+    /// that server. Only things whose creator has ended and that nothing uses.
+    #[command(after_help = CLEAN_HELP)]
+    Clean {
+        #[command(flatten)]
+        common: CommonArgs,
+
+        /// Also drop the `driftless_…` databases that killed runs left on this server.
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+
+        /// Folders to look in for staging folders and half-written outputs. [default: .]
+        #[arg(value_name = "DIR")]
+        dirs: Vec<PathBuf>,
+    },
+
     /// Print the man page (roff) of driftless, or write one page per subcommand into a folder.
     #[command(after_help = MAN_HELP)]
     Man {
@@ -158,6 +175,14 @@ driftless.toml is read from --config, else from this folder or the nearest paren
 Examples:
   driftless config
   driftless config --config ci/driftless.toml --engine mariadb";
+
+const CLEAN_HELP: &str = "\
+Every run also cleans up after killed runs as it goes: its sandbox base dir, the folder it
+writes an output into, and the --url server it creates a throwaway database on.
+
+Examples:
+  driftless clean
+  driftless clean --url postgres://ci@db.internal/postgres out/";
 
 const MAN_HELP: &str = "\
 Examples:

@@ -18,7 +18,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         _ => Path::new("."),
     };
     let mut temp = tempfile::Builder::new()
-        .prefix(".driftless-")
+        .prefix(&temp_prefix(dir))
         .suffix(".partial")
         .tempfile_in(dir)
         .map_err(fail)?;
@@ -46,7 +46,7 @@ impl Pending {
             _ => Path::new("."),
         };
         let temp = tempfile::Builder::new()
-            .prefix(".driftless-")
+            .prefix(&temp_prefix(dir))
             .suffix(".partial")
             .tempfile_in(dir)
             .map_err(|e| Error::input(format!("cannot write {}: {e}", shown.display())))?
@@ -117,6 +117,13 @@ pub fn check_target(path: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// `.driftless-<creator>-`: the temp file names who writes it, so a later run in the same
+/// folder removes it when that run was killed ([`crate::sandbox::sweep_files`], called here).
+fn temp_prefix(dir: &Path) -> String {
+    crate::sandbox::sweep_files(dir);
+    format!(".driftless-{}-", crate::sandbox::Creator::me().tag())
 }
 
 /// Gives a new file the mode an ordinary `create` would (0666 minus the umask).

@@ -1,6 +1,7 @@
 //! One file per subcommand, and the dispatch.
 
 mod check;
+mod clean;
 mod docs;
 mod drift;
 mod dryrun;
@@ -34,6 +35,7 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Man { out_dir } => docs::man(out_dir.as_deref()),
         Command::Explain { kind } => docs::explain(kind.as_deref()),
         Command::Config { common, migrations } => settings::run(&common, &migrations),
+        Command::Clean { common, url, dirs } => clean::run(common, url, dirs).await,
     }
 }
 

@@ -38,6 +38,9 @@ pub struct EngineSpec {
     pub transactions: crate::migrations::ServerTransactions,
     /// Starts a disposable instance, or a throwaway database on `--url`.
     pub start: StartFn,
+    /// Drops the throwaway databases on a `--url` server that killed runs of this host left
+    /// (`sandbox::sweep`); returns their names. `driftless clean --url` calls it.
+    pub clean: CleanFn,
 }
 
 /// What findings call tables, columns and rows (MongoDB: collections, fields, documents).
@@ -112,6 +115,8 @@ impl EngineSpec {
 
 /// Starts an engine: a disposable instance, or a throwaway database on `--url`.
 pub type StartFn = for<'a> fn(&'a StartOptions) -> BoxFuture<'a, Result<Box<dyn Engine>>>;
+
+pub type CleanFn = for<'a> fn(&'a str) -> BoxFuture<'a, Result<Vec<String>>>;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 

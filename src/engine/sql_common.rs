@@ -31,6 +31,9 @@ pub trait SqlSession: Send {
     /// Runs `sql` (one or more statements, not prepared) and returns the rows it affected.
     async fn run(&mut self, sql: &str) -> std::result::Result<u64, sqlx::Error>;
 
+    /// The first column of every row `sql` returns, as text.
+    async fn texts(&mut self, sql: &str) -> std::result::Result<Vec<String>, sqlx::Error>;
+
     /// The server refused `statement`: a failure at its line, or at the line inside it the
     /// server points at.
     fn failed(error: &dyn DatabaseError, statement: &Statement, ms: u64) -> Applied;
@@ -227,6 +230,10 @@ pub struct ThrowawaySql {
     pub drop: fn(&str) -> String,
     /// What the `--url` user needs to be allowed, for the error when creating fails.
     pub privilege: &'static str,
+    /// The names of databases starting with `driftless`.
+    pub list: &'static str,
+    /// The names of databases a session is connected to.
+    pub busy: &'static str,
 }
 
 /// A `--url` server where driftless works in a throwaway database: the SQL engines' part of
@@ -296,6 +303,16 @@ where
 
     fn drop_hint(&self, name: &str) -> String {
         (self.sql.drop)(name)
+    }
+
+    async fn databases(&self, session: &mut O::Connection) -> Result<Vec<String>> {
+        let listed = session.texts(self.sql.list).await;
+        listed.context(|| format!("cannot list the databases on {}", self.shown))
+    }
+
+    async fn busy(&self, session: &mut O::Connection) -> Result<Vec<String>> {
+        let listed = session.texts(self.sql.busy).await;
+        listed.context(|| format!("cannot list the sessions on {}", self.shown))
     }
 }
 

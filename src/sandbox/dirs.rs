@@ -112,10 +112,12 @@ impl Drop for SandboxDir {
 
 /// Removes `driftless-<pid>-*` entries of `base` whose process is gone, after killing any
 /// process still running from them (a server whose parent died by SIGKILL before the kernel's
-/// parent-death signal was armed). Errors are ignored: this is best-effort hygiene.
-pub fn sweep_stale(base: &Path) {
+/// parent-death signal was armed). Returns what it removed; errors are ignored: this is
+/// best-effort hygiene.
+pub fn sweep_stale(base: &Path) -> Vec<PathBuf> {
+    let mut removed = Vec::new();
     let Ok(entries) = std::fs::read_dir(base) else {
-        return;
+        return removed;
     };
     let me = std::process::id();
     for entry in entries.flatten() {
@@ -133,8 +135,11 @@ pub fn sweep_stale(base: &Path) {
         }
         let path = entry.path();
         kill_processes_using(&path);
-        let _ = std::fs::remove_dir_all(&path);
+        if std::fs::remove_dir_all(&path).is_ok() {
+            removed.push(path);
+        }
     }
+    removed
 }
 
 fn process_alive(pid: u32) -> bool {

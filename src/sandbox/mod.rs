@@ -17,6 +17,7 @@
 //! The only `unsafe` code of driftless is in `sys.rs`.
 
 mod child;
+mod creator;
 mod dirs;
 mod process;
 mod programs;
@@ -27,13 +28,14 @@ mod user;
 mod version;
 
 pub use child::{command, password, save_url, write_secret};
+pub use creator::{Creator, sweep_files};
 pub use dirs::{
     SandboxDir, base_dir, cache_dir, cached_template, copy_tree, publish_dir, sweep_stale,
 };
 pub use process::{ServerProcess, SpawnOptions};
 pub use programs::{find_in, find_program, search_dirs};
 pub use server::{Disposable, Instance, Launch, RunningServer, StartFailure, connect_when_ready};
-pub use throwaway::{CONNECT_TIMEOUT, ThrowawayDatabase, ThrowawayServer, within};
+pub use throwaway::{CONNECT_TIMEOUT, ThrowawayDatabase, ThrowawayServer, sweep, within};
 pub use user::{ServiceUser, running_as_root, service_user};
 pub use version::WantedVersion;
 

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+use super::creator::Creator;
 use crate::{Error, Result};
 
 /// How long connecting to a `--url` server may take, unless the engine's driver bounds it
@@ -40,6 +41,14 @@ pub trait ThrowawayServer: Send + Sync + 'static {
 
     /// What a user runs to drop the database by hand (after `--keep`).
     fn drop_hint(&self, name: &str) -> String;
+
+    /// The server's databases whose names start with `driftless` (a superset is fine).
+    async fn databases(&self, session: &mut Self::Session) -> Result<Vec<String>>;
+
+    /// The databases some session is connected to now; an engine that cannot tell says none.
+    async fn busy(&self, _session: &mut Self::Session) -> Result<Vec<String>> {
+        Ok(Vec::new())
+    }
 
     /// How long [`ThrowawayServer::connect`] may take.
     fn connect_timeout(&self) -> Duration {
@@ -125,11 +134,59 @@ impl std::fmt::Debug for ThrowawayDatabase {
     }
 }
 
+/// The prefix of every throwaway database; the creator's tag and a random part follow.
+const PREFIX: &str = "driftless_";
+
+/// Drops the throwaway databases on `server` that a driftless run on this host made and could
+/// not drop (it was SIGKILLed): those whose creator is gone and that no session uses. Nothing
+/// else is touched: not another host's, not a name driftless did not make. Returns their names.
+pub async fn sweep<S: ThrowawayServer>(server: &S) -> Result<Vec<String>> {
+    let mut session = connect(server).await?;
+    let swept = sweep_with(server, &mut session).await;
+    server.close(session).await;
+    swept
+}
+
+async fn sweep_with<S: ThrowawayServer>(
+    server: &S,
+    session: &mut S::Session,
+) -> Result<Vec<String>> {
+    let names = server.databases(session).await?;
+    let left: Vec<String> = names
+        .into_iter()
+        .filter(|name| Creator::in_name(name, PREFIX).is_some_and(|c| c.is_gone() == Some(true)))
+        .collect();
+    if left.is_empty() {
+        return Ok(left);
+    }
+    let busy = server.busy(session).await?;
+    let mut dropped = Vec::new();
+    for name in left.into_iter().filter(|n| !busy.contains(n)) {
+        let what = || format!("cannot drop leftover throwaway database {name}");
+        within(LAST_RESORT_DROP, what, server.drop_database(session, &name)).await?;
+        dropped.push(name);
+    }
+    Ok(dropped)
+}
+
 impl ThrowawayDatabase {
-    /// Creates `driftless_<random>` on `server`.
+    /// Creates `driftless_<creator>_<random>` on `server`, first dropping what killed runs of
+    /// this host left there ([`sweep`]; its failure only shows with `--debug`).
     pub async fn create<S: ThrowawayServer>(server: S) -> Result<ThrowawayDatabase> {
-        let name = format!("driftless_{:012x}", random() & 0xffff_ffff_ffff);
+        let name = format!(
+            "{PREFIX}{}_{:06x}",
+            Creator::me().tag(),
+            random() & 0xff_ffff
+        );
         let mut session = connect(&server).await?;
+        match sweep_with(&server, &mut session).await {
+            Ok(dropped) => {
+                for old in dropped {
+                    crate::debug!("dropped {old}, left by a driftless run that was killed");
+                }
+            }
+            Err(e) => crate::debug!("leftover throwaway databases were not swept: {e}"),
+        }
         let created = server.create(&mut session, &name).await;
         server.close(session).await;
         created?;
@@ -195,7 +252,7 @@ mod tests {
     /// Records what the helper asks of an engine; the engines' own parts are tested against
     /// real servers (tests/check_*.rs, tests/robustness.rs).
     #[derive(Clone, Default)]
-    struct Recorder(Arc<Mutex<Vec<String>>>);
+    struct Recorder(Arc<Mutex<Vec<String>>>, Arc<Mutex<Vec<String>>>);
 
     #[async_trait]
     impl ThrowawayServer for Recorder {
@@ -218,6 +275,42 @@ mod tests {
         fn drop_hint(&self, name: &str) -> String {
             format!("forget {name}")
         }
+        async fn databases(&self, _: &mut ()) -> Result<Vec<String>> {
+            Ok(self.1.lock().unwrap().clone())
+        }
+        async fn busy(&self, _: &mut ()) -> Result<Vec<String>> {
+            Ok(vec![self.1.lock().unwrap()[2].clone()])
+        }
+    }
+
+    #[test]
+    fn creating_drops_only_what_ended_runs_of_this_host_left() {
+        let me = Creator::me().tag();
+        let (host, rest) = me.split_once('_').unwrap();
+        let (pid, started) = rest.split_once('_').unwrap();
+        let started: u64 = started.parse().unwrap();
+        let ended = format!("driftless_{host}_{pid}_{}_aaaaaa", started + 1);
+        let recorder = Recorder::default();
+        *recorder.1.lock().unwrap() = vec![
+            ended.clone(),
+            format!("driftless_{me}_bbbbbb"),
+            format!("driftless_{host}_{pid}_{}_cccccc", started + 2),
+            "driftless_0123456789ab".into(),
+            "driftless_prod".into(),
+            format!(
+                "driftless_{:08x}_1_1_dddddd",
+                u32::from_str_radix(host, 16).unwrap() ^ 1
+            ),
+        ];
+        let db = runtime()
+            .block_on(ThrowawayDatabase::create(recorder.clone()))
+            .unwrap();
+        let name = db.name().to_string();
+        let calls = recorder.0.lock().unwrap().clone();
+        // Only the ended run's database; the busy one, this run's, an old-style name, a name
+        // driftless did not make and another host's are left.
+        assert_eq!(calls, [format!("drop {ended}"), format!("create {name}")]);
+        db.keep();
     }
 
     fn runtime() -> tokio::runtime::Runtime {
@@ -234,7 +327,8 @@ mod tests {
             .block_on(ThrowawayDatabase::create(recorder.clone()))
             .unwrap();
         let name = db.name().to_string();
-        assert!(name.starts_with("driftless_") && name.len() == "driftless_".len() + 12);
+        assert!(name.starts_with("driftless_"));
+        assert_eq!(Creator::in_name(&name, PREFIX), Some(Creator::me()));
         drop(db);
         let calls = recorder.0.lock().unwrap().clone();
         assert_eq!(calls, [format!("create {name}"), format!("drop {name}")]);

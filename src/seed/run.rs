@@ -399,8 +399,8 @@ async fn load_all(
 }
 
 /// A directory or file being written beside its final place, moved there only when complete:
-/// a failed or interrupted run leaves nothing half-written.
-/// Output written into a temp dir beside the target and moved into place only when complete.
+/// a failed or interrupted run leaves nothing half-written, and a killed run's staging folder
+/// (it names its creator) is removed by the next run that writes beside it.
 pub struct Staging {
     temp: tempfile::TempDir,
     target: PathBuf,
@@ -446,8 +446,12 @@ impl Staging {
                 )));
             }
         }
+        crate::sandbox::sweep_files(&parent);
         let temp = tempfile::Builder::new()
-            .prefix(".driftless-seed-")
+            .prefix(&format!(
+                ".driftless-seed-{}-",
+                crate::sandbox::Creator::me().tag()
+            ))
             .tempdir_in(&parent)
             .map_err(|e| {
                 Error::infra(format!(

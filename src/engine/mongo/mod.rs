@@ -66,12 +66,18 @@ pub static SPEC: EngineSpec = EngineSpec {
     },
     transactions: TRANSACTIONS,
     start,
+    clean,
 };
 
 /// Documents read per collection to infer its shape (the fingerprint always reads all).
 pub const DEFAULT_SAMPLE: usize = 100_000;
 /// Check results kept as samples in findings.
 const CHECK_SAMPLE: usize = 5;
+
+/// Drops what killed runs left on the `--url` server (`driftless clean`).
+fn clean(url: &str) -> BoxFuture<'_, Result<Vec<String>>> {
+    Box::pin(async move { crate::sandbox::sweep(&sandbox::UrlServer::new(url).await?).await })
+}
 
 fn start(options: &StartOptions) -> BoxFuture<'_, Result<Box<dyn Engine>>> {
     super::boxed_start(Mongo::start(options))

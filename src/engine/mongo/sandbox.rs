@@ -336,6 +336,13 @@ impl ThrowawayServer for UrlServer {
         format!("db.getSiblingDB(\"{name}\").dropDatabase()")
     }
 
+    async fn databases(&self, session: &mut Client) -> Result<Vec<String>> {
+        session
+            .list_database_names()
+            .await
+            .context(|| format!("cannot list the databases on {}", self.shown))
+    }
+
     /// The driver bounds connecting itself, by the URL's timeouts or ours; this is a backstop.
     fn connect_timeout(&self) -> Duration {
         let selection = self.options.server_selection_timeout;

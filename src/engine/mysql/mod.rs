@@ -65,6 +65,7 @@ pub static SPEC: EngineSpec = EngineSpec {
     },
     transactions: TRANSACTIONS,
     start,
+    clean,
 };
 
 fn start(options: &StartOptions) -> BoxFuture<'_, Result<Box<dyn Engine>>> {
@@ -220,7 +221,20 @@ static THROWAWAY: ThrowawaySql = ThrowawaySql {
     create: |name| format!("CREATE DATABASE `{name}` CHARACTER SET utf8mb4"),
     drop: |name| format!("DROP DATABASE IF EXISTS `{name}`"),
     privilege: "CREATE and DROP",
+    list: "SELECT CAST(SCHEMA_NAME AS CHAR) FROM information_schema.SCHEMATA \
+           WHERE SCHEMA_NAME LIKE 'driftless%'",
+    busy: "SELECT DISTINCT CAST(DB AS CHAR) FROM information_schema.PROCESSLIST \
+           WHERE DB LIKE 'driftless%' AND ID <> CONNECTION_ID()",
 };
+
+/// Drops what killed runs left on the `--url` server (`driftless clean`).
+fn clean(url: &str) -> BoxFuture<'_, Result<Vec<String>>> {
+    Box::pin(async move {
+        let admin = MySqlConnectOptions::from_str(url)
+            .map_err(|e| Error::input(format!("invalid --url: {e}")))?;
+        crate::sandbox::sweep(&UrlServer::new(admin, url, &THROWAWAY)).await
+    })
+}
 
 /// A throwaway database on the `--url` server.
 async fn throwaway(url: &str) -> Result<Target> {

@@ -30,6 +30,12 @@ impl SqlSession for MySqlConnection {
         Ok(done.rows_affected())
     }
 
+    async fn texts(&mut self, sql: &str) -> std::result::Result<Vec<String>, sqlx::Error> {
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .fetch_all(self)
+            .await
+    }
+
     /// MySQL's error number is the code; a syntax error says the line inside the statement.
     fn failed(db: &dyn DatabaseError, statement: &Statement, ms: u64) -> Applied {
         let (code, message) = match db.try_downcast_ref::<MySqlDatabaseError>() {

@@ -64,6 +64,7 @@ pub static SPEC: EngineSpec = EngineSpec {
     },
     transactions: TRANSACTIONS,
     start,
+    clean,
 };
 
 fn start(options: &StartOptions) -> BoxFuture<'_, Result<Box<dyn Engine>>> {
@@ -237,7 +238,20 @@ static THROWAWAY: ThrowawaySql = ThrowawaySql {
     create: |name| format!("CREATE DATABASE {name}"),
     drop: |name| format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
     privilege: "CREATEDB",
+    list: "SELECT datname::text FROM pg_database WHERE datname LIKE 'driftless%'",
+    busy: "SELECT DISTINCT datname::text FROM pg_stat_activity \
+           WHERE datname LIKE 'driftless%' AND pid <> pg_backend_pid()",
 };
+
+/// Drops what killed runs left on the `--url` server (`driftless clean`).
+fn clean(url: &str) -> BoxFuture<'_, Result<Vec<String>>> {
+    Box::pin(async move {
+        let admin = PgConnectOptions::from_str(url)
+            .map_err(|e| Error::input(format!("invalid --url: {e}")))?
+            .application_name("driftless");
+        crate::sandbox::sweep(&UrlServer::new(admin, url, &THROWAWAY)).await
+    })
+}
 
 /// A throwaway database on the `--url` server.
 async fn throwaway(url: &str) -> Result<Target> {

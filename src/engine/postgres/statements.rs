@@ -31,6 +31,12 @@ impl SqlSession for PgConnection {
         Ok(done.rows_affected())
     }
 
+    async fn texts(&mut self, sql: &str) -> std::result::Result<Vec<String>, sqlx::Error> {
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .fetch_all(self)
+            .await
+    }
+
     /// PostgreSQL says where in the statement it failed, and often a detail.
     fn failed(db: &dyn DatabaseError, statement: &Statement, ms: u64) -> Applied {
         let Some(pg) = db.try_downcast_ref::<PgDatabaseError>() else {
