@@ -568,6 +568,14 @@ pub struct ServerArgs {
     /// driftless.toml. [default: the server's]
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub lock_timeout: Option<std::time::Duration>,
+
+    /// Apply migrations as ROLE, a new role (PostgreSQL) or user (MariaDB) that owns the
+    /// database and is not a superuser, the way applications run them in production:
+    /// `COPY … TO PROGRAM`, `pg_read_file` and `INTO OUTFILE` are then refused. Disposable
+    /// servers only (with --url, put the role in the URL). Also `migration_role` in
+    /// driftless.toml.
+    #[arg(long, value_name = "ROLE")]
+    pub migration_role: Option<String>,
 }
 
 /// `--fail-on`: the lowest severity that makes the run fail.

@@ -64,6 +64,8 @@ pub struct Config {
     pub statement_timeout: Option<String>,
     /// `lock_timeout = "10s"`: as `--lock-timeout`.
     pub lock_timeout: Option<String>,
+    /// `migration_role = "app"`: as `--migration-role`.
+    pub migration_role: Option<String>,
     /// `[postgres]`: settings of the PostgreSQL engine.
     #[serde(default)]
     pub postgres: PostgresConfig,

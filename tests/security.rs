@@ -398,3 +398,79 @@ fn no_child_of_a_mask_run_holds_the_key_or_a_password() {
     }
     util::assert_no_leftovers(tmp.path());
 }
+
+/// `--migration-role`: migrations run as a role that owns the database but is no superuser, so
+/// what reaches the host from a superuser session (`COPY … TO PROGRAM`, `INTO OUTFILE`) is
+/// refused as the migration's error, while ordinary DDL works and the role owns what it made.
+#[test]
+fn a_migration_role_cannot_reach_the_host() {
+    let marker = tempfile::tempdir().unwrap();
+    for (engine, escape) in [
+        (
+            "postgres",
+            format!(
+                "COPY (SELECT 1) TO PROGRAM 'touch {}';",
+                marker.path().join("postgres").display()
+            ),
+        ),
+        (
+            "mysql",
+            format!(
+                "SELECT 1 INTO OUTFILE '{}';",
+                marker.path().join("mysql").display()
+            ),
+        ),
+    ] {
+        let outfile = marker.path().join(engine);
+        let dir = util::migration_dir(&[
+            (
+                "20240101000001_t.up.sql",
+                format!("CREATE TABLE t (id int PRIMARY KEY);\n{escape}\n").as_bytes(),
+            ),
+            ("20240101000001_t.down.sql", b"DROP TABLE t;\n"),
+            (
+                "20240101000002_u.up.sql",
+                b"CREATE TABLE u (id int PRIMARY KEY);\n",
+            ),
+            ("20240101000002_u.down.sql", b"DROP TABLE u;\n"),
+        ]);
+        let run = util::check_json(&[
+            "--engine",
+            engine,
+            "--migrations",
+            dir.path().to_str().unwrap(),
+            "--migration-role",
+            "app",
+        ]);
+        assert_eq!(run.code, 1, "{engine}: {}", run.stderr);
+        let report = run.json();
+        let errors = util::findings(&report, "migration_error");
+        assert_eq!(errors.len(), 1, "{engine}: {report:#}");
+        // Refused for want of a privilege (not by the file system).
+        let message = errors[0]["message"].as_str().unwrap_or_default();
+        let privilege = if engine == "postgres" {
+            "superuser"
+        } else {
+            "FILE"
+        };
+        assert!(message.contains(privilege), "{engine}: {message}");
+        assert!(
+            !outfile.exists(),
+            "{engine}: the migration reached the host"
+        );
+        if engine == "postgres" {
+            // The control: as the superuser the same migration runs a program on the host
+            // (MariaDB's secure_file_priv already confines INTO OUTFILE to the sandbox).
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(marker.path(), std::fs::Permissions::from_mode(0o777))
+                .unwrap();
+            let plain = util::check_json(&["--migrations", dir.path().to_str().unwrap()]);
+            let report = plain.json();
+            assert!(
+                util::findings(&report, "migration_error").is_empty(),
+                "{engine}: {report:#}"
+            );
+            assert!(outfile.exists(), "the superuser's COPY TO PROGRAM ran");
+        }
+    }
+}

@@ -183,6 +183,10 @@ pub fn server_options(
         offline: server.offline,
         quiet,
         hidden_tables: crate::migrations::every_tracking_table(),
+        migration_role: server
+            .migration_role
+            .clone()
+            .or_else(|| config.migration_role.clone()),
         ..engine::StartOptions::default()
     }
 }

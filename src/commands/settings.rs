@@ -179,6 +179,12 @@ fn file_settings(
         ),
         (
             None,
+            "migration_role",
+            quoted(config.migration_role.as_deref().unwrap_or("none")),
+            "default: the server's superuser",
+        ),
+        (
+            None,
             "sql_mode",
             quoted(config.sql_mode.as_deref().unwrap_or("server's")),
             "default: the server's",

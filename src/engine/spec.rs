@@ -201,6 +201,9 @@ pub struct StartOptions {
     /// Tables (lower case) the engine's schema leaves out, with what is theirs (indexes,
     /// triggers, owned sequences): the tracking tables of the migration tool in use.
     pub hidden_tables: Vec<String>,
+    /// `--migration-role`: migrations run as this new role (not a superuser; owner of the
+    /// database) on a disposable server, the way applications run them in production.
+    pub migration_role: Option<String>,
 }
 
 /// Shapes of collections to seed, by collection name (MongoDB `--fixtures`).

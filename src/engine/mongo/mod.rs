@@ -102,6 +102,11 @@ pub struct Mongo {
 
 impl Mongo {
     pub async fn start(options: &StartOptions) -> Result<Mongo> {
+        if options.migration_role.is_some() {
+            return Err(Error::input(
+                "--migration-role applies to PostgreSQL and MySQL / MariaDB, not MongoDB",
+            ));
+        }
         if options.version.is_some() {
             return Err(Error::input(
                 "--pg-version picks a PostgreSQL version; it does not apply to this engine",

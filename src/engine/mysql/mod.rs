@@ -121,12 +121,25 @@ impl MySql {
                 "--pg-version picks a PostgreSQL version; it does not apply to this engine",
             ));
         }
+        if options.migration_role.is_some() && options.url.is_some() {
+            return Err(Error::input(
+                "--migration-role works on the disposable server; with --url, put the user in the URL",
+            ));
+        }
         let target = match &options.url {
             Some(url) if options.in_place => in_place(url)?,
             Some(url) => throwaway(url).await?,
             None => local(options).await?,
         };
-        let mut migrator = open_migrator(&target.connect, options.sql_mode.as_deref()).await?;
+        let migrate = match options
+            .migration_role
+            .as_deref()
+            .filter(|_| !options.read_only)
+        {
+            Some(role) => migrate_as(&target.connect, role).await?,
+            None => target.connect.clone(),
+        };
+        let mut migrator = open_migrator(&migrate, options.sql_mode.as_deref()).await?;
         let mut observer = open_observer(target.connect).await?;
         let (version, sql_mode): (String, String) =
             sqlx::query_as("SELECT CAST(VERSION() AS CHAR), CAST(@@SESSION.sql_mode AS CHAR)")
@@ -203,6 +216,30 @@ fn runner_statements(options: &StartOptions, mariadb: bool) -> Vec<String> {
     }
     statements.extend(options.session.iter().cloned());
     statements
+}
+
+/// `--migration-role`: creates the user `role` with a random password and every privilege on
+/// the database but none on the server (no FILE, no SUPER), and returns how to connect as it.
+async fn migrate_as(admin: &MySqlConnectOptions, role: &str) -> Result<MySqlConnectOptions> {
+    use crate::sql::mysql::{ident, literal};
+    let password = crate::sandbox::password();
+    let database = admin.get_database().unwrap_or_default().to_string();
+    let user = format!("{}@'%'", literal(role));
+    let sql = format!(
+        "CREATE USER {user} IDENTIFIED BY {p}; GRANT ALL PRIVILEGES ON {d}.* TO {user}",
+        p = literal(&password),
+        d = ident(&database),
+    );
+    let mut conn = admin
+        .connect()
+        .await
+        .context(|| "cannot connect to create --migration-role".into())?;
+    let created = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+        .execute(&mut conn)
+        .await;
+    let _ = sqlx::Connection::close(conn).await;
+    created.map_err(|e| Error::input(format!("--migration-role {role}: {e}")))?;
+    Ok(admin.clone().username(role).password(&password))
 }
 
 /// The user's own database (`seed --url`, `drift`).

@@ -114,13 +114,26 @@ impl Postgres {
     /// Starts a disposable server, creates a throwaway database on `options.url`, or (in place)
     /// works in the database of `options.url`.
     pub async fn start(options: &StartOptions) -> Result<Postgres> {
+        if options.migration_role.is_some() && options.url.is_some() {
+            return Err(Error::input(
+                "--migration-role works on the disposable server; with --url, put the role in the URL",
+            ));
+        }
         let target = match &options.url {
             Some(url) if options.in_place => in_place(url).await?,
             Some(url) => throwaway(url).await?,
             None => local(options).await?,
         };
+        let connect = target.connect.clone();
         let mut engine =
             Self::with_connections(target.server, target.first, target.connect).await?;
+        if let Some(role) = options
+            .migration_role
+            .as_deref()
+            .filter(|_| !options.read_only)
+        {
+            engine.migrator = migrate_as(&mut engine.observer, &connect, role).await?;
+        }
         if options.in_place && options.read_only {
             for conn in [&mut engine.migrator, &mut engine.observer] {
                 sqlx::raw_sql("SET default_transaction_read_only = on")
@@ -205,6 +218,37 @@ fn runner_statements(options: &StartOptions) -> Vec<String> {
     }
     statements.extend(options.session.iter().cloned());
     statements
+}
+
+/// `--migration-role`: creates `role` (a login with a random password, no superuser, no
+/// CREATEDB or CREATEROLE), gives it the database and its `public` schema, and returns a
+/// session as it, which becomes the migrator.
+async fn migrate_as(
+    admin: &mut PgConnection,
+    connect: &PgConnectOptions,
+    role: &str,
+) -> Result<PgConnection> {
+    use crate::sql::pg::{ident, literal};
+    let password = crate::sandbox::password();
+    let database = connect.get_database().unwrap_or("postgres");
+    let sql = format!(
+        "CREATE ROLE {r} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD {p}; \
+         ALTER DATABASE {d} OWNER TO {r}; ALTER SCHEMA public OWNER TO {r}",
+        r = ident(role),
+        p = literal(&password),
+        d = ident(database),
+    );
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+        .execute(&mut *admin)
+        .await
+        .map_err(|e| Error::input(format!("--migration-role {role}: {e}")))?;
+    connect
+        .clone()
+        .username(role)
+        .password(&password)
+        .connect()
+        .await
+        .context(|| format!("cannot connect as --migration-role {role}"))
 }
 
 /// The user's own database (`seed --url`, `drift`).
