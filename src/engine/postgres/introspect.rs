@@ -52,6 +52,7 @@ async fn read_all(conn: &mut PgConnection, hidden: &[String]) -> Result<SchemaSn
     let types = read_types(conn, &mut snapshot).await?;
     read_schemas(conn, &mut snapshot).await?;
     read_extensions(conn, &mut snapshot).await?;
+    read_collations(conn, &mut snapshot).await?;
     let mut tables = read_tables(conn, &types, hidden).await?;
     read_constraints(conn, &mut tables).await?;
     read_indexes(conn, &mut tables, &mut snapshot).await?;
@@ -281,6 +282,87 @@ async fn read_extensions(conn: &mut PgConnection, snapshot: &mut SchemaSnapshot)
     Ok(())
 }
 
+/// User collations (`pg_collation`): provider, locale (libc's collate and ctype, ICU's locale
+/// and rules), whether they are deterministic, and the provider's version. Read through
+/// `to_jsonb` because the columns moved between versions (`colliculocale` in 15 and 16,
+/// `colllocale` from 17, `collicurules` from 16).
+async fn read_collations(conn: &mut PgConnection, snapshot: &mut SchemaSnapshot) -> Result<()> {
+    let sql = format!(
+        "SELECT n.nspname::text, c.collname::text, to_jsonb(c)::text,
+                pg_encoding_to_char(c.collencoding), obj_description(c.oid, 'pg_collation')
+         FROM pg_collation c JOIN pg_namespace n ON n.oid = c.collnamespace
+         WHERE {USER_SCHEMA} AND {}",
+        not_extension_member("pg_collation", "c.oid")
+    );
+    let rows = sqlx::query(q(sql))
+        .fetch_all(&mut *conn)
+        .await
+        .context(|| "cannot read collations".into())?;
+    for row in rows {
+        let (schema, name) = (text(&row, 0)?, text(&row, 1)?);
+        // Text PostgreSQL wrote as JSON: it parses; a failure would leave the fields empty.
+        let fields: serde_json::Value = serde_json::from_str(&text(&row, 2)?).unwrap_or_default();
+        let qualified = format!("{schema}.{name}");
+        let mut out = collation_text(&qualified, &fields, opt(&row, 3)?.as_deref());
+        if let Some(c) = comment_line(opt(&row, 4)?) {
+            let _ = writeln!(out, "  {c}");
+        }
+        snapshot.objects.insert(
+            format!("3 collation {qualified}"),
+            SchemaObject {
+                kind: "collation".into(),
+                reference: format!("collation:{qualified}"),
+                table: None,
+                text: out,
+            },
+        );
+    }
+    Ok(())
+}
+
+/// The canonical text of one collation from its `pg_collation` row as JSON.
+fn collation_text(qualified: &str, row: &serde_json::Value, encoding: Option<&str>) -> String {
+    let field = |key: &str| {
+        row.get(key)
+            .and_then(|v| v.as_str())
+            .filter(|v| !v.is_empty())
+    };
+    let provider = match field("collprovider") {
+        Some("i") => "icu",
+        Some("c") => "libc",
+        Some("b") => "builtin",
+        Some("d") => "default",
+        _ => "unknown",
+    };
+    let mut out = format!("collation {qualified} provider {provider}");
+    let locale = field("colllocale").or(field("colliculocale"));
+    if let Some(locale) = locale {
+        let _ = write!(out, " locale {}", literal(locale));
+    }
+    if let Some(collate) = field("collcollate") {
+        let _ = write!(out, " lc_collate {}", literal(collate));
+    }
+    if let Some(ctype) = field("collctype") {
+        let _ = write!(out, " lc_ctype {}", literal(ctype));
+    }
+    if let Some(rules) = field("collicurules") {
+        let _ = write!(out, " rules {}", literal(rules));
+    }
+    let deterministic = row
+        .get("collisdeterministic")
+        .and_then(|v| v.as_bool())
+        .unwrap_or(true);
+    let _ = write!(out, " deterministic {deterministic}");
+    if let Some(encoding) = encoding.filter(|e| !e.is_empty()) {
+        let _ = write!(out, " encoding {encoding}");
+    }
+    if let Some(version) = field("collversion") {
+        let _ = write!(out, " version {}", literal(version));
+    }
+    out.push('\n');
+    out
+}
+
 /// A condition true for relations whose name `column` is not one of `hidden` (the tracking
 /// tables of the migration tool in use).
 fn not_hidden(column: &str, hidden: &[String]) -> String {
@@ -449,6 +531,16 @@ fn column_of(
             let _ = write!(line, " default {default}");
         }
     }
+    // An inherited column says from how many parents, and whether the table also defines
+    // it itself (then it survives the parent dropping it, and NO INHERIT keeps it either way).
+    let parents: i32 = row.try_get(13).context(|| "attinhcount".into())?;
+    let local: bool = row.try_get(14).context(|| "attislocal".into())?;
+    if parents > 0 {
+        let _ = write!(line, " inherited from {parents}");
+        if local {
+            line.push_str(" and local");
+        }
+    }
     if let Some(c) = comment_line(opt(row, 8)?) {
         let _ = write!(line, " {c}");
     }
@@ -554,7 +646,11 @@ async fn read_columns(
                 t.typnotnull,
                 -- a domain's CHECKs bind its columns too (seeding reads them as the table's)
                 CASE WHEN t.typtype = 'd' THEN (SELECT array_agg(pg_get_constraintdef(c.oid) ORDER BY c.conname)
-                  FROM pg_constraint c WHERE c.contypid = t.oid AND c.contype = 'c') END
+                  FROM pg_constraint c WHERE c.contypid = t.oid AND c.contype = 'c') END,
+                -- inheritance (partitions aside: theirs follows from PARTITION OF / ATTACH)
+                CASE WHEN NOT (SELECT r.relispartition FROM pg_class r WHERE r.oid = a.attrelid)
+                     THEN a.attinhcount ELSE 0 END,
+                a.attislocal
          FROM pg_attribute a
          JOIN pg_type t ON t.oid = a.atttypid
          LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
