@@ -198,7 +198,11 @@ async fn direct(
             let key = row_key(t);
             let mut parts = Vec::new();
             for (c, hash) in columns.iter().zip(column_hashes(&columns, t, key.as_ref())) {
-                parts.push(format!("COUNT(t.{})", ident(&c.name)));
+                // A NOT NULL column holds a value in every row: one aggregate less per row.
+                parts.push(match c.nullable {
+                    true => format!("COUNT(t.{})", ident(&c.name)),
+                    false => "COUNT(*)".to_string(),
+                });
                 parts.push(column_sum(&hash, key.is_some()));
             }
             let row_sum = if key.is_some() {
