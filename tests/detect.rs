@@ -199,3 +199,49 @@ fn collations_inheritance_and_constraints_put_back_are_clean() {
     let (run, report) = check_pg("detect_controls");
     no_findings(&run, &report);
 }
+
+#[test]
+fn every_catalog_kind_a_down_forgets_is_drift() {
+    let (run, report) = check_pg("catalog_kinds");
+    assert_eq!(kinds(&report), ["schema_drift"], "{}", run.stdout);
+    let drift = findings(&report, "schema_drift");
+    let of = |version: &str| -> Vec<&Value> {
+        drift
+            .iter()
+            .copied()
+            .filter(|f| f["migration"] == version && f["direction"] == "down")
+            .collect()
+    };
+    // Migration → (object, column, what the change says).
+    let expected = [
+        ("2", "public.t", None, "statistics t_ab removed"),
+        ("3", "publication:t_changes", None, ""),
+        ("4", "event_trigger:log_ddl", None, ""),
+        ("5", "default_privileges:", None, ""),
+        ("6", "public.t", Some("a"), "acl {=r/"),
+        ("7", "public.t", None, "replica identity"),
+        ("8", "public.t", Some("b"), "statistics 500 removed"),
+        (
+            "8",
+            "public.t",
+            Some("note"),
+            "storage external compression pglz removed",
+        ),
+    ];
+    for (version, object, column, change) in expected {
+        let found = of(version).into_iter().any(|f| {
+            f["object"].as_str().unwrap().starts_with(object)
+                && f["column"].as_str() == column
+                && f["message"].as_str().unwrap().contains(change)
+        });
+        assert!(
+            found,
+            "migration {version}: no drift on {object} {column:?} ({change}): {}",
+            run.stdout
+        );
+    }
+    assert_eq!(
+        report["migrations"][0]["status"], "ok",
+        "the first down undoes all of it"
+    );
+}

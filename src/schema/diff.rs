@@ -426,6 +426,7 @@ fn part_of(line: &str) -> Part {
         ("policy ", None),
         ("rule ", None),
         ("partition ", None),
+        ("statistics ", None),
     ];
     for (prefix, constraint) in MEMBERS {
         let Some(rest) = line.strip_prefix(prefix) else {
