@@ -245,3 +245,42 @@ fn every_catalog_kind_a_down_forgets_is_drift() {
         "the first down undoes all of it"
     );
 }
+
+#[test]
+fn mariadb_checks_triggers_events_and_generated_columns_a_down_forgets_are_drift() {
+    let (run, report) = check_mysql("catalog_kinds");
+    let drift = findings(&report, "schema_drift");
+    let at = |version: &str| -> Vec<&Value> {
+        drift
+            .iter()
+            .copied()
+            .filter(|f| f["migration"] == version && f["direction"] == "down")
+            .collect()
+    };
+    let check = at("2");
+    assert_eq!(check.len(), 1, "{}", run.stdout);
+    assert_eq!(check[0]["constraint"], "t_a_positive");
+    assert_eq!(check[0]["table"], "t");
+    let trigger = at("3");
+    assert_eq!(trigger.len(), 1, "{}", run.stdout);
+    assert!(
+        trigger[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("trigger t_audit removed")
+    );
+    let event = at("4");
+    assert_eq!(event.len(), 1, "{}", run.stdout);
+    assert!(
+        event[0]["object"].as_str().unwrap().ends_with(".purge_log"),
+        "{}",
+        event[0]
+    );
+    let generated = at("5");
+    assert_eq!(generated.len(), 1, "{}", run.stdout);
+    assert_eq!(generated[0]["column"], "total");
+    assert_eq!(
+        report["migrations"][0]["status"], "ok",
+        "the first down undoes all of it"
+    );
+}
