@@ -26,6 +26,7 @@
 //! kind = "schema_drift"
 //! migration = "20240101000003"      # optional
 //! table = "users"                   # optional
+//! column = "email"                  # optional, as are object and constraint
 //! column_order = true               # optional: only the column-order part of drift
 //! reason = "column order does not matter to us"
 //! ```
@@ -124,6 +125,10 @@ pub struct AllowRule {
     pub kind: String,
     pub migration: Option<String>,
     pub table: Option<String>,
+    /// The finding's `object`, `column` and `constraint` fields, each matched exactly.
+    pub object: Option<String>,
+    pub column: Option<String>,
+    pub constraint: Option<String>,
     pub column_order: Option<bool>,
     pub reason: String,
 }

@@ -39,10 +39,14 @@ fn allowed_by(finding: &Finding, config: &Config, migrations: &[Migration]) -> O
                 .migration
                 .as_deref()
                 .is_none_or(|m| finding.migration.as_deref() == Some(m))
-            && rule
-                .table
-                .as_deref()
-                .is_none_or(|t| finding.table.as_deref() == Some(t))
+            && [
+                (&rule.table, &finding.table),
+                (&rule.object, &finding.object),
+                (&rule.column, &finding.column),
+                (&rule.constraint, &finding.constraint),
+            ]
+            .iter()
+            .all(|(want, has)| want.as_deref().is_none_or(|w| has.as_deref() == Some(w)))
             && rule.column_order.is_none_or(|c| c == column_order)
     });
     if let Some(rule) = rule {
@@ -94,6 +98,9 @@ mod tests {
                 kind: "data_loss".into(),
                 migration: Some("3".into()),
                 table: Some("users".into()),
+                object: None,
+                column: None,
+                constraint: None,
                 column_order: None,
                 reason: "accepted".into(),
             }],
@@ -107,6 +114,32 @@ mod tests {
         apply(&mut findings, &config, &[]);
         assert_eq!(findings[0].severity, Severity::Info);
         assert_eq!(findings[0].details.as_ref().unwrap()["allowed"], "accepted");
+        assert_eq!(findings[1].severity, Severity::Error);
+        assert_eq!(findings[2].severity, Severity::Error);
+    }
+
+    #[test]
+    fn config_rules_match_a_constraint() {
+        let config = Config {
+            allow: vec![AllowRule {
+                kind: "schema_drift".into(),
+                migration: None,
+                table: Some("users".into()),
+                object: None,
+                column: None,
+                constraint: Some("users_age_check".into()),
+                column_order: None,
+                reason: "kept on purpose".into(),
+            }],
+            ..Default::default()
+        };
+        let mut findings = vec![
+            finding(FindingKind::SchemaDrift, "users").constraint(Some("users_age_check")),
+            finding(FindingKind::SchemaDrift, "users").constraint(Some("users_pkey")),
+            finding(FindingKind::SchemaDrift, "users"),
+        ];
+        apply(&mut findings, &config, &[]);
+        assert_eq!(findings[0].severity, Severity::Info);
         assert_eq!(findings[1].severity, Severity::Error);
         assert_eq!(findings[2].severity, Severity::Error);
     }

@@ -194,13 +194,22 @@ fn drift_findings(changes: &SchemaDiff) -> Vec<Finding> {
     for change in &changes.objects {
         let object = change.reference.clone();
         let plain = object.rsplit('.').next().unwrap_or(&object).to_string();
-        let table = change.table.as_deref().or(Some(&plain));
-        let base = |message: String, column: Option<&str>| {
+        // A table names itself; other objects the table they belong to, if any.
+        let table = change
+            .table
+            .as_deref()
+            .or((change.kind.ends_with("table")).then_some(plain.as_str()));
+        let base = |message: String, part: Option<&crate::schema::LineChange>| {
             Finding::new(FindingKind::SchemaDrift, message)
-                .object(object.clone(), table, column)
+                .object(
+                    object.clone(),
+                    table,
+                    part.and_then(|p| p.column.as_deref()),
+                )
+                .constraint(part.and_then(|p| p.constraint.as_deref()))
                 .detail("diff", change.diff.clone())
         };
-        let lines: Vec<(String, Option<&str>)> = match change.change {
+        let lines: Vec<(String, Option<&crate::schema::LineChange>)> = match change.change {
             Change::Removed => vec![("is missing in the live database".into(), None)],
             Change::Added => vec![("exists only in the live database".into(), None)],
             Change::Renamed => vec![(
@@ -210,12 +219,15 @@ fn drift_findings(changes: &SchemaDiff) -> Vec<Finding> {
                 ),
                 None,
             )],
+            Change::Modified if change.changes.is_empty() => {
+                vec![("differs from what the migrations produce".into(), None)]
+            }
             Change::Modified => change
                 .changes
                 .iter()
                 .map(|c| {
                     let what = format!("differs from what the migrations produce: {c}");
-                    (what, c.column.as_deref())
+                    (what, Some(c))
                 })
                 .collect(),
         };
@@ -231,6 +243,11 @@ fn drift_findings(changes: &SchemaDiff) -> Vec<Finding> {
                     "the columns of {} are in another order in the live database",
                     order.table
                 ),
+            )
+            .object(
+                format!("{}.{}", order.schema, order.table),
+                Some(&order.table),
+                None,
             )
             .severity(Severity::Warning)
             .detail("column_order", true),

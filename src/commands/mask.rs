@@ -321,16 +321,38 @@ fn compare_copy(source: &SchemaSnapshot, copied: &SchemaSnapshot) -> Vec<Finding
         &copied.without_database_names(),
         ("source", "masked copy"),
     );
-    if drift.is_empty() {
-        return Vec::new();
-    }
-    vec![
-        Finding::new(
-            FindingKind::SchemaDrift,
-            "the masked copy's schema differs from the source's",
+    // One finding per object that differs, naming it.
+    let objects = drift.objects.iter().map(|o| {
+        (
+            o.reference.clone(),
+            o.table.clone(),
+            format!(
+                "the masked copy's {} {} differs from the source's",
+                o.kind,
+                crate::schema::shown(&o.reference)
+            ),
+            o.diff.clone(),
         )
-        .detail("diff", drift.unified()),
-    ]
+    });
+    let orders = drift.column_order.iter().map(|o| {
+        (
+            format!("{}.{}", o.schema, o.table),
+            Some(o.table.clone()),
+            format!(
+                "the masked copy's table {}.{} has its columns in another order",
+                o.schema, o.table
+            ),
+            String::new(),
+        )
+    });
+    objects
+        .chain(orders)
+        .map(|(object, table, message, diff)| {
+            Finding::new(FindingKind::SchemaDrift, message)
+                .object(object, table.as_deref(), None)
+                .detail("diff", diff)
+        })
+        .collect()
 }
 
 /// Drops what a failed MySQL copy created in the (previously empty) target.

@@ -8,7 +8,10 @@
 
 use std::collections::BTreeMap;
 
+mod sequences;
 pub mod writes;
+
+pub use sequences::{Collision, SequencePosition, SequenceUser, collisions};
 
 /// Fingerprints of every data-holding table, by qualified name.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -22,7 +22,7 @@ use async_trait::async_trait;
 
 use crate::Result;
 use crate::checks::Check;
-use crate::data::{DataFingerprint, RowDiff, Survival};
+use crate::data::{DataFingerprint, RowDiff, SequencePosition, Survival};
 use crate::migrations::Script;
 use crate::report::StatementTrace;
 use crate::schema::{SchemaSnapshot, Table};
@@ -160,6 +160,14 @@ pub trait Engine: Send {
     /// After the up changed the type of `column`, how many captured values survive
     /// converting the new values back to the old type.
     async fn survival(&mut self, before: &Table, now: &Table, column: &str) -> Result<Survival>;
+
+    /// Where each sequence of `schema`'s tables stands and the highest value in use in each
+    /// column it fills (PostgreSQL sequences and identities, MySQL `AUTO_INCREMENT` and
+    /// sequences). Engines without sequences have none.
+    async fn sequences(&mut self, schema: &SchemaSnapshot) -> Result<Vec<SequencePosition>> {
+        let _ = schema;
+        Ok(Vec::new())
+    }
 
     /// Runs a check query read-only.
     async fn run_check(&mut self, check: &Check) -> Result<CheckOutcome>;

@@ -67,6 +67,11 @@ pub fn help(f: &Finding, command: &str) -> String {
             "nothing to fix: it runs on the next deploy; read its statements in the timeline".into()
         }
         FindingKind::LockRisk => lock_risk(&sql),
+        FindingKind::SequenceCollision => "move the sequence past the values in use where the \
+             step creates or resets it (PostgreSQL: SELECT setval(seq, max(id)) FROM the table; \
+             identity: ALTER TABLE … ALTER id RESTART WITH max + 1; MariaDB: ALTER SEQUENCE … \
+             RESTART WITH max + 1)"
+            .into(),
         FindingKind::SessionSetting => "put the setting back at the end of the up (SET \
              FOREIGN_KEY_CHECKS = 1, RESET search_path, …) so later migrations run as they \
              will in production"

@@ -104,6 +104,10 @@ kinds! {
     /// and the migration tool runs later migrations on the same connection: they run with
     /// it, while a rollback or the next deploy starts without it.
     SessionSetting = "session_setting", Warning;
+    /// A step left a sequence (an identity, a serial's sequence, a MySQL `AUTO_INCREMENT`
+    /// counter) behind the values already in use: the next insert that takes its value gets a
+    /// duplicate key. Example: a down that recreates a serial's sequence without `setval`.
+    SequenceCollision = "sequence_collision", Error;
 }
 
 impl FindingKind {

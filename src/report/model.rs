@@ -35,6 +35,8 @@ pub struct Finding {
     pub object: Option<String>,
     pub table: Option<String>,
     pub column: Option<String>,
+    /// The constraint a change inside a table is about (`schema_drift`), unqualified.
+    pub constraint: Option<String>,
     pub message: String,
     pub file: Option<String>,
     pub line: Option<usize>,
@@ -71,6 +73,7 @@ impl Finding {
             object: None,
             table: None,
             column: None,
+            constraint: None,
             message: message.into(),
             file: None,
             line: None,
@@ -105,6 +108,12 @@ impl Finding {
         self.object = Some(object.into());
         self.table = table.map(str::to_string);
         self.column = column.map(str::to_string);
+        self
+    }
+
+    /// Sets `constraint`: the constraint of `table` a finding is about.
+    pub fn constraint(mut self, name: Option<&str>) -> Self {
+        self.constraint = name.map(str::to_string);
         self
     }
 

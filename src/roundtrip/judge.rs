@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use super::causes::{self, Removal};
 use super::{Step, finding, timed};
 use crate::Result;
-use crate::data::{self, DataFingerprint, RowDiff, Survival, TableChange};
+use crate::data::{self, DataFingerprint, RowDiff, SequencePosition, Survival, TableChange};
 use crate::engine::{Engine, Words};
 use crate::migrations::{Migration, Script};
 use crate::report::{Direction, Finding, FindingKind, Severity, masking, plural};
@@ -58,11 +58,17 @@ impl Judge<'_> {
             };
             let name = change.reference.rsplit('.').next().unwrap_or_default();
             let name = name.split('(').next().unwrap_or(name);
-            let base = |message: String, column: Option<&str>| {
-                let words: Vec<&str> = std::iter::once(name).chain(column).collect();
+            let base = |message: String, part: Option<&schema::LineChange>| {
+                let column = part.and_then(|p| p.column.as_deref());
+                let constraint = part.and_then(|p| p.constraint.as_deref());
+                let words: Vec<&str> = std::iter::once(name)
+                    .chain(column)
+                    .chain(constraint)
+                    .collect();
                 finding(FindingKind::SchemaDrift, m, message)
                     .direction(direction)
                     .object(change.reference.clone(), change.table.as_deref(), column)
+                    .constraint(constraint)
                     .at(
                         &at.path,
                         at.line_mentioning(&words).or(at.line_mentioning(&[name])),
@@ -109,10 +115,16 @@ impl Judge<'_> {
                             "{phase} left {} {shown} different from {baseline}: {line}",
                             change.kind
                         );
-                        self.findings.push(
-                            base(message, line.column.as_deref())
-                                .detail("change", line.to_string()),
+                        self.findings
+                            .push(base(message, Some(line)).detail("change", line.to_string()));
+                    }
+                    // Text that differs in no line of its own (spacing): still one finding.
+                    if change.changes.is_empty() {
+                        let message = format!(
+                            "{phase} left {} {shown} different from {baseline}",
+                            change.kind
                         );
+                        self.findings.push(base(message, None));
                     }
                 }
             }
@@ -120,6 +132,66 @@ impl Judge<'_> {
         for order in &diff.column_order {
             self.findings
                 .push(column_order(m, order, phase, direction, at));
+        }
+    }
+
+    /// One `sequence_collision` per sequence that `step` left at or behind the values in use
+    /// in a column it fills, where in every `earlier` state it stood further ahead or did not
+    /// exist; `earlier[0]` is the state before the up, which the message names. A sequence
+    /// that did not exist before counts only on a table that did (`before`): a table the up
+    /// creates and fills with fixed ids (a lookup table) is the up's own choice.
+    pub fn sequence_collisions(
+        &mut self,
+        m: &Migration,
+        (now, earlier): (&[SequencePosition], &[&[SequencePosition]]),
+        before: &SchemaSnapshot,
+        step: Step,
+        at: &Script,
+    ) {
+        let phase = match step {
+            Step::Up => "up",
+            Step::Down => "up→down",
+            Step::Reup | Step::Reapply => "re-up",
+        };
+        for c in data::collisions(now, earlier) {
+            if c.was.is_none() && !before.tables.contains_key(&c.user.table) {
+                continue;
+            }
+            let sequence = &c.position.sequence;
+            let (counter, shown) = match sequence.strip_prefix("auto_increment:") {
+                Some(table) => (format!("the AUTO_INCREMENT counter of {table}"), table),
+                None => (format!("sequence {sequence}"), sequence.as_str()),
+            };
+            let table = c.user.table.rsplit('.').next().unwrap_or(&c.user.table);
+            let column = c.user.column.as_str();
+            let qualified = format!("{}.{column}", c.user.table);
+            let extreme = c.user.extreme.unwrap_or_default();
+            let (next, increment) = (c.position.next, c.position.increment);
+            let holds = if increment >= 0 { "up to" } else { "down to" };
+            let was = match c.was {
+                Some(v) => format!("it stood at {v} before the up"),
+                None => "it did not exist before the up".to_string(),
+            };
+            let message = format!(
+                "{phase} left {counter} at {next} while {qualified} holds values {holds} {extreme}: \
+                 the next insert gets a duplicate ({was})"
+            );
+            let own = shown.rsplit('.').next().unwrap_or(shown);
+            let line = at
+                .line_mentioning(&[own])
+                .or(at.line_mentioning(&[table, column]))
+                .or(at.line_mentioning(&[table]));
+            self.findings.push(
+                finding(FindingKind::SequenceCollision, m, message)
+                    .direction(step.direction())
+                    .object(sequence.clone(), Some(table), Some(column))
+                    .at(&at.path, line)
+                    .detail("sequence", shown.to_string())
+                    .detail("next_value", json!(next as i64))
+                    .detail("highest_in_use", json!(extreme as i64))
+                    .detail("column", qualified.clone())
+                    .detail("next_value_before", json!(c.was.map(|v| v as i64))),
+            );
         }
     }
 

@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use crate::Result;
 use crate::checks::Check;
-use crate::data::DataFingerprint;
+use crate::data::{DataFingerprint, SequencePosition};
 use crate::engine::{Applied, Engine, Shapes};
 use crate::migrations::{Migration, MigrationFormat};
 use crate::report::{Finding, FindingKind, MigrationResult, MigrationStatus, Observer};
@@ -299,6 +299,7 @@ impl Run<'_, '_> {
         let mut result = MigrationResult::of(m);
         result.status = MigrationStatus::Ok;
         let (s0, d0) = self.seed_and_snapshot(s0, &mut result, observer).await?;
+        let p0 = self.sequences(&s0).await?;
         // up (tried again on emptied tables when it failed on rows)
         let Some(up) = self.up(m, s0, d0, &mut result).await? else {
             return Ok((result, Next::Stop));
@@ -313,6 +314,9 @@ impl Run<'_, '_> {
         self.judge()
             .destructive_changes(m, (&ran.0, &ran.1), (&s1, &d1))
             .await?;
+        let p1 = self.sequences(&s1).await?;
+        self.judge()
+            .sequence_collisions(m, (&p1, &[&p0]), &s0, Step::Up, &m.up);
         self.run_checks(m).await?;
         if let Some(verify) = &m.verify {
             self.verify(m, verify).await?;
@@ -361,6 +365,9 @@ impl Run<'_, '_> {
         self.judge()
             .data_loss(m, script, (&s0, &d0), (&s2, &d2))
             .await?;
+        let p2 = self.sequences(&s2).await?;
+        self.judge()
+            .sequence_collisions(m, (&p2, &[&p0, &p1]), &s0, Step::Down, script);
         // re-up
         let Some(s3) = self.reup(m, &mut result).await? else {
             return Ok((result, Next::Stop));
@@ -369,6 +376,9 @@ impl Run<'_, '_> {
             crate::schema::diff(&s1, &s3, ("after up", "after up→down→up"))
         });
         self.judge().schema_drift(m, &redrift, Step::Reup, &m.up);
+        let p3 = self.sequences(&s3).await?;
+        self.judge()
+            .sequence_collisions(m, (&p3, &[&p0, &p1, &p2]), &s0, Step::Reup, &m.up);
         Ok((result, Next::Known(s3)))
     }
 
@@ -525,6 +535,11 @@ impl Run<'_, '_> {
 
     async fn schema(&mut self) -> Result<SchemaSnapshot> {
         timed(&mut self.time.schema, self.engine.schema()).await
+    }
+
+    /// Where the sequences filling `schema`'s columns stand (timed with fingerprints).
+    async fn sequences(&mut self, schema: &SchemaSnapshot) -> Result<Vec<SequencePosition>> {
+        timed(&mut self.time.fingerprint, self.engine.sequences(schema)).await
     }
 
     async fn fingerprint(&mut self, schema: &SchemaSnapshot) -> Result<DataFingerprint> {

@@ -36,6 +36,9 @@ pub struct LineChange {
     pub part: String,
     /// The column the part is, when it is one.
     pub column: Option<String>,
+    /// The constraint the part is, when it is one (`items_pkey`; MySQL's primary key is
+    /// `PRIMARY`, its unique indexes and foreign keys by name).
+    pub constraint: Option<String>,
     /// `default false added`, `varchar(100) → varchar(50)`, `added`, `removed`.
     pub what: String,
 }
@@ -323,6 +326,7 @@ fn fold_renames(
             folded[which].push(LineChange {
                 part: format!("{} {}", change.kind, shown(&change.reference)),
                 column: None,
+                constraint: None,
                 what: format!(
                     "refers to {} instead of {}",
                     shown(&objects[a].reference),
@@ -359,26 +363,108 @@ pub fn shown(reference: &str) -> &str {
         .map_or(reference, |(_, name)| name)
 }
 
-/// What a canonical line is about: `column favorite`, `index t_fav`, … (its first two words,
-/// quotes dropped), or the whole line when it has one word.
-fn part_of(line: &str) -> (String, Option<String>) {
+/// What a canonical line is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Part {
+    /// `column favorite`, `constraint t_pkey`, `unique index t_email`, `primary key`, or the
+    /// line's first two words.
+    name: String,
+    /// How many of the line's words `name` took.
+    words: usize,
+    column: Option<String>,
+    constraint: Option<String>,
+}
+
+/// A name as a canonical line writes it at the start of `text`: bare, `"quoted"` or
+/// `` `quoted` `` (doubled quotes inside), unquoted; and the words it took.
+fn leading_name(text: &str) -> Option<(String, usize)> {
+    let text = text.trim_start();
+    let quote = text.chars().next().filter(|c| *c == '"' || *c == '`');
+    let Some(quote) = quote else {
+        let word = text.split_whitespace().next()?;
+        return Some((word.to_string(), 1));
+    };
+    let mut name = String::new();
+    let mut chars = text[1..].char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        if c == quote {
+            if chars.peek().map(|(_, n)| *n) == Some(quote) {
+                chars.next();
+                name.push(quote);
+                continue;
+            }
+            let taken = &text[..i + 2];
+            return Some((name, taken.split_whitespace().count()));
+        }
+        name.push(c);
+    }
+    None
+}
+
+/// What a canonical line is about: a column, a constraint (PostgreSQL `constraint NAME`;
+/// MySQL's `primary key`, `unique index NAME`, `foreign key NAME`, `check NAME`), another
+/// member by kind and name (`index`, `trigger`, `policy`, `rule`, `partition`), or its first
+/// two words.
+fn part_of(line: &str) -> Part {
+    let line = line.trim();
+    if line.starts_with("primary key") {
+        return Part {
+            name: "primary key".into(),
+            words: 2,
+            column: None,
+            constraint: Some("PRIMARY".into()),
+        };
+    }
+    const MEMBERS: &[(&str, Option<bool>)] = &[
+        ("column ", Some(false)),
+        ("constraint ", Some(true)),
+        ("foreign key ", Some(true)),
+        ("unique index ", Some(true)),
+        ("check ", Some(true)),
+        ("index ", None),
+        ("trigger ", None),
+        ("policy ", None),
+        ("rule ", None),
+        ("partition ", None),
+        ("statistics ", None),
+    ];
+    for (prefix, constraint) in MEMBERS {
+        let Some(rest) = line.strip_prefix(prefix) else {
+            continue;
+        };
+        let Some((name, taken)) = leading_name(rest) else {
+            continue;
+        };
+        return Part {
+            name: format!("{prefix}{name}"),
+            words: prefix.split_whitespace().count() + taken,
+            column: (*constraint == Some(false)).then(|| name.clone()),
+            constraint: (*constraint == Some(true)).then_some(name),
+        };
+    }
     let words: Vec<String> = line
         .split_whitespace()
         .take(2)
         .map(|w| w.trim_matches(|c| c == '`' || c == '"').to_string())
         .collect();
-    match words.as_slice() {
-        [kind, name] if kind == "column" => (format!("column {name}"), Some(name.clone())),
-        [kind, name] => (format!("{kind} {name}"), None),
-        _ => (line.trim().to_string(), None),
+    let name = match words.as_slice() {
+        [kind, name] => format!("{kind} {name}"),
+        _ => line.to_string(),
+    };
+    Part {
+        words: words.len(),
+        name,
+        column: None,
+        constraint: None,
     }
 }
 
-/// What changed between two lines about the same part: the words between their common start
-/// and common end (`default false added`, `varchar(100) → varchar(50)`).
-fn describe(old: &str, new: &str) -> String {
-    let o: Vec<&str> = old.split_whitespace().skip(2).collect();
-    let n: Vec<&str> = new.split_whitespace().skip(2).collect();
+/// What changed between two lines about the same part (`skip`: the words naming it): the
+/// words between their common start and common end (`default false added`,
+/// `varchar(100) → varchar(50)`).
+fn describe(old: &str, new: &str, skip: usize) -> String {
+    let o: Vec<&str> = old.split_whitespace().skip(skip).collect();
+    let n: Vec<&str> = new.split_whitespace().skip(skip).collect();
     let prefix = o.iter().zip(&n).take_while(|(a, b)| a == b).count();
     let suffix = o[prefix..]
         .iter()
@@ -386,8 +472,20 @@ fn describe(old: &str, new: &str) -> String {
         .zip(n[prefix..].iter().rev())
         .take_while(|(a, b)| a == b)
         .count();
-    let gone = o[prefix..o.len() - suffix].join(" ");
-    let came = n[prefix..n.len() - suffix].join(" ");
+    // A value after its keyword (`deterministic false`, `default 0`) is said with it.
+    let keyword = prefix
+        .checked_sub(1)
+        .map(|i| o[i])
+        .filter(|w| w.chars().all(|c| c.is_ascii_lowercase() || c == '_'));
+    let with_keyword = |words: &[&str]| match keyword {
+        Some(k) if words.len() == 1 => format!("{k} {}", words[0]),
+        _ => words.join(" "),
+    };
+    let (o, n) = (&o[prefix..o.len() - suffix], &n[prefix..n.len() - suffix]);
+    let (gone, came) = match o.is_empty() || n.is_empty() {
+        true => (o.join(" "), n.join(" ")),
+        false => (with_keyword(o), with_keyword(n)),
+    };
     match (gone.is_empty(), came.is_empty()) {
         (true, false) => format!("{came} added"),
         (false, true) => format!("{gone} removed"),
@@ -410,28 +508,24 @@ fn line_changes(text_diff: &TextDiff<'_, '_, str>) -> Vec<LineChange> {
     }
     let mut out = Vec::new();
     for old in &removed {
-        let (part, column) = part_of(old);
-        match added.iter().position(|new| part_of(new).0 == part) {
-            Some(i) => {
-                let new = added.remove(i);
-                out.push(LineChange {
-                    what: describe(old, &new),
-                    part,
-                    column,
-                });
-            }
-            None => out.push(LineChange {
-                part,
-                column,
-                what: "removed".into(),
-            }),
-        }
+        let part = part_of(old);
+        let what = match added.iter().position(|new| part_of(new).name == part.name) {
+            Some(i) => describe(old, &added.remove(i), part.words),
+            None => "removed".into(),
+        };
+        out.push(LineChange {
+            what,
+            part: part.name,
+            column: part.column,
+            constraint: part.constraint,
+        });
     }
     for new in added {
-        let (part, column) = part_of(&new);
+        let part = part_of(&new);
         out.push(LineChange {
-            part,
-            column,
+            part: part.name,
+            column: part.column,
+            constraint: part.constraint,
             what: "added".into(),
         });
     }
@@ -528,6 +622,62 @@ mod tests {
             ]
         );
         assert_eq!(d.objects[0].changes[0].column.as_deref(), Some("favorite"));
+    }
+
+    #[test]
+    fn each_change_names_its_column_or_constraint() {
+        let a = snapshot(
+            "table public.t\n  column \"first name\" text\n  constraint t_pkey PRIMARY KEY (id)\n  constraint t_a_check CHECK (a > 0)\n",
+            &["first name"],
+        );
+        let b = snapshot(
+            "table public.t\n  column \"first name\" varchar(10)\n  constraint t_pkey PRIMARY KEY (id, a)\n",
+            &["first name"],
+        );
+        let d = diff(&a, &b, ("a", "b"));
+        let changes = &d.objects[0].changes;
+        let lines: Vec<String> = changes.iter().map(|c| c.to_string()).collect();
+        assert_eq!(
+            lines,
+            [
+                "column first name: text → varchar(10)",
+                "constraint t_pkey: (id) → (id, a)",
+                "constraint t_a_check removed",
+            ]
+        );
+        assert_eq!(changes[0].column.as_deref(), Some("first name"));
+        assert_eq!(changes[1].constraint.as_deref(), Some("t_pkey"));
+        assert_eq!(changes[1].column, None);
+        assert_eq!(changes[2].constraint.as_deref(), Some("t_a_check"));
+    }
+
+    #[test]
+    fn mysql_keys_are_told_apart_by_name() {
+        let a = snapshot(
+            "table shop.t\n  primary key BTREE (`id`)\n  unique index `t_a` BTREE (`a`)\n  unique index `t_b` BTREE (`b`)\n  foreign key `fk_x` (x) references shop.x (id) on update restrict on delete restrict\n",
+            &["id"],
+        );
+        let b = snapshot(
+            "table shop.t\n  primary key BTREE (`id`, `a`)\n  unique index `t_b` BTREE (`b`, `a`)\n  foreign key `fk_x` (x) references shop.x (id) on update restrict on delete cascade\n",
+            &["id"],
+        );
+        let d = diff(&a, &b, ("a", "b"));
+        let changes = &d.objects[0].changes;
+        let lines: Vec<String> = changes.iter().map(|c| c.to_string()).collect();
+        assert_eq!(
+            lines,
+            [
+                "primary key: (`id`) → (`id`, `a`)",
+                "unique index t_a removed",
+                "unique index t_b: (`b`) → (`b`, `a`)",
+                "foreign key fk_x: delete restrict → delete cascade",
+            ]
+        );
+        let names: Vec<Option<&str>> = changes.iter().map(|c| c.constraint.as_deref()).collect();
+        assert_eq!(
+            names,
+            [Some("PRIMARY"), Some("t_a"), Some("t_b"), Some("fk_x")]
+        );
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Data fingerprints computed inside MySQL / MariaDB, byte-exact.
 //!
-//! Per table, one scan computes `COUNT(*)` and per column `COUNT(col)` plus the sum of
-//! `CRC32(CONCAT(key, 0x1F, col))`. The `0x1F` byte literal makes the whole concatenation a
+//! Per table, one scan computes `COUNT(*)` and per column `COUNT(col)` plus an aggregate of
+//! `CRC32(CONCAT(key, 0x1F, col))` (`BIT_XOR` of mixed hashes on keyed tables, `SUM` without a
+//! key; see `hash_of`). The `0x1F` byte literal makes the whole concatenation a
 //! binary string, so values are compared as stored bytes, not collation-equal strings: `'a'`
 //! becoming `'A'`, `'é'` becoming `'?'` or a lost trailing space all change the sum. The key
 //! is the row's primary key text (`id=17`), so a value moving to another row changes it too.
@@ -86,15 +87,29 @@ fn column_hashes(columns: &[&Column], now: &Table, key: Option<&Key>) -> Vec<Str
 
 /// `CRC32` of the value's bytes (in its column's character set: byte-exact, not
 /// collation-equal), bound to the row by `key`. NULL stays NULL.
+///
+/// Keyed hashes are combined with `BIT_XOR` (see [`column_sum`]): integer work only, where
+/// `SUM` accumulates in decimals. `CRC32` is linear over XOR, so each row's hash is multiplied
+/// by an odd constant first (the exact 64-bit product of two 32-bit numbers: carries make it
+/// non-linear), and the key is mixed in before that, so swapping two values between rows
+/// changes the result. A key makes every row's hash distinct, so pairs do not cancel out.
 fn hash_of(value: &str, key: Option<&Key>) -> String {
     match key {
-        // XOR with a multiplicative hash of the id: not linear, so swapping two values
-        // between rows changes the sum.
         Some(Key::Int(id)) => {
-            format!("(CRC32({value}) ^ ((({id} & 4294967295) * 2654435761) & 4294967295))")
+            format!("((CRC32({value}) ^ ({id} & 4294967295)) * 2654435761)")
         }
-        Some(Key::Text(key)) => format!("CRC32(CONCAT({key}, X'1F', {value}))"),
+        Some(Key::Text(key)) => format!("(CRC32(CONCAT({key}, X'1F', {value})) * 2654435761)"),
         None => format!("CRC32({value})"),
+    }
+}
+
+/// The aggregate of a column's value hashes: `BIT_XOR` for keyed rows (each row's hash is
+/// distinct), `SUM` without a key, where equal values in several rows must all count.
+fn column_sum(hash: &str, keyed: bool) -> String {
+    if keyed {
+        format!("BIT_XOR({hash})")
+    } else {
+        format!("COALESCE(SUM({hash}), 0)")
     }
 }
 
@@ -183,8 +198,12 @@ async fn direct(
             let key = row_key(t);
             let mut parts = Vec::new();
             for (c, hash) in columns.iter().zip(column_hashes(&columns, t, key.as_ref())) {
-                parts.push(format!("COUNT(t.{})", ident(&c.name)));
-                parts.push(format!("COALESCE(SUM({hash}), 0)"));
+                // A NOT NULL column holds a value in every row: one aggregate less per row.
+                parts.push(match c.nullable {
+                    true => format!("COUNT(t.{})", ident(&c.name)),
+                    false => "COUNT(*)".to_string(),
+                });
+                parts.push(column_sum(&hash, key.is_some()));
             }
             let row_sum = if key.is_some() {
                 "NULL".to_string()
@@ -313,9 +332,12 @@ async fn sums_from_capture(
         out.tables
             .insert(t.qualified(), empty_fingerprint(t, keyed));
     }
-    let sql = "SELECT CAST(tbl AS CHAR), col, COUNT(*), COUNT(h), CAST(COALESCE(SUM(h), 0) AS CHAR)
+    // Both aggregates of `column_sum`: keyed tables' columns take the `BIT_XOR`.
+    let sql =
+        "SELECT CAST(tbl AS CHAR), col, COUNT(*), COUNT(h), CAST(COALESCE(SUM(h), 0) AS CHAR),
+                      CAST(BIT_XOR(h) AS CHAR)
                FROM driftless_rows GROUP BY tbl, col"
-        .to_string();
+            .to_string();
     for row in rows(conn, sql, "sum captured rows").await? {
         let name = cell(&row, 0)?.unwrap_or_default();
         let index = number(&row, 1)?;
@@ -327,6 +349,10 @@ async fn sums_from_capture(
         if index == 0 {
             fp.row_sum = Some(sum);
         } else if let Some(column) = capture.columns.get(index as usize - 1) {
+            let sum = match capture.keyed {
+                true => cell(&row, 5)?.unwrap_or_else(|| "0".into()),
+                false => sum,
+            };
             fp.columns.insert(
                 column.clone(),
                 ColumnFingerprint {

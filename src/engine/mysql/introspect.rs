@@ -231,7 +231,11 @@ async fn read_columns(
             kind,
             nullable,
             has_default: default.is_some(),
-            server_filled: extra.contains("auto_increment") || extra.contains("generated"),
+            // A default calling a sequence (`nextval(`db`.`seq`)`) numbers rows as
+            // AUTO_INCREMENT does: seeding leaves it to the server, so the sequence moves.
+            server_filled: extra.contains("auto_increment")
+                || extra.contains("generated")
+                || default.as_deref().is_some_and(|d| d.contains("nextval(")),
             generated: extra.contains("generated"),
         });
     }

@@ -69,12 +69,14 @@ struct Probe {
     newer_than_captured: i64,
 }
 
-/// The normalized text of `expr`, an expression of `column`'s type.
+/// The normalized text of `expr`, an expression of `column`'s type, in the `C` collation: a
+/// text column keeps its own collation through `::text`, and hashing under a nondeterministic
+/// one (ICU `deterministic = false`) hashes its sort key, so `'A'` and `'a'` would hash alike.
 fn normalized(expr: &str, column: &Column) -> String {
     match &column.kind {
         ColumnKind::Decimal { .. } => format!("trim_scale({expr})::text"),
         ColumnKind::Json if column.data_type == "json" => format!("({expr})::jsonb::text"),
-        _ => format!("({expr})::text"),
+        _ => format!("(({expr})::text COLLATE \"C\")"),
     }
 }
 

@@ -52,6 +52,7 @@ async fn read_all(conn: &mut PgConnection, hidden: &[String]) -> Result<SchemaSn
     let types = read_types(conn, &mut snapshot).await?;
     read_schemas(conn, &mut snapshot).await?;
     read_extensions(conn, &mut snapshot).await?;
+    read_collations(conn, &mut snapshot).await?;
     let mut tables = read_tables(conn, &types, hidden).await?;
     read_constraints(conn, &mut tables).await?;
     read_indexes(conn, &mut tables, &mut snapshot).await?;
@@ -59,6 +60,7 @@ async fn read_all(conn: &mut PgConnection, hidden: &[String]) -> Result<SchemaSn
     read_views(conn, &mut snapshot).await?;
     read_sequences(conn, &mut snapshot, hidden).await?;
     read_functions(conn, &mut snapshot).await?;
+    read_database_objects(conn, &mut snapshot).await?;
     for (_, t) in tables {
         snapshot.objects.insert(
             format!("5 table {}", t.table.qualified()),
@@ -281,6 +283,87 @@ async fn read_extensions(conn: &mut PgConnection, snapshot: &mut SchemaSnapshot)
     Ok(())
 }
 
+/// User collations (`pg_collation`): provider, locale (libc's collate and ctype, ICU's locale
+/// and rules), whether they are deterministic, and the provider's version. Read through
+/// `to_jsonb` because the columns moved between versions (`colliculocale` in 15 and 16,
+/// `colllocale` from 17, `collicurules` from 16).
+async fn read_collations(conn: &mut PgConnection, snapshot: &mut SchemaSnapshot) -> Result<()> {
+    let sql = format!(
+        "SELECT n.nspname::text, c.collname::text, to_jsonb(c)::text,
+                pg_encoding_to_char(c.collencoding), obj_description(c.oid, 'pg_collation')
+         FROM pg_collation c JOIN pg_namespace n ON n.oid = c.collnamespace
+         WHERE {USER_SCHEMA} AND {}",
+        not_extension_member("pg_collation", "c.oid")
+    );
+    let rows = sqlx::query(q(sql))
+        .fetch_all(&mut *conn)
+        .await
+        .context(|| "cannot read collations".into())?;
+    for row in rows {
+        let (schema, name) = (text(&row, 0)?, text(&row, 1)?);
+        // Text PostgreSQL wrote as JSON: it parses; a failure would leave the fields empty.
+        let fields: serde_json::Value = serde_json::from_str(&text(&row, 2)?).unwrap_or_default();
+        let qualified = format!("{schema}.{name}");
+        let mut out = collation_text(&qualified, &fields, opt(&row, 3)?.as_deref());
+        if let Some(c) = comment_line(opt(&row, 4)?) {
+            let _ = writeln!(out, "  {c}");
+        }
+        snapshot.objects.insert(
+            format!("3 collation {qualified}"),
+            SchemaObject {
+                kind: "collation".into(),
+                reference: format!("collation:{qualified}"),
+                table: None,
+                text: out,
+            },
+        );
+    }
+    Ok(())
+}
+
+/// The canonical text of one collation from its `pg_collation` row as JSON.
+fn collation_text(qualified: &str, row: &serde_json::Value, encoding: Option<&str>) -> String {
+    let field = |key: &str| {
+        row.get(key)
+            .and_then(|v| v.as_str())
+            .filter(|v| !v.is_empty())
+    };
+    let provider = match field("collprovider") {
+        Some("i") => "icu",
+        Some("c") => "libc",
+        Some("b") => "builtin",
+        Some("d") => "default",
+        _ => "unknown",
+    };
+    let mut out = format!("collation {qualified} provider {provider}");
+    let locale = field("colllocale").or(field("colliculocale"));
+    if let Some(locale) = locale {
+        let _ = write!(out, " locale {}", literal(locale));
+    }
+    if let Some(collate) = field("collcollate") {
+        let _ = write!(out, " lc_collate {}", literal(collate));
+    }
+    if let Some(ctype) = field("collctype") {
+        let _ = write!(out, " lc_ctype {}", literal(ctype));
+    }
+    if let Some(rules) = field("collicurules") {
+        let _ = write!(out, " rules {}", literal(rules));
+    }
+    let deterministic = row
+        .get("collisdeterministic")
+        .and_then(|v| v.as_bool())
+        .unwrap_or(true);
+    let _ = write!(out, " deterministic {deterministic}");
+    if let Some(encoding) = encoding.filter(|e| !e.is_empty()) {
+        let _ = write!(out, " encoding {encoding}");
+    }
+    if let Some(version) = field("collversion") {
+        let _ = write!(out, " version {}", literal(version));
+    }
+    out.push('\n');
+    out
+}
+
 /// A condition true for relations whose name `column` is not one of `hidden` (the tracking
 /// tables of the migration tool in use).
 fn not_hidden(column: &str, hidden: &[String]) -> String {
@@ -308,7 +391,12 @@ async fn read_tables(
                   (SELECT string_agg(pn.nspname || '.' || p.relname, ', ' ORDER BY i.inhseqno) FROM pg_inherits i
                      JOIN pg_class p ON p.oid = i.inhparent JOIN pg_namespace pn ON pn.oid = p.relnamespace
                     WHERE i.inhrelid = c.oid) END,
-                array_to_string(c.reloptions, ', '), obj_description(c.oid, 'pg_class'), c.relacl::text
+                array_to_string(c.reloptions, ', '), obj_description(c.oid, 'pg_class'), c.relacl::text,
+                CASE c.relreplident WHEN 'n' THEN 'nothing' WHEN 'f' THEN 'full'
+                  WHEN 'i' THEN 'using index ' || (SELECT quote_ident(ic.relname) FROM pg_index i
+                    JOIN pg_class ic ON ic.oid = i.indexrelid WHERE i.indrelid = c.oid AND i.indisreplident) END,
+                (SELECT am.amname::text FROM pg_am am WHERE am.oid = c.relam AND am.amname <> 'heap'),
+                (SELECT ts.spcname::text FROM pg_tablespace ts WHERE ts.oid = c.reltablespace)
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
          WHERE c.relkind IN ('r', 'p', 'f') AND {USER_SCHEMA} AND {}
            AND {}",
@@ -399,6 +487,15 @@ fn table_build(row: &PgRow, partitions: &mut Partitions) -> Result<TableBuild> {
     if let Some(acl) = opt(row, 13)? {
         header.push(format!("acl {acl}"));
     }
+    if let Some(identity) = opt(row, 14)? {
+        header.push(format!("replica identity {identity}"));
+    }
+    if let Some(method) = opt(row, 15)? {
+        header.push(format!("using {method}"));
+    }
+    if let Some(space) = opt(row, 16)? {
+        header.push(format!("tablespace {space}"));
+    }
     Ok(TableBuild {
         table: Table {
             schema,
@@ -448,6 +545,37 @@ fn column_of(
         } else {
             let _ = write!(line, " default {default}");
         }
+    }
+    // An inherited column says from how many parents, and whether the table also defines
+    // it itself (then it survives the parent dropping it, and NO INHERIT keeps it either way).
+    let parents: i32 = row.try_get(13).context(|| "attinhcount".into())?;
+    let local: bool = row.try_get(14).context(|| "attislocal".into())?;
+    if parents > 0 {
+        let _ = write!(line, " inherited from {parents}");
+        if local {
+            line.push_str(" and local");
+        }
+    }
+    // Column-level settings a migration can make: privileges, statistics target, storage,
+    // compression.
+    if let Some(acl) = opt(row, 15)? {
+        let _ = write!(line, " acl {acl}");
+    }
+    if let Some(target) = opt(row, 16)? {
+        let _ = write!(line, " statistics {target}");
+    }
+    if let Some(storage) = opt(row, 17)? {
+        let storage = match storage.as_str() {
+            "p" => "plain",
+            "e" => "external",
+            "m" => "main",
+            _ => "extended",
+        };
+        let _ = write!(line, " storage {storage}");
+    }
+    if let Some(compression) = opt(row, 18)? {
+        let method = if compression == "l" { "lz4" } else { "pglz" };
+        let _ = write!(line, " compression {method}");
     }
     if let Some(c) = comment_line(opt(row, 8)?) {
         let _ = write!(line, " {c}");
@@ -554,7 +682,15 @@ async fn read_columns(
                 t.typnotnull,
                 -- a domain's CHECKs bind its columns too (seeding reads them as the table's)
                 CASE WHEN t.typtype = 'd' THEN (SELECT array_agg(pg_get_constraintdef(c.oid) ORDER BY c.conname)
-                  FROM pg_constraint c WHERE c.contypid = t.oid AND c.contype = 'c') END
+                  FROM pg_constraint c WHERE c.contypid = t.oid AND c.contype = 'c') END,
+                -- inheritance (partitions aside: theirs follows from PARTITION OF / ATTACH)
+                CASE WHEN NOT (SELECT r.relispartition FROM pg_class r WHERE r.oid = a.attrelid)
+                     THEN a.attinhcount ELSE 0 END,
+                a.attislocal,
+                a.attacl::text,
+                CASE WHEN a.attstattarget >= 0 THEN a.attstattarget::text END,
+                CASE WHEN a.attstorage <> t.typstorage THEN a.attstorage::text END,
+                nullif(a.attcompression::text, '')
          FROM pg_attribute a
          JOIN pg_type t ON t.oid = a.atttypid
          LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
@@ -865,7 +1001,10 @@ async fn read_triggers_policies_rules(
          FROM pg_policy p WHERE p.polrelid IN ({oids})
          UNION ALL
          SELECT r.ev_class::int8, 'rule ' || quote_ident(r.rulename) || ' ' || pg_get_ruledef(r.oid, true)
-         FROM pg_rewrite r WHERE r.ev_class IN ({oids}) AND r.rulename <> '_RETURN'",
+         FROM pg_rewrite r WHERE r.ev_class IN ({oids}) AND r.rulename <> '_RETURN'
+         UNION ALL
+         SELECT s.stxrelid::int8, 'statistics ' || quote_ident(s.stxname) || ' ' || pg_get_statisticsobjdef(s.oid)
+         FROM pg_statistic_ext s WHERE s.stxrelid IN ({oids})",
         oids = oid_list(tables)
     );
     let rows = sqlx::query(q(sql))
@@ -990,6 +1129,59 @@ async fn read_sequences(
                 reference: format!("{schema}.{name}"),
                 table: None,
                 text: out,
+            },
+        );
+    }
+    Ok(())
+}
+
+/// Objects of the database as a whole: publications (with their tables), event triggers and
+/// default privileges, each one object; `(kind, name, text)` rows.
+async fn read_database_objects(
+    conn: &mut PgConnection,
+    snapshot: &mut SchemaSnapshot,
+) -> Result<()> {
+    let sql = format!(
+        "SELECT 'publication', p.pubname::text,
+                'publication ' || quote_ident(p.pubname) || CASE WHEN p.puballtables THEN ' for all tables' ELSE '' END
+                || ' publish' || CASE WHEN p.pubinsert THEN ' insert' ELSE '' END || CASE WHEN p.pubupdate THEN ' update' ELSE '' END
+                || CASE WHEN p.pubdelete THEN ' delete' ELSE '' END || CASE WHEN p.pubtruncate THEN ' truncate' ELSE '' END
+                || CASE WHEN p.pubviaroot THEN ' via root' ELSE '' END
+                || coalesce((SELECT string_agg(E'\n  table ' || pt.schemaname || '.' || pt.tablename, '' ORDER BY 1)
+                             FROM pg_publication_tables pt WHERE pt.pubname = p.pubname AND NOT p.puballtables), '')
+         FROM pg_publication p
+         UNION ALL
+         SELECT 'event trigger', e.evtname::text,
+                'event trigger ' || quote_ident(e.evtname) || ' on ' || e.evtevent
+                || coalesce(' when tag in (' || array_to_string(e.evttags, ', ') || ')', '')
+                || ' execute ' || e.evtfoid::regproc::text
+                || CASE e.evtenabled WHEN 'D' THEN ' (disabled)' WHEN 'R' THEN ' (replica)' WHEN 'A' THEN ' (always)' ELSE '' END
+         FROM pg_event_trigger e WHERE {}
+         UNION ALL
+         SELECT 'default privileges', pg_get_userbyid(d.defaclrole) || coalesce(' in ' || n.nspname, '') || ' on '
+                || CASE d.defaclobjtype WHEN 'r' THEN 'tables' WHEN 'S' THEN 'sequences' WHEN 'f' THEN 'functions'
+                                        WHEN 'T' THEN 'types' ELSE 'schemas' END,
+                'default privileges for ' || pg_get_userbyid(d.defaclrole) || coalesce(' in schema ' || n.nspname, '')
+                || ' on ' || CASE d.defaclobjtype WHEN 'r' THEN 'tables' WHEN 'S' THEN 'sequences' WHEN 'f' THEN 'functions'
+                                                  WHEN 'T' THEN 'types' ELSE 'schemas' END
+                || ' ' || d.defaclacl::text
+         FROM pg_default_acl d LEFT JOIN pg_namespace n ON n.oid = d.defaclnamespace",
+        not_extension_member("pg_event_trigger", "e.oid")
+    );
+    let rows = sqlx::query(q(sql))
+        .fetch_all(&mut *conn)
+        .await
+        .context(|| "cannot read publications, event triggers and default privileges".into())?;
+    for row in rows {
+        let (kind, name, body) = (text(&row, 0)?, text(&row, 1)?, text(&row, 2)?);
+        let reference = format!("{}:{name}", kind.replace(' ', "_"));
+        snapshot.objects.insert(
+            format!("9 {kind} {name}"),
+            SchemaObject {
+                kind,
+                reference,
+                table: None,
+                text: format!("{body}\n"),
             },
         );
     }

@@ -12,6 +12,7 @@ mod fingerprint;
 mod introspect;
 mod rows;
 mod sandbox;
+mod sequences;
 mod split;
 mod statements;
 mod trace;
@@ -32,7 +33,7 @@ use super::{
 use std::str::FromStr;
 
 use crate::checks::{Check, CheckFormat};
-use crate::data::{DataFingerprint, RowDiff, Survival};
+use crate::data::{DataFingerprint, RowDiff, SequencePosition, Survival};
 use crate::error::Context;
 use crate::migrations::Script;
 use crate::report::StatementTrace;
@@ -405,6 +406,10 @@ impl Engine for Postgres {
 
     async fn run_check(&mut self, check: &Check) -> Result<CheckOutcome> {
         statements::run_check(&mut self.observer, check, self.limits.statement).await
+    }
+
+    async fn sequences(&mut self, schema: &SchemaSnapshot) -> Result<Vec<SequencePosition>> {
+        sequences::positions(&mut self.observer, schema).await
     }
 
     async fn teardown(self: Box<Self>, keep: bool) -> Result<Option<String>> {
