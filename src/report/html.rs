@@ -30,6 +30,10 @@ h1 { margin-bottom: .2rem; } h2 { margin-top: 2rem; border-bottom: 1px solid #dd
 table.timeline { border-collapse: collapse; width: 100%; }
 .timeline td { padding: .25rem .5rem; border-bottom: 1px solid #eee; vertical-align: middle; }
 .timeline .mark { width: 1.5rem; text-align: center; }
+table.statements { border-collapse: collapse; width: 100%; }
+.statements td, .statements th { padding: .25rem .5rem; border-bottom: 1px solid #eee; vertical-align: top; text-align: left; }
+.statements pre { margin: 0; white-space: pre-wrap; }
+.statements p { margin: .2rem 0 0; color: #555; }
 .bars { width: 320px; white-space: nowrap; }
 .bar { display: inline-block; height: .8rem; margin-right: 1px; border-radius: 2px; min-width: 2px; }
 .bar.up { background: #42a5f5; } .bar.down { background: #ab47bc; } .bar.reup { background: #26a69a; }
@@ -232,6 +236,7 @@ fn finding_html(f: &Finding) -> String {
 pub fn render_html(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     let mut page = header(report);
     page.push_str(&timeline(report));
+    page.push_str(&deploy(report));
     page.push_str(&findings(report));
     let _ = write!(page, "<script>{SCRIPT}</script>\n</body>\n</html>\n");
     out.write_all(page.as_bytes())
@@ -344,6 +349,47 @@ fn timeline_row(report: &Report, m: &MigrationResult, slowest: u64) -> String {
     )
 }
 
+/// `dry-run`: per pending migration, each statement whole with its time, rows, every lock it
+/// took and the tables it rewrote.
+fn deploy(report: &Report) -> String {
+    if report.timeline.is_empty() {
+        return String::new();
+    }
+    let mut page =
+        String::from("<section id=\"deploy\"><h2>Deploy</h2>\n<table class=\"statements\">\n");
+    for entry in &report.timeline {
+        let _ = writeln!(
+            page,
+            "<tr><th colspan=\"3\"><code>{}</code> {} · {} ms</th></tr>",
+            esc(&entry.migration),
+            esc(&entry.migration_name),
+            entry.ms
+        );
+        for s in &entry.statements {
+            let mut notes = Vec::new();
+            if let Some(rows) = s.rows.filter(|r| *r > 0) {
+                notes.push(plural(rows, "row"));
+            }
+            if let Some(locks) = s.lock_text() {
+                notes.push(format!("{}, held {} ms", esc(&locks), s.held_ms));
+            }
+            if !s.rewrote.is_empty() {
+                notes.push(format!("rewrote {}", esc(&s.rewrote.join(", "))));
+            }
+            let _ = writeln!(
+                page,
+                "<tr><td>line {}</td><td>{} ms</td><td><pre>{}</pre><p>{}</p></td></tr>",
+                s.line,
+                s.ms,
+                esc(&s.sql),
+                notes.join(" · ")
+            );
+        }
+    }
+    page.push_str("</table></section>\n");
+    page
+}
+
 /// The findings section: the filter form, then every finding.
 fn findings(report: &Report) -> String {
     let kinds: BTreeSet<&str> = report.findings.iter().map(|f| f.kind.id()).collect();
@@ -373,4 +419,24 @@ fn findings(report: &Report) -> String {
     }
     page.push_str("</section>\n");
     page
+}
+
+#[cfg(test)]
+mod deploy_tests {
+    #[test]
+    fn dry_run_shows_each_statement_whole_with_every_lock() {
+        let mut out = Vec::new();
+        super::render_html(&crate::report::fixtures::dry_run(), &mut out).unwrap();
+        let page = String::from_utf8(out).unwrap();
+        assert!(
+            page.contains(
+                "<pre>ALTER TABLE orders\n    ADD CONSTRAINT orders_user_fk\n    FOREIGN KEY (user_id) REFERENCES users (id)</pre>"
+            ),
+            "{page}"
+        );
+        assert!(
+            page.contains("AccessExclusiveLock on index public.users_pkey of public.users, blocks reads and writes"),
+            "{page}"
+        );
+    }
 }

@@ -54,20 +54,30 @@ fn write_migration(out: &mut String, entry: &TimelineEntry) {
     );
     for s in &entry.statements {
         let notes = notes(s);
+        // The whole statement: its later lines under its first.
+        let sql = s
+            .sql
+            .trim()
+            .lines()
+            .collect::<Vec<_>>()
+            .join(&format!("\n{INDENT}"));
         let _ = writeln!(
             out,
             "    line {:<4} {:>7} ms  {}{}",
             s.line,
             s.ms,
-            s.sql,
+            sql,
             if notes.is_empty() {
                 String::new()
             } else {
-                format!("\n                          {}", notes.join(" · "))
+                format!("\n{INDENT}{}", notes.join(" · "))
             }
         );
     }
 }
+
+/// Where a statement's text and notes start under `    line N    12 ms  `.
+const INDENT: &str = "                          ";
 
 /// What a statement did besides taking time: rows, the lock it held, tables it rewrote.
 fn notes(s: &StatementTrace) -> Vec<String> {
@@ -75,13 +85,8 @@ fn notes(s: &StatementTrace) -> Vec<String> {
     if let Some(rows) = s.rows.filter(|r| *r > 0) {
         notes.push(plural(rows, "row"));
     }
-    if let (Some(lock), Some(on)) = (&s.lock, &s.lock_on) {
-        let blocking = s
-            .blocks
-            .as_deref()
-            .map(|b| format!(", blocks {b}"))
-            .unwrap_or_default();
-        notes.push(format!("{lock} on {on}{blocking}, held {} ms", s.held_ms));
+    if let Some(locks) = s.lock_text() {
+        notes.push(format!("{locks}, held {} ms", s.held_ms));
     }
     if !s.rewrote.is_empty() {
         notes.push(format!("rewrote {}", s.rewrote.join(", ")));
@@ -120,6 +125,12 @@ fn write_data(out: &mut String, report: &Report, (hashed, tables): (usize, usize
 /// A table's data change in parts: rows before and after, then per column.
 fn describe(change: &DataChange) -> Vec<String> {
     let count = |n: Option<i64>| n.map_or("-".to_string(), |n| n.to_string());
+    if let Some(new) = &change.renamed_to {
+        return vec![format!(
+            "renamed to {new}, {} and their values kept",
+            plural(count(change.rows_before), "row")
+        )];
+    }
     let mut parts = vec![match (change.rows_before, change.rows_after) {
         (None, after) => format!("new, {}", plural(count(after), "row")),
         (before, None) => format!("dropped, held {}", plural(count(before), "row")),
