@@ -819,6 +819,14 @@ const LOCKS_MIGRATIONS: &[(&str, &str)] = &[
         "5_plain_column.down.sql",
         "ALTER TABLE plain DROP COLUMN extra;\n",
     ),
+    (
+        "6_nickname.up.sql",
+        "SET lock_timeout = '2s';\nALTER TABLE parents ADD COLUMN nick text;\n",
+    ),
+    (
+        "6_nickname.down.sql",
+        "ALTER TABLE parents DROP COLUMN nick;\n",
+    ),
 ];
 
 #[test]
@@ -899,6 +907,7 @@ fn postgres_locks_belong_to_their_statement_and_name_every_table() {
         ("3", 1, "public.old_tags", 300),
         ("4", 1, "public.audit", 1000),
         ("5", 2, "public.plain", 100),
+        ("6", 2, "public.parents", 5000),
     ] {
         let f = risk(version, line);
         assert_eq!(f["severity"], "warning", "{f}");
@@ -915,6 +924,9 @@ fn postgres_locks_belong_to_their_statement_and_name_every_table() {
         );
         assert!(f["message"].as_str().unwrap().contains("rows"), "{f}");
     }
+    // A lock_timeout bounds the wait: the finding says so.
+    assert_eq!(risk("6", 2)["details"]["lock_timeout_ms"], 2000);
+    assert!(risk("5", 2)["details"]["lock_timeout_ms"].is_null());
     // A statement outside any transaction is seen too (it runs in one of its own).
     let plain = traced(&report, "5", 0);
     assert_eq!(
@@ -944,6 +956,30 @@ fn postgres_locks_belong_to_their_statement_and_name_every_table() {
             .all(|f| !f["message"].as_str().unwrap().contains("tags")),
         "{}",
         run.stdout
+    );
+    // The human timeline: the statement whole, its later lines under its first; every lock.
+    let human = driftless(&[
+        "dry-run",
+        "--format",
+        "human",
+        "--snapshot",
+        dump.to_str().unwrap(),
+        "--migrations",
+        migrations.path().to_str().unwrap(),
+    ]);
+    assert!(
+        human.stdout.contains(
+            "  ALTER TABLE children\n                              ADD CONSTRAINT children_parent_fk\n                              FOREIGN KEY (parent_id) REFERENCES parents (id)"
+        ),
+        "{}",
+        human.stdout
+    );
+    assert!(
+        human
+            .stdout
+            .contains("AccessExclusiveLock on index public.children_pkey of public.children, blocks reads and writes"),
+        "{}",
+        human.stdout
     );
     // Each destructive change at its statement: named there, or (a cascade) locked there.
     for (table, line) in [

@@ -66,6 +66,16 @@ pub fn help(f: &Finding, command: &str) -> String {
         FindingKind::PendingMigration => {
             "nothing to fix: it runs on the next deploy; read its statements in the timeline".into()
         }
+        FindingKind::LockRisk if has(f, "lock_timeout_ms") && has(f, "queues_behind_reads") => {
+            "the lock_timeout bounds the wait: have the deploy retry the migration when it times \
+             out, or run it when no long query reads the table"
+                .into()
+        }
+        FindingKind::LockRisk if has(f, "queues_behind_reads") && !sql.starts_with("REINDEX") => {
+            "set a lock_timeout before the statement (SET lock_timeout = '2s') so that it gives up \
+             instead of queueing every query on the table behind a long read, and retry the deploy"
+                .into()
+        }
         FindingKind::LockRisk => lock_risk(&sql),
         FindingKind::SessionSetting => "put the setting back at the end of the up (SET \
              FOREIGN_KEY_CHECKS = 1, RESET search_path, …) so later migrations run as they \
@@ -195,7 +205,12 @@ fn lint(f: &Finding) -> String {
 }
 
 fn lock_risk(sql: &str) -> String {
-    if sql.starts_with("CREATE INDEX") || sql.starts_with("CREATE UNIQUE INDEX") {
+    if sql.starts_with("REINDEX") {
+        "use REINDEX … CONCURRENTLY (PostgreSQL 12+, outside a transaction: \
+         `-- driftless:no-transaction`): plain REINDEX locks the index ACCESS EXCLUSIVE, and every \
+         query planned on the table waits for it"
+            .into()
+    } else if sql.starts_with("CREATE INDEX") || sql.starts_with("CREATE UNIQUE INDEX") {
         "use CREATE INDEX CONCURRENTLY (outside a transaction: `-- driftless:no-transaction`) so \
          writes go on while it builds"
             .into()

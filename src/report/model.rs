@@ -275,6 +275,10 @@ pub struct StatementTrace {
     /// statement), one per table or index, the most blocking first.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub locks: Vec<TableLock>,
+    /// How long the statement would have waited for a lock before giving up: the session's
+    /// `lock_timeout`, where one was set (PostgreSQL).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lock_timeout_ms: Option<u64>,
 }
 
 /// One lock a statement took: on a table, or on an index of a table (`REINDEX` takes ACCESS

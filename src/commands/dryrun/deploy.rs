@@ -351,8 +351,12 @@ impl Deploy<'_> {
                 (l.blocks.as_deref() == Some("reads and writes") && n > 0).then_some((l, n))
             });
             if let Some((lock, n)) = exclusive {
+                let bounded = t
+                    .lock_timeout_ms
+                    .map(|ms| format!(" (for at most its lock_timeout of {ms} ms, then it fails)"))
+                    .unwrap_or_default();
                 let message = format!(
-                    "`{head}` took {} on {} ({} in it), which blocks reads and writes: held {} ms here, but in production it first waits behind every running query on the table, and every query after it waits too{}",
+                    "`{head}` took {} on {} ({} in it), which blocks reads and writes: held {} ms here, but in production it first waits behind every running query on the table{bounded}, and every query after it waits too{}",
                     lock.lock,
                     on(lock),
                     plural(n, "row"),
@@ -363,7 +367,8 @@ impl Deploy<'_> {
                     base(finding(FindingKind::LockRisk, m, message), lock)
                         .severity(Severity::Warning)
                         .detail("rows", n)
-                        .detail("queues_behind_reads", true),
+                        .detail("queues_behind_reads", true)
+                        .detail("lock_timeout_ms", t.lock_timeout_ms),
                 );
             }
         }

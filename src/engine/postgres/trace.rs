@@ -93,6 +93,18 @@ async fn held(conn: &mut PgConnection, pid: i32) -> Result<HashMap<String, Held>
     Ok(out)
 }
 
+/// The session's `lock_timeout` in ms, where one is set (by the migration, the runner's
+/// session or `--lock-timeout`). `statement_timeout` is left out: driftless sets its own.
+async fn lock_timeout(conn: &mut PgConnection) -> Result<Option<u64>> {
+    let ms: Option<i64> = sqlx::query_scalar(
+        "SELECT NULLIF(setting::bigint, 0) FROM pg_catalog.pg_settings WHERE name = 'lock_timeout'",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .context(|| "cannot read the session's lock_timeout".into())?;
+    Ok(ms.map(|ms| ms.max(0) as u64))
+}
+
 /// Whether the backend `pid` is inside a transaction block (one a script opened itself).
 async fn in_transaction(conn: &mut PgConnection, pid: i32) -> Result<bool> {
     let state: Option<String> =
@@ -347,6 +359,7 @@ async fn trace_statement(
         trace.blocks = first.blocks.clone();
     }
     trace.locks = locks;
+    trace.lock_timeout_ms = lock_timeout(migrator).await?;
     trace.held_ms = ms;
     trace.rewrote = rewrote;
     Ok((trace, None))
