@@ -843,6 +843,16 @@ fn postgres_locks_belong_to_their_statement_and_name_every_table() {
     ]);
     assert!(run.code <= 1, "{}\n{}", run.stdout, run.stderr);
     let report = run.json();
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(util::repo().join("schema/report.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&report)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "the report contract: {errors:?}");
 
     // The whole statement, over three lines, and both tables it locks.
     let fk = traced(&report, "1", 0);
