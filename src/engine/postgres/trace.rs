@@ -235,12 +235,13 @@ pub async fn apply_traced(
         crate::activity::statement(&script.path, statement.line, &statement.sql);
         // A statement on its own is its own transaction, whose locks end with it, often
         // before the watcher's first look: it runs in an explicit one, so that what it took
-        // can be seen before the commit. Statements that refuse a transaction block, and
-        // transaction control, run as written.
+        // can be seen before the commit. Statements that refuse a transaction block, that
+        // behave otherwise in one (`LOCK`, `DECLARE` fail outside one, as the runner would
+        // have them), that may commit themselves, and transaction control, run as written.
         let alone = !wrapped
             && !statement.needs_autocommit
             && !statement.transaction_control
-            && !starts_with_any(&statement.sql, &["CALL", "DO"])
+            && !starts_with_any(&statement.sql, &["CALL", "DO", "LOCK", "DECLARE"])
             && !in_transaction(watcher, pid).await?;
         let (trace, error) = if alone {
             trace_alone(migrator, watcher, pid, statement).await?
@@ -424,4 +425,29 @@ pub async fn query_rows(conn: &mut PgConnection, sql: &str) -> Result<Vec<Vec<Op
         .filter(|l| !l.is_empty())
         .map(super::copy::parse_line)
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statements_that_behave_otherwise_in_a_transaction_block_are_told_by_their_first_word() {
+        let kept = ["CALL", "DO", "LOCK", "DECLARE"];
+        assert!(starts_with_any(
+            "-- take it first\nlock table t in exclusive mode",
+            &kept
+        ));
+        assert!(starts_with_any("DO $$ BEGIN COMMIT; END $$", &kept));
+        assert!(!starts_with_any("ALTER TABLE locks ADD x int", &kept));
+        assert!(!starts_with_any("DOMAIN", &kept));
+    }
+
+    #[test]
+    fn what_a_mode_blocks() {
+        assert_eq!(blocks("AccessExclusiveLock"), Some("reads and writes"));
+        assert_eq!(blocks("ShareLock"), Some("writes"));
+        assert_eq!(blocks("ShareUpdateExclusiveLock"), None);
+        assert_eq!(blocks("RowExclusiveLock"), None);
+    }
 }
