@@ -1117,6 +1117,11 @@ fn mariadb_renames_drops_and_each_statements_own_metadata_locks() {
             "-- the audit trail moved\nDROP TABLE audit;",
         ),
         ("3_retire.down.sql", "SELECT 1;"),
+        (
+            "4_locked.up.sql",
+            "LOCK TABLES b WRITE;\nUPDATE b SET v = v WHERE id <= 3;\nUNLOCK TABLES;",
+        ),
+        ("4_locked.down.sql", "SELECT 1;"),
     ];
     for (name, text) in files {
         std::fs::write(migrations.path().join(name), text).unwrap();
@@ -1190,5 +1195,19 @@ fn mariadb_renames_drops_and_each_statements_own_metadata_locks() {
         locks(first).iter().any(|(t, _)| t.ends_with(".a")),
         "{first}"
     );
+    // LOCK TABLES … WRITE: a metadata lock that blocks reads and writes of a table with rows,
+    // a warning however short; the UPDATE under it is not blamed for it.
+    let lock = traced(&report, "4", 0);
+    assert_eq!(lock["blocks"], "reads and writes", "{lock}");
+    let risk = findings(&report, "lock_risk")
+        .into_iter()
+        .find(|f| f["migration"] == "4")
+        .unwrap_or_else(|| panic!("a lock_risk for LOCK TABLES: {}", run.stdout));
+    assert_eq!(risk["line"], 1, "{risk}");
+    assert_eq!(risk["severity"], "warning", "{risk}");
+    assert_eq!(risk["details"]["rows"], 100, "{risk}");
+    assert_eq!(risk["details"]["queues_behind_reads"], true, "{risk}");
+    let update = traced(&report, "4", 1);
+    assert!(update["blocks"].is_null(), "{update}");
     server.stop();
 }

@@ -391,9 +391,16 @@ async fn trace_statement(
     let looking = watch.as_mut().map(|w| w as &mut dyn LockWatch);
     let running = execute_alter_aware(&mut *conn, &statement.sql);
     let (result, algorithm) = watched(running, MDL_POLL, looking).await?;
+    let ms = t0.elapsed().as_millis() as u64;
+    if result.is_ok()
+        && let Some(w) = watch.as_mut()
+    {
+        // What an open transaction or LOCK TABLES still holds is this statement's, even when
+        // it finished before the first look.
+        w.look().await?;
+    }
     let metadata_locks = watch.map(MetadataLocks::taken).unwrap_or_default();
     let metadata_lock = metadata_locks.first().cloned();
-    let ms = t0.elapsed().as_millis() as u64;
     let mut trace = StatementTrace {
         line: statement.line,
         sql: StatementTrace::full(&statement.sql),
