@@ -119,8 +119,9 @@ fn foreign_keys_not_null_and_checks_that_come_later_hold_through_renames() {
 fn a_linters_safe_forms_of_constraints_pass_on_seeded_rows() {
     // squawk's fixes for a populated table: a foreign key added NOT VALID and validated in
     // the same migration, a CHECK added NOT VALID and validated by a later one, a unique
-    // index built CONCURRENTLY and promoted to the PRIMARY KEY (its column becomes NOT
-    // NULL) by a later migration, and one promoted to a UNIQUE constraint in its own.
+    // index over two nullable columns built CONCURRENTLY and promoted to the PRIMARY KEY (its
+    // columns become NOT NULL: seeded without that demand, NULLs make it a seed_conflict) by
+    // a later migration, and one promoted to a UNIQUE constraint in its own.
     let report = check("postgres", "ahead_squawk_fixes");
     ran_to_the_end(&report, 800);
     found_only_the_planted_loss(&report, "public.emails.note");
