@@ -1211,3 +1211,38 @@ fn mariadb_renames_drops_and_each_statements_own_metadata_locks() {
     assert!(update["blocks"].is_null(), "{update}");
     server.stop();
 }
+
+#[test]
+fn postgres_an_exclusive_lock_on_a_table_the_deploy_does_not_hash_counts_its_rows() {
+    // Adding a column writes no row, so the table is not hashed: its rows are counted when
+    // the statement locks it against reads.
+    let pg = Pg::start();
+    let (_dir, dump, migrations) = snapshot_and_migrations(
+        &pg,
+        "unhashed",
+        "CREATE TABLE t (id int PRIMARY KEY);
+         INSERT INTO t SELECT g FROM generate_series(1, 500) g;",
+        &[
+            ("1_flag.up.sql", "ALTER TABLE t ADD COLUMN flag boolean;\n"),
+            ("1_flag.down.sql", "ALTER TABLE t DROP COLUMN flag;\n"),
+        ],
+    );
+    let run = dry_run(&[
+        "--snapshot",
+        dump.to_str().unwrap(),
+        "--migrations",
+        migrations.path().to_str().unwrap(),
+    ]);
+    assert!(run.code <= 1, "{}\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    assert!(
+        report["data_changes"]
+            .as_array()
+            .is_none_or(|c| c.is_empty()),
+        "{report:#}"
+    );
+    let risks = findings(&report, "lock_risk");
+    assert_eq!(risks.len(), 1, "{}", run.stdout);
+    assert_eq!(risks[0]["details"]["rows"], 500, "{}", risks[0]);
+    assert_eq!(risks[0]["details"]["relation"], "public.t");
+}

@@ -37,8 +37,8 @@ struct Before {
     hashed: usize,
     data: DataFingerprint,
     checks: BTreeMap<String, CheckOutcome>,
-    /// Rows per table (qualified) of the tables the deploy may write or names: what a lock
-    /// on one of them stands in front of.
+    /// Rows per table (qualified) of the tables hashed: what a lock on one of them stands in
+    /// front of. Others are counted when a statement locks them against reads.
     rows: BTreeMap<String, i64>,
 }
 
@@ -76,9 +76,7 @@ pub(super) async fn deploy(
         phase.elapsed().as_millis()
     );
     let phase = Instant::now();
-    let deployed = d
-        .apply_pending(&history.pending, &before.rows, progress)
-        .await?;
+    let deployed = d.apply_pending(&history.pending, &before, progress).await?;
     crate::debug!(
         "pending migrations applied: {} ms",
         phase.elapsed().as_millis()
@@ -204,7 +202,11 @@ impl Deploy<'_> {
         let capture = self.settings.row_diff || roundtrip;
         let data = self.db.fingerprint(&hashed, capture).await?;
         let checks = run_checks(self.db, &self.settings.checks).await?;
-        let rows = row_counts(self.db, &schema, &data, self.list, pending).await?;
+        let rows = data
+            .tables
+            .iter()
+            .map(|(table, f)| (table.clone(), f.rows))
+            .collect();
         Ok(Before {
             hashed: hashed.data_tables().count(),
             schema,
@@ -220,10 +222,11 @@ impl Deploy<'_> {
     async fn apply_pending(
         &mut self,
         pending: &[usize],
-        rows: &BTreeMap<String, i64>,
+        before: &Before,
         progress: &mut report::Progress,
     ) -> Result<Deployed> {
         let mut out = Deployed::default();
+        let mut rows = before.rows.clone();
         let list = self.list;
         for (n, &i) in pending.iter().enumerate() {
             let m = &list[i];
@@ -253,7 +256,8 @@ impl Deploy<'_> {
                 Some(refused) => (refused, Vec::new()),
                 None => self.db.apply_traced(&m.up).await?,
             };
-            self.lock_risks(m, &traces, rows);
+            count_locked(self.db, &before.schema, &traces, &mut rows).await;
+            self.lock_risks(m, &traces, &rows);
             let status = match applied {
                 Applied::Done { .. } => {
                     out.done.push(i);
@@ -804,35 +808,25 @@ async fn may_write(
     Ok(found.unless(writes::event_triggers(count)))
 }
 
-/// Rows per table the deploy may lock: the counts of the tables hashed before it, and a count
-/// of every other table a pending up names (a lock on it stands in front of its readers).
-async fn row_counts(
+/// Counts the rows of every table a statement locked against reads and writes whose rows are
+/// not known yet (tables the deploy cannot write, so not hashed: their rows are the
+/// snapshot's). A count that fails leaves the table out.
+async fn count_locked(
     db: &mut dyn Engine,
     schema: &SchemaSnapshot,
-    data: &DataFingerprint,
-    list: &[Migration],
-    pending: &[usize],
-) -> Result<BTreeMap<String, i64>> {
-    let mut rows: BTreeMap<String, i64> = data
-        .tables
-        .iter()
-        .map(|(table, f)| (table.clone(), f.rows))
-        .collect();
+    traces: &[StatementTrace],
+    rows: &mut BTreeMap<String, i64>,
+) {
     let Some(dialect) = db.rows().map(|r| r.dialect()) else {
-        return Ok(rows);
+        return;
     };
-    for table in schema.data_tables() {
-        let name = table.qualified();
-        if rows.contains_key(&name) {
+    for lock in traces.iter().flat_map(locks_of) {
+        if lock.blocks.as_deref() != Some("reads and writes") || rows.contains_key(lock.table()) {
             continue;
         }
-        let named = pending.iter().any(|&i| {
-            list[i].unsupported.is_none()
-                && list[i].up.line_mentioning(&[table.name.as_str()]).is_some()
-        });
-        if !named {
+        let Some(table) = schema.tables.get(lock.table()) else {
             continue;
-        }
+        };
         let count = match dialect {
             crate::sql::Dialect::Postgres => "count(*)::text",
             crate::sql::Dialect::MySql => "CAST(COUNT(*) AS CHAR)",
@@ -843,14 +837,15 @@ async fn row_counts(
         );
         let n = db
             .query_rows(&sql)
-            .await?
+            .await
+            .ok()
+            .flatten()
             .and_then(|r| r.first().and_then(|r| r.first().cloned().flatten()))
             .and_then(|n| n.parse().ok());
         if let Some(n) = n {
-            rows.insert(name, n);
+            rows.insert(lock.table().to_string(), n);
         }
     }
-    Ok(rows)
 }
 
 /// Tables the deploy renamed: one gone and one new with the same rows and the same values in
