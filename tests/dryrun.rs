@@ -762,3 +762,531 @@ fn server_password(url: &str) -> String {
     let userinfo = rest.rsplit_once('@').unwrap().0;
     userinfo.split_once(':').unwrap().1.to_string()
 }
+
+/// A "production" database `db` made by `sql`, without a tracking table (every migration is
+/// pending), dumped to `dir/db.dump`; and a migrations folder with `files`.
+fn snapshot_and_migrations(
+    pg: &Pg,
+    db: &str,
+    sql: &str,
+    files: &[(&str, &str)],
+) -> (tempfile::TempDir, PathBuf, tempfile::TempDir) {
+    pg.exec("postgres", &format!("CREATE DATABASE {db}"));
+    pg.exec(db, sql);
+    let dir = tempfile::tempdir().unwrap();
+    let dump = dir.path().join(format!("{db}.dump"));
+    pg.dump(db, &dump, "custom");
+    let migrations = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        std::fs::write(migrations.path().join(name), text).unwrap();
+    }
+    (dir, dump, migrations)
+}
+
+/// The `n`th statement of the timeline entry of `version`.
+fn traced<'a>(report: &'a Value, version: &str, n: usize) -> &'a Value {
+    let entry = report["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["migration"] == version)
+        .unwrap_or_else(|| panic!("no timeline entry {version}: {report:#}"));
+    &entry["statements"][n]
+}
+
+/// `relation → lock` of a traced statement's `locks`.
+fn locks(statement: &Value) -> Vec<(String, String)> {
+    statement["locks"]
+        .as_array()
+        .map(|all| {
+            all.iter()
+                .map(|l| {
+                    (
+                        l["relation"].as_str().unwrap().to_string(),
+                        l["lock"].as_str().unwrap().to_string(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+const LOCKS_SNAPSHOT: &str = "
+    CREATE TABLE parents (id int PRIMARY KEY, name text NOT NULL);
+    CREATE TABLE children (id int PRIMARY KEY, parent_id int NOT NULL, note text);
+    CREATE TABLE audit (id int PRIMARY KEY, what text);
+    CREATE TABLE owners (id int PRIMARY KEY);
+    CREATE TABLE pets (id int PRIMARY KEY, owner_id int NOT NULL REFERENCES owners (id) ON DELETE CASCADE);
+    CREATE TABLE old_tags (id int PRIMARY KEY, label text NOT NULL);
+    CREATE TABLE plain (id int PRIMARY KEY);
+    INSERT INTO parents SELECT g, 'p' || g FROM generate_series(1, 5000) g;
+    INSERT INTO children SELECT g, 1 + g % 5000, 'c' || g FROM generate_series(1, 20000) g;
+    INSERT INTO audit SELECT g, 'a' || g FROM generate_series(1, 1000) g;
+    INSERT INTO owners SELECT g FROM generate_series(1, 100) g;
+    INSERT INTO pets SELECT g, 1 + g % 100 FROM generate_series(1, 400) g;
+    INSERT INTO old_tags SELECT g, 't' || g FROM generate_series(1, 300) g;
+    INSERT INTO plain SELECT g FROM generate_series(1, 100) g;
+";
+
+const LOCKS_MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "1_children_parent_fk.up.sql",
+        "ALTER TABLE children\n    ADD CONSTRAINT children_parent_fk\n    FOREIGN KEY (parent_id) REFERENCES parents (id);\nUPDATE audit SET what = what WHERE id <= 10;\n",
+    ),
+    (
+        "1_children_parent_fk.down.sql",
+        "ALTER TABLE children DROP CONSTRAINT children_parent_fk;\n",
+    ),
+    (
+        "2_reindex.up.sql",
+        "REINDEX TABLE children;\nREINDEX INDEX parents_pkey;\n",
+    ),
+    ("2_reindex.down.sql", "SELECT 1;\n"),
+    (
+        "3_rename_tags.up.sql",
+        "ALTER TABLE old_tags RENAME TO tags;\n",
+    ),
+    (
+        "3_rename_tags.down.sql",
+        "ALTER TABLE tags RENAME TO old_tags;\n",
+    ),
+    (
+        "4_retire.up.sql",
+        "DROP TABLE audit;\nDELETE FROM owners WHERE id <= 10;\n",
+    ),
+    ("4_retire.down.sql", "SELECT 1;\n"),
+    (
+        "5_plain_column.up.sql",
+        "-- no-transaction\nALTER TABLE plain ADD COLUMN extra int;\n",
+    ),
+    (
+        "5_plain_column.down.sql",
+        "ALTER TABLE plain DROP COLUMN extra;\n",
+    ),
+    (
+        "6_nickname.up.sql",
+        "SET lock_timeout = '2s';\nALTER TABLE parents ADD COLUMN nick text;\n",
+    ),
+    (
+        "6_nickname.down.sql",
+        "ALTER TABLE parents DROP COLUMN nick;\n",
+    ),
+];
+
+#[test]
+fn postgres_locks_belong_to_their_statement_and_name_every_table() {
+    let pg = Pg::start();
+    let (_dir, dump, migrations) =
+        snapshot_and_migrations(&pg, "locks", LOCKS_SNAPSHOT, LOCKS_MIGRATIONS);
+    // The default threshold (1 s): every statement here is far shorter.
+    let run = dry_run(&[
+        "--snapshot",
+        dump.to_str().unwrap(),
+        "--migrations",
+        migrations.path().to_str().unwrap(),
+    ]);
+    assert!(run.code <= 1, "{}\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(util::repo().join("schema/report.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&report)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "the report contract: {errors:?}");
+
+    // The whole statement, over three lines, and both tables it locks.
+    let fk = traced(&report, "1", 0);
+    assert_eq!(
+        fk["sql"].as_str().unwrap().trim_end_matches(';'),
+        "ALTER TABLE children\n    ADD CONSTRAINT children_parent_fk\n    FOREIGN KEY (parent_id) REFERENCES parents (id)"
+    );
+    let fk_locks = locks(fk);
+    for table in ["public.children", "public.parents"] {
+        assert!(
+            fk_locks.iter().any(|(r, _)| r == table),
+            "{table} in {fk_locks:?}"
+        );
+    }
+    // The next statement of the same transaction: only its own table, though the
+    // transaction still holds the locks of the first.
+    let update = traced(&report, "1", 1);
+    assert_eq!(
+        locks(update),
+        [("public.audit".to_string(), "RowExclusiveLock".to_string())],
+        "{update}"
+    );
+    assert_eq!(update["lock_on"], "public.audit");
+
+    // REINDEX: ACCESS EXCLUSIVE on the index (reads of the table plan through it), SHARE on
+    // the table.
+    let reindex = traced(&report, "2", 0);
+    assert_eq!(reindex["blocks"], "reads and writes", "{reindex}");
+    let all = reindex["locks"].as_array().unwrap();
+    assert!(
+        all.iter().any(|l| l["relation"] == "public.children_pkey"
+            && l["index_of"] == "public.children"
+            && l["lock"] == "AccessExclusiveLock"
+            && l["blocks"] == "reads and writes"),
+        "{reindex}"
+    );
+    assert!(
+        all.iter()
+            .any(|l| l["relation"] == "public.children" && l["lock"] == "ShareLock"),
+        "{reindex}"
+    );
+    let second = traced(&report, "2", 1);
+    assert!(
+        locks(second)
+            .iter()
+            .all(|(r, _)| r.starts_with("public.parents")),
+        "REINDEX INDEX parents_pkey is not blamed for children's locks: {second}"
+    );
+    assert_eq!(second["blocks"], "reads and writes", "{second}");
+
+    // Exclusive locks on tables with rows are warnings however short, with time and rows.
+    let risks = findings(&report, "lock_risk");
+    let risk = |version: &str, line: u64| {
+        risks
+            .iter()
+            .find(|f| f["migration"] == version && f["line"] == line)
+            .unwrap_or_else(|| panic!("no lock_risk at {version}:{line}: {}", run.stdout))
+    };
+    for (version, line, table, rows) in [
+        ("2", 1, "public.children", 20000),
+        ("2", 2, "public.parents", 5000),
+        ("3", 1, "public.old_tags", 300),
+        ("4", 1, "public.audit", 1000),
+        ("5", 2, "public.plain", 100),
+        ("6", 2, "public.parents", 5000),
+    ] {
+        let f = risk(version, line);
+        assert_eq!(f["severity"], "warning", "{f}");
+        assert_eq!(f["details"]["rows"], rows, "{f}");
+        assert_eq!(f["details"]["queues_behind_reads"], true, "{f}");
+        assert!(f["details"]["held_ms"].as_u64().unwrap() < 1000, "{f}");
+        assert!(
+            f["details"]["tables"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|t| t == table),
+            "{f}"
+        );
+        assert!(f["message"].as_str().unwrap().contains("rows"), "{f}");
+    }
+    // A lock_timeout bounds the wait: the finding says so.
+    assert_eq!(risk("6", 2)["details"]["lock_timeout_ms"], 2000);
+    assert!(risk("5", 2)["details"]["lock_timeout_ms"].is_null());
+    // A statement outside any transaction is seen too (it runs in one of its own).
+    let plain = traced(&report, "5", 0);
+    assert_eq!(
+        locks(plain),
+        [(
+            "public.plain".to_string(),
+            "AccessExclusiveLock".to_string()
+        )],
+        "{plain}"
+    );
+    // The foreign key blocks only writes, briefly: no finding.
+    assert!(
+        risks.iter().all(|f| f["migration"] != "1"),
+        "{}",
+        run.stdout
+    );
+
+    // A rename keeps every row: no destructive change, the data change says where they went.
+    assert_eq!(
+        data_change(&report, "public.old_tags")["renamed_to"],
+        "public.tags"
+    );
+    let destructive = findings(&report, "destructive_change");
+    assert!(
+        destructive
+            .iter()
+            .all(|f| !f["message"].as_str().unwrap().contains("tags")),
+        "{}",
+        run.stdout
+    );
+    // The human timeline: the statement whole, its later lines under its first; every lock.
+    let human = driftless(&[
+        "dry-run",
+        "--format",
+        "human",
+        "--snapshot",
+        dump.to_str().unwrap(),
+        "--migrations",
+        migrations.path().to_str().unwrap(),
+    ]);
+    assert!(
+        human.stdout.contains(
+            "  ALTER TABLE children\n                              ADD CONSTRAINT children_parent_fk\n                              FOREIGN KEY (parent_id) REFERENCES parents (id)"
+        ),
+        "{}",
+        human.stdout
+    );
+    assert!(
+        human
+            .stdout
+            .contains("AccessExclusiveLock on index public.children_pkey of public.children, blocks reads and writes"),
+        "{}",
+        human.stdout
+    );
+    // Each destructive change at its statement: named there, or (a cascade) locked there.
+    for (table, line) in [
+        ("public.audit", 1),
+        ("public.owners", 2),
+        ("public.pets", 2),
+    ] {
+        let f = destructive
+            .iter()
+            .find(|f| f["object"] == table)
+            .unwrap_or_else(|| panic!("no destructive_change on {table}: {}", run.stdout));
+        assert!(
+            f["file"].as_str().unwrap().ends_with("4_retire.up.sql"),
+            "{f}"
+        );
+        assert_eq!(f["line"], line, "{f}");
+        assert_eq!(f["migration"], "4", "{f}");
+    }
+}
+
+/// While a session holds what `holder` takes (in an open transaction), what another
+/// session's read and write of `t` fail with (`55P03`: lock_timeout), `None` when they ran.
+fn blocked(pg: &Pg, url: &str, holder: &str) -> (Option<String>, Option<String>) {
+    pg.runtime.block_on(async {
+        let mut a = sqlx::PgConnection::connect(url).await.unwrap();
+        let mut b = sqlx::PgConnection::connect(url).await.unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("BEGIN; {holder}")))
+            .execute(&mut a)
+            .await
+            .unwrap();
+        sqlx::raw_sql("SET lock_timeout = '300ms'")
+            .execute(&mut b)
+            .await
+            .unwrap();
+        let code = |r: Result<sqlx::postgres::PgQueryResult, sqlx::Error>| {
+            r.err().map(|e| {
+                e.as_database_error()
+                    .and_then(|d| d.code().map(|c| c.into_owned()))
+                    .unwrap_or_else(|| e.to_string())
+            })
+        };
+        let read = code(
+            sqlx::raw_sql("SELECT count(*) FROM t WHERE v <> ''")
+                .execute(&mut b)
+                .await,
+        );
+        let write = code(
+            sqlx::raw_sql("INSERT INTO t VALUES (100000, 'x')")
+                .execute(&mut b)
+                .await,
+        );
+        sqlx::raw_sql("ROLLBACK").execute(&mut a).await.unwrap();
+        (read, write)
+    })
+}
+
+#[test]
+fn postgres_reindex_blocks_reads_and_create_index_does_not() {
+    // What the timeline says of REINDEX, measured: while one session holds what REINDEX
+    // takes, another's SELECT of the table waits (here: fails on its lock_timeout); while it
+    // holds what CREATE INDEX takes, the SELECT runs and only writes wait.
+    let pg = Pg::start();
+    pg.exec("postgres", "CREATE DATABASE measured");
+    pg.exec(
+        "measured",
+        "CREATE TABLE t (id int PRIMARY KEY, v text);
+         INSERT INTO t SELECT g, 'v' || g FROM generate_series(1, 1000) g;",
+    );
+    let url = pg.url("measured");
+    let lock_timeout = Some("55P03".to_string());
+    for holder in ["REINDEX TABLE t", "REINDEX INDEX t_pkey"] {
+        assert_eq!(
+            blocked(&pg, &url, holder),
+            (lock_timeout.clone(), lock_timeout.clone()),
+            "{holder} blocks reads and writes"
+        );
+    }
+    assert_eq!(
+        blocked(&pg, &url, "CREATE INDEX t_v ON t (v)"),
+        (None, lock_timeout.clone()),
+        "CREATE INDEX blocks only writes"
+    );
+}
+
+#[test]
+fn mariadb_renames_drops_and_each_statements_own_metadata_locks() {
+    let server = util::servers::mariadb();
+    let rt = runtime();
+    drop(rt.block_on(server.connect()).expect("server answers"));
+    let root = server.url().rsplit_once('/').unwrap().0.to_string();
+    let exec = |db: &str, sql: &str| {
+        rt.block_on(async {
+            let mut conn = sqlx::MySqlConnection::connect(&format!("{root}/{db}"))
+                .await
+                .unwrap();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+        })
+    };
+    exec("mysql", "CREATE DATABASE shop");
+    exec(
+        "shop",
+        "CREATE TABLE old_tags (id INT PRIMARY KEY, label VARCHAR(20) NOT NULL);
+         CREATE TABLE audit (id INT PRIMARY KEY, what VARCHAR(20));
+         CREATE TABLE a (id INT PRIMARY KEY, v INT);
+         CREATE TABLE b (id INT PRIMARY KEY, v INT);
+         INSERT INTO old_tags SELECT seq, CONCAT('t', seq) FROM seq_1_to_300;
+         INSERT INTO audit SELECT seq, CONCAT('a', seq) FROM seq_1_to_1000;
+         INSERT INTO a SELECT seq, seq FROM seq_1_to_100;
+         INSERT INTO b SELECT seq, seq FROM seq_1_to_100;",
+    );
+    let migrations = tempfile::tempdir().unwrap();
+    let files: &[(&str, &str)] = &[
+        ("1_rename.up.sql", "RENAME TABLE old_tags TO tags;"),
+        ("1_rename.down.sql", "RENAME TABLE tags TO old_tags;"),
+        (
+            "2_touch.up.sql",
+            "START TRANSACTION;\nUPDATE a SET v = v WHERE id <= 3 AND SLEEP(0.1) = 0;\nUPDATE b SET v = v WHERE id <= 3 AND SLEEP(0.1) = 0;\nCOMMIT;",
+        ),
+        ("2_touch.down.sql", "SELECT 1;"),
+        (
+            "3_retire.up.sql",
+            "-- the audit trail moved\nDROP TABLE audit;",
+        ),
+        ("3_retire.down.sql", "SELECT 1;"),
+        (
+            "4_locked.up.sql",
+            "LOCK TABLES b WRITE;\nUPDATE b SET v = v WHERE id <= 3;\nUNLOCK TABLES;",
+        ),
+        ("4_locked.down.sql", "SELECT 1;"),
+    ];
+    for (name, text) in files {
+        std::fs::write(migrations.path().join(name), text).unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let dump = dir.path().join("shop.sql");
+    let status = std::process::Command::new("mariadb-dump")
+        .args([
+            "--no-defaults",
+            "--protocol=TCP",
+            "-h",
+            "127.0.0.1",
+            "-P",
+            &server.port.to_string(),
+            "-u",
+            "root",
+        ])
+        .arg(format!("--result-file={}", dump.display()))
+        .arg("shop")
+        .env("MYSQL_PWD", server_password(&server.url()))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let run = dry_run(&[
+        "--engine",
+        "mysql",
+        "--snapshot",
+        dump.to_str().unwrap(),
+        "--migrations",
+        migrations.path().to_str().unwrap(),
+    ]);
+    assert!(run.code <= 1, "{}\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    let renamed = report["data_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["table"].as_str().unwrap().ends_with(".old_tags"))
+        .unwrap_or_else(|| panic!("old_tags in data_changes: {report:#}"));
+    assert!(
+        renamed["renamed_to"].as_str().unwrap().ends_with(".tags"),
+        "{renamed}"
+    );
+    assert_eq!(renamed["rows_after"], 300);
+    let destructive = findings(&report, "destructive_change");
+    assert_eq!(destructive.len(), 1, "only the drop: {}", run.stdout);
+    assert!(
+        destructive[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("holding 1000 rows"),
+        "{}",
+        destructive[0]
+    );
+    assert!(
+        destructive[0]["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("3_retire.up.sql")
+    );
+    assert_eq!(destructive[0]["line"], 2);
+    // The second UPDATE of the transaction: its own table's lock, not the first's.
+    let second = traced(&report, "2", 2);
+    let tables: Vec<String> = locks(second).into_iter().map(|(t, _)| t).collect();
+    assert!(
+        !tables.is_empty() && tables.iter().all(|t| t.ends_with(".b")),
+        "{second}"
+    );
+    let first = traced(&report, "2", 1);
+    assert!(
+        locks(first).iter().any(|(t, _)| t.ends_with(".a")),
+        "{first}"
+    );
+    // LOCK TABLES … WRITE: a metadata lock that blocks reads and writes of a table with rows,
+    // a warning however short; the UPDATE under it is not blamed for it.
+    let lock = traced(&report, "4", 0);
+    assert_eq!(lock["blocks"], "reads and writes", "{lock}");
+    let risk = findings(&report, "lock_risk")
+        .into_iter()
+        .find(|f| f["migration"] == "4")
+        .unwrap_or_else(|| panic!("a lock_risk for LOCK TABLES: {}", run.stdout));
+    assert_eq!(risk["line"], 1, "{risk}");
+    assert_eq!(risk["severity"], "warning", "{risk}");
+    assert_eq!(risk["details"]["rows"], 100, "{risk}");
+    assert_eq!(risk["details"]["queues_behind_reads"], true, "{risk}");
+    let update = traced(&report, "4", 1);
+    assert!(update["blocks"].is_null(), "{update}");
+    server.stop();
+}
+
+#[test]
+fn postgres_an_exclusive_lock_on_a_table_the_deploy_does_not_hash_counts_its_rows() {
+    // Adding a column writes no row, so the table is not hashed: its rows are counted when
+    // the statement locks it against reads.
+    let pg = Pg::start();
+    let (_dir, dump, migrations) = snapshot_and_migrations(
+        &pg,
+        "unhashed",
+        "CREATE TABLE t (id int PRIMARY KEY);
+         INSERT INTO t SELECT g FROM generate_series(1, 500) g;",
+        &[
+            ("1_flag.up.sql", "ALTER TABLE t ADD COLUMN flag boolean;\n"),
+            ("1_flag.down.sql", "ALTER TABLE t DROP COLUMN flag;\n"),
+        ],
+    );
+    let run = dry_run(&[
+        "--snapshot",
+        dump.to_str().unwrap(),
+        "--migrations",
+        migrations.path().to_str().unwrap(),
+    ]);
+    assert!(run.code <= 1, "{}\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    assert!(
+        report["data_changes"]
+            .as_array()
+            .is_none_or(|c| c.is_empty()),
+        "{report:#}"
+    );
+    let risks = findings(&report, "lock_risk");
+    assert_eq!(risks.len(), 1, "{}", run.stdout);
+    assert_eq!(risks[0]["details"]["rows"], 500, "{}", risks[0]);
+    assert_eq!(risks[0]["details"]["relation"], "public.t");
+}

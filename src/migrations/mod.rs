@@ -193,11 +193,16 @@ impl Script {
     /// `type`): the statement that does something to an object rather than the first one
     /// that names it; else of the first that mentions `words`.
     pub fn line_doing(&self, words: &[&str], verbs: &[&str]) -> Option<usize> {
+        self.line_only_doing(words, verbs)
+            .or_else(|| self.line_mentioning(words))
+    }
+
+    /// Line of the first statement that mentions all of `words` and one of `verbs`, if any.
+    pub fn line_only_doing(&self, words: &[&str], verbs: &[&str]) -> Option<usize> {
         self.statements
             .iter()
             .find(|s| mentions(&s.sql, words) && verbs.iter().any(|v| mentions(&s.sql, &[v])))
             .map(|s| s.line)
-            .or_else(|| self.line_mentioning(words))
     }
 
     /// Line of the first `UPDATE` or `INSERT` that mentions `words` (the statement that wrote

@@ -10,13 +10,8 @@ pub fn notes(s: &StatementTrace) -> Vec<String> {
     if let Some(rows) = s.rows.filter(|r| *r > 0) {
         notes.push(plural(rows, "row"));
     }
-    if let (Some(lock), Some(on)) = (&s.lock, &s.lock_on) {
-        let blocking = s
-            .blocks
-            .as_deref()
-            .map(|b| format!(", blocks {b}"))
-            .unwrap_or_default();
-        notes.push(format!("{lock} on {on}{blocking}, held {} ms", s.held_ms));
+    if let Some(locks) = s.lock_text() {
+        notes.push(format!("{locks}, held {} ms", s.held_ms));
     }
     if !s.rewrote.is_empty() {
         notes.push(format!("rewrote {}", s.rewrote.join(", ")));
@@ -27,6 +22,12 @@ pub fn notes(s: &StatementTrace) -> Vec<String> {
 /// A table's data change in parts: rows before and after, then per column.
 pub fn describe(change: &DataChange) -> Vec<String> {
     let count = |n: Option<i64>| n.map_or("-".to_string(), |n| n.to_string());
+    if let Some(new) = &change.renamed_to {
+        return vec![format!(
+            "renamed to {new}, {} and their values kept",
+            plural(count(change.rows_before), "row")
+        )];
+    }
     let mut parts = vec![match (change.rows_before, change.rows_after) {
         (None, after) => format!("new, {}", plural(count(after), "row")),
         (before, None) => format!("dropped, held {}", plural(count(before), "row")),

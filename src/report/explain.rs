@@ -57,7 +57,7 @@ fn lesson(kind: FindingKind) -> Lesson {
         ),
         LockRisk => (
             "-- up, on a large table\nCREATE INDEX orders_customer ON orders (customer_id);",
-            "Avoid long locks: CREATE INDEX CONCURRENTLY (outside a transaction), constraints added NOT VALID and validated in a second statement, new columns backfilled in batches instead of a rewriting ALTER ... TYPE, a lock_timeout.",
+            "Avoid long locks: CREATE INDEX CONCURRENTLY and REINDEX ... CONCURRENTLY (outside a transaction), constraints added NOT VALID and validated in a second statement, new columns backfilled in batches instead of a rewriting ALTER ... TYPE. Before a statement that takes ACCESS EXCLUSIVE on a busy table, however short, SET lock_timeout (e.g. '2s') so it gives up instead of queueing every query behind a long read, and retry the deploy.",
         ),
         SeedConflict => (
             "-- up; the seeded names repeat, real ones do not\nCREATE UNIQUE INDEX users_name ON users (name);",

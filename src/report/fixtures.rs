@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::{
     DataChange, Direction, Finding, FindingKind, MigrationResult, MigrationStatus, Report,
-    Severity, StatementTrace, Status, TableCopy, TimelineEntry,
+    Severity, StatementTrace, Status, TableCopy, TableLock, TimelineEntry,
 };
 
 fn empty(command: &str) -> Report {
@@ -137,6 +137,15 @@ fn statement(line: usize, sql: &str, ms: u64) -> StatementTrace {
         sql: sql.into(),
         ms,
         ..StatementTrace::default()
+    }
+}
+
+fn lock(relation: &str, index_of: Option<&str>, mode: &str, blocks: Option<&str>) -> TableLock {
+    TableLock {
+        relation: relation.into(),
+        index_of: index_of.map(str::to_string),
+        lock: mode.into(),
+        blocks: blocks.map(str::to_string),
     }
 }
 
@@ -284,6 +293,49 @@ fn timeline() -> Vec<TimelineEntry> {
                     held_ms: 3,
                     ..statement(12, "DELETE FROM users WHERE banned", 3)
                 },
+                StatementTrace {
+                    rows: Some(0),
+                    lock: Some("ShareRowExclusiveLock".into()),
+                    lock_on: Some("public.orders".into()),
+                    blocks: Some("writes".into()),
+                    held_ms: 20,
+                    locks: vec![
+                        lock(
+                            "public.orders",
+                            None,
+                            "ShareRowExclusiveLock",
+                            Some("writes"),
+                        ),
+                        lock(
+                            "public.users",
+                            None,
+                            "ShareRowExclusiveLock",
+                            Some("writes"),
+                        ),
+                    ],
+                    ..statement(
+                        14,
+                        "ALTER TABLE orders\n    ADD CONSTRAINT orders_user_fk\n    FOREIGN KEY (user_id) REFERENCES users (id)",
+                        18,
+                    )
+                },
+                StatementTrace {
+                    rows: Some(0),
+                    lock: Some("AccessExclusiveLock".into()),
+                    lock_on: Some("public.users_pkey".into()),
+                    blocks: Some("reads and writes".into()),
+                    held_ms: 6,
+                    locks: vec![
+                        lock(
+                            "public.users_pkey",
+                            Some("public.users"),
+                            "AccessExclusiveLock",
+                            Some("reads and writes"),
+                        ),
+                        lock("public.users", None, "ShareLock", Some("writes")),
+                    ],
+                    ..statement(18, "REINDEX TABLE users", 5)
+                },
             ],
         },
     ]
@@ -302,6 +354,13 @@ fn data_changes() -> Vec<DataChange> {
             table: "public.legacy".into(),
             rows_before: Some(7),
             rows_removed: Some(7),
+            ..DataChange::default()
+        },
+        DataChange {
+            table: "public.old_tags".into(),
+            rows_before: Some(9),
+            rows_after: Some(9),
+            renamed_to: Some("public.tags".into()),
             ..DataChange::default()
         },
         DataChange {

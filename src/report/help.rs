@@ -66,6 +66,21 @@ pub fn help(f: &Finding, command: &str) -> String {
         FindingKind::PendingMigration => {
             "nothing to fix: it runs on the next deploy; read its statements in the timeline".into()
         }
+        FindingKind::LockRisk if has(f, "lock_timeout_ms") && has(f, "queues_behind_reads") => {
+            "the lock_timeout bounds the wait: have the deploy retry the migration when it times \
+             out, or run it when no long query reads the table"
+                .into()
+        }
+        FindingKind::LockRisk if has(f, "queues_behind_reads") && sql.starts_with("DROP INDEX") => {
+            "use DROP INDEX CONCURRENTLY (outside a transaction: `-- driftless:no-transaction`), \
+             which does not lock the table against reads and writes"
+                .into()
+        }
+        FindingKind::LockRisk if has(f, "queues_behind_reads") && !sql.starts_with("REINDEX") => {
+            "set a lock_timeout before the statement (SET lock_timeout = '2s') so that it gives up \
+             instead of queueing every query on the table behind a long read, and retry the deploy"
+                .into()
+        }
         FindingKind::LockRisk => lock_risk(&sql),
         FindingKind::SequenceCollision => "move the sequence past the values in use where the \
              step creates or resets it (PostgreSQL: SELECT setval(seq, max(id)) FROM the table; \
@@ -200,7 +215,12 @@ fn lint(f: &Finding) -> String {
 }
 
 fn lock_risk(sql: &str) -> String {
-    if sql.starts_with("CREATE INDEX") || sql.starts_with("CREATE UNIQUE INDEX") {
+    if sql.starts_with("REINDEX") {
+        "use REINDEX … CONCURRENTLY (PostgreSQL 12+, outside a transaction: \
+         `-- driftless:no-transaction`): plain REINDEX locks the index ACCESS EXCLUSIVE, and every \
+         query planned on the table waits for it"
+            .into()
+    } else if sql.starts_with("CREATE INDEX") || sql.starts_with("CREATE UNIQUE INDEX") {
         "use CREATE INDEX CONCURRENTLY (outside a transaction: `-- driftless:no-transaction`) so \
          writes go on while it builds"
             .into()
@@ -233,4 +253,30 @@ pub fn allow_line(f: &Finding, command: &str) -> Option<String> {
         Some(_) => format!("-- driftless:allow {kind} <reason>"),
         None => format!("[[allow]]\nkind = \"{kind}\"\nreason = \"<reason>\""),
     })
+}
+
+#[cfg(test)]
+mod lock_help_tests {
+    use super::*;
+
+    fn risk(sql: &str, queues: bool, lock_timeout: Option<u64>) -> String {
+        let mut f = Finding::new(FindingKind::LockRisk, "m").statement(sql);
+        if queues {
+            f = f
+                .detail("queues_behind_reads", true)
+                .detail("lock_timeout_ms", lock_timeout);
+        }
+        help(&f, "dry-run")
+    }
+
+    #[test]
+    fn a_brief_exclusive_lock_is_told_how_to_stop_queueing() {
+        assert!(risk("REINDEX TABLE t", true, None).contains("REINDEX … CONCURRENTLY"));
+        assert!(risk("DROP INDEX t_a", true, None).contains("DROP INDEX CONCURRENTLY"));
+        assert!(risk("ALTER TABLE t ADD COLUMN c int", true, None).contains("SET lock_timeout"));
+        assert!(
+            risk("ALTER TABLE t ADD COLUMN c int", true, Some(2000)).contains("bounds the wait")
+        );
+        assert!(risk("CREATE INDEX i ON t (a)", false, None).contains("CONCURRENTLY"));
+    }
 }

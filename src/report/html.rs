@@ -30,6 +30,10 @@ h1 { margin-bottom: .2rem; } h2 { margin-top: 2rem; border-bottom: 1px solid #dd
 table.timeline { border-collapse: collapse; width: 100%; }
 .timeline td { padding: .25rem .5rem; border-bottom: 1px solid #eee; vertical-align: middle; }
 .timeline .mark { width: 1.5rem; text-align: center; }
+table.statements { border-collapse: collapse; width: 100%; }
+.statements td, .statements th { padding: .25rem .5rem; border-bottom: 1px solid #eee; vertical-align: top; text-align: left; }
+.statements pre { margin: 0; white-space: pre-wrap; }
+.statements p { margin: .2rem 0 0; color: #555; }
 .bars { width: 320px; white-space: nowrap; }
 .bar { display: inline-block; height: .8rem; margin-right: 1px; border-radius: 2px; min-width: 2px; }
 .bar.up { background: #42a5f5; } .bar.down { background: #ab47bc; } .bar.reup { background: #26a69a; }
@@ -497,4 +501,24 @@ fn group_html(title: &str, findings: &[&Finding]) -> String {
     }
     out.push_str("</details>\n");
     out
+}
+
+#[cfg(test)]
+mod deploy_tests {
+    #[test]
+    fn dry_run_shows_each_statement_whole_with_every_lock() {
+        let mut out = Vec::new();
+        super::render_html(&crate::report::fixtures::dry_run(), &mut out).unwrap();
+        let page = String::from_utf8(out).unwrap();
+        assert!(
+            page.contains(
+                "<code>ALTER TABLE orders\n    ADD CONSTRAINT orders_user_fk\n    FOREIGN KEY (user_id) REFERENCES users (id)</code>"
+            ),
+            "{page}"
+        );
+        assert!(
+            page.contains("AccessExclusiveLock on index public.users_pkey of public.users, blocks reads and writes"),
+            "{page}"
+        );
+    }
 }

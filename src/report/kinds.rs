@@ -93,7 +93,9 @@ kinds! {
     UnmaskedPii = "unmasked_pii", Error;
     /// Dry run: a migration not yet applied to the snapshot.
     PendingMigration = "pending_migration", Info;
-    /// Dry run: a statement held a lock that blocks reads or writes longer than the threshold.
+    /// Dry run: a statement held a lock that blocks reads or writes longer than the threshold,
+    /// or one that blocks reads and writes of a table with rows however briefly (it waits
+    /// behind every running query on the table, and every query after it waits too).
     LockRisk = "lock_risk", Warning;
     /// An up failed on driftless's synthetic rows and passed once the tables it touches were
     /// emptied: a unique index over repeated seeded words, a cast of seeded text to jsonb, a

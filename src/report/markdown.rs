@@ -207,7 +207,53 @@ pub fn render_markdown(report: &Report, out: &mut dyn Write) -> std::io::Result<
             plural(report.findings.len() - shown, "more finding")
         );
     }
+    let timeline = timeline(report);
+    if text.len() + timeline.len() <= LIMIT - 300 {
+        text.push_str(&timeline);
+    } else if !timeline.is_empty() {
+        text.push_str(
+            "_The deploy's timeline did not fit in this comment: see the JSON or HTML report._\n",
+        );
+    }
     out.write_all(text.as_bytes())
+}
+
+/// `dry-run`: per pending migration, each statement whole with its time and every lock it
+/// took.
+fn timeline(report: &Report) -> String {
+    if report.timeline.is_empty() {
+        return String::new();
+    }
+    let mut text = String::from("### Deploy timeline\n\n");
+    for entry in &report.timeline {
+        let _ = writeln!(
+            text,
+            "<details><summary><code>{}</code> {} — {} ms</summary>\n",
+            inline(&entry.migration),
+            inline(&entry.migration_name),
+            entry.ms
+        );
+        for s in &entry.statements {
+            let mut notes = vec![format!("line {}", s.line), format!("{} ms", s.ms)];
+            if let Some(rows) = s.rows.filter(|r| *r > 0) {
+                notes.push(plural(rows, "row"));
+            }
+            if let Some(locks) = s.lock_text() {
+                notes.push(format!("{}, held {} ms", inline(&locks), s.held_ms));
+            }
+            if !s.rewrote.is_empty() {
+                notes.push(format!("rewrote {}", inline(&s.rewrote.join(", "))));
+            }
+            let _ = writeln!(
+                text,
+                "{}\n\n```sql\n{}\n```\n",
+                notes.join(" · "),
+                fenced(&s.sql)
+            );
+        }
+        text.push_str("</details>\n\n");
+    }
+    text
 }
 
 #[cfg(test)]
@@ -272,5 +318,27 @@ mod tests {
         let text = String::from_utf8(out).unwrap();
         assert_eq!(text.matches("<details>").count(), 3);
         assert!(!text.contains("did not fit"));
+    }
+
+    #[test]
+    fn dry_run_shows_each_statement_whole_with_every_lock() {
+        let mut out = Vec::new();
+        render_markdown(&crate::report::fixtures::dry_run(), &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("### Deploy timeline"), "{text}");
+        assert!(
+            text.contains(
+                "```sql\nALTER TABLE orders\n    ADD CONSTRAINT orders_user_fk\n    FOREIGN KEY (user_id) REFERENCES users (id)\n```"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("ShareRowExclusiveLock on public.orders, blocks writes; ShareRowExclusiveLock on public.users"),
+            "{text}"
+        );
+        assert!(
+            text.contains("AccessExclusiveLock on index public.users_pkey of public.users, blocks reads and writes"),
+            "{text}"
+        );
     }
 }

@@ -34,7 +34,8 @@ pub use kinds::{FindingKind, Severity};
 pub use markdown::render_markdown;
 pub use model::{
     DataChange, Direction, Finding, Interruption, MigrationResult, MigrationStatus, Report,
-    RunningStatement, StatementTrace, Status, Summary, TableCopy, TimelineEntry, tool_name,
+    RunningStatement, StatementTrace, Status, Summary, TableCopy, TableLock, TimelineEntry,
+    tool_name,
 };
 pub use progress::{Observer, Progress, Quiet};
 pub use quote::{quote, quote_statements};

@@ -266,7 +266,7 @@ pub struct Report {
 pub struct StatementTrace {
     /// 1-based line in the file.
     pub line: usize,
-    /// The statement's first line, shortened.
+    /// The whole statement, as written (trimmed).
     pub sql: String,
     pub ms: u64,
     /// Rows the statement affected, where the server says.
@@ -280,9 +280,76 @@ pub struct StatementTrace {
     pub held_ms: u64,
     /// Tables whose storage was rewritten (a new relfilenode, a rebuilt InnoDB table).
     pub rewrote: Vec<String>,
+    /// Every lock the statement took itself (not those its transaction held from an earlier
+    /// statement), one per table or index, the most blocking first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub locks: Vec<TableLock>,
+    /// How long the statement would have waited for a lock before giving up: the session's
+    /// `lock_timeout`, where one was set (PostgreSQL).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lock_timeout_ms: Option<u64>,
+}
+
+/// One lock a statement took: on a table, or on an index of a table (`REINDEX` takes ACCESS
+/// EXCLUSIVE on the index and only SHARE on its table, and every query planned on the table
+/// must lock all its indexes).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct TableLock {
+    /// Qualified name of the table or index.
+    pub relation: String,
+    /// For an index: its table.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index_of: Option<String>,
+    /// The lock's name (PostgreSQL's mode, `metadata lock EXCLUSIVE` on MySQL).
+    pub lock: String,
+    /// What it blocks for other sessions' reads and writes of the table.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blocks: Option<String>,
+}
+
+impl TableLock {
+    /// The table whose reads or writes the lock blocks.
+    pub fn table(&self) -> &str {
+        self.index_of.as_deref().unwrap_or(&self.relation)
+    }
+
+    /// `AccessExclusiveLock on index public.t_pkey of public.t, blocks reads and writes`.
+    pub fn describe(&self) -> String {
+        let on = match &self.index_of {
+            Some(table) => format!("index {} of {table}", self.relation),
+            None => self.relation.clone(),
+        };
+        let blocking = self
+            .blocks
+            .as_deref()
+            .map(|b| format!(", blocks {b}"))
+            .unwrap_or_default();
+        format!("{} on {on}{blocking}", self.lock)
+    }
 }
 
 impl StatementTrace {
+    /// The statement as a timeline shows it: all of it, trimmed of blank edges.
+    pub fn full(sql: &str) -> String {
+        sql.trim().to_string()
+    }
+
+    /// Every lock the statement took, in words: one per table or index; the strongest alone
+    /// when the engine names only that one.
+    pub fn lock_text(&self) -> Option<String> {
+        if !self.locks.is_empty() {
+            let all: Vec<String> = self.locks.iter().map(TableLock::describe).collect();
+            return Some(all.join("; "));
+        }
+        let (lock, on) = (self.lock.as_ref()?, self.lock_on.as_ref()?);
+        let blocking = self
+            .blocks
+            .as_deref()
+            .map(|b| format!(", blocks {b}"))
+            .unwrap_or_default();
+        Some(format!("{lock} on {on}{blocking}"))
+    }
+
     /// A statement's first line, at most 100 characters, as the timeline shows it.
     pub fn headline(sql: &str) -> String {
         let first = sql.trim().lines().next().unwrap_or("").trim();
@@ -332,6 +399,10 @@ pub struct DataChange {
     /// Columns that came back under a new name with the same values: old name → new name.
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub columns_renamed: std::collections::BTreeMap<String, String>,
+    /// The table came back under this name with every row and value (a rename): nothing was
+    /// dropped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub renamed_to: Option<String>,
 }
 
 /// One table copied by `mask`.

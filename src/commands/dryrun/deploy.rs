@@ -16,7 +16,7 @@ use crate::migrations::tracking::{self, History};
 use crate::migrations::{Migration, display_path};
 use crate::report::{
     self, DataChange, Finding, FindingKind, MigrationResult, MigrationStatus, Severity,
-    StatementTrace, TimelineEntry, plural,
+    StatementTrace, TableLock, TimelineEntry, plural,
 };
 use crate::roundtrip::{self, Down, Judge, Step, finding};
 use crate::schema::SchemaSnapshot;
@@ -37,6 +37,9 @@ struct Before {
     hashed: usize,
     data: DataFingerprint,
     checks: BTreeMap<String, CheckOutcome>,
+    /// Rows per table (qualified) of the tables hashed: what a lock on one of them stands in
+    /// front of. Others are counted when a statement locks them against reads.
+    rows: BTreeMap<String, i64>,
 }
 
 /// What applying the pending ups did.
@@ -73,14 +76,16 @@ pub(super) async fn deploy(
         phase.elapsed().as_millis()
     );
     let phase = Instant::now();
-    let deployed = d.apply_pending(&history.pending, progress).await?;
+    let deployed = d.apply_pending(&history.pending, &before, progress).await?;
     crate::debug!(
         "pending migrations applied: {} ms",
         phase.elapsed().as_millis()
     );
     let phase = Instant::now();
     progress.status("comparing data and running checks…");
-    let (after_schema, data_changes) = d.after(&before, &history.pending).await?;
+    let (after_schema, data_changes) = d
+        .after(&before, &history.pending, &deployed.timeline)
+        .await?;
     d.checks_after(&before.checks).await?;
     crate::debug!("state after: {} ms", phase.elapsed().as_millis());
     if roundtrip && !deployed.failed {
@@ -197,12 +202,18 @@ impl Deploy<'_> {
         let capture = self.settings.row_diff || roundtrip;
         let data = self.db.fingerprint(&hashed, capture).await?;
         let checks = run_checks(self.db, &self.settings.checks).await?;
+        let rows = data
+            .tables
+            .iter()
+            .map(|(table, f)| (table.clone(), f.rows))
+            .collect();
         Ok(Before {
             hashed: hashed.data_tables().count(),
             schema,
             writes,
             data,
             checks,
+            rows,
         })
     }
 
@@ -211,9 +222,11 @@ impl Deploy<'_> {
     async fn apply_pending(
         &mut self,
         pending: &[usize],
+        before: &Before,
         progress: &mut report::Progress,
     ) -> Result<Deployed> {
         let mut out = Deployed::default();
+        let mut rows = before.rows.clone();
         let list = self.list;
         for (n, &i) in pending.iter().enumerate() {
             let m = &list[i];
@@ -243,7 +256,8 @@ impl Deploy<'_> {
                 Some(refused) => (refused, Vec::new()),
                 None => self.db.apply_traced(&m.up).await?,
             };
-            self.lock_risks(m, &traces);
+            count_locked(self.db, &before.schema, &traces, &mut rows).await;
+            self.lock_risks(m, &traces, &rows);
             let status = match applied {
                 Applied::Done { .. } => {
                     out.done.push(i);
@@ -278,32 +292,89 @@ impl Deploy<'_> {
         Ok(out)
     }
 
-    /// A `lock_risk` for every statement that held a blocking lock at least the threshold.
-    fn lock_risks(&mut self, m: &Migration, traces: &[StatementTrace]) {
+    /// A `lock_risk` for every statement that held a blocking lock at least the threshold,
+    /// and for every one that locked out reads and writes of a table with rows however
+    /// briefly: such a lock waits behind every running query on the table, and every query
+    /// after it waits behind it.
+    fn lock_risks(
+        &mut self,
+        m: &Migration,
+        traces: &[StatementTrace],
+        rows: &BTreeMap<String, i64>,
+    ) {
         let threshold = self.settings.threshold;
         let file = display_path(&m.up.path);
         for t in traces {
-            let Some(blocks) = &t.blocks else { continue };
-            if Duration::from_millis(t.held_ms) < threshold {
-                continue;
-            }
-            let message = format!(
-                "`{}` held {} on {} for {} ms, blocking {blocks}",
-                t.sql,
-                t.lock.as_deref().unwrap_or("a lock"),
-                t.lock_on.as_deref().unwrap_or("a table"),
-                t.held_ms
-            );
-            self.findings.push(
-                finding(FindingKind::LockRisk, m, message)
-                    .at(&file, Some(t.line))
-                    .detail("lock", t.lock.clone().unwrap_or_default())
-                    .detail("relation", t.lock_on.clone().unwrap_or_default())
+            let locks = locks_of(t);
+            let tables: Vec<String> = tables_locked(&locks);
+            let head = StatementTrace::headline(&t.sql);
+            let also = |first: &TableLock| {
+                let rest: Vec<String> = locks
+                    .iter()
+                    .filter(|l| *l != first)
+                    .map(TableLock::describe)
+                    .collect();
+                if rest.is_empty() {
+                    String::new()
+                } else {
+                    format!("; it also took {}", rest.join("; "))
+                }
+            };
+            let base = |f: Finding, lock: &TableLock| {
+                f.at(&file, Some(t.line))
+                    .detail("lock", lock.lock.clone())
+                    .detail("relation", lock.relation.clone())
+                    .detail("tables", tables.clone())
                     .detail("held_ms", t.held_ms)
                     .detail("statement_ms", t.ms)
                     .detail("rewrote", t.rewrote.clone())
-                    .detail("threshold_ms", threshold.as_millis() as u64),
-            );
+                    .detail("threshold_ms", threshold.as_millis() as u64)
+            };
+            let long = locks
+                .iter()
+                .find(|l| l.blocks.is_some())
+                .filter(|_| Duration::from_millis(t.held_ms) >= threshold);
+            if let Some(lock) = long {
+                let message = format!(
+                    "`{head}` held {} on {} for {} ms, blocking {}{}",
+                    lock.lock,
+                    on(lock),
+                    t.held_ms,
+                    lock.blocks.as_deref().unwrap_or_default(),
+                    also(lock)
+                );
+                let mut f = base(finding(FindingKind::LockRisk, m, message), lock);
+                if let Some(n) = rows.get(lock.table()) {
+                    f = f.detail("rows", *n);
+                }
+                self.findings.push(f);
+                continue;
+            }
+            let exclusive = locks.iter().find_map(|l| {
+                let n = *rows.get(l.table())?;
+                (l.blocks.as_deref() == Some("reads and writes") && n > 0).then_some((l, n))
+            });
+            if let Some((lock, n)) = exclusive {
+                let bounded = t
+                    .lock_timeout_ms
+                    .map(|ms| format!(" (for at most its lock_timeout of {ms} ms, then it fails)"))
+                    .unwrap_or_default();
+                let message = format!(
+                    "`{head}` took {} on {} ({} in it), which blocks reads and writes: held {} ms here, but in production it first waits behind every running query on the table{bounded}, and every query after it waits too{}",
+                    lock.lock,
+                    on(lock),
+                    plural(n, "row"),
+                    t.held_ms,
+                    also(lock)
+                );
+                self.findings.push(
+                    base(finding(FindingKind::LockRisk, m, message), lock)
+                        .severity(Severity::Warning)
+                        .detail("rows", n)
+                        .detail("queues_behind_reads", true)
+                        .detail("lock_timeout_ms", t.lock_timeout_ms),
+                );
+            }
         }
     }
 
@@ -313,6 +384,7 @@ impl Deploy<'_> {
         &mut self,
         before: &Before,
         pending: &[usize],
+        timeline: &[TimelineEntry],
     ) -> Result<(SchemaSnapshot, Vec<DataChange>)> {
         let schema = self.db.schema().await?;
         let data = self
@@ -329,6 +401,7 @@ impl Deploy<'_> {
         let locate = Locate {
             list: self.list,
             pending,
+            timeline,
         };
         for change in &changes {
             self.findings
@@ -498,21 +571,95 @@ fn violated(check: &Check, rows: i64, sample: &[String], already: bool) -> Findi
 struct Locate<'a> {
     list: &'a [Migration],
     pending: &'a [usize],
+    /// The statements that ran and what they locked: a table no statement names (a cascade,
+    /// a `DROP SCHEMA`) was changed by the one that locked it hardest.
+    timeline: &'a [TimelineEntry],
 }
 
 impl Locate<'_> {
-    fn place(&self, f: Finding, table: &str, column: Option<&str>) -> Finding {
+    /// The statement that did it: the first pending one naming the table (and column) with
+    /// one of `verbs` (`drop`, `delete`, `type`), else the first naming them, else the one
+    /// that locked the table hardest.
+    fn place(&self, f: Finding, table: &str, column: Option<&str>, verbs: &[&str]) -> Finding {
         let plain = table.rsplit('.').next().unwrap_or(table);
         let words: Vec<&str> = std::iter::once(plain).chain(column).collect();
-        for &i in self.pending {
-            let m = &self.list[i];
-            if let Some(line) = m.up.line_mentioning(&words) {
-                return f
-                    .migration(&m.version, &m.name)
-                    .at(&display_path(&m.up.path), Some(line));
+        let doing = |m: &Migration| m.up.line_only_doing(&words, verbs);
+        let naming = |m: &Migration| m.up.line_mentioning(&words);
+        for find in [&doing as &dyn Fn(&Migration) -> Option<usize>, &naming] {
+            for &i in self.pending {
+                let m = &self.list[i];
+                if let Some(line) = find(m) {
+                    return f
+                        .migration(&m.version, &m.name)
+                        .at(&display_path(&m.up.path), Some(line));
+                }
             }
         }
-        f
+        let mut hardest: Option<(usize, &TimelineEntry, &StatementTrace)> = None;
+        for entry in self.timeline {
+            for s in &entry.statements {
+                let weight = locks_of(s)
+                    .iter()
+                    .filter(|l| l.table() == table)
+                    .map(|l| 1 + blocking(l))
+                    .max();
+                if let Some(w) = weight
+                    && hardest.is_none_or(|(best, _, _)| w > best)
+                {
+                    hardest = Some((w, entry, s));
+                }
+            }
+        }
+        match hardest {
+            Some((_, entry, s)) => f
+                .migration(&entry.migration, &entry.migration_name)
+                .at(std::path::Path::new(&entry.file), Some(s.line)),
+            None => f,
+        }
+    }
+}
+
+/// Every lock of a statement: the list an engine gives, else its strongest lock alone.
+fn locks_of(t: &StatementTrace) -> Vec<TableLock> {
+    if !t.locks.is_empty() {
+        return t.locks.clone();
+    }
+    match (&t.lock, &t.lock_on) {
+        (Some(lock), Some(on)) => vec![TableLock {
+            relation: on.clone(),
+            index_of: None,
+            lock: lock.clone(),
+            blocks: t.blocks.clone(),
+        }],
+        _ => Vec::new(),
+    }
+}
+
+/// The tables a statement's locks are on (an index's table for an index), each once.
+fn tables_locked(locks: &[TableLock]) -> Vec<String> {
+    let mut tables: Vec<String> = Vec::new();
+    for l in locks {
+        if !tables.iter().any(|t| t == l.table()) {
+            tables.push(l.table().to_string());
+        }
+    }
+    tables
+}
+
+/// `public.t`, or `index public.t_pkey of public.t`.
+fn on(lock: &TableLock) -> String {
+    match &lock.index_of {
+        Some(table) => format!("index {} of {table}", lock.relation),
+        None => lock.relation.clone(),
+    }
+}
+
+/// 2 for a lock that blocks reads and writes, 1 for writes, 0 for neither.
+fn blocking(lock: &TableLock) -> usize {
+    match lock.blocks.as_deref() {
+        Some("reads and writes") => 2,
+        Some(_) => 1,
+        None => 0,
     }
 }
 
@@ -574,7 +721,12 @@ fn type_changes(
             .detail("type_before", old.data_type.clone())
             .detail("type_after", new.data_type.clone())
             .detail("values_changed", count);
-        out.push(locate.place(f, &change.table, Some(column)));
+        out.push(locate.place(
+            f,
+            &change.table,
+            Some(column),
+            &["type", "modify", "change"],
+        ));
     }
     out
 }
@@ -612,11 +764,12 @@ fn removals(change: &DataChange, locate: &Locate<'_>) -> Option<Finding> {
     let f = Finding::new(FindingKind::DestructiveChange, message)
         .direction(report::Direction::Up)
         .object(table.clone(), Some(plain), None);
-    Some(locate.place(
-        f,
-        table,
-        change.columns_dropped.keys().next().map(String::as_str),
-    ))
+    let column = change.columns_dropped.keys().next().map(String::as_str);
+    let verbs: &[&str] = match (change.rows_after, column) {
+        (None, _) | (_, Some(_)) => &["drop"],
+        _ => &["delete", "truncate"],
+    };
+    Some(locate.place(f, table, column, verbs))
 }
 
 /// What the pending migrations (and, with `--roundtrip`, their downs) may write; anything when
@@ -655,6 +808,68 @@ async fn may_write(
     Ok(found.unless(writes::event_triggers(count)))
 }
 
+/// Counts the rows of every table a statement locked against reads and writes whose rows are
+/// not known yet (tables the deploy cannot write, so not hashed: their rows are the
+/// snapshot's). A count that fails leaves the table out.
+async fn count_locked(
+    db: &mut dyn Engine,
+    schema: &SchemaSnapshot,
+    traces: &[StatementTrace],
+    rows: &mut BTreeMap<String, i64>,
+) {
+    let Some(dialect) = db.rows().map(|r| r.dialect()) else {
+        return;
+    };
+    for lock in traces.iter().flat_map(locks_of) {
+        if lock.blocks.as_deref() != Some("reads and writes") || rows.contains_key(lock.table()) {
+            continue;
+        }
+        let Some(table) = schema.tables.get(lock.table()) else {
+            continue;
+        };
+        let count = match dialect {
+            crate::sql::Dialect::Postgres => "count(*)::text",
+            crate::sql::Dialect::MySql => "CAST(COUNT(*) AS CHAR)",
+        };
+        let sql = format!(
+            "SELECT {count} FROM {}",
+            crate::sql::qualified(dialect, &table.schema, &table.name)
+        );
+        let n = db
+            .query_rows(&sql)
+            .await
+            .ok()
+            .flatten()
+            .and_then(|r| r.first().and_then(|r| r.first().cloned().flatten()))
+            .and_then(|n| n.parse().ok());
+        if let Some(n) = n {
+            rows.insert(lock.table().to_string(), n);
+        }
+    }
+}
+
+/// Tables the deploy renamed: one gone and one new with the same rows and the same values in
+/// every column it had (the new one may have more columns): old name → new name.
+fn renamed_tables(before: &DataFingerprint, after: &DataFingerprint) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for (old, b) in &before.tables {
+        if after.tables.contains_key(old) || b.rows == 0 || b.columns.is_empty() {
+            continue;
+        }
+        let same = |(new, a): &(&String, &crate::data::TableFingerprint)| {
+            !before.tables.contains_key(*new)
+                && !out.values().any(|n| n == *new)
+                && a.rows == b.rows
+                && b.columns.iter().all(|(c, f)| a.columns.get(c) == Some(f))
+                && (a.columns.len() > b.columns.len() || a.row_sum == b.row_sum)
+        };
+        if let Some((new, _)) = after.tables.iter().find(same) {
+            out.insert(old.clone(), new.clone());
+        }
+    }
+    out
+}
+
 /// Per table whose data changed: rows before and after, and, row by row where the rows were
 /// captured before the deploy, rows added and removed and values changed per column.
 async fn summarise(
@@ -664,11 +879,23 @@ async fn summarise(
     row_diff: bool,
 ) -> Result<Vec<DataChange>> {
     let mut out = Vec::new();
+    let renamed = renamed_tables(before, after);
     for (table, change) in compare(before, after) {
         let mut row = DataChange {
             table: table.clone(),
             ..DataChange::default()
         };
+        if renamed.values().any(|new| *new == table) {
+            continue;
+        }
+        if let Some(new) = renamed.get(&table) {
+            // Every row and value is there under the new name: nothing was dropped.
+            row.rows_before = before.tables.get(&table).map(|t| t.rows);
+            row.rows_after = row.rows_before;
+            row.renamed_to = Some(new.clone());
+            out.push(row);
+            continue;
+        }
         let changed_columns = match change {
             TableChange::Appeared { rows: 0 } => continue,
             TableChange::Appeared { rows } => {

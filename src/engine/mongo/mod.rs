@@ -319,7 +319,7 @@ impl Engine for Mongo {
             let reply = self.run(command, admin).await;
             let mut trace = StatementTrace {
                 line: statement.line,
-                sql: StatementTrace::headline(&statement.sql),
+                sql: StatementTrace::full(&statement.sql),
                 ms: began.elapsed().as_millis() as u64,
                 ..StatementTrace::default()
             };

@@ -17,6 +17,7 @@ use crate::engine::sql_common::{LockWatch, failure, lost_connection, watched};
 use crate::engine::{Applied, ReadQuery, StatementTrace};
 use crate::error::Context;
 use crate::migrations::{Script, Statement};
+use crate::report::TableLock;
 use crate::sandbox::{find_program, run_tool};
 use crate::schema::{ColumnKind, Table};
 use crate::sql::mysql::ident;
@@ -293,11 +294,13 @@ async fn mdl_held(watcher: &mut MySqlConnection, thread: u64) -> Vec<(String, St
     .collect()
 }
 
-/// The metadata locks the migrating session holds, as performance_schema shows them to
-/// another session: the strongest type seen per table while a statement runs.
+/// The metadata locks the migrating session takes, as performance_schema shows them to
+/// another session: the strongest type seen per table while a statement runs, beyond what the
+/// session already held when it started (an open transaction keeps an earlier statement's).
 struct MetadataLocks<'a> {
     watcher: &'a mut MySqlConnection,
     thread: u64,
+    before: BTreeMap<String, String>,
     seen: BTreeMap<String, String>,
 }
 
@@ -305,11 +308,9 @@ struct MetadataLocks<'a> {
 impl LockWatch for MetadataLocks<'_> {
     async fn look(&mut self) -> Result<()> {
         for (table, kind) in mdl_held(self.watcher, self.thread).await {
-            if self
-                .seen
-                .get(&table)
-                .is_none_or(|k| mdl_rank(&kind) > mdl_rank(k))
-            {
+            let beyond =
+                |other: Option<&String>| other.is_none_or(|k| mdl_rank(&kind) > mdl_rank(k));
+            if beyond(self.before.get(&table)) && beyond(self.seen.get(&table)) {
                 self.seen.insert(table, kind);
             }
         }
@@ -318,14 +319,27 @@ impl LockWatch for MetadataLocks<'_> {
 }
 
 impl MetadataLocks<'_> {
-    /// The strongest lock seen on a user table: table and lock type.
-    fn strongest(self) -> Option<(String, String)> {
-        self.seen
+    async fn start<'a>(watcher: &'a mut MySqlConnection, thread: u64) -> MetadataLocks<'a> {
+        let before = mdl_held(watcher, thread).await.into_iter().collect();
+        MetadataLocks {
+            watcher,
+            thread,
+            before,
+            seen: BTreeMap::new(),
+        }
+    }
+
+    /// Every metadata lock seen on a user table, the strongest first: table and lock type.
+    fn taken(self) -> Vec<(String, String)> {
+        let mut all: Vec<(String, String)> = self
+            .seen
             .into_iter()
             .filter(|(table, _)| {
                 !table.starts_with("performance_schema.") && !table.starts_with("mysql.")
             })
-            .max_by_key(|(_, kind)| mdl_rank(kind))
+            .collect();
+        all.sort_by(|a, b| mdl_rank(&b.1).cmp(&mdl_rank(&a.1)).then(a.0.cmp(&b.0)));
+        all
     }
 }
 
@@ -347,11 +361,10 @@ pub async fn apply_traced(
     let mut traces = Vec::new();
     for statement in &script.statements {
         crate::activity::statement(&script.path, statement.line, &statement.sql);
-        let watch = thread.map(|thread| MetadataLocks {
-            watcher: &mut *watcher,
-            thread,
-            seen: BTreeMap::new(),
-        });
+        let watch = match thread {
+            Some(thread) => Some(MetadataLocks::start(&mut *watcher, thread).await),
+            None => None,
+        };
         let (trace, error) = trace_statement(conn, watch, statement).await?;
         if let Some(e) = error {
             let ms = started.elapsed().as_millis() as u64;
@@ -378,11 +391,19 @@ async fn trace_statement(
     let looking = watch.as_mut().map(|w| w as &mut dyn LockWatch);
     let running = execute_alter_aware(&mut *conn, &statement.sql);
     let (result, algorithm) = watched(running, MDL_POLL, looking).await?;
-    let metadata_lock = watch.and_then(MetadataLocks::strongest);
     let ms = t0.elapsed().as_millis() as u64;
+    if result.is_ok()
+        && let Some(w) = watch.as_mut()
+    {
+        // What an open transaction or LOCK TABLES still holds is this statement's, even when
+        // it finished before the first look.
+        w.look().await?;
+    }
+    let metadata_locks = watch.map(MetadataLocks::taken).unwrap_or_default();
+    let metadata_lock = metadata_locks.first().cloned();
     let mut trace = StatementTrace {
         line: statement.line,
-        sql: StatementTrace::headline(&statement.sql),
+        sql: StatementTrace::full(&statement.sql),
         ms,
         ..StatementTrace::default()
     };
@@ -405,7 +426,17 @@ async fn trace_statement(
             .or_else(|| altered_table(&statement.sql))
             .or_else(|| indexed_table(&statement.sql))
     });
+    let by_algorithm = lock
+        .clone()
+        .zip(lock_on.clone())
+        .map(|(lock, on)| TableLock {
+            relation: on,
+            index_of: None,
+            lock,
+            blocks: blocks.clone(),
+        });
     let (lock, lock_on, blocks) = with_metadata_lock(metadata_lock, (lock, lock_on, blocks));
+    trace.locks = locks_taken(by_algorithm, &metadata_locks);
     trace.rows = Some(done.rows_affected());
     trace.lock = lock;
     trace.lock_on = lock_on;
@@ -451,6 +482,46 @@ fn with_metadata_lock(seen: Option<(String, String)>, algorithm: LockSummary) ->
         None => format!("metadata lock {kind}"),
     };
     (Some(text), lock_on.or(Some(table)), stronger)
+}
+
+/// Every table a statement locked: the algorithm's table (the metadata lock on it added),
+/// then each other table's metadata lock, the most blocking first.
+fn locks_taken(algorithm: Option<TableLock>, metadata: &[(String, String)]) -> Vec<TableLock> {
+    let plain = |t: &str| t.rsplit('.').next().unwrap_or(t).to_string();
+    let mut locks: Vec<TableLock> = Vec::new();
+    if let Some(mut first) = algorithm {
+        if let Some((table, kind)) = metadata
+            .iter()
+            .find(|(t, _)| plain(t) == plain(&first.relation))
+        {
+            let (lock, on, blocks) = with_metadata_lock(
+                Some((table.clone(), kind.clone())),
+                (Some(first.lock.clone()), None, first.blocks.clone()),
+            );
+            first.lock = lock.unwrap_or_default();
+            first.relation = on.unwrap_or(first.relation);
+            first.blocks = blocks;
+        }
+        locks.push(first);
+    }
+    for (table, kind) in metadata {
+        if locks.iter().any(|l| plain(&l.relation) == plain(table)) {
+            continue;
+        }
+        locks.push(TableLock {
+            relation: table.clone(),
+            index_of: None,
+            lock: format!("metadata lock {kind}"),
+            blocks: mdl_blocks(kind).map(str::to_string),
+        });
+    }
+    let weight = |b: &Option<String>| match b.as_deref() {
+        Some("reads and writes") => 2,
+        Some(_) => 1,
+        None => 0,
+    };
+    locks.sort_by_key(|l| std::cmp::Reverse(weight(&l.blocks)));
+    locks
 }
 
 /// How an `ALTER TABLE` ran.

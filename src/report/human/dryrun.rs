@@ -53,20 +53,30 @@ fn write_migration(out: &mut String, entry: &TimelineEntry) {
     );
     for s in &entry.statements {
         let notes = notes(s);
+        // The whole statement: its later lines under its first.
+        let sql = s
+            .sql
+            .trim()
+            .lines()
+            .collect::<Vec<_>>()
+            .join(&format!("\n{INDENT}"));
         let _ = writeln!(
             out,
             "    line {:<4} {:>7} ms  {}{}",
             s.line,
             s.ms,
-            s.sql,
+            sql,
             if notes.is_empty() {
                 String::new()
             } else {
-                format!("\n                          {}", notes.join(" · "))
+                format!("\n{INDENT}{}", notes.join(" · "))
             }
         );
     }
 }
+
+/// Where a statement's text and notes start under `    line N    12 ms  `.
+const INDENT: &str = "                          ";
 
 /// How many tables were compared (only after a deploy), then a line per table whose data
 /// changed.

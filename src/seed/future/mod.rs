@@ -32,6 +32,11 @@ pub struct Demands {
     tables: BTreeMap<String, TableDemands>,
     /// Constraints added `NOT VALID` and validated later: their demands count.
     validated: BTreeSet<String>,
+    /// Unique indexes a later `ADD CONSTRAINT … PRIMARY KEY USING INDEX` turns into a primary
+    /// key (true) or `UNIQUE USING INDEX` into a constraint (false), by index name: when the
+    /// index is built (often `CONCURRENTLY`, earlier), its columns must also be NOT NULL for
+    /// a primary key.
+    promoted: BTreeMap<String, bool>,
 }
 
 /// What later migrations demand of one table's existing columns.
@@ -79,6 +84,7 @@ impl Demands {
             dialect,
             tables: BTreeMap::new(),
             validated: BTreeSet::new(),
+            promoted: BTreeMap::new(),
         }
     }
 

@@ -95,8 +95,19 @@ impl Demands {
     }
 
     fn unique_index(&mut self, index: &CreateIndex) {
-        if let Some(table) = self.table_name(&index.table_name) {
-            self.unique_columns(&table, &index.columns);
+        let Some(table) = self.table_name(&index.table_name) else {
+            return;
+        };
+        self.unique_columns(&table, &index.columns);
+        let name = index.name.as_ref().and_then(|n| self.table_name(n));
+        if name.is_some_and(|n| self.promoted.get(&n) == Some(&true)) {
+            // A later PRIMARY KEY USING INDEX sets its columns NOT NULL.
+            let columns: Vec<String> = index
+                .columns
+                .iter()
+                .filter_map(|c| self.key_part(&c.column.expr).map(|(c, _)| c))
+                .collect();
+            self.entry(&table).not_null.extend(columns);
         }
     }
 
@@ -302,6 +313,14 @@ impl Demands {
                     parent_columns: fk.referred_columns.iter().map(|c| self.name(c)).collect(),
                 };
                 self.entry(table).foreign_keys.insert(0, key);
+            }
+            TableConstraint::PrimaryKeyUsingIndex(promoted) => {
+                let index = self.name(&promoted.index_name);
+                self.promoted.insert(index, true);
+            }
+            TableConstraint::UniqueUsingIndex(promoted) => {
+                let index = self.name(&promoted.index_name);
+                self.promoted.entry(index).or_insert(false);
             }
             TableConstraint::Check(check) if check.enforced != Some(false) => {
                 let definition = format!("CHECK ({})", check.expr);

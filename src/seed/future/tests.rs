@@ -192,6 +192,33 @@ fn not_valid_constraints_count_only_once_validated() {
 }
 
 #[test]
+fn foreign_keys_added_not_valid_count_once_validated() {
+    let d = pg(&[
+        "CREATE TABLE users (id int PRIMARY KEY); CREATE TABLE emails (id int, user_id int, other_id int)",
+        "ALTER TABLE \"emails\" ADD CONSTRAINT \"fk_user\" FOREIGN KEY (user_id) REFERENCES users (id) NOT VALID; \
+         ALTER TABLE emails ADD CONSTRAINT fk_other FOREIGN KEY (other_id) REFERENCES users (id) NOT VALID",
+        "ALTER TABLE emails VALIDATE CONSTRAINT fk_user",
+    ]);
+    let keys = &d[1].table("emails").unwrap().foreign_keys;
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert_eq!(keys[0].columns, strings(&["user_id"]));
+}
+
+#[test]
+fn unique_indexes_promoted_to_constraints_later_are_keys_and_primary_keys_not_null() {
+    let d = pg(&[
+        "CREATE TABLE d (code int, name text, slug text)",
+        "CREATE UNIQUE INDEX CONCURRENTLY d_code_idx ON d (code)",
+        "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS d_slug_idx ON d (slug)",
+        "ALTER TABLE d ADD CONSTRAINT d_pkey PRIMARY KEY USING INDEX d_code_idx; \
+         ALTER TABLE d ADD CONSTRAINT d_slug_key UNIQUE USING INDEX d_slug_idx",
+    ]);
+    let t = d[1].table("d").unwrap();
+    assert_eq!(t.unique, vec![strings(&["code"]), strings(&["slug"])]);
+    assert_eq!(t.not_null, ["code".to_string()].into());
+}
+
+#[test]
 fn columns_added_later_and_unreadable_statements_demand_nothing() {
     let d = pg(&[
         "CREATE TABLE t (id int, old_code text)",
