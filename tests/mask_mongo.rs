@@ -515,6 +515,46 @@ fn mongo_detect_strict_and_the_detected_rules_by_default() {
     );
     assert!(s.collections("strict").is_empty(), "nothing written");
 
+    // Bad input: a rule for a collection the source lacks (its line), a subset.
+    std::fs::write(
+        &rules,
+        "[users.email]\ntransform = \"email\"\n\n[clients.email]\ntransform = \"email\"\n",
+    )
+    .unwrap();
+    let run = mask(
+        Some(KEY),
+        &[
+            "--from",
+            &s.url("app"),
+            "--rules",
+            rules.to_str().unwrap(),
+            "--to",
+            &s.url("bad"),
+        ],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("rules.toml:4"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("no collection for the rule [clients.email]"),
+        "{}",
+        run.stderr
+    );
+    let run = mask(
+        Some(KEY),
+        &[
+            "--from",
+            &s.url("app"),
+            "--subset",
+            "users:10%",
+            "--to",
+            &s.url("bad"),
+        ],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("--subset"), "{}", run.stderr);
+    assert!(s.collections("bad").is_empty(), "nothing written");
+
     // No rules at all: the detected ones apply, and nothing personal is copied.
     let run = mask(
         Some(KEY),

@@ -203,8 +203,18 @@ async fn with_source(
     if !args.strict && !args.allow_unmasked {
         // A column that looks personal is never copied as it is: without a rule of the
         // user's, the rule `--detect` suggests applies.
-        let missing: BTreeMap<(String, String), Evidence> = mask::unmasked(&plan, &evidence)
+        // Foreign key columns follow their parent (or stay as it does): a rule of their own
+        // would break the key.
+        let in_key = |table: &str, column: &str| {
+            schema.tables.get(table).is_some_and(|t| {
+                t.foreign_keys
+                    .iter()
+                    .any(|fk| fk.columns.iter().any(|c| c == column))
+            })
+        };
+        let missing: BTreeMap<(String, String), Evidence> = mask::unmasked(&plan, rules, &evidence)
             .into_iter()
+            .filter(|((t, c), _)| !in_key(t, c))
             .map(|(k, e)| (k.clone(), e.clone()))
             .collect();
         if !missing.is_empty() {
@@ -237,7 +247,7 @@ async fn with_source(
         }
     }
     findings.extend(
-        mask::unmasked(&plan, &evidence)
+        mask::unmasked(&plan, rules, &evidence)
             .into_iter()
             .map(|((table, column), evidence)| unmasked_finding(table, column, evidence, severity)),
     );

@@ -33,6 +33,12 @@ pub async fn run(
     server: StartOptions,
     progress: &mut report::Progress,
 ) -> Result<Outcome> {
+    if let Some(subset) = args.subset.first() {
+        return Err(Error::input(format!(
+            "--subset {subset:?}: subsets follow foreign keys of SQL tables; {} has none",
+            spec.display
+        )));
+    }
     let archive = !args.from.contains("://");
     let source_options = if archive {
         let path = Path::new(&args.from);
@@ -298,7 +304,7 @@ async fn fill(
     source: &mut dyn Engine,
     target: &mut dyn Engine,
     defs: &[CollectionDef],
-    mut masker: DocumentMasker<'_>,
+    masker: DocumentMasker<'_>,
     args: &MaskArgs,
     progress: &mut report::Progress,
 ) -> Result<Vec<TableCopy>> {
@@ -313,6 +319,34 @@ async fn fill(
             names.join(", ")
         )));
     }
+    let mut created = Vec::new();
+    let filled = copy_all(from, to, defs, masker, progress, &mut created).await;
+    let filled = match filled {
+        Ok(tables) => match &args.out {
+            Some(out) => {
+                progress.status("writing the archive…");
+                to.dump(out).await.map(|()| tables)
+            }
+            None => Ok(tables),
+        },
+        Err(e) => Err(e),
+    };
+    if filled.is_err() {
+        // What was created goes again: the target is as empty as it was.
+        let _ = to.drop_collections(&created).await;
+    }
+    filled
+}
+
+/// Masks every collection into `to`, noting in `created` what it made.
+async fn copy_all(
+    from: &mut dyn DocumentStore,
+    to: &mut dyn DocumentStore,
+    defs: &[CollectionDef],
+    mut masker: DocumentMasker<'_>,
+    progress: &mut report::Progress,
+    created: &mut Vec<String>,
+) -> Result<Vec<TableCopy>> {
     // Ids first, so that references anywhere follow a masked `_id`; then, for `scrub`, the
     // values masked fields hold, to replace them inside free text.
     for def in defs.iter().filter(|d| !d.view) {
@@ -335,6 +369,7 @@ async fn fill(
         let started = Instant::now();
         progress.status(&format!("masking {}…", def.name));
         to.create(def, false).await?;
+        created.push(def.name.clone());
         let (tx, mut rx) = mpsc::channel::<Vec<Document>>(2);
         let name = def.name.clone();
         let masker = &mut masker;
@@ -378,10 +413,7 @@ async fn fill(
     }
     for def in defs.iter().filter(|d| d.view) {
         to.create(def, false).await?;
-    }
-    if let Some(out) = &args.out {
-        progress.status("writing the archive…");
-        to.dump(out).await?;
+        created.push(def.name.clone());
     }
     Ok(tables)
 }

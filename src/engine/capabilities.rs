@@ -186,6 +186,10 @@ pub trait DocumentStore: Send {
     /// its indexes but `_id`'s (after its documents are in: cheaper).
     async fn create(&mut self, def: &CollectionDef, indexes: bool) -> Result<()>;
 
+    /// Drops `names` (collections or views), so that a failed `mask` leaves its target as
+    /// empty as it found it.
+    async fn drop_collections(&mut self, names: &[String]) -> Result<()>;
+
     /// Writes the whole database to `path` as a `mongodump --archive` file (gzipped when the
     /// name ends in `.gz`), which `mongorestore --archive` and `driftless` read.
     async fn dump(&mut self, path: &Path) -> Result<()>;

@@ -412,9 +412,11 @@ fn template_columns(template: &str) -> Vec<String> {
     out
 }
 
-/// Columns that look personal and are copied as they are.
+/// Columns that look personal and are copied as they are without a rule saying so (an
+/// explicit `keep` is the user's decision).
 pub fn unmasked<'a>(
     plan: &MaskPlan,
+    rules: &Rules,
     evidence: &'a BTreeMap<(String, String), Evidence>,
 ) -> Vec<(&'a (String, String), &'a Evidence)> {
     evidence
@@ -422,6 +424,7 @@ pub fn unmasked<'a>(
         .filter(|((table, column), _)| {
             plan.tables.iter().any(|t| {
                 t.table.qualified() == *table
+                    && rules.get(&t.table.schema, &t.table.name, column).is_none()
                     && t.columns
                         .iter()
                         .position(|c| c == column)

@@ -664,6 +664,17 @@ impl DocumentStore for Mongo {
             })
     }
 
+    async fn drop_collections(&mut self, names: &[String]) -> Result<()> {
+        for name in names {
+            self.db
+                .collection::<Document>(name)
+                .drop()
+                .await
+                .context(|| format!("cannot drop {name}"))?;
+        }
+        Ok(())
+    }
+
     async fn dump(&mut self, path: &std::path::Path) -> Result<()> {
         let defs = self.definitions().await?;
         archive::write(&self.db, &defs, &self.version, path).await
