@@ -311,9 +311,41 @@ fn checks_the_copy(s: &Server, db: &str) {
         );
     }
     assert_eq!(orders[0].get_f64("total").unwrap(), 1.5);
-    // The free text kept its words, with the people replaced.
-    let notes = users[0].get_str("notes").unwrap();
-    assert!(notes.contains(" asked to be called on "), "{notes}");
+    // The free text kept its words, with every value replaced by what its own field became;
+    // the same email is the same masked email in both collections.
+    let mut consistent = 0;
+    for u in &users {
+        let profile = u.get_document("profile").unwrap();
+        let (first, last) = (
+            profile.get_str("firstName").unwrap(),
+            profile.get_str("lastName").unwrap(),
+        );
+        let phone = u.get_array("phones").unwrap()[0].as_str().unwrap();
+        let email = u.get_str("email").unwrap();
+        let notes = u.get_str("notes").unwrap();
+        if notes == format!("{first} {last} asked to be called on {phone} or mailed at {email}.") {
+            consistent += 1;
+        }
+    }
+    assert_eq!(consistent, USERS, "{}", users[0]);
+    for o in &orders {
+        let user = &users[o.get_i32("user_seq").unwrap() as usize - 1];
+        assert_eq!(o.get_str("contact_email"), user.get_str("email"));
+        let profile = user.get_document("profile").unwrap();
+        let note = o.get_array("items").unwrap()[0]
+            .as_document()
+            .unwrap()
+            .get_str("gift_note")
+            .unwrap();
+        assert_eq!(
+            note,
+            format!(
+                "For {} {}, with love",
+                profile.get_str("firstName").unwrap(),
+                profile.get_str("lastName").unwrap()
+            )
+        );
+    }
 }
 
 #[test]

@@ -102,6 +102,22 @@ async fn read_all(
     Ok(all)
 }
 
+/// Reads `collection` whole, batch by batch, handing each to `f`.
+async fn each_batch(
+    source: &mut dyn DocumentStore,
+    collection: &str,
+    mut f: impl FnMut(&[Document]),
+) -> Result<()> {
+    let (tx, mut rx) = mpsc::channel::<Vec<Document>>(2);
+    let consume = async {
+        while let Some(batch) = rx.recv().await {
+            f(&batch);
+        }
+    };
+    let (read, ()) = tokio::join!(source.read_documents(collection, None, tx), consume);
+    read.map(|_| ())
+}
+
 type FieldEvidence = BTreeMap<(String, String), Evidence>;
 
 /// Samples every collection and judges every field path.
@@ -351,16 +367,19 @@ async fn copy_all(
     // values masked fields hold, to replace them inside free text.
     for def in defs.iter().filter(|d| !d.view) {
         if masker.masks_ids(&def.name) {
-            let documents = read_all(from, &def.name, None).await?;
-            masker.add_ids(&def.name, &documents);
+            let name = def.name.clone();
+            each_batch(from, &def.name, |batch| masker.add_ids(&name, batch)).await?;
         }
     }
     if masker.scrubs() {
         progress.status("collecting the values masked fields hold…");
         let mut dictionary = Dictionary::default();
         for def in defs.iter().filter(|d| !d.view) {
-            let documents = read_all(from, &def.name, None).await?;
-            masker.learn(&def.name, &documents, &mut dictionary);
+            let name = def.name.clone();
+            each_batch(from, &def.name, |batch| {
+                masker.learn(&name, batch, &mut dictionary);
+            })
+            .await?;
         }
         masker.set_dictionary(dictionary);
     }

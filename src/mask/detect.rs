@@ -230,6 +230,8 @@ pub fn scan(text: &str) -> Vec<(std::ops::Range<usize>, PiiKind)> {
 pub struct Dictionary {
     /// Lower-case first word → (value, replacement), longest value first.
     by_word: HashMap<String, Vec<(String, String)>>,
+    /// Values that do not start with a word (phone numbers), by their exact text.
+    exact: HashMap<String, String>,
     len: usize,
 }
 
@@ -244,19 +246,33 @@ fn first_word(text: &str) -> &str {
 
 impl Dictionary {
     /// Whether a value is worth looking for in text: three characters or more, with a letter
-    /// or five digits (`42` or `7` would be found everywhere).
+    /// or five digits (`42` or `7` would be found everywhere); a phone number may start with
+    /// `+` or `(`.
     pub fn worth(value: &str) -> bool {
         let v = value.trim();
+        let digits = v.chars().filter(char::is_ascii_digit).count();
+        let start = v.chars().next();
         v.chars().count() >= 3
-            && v.chars().next().is_some_and(char::is_alphanumeric)
-            && (v.chars().any(char::is_alphabetic)
-                || v.chars().filter(char::is_ascii_digit).count() >= 5)
+            && (start.is_some_and(char::is_alphanumeric)
+                || (matches!(start, Some('+' | '(')) && digits >= 5))
+            && (v.chars().any(char::is_alphabetic) || digits >= 5)
     }
 
     /// Adds `value` (when [`Dictionary::worth`] finding) and its replacement.
     pub fn add(&mut self, value: &str, replacement: &str) {
         let value = value.trim();
         if !Dictionary::worth(value) {
+            return;
+        }
+        if !value.starts_with(char::is_alphanumeric) {
+            // `+1 555 …`: found as a whole by the scan of phone numbers, then looked up.
+            if self
+                .exact
+                .insert(value.to_string(), replacement.to_string())
+                .is_none()
+            {
+                self.len += 1;
+            }
             return;
         }
         let word = first_word(value).to_lowercase();
@@ -270,6 +286,11 @@ impl Dictionary {
             .unwrap_or(list.len());
         list.insert(at, (value.to_string(), replacement.to_string()));
         self.len += 1;
+    }
+
+    /// The replacement of a whole token found by [`scan`] (a phone number), if known.
+    pub fn exact(&self, token: &str) -> Option<&str> {
+        self.exact.get(token.trim()).map(String::as_str)
     }
 
     pub fn len(&self) -> usize {
@@ -473,7 +494,9 @@ mod tests {
         d.add("Müller7", "Schmidt");
         d.add("42", "x");
         d.add("jane@corp.io", "a.b@example.org");
-        assert_eq!(d.len(), 4, "`42` is too short to look for");
+        d.add("+1 555 123 4567", "(201) 555-0100");
+        assert_eq!(d.len(), 5, "`42` is too short to look for");
+        assert_eq!(d.exact("+1 555 123 4567"), Some("(201) 555-0100"));
         let text = "Annual call: ANN LEE, Ann and Müller7 (jane@corp.io); Annabel no.";
         let found: Vec<(&str, &str)> = d
             .find(text)

@@ -456,7 +456,8 @@ fn scrub(key: &MaskKey, domain: &str, value: &str, dictionary: Option<&Dictionar
     for (range, known, kind) in found {
         out.push_str(&value[at..range.start]);
         let token = &value[range.clone()];
-        let replacement = match (known, kind) {
+        let exact = dictionary.and_then(|d| d.exact(token));
+        let replacement = match (known.or(exact), kind) {
             (Some(to), _) => to.to_string(),
             (None, PiiKind::Email) => email(key, &email_domain, token.as_bytes(), token, false),
             (None, PiiKind::Secret) => "[redacted]".to_string(),
