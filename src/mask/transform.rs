@@ -652,6 +652,66 @@ mod tests {
     }
 
     #[test]
+    fn noise_and_hash_never_return_their_input() {
+        let k = key();
+        let days = mask(
+            ColumnKind::Date,
+            Transform::Noise {
+                relative: None,
+                absolute: None,
+                days: Some(180),
+            },
+        );
+        let hashed = mask(ColumnKind::Date, Transform::Hash);
+        let small = mask(
+            ColumnKind::Int {
+                bytes: 4,
+                unsigned: false,
+            },
+            Transform::Noise {
+                relative: Some(0.1),
+                absolute: None,
+                days: None,
+            },
+        );
+        for i in 0..2000 {
+            let date = values::format_date(-7000 + i * 3);
+            for m in [&days, &hashed] {
+                let out = m.apply(&k, &date, 0).unwrap();
+                assert_ne!(out, date, "{:?}", m.transform);
+            }
+            let moved = days.apply(&k, &date, 0).unwrap();
+            let (a, _) = parse_timestamp(&moved).unwrap();
+            let (b, _) = parse_timestamp(&date).unwrap();
+            assert!((a - b).abs() <= 180 * 86_400, "{date} → {moved}");
+            let n = (i % 7).to_string();
+            assert_ne!(small.apply(&k, &n, 0).unwrap(), n);
+        }
+    }
+
+    #[test]
+    fn scrub_replaces_what_other_columns_hold() {
+        let k = key();
+        let mut d = Dictionary::default();
+        d.add("Müller7", "Smith");
+        d.add("K-000123", "K-481516");
+        d.add("+49 30 1000007", "(201) 555-0100");
+        let mut m = mask(text(), Transform::Scrub);
+        m.dictionary = Some(std::sync::Arc::new(d));
+        let out = m
+            .apply(
+                &k,
+                "Rückruf Müller7 (K-000123) unter +49 30 1000007, Müller70 nicht",
+                0,
+            )
+            .unwrap();
+        assert_eq!(
+            out,
+            "Rückruf Smith (K-481516) unter (201) 555-0100, Müller70 nicht"
+        );
+    }
+
+    #[test]
     fn unique_columns_resolve_collisions_and_foreign_keys_follow() {
         let k = key();
         // Two-letter codes: 676 outputs, so 300 inputs collide often.
