@@ -605,3 +605,86 @@ fn mongo_detect_strict_and_the_detected_rules_by_default() {
     assert_no_leak(&s.documents("auto", "orders"), &personal);
     s.server.stop();
 }
+
+#[test]
+fn mongo_hashed_string_ids_stay_unique_and_references_follow() {
+    let server = util::servers::mongo();
+    let rt = util::runtime();
+    let client = rt
+        .block_on(mongodb::Client::with_uri_str(server.url()))
+        .unwrap();
+    // 200 two-character ids: hashed letter by letter there are only 260 outputs, so many
+    // collide and take the next keyed alternative.
+    let ids: Vec<String> = (0..200)
+        .map(|n| format!("{}{}", (b'a' + (n / 10) as u8) as char, n % 10))
+        .collect();
+    rt.block_on(async {
+        let db = client.database("app");
+        let accounts: Vec<Document> = ids
+            .iter()
+            .enumerate()
+            .map(|(n, id)| doc! {"_id": id, "seq": n as i32})
+            .collect();
+        db.collection::<Document>("accounts")
+            .insert_many(accounts)
+            .await
+            .unwrap();
+        let logins: Vec<Document> = ids
+            .iter()
+            .enumerate()
+            .map(|(n, id)| doc! {"_id": n as i32, "seq": n as i32, "account_id": id, "note": id})
+            .collect();
+        db.collection::<Document>("logins")
+            .insert_many(logins)
+            .await
+            .unwrap();
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules.toml");
+    std::fs::write(&rules, "[accounts._id]\ntransform = \"hash\"\n").unwrap();
+    let url = |db: &str| server.url().replace("/?", &format!("/{db}?"));
+    let run = mask(
+        Some(KEY),
+        &[
+            "--from",
+            &url("app"),
+            "--rules",
+            rules.to_str().unwrap(),
+            "--to",
+            &url("out"),
+            "-q",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let read = |collection: &str| -> Vec<Document> {
+        rt.block_on(async {
+            let cursor = client
+                .database("out")
+                .collection::<Document>(collection)
+                .find(doc! {})
+                .sort(doc! {"seq": 1})
+                .await
+                .unwrap();
+            cursor.try_collect().await.unwrap()
+        })
+    };
+    let (accounts, logins) = (read("accounts"), read("logins"));
+    assert_eq!(accounts.len(), 200);
+    let masked: BTreeSet<&str> = accounts.iter().map(|a| a.get_str("_id").unwrap()).collect();
+    assert_eq!(masked.len(), 200, "unique");
+    let changed = accounts
+        .iter()
+        .zip(&ids)
+        .filter(|(a, id)| a.get_str("_id").unwrap() != id.as_str())
+        .count();
+    assert!(changed > 150, "{changed} of 200 ids changed");
+    for (a, l) in accounts.iter().zip(&logins) {
+        assert_eq!(a.get("_id"), l.get("account_id"), "the reference follows");
+        assert_eq!(
+            l.get_str("note").unwrap().len(),
+            2,
+            "a field not named like a reference is kept"
+        );
+    }
+    server.stop();
+}

@@ -17,7 +17,7 @@ use mongodb::bson::{Bson, DateTime, Document};
 use super::detect::{self, Dictionary, Evidence, PiiKind};
 use super::key::MaskKey;
 use super::rules::{Rules, Transform};
-use super::transform::ColumnMask;
+use super::transform::{ColumnMask, Uniqueness};
 use crate::schema::{Column, ColumnKind, Repertoire};
 use crate::seed::ColumnRules;
 use crate::seed::values::Hint;
@@ -155,6 +155,8 @@ pub struct DocumentMasker<'a> {
     ids: HashMap<String, usize>,
     /// Known values of masked fields, for `scrub`.
     dictionary: Option<Arc<Dictionary>>,
+    /// Masked `_id`s stay unique.
+    uniqueness: Uniqueness,
     /// Values masked per (collection, rule path).
     pub masked: BTreeMap<(String, String), u64>,
     /// Values masked as references to a masked `_id`, per (collection, field path).
@@ -168,6 +170,7 @@ impl<'a> DocumentMasker<'a> {
             rules,
             masks: HashMap::new(),
             ids: HashMap::new(),
+            uniqueness: Uniqueness::default(),
             dictionary: None,
             masked: BTreeMap::new(),
             followed: BTreeMap::new(),
@@ -194,9 +197,14 @@ impl<'a> DocumentMasker<'a> {
         let Some(rule) = self.id_rule(collection) else {
             return;
         };
+        let path = ["_id".to_string()];
         for d in documents {
-            if let Some(k) = d.get("_id").and_then(id_key) {
+            let Some(id) = d.get("_id") else { continue };
+            if let Some(k) = id_key(id) {
                 self.ids.insert(k, rule);
+                // Claimed now, in the source's order, so that the copy and every reference
+                // get the same resolved value.
+                self.leaf(rule, "_id", &path, id);
             }
         }
     }
@@ -358,27 +366,31 @@ impl<'a> DocumentMasker<'a> {
             .map_or(self.rules[rule].collection.as_str(), |i| path[i].as_str())
             .to_string();
         let key = self.key;
-        let apply = |mask: &ColumnMask, text: &str| mask.apply(key, text, 0);
+        // An `_id` keeps its uniqueness (a collision takes the next keyed alternative), and a
+        // reference to it gets the same answer.
+        let ids = self.rules[rule].path == ["_id"];
+        let claim = ids && path.len() == 1;
+        let mut text = |shape: Shape, original: &str| -> Option<String> {
+            let mask = self.column_mask(rule, leaf, &parent, shape);
+            if !ids {
+                return mask.apply(key, original, 0);
+            }
+            let mask = mask.clone();
+            self.uniqueness
+                .apply(&mask, key, original, claim)
+                .unwrap_or_else(|_| mask.apply(key, original, 0))
+        };
         match value {
-            Bson::String(s) => {
-                let mask = self.column_mask(rule, leaf, &parent, Shape::Text);
-                apply(mask, s).map_or(Bson::Null, Bson::String)
-            }
-            Bson::Int32(n) => {
-                let mask = self.column_mask(rule, leaf, &parent, Shape::Int32);
-                let out = apply(mask, &n.to_string()).and_then(|t| t.parse::<i32>().ok());
-                out.map_or(Bson::Null, Bson::Int32)
-            }
-            Bson::Int64(n) => {
-                let mask = self.column_mask(rule, leaf, &parent, Shape::Int64);
-                let out = apply(mask, &n.to_string()).and_then(|t| t.parse::<i64>().ok());
-                out.map_or(Bson::Null, Bson::Int64)
-            }
-            Bson::Double(x) => {
-                let mask = self.column_mask(rule, leaf, &parent, Shape::Double);
-                let out = apply(mask, &x.to_string()).and_then(|t| t.parse::<f64>().ok());
-                out.map_or(Bson::Null, Bson::Double)
-            }
+            Bson::String(s) => text(Shape::Text, s).map_or(Bson::Null, Bson::String),
+            Bson::Int32(n) => text(Shape::Int32, &n.to_string())
+                .and_then(|t| t.parse::<i32>().ok())
+                .map_or(Bson::Null, Bson::Int32),
+            Bson::Int64(n) => text(Shape::Int64, &n.to_string())
+                .and_then(|t| t.parse::<i64>().ok())
+                .map_or(Bson::Null, Bson::Int64),
+            Bson::Double(x) => text(Shape::Double, &x.to_string())
+                .and_then(|t| t.parse::<f64>().ok())
+                .map_or(Bson::Null, Bson::Double),
             Bson::ObjectId(o) => {
                 let digest = key.digest(&transform.domain(), &o.bytes());
                 let mut bytes = [0u8; 12];
