@@ -309,6 +309,11 @@ pub struct MaskArgs {
     #[arg(long)]
     pub strict: bool,
 
+    /// Copy columns (fields) that look personal but have no rule as they are. Without it they
+    /// are masked with the rule `--detect` suggests.
+    #[arg(long)]
+    pub allow_unmasked: bool,
+
     /// Keep part of a table: `users:id < 1000` or `users:10%` (by a hash of the key, the same
     /// rows every time); rows elsewhere follow so that foreign keys stay valid. Repeatable.
     #[arg(long, value_name = "TABLE:CONDITION", value_parser = crate::mask::subset::Subset::parse)]

@@ -101,6 +101,7 @@ const NAMES: &[(PiiKind, &[&str])] = &[
             "given_name",
             "forename",
             "vorname",
+            "rufname",
             "prenom",
             "prénom",
             "nombre",
@@ -116,6 +117,8 @@ const NAMES: &[(PiiKind, &[&str])] = &[
             "family_name",
             "nachname",
             "familienname",
+            "zuname",
+            "nom_famille",
             "nom_de_famille",
             "apellido",
             "apellidos",
@@ -155,13 +158,26 @@ const NAMES: &[(PiiKind, &[&str])] = &[
             "address_line",
             "address1",
             "address2",
+            "anschrift",
+            "wohnadresse",
+            "hausnummer",
             "ship_to",
             "bill_to",
         ],
     ),
     (
         PiiKind::City,
-        &["city", "stadt", "ort", "ville", "ciudad", "citta", "cidade"],
+        &[
+            "city",
+            "stadt",
+            "ort",
+            "wohnort",
+            "geburtsort",
+            "ville",
+            "ciudad",
+            "citta",
+            "cidade",
+        ],
     ),
     (
         PiiKind::Zip,
@@ -183,16 +199,38 @@ const NAMES: &[(PiiKind, &[&str])] = &[
         PiiKind::BirthDate,
         &[
             "dob",
+            "born",
+            "bday",
             "birth",
             "birthday",
             "birthdate",
+            "birthdates",
             "date_of_birth",
             "birth_date",
+            "born_on",
+            "born_at",
             "geburtsdatum",
             "geburtstag",
-            "fecha_nacimiento",
+            "geboren",
+            "gebdat",
+            "geb_datum",
+            "naissance",
             "date_naissance",
+            "date_de_naissance",
+            "nacimiento",
+            "fecha_nacimiento",
+            "fecha_de_nacimiento",
+            "nascimento",
             "data_nascimento",
+            "data_de_nascimento",
+            "nascita",
+            "data_di_nascita",
+            "geboortedatum",
+            "fodelsedatum",
+            "fødselsdato",
+            "syntymaaika",
+            "urodzenia",
+            "data_urodzenia",
         ],
     ),
     (
@@ -451,6 +489,27 @@ mod tests {
         assert_eq!(kind("kunden", "nachname"), Some(PiiKind::LastName));
         assert_eq!(kind("clientes", "telefono"), Some(PiiKind::Phone));
         assert_eq!(kind("users", "date_of_birth"), Some(PiiKind::BirthDate));
+        for born in [
+            "born",
+            "dob",
+            "birth_date",
+            "bornOn",
+            "geburtsdatum",
+            "Geburtsdatum",
+            "geb_datum",
+            "date_naissance",
+            "date_de_naissance",
+            "fecha_nacimiento",
+            "fecha_de_nacimiento",
+            "data_di_nascita",
+            "geboortedatum",
+        ] {
+            assert_eq!(kind("kunden", born), Some(PiiKind::BirthDate), "{born}");
+        }
+        assert_eq!(kind("kunden", "vorname"), Some(PiiKind::FirstName));
+        assert_eq!(kind("kunden", "wohnort"), Some(PiiKind::City));
+        assert_eq!(kind("kunden", "anschrift"), Some(PiiKind::Address));
+        assert_eq!(kind("products", "reborn"), None);
         assert_eq!(kind("people", "ssn"), Some(PiiKind::NationalId));
         assert_eq!(kind("customers", "name"), Some(PiiKind::Name));
         assert_eq!(kind("products", "name"), None);

@@ -601,3 +601,170 @@ fn the_shipped_rules_cover_the_demo_schema_seeded_by_driftless() {
     let users = pg.count("shop_masked", "SELECT count(*) FROM users");
     assert_eq!(users, pg.count("shop", "SELECT count(*) FROM users"));
 }
+
+/// The server with database `leaks` built from the fixture of German names, birth dates and
+/// names in free text.
+fn leaks_source() -> Pg {
+    let pg = Pg::start();
+    pg.exec("postgres", "CREATE DATABASE leaks");
+    let fixture =
+        std::fs::read_to_string(util::repo().join("tests/fixtures/postgres/mask_leaks.sql"))
+            .unwrap();
+    pg.exec("leaks", &fixture);
+    pg
+}
+
+/// How many original personal values of `leaks` the copy `db` still holds anywhere, as a
+/// whole cell or inside one, and how many birth dates are the originals.
+fn leaked(pg: &Pg, db: &str) -> (usize, usize) {
+    let mut personal = BTreeSet::new();
+    for row in pg.rows(
+        "leaks",
+        "SELECT vorname, nachname, email, telefon, strasse, wohnort FROM kunden",
+    ) {
+        personal.extend(row.into_iter().flatten());
+    }
+    for row in pg.rows("leaks", "SELECT full_name FROM people") {
+        personal.extend(row.into_iter().flatten());
+    }
+    // `Jörg1` is inside `Jörg12`: the longest first, so each leak counts once.
+    let mut personal: Vec<String> = personal.into_iter().collect();
+    personal.sort_by_key(|v| std::cmp::Reverse(v.len()));
+    let mut found = 0;
+    for table in ["kunden", "people", "tickets"] {
+        for row in pg.rows(db, &format!("SELECT t::text FROM {table} t")) {
+            let text = row[0].clone().unwrap();
+            if personal.iter().any(|v| text.contains(v.as_str())) {
+                found += 1;
+            }
+        }
+    }
+    let dates = |db: &str, sql: &str| pg.rows(db, sql);
+    let mut same = 0;
+    for sql in [
+        "SELECT id::text, geburtsdatum::text FROM kunden ORDER BY id",
+        "SELECT id::text, born::text FROM people ORDER BY id",
+    ] {
+        let (a, b) = (dates("leaks", sql), dates(db, sql));
+        assert_eq!(a.len(), b.len());
+        same += a.iter().zip(&b).filter(|(x, y)| x == y).count();
+    }
+    (found, same)
+}
+
+#[test]
+fn postgres_detected_rules_leak_nothing_birth_dates_german_names_and_names_in_text() {
+    let pg = leaks_source();
+    let run = mask(None, &["--from", &pg.url("leaks"), "--detect"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    for expected in [
+        "[kunden.vorname]",
+        "[kunden.nachname]",
+        "[kunden.telefon]",
+        "[kunden.geburtsdatum]\ntransform = \"noise\"",
+        "[kunden.strasse]",
+        "[kunden.wohnort]",
+        "[people.full_name]",
+        "[people.born]\ntransform = \"noise\"",
+        "[tickets.notiz]\ntransform = \"scrub\"",
+    ] {
+        assert!(
+            run.stdout.contains(expected),
+            "missing `{expected}` in\n{}",
+            run.stdout
+        );
+    }
+    assert!(!run.stdout.contains("[people.joined]"), "{}", run.stdout);
+    assert!(!run.stdout.contains("[kunden.status]"), "{}", run.stdout);
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("detected.toml");
+    std::fs::write(&rules, &run.stdout).unwrap();
+
+    // With the suggested rules, --strict passes and nothing personal is left.
+    let target = pg.new_db("with_rules");
+    let run = mask(
+        Some(KEY),
+        &[
+            "--from",
+            &pg.url("leaks"),
+            "--rules",
+            rules.to_str().unwrap(),
+            "--to",
+            &target,
+            "--strict",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(leaked(&pg, "with_rules"), (0, 0));
+    // Names in the free text became the names their own columns got.
+    let note = pg.rows(
+        "with_rules",
+        "SELECT t.notiz, k.vorname, k.nachname FROM tickets t JOIN kunden k ON k.id = t.kunde_id WHERE t.id = 2",
+    );
+    let (note, first, last) = (
+        note[0][0].clone().unwrap(),
+        note[0][1].clone().unwrap(),
+        note[0][2].clone().unwrap(),
+    );
+    assert!(
+        note.contains(&format!("{first} {last}")),
+        "{note} names {first} {last}"
+    );
+
+    // No rules at all: --strict refuses, every personal column named …
+    let target = pg.new_db("strict_none");
+    let run = mask(
+        Some(KEY),
+        &[
+            "--from",
+            &pg.url("leaks"),
+            "--to",
+            &target,
+            "--strict",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let report = run.json();
+    let named: BTreeSet<String> = util::findings(&report, "unmasked_pii")
+        .iter()
+        .map(|f| f["object"].as_str().unwrap().to_string())
+        .collect();
+    for object in [
+        "public.kunden.geburtsdatum",
+        "public.people.born",
+        "public.tickets.notiz",
+    ] {
+        assert!(named.contains(object), "{object} not in {named:?}");
+    }
+    assert_eq!(pg.table_count("strict_none"), 0);
+    // … without --strict the detected rules apply …
+    let target = pg.new_db("no_rules");
+    let run = mask(
+        Some(KEY),
+        &["--from", &pg.url("leaks"), "--to", &target, "-q"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(leaked(&pg, "no_rules"), (0, 0));
+    // … and --allow-unmasked copies them as they are, with a warning each.
+    let target = pg.new_db("allowed");
+    let run = mask(
+        Some(KEY),
+        &[
+            "--from",
+            &pg.url("leaks"),
+            "--to",
+            &target,
+            "--allow-unmasked",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(util::findings(&run.json(), "unmasked_pii").len() >= 9);
+    let (rows, dates) = leaked(&pg, "allowed");
+    assert_eq!((rows, dates), (3000, 2000));
+}

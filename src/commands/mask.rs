@@ -8,7 +8,7 @@ use super::Signals;
 use crate::cli::MaskArgs;
 use crate::config::Config;
 use crate::engine::{self, Capability, Engine, EngineSpec, RowStore, SqlCopy, StartOptions};
-use crate::mask::detect::{Evidence, PiiKind};
+use crate::mask::detect::Evidence;
 use crate::mask::key::MaskKey;
 use crate::mask::rules::Rules;
 use crate::mask::subset;
@@ -25,9 +25,29 @@ pub async fn run(args: MaskArgs, signals: &mut Signals) -> Result<ExitCode> {
     let started = Instant::now();
     let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
     let config = Config::load(args.common.config.as_deref())?;
-    let spec = super::resolve_engine(args.common.engine.clone(), &config, Some(&args.from))?;
+    // A MongoDB source may be a mongodump archive instead of a URL.
+    let url = args.from.contains("://").then_some(args.from.as_str());
+    let mut spec = super::resolve_engine(args.common.engine.clone(), &config, url)?;
+    if url.is_none() && !spec.can(Capability::Documents) {
+        spec = super::resolve_engine(args.common.engine.clone(), &config, Some(&args.from))?;
+    }
     let (key, rules) = inputs(spec, &args)?;
     let server = super::server_options(&args.server, &config, spec, args.common.quiet);
+    if spec.can(Capability::Documents) {
+        let mut progress = report::Progress::new(args.common.quiet);
+        let outcome = signals
+            .guard(super::mask_documents::run(
+                spec,
+                &args,
+                &rules,
+                key.as_ref(),
+                server,
+                &mut progress,
+            ))
+            .await;
+        progress.finish();
+        return finish(outcome?, spec, &args, &config, started, started_at);
+    }
     let source_options = StartOptions {
         url: Some(args.from.clone()),
         bin_dir: server.bin_dir.clone(),
@@ -52,7 +72,19 @@ pub async fn run(args: MaskArgs, signals: &mut Signals) -> Result<ExitCode> {
         .await;
     progress.finish();
     let _ = source.teardown(false).await;
-    let done = match outcome? {
+    finish(outcome?, spec, &args, &config, started, started_at)
+}
+
+/// Prints `--detect`'s rules, or writes the report of the copy.
+fn finish(
+    outcome: Outcome,
+    spec: &EngineSpec,
+    args: &MaskArgs,
+    config: &Config,
+    started: Instant,
+    started_at: String,
+) -> Result<ExitCode> {
+    let done = match outcome {
         Outcome::Detected(text) => {
             print!("{text}");
             return Ok(ExitCode::Pass);
@@ -64,7 +96,7 @@ pub async fn run(args: MaskArgs, signals: &mut Signals) -> Result<ExitCode> {
     report.tables = done.tables;
     report.findings = done.findings;
     report.duration_ms = started.elapsed().as_millis() as u64;
-    report.finish(args.report.fail_on(&config), 0);
+    report.finish(args.report.fail_on(config), 0);
     let format = args.report.format.unwrap_or(Format::Human);
     let human = HumanText::Mask {
         target: &done.target,
@@ -119,18 +151,18 @@ fn inputs(spec: &EngineSpec, args: &MaskArgs) -> Result<(Option<MaskKey>, Rules)
     Ok((key, rules))
 }
 
-enum Outcome {
+pub(super) enum Outcome {
     /// `--detect`: the suggested rules file.
     Detected(String),
     Done(Done),
 }
 
-struct Done {
-    server_version: String,
-    tables: Vec<TableCopy>,
-    findings: Vec<Finding>,
+pub(super) struct Done {
+    pub server_version: String,
+    pub tables: Vec<TableCopy>,
+    pub findings: Vec<Finding>,
     /// Where the copy went, for the human summary.
-    target: String,
+    pub target: String,
 }
 
 async fn with_source(
@@ -161,16 +193,64 @@ async fn with_source(
             .map(|(name, _)| name)
             .collect();
     let filters = subset::filters(dialect, &schema, &order, &args.subset)?;
-    let plan = mask::plan(&schema, rules, &filters)?;
+    let mut plan = mask::plan(&schema, rules, &filters)?;
     let severity = if args.strict {
         Severity::Error
     } else {
         Severity::Warning
     };
-    let mut findings: Vec<Finding> = mask::unmasked(&plan, &evidence)
-        .into_iter()
-        .map(|((table, column), evidence)| unmasked_finding(table, column, evidence, severity))
-        .collect();
+    let mut findings = Vec::new();
+    if !args.strict && !args.allow_unmasked {
+        // A column that looks personal is never copied as it is: without a rule of the
+        // user's, the rule `--detect` suggests applies.
+        // Foreign key columns follow their parent (or stay as it does): a rule of their own
+        // would break the key.
+        let in_key = |table: &str, column: &str| {
+            schema.tables.get(table).is_some_and(|t| {
+                t.foreign_keys
+                    .iter()
+                    .any(|fk| fk.columns.iter().any(|c| c == column))
+            })
+        };
+        let missing: BTreeMap<(String, String), Evidence> = mask::unmasked(&plan, rules, &evidence)
+            .into_iter()
+            .filter(|((t, c), _)| !in_key(t, c))
+            .map(|(k, e)| (k.clone(), e.clone()))
+            .collect();
+        if !missing.is_empty() {
+            let text = suggest(&schema, &missing, rules, &args.from);
+            let detected = Rules::parse(&text).map_err(|(_, m)| Error::input(m))?;
+            let mut merged = rules.clone();
+            for (table, columns) in detected.tables {
+                for (column, rule) in columns {
+                    let how = rule.transform.describe();
+                    let entry = merged.tables.entry(table.clone()).or_default();
+                    if entry.contains_key(&column) {
+                        continue;
+                    }
+                    entry.insert(column.clone(), rule);
+                    let Some(((qualified, _), e)) = missing.iter().find(|((t, c), _)| {
+                        *c == column
+                            && (*t == table || t.rsplit('.').next() == Some(table.as_str()))
+                    }) else {
+                        continue;
+                    };
+                    let mut finding = unmasked_finding(qualified, &column, e, Severity::Info);
+                    finding.message = format!(
+                        "{qualified}.{column} looks like {} and has no masking rule: masked with `{how}` (the detected rule; --allow-unmasked copies it as it is)",
+                        e.kind
+                    );
+                    findings.push(finding);
+                }
+            }
+            plan = mask::plan(&schema, &merged, &filters)?;
+        }
+    }
+    findings.extend(
+        mask::unmasked(&plan, rules, &evidence)
+            .into_iter()
+            .map(|((table, column), evidence)| unmasked_finding(table, column, evidence, severity)),
+    );
     if args.strict && !findings.is_empty() {
         return Ok(Outcome::Done(Done {
             server_version,
@@ -204,7 +284,7 @@ struct Copy<'a> {
 }
 
 /// Where the copy went, for the human summary.
-fn target_names(args: &MaskArgs) -> String {
+pub(super) fn target_names(args: &MaskArgs) -> String {
     let mut place = Vec::new();
     if let Some(to) = &args.to {
         place.push(redact_url(to));
@@ -396,7 +476,12 @@ async fn run_script(
     Ok(())
 }
 
-fn unmasked_finding(table: &str, column: &str, evidence: &Evidence, severity: Severity) -> Finding {
+pub(super) fn unmasked_finding(
+    table: &str,
+    column: &str,
+    evidence: &Evidence,
+    severity: Severity,
+) -> Finding {
     let plain = table.rsplit('.').next().unwrap_or(table);
     Finding::new(
         FindingKind::UnmaskedPii,
@@ -409,27 +494,7 @@ fn unmasked_finding(table: &str, column: &str, evidence: &Evidence, severity: Se
     .severity(severity)
     .object(format!("{table}.{column}"), Some(plain), Some(column))
     .detail("pii", evidence.kind.to_string())
-    .detail("suggested", suggestion(evidence.kind).0)
-}
-
-/// The transformer suggested for a kind, and its TOML lines.
-fn suggestion(kind: PiiKind) -> (&'static str, &'static str) {
-    match kind {
-        PiiKind::Email => ("email", "transform = \"email\""),
-        PiiKind::Phone => ("fake", "transform = \"fake\"\ngenerator = \"phone\""),
-        PiiKind::FirstName => ("fake", "transform = \"fake\"\ngenerator = \"first_name\""),
-        PiiKind::LastName => ("fake", "transform = \"fake\"\ngenerator = \"last_name\""),
-        PiiKind::Name => ("fake", "transform = \"fake\"\ngenerator = \"name\""),
-        PiiKind::Address => ("fake", "transform = \"fake\"\ngenerator = \"street\""),
-        PiiKind::City => ("fake", "transform = \"fake\"\ngenerator = \"city\""),
-        PiiKind::Zip => ("fake", "transform = \"fake\"\ngenerator = \"zip\""),
-        PiiKind::BirthDate => ("noise", "transform = \"noise\"\ndays = 180"),
-        PiiKind::NationalId | PiiKind::Iban | PiiKind::Ip => ("hash", "transform = \"hash\""),
-        PiiKind::Card => ("partial", "transform = \"partial\"\nkeep_last = 4"),
-        PiiKind::Secret => ("redact", "transform = \"redact\""),
-        PiiKind::Salary => ("noise", "transform = \"noise\"\nrelative = 0.1"),
-        PiiKind::FreeText => ("scrub", "transform = \"scrub\""),
-    }
+    .detail("suggested", mask::suggestion(evidence.kind).0)
 }
 
 /// `--detect`: a rules file for the columns that look personal, with the evidence.
@@ -467,7 +532,7 @@ fn suggest(
             continue;
         }
         let Some(c) = t.column(column) else { continue };
-        let (mut name, mut lines) = suggestion(e.kind);
+        let (mut name, mut lines) = mask::suggestion(e.kind);
         // What fits the column's type.
         let fits = |lines: &str| {
             Rules::parse(&format!("[t.c]\n{lines}\n"))

@@ -6,6 +6,7 @@ mod docs;
 mod drift;
 mod dryrun;
 mod mask;
+mod mask_documents;
 mod seed;
 mod settings;
 

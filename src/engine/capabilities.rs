@@ -137,8 +137,18 @@ pub struct Collection {
     pub seen_shape: Option<serde_json::Value>,
 }
 
+/// A collection (or view) as `mask` recreates it in its target: `listCollections` options and
+/// `listIndexes` specifications.
+#[derive(Debug, Clone, Default)]
+pub struct CollectionDef {
+    pub name: String,
+    pub view: bool,
+    pub options: mongodb::bson::Document,
+    pub indexes: Vec<mongodb::bson::Document>,
+}
+
 /// Collections of documents (MongoDB): seeded from their validators or shapes, with the
-/// migration history kept in a collection.
+/// migration history kept in a collection; read, recreated and dumped by `mask`.
 #[async_trait]
 pub trait DocumentStore: Send {
     /// The collections of `schema` that seeding may fill (collections, not views).
@@ -159,4 +169,28 @@ pub trait DocumentStore: Send {
     /// golang-migrate's history collection (`schema_migrations`: one `{version, dirty}`), if
     /// the database has one.
     async fn read_tracking(&mut self) -> Result<Option<Tracking>>;
+
+    /// Every collection and view (the hidden history left out), in name order.
+    async fn definitions(&mut self) -> Result<Vec<CollectionDef>>;
+
+    /// Streams the documents of `collection` in batches, at most `limit`; returns how many
+    /// were read. Stops early, without error, when the receiver is dropped.
+    async fn read_documents(
+        &mut self,
+        collection: &str,
+        limit: Option<usize>,
+        out: Sender<Vec<mongodb::bson::Document>>,
+    ) -> Result<u64>;
+
+    /// Creates a collection with its options (a view with its pipeline); with `indexes`, builds
+    /// its indexes but `_id`'s (after its documents are in: cheaper).
+    async fn create(&mut self, def: &CollectionDef, indexes: bool) -> Result<()>;
+
+    /// Drops `names` (collections or views), so that a failed `mask` leaves its target as
+    /// empty as it found it.
+    async fn drop_collections(&mut self, names: &[String]) -> Result<()>;
+
+    /// Writes the whole database to `path` as a `mongodump --archive` file (gzipped when the
+    /// name ends in `.gz`), which `mongorestore --archive` and `driftless` read.
+    async fn dump(&mut self, path: &Path) -> Result<()>;
 }

@@ -28,7 +28,7 @@ use crate::report::StatementTrace;
 use crate::schema::{SchemaSnapshot, Table};
 
 pub use capabilities::{
-    Collection, DocumentStore, Inserted, ReadQuery, RowStore, SeedStyle, SqlCopy,
+    Collection, CollectionDef, DocumentStore, Inserted, ReadQuery, RowStore, SeedStyle, SqlCopy,
 };
 pub use session::Settings;
 pub use spec::{

@@ -65,7 +65,8 @@ impl Words {
 pub struct Capabilities {
     /// Tables filled from rows: SQL seeding and `mask`'s target ([`super::RowStore`]).
     pub rows: bool,
-    /// A source `mask` can read in one snapshot ([`super::SqlCopy`]).
+    /// A source `mask` can read: in one snapshot ([`super::SqlCopy`]), or collection by
+    /// collection ([`super::DocumentStore`]) on engines of documents.
     pub mask: bool,
     /// Collections of documents seeded from their validators ([`super::DocumentStore`]).
     pub documents: bool,
@@ -232,7 +233,7 @@ mod tests {
     #[test]
     fn a_missing_capability_names_the_engines_that_have_it() {
         let mongo = find("mongo").unwrap();
-        let err = mongo.require(Capability::Mask, "mask").unwrap_err();
+        let err = mongo.require(Capability::Rows, "seed").unwrap_err();
         assert_eq!(err.exit_code(), crate::ExitCode::Usage);
         let text = err.to_string();
         assert!(

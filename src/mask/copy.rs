@@ -13,6 +13,7 @@ use fake::rand::rngs::StdRng;
 use fake::rand::seq::SliceRandom;
 use tokio::sync::mpsc;
 
+use super::detect::Dictionary;
 use super::key::MaskKey;
 use super::rules::Transform;
 use super::transform::{ColumnMask, Uniqueness};
@@ -35,6 +36,7 @@ pub async fn copy(
     progress: &mut (dyn FnMut(&str, u64) + Send),
 ) -> Result<Vec<TableCopy>> {
     let mut uniqueness = Uniqueness::default();
+    let plan = &with_dictionary(source, plan, key, &mut uniqueness).await?;
     let mut copied = Vec::new();
     for table in &plan.tables {
         let started = Instant::now();
@@ -47,6 +49,77 @@ pub async fn copy(
         });
     }
     Ok(copied)
+}
+
+/// With a `scrub` column in the plan: the values every other masked text column holds, read
+/// first with their masked values (through `uniqueness`, as the copy will mask them), so that
+/// `scrub` replaces a surname, an email or a customer number inside free text the way its own
+/// column has it.
+async fn with_dictionary(
+    source: &mut dyn SqlCopy,
+    plan: &MaskPlan,
+    key: &MaskKey,
+    uniqueness: &mut Uniqueness,
+) -> Result<MaskPlan> {
+    let mut plan = plan.clone();
+    if !plan
+        .tables
+        .iter()
+        .any(|t| t.has(|t| *t == Transform::Scrub))
+    {
+        return Ok(plan);
+    }
+    let mut dictionary = Dictionary::default();
+    for table in &plan.tables {
+        let wanted: Vec<usize> = (0..table.columns.len())
+            .filter(|i| {
+                !table.follows[*i]
+                    && table.masks[*i].as_ref().is_some_and(|m| {
+                        !matches!(
+                            m.transform,
+                            Transform::Keep
+                                | Transform::Scrub
+                                | Transform::Shuffle
+                                | Transform::Template(_)
+                        )
+                    })
+            })
+            .collect();
+        if wanted.is_empty() {
+            continue;
+        }
+        let columns: Vec<String> = wanted.iter().map(|i| table.columns[*i].clone()).collect();
+        let query = ReadQuery {
+            filter: table.filter.clone(),
+            ..ReadQuery::default()
+        };
+        let rows = read_all(source, &table.table, &columns, &query).await?;
+        for row in rows {
+            for (j, value) in row.iter().enumerate() {
+                let Some(original) = value.as_deref() else {
+                    continue;
+                };
+                if !Dictionary::worth(original) {
+                    continue;
+                }
+                let mask = table.masks[wanted[j]].as_ref().expect("a masked column");
+                let masked = uniqueness.apply(mask, key, original, mask.unique)?;
+                let masked = masked.unwrap_or_else(|| "[redacted]".to_string());
+                if masked != original {
+                    dictionary.add(original, &masked);
+                }
+            }
+        }
+    }
+    let dictionary = Arc::new(dictionary);
+    for table in &mut plan.tables {
+        for mask in table.masks.iter_mut().flatten() {
+            if mask.transform == Transform::Scrub {
+                mask.dictionary = Some(dictionary.clone());
+            }
+        }
+    }
+    Ok(plan)
 }
 
 /// The transformer of each masked column, as the report shows it.

@@ -2,7 +2,7 @@
 //! look like (emails, phones, Luhn-valid card numbers, IBANs with their checksum, IPs,
 //! national-ID shapes, JWTs and API-key-shaped secrets, and free text containing any of these).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 pub use crate::pii::PiiKind;
 use crate::pii::{iban_valid, kind_of_column, luhn_valid};
@@ -224,6 +224,121 @@ pub fn scan(text: &str) -> Vec<(std::ops::Range<usize>, PiiKind)> {
     found
 }
 
+/// Values (names, emails, ids…) to find inside free text, each with what replaces it: whole
+/// words only (`Ann` is not found in `Annual`), ASCII case ignored, longest first.
+#[derive(Debug, Default, Clone)]
+pub struct Dictionary {
+    /// Lower-case first word → (value, replacement), longest value first.
+    by_word: HashMap<String, Vec<(String, String)>>,
+    /// Values that do not start with a word (phone numbers), by their exact text.
+    exact: HashMap<String, String>,
+    len: usize,
+}
+
+/// The first word of `text` (letters and digits) and where it ends.
+fn first_word(text: &str) -> &str {
+    let end = text
+        .char_indices()
+        .find(|(_, c)| !c.is_alphanumeric())
+        .map_or(text.len(), |(i, _)| i);
+    &text[..end]
+}
+
+impl Dictionary {
+    /// Whether a value is worth looking for in text: three characters or more, with a letter
+    /// or five digits (`42` or `7` would be found everywhere); a phone number may start with
+    /// `+` or `(`.
+    pub fn worth(value: &str) -> bool {
+        let v = value.trim();
+        let digits = v.chars().filter(char::is_ascii_digit).count();
+        let start = v.chars().next();
+        v.chars().count() >= 3
+            && (start.is_some_and(char::is_alphanumeric)
+                || (matches!(start, Some('+' | '(')) && digits >= 5))
+            && (v.chars().any(char::is_alphabetic) || digits >= 5)
+    }
+
+    /// Adds `value` (when [`Dictionary::worth`] finding) and its replacement.
+    pub fn add(&mut self, value: &str, replacement: &str) {
+        let value = value.trim();
+        if !Dictionary::worth(value) {
+            return;
+        }
+        if !value.starts_with(char::is_alphanumeric) {
+            // `+1 555 …`: found as a whole by the scan of phone numbers, then looked up.
+            if self
+                .exact
+                .insert(value.to_string(), replacement.to_string())
+                .is_none()
+            {
+                self.len += 1;
+            }
+            return;
+        }
+        let word = first_word(value).to_lowercase();
+        let list = self.by_word.entry(word).or_default();
+        if list.iter().any(|(v, _)| v == value) {
+            return;
+        }
+        let at = list
+            .iter()
+            .position(|(v, _)| v.len() < value.len())
+            .unwrap_or(list.len());
+        list.insert(at, (value.to_string(), replacement.to_string()));
+        self.len += 1;
+    }
+
+    /// The replacement of a whole token found by [`scan`] (a phone number), if known.
+    pub fn exact(&self, token: &str) -> Option<&str> {
+        self.exact.get(token.trim()).map(String::as_str)
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Where the values occur in `text` (whole words, not overlapping), with their replacement.
+    pub fn find<'a>(&'a self, text: &str) -> Vec<(std::ops::Range<usize>, &'a str)> {
+        let mut found = Vec::new();
+        if self.len == 0 {
+            return found;
+        }
+        let mut i = 0;
+        let mut previous: Option<char> = None;
+        while i < text.len() {
+            let c = text[i..].chars().next().unwrap_or(' ');
+            let starts = c.is_alphanumeric() && !previous.is_some_and(char::is_alphanumeric);
+            if starts {
+                let word = first_word(&text[i..]).to_lowercase();
+                let hit = self.by_word.get(&word).and_then(|list| {
+                    list.iter().find(|(value, _)| {
+                        let end = i + value.len();
+                        text.get(i..end)
+                            .is_some_and(|t| t.eq_ignore_ascii_case(value))
+                            && !text[end..]
+                                .chars()
+                                .next()
+                                .is_some_and(char::is_alphanumeric)
+                    })
+                });
+                if let Some((value, replacement)) = hit {
+                    found.push((i..i + value.len(), replacement.as_str()));
+                    previous = value.chars().last();
+                    i += value.len();
+                    continue;
+                }
+            }
+            previous = Some(c);
+            i += c.len_utf8();
+        }
+        found
+    }
+}
+
 /// Why a column is thought to be personal.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Evidence {
@@ -369,5 +484,33 @@ mod tests {
             ]
         );
         assert!(scan("Order 1234 shipped on 2024-05-01").is_empty());
+    }
+
+    #[test]
+    fn known_values_are_found_as_whole_words() {
+        let mut d = Dictionary::default();
+        d.add("Ann", "Zoe");
+        d.add("Ann Lee", "Zoe Kim");
+        d.add("Müller7", "Schmidt");
+        d.add("42", "x");
+        d.add("jane@corp.io", "a.b@example.org");
+        d.add("+1 555 123 4567", "(201) 555-0100");
+        assert_eq!(d.len(), 5, "`42` is too short to look for");
+        assert_eq!(d.exact("+1 555 123 4567"), Some("(201) 555-0100"));
+        let text = "Annual call: ANN LEE, Ann and Müller7 (jane@corp.io); Annabel no.";
+        let found: Vec<(&str, &str)> = d
+            .find(text)
+            .into_iter()
+            .map(|(r, to)| (&text[r], to))
+            .collect();
+        assert_eq!(
+            found,
+            vec![
+                ("ANN LEE", "Zoe Kim"),
+                ("Ann", "Zoe"),
+                ("Müller7", "Schmidt"),
+                ("jane@corp.io", "a.b@example.org")
+            ]
+        );
     }
 }

@@ -6,6 +6,7 @@
 
 mod copy;
 pub mod detect;
+pub mod documents;
 pub mod key;
 pub mod rules;
 pub mod subset;
@@ -21,7 +22,7 @@ use crate::seed::rules_for;
 use crate::seed::values::Hint;
 use crate::{Error, Result};
 pub use copy::copy;
-use detect::Evidence;
+use detect::{Dictionary, Evidence, PiiKind};
 use rules::{Rule, Rules, Transform};
 use transform::ColumnMask;
 
@@ -71,6 +72,7 @@ pub async fn detect_all(
     schema: &SchemaSnapshot,
 ) -> Result<BTreeMap<(String, String), Evidence>> {
     let mut found = BTreeMap::new();
+    let mut sampled = Vec::new();
     for name in copied_tables(schema) {
         let table = &schema.tables[&name];
         let columns: Vec<String> = table.columns.iter().map(|c| c.name.clone()).collect();
@@ -90,8 +92,125 @@ pub async fn detect_all(
                 found.insert((name.clone(), column.name.clone()), evidence);
             }
         }
+        sampled.push((name, rows));
+    }
+    // Free text that mentions the sampled values of personal columns (a surname, an email, a
+    // customer number) is personal too, even when nothing in it looks personal by shape.
+    let mut kinds: BTreeMap<String, PiiKind> = BTreeMap::new();
+    for (name, rows) in &sampled {
+        let table = &schema.tables[name];
+        for (i, column) in table.columns.iter().enumerate() {
+            let Some(e) = found.get(&(name.clone(), column.name.clone())) else {
+                continue;
+            };
+            if names_people(e.kind) {
+                for value in rows.iter().filter_map(|r| r[i].as_deref()) {
+                    kinds.entry(value.to_string()).or_insert(e.kind);
+                }
+            }
+        }
+    }
+    let known = known_dictionary(&kinds);
+    for (name, rows) in &sampled {
+        let table = &schema.tables[name];
+        for (i, column) in table.columns.iter().enumerate() {
+            let key = (name.clone(), column.name.clone());
+            if found.contains_key(&key)
+                || !matches!(
+                    column.kind,
+                    ColumnKind::Text { .. } | ColumnKind::Char { .. }
+                )
+            {
+                continue;
+            }
+            let samples: Vec<&str> = rows.iter().filter_map(|r| r[i].as_deref()).collect();
+            if let Some(e) = mentions(&samples, &known, &kinds) {
+                found.insert(key, e);
+            }
+        }
     }
     Ok(found)
+}
+
+/// Kinds whose values, found inside free text, make it personal.
+pub fn names_people(kind: PiiKind) -> bool {
+    matches!(
+        kind,
+        PiiKind::Email
+            | PiiKind::Phone
+            | PiiKind::FirstName
+            | PiiKind::LastName
+            | PiiKind::Name
+            | PiiKind::Address
+            | PiiKind::NationalId
+            | PiiKind::Iban
+            | PiiKind::Card
+    )
+}
+
+/// A dictionary of known personal values (their kind as the replacement text).
+pub fn known_dictionary(kinds: &BTreeMap<String, PiiKind>) -> Dictionary {
+    let mut known = Dictionary::default();
+    for value in kinds.keys() {
+        known.add(value, value);
+    }
+    known
+}
+
+/// Free text whose samples mention known personal values: at least three values, or 2%.
+pub fn mentions(
+    samples: &[&str],
+    known: &Dictionary,
+    kinds: &BTreeMap<String, PiiKind>,
+) -> Option<Evidence> {
+    if known.is_empty() || samples.is_empty() {
+        return None;
+    }
+    let mut with = 0;
+    let mut inside = std::collections::BTreeSet::new();
+    for value in samples {
+        // Text, not a value of the same kind (a column repeating another's values is found by
+        // its own name or shape).
+        if kinds.contains_key(value.trim()) {
+            continue;
+        }
+        let found = known.find(value);
+        if !found.is_empty() {
+            with += 1;
+            for (_, original) in found {
+                if let Some(kind) = kinds.get(original) {
+                    inside.insert(*kind);
+                }
+            }
+        }
+    }
+    (with >= 3 || (with > 0 && with * 50 >= samples.len())).then(|| Evidence {
+        kind: PiiKind::FreeText,
+        by_name: false,
+        matched: with,
+        sampled: samples.len(),
+        inside: inside.into_iter().collect(),
+    })
+}
+
+/// The transformer suggested for a kind, and its TOML lines.
+pub fn suggestion(kind: PiiKind) -> (&'static str, &'static str) {
+    match kind {
+        PiiKind::Email => ("email", "transform = \"email\""),
+        PiiKind::Phone => ("fake", "transform = \"fake\"\ngenerator = \"phone\""),
+        PiiKind::FirstName => ("fake", "transform = \"fake\"\ngenerator = \"first_name\""),
+        PiiKind::LastName => ("fake", "transform = \"fake\"\ngenerator = \"last_name\""),
+        PiiKind::Name => ("fake", "transform = \"fake\"\ngenerator = \"name\""),
+        PiiKind::Address => ("fake", "transform = \"fake\"\ngenerator = \"street\""),
+        PiiKind::City => ("fake", "transform = \"fake\"\ngenerator = \"city\""),
+        PiiKind::Zip => ("fake", "transform = \"fake\"\ngenerator = \"zip\""),
+        PiiKind::BirthDate => ("noise", "transform = \"noise\"\ndays = 180"),
+        PiiKind::NationalId | PiiKind::Iban | PiiKind::Ip => ("hash", "transform = \"hash\""),
+        PiiKind::Card => ("partial", "transform = \"partial\"\nkeep_last = 4"),
+        PiiKind::Secret => ("redact", "transform = \"redact\""),
+        PiiKind::Salary => ("noise", "transform = \"noise\"\nrelative = 0.1"),
+        PiiKind::FreeText => ("scrub", "transform = \"scrub\""),
+    }
 }
 
 async fn read_all(
@@ -267,6 +386,7 @@ fn own_mask(table: &Table, column: &Column, rule: &Rule, rules: &Rules) -> Resul
         hint: Hint::for_column(&table.name, column_name),
         unique,
         max_len: max_len(&column.kind),
+        dictionary: None,
     })
 }
 
@@ -292,9 +412,11 @@ fn template_columns(template: &str) -> Vec<String> {
     out
 }
 
-/// Columns that look personal and are copied as they are.
+/// Columns that look personal and are copied as they are without a rule saying so (an
+/// explicit `keep` is the user's decision).
 pub fn unmasked<'a>(
     plan: &MaskPlan,
+    rules: &Rules,
     evidence: &'a BTreeMap<(String, String), Evidence>,
 ) -> Vec<(&'a (String, String), &'a Evidence)> {
     evidence
@@ -302,6 +424,7 @@ pub fn unmasked<'a>(
         .filter(|((table, column), _)| {
             plan.tables.iter().any(|t| {
                 t.table.qualified() == *table
+                    && rules.get(&t.table.schema, &t.table.name, column).is_none()
                     && t.columns
                         .iter()
                         .position(|c| c == column)

@@ -153,51 +153,67 @@ impl Rules {
     pub fn parse(text: &str) -> std::result::Result<Rules, (usize, String)> {
         let doc: toml::Table =
             toml::from_str(text).map_err(|e| crate::config::toml_error(text, &e))?;
+        // The line of the section `[table.column]` (as written: bare or quoted parts).
         let line_of = |table: &str, column: &str| {
-            let header = format!("[{table}.{column}]");
+            let wanted = format!("{table}.{column}");
             text.lines()
-                .position(|l| l.trim().starts_with(&header))
+                .position(|l| {
+                    let l = l.trim();
+                    l.starts_with('[')
+                        && l[1..]
+                            .split(']')
+                            .next()
+                            .is_some_and(|h| h.replace(['"', '\'', ' '], "") == wanted)
+                })
                 .map_or(1, |i| i + 1)
         };
         let mut rules = Rules::default();
-        // `[users.email]` is table `users`; `[public.users.email]` nests one level deeper.
-        let mut sections: Vec<(String, toml::Table)> = Vec::new();
-        for (table, value) in doc {
-            let toml::Value::Table(columns) = value else {
+        // A section with `transform` is a rule; its header's last part is the column (or, for
+        // documents, the rest of the field path), what comes before it the table:
+        // `[users.email]`, `[public.users.email]`, `[users."profile.email"]`.
+        let mut found: Vec<(Vec<String>, toml::Table)> = Vec::new();
+        let mut pending: Vec<(Vec<String>, toml::Value)> =
+            doc.into_iter().map(|(k, v)| (vec![k], v)).collect();
+        while let Some((path, value)) = pending.pop() {
+            let shown = path.join(".");
+            let toml::Value::Table(fields) = value else {
+                let line = if path.len() >= 2 {
+                    line_of(&path[..path.len() - 1].join("."), &path[path.len() - 1])
+                } else {
+                    1
+                };
                 return Err((
-                    1,
-                    format!("`{table}` must be a table of columns: [{table}.<column>]"),
+                    line,
+                    format!("`{shown}` must be a section of a column: [<table>.<column>]"),
                 ));
             };
-            let nested = !columns.is_empty()
-                && columns.values().all(|v| {
-                    matches!(v, toml::Value::Table(t) if !t.contains_key("transform")
-                        && t.values().all(|f| matches!(f, toml::Value::Table(_))))
-                });
-            if nested {
-                for (name, inner) in columns {
-                    if let toml::Value::Table(inner) = inner {
-                        sections.push((format!("{table}.{name}"), inner));
-                    }
+            if fields.contains_key("transform") || fields.values().any(|v| !v.is_table()) {
+                if path.len() < 2 {
+                    return Err((1, format!("[{shown}] names no column: [{shown}.<column>]")));
                 }
-            } else {
-                sections.push((table, columns));
+                found.push((path, fields));
+                continue;
+            }
+            if fields.is_empty() {
+                return Err((1, format!("[{shown}] has no `transform`")));
+            }
+            for (k, v) in fields {
+                let mut deeper = path.clone();
+                deeper.push(k);
+                pending.push((deeper, v));
             }
         }
-        for (table, columns) in sections {
-            let entry = rules.tables.entry(table.clone()).or_default();
-            for (column, value) in columns {
-                let line = line_of(&table, &column);
-                let toml::Value::Table(fields) = value else {
-                    return Err((
-                        line,
-                        format!("{table}.{column} must be a section: [{table}.{column}]"),
-                    ));
-                };
-                let transform =
-                    transform(&fields).map_err(|m| (line, format!("{table}.{column}: {m}")))?;
-                entry.insert(column, Rule { transform, line });
-            }
+        for (path, fields) in found {
+            let (column, table) = path.split_last().expect("two parts or more");
+            let table = table.join(".");
+            let line = line_of(&table, column);
+            let transform =
+                transform(&fields).map_err(|m| (line, format!("{table}.{column}: {m}")))?;
+            rules
+                .tables
+                .entry(table)
+                .or_default()
+                .insert(column.clone(), Rule { transform, line });
         }
         Ok(rules)
     }

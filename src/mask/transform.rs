@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
 
-use super::detect::{self, PiiKind};
+use super::detect::{self, Dictionary, PiiKind};
 use super::key::MaskKey;
 use super::rules::Transform;
 use crate::schema::{Column, ColumnKind};
@@ -28,6 +28,9 @@ pub struct ColumnMask {
     /// Values must not repeat: collisions are resolved.
     pub unique: bool,
     pub max_len: Option<usize>,
+    /// `scrub`: values other masked columns hold, with their masked values, replaced wherever
+    /// they appear in the text.
+    pub dictionary: Option<std::sync::Arc<Dictionary>>,
 }
 
 /// Refuses transformers that cannot produce values of the column's type.
@@ -117,7 +120,7 @@ impl ColumnMask {
             Transform::Email { keep_domain } => {
                 email(key, &self.domain, &input, value, *keep_domain)
             }
-            Transform::Scrub => scrub(key, &self.domain, value),
+            Transform::Scrub => scrub(key, &self.domain, value, self.dictionary.as_deref()),
         };
         Some(self.fit(out))
     }
@@ -140,7 +143,9 @@ impl ColumnMask {
                 labels[stream.byte() as usize % labels.len()].clone()
             }
             ColumnKind::Date | ColumnKind::Timestamp { .. } => {
-                let shift = (stream.number() % 3650) as i64 - 1825;
+                // 1 to 1825 days either way: never the same date.
+                let n = stream.number();
+                let shift = (1 + (n >> 1) % 1825) as i64 * if n & 1 == 0 { 1 } else { -1 };
                 self.shift_time(value, shift * 86_400)
                     .unwrap_or_else(|| value.to_string())
             }
@@ -175,7 +180,19 @@ impl ColumnMask {
         days: Option<i64>,
     ) -> String {
         if let Some(days) = days {
-            let seconds = (u * days as f64 * 86_400.0).round() as i64;
+            // Never the same value: at least a whole day for dates, a second for timestamps.
+            let days = days.max(1);
+            let seconds = match self.column.kind {
+                ColumnKind::Date => {
+                    let d = ((u.abs() * days as f64).ceil() as i64).clamp(1, days);
+                    d * u.signum() as i64 * 86_400
+                }
+                _ => {
+                    let s = (u * days as f64 * 86_400.0).round() as i64;
+                    if s == 0 { 1 } else { s }
+                }
+            };
+            let seconds = if seconds == 0 { 86_400 } else { seconds };
             return self
                 .shift_time(value, seconds)
                 .unwrap_or_else(|| value.to_string());
@@ -219,14 +236,26 @@ impl ColumnMask {
                 max - f64::EPSILON.max(max.abs() * 1e-9)
             });
         }
-        let moved = moved.clamp(lo.min(hi), hi.max(lo));
         let decimals = value.split_once('.').map_or(0, |(_, f)| f.len());
-        let out = format!("{moved:.decimals$}");
-        // Rounding may step outside an exclusive bound; then the original stays.
-        match out.parse::<f64>() {
-            Ok(v) if v >= lo && v <= hi => out,
-            _ => value.to_string(),
+        let step = 10f64.powi(-(decimals as i32));
+        // Never the input: rounded back to it, the value moves one step (either way, within
+        // the bounds).
+        let direction = if u < 0.0 { -1.0 } else { 1.0 };
+        let candidates = [moved, x + direction * step, x - direction * step];
+        for candidate in candidates {
+            let candidate = candidate.clamp(lo.min(hi), hi.max(lo));
+            let out = format!("{candidate:.decimals$}");
+            // Rounding may step outside an exclusive bound.
+            if let Ok(v) = out.parse::<f64>()
+                && v >= lo
+                && v <= hi
+                && out != value
+                && v != x
+            {
+                return out;
+            }
         }
+        value.to_string()
     }
 }
 
@@ -399,20 +428,39 @@ fn email(key: &MaskKey, domain: &str, input: &[u8], value: &str, keep_domain: bo
     format!("{local}@{host}")
 }
 
-/// Free text with the personal things inside replaced, the rest kept.
-fn scrub(key: &MaskKey, domain: &str, value: &str) -> String {
-    let found = detect::scan(value);
+/// Free text with the personal things inside replaced, the rest kept: values of other masked
+/// columns (the `dictionary`) by their masked values, then emails, phone numbers and the rest
+/// that look personal by shape.
+fn scrub(key: &MaskKey, domain: &str, value: &str, dictionary: Option<&Dictionary>) -> String {
+    let known = dictionary.map(|d| d.find(value)).unwrap_or_default();
+    let mut found: Vec<(std::ops::Range<usize>, Option<&str>, PiiKind)> = known
+        .iter()
+        .map(|(r, to)| (r.clone(), Some(*to), PiiKind::FreeText))
+        .collect();
+    for (range, kind) in detect::scan(value) {
+        if !known
+            .iter()
+            .any(|(r, _)| r.start < range.end && range.start < r.end)
+        {
+            found.push((range, None, kind));
+        }
+    }
     if found.is_empty() {
         return value.to_string();
     }
+    found.sort_by_key(|(r, _, _)| r.start);
+    // An email inside text becomes what an `email` column makes of it, so they still match.
+    let email_domain = Transform::Email { keep_domain: false }.domain();
     let mut out = String::with_capacity(value.len());
     let mut at = 0;
-    for (range, kind) in found {
+    for (range, known, kind) in found {
         out.push_str(&value[at..range.start]);
         let token = &value[range.clone()];
-        let replacement = match kind {
-            PiiKind::Email => email(key, domain, token.as_bytes(), token, false),
-            PiiKind::Secret => "[redacted]".to_string(),
+        let exact = dictionary.and_then(|d| d.exact(token));
+        let replacement = match (known.or(exact), kind) {
+            (Some(to), _) => to.to_string(),
+            (None, PiiKind::Email) => email(key, &email_domain, token.as_bytes(), token, false),
+            (None, PiiKind::Secret) => "[redacted]".to_string(),
             _ => {
                 let mut stream = Stream::new(key, domain, token.as_bytes());
                 token
@@ -526,6 +574,7 @@ mod tests {
             hint: Hint::None,
             unique: false,
             max_len: None,
+            dictionary: None,
         }
     }
 
@@ -599,6 +648,66 @@ mod tests {
         assert!(
             !scrubbed.contains("jane@corp.io") && !scrubbed.contains("555 123 4567"),
             "{scrubbed}"
+        );
+    }
+
+    #[test]
+    fn noise_and_hash_never_return_their_input() {
+        let k = key();
+        let days = mask(
+            ColumnKind::Date,
+            Transform::Noise {
+                relative: None,
+                absolute: None,
+                days: Some(180),
+            },
+        );
+        let hashed = mask(ColumnKind::Date, Transform::Hash);
+        let small = mask(
+            ColumnKind::Int {
+                bytes: 4,
+                unsigned: false,
+            },
+            Transform::Noise {
+                relative: Some(0.1),
+                absolute: None,
+                days: None,
+            },
+        );
+        for i in 0..2000 {
+            let date = values::format_date(-7000 + i * 3);
+            for m in [&days, &hashed] {
+                let out = m.apply(&k, &date, 0).unwrap();
+                assert_ne!(out, date, "{:?}", m.transform);
+            }
+            let moved = days.apply(&k, &date, 0).unwrap();
+            let (a, _) = parse_timestamp(&moved).unwrap();
+            let (b, _) = parse_timestamp(&date).unwrap();
+            assert!((a - b).abs() <= 180 * 86_400, "{date} → {moved}");
+            let n = (i % 7).to_string();
+            assert_ne!(small.apply(&k, &n, 0).unwrap(), n);
+        }
+    }
+
+    #[test]
+    fn scrub_replaces_what_other_columns_hold() {
+        let k = key();
+        let mut d = Dictionary::default();
+        d.add("Müller7", "Smith");
+        d.add("K-000123", "K-481516");
+        d.add("+49 30 1000007", "(201) 555-0100");
+        let mut m = mask(text(), Transform::Scrub);
+        m.dictionary = Some(std::sync::Arc::new(d));
+        let out = m
+            .apply(
+                &k,
+                "Rückruf Müller7 (K-000123) unter +49 30 1000007, Müller70 nicht",
+                0,
+            )
+            .unwrap();
+        assert_eq!(
+            out,
+            "Rückruf Smith (K-481516) unter (201) 555-0100, Müller70 nicht"
         );
     }
 

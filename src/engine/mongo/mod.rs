@@ -6,6 +6,7 @@
 //! document shape. Migrations are JSON arrays of commands (see `split.rs`), run one by one
 //! with `runCommand`, never in a transaction (as golang-migrate does).
 
+mod archive;
 #[cfg(test)]
 mod extjson_test;
 mod fingerprint;
@@ -26,8 +27,8 @@ use mongodb::bson::{Bson, Document, doc};
 use mongodb::{Client, Database};
 
 use super::{
-    Applied, BoxFuture, Capabilities, CheckOutcome, Collection, DocumentStore, Engine, EngineSpec,
-    StartOptions, Words,
+    Applied, BoxFuture, Capabilities, CheckOutcome, Collection, CollectionDef, DocumentStore,
+    Engine, EngineSpec, StartOptions, Words,
 };
 use crate::checks::{Check, CheckFormat};
 use crate::data::{DataFingerprint, RowDiff, Survival};
@@ -61,7 +62,7 @@ pub static SPEC: EngineSpec = EngineSpec {
     checks: CheckFormat::Pipeline,
     can: Capabilities {
         rows: false,
-        mask: false,
+        mask: true,
         documents: true,
     },
     transactions: TRANSACTIONS,
@@ -576,6 +577,118 @@ impl DocumentStore for Mongo {
             dirty: if dirty { version.clone() } else { None },
             up_to: version,
         }))
+    }
+
+    async fn definitions(&mut self) -> Result<Vec<CollectionDef>> {
+        let mut infos = schema::collections(&self.db).await?;
+        infos.retain(|info| {
+            !self
+                .hidden
+                .iter()
+                .any(|h| h.eq_ignore_ascii_case(&info.name))
+        });
+        let mut out = Vec::with_capacity(infos.len());
+        for info in infos {
+            let view = info.kind == "view";
+            let indexes = if view {
+                Vec::new()
+            } else {
+                schema::indexes(&self.db, &info.name).await?
+            };
+            out.push(CollectionDef {
+                name: info.name,
+                view,
+                options: info.options,
+                indexes,
+            });
+        }
+        Ok(out)
+    }
+
+    async fn read_documents(
+        &mut self,
+        collection: &str,
+        limit: Option<usize>,
+        out: tokio::sync::mpsc::Sender<Vec<Document>>,
+    ) -> Result<u64> {
+        const BATCH: usize = 1000;
+        let source = self.db.collection::<Document>(collection);
+        let mut find = source.find(doc! {});
+        if let Some(limit) = limit {
+            find = find.limit(limit as i64);
+        }
+        let mut cursor = find.await.context(|| format!("cannot read {collection}"))?;
+        let (mut batch, mut read) = (Vec::with_capacity(BATCH), 0u64);
+        while let Some(document) = cursor
+            .try_next()
+            .await
+            .context(|| format!("cannot read {collection}"))?
+        {
+            batch.push(document);
+            read += 1;
+            if batch.len() >= BATCH && out.send(std::mem::take(&mut batch)).await.is_err() {
+                return Ok(read);
+            }
+        }
+        if !batch.is_empty() {
+            let _ = out.send(batch).await;
+        }
+        Ok(read)
+    }
+
+    async fn create(&mut self, def: &CollectionDef, indexes: bool) -> Result<()> {
+        let name = &def.name;
+        if !indexes {
+            let mut command = doc! {"create": name};
+            command.extend(def.options.clone());
+            command.remove("uuid");
+            return self
+                .db
+                .run_command(command)
+                .await
+                .map(|_| ())
+                .map_err(|e| Error::infra(format!("cannot create {name}: {}", mongo_message(&e))));
+        }
+        let specs: Vec<Bson> = def
+            .indexes
+            .iter()
+            .filter(|i| i.get_str("name").is_ok_and(|n| n != "_id_"))
+            .map(|i| {
+                let mut spec = i.clone();
+                spec.remove("v");
+                spec.remove("ns");
+                Bson::Document(spec)
+            })
+            .collect();
+        if def.view || specs.is_empty() {
+            return Ok(());
+        }
+        self.db
+            .run_command(doc! {"createIndexes": name, "indexes": specs})
+            .await
+            .map(|_| ())
+            .map_err(|e| {
+                Error::infra(format!(
+                    "cannot build the indexes of {name}: {}",
+                    mongo_message(&e)
+                ))
+            })
+    }
+
+    async fn drop_collections(&mut self, names: &[String]) -> Result<()> {
+        for name in names {
+            self.db
+                .collection::<Document>(name)
+                .drop()
+                .await
+                .context(|| format!("cannot drop {name}"))?;
+        }
+        Ok(())
+    }
+
+    async fn dump(&mut self, path: &std::path::Path) -> Result<()> {
+        let defs = self.definitions().await?;
+        archive::write(&self.db, &defs, &self.version, path).await
     }
 }
 
