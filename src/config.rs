@@ -19,8 +19,9 @@
 //! [mysql]
 //! session = ["SET FOREIGN_KEY_CHECKS = 0"]
 //!
-//! [severity]                        # remap the default severity of a finding kind
+//! [severity]                        # remap the default severity of a finding kind or lint rule
 //! destructive_change = "error"
+//! prefer-text = "warning"
 //!
 //! [[allow]]                         # turn matching findings into `info`, showing the reason
 //! kind = "schema_drift"
@@ -182,8 +183,11 @@ impl Config {
                 .map(|i| i + 1)
                 .unwrap_or(1)
         };
+        let known = |name: &str| {
+            FindingKind::parse(name).is_some() || crate::report::rules::find(name).is_some()
+        };
         for kind in config.severity.keys() {
-            if FindingKind::parse(kind).is_none() {
+            if !known(kind) {
                 return Err((line_of(kind), unknown_kind(kind)));
             }
         }
@@ -205,7 +209,7 @@ impl Config {
             }
         }
         for rule in &config.allow {
-            if FindingKind::parse(&rule.kind).is_none() {
+            if !known(&rule.kind) {
                 return Err((line_of(&rule.kind), unknown_kind(&rule.kind)));
             }
         }
@@ -251,7 +255,8 @@ impl Config {
 fn unknown_kind(kind: &str) -> String {
     let known: Vec<&str> = FindingKind::ALL.iter().map(|k| k.id()).collect();
     format!(
-        "unknown finding kind `{kind}`; known kinds: {}",
+        "unknown finding kind or lint rule `{kind}`; known kinds: {} (lint rules: \
+         `driftless explain`)",
         known.join(", ")
     )
 }

@@ -4,6 +4,7 @@ mod check;
 mod docs;
 mod drift;
 mod dryrun;
+mod lint;
 mod mask;
 mod seed;
 mod settings;
@@ -26,6 +27,7 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Mask(args) => mask::run(args, &mut signals).await,
         Command::DryRun(args) => dryrun::run(args, &mut signals).await,
         Command::Drift(args) => drift::run(args, &mut signals).await,
+        Command::Lint(args) => lint::run(args),
         Command::Schema => docs::schema(),
         Command::Completions { shell } => docs::completions(shell),
         Command::Man { out_dir } => docs::man(out_dir.as_deref()),
