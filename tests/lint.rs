@@ -234,6 +234,20 @@ const CASES: &[(&str, &str, &str)] = &[
 ];
 
 #[test]
+fn statements_that_fail_the_second_time_only_matter_outside_the_runners_transaction() {
+    for sql in [
+        "ALTER TABLE t DROP CONSTRAINT c;",
+        "CREATE TABLE t (a text);",
+        "DROP TABLE t;",
+        "ALTER TABLE t ADD COLUMN a text;",
+    ] {
+        // One statement is enough: the runner records the migration after it, outside.
+        fires("not-rerunnable", &[&format!("-- no-transaction\n{sql}")]);
+        silent("not-rerunnable", &[sql]);
+    }
+}
+
+#[test]
 fn every_rule_has_an_own_bad_and_good_case() {
     let covered: BTreeSet<&str> = CASES.iter().map(|(r, _, _)| *r).collect();
     for rule in RULES {

@@ -125,6 +125,9 @@ struct Linter<'a> {
     lock_reported: bool,
     /// The script runs in one transaction (the runner's, or its own BEGIN … COMMIT).
     atomic: bool,
+    /// The runner's transaction holds the whole script and the runner's record of it: after
+    /// any failure the migration runs again from a clean state.
+    rerun_safe: bool,
     /// Constraints this migration added NOT VALID (name → line).
     not_valid: BTreeMap<String, usize>,
     /// A BEGIN of the script's own is open at the statement being read.
@@ -155,6 +158,8 @@ impl<'a> Linter<'a> {
             timeout_set,
             lock_reported: false,
             atomic,
+            rerun_safe: script.transactional
+                && crate::migrations::atomic(script, options.transactions),
             not_valid: BTreeMap::new(),
             own_open: false,
             findings: Vec::new(),
@@ -250,14 +255,14 @@ impl<'a> Linter<'a> {
 
     /// `not-rerunnable`: `what` fails when the migration runs again after a partial failure.
     fn rerun(&mut self, s: &Statement, guarded: bool, what: &str) {
-        if self.atomic || guarded {
+        if self.rerun_safe || guarded {
             return;
         }
         self.push(
             "not-rerunnable",
             s.line,
             format!(
-                "{what}: this migration does not run in one transaction, so after a later statement fails, running it again fails here"
+                "{what}: the runner does not run this migration in one transaction with its record of it, so after a failure (a later statement's, or the runner's before it records the migration) running it again fails here"
             ),
             None,
             None,
@@ -847,7 +852,10 @@ impl<'a> Linter<'a> {
                         Some(&column),
                     );
                 }
-            } else if t.at(a, &["DROP"]) && !t.at(a + 1, &["CONSTRAINT"]) {
+            } else if t.at(a, &["DROP", "CONSTRAINT"]) {
+                let guarded = t.at(a + 2, &["IF", "EXISTS"]);
+                self.rerun(s, guarded, "DROP CONSTRAINT without IF EXISTS");
+            } else if t.at(a, &["DROP"]) {
                 let guarded = t.at(t.skip(a + 1, &["COLUMN"]), &["IF", "EXISTS"]);
                 let c = t.skip(t.skip(a + 1, &["COLUMN"]), &["IF", "EXISTS"]);
                 let column = t.ident(c).unwrap_or_default().to_string();

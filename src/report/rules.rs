@@ -282,8 +282,8 @@ pub const RULES: &[LintRule] = &[
         "not-rerunnable",
         Warning,
         Transactions,
-        "In a migration that does not run in one transaction, a statement that fails when run a second time (CREATE without IF NOT EXISTS, ADD COLUMN without IF NOT EXISTS, DROP without IF EXISTS).",
-        "When a later statement fails, what ran before it stays; the fix is to run the migration again, and then the first statements fail because their objects exist (or are gone).",
+        "In a migration its runner does not run in one transaction (with the runner's record of it), a statement that fails when run a second time (CREATE without IF NOT EXISTS, ADD COLUMN without IF NOT EXISTS, DROP without IF EXISTS).",
+        "When a later statement fails, or the runner stops before it records the migration as applied, what ran stays; the fix is to run the migration again, and then these statements fail because their objects exist (or are gone). A CONCURRENTLY index build that fails leaves an invalid index behind too.",
         "-- no-transaction\nCREATE INDEX CONCURRENTLY orders_customer ON orders (customer_id);",
         "-- no-transaction\nCREATE INDEX CONCURRENTLY IF NOT EXISTS orders_customer ON orders (customer_id);",
         "write IF NOT EXISTS / IF EXISTS so the migration can run again after a partial failure"
