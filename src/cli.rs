@@ -653,6 +653,11 @@ pub struct CheckArgs {
     #[arg(long)]
     pub keep: bool,
 
+    /// Do not run the static rules of `driftless lint` first (for a CI that runs `lint` as a
+    /// step of its own). Also `lint = false` in driftless.toml.
+    #[arg(long)]
+    pub no_lint: bool,
+
     #[command(flatten)]
     pub server: ServerArgs,
 }

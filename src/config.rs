@@ -11,6 +11,7 @@
 //! sql_mode = "STRICT_TRANS_TABLES"  # MySQL: sql_mode of the migration session
 //! statement_timeout = "5m"          # a statement running longer is cancelled (a finding)
 //! lock_timeout = "10s"              # a statement waiting longer for a lock is cancelled
+//! lint = false                      # check: skip the static rules (driftless lint runs them)
 //!
 //! [postgres]
 //! version = "17"                    # run on PostgreSQL 17 (fetched once when not installed)
@@ -65,6 +66,8 @@ pub struct Config {
     pub statement_timeout: Option<String>,
     /// `lock_timeout = "10s"`: as `--lock-timeout`.
     pub lock_timeout: Option<String>,
+    /// `lint = false`: `check` does not run the static rules first (as `--no-lint`).
+    pub lint: Option<bool>,
     /// `[postgres]`: settings of the PostgreSQL engine.
     #[serde(default)]
     pub postgres: PostgresConfig,

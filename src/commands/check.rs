@@ -30,6 +30,7 @@ struct Settings {
     output: Option<PathBuf>,
     reports: Vec<(Format, PathBuf)>,
     changed_since: Option<String>,
+    lint: bool,
     fail_on: Severity,
     start: StartOptions,
     quiet: bool,
@@ -65,6 +66,7 @@ impl Settings {
             output: args.report.output,
             reports: args.reports,
             changed_since: args.changed_since,
+            lint: !args.no_lint && config.lint != Some(false),
             start: StartOptions {
                 url: args.url,
                 keep: args.keep,
@@ -155,21 +157,25 @@ pub async fn run(args: CheckArgs, signals: &mut Signals) -> Result<ExitCode> {
     settings.start.hidden_tables = super::tool_tables(inputs.format);
     // The static rules first, no server needed; with --changed-since only for the migrations
     // that changed (every migration is read, for what earlier ones established).
-    let lints: Vec<crate::report::Finding> = super::lint::findings(
-        settings.engine,
-        &inputs.migrations,
-        &settings.start.session,
-        true,
-    )
-    .into_iter()
-    .filter(|f| match &inputs.changes {
-        None => true,
-        Some(changes) => changes
-            .changed
-            .iter()
-            .any(|i| f.migration.as_deref() == Some(inputs.migrations[*i].version.as_str())),
-    })
-    .collect();
+    let lints: Vec<crate::report::Finding> = if !settings.lint {
+        Vec::new()
+    } else {
+        super::lint::findings(
+            settings.engine,
+            &inputs.migrations,
+            &settings.start.session,
+            true,
+        )
+        .into_iter()
+        .filter(|f| match &inputs.changes {
+            None => true,
+            Some(changes) => changes
+                .changed
+                .iter()
+                .any(|i| f.migration.as_deref() == Some(inputs.migrations[*i].version.as_str())),
+        })
+        .collect()
+    };
 
     let mut progress = Progress::new(settings.quiet);
     progress.status(&format!("starting {}…", settings.engine.name));
