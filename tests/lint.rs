@@ -244,6 +244,10 @@ fn statements_that_fail_the_second_time_only_matter_outside_the_runners_transact
         // One statement is enough: the runner records the migration after it, outside.
         fires("not-rerunnable", &[&format!("-- no-transaction\n{sql}")]);
         silent("not-rerunnable", &[sql]);
+        silent(
+            "not-rerunnable",
+            &[&format!("-- no-transaction\nBEGIN;\n{sql}\nCOMMIT;")],
+        );
     }
 }
 

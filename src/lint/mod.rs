@@ -158,8 +158,10 @@ impl<'a> Linter<'a> {
             timeout_set,
             lock_reported: false,
             atomic,
-            rerun_safe: script.transactional
-                && crate::migrations::atomic(script, options.transactions),
+            // A script that is one BEGIN … COMMIT of its own (sqitch's way) rolls back whole.
+            rerun_safe: (script.transactional
+                && crate::migrations::atomic(script, options.transactions))
+                || own_transaction(script),
             not_valid: BTreeMap::new(),
             own_open: false,
             findings: Vec::new(),
