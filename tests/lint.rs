@@ -438,10 +438,16 @@ fn the_lint_command_reports_in_every_format_with_the_usual_exit_codes() {
         "github",
     ]);
     assert_eq!(run.code, 0);
+    let sarif: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&sarif).unwrap()).unwrap();
+    let result = &sarif["runs"][0]["results"][0];
+    assert_eq!(result["properties"]["rule"], "renaming-column", "{result}");
     assert!(
-        std::fs::read_to_string(&sarif)
+        result["partialFingerprints"]["driftless/v1"]
+            .as_str()
             .unwrap()
-            .contains("renaming-column")
+            .starts_with("lint/renaming-column:2:"),
+        "{result}"
     );
 
     let run = util::driftless(&["lint", "--migrations", "/nonexistent/driftless-lint"]);

@@ -398,12 +398,12 @@ pub fn list() -> String {
         RuleGroup::Transactions,
         RuleGroup::Design,
     ] {
-        let _ = writeln!(text, "\n  {}:", group.title());
+        let _ = writeln!(text, "\n{}:", group.title());
         for rule in RULES.iter().filter(|r| r.group == group) {
             let first = rule.summary;
             let _ = writeln!(
                 text,
-                "    {:<36} {:<8} {}",
+                "  {:<36} {:<8} {}",
                 rule.name,
                 rule.severity.as_str(),
                 first.trim_end_matches('.')
