@@ -40,6 +40,19 @@ Examples:
   driftless dry-run --snapshot prod.dump --lock-threshold 250ms --format markdown -o plan.md"
 );
 
+const LINT_HELP: &str = concat!(
+    exit_codes!(),
+    "
+
+Rules, their severities and pages: driftless explain (driftless explain RULE for one). In
+driftless.toml, [severity] RULE = \"error\" remaps one; -- driftless:allow RULE <reason> in a
+migration accepts it. `check` and `dry-run` run the same rules.
+
+Examples:
+  driftless lint --migrations db/migrations
+  driftless lint --format sarif --output lint.sarif --fail-on warning"
+);
+
 const DRIFT_HELP: &str = concat!(
     exit_codes!(),
     "
@@ -88,6 +101,12 @@ pub enum Command {
     /// statement.
     #[command(name = "dry-run", after_help = DRY_RUN_HELP)]
     DryRun(DryRunArgs),
+
+    /// Static rules over the migrations' SQL, no server needed: locks without a timeout,
+    /// index builds and constraints that block writes, renames and drops the previous
+    /// release breaks on, transactions left open, column types that cause trouble later.
+    #[command(after_help = LINT_HELP)]
+    Lint(LintArgs),
 
     /// Compare the schema of a live database (read only) with what its migrations produce.
     #[command(after_help = DRIFT_HELP)]
@@ -231,6 +250,23 @@ pub struct DryRunArgs {
 
     #[command(flatten)]
     pub server: ServerArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+
+    #[command(flatten)]
+    pub migrations: MigrationArgs,
+
+    #[command(flatten)]
+    pub report: ReportArgs,
+
+    /// Also write the report in FORMAT to PATH; repeatable. FORMAT: human, json, junit,
+    /// markdown, github, sarif, html or codeclimate. Example: --report sarif=lint.sarif
+    #[arg(long = "report", value_name = "FORMAT=PATH", value_parser = parse_report)]
+    pub reports: Vec<(Format, PathBuf)>,
 }
 
 #[derive(Debug, Args)]
@@ -654,6 +690,11 @@ pub struct CheckArgs {
     /// Leave the disposable database running at the end and print how to connect to it.
     #[arg(long)]
     pub keep: bool,
+
+    /// Do not run the static rules of `driftless lint` first (for a CI that runs `lint` as a
+    /// step of its own). Also `lint = false` in driftless.toml.
+    #[arg(long)]
+    pub no_lint: bool,
 
     #[command(flatten)]
     pub server: ServerArgs,

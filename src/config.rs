@@ -11,6 +11,7 @@
 //! sql_mode = "STRICT_TRANS_TABLES"  # MySQL: sql_mode of the migration session
 //! statement_timeout = "5m"          # a statement running longer is cancelled (a finding)
 //! lock_timeout = "10s"              # a statement waiting longer for a lock is cancelled
+//! lint = false                      # check: skip the static rules (driftless lint runs them)
 //!
 //! [postgres]
 //! version = "17"                    # run on PostgreSQL 17 (fetched once when not installed)
@@ -19,8 +20,9 @@
 //! [mysql]
 //! session = ["SET FOREIGN_KEY_CHECKS = 0"]
 //!
-//! [severity]                        # remap the default severity of a finding kind
+//! [severity]                        # remap the default severity of a finding kind or lint rule
 //! destructive_change = "error"
+//! prefer-text = "warning"
 //!
 //! [[allow]]                         # turn matching findings into `info`, showing the reason
 //! kind = "schema_drift"
@@ -67,6 +69,8 @@ pub struct Config {
     pub lock_timeout: Option<String>,
     /// `migration_role = "app"`: as `--migration-role`.
     pub migration_role: Option<String>,
+    /// `lint = false`: `check` does not run the static rules first (as `--no-lint`).
+    pub lint: Option<bool>,
     /// `[postgres]`: settings of the PostgreSQL engine.
     #[serde(default)]
     pub postgres: PostgresConfig,
@@ -189,8 +193,11 @@ impl Config {
                 .map(|i| i + 1)
                 .unwrap_or(1)
         };
+        let known = |name: &str| {
+            FindingKind::parse(name).is_some() || crate::report::rules::find(name).is_some()
+        };
         for kind in config.severity.keys() {
-            if FindingKind::parse(kind).is_none() {
+            if !known(kind) {
                 return Err((line_of(kind), unknown_kind(kind)));
             }
         }
@@ -212,7 +219,7 @@ impl Config {
             }
         }
         for rule in &config.allow {
-            if FindingKind::parse(&rule.kind).is_none() {
+            if !known(&rule.kind) {
                 return Err((line_of(&rule.kind), unknown_kind(&rule.kind)));
             }
         }
@@ -258,7 +265,8 @@ impl Config {
 fn unknown_kind(kind: &str) -> String {
     let known: Vec<&str> = FindingKind::ALL.iter().map(|k| k.id()).collect();
     format!(
-        "unknown finding kind `{kind}`; known kinds: {}",
+        "unknown finding kind or lint rule `{kind}`; known kinds: {} (lint rules: \
+         `driftless explain`)",
         known.join(", ")
     )
 }

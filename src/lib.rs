@@ -10,6 +10,7 @@ pub mod data;
 pub mod engine;
 pub mod error;
 pub mod history;
+pub mod lint;
 pub mod mask;
 pub mod migrations;
 pub mod output;

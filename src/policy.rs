@@ -8,13 +8,25 @@ use serde_json::Value;
 
 use crate::config::Config;
 use crate::migrations::Migration;
-use crate::report::{Finding, FindingKind, MigrationResult, MigrationStatus, Severity};
+use crate::report::{Finding, FindingKind, MigrationResult, MigrationStatus, Severity, rules};
 
 /// Applies `config` remaps and every allow (config rules and `-- driftless:allow` lines).
 pub fn apply(findings: &mut [Finding], config: &Config, migrations: &[Migration]) {
     for finding in findings.iter_mut() {
-        if let Some(severity) = config.severity.get(finding.kind.id())
-            && finding.severity == finding.kind.default_severity()
+        // A rule's own remap wins over its kind's (`[severity] renaming-column = "error"`).
+        let remap = finding
+            .rule
+            .as_deref()
+            .and_then(|rule| {
+                config
+                    .severity
+                    .iter()
+                    .find(|(key, _)| rules::normalize(key) == rule)
+            })
+            .map(|(_, s)| s)
+            .or_else(|| config.severity.get(finding.kind.id()));
+        if let Some(severity) = remap
+            && finding.severity == finding.default_severity()
         {
             finding.severity = *severity;
         }
@@ -34,7 +46,7 @@ fn allowed_by(finding: &Finding, config: &Config, migrations: &[Migration]) -> O
         .and_then(Value::as_bool)
         .unwrap_or(false);
     let rule = config.allow.iter().find(|rule| {
-        FindingKind::parse(&rule.kind) == Some(finding.kind)
+        names(finding, &rule.kind)
             && rule
                 .migration
                 .as_deref()
@@ -58,8 +70,17 @@ fn allowed_by(finding: &Finding, config: &Config, migrations: &[Migration]) -> O
         .iter()
         .find(|m| m.version == version && name.is_none_or(|n| n == m.name))?
         .allows()
-        .find(|a| a.kind == finding.kind.id())
+        .find(|a| names(finding, &a.kind))
         .map(|a| a.reason.clone())
+}
+
+/// Whether an allow's `kind` names `finding`: its kind, or its lint rule (`-` or `_`).
+fn names(finding: &Finding, kind: &str) -> bool {
+    FindingKind::parse(kind) == Some(finding.kind)
+        || finding
+            .rule
+            .as_deref()
+            .is_some_and(|rule| rules::normalize(kind) == rule)
 }
 
 /// Marks migrations with a finding at warning or above as `finding` (errors stay `error`).

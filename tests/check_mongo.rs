@@ -204,6 +204,7 @@ fn bad_migration_files_are_exit_2_with_file_and_line() {
         let dir = util::migration_dir(&[("1_a.up.json", text)]);
         let run = util::driftless(&[
             "check",
+            "--no-lint",
             "--engine",
             "mongo",
             "--migrations",
@@ -326,6 +327,7 @@ fn sigint_mid_run_leaves_no_server_behind() {
     let output = util::interrupt_mid_run(
         &[
             "check",
+            "--no-lint",
             "--engine",
             "mongo",
             "--rows",
@@ -621,6 +623,7 @@ fn keep_leaves_a_reachable_mongo_server() {
     let output = util::command(tmp.path())
         .args([
             "check",
+            "--no-lint",
             "--engine",
             "mongo",
             "--migrations",
@@ -668,6 +671,7 @@ fn missing_server_binary_and_unreachable_url_are_exit_3() {
     let empty = tempfile::tempdir().unwrap();
     let run = util::driftless(&[
         "check",
+        "--no-lint",
         "--engine",
         "mongo",
         "--migrations",
@@ -679,6 +683,7 @@ fn missing_server_binary_and_unreachable_url_are_exit_3() {
     assert!(run.stderr.contains("make setup"), "{}", run.stderr);
     let run = util::driftless(&[
         "check",
+        "--no-lint",
         "--migrations",
         &mongo_set("clean"),
         "--url",

@@ -208,6 +208,7 @@ fn missing_server_binary_is_exit_3() {
     let empty = tempfile::tempdir().unwrap();
     let run = driftless(&[
         "check",
+        "--no-lint",
         "--engine",
         "mysql",
         "--migrations",
@@ -223,6 +224,7 @@ fn missing_server_binary_is_exit_3() {
 fn unreachable_url_is_exit_3() {
     let run = driftless(&[
         "check",
+        "--no-lint",
         "--migrations",
         &mysql_set("clean"),
         "--url",
@@ -274,6 +276,7 @@ fn sigint_mid_run_leaves_no_mariadbd_behind() {
     let output = util::interrupt_mid_run(
         &[
             "check",
+            "--no-lint",
             "--engine",
             "mysql",
             "--migrations",
@@ -329,6 +332,7 @@ fn bad_mysql_input_is_exit_2_with_file_and_line() {
     )]);
     let run = driftless(&[
         "check",
+        "--no-lint",
         "--engine",
         "mysql",
         "--migrations",
@@ -339,6 +343,7 @@ fn bad_mysql_input_is_exit_2_with_file_and_line() {
     let dir = util::migration_dir(&[("1_a.up.sql", b"SELECT 1;\nDELIMITER\nSELECT 2;\n")]);
     let run = driftless(&[
         "check",
+        "--no-lint",
         "--engine",
         "mysql",
         "--migrations",
@@ -359,6 +364,7 @@ fn keep_leaves_a_reachable_mysql_server() {
     let output = util::command(tmp.path())
         .args([
             "check",
+            "--no-lint",
             "--engine",
             "mysql",
             "--migrations",

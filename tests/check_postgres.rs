@@ -384,6 +384,7 @@ fn output_file_gets_the_report() {
     let out = dir.path().join("report.json");
     let run = driftless(&[
         "check",
+        "--no-lint",
         "--migrations",
         &demo("schema_drift"),
         "--format",

@@ -5,7 +5,7 @@ mod util;
 use util::{demo, driftless};
 
 fn human(args: &[&str]) -> String {
-    let mut all = vec!["check"];
+    let mut all = vec!["check", "--no-lint"];
     all.extend_from_slice(args);
     let run = driftless(&all);
     assert!(run.code == 0 || run.code == 1, "{}", run.stderr);
@@ -68,6 +68,7 @@ fn human_report_of_irreversible_and_failing_migrations() {
 fn color_always_colours_a_pipe_and_never_wins_over_a_terminal() {
     let coloured = driftless(&[
         "check",
+        "--no-lint",
         "--color",
         "always",
         "--migrations",
@@ -77,6 +78,7 @@ fn color_always_colours_a_pipe_and_never_wins_over_a_terminal() {
     assert!(coloured.stdout.contains("\u{1b}["), "{}", coloured.stdout);
     let plain = driftless(&[
         "check",
+        "--no-lint",
         "--color",
         "never",
         "--migrations",

@@ -161,6 +161,7 @@ fn the_release_archive_runs_the_demo_from_a_temp_dir() {
     let demo = Command::new(root.join("driftless"))
         .args([
             "check",
+            "--no-lint",
             "--migrations",
             "examples/postgres/data_loss",
             "--format",
@@ -288,6 +289,7 @@ fn a_clone_with_nothing_beside_it_runs_the_demo_and_validates_against_its_own_sc
     let run = Command::new(env!("CARGO_BIN_EXE_driftless"))
         .args([
             "check",
+            "--no-lint",
             "--format",
             "json",
             "--migrations",

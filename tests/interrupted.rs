@@ -28,6 +28,7 @@ fn stop_during_the_endless_statement(
         tmp.path(),
         &[
             "check",
+            "--no-lint",
             "--engine",
             engine,
             "--migrations",

@@ -16,6 +16,7 @@ const LAYERS: &[&[&str]] = &[
         "schema",
         "sql",
         "migrations",
+        "lint",
         "checks",
         "report",
         "config",

@@ -50,7 +50,7 @@ fn a_fetched_version_is_downloaded_once_then_reused_and_offline_never_fetches() 
     std::fs::set_permissions(cache.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let run = |extra: &[&str]| {
         let tmp = util::sandbox_dir();
-        let mut args = vec!["check", "--format", "json", "--migrations"];
+        let mut args = vec!["check", "--no-lint", "--format", "json", "--migrations"];
         let dir = demo("clean");
         args.push(&dir);
         args.extend_from_slice(extra);
@@ -99,6 +99,7 @@ fn a_fetched_version_is_downloaded_once_then_reused_and_offline_never_fetches() 
 fn bad_versions_are_usage_errors() {
     let run = util::driftless(&[
         "check",
+        "--no-lint",
         "--pg-version",
         "seventeen",
         "--migrations",
@@ -112,6 +113,7 @@ fn bad_versions_are_usage_errors() {
     );
     let run = util::driftless(&[
         "check",
+        "--no-lint",
         "--engine",
         "mysql",
         "--pg-version",

@@ -16,6 +16,7 @@ fn all_reports(dir: &Path) -> util::Run {
     let path = |name: &str| dir.join(name).to_string_lossy().into_owned();
     let run = driftless(&[
         "check",
+        "--no-lint",
         "--migrations",
         &demo("data_loss"),
         "--checks",
@@ -139,6 +140,7 @@ fn github_annotations_are_exact() {
 fn github_format_on_stdout_keeps_the_exit_code() {
     let run = driftless(&[
         "check",
+        "--no-lint",
         "--migrations",
         &demo("irreversible"),
         "--format",
@@ -154,7 +156,7 @@ fn a_closed_stdout_is_not_an_error() {
     // exit code still says what was found.
     let tmp = util::sandbox_dir();
     let mut child = util::command(tmp.path())
-        .args(["check", "--migrations", &demo("data_loss")])
+        .args(["check", "--no-lint", "--migrations", &demo("data_loss")])
         .args(["--checks", "tests/fixtures/no_checks", "--format", "html"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -301,6 +303,7 @@ fn changed_since_roundtrips_only_what_changed_and_flags_edited_history() {
 
     let bad = driftless(&[
         "check",
+        "--no-lint",
         "--migrations",
         migrations.to_str().unwrap(),
         "--changed-since",

@@ -26,12 +26,17 @@ fn assert_error(run: &util::Run, code: i32, needle: &str) {
 }
 
 fn check_dir(dir: &std::path::Path) -> util::Run {
-    driftless(&["check", "--migrations", dir.to_str().unwrap()])
+    driftless(&["check", "--no-lint", "--migrations", dir.to_str().unwrap()])
 }
 
 #[test]
 fn missing_migrations_dir_is_exit_2() {
-    let run = driftless(&["check", "--migrations", "/nonexistent/driftless/migrations"]);
+    let run = driftless(&[
+        "check",
+        "--no-lint",
+        "--migrations",
+        "/nonexistent/driftless/migrations",
+    ]);
     assert_error(&run, 2, "/nonexistent/driftless/migrations");
 }
 
@@ -95,7 +100,7 @@ fn unterminated_string_is_exit_2_with_its_line() {
 fn invalid_config_is_exit_2_with_line() {
     let dir = migration_dir(&[("driftless.toml", b"rows = 10\nrowz = 11\n")]);
     let config = dir.path().join("driftless.toml");
-    let run = driftless(&["check", "--config", config.to_str().unwrap()]);
+    let run = driftless(&["check", "--no-lint", "--config", config.to_str().unwrap()]);
     assert_error(&run, 2, "driftless.toml:2:");
 }
 
@@ -103,13 +108,14 @@ fn invalid_config_is_exit_2_with_line() {
 fn unknown_engine_and_bad_flag_are_exit_2() {
     let run = driftless(&[
         "check",
+        "--no-lint",
         "--engine",
         "oracle",
         "--migrations",
         &demo("clean"),
     ]);
     assert_error(&run, 2, "unknown engine `oracle`");
-    let run = driftless(&["check", "--no-such-flag"]);
+    let run = driftless(&["check", "--no-lint", "--no-such-flag"]);
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("--no-such-flag"));
 }
@@ -119,6 +125,7 @@ fn missing_server_binaries_is_exit_3_with_a_hint() {
     let empty = tempfile::tempdir().unwrap();
     let run = driftless(&[
         "check",
+        "--no-lint",
         "--migrations",
         &demo("clean"),
         "--pg-bin",
@@ -131,6 +138,7 @@ fn missing_server_binaries_is_exit_3_with_a_hint() {
 fn unreachable_url_is_exit_3() {
     let run = driftless(&[
         "check",
+        "--no-lint",
         "--migrations",
         &demo("clean"),
         "--url",
@@ -150,6 +158,7 @@ fn assert_mongo_url_fails_fast(url: &str) {
     let started = std::time::Instant::now();
     let run = driftless(&[
         "check",
+        "--no-lint",
         "--migrations",
         "migrations-under-test/mongo/clean",
         "--url",
@@ -178,7 +187,7 @@ fn mongo_url_to_a_silent_server_fails_within_seconds() {
 
 #[test]
 fn help_explains_the_command_and_exit_codes() {
-    let run = driftless(&["check", "--help"]);
+    let run = driftless(&["check", "--no-lint", "--help"]);
     assert_eq!(run.code, 0);
     for needle in [
         "--migrations",
@@ -201,6 +210,7 @@ fn interrupt_mid_run(signal: libc::c_int, expected: i32) {
     let output = util::interrupt_mid_run(
         &[
             "check",
+            "--no-lint",
             "--migrations",
             &fixture("slow"),
             "--checks",
@@ -231,6 +241,7 @@ fn killed_driftless_is_cleaned_up_by_the_kernel_and_the_next_run() {
         tmp.path(),
         &[
             "check",
+            "--no-lint",
             "--migrations",
             &fixture("slow"),
             "--checks",
@@ -254,7 +265,7 @@ fn killed_driftless_is_cleaned_up_by_the_kernel_and_the_next_run() {
     );
     // ...and the next run in the same place removes the orphaned dir.
     let run = util::command(tmp.path())
-        .args(["check", "--migrations", &demo("irreversible")])
+        .args(["check", "--no-lint", "--migrations", &demo("irreversible")])
         .output()
         .unwrap();
     assert_eq!(run.status.code(), Some(0));
@@ -265,7 +276,13 @@ fn killed_driftless_is_cleaned_up_by_the_kernel_and_the_next_run() {
 fn keep_leaves_a_reachable_server_and_says_how_to_stop_it() {
     let tmp = sandbox_dir();
     let output = util::command(tmp.path())
-        .args(["check", "--migrations", &demo("clean"), "--keep"])
+        .args([
+            "check",
+            "--no-lint",
+            "--migrations",
+            &demo("clean"),
+            "--keep",
+        ])
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(0));
@@ -306,7 +323,7 @@ fn keep_leaves_a_reachable_server_and_says_how_to_stop_it() {
     assert_eq!(tables, 1);
     // A later run in the same place does not sweep the kept server away.
     let later = util::command(tmp.path())
-        .args(["check", "--migrations", &demo("irreversible")])
+        .args(["check", "--no-lint", "--migrations", &demo("irreversible")])
         .output()
         .unwrap();
     assert_eq!(later.status.code(), Some(0));
@@ -347,6 +364,7 @@ fn url_mode_works_in_a_throwaway_database_and_drops_it() {
 
     let run = driftless(&[
         "check",
+        "--no-lint",
         "--format",
         "json",
         "--migrations",
@@ -434,6 +452,7 @@ fn a_check_that_writes_is_exit_2() {
     let checks = migration_dir(&[("purge.sql", b"-- severity: error\ndelete from a;\n")]);
     let run = driftless(&[
         "check",
+        "--no-lint",
         "--migrations",
         &demo("clean"),
         "--checks",

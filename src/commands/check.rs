@@ -30,6 +30,7 @@ struct Settings {
     output: Option<PathBuf>,
     reports: Vec<(Format, PathBuf)>,
     changed_since: Option<String>,
+    lint: bool,
     fail_on: Severity,
     start: StartOptions,
     quiet: bool,
@@ -65,6 +66,7 @@ impl Settings {
             output: args.report.output,
             reports: args.reports,
             changed_since: args.changed_since,
+            lint: !args.no_lint && config.lint != Some(false),
             start: StartOptions {
                 url: args.url,
                 keep: args.keep,
@@ -153,6 +155,27 @@ pub async fn run(args: CheckArgs, signals: &mut Signals) -> Result<ExitCode> {
     let mut settings = Settings::resolve(args, &config)?;
     let inputs = read_inputs(&settings)?;
     settings.start.hidden_tables = super::tool_tables(inputs.format);
+    // The static rules first, no server needed; with --changed-since only for the migrations
+    // that changed (every migration is read, for what earlier ones established).
+    let lints: Vec<crate::report::Finding> = if !settings.lint {
+        Vec::new()
+    } else {
+        super::lint::findings(
+            settings.engine,
+            &inputs.migrations,
+            &settings.start.session,
+            true,
+        )
+        .into_iter()
+        .filter(|f| match &inputs.changes {
+            None => true,
+            Some(changes) => changes
+                .changed
+                .iter()
+                .any(|i| f.migration.as_deref() == Some(inputs.migrations[*i].version.as_str())),
+        })
+        .collect()
+    };
 
     let mut progress = Progress::new(settings.quiet);
     progress.status(&format!("starting {}…", settings.engine.name));
@@ -238,6 +261,7 @@ pub async fn run(args: CheckArgs, signals: &mut Signals) -> Result<ExitCode> {
             .findings
             .extend(modified_findings(changes, rev, &inputs.migrations));
     }
+    report.findings.extend(lints);
     report::quote_statements(&mut report.findings, &inputs.migrations);
     policy::apply(&mut report.findings, &config, &inputs.migrations);
     policy::mark_statuses(&mut report.migrations, &report.findings);

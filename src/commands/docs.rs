@@ -30,12 +30,16 @@ pub fn explain(kind: Option<&str>) -> Result<ExitCode> {
     let Some(name) = kind else {
         return print(explain::list().as_bytes());
     };
+    if let Some(rule) = crate::report::rules::find(name) {
+        return print(crate::report::rules::page(rule).as_bytes());
+    }
     match FindingKind::parse(&name.trim().to_ascii_lowercase().replace('-', "_")) {
         Some(kind) => print(explain::page(kind).as_bytes()),
         None => {
             let known: Vec<&str> = FindingKind::ALL.iter().map(|k| k.id()).collect();
             Err(Error::input(format!(
-                "unknown finding kind `{name}`; the kinds are: {}",
+                "unknown finding kind or lint rule `{name}`; the kinds are: {} (`driftless \
+                 explain` lists the lint rules too)",
                 known.join(", ")
             )))
         }

@@ -75,6 +75,19 @@ pub async fn run(args: DryRunArgs, signals: &mut Signals) -> Result<ExitCode> {
     report.timeline = outcome.timeline;
     report.data_changes = outcome.data_changes;
     report.findings = outcome.findings;
+    // The lint rules of the migrations this deploy ran, each with what the run observed at
+    // its statement (rules read earlier migrations too, so all are linted).
+    let mut lints: Vec<Finding> = super::lint::findings(engine, &list, &start.session, true)
+        .into_iter()
+        .filter(|f| {
+            report
+                .timeline
+                .iter()
+                .any(|e| f.migration.as_deref() == Some(e.migration.as_str()))
+        })
+        .collect();
+    crate::lint::attach_evidence(&mut lints, &report.timeline);
+    report.findings.extend(lints);
     report::quote_statements(&mut report.findings, &list);
     // The allow lines the report offers must work here too, as they do for `check`.
     crate::policy::apply(&mut report.findings, &config, &list);

@@ -5,6 +5,7 @@ mod clean;
 mod docs;
 mod drift;
 mod dryrun;
+mod lint;
 mod mask;
 mod mask_documents;
 mod seed;
@@ -31,6 +32,7 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Mask(args) => mask::run(args, &mut signals).await,
         Command::DryRun(args) => dryrun::run(args, &mut signals).await,
         Command::Drift(args) => drift::run(args, &mut signals).await,
+        Command::Lint(args) => lint::run(args),
         Command::Schema => docs::schema(),
         Command::Completions { shell } => docs::completions(shell),
         Command::Man { out_dir } => docs::man(out_dir.as_deref()),

@@ -185,6 +185,12 @@ fn file_settings(
         ),
         (
             None,
+            "lint",
+            config.lint.unwrap_or(true).to_string(),
+            "default",
+        ),
+        (
+            None,
             "sql_mode",
             quoted(config.sql_mode.as_deref().unwrap_or("server's")),
             "default: the server's",

@@ -114,6 +114,8 @@ pub fn list() -> String {
             first.trim_end_matches('.')
         );
     }
+    text.push('\n');
+    text.push_str(&super::rules::list());
     text
 }
 
@@ -125,6 +127,15 @@ pub fn markdown() -> String {
     );
     for kind in FindingKind::ALL {
         let _ = write!(text, "\n## {}\n\n```text\n{}```\n", kind.id(), page(*kind));
+    }
+    text.push_str("\n# Lint rules\n\nThe rules of `lint` findings (`driftless lint`, and `check` / `dry-run`, which run it too); each finding names its rule in `rule`.\n");
+    for rule in super::rules::RULES {
+        let _ = write!(
+            text,
+            "\n## {}\n\n```text\n{}```\n",
+            rule.name,
+            super::rules::page(rule)
+        );
     }
     text
 }

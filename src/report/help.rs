@@ -210,7 +210,10 @@ fn lint(f: &Finding) -> String {
         Some("unsupported_migration") => "driftless cannot run this migration (it is code, not \
              SQL); check it by hand"
             .into(),
-        _ => "fix the migration file as the message says".into(),
+        _ => match detail_str(f, "fix") {
+            Some(fix) => fix.to_string(),
+            None => "fix the migration file as the message says".into(),
+        },
     }
 }
 
@@ -245,10 +248,10 @@ fn lock_risk(sql: &str) -> String {
 /// or a `driftless.toml` rule; `None` once it is allowed, and for the commands that read no
 /// allows (`drift`, `mask`).
 pub fn allow_line(f: &Finding, command: &str) -> Option<String> {
-    if has(f, "allowed") || !matches!(command, "check" | "dry-run") {
+    if has(f, "allowed") || !matches!(command, "check" | "dry-run" | "lint") {
         return None;
     }
-    let kind = f.kind.id();
+    let kind = f.rule.as_deref().unwrap_or(f.kind.id());
     Some(match &f.migration {
         Some(_) => format!("-- driftless:allow {kind} <reason>"),
         None => format!("[[allow]]\nkind = \"{kind}\"\nreason = \"<reason>\""),

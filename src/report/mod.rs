@@ -20,6 +20,7 @@ mod model;
 mod phases;
 mod progress;
 mod quote;
+pub mod rules;
 #[cfg(test)]
 mod same_everywhere;
 mod sarif;

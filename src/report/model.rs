@@ -41,6 +41,10 @@ pub struct Finding {
     pub file: Option<String>,
     pub line: Option<usize>,
     pub check: Option<String>,
+    /// A `lint` finding's rule (`renaming-column`, …; `report::rules`), also in
+    /// `details.rule`; absent for other findings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
     pub details: Option<Map<String, Value>>,
     /// The statement at fault, quoted: its first lines as written at `file:line`.
     pub statement: Option<String>,
@@ -78,6 +82,7 @@ impl Finding {
             file: None,
             line: None,
             check: None,
+            rule: None,
             details: None,
             statement: None,
             help: None,
@@ -137,6 +142,31 @@ impl Finding {
     pub fn statement(mut self, sql: &str) -> Self {
         self.statement = Some(super::quote(sql));
         self
+    }
+
+    /// A `lint` finding of `rule` (a name of `report::rules`) at the rule's default severity,
+    /// with the rule's page as `explain` and its fix in `details.fix`.
+    pub fn lint_rule(rule: &super::rules::LintRule, message: impl Into<String>) -> Finding {
+        let mut f = Finding::new(FindingKind::Lint, message)
+            .severity(rule.severity)
+            .detail("rule", rule.name)
+            .detail("fix", rule.fix);
+        f.rule = Some(rule.name.to_string());
+        f.explain = format!("driftless explain {}", rule.name);
+        f.help_url = format!(
+            "{}/blob/main/docs/kinds.md#{}",
+            env!("CARGO_PKG_REPOSITORY"),
+            rule.name
+        );
+        f
+    }
+
+    /// The default severity of this finding: its rule's, else its kind's.
+    pub fn default_severity(&self) -> Severity {
+        self.rule
+            .as_deref()
+            .and_then(super::rules::find)
+            .map_or(self.kind.default_severity(), |r| r.severity)
     }
 
     /// Adds one entry to `details`.

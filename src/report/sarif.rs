@@ -81,6 +81,9 @@ pub fn sarif_value(report: &Report) -> Value {
                     "explain": f.explain,
                 }
             });
+            if let Some(rule) = &f.rule {
+                result["properties"]["rule"] = json!(rule);
+            }
             if let Some(file) = &f.file {
                 let mut location = json!({
                     "physicalLocation": {
@@ -96,10 +99,15 @@ pub fn sarif_value(report: &Report) -> Value {
                 result["locations"] = json!([location]);
             }
             // Stable across runs, so code scanning tracks a finding rather than re-opening it.
+            // A lint rule's name is part of it: two rules on one object are two findings.
+            let kind = match &f.rule {
+                Some(rule) => format!("{}/{rule}", f.kind.id()),
+                None => f.kind.id().to_string(),
+            };
             result["partialFingerprints"] = json!({
                 "driftless/v1": format!(
                     "{}:{}:{}",
-                    f.kind.id(),
+                    kind,
                     f.migration.as_deref().unwrap_or(""),
                     f.object.as_deref().unwrap_or("")
                 )

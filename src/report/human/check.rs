@@ -131,6 +131,8 @@ fn write_migrations(out: &mut dyn Write, p: &Paint, report: &Report) -> std::io:
         let timing = match m.status {
             MigrationStatus::Skipped => p.dim("skipped"),
             MigrationStatus::Interrupted => p.fg(AnsiColor::Yellow, "interrupted"),
+            // `lint` reads the files and runs nothing.
+            _ if report.command == "lint" => p.dim("read"),
             _ => timings(m),
         };
         writeln!(out, "  {mark} {label:<width$}  {timing}")?;
