@@ -327,26 +327,51 @@ fn watch_descendants(child: &mut std::process::Child) -> BTreeMap<(u32, String),
 
 #[test]
 fn no_child_of_a_mask_run_holds_the_key_or_a_password() {
-    const KEY: &str = "secret-masking-key-do-not-leak-0123456789";
     let pg = util::pg::Pg::start();
     pg.exec("postgres", "CREATE DATABASE source");
     let fixture =
         std::fs::read_to_string(util::repo().join("tests/fixtures/postgres/mask_source.sql"))
             .unwrap();
     pg.exec("source", &fixture);
-    let source = pg.url("source");
-    let source_password = password_in(&source);
+    scan_a_mask_run(
+        &pg.url("source"),
+        "tests/fixtures/postgres/masking.toml",
+        ("postgres -D", "pg_dump", "PGPASSWORD"),
+    );
+}
+
+/// The same on MariaDB: the server, `mariadb-dump` and the `mariadb` client.
+#[test]
+fn no_child_of_a_mariadb_mask_run_holds_the_key_or_a_password() {
+    let my = util::my::My::start();
+    my.exec("", "CREATE DATABASE source");
+    let fixture =
+        std::fs::read_to_string(util::repo().join("tests/fixtures/mysql/mask_source.sql")).unwrap();
+    my.exec("source", &fixture);
+    scan_a_mask_run(
+        &my.url("source"),
+        "tests/fixtures/mysql/masking.toml",
+        ("mariadbd", "mariadb-dump", "MYSQL_PWD"),
+    );
+}
+
+/// Runs `mask --from source --out dump` with the key and another `DRIFTLESS_*` variable set,
+/// watching every descendant's environment and command line: none holds the key or any
+/// `DRIFTLESS_*` variable, no command line holds a password, and only the dump tool gets one
+/// (`server` and `dump` name the programs that must have been seen, `password_var` the
+/// variable only the dump tool may have).
+fn scan_a_mask_run(
+    source: &str,
+    rules: &str,
+    (server, dump_tool, password_var): (&str, &str, &str),
+) {
+    const KEY: &str = "secret-masking-key-do-not-leak-0123456789";
+    let source_password = password_in(source);
     let tmp = util::sandbox_dir();
     let out = tempfile::tempdir().unwrap();
     let dump = out.path().join("masked.dump");
     let mut child = util::command(tmp.path())
-        .args([
-            "mask",
-            "--from",
-            &source,
-            "--rules",
-            "tests/fixtures/postgres/masking.toml",
-        ])
+        .args(["mask", "--from", source, "--rules", rules])
         .arg("--out")
         .arg(&dump)
         .env("DRIFTLESS_MASK_KEY", KEY)
@@ -365,12 +390,12 @@ fn no_child_of_a_mask_run_holds_the_key_or_a_password() {
     assert!(dump.is_file());
     let programs: Vec<&str> = seen.keys().map(|(_, cmd)| cmd.as_str()).collect();
     assert!(
-        programs.iter().any(|c| c.contains("postgres -D")),
+        programs.iter().any(|c| c.contains(server)),
         "the server was seen: {programs:#?}"
     );
     assert!(
-        programs.iter().any(|c| c.contains("pg_dump")),
-        "pg_dump was seen: {programs:#?}"
+        programs.iter().any(|c| c.contains(dump_tool)),
+        "{dump_tool} was seen: {programs:#?}"
     );
     for ((pid, cmd), env) in &seen {
         assert!(
@@ -389,10 +414,10 @@ fn no_child_of_a_mask_run_holds_the_key_or_a_password() {
                 "a password in a URL on the command line: {cmd}"
             );
         }
-        if !cmd.contains("pg_dump") {
+        if !cmd.contains(dump_tool) {
             assert!(
-                !env.contains("PGPASSWORD"),
-                "only pg_dump gets a password: {cmd}: {env}"
+                !env.contains(password_var),
+                "only {dump_tool} gets a password: {cmd}: {env}"
             );
         }
     }

@@ -215,7 +215,8 @@ fn dry_run_markdown_and_html_show_what_its_text_shows() {
     let mut facts: Vec<String> = Vec::new();
     for entry in &report.timeline {
         for s in &entry.statements {
-            facts.push(s.sql.clone());
+            // Every line of the statement (the human text indents the later ones).
+            facts.extend(s.sql.lines().map(|l| l.trim().to_string()));
             facts.extend(super::deploy::notes(s));
         }
     }
