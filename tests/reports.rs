@@ -131,7 +131,7 @@ fn github_annotations_are_exact() {
         vec![
             "::error file=migrations-under-test/postgres/data_loss/20240201000002_split_full_name.down.sql,line=5,title=driftless data_loss (20240201000002)::up→down changed 71 of 200 values in public.customers.full_name%0A%0AUPDATE customers SET full_name = first_name || ' ' || last_name%0A%0Ahelp: write a down that restores the values the up rewrote (keep the originals in a column until the next release), or accept the loss with the allow line%0Aaccept: -- driftless:allow data_loss <reason>%0Aexplain: driftless explain data_loss (https://github.com/driftless-dev/driftless/blob/main/docs/kinds.md#data_loss)",
             "::warning file=migrations-under-test/postgres/data_loss/20240201000002_split_full_name.up.sql,line=8,title=driftless destructive_change (20240201000002)::up drops column public.customers.full_name holding 200 values%0A%0AALTER TABLE customers DROP COLUMN full_name%0A%0Ahelp: keep the column until the next release: stop using it in this release's code and drop it in a later migration%0Aaccept: -- driftless:allow destructive_change <reason>%0Aexplain: driftless explain destructive_change (https://github.com/driftless-dev/driftless/blob/main/docs/kinds.md#destructive_change)",
-            "driftless fail: 1 error, 1 warning, 0 infos in 2 migrations",
+            "driftless fail: 1 error, 1 warning, 0 info in 2 migrations",
         ]
     );
 }

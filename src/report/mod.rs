@@ -49,8 +49,9 @@ pub const SCHEMA: &str = include_str!("../../schema/report.schema.json");
 /// count a report or a command prints goes through here.
 pub fn plural(n: impl std::fmt::Display, word: &str) -> String {
     let n = n.to_string();
-    if n == "1" {
-        return format!("1 {word}");
+    // "info" is a mass noun: "3 info", as "3 errors · 2 warnings · 3 info".
+    if n == "1" || word == "info" {
+        return format!("{n} {word}");
     }
     let consonant_y = word.ends_with('y')
         && !word.ends_with("ay")
@@ -150,6 +151,7 @@ mod tests {
         assert_eq!(plural(2u64, "warning"), "2 warnings");
         assert_eq!(plural(3, "entry"), "3 entries");
         assert_eq!(plural(3, "key"), "3 keys");
+        assert_eq!(plural(3, "info"), "3 info");
         assert_eq!(plural(2, "index"), "2 indexes");
         assert_eq!(plural(-1i64, "row"), "-1 rows");
     }
