@@ -44,8 +44,8 @@ demo: setup-servers build
 		code=$$?; echo; echo "driftless exited with $$code (1 = findings at or above --fail-on)"; \
 		test $$code -le 1
 	@if bash scripts/setup-ferretdb.sh --if-go; then \
-		echo; echo '$$ driftless check --engine mongo --migrations migrations-under-test/mongo/unset_lossy'; \
-		$(BIN) check --engine mongo --migrations migrations-under-test/mongo/unset_lossy; \
+		echo; echo '$$ driftless check --engine mongo --migrations migrations-under-test/mongo/unset_lossy --fixtures migrations-under-test/mongo/fixtures'; \
+		$(BIN) check --engine mongo --migrations migrations-under-test/mongo/unset_lossy --fixtures migrations-under-test/mongo/fixtures; \
 		code=$$?; echo; echo "driftless exited with $$code"; test $$code -le 1; \
 	fi
 
