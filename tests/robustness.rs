@@ -506,3 +506,43 @@ fn unwritable_outputs_are_exit_2_before_any_work() {
     let run = driftless(&["mask", "--from", url, "--out", "/nonexistent/masked.dump"]);
     assert_error(&run, 2, "folder /nonexistent does not exist");
 }
+
+/// A seed that cannot fit where it goes is refused before the first row, with the estimate and
+/// the free space, and writes nothing.
+#[test]
+fn a_seed_too_large_for_its_disk_is_exit_2_before_any_row() {
+    let out = tempfile::tempdir().unwrap();
+    let avail = std::process::Command::new("df")
+        .args(["-B1", "--output=avail"])
+        .arg(out.path())
+        .output()
+        .ok()
+        .and_then(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .nth(1)
+                .and_then(|l| l.trim().parse::<u64>().ok())
+        });
+    // Two billion rows in each of the demo's tables is hundreds of GiB even at the estimate's
+    // low widths.
+    if avail.is_none_or(|a| a > 500 << 30) {
+        eprintln!("skipped: {avail:?} bytes free here, too much to prove the refusal");
+        return;
+    }
+    let target = out.path().join("seed");
+    let run = driftless(&[
+        "seed",
+        "--migrations",
+        &demo("clean"),
+        "--rows",
+        "2000000000",
+        "--out",
+        target.to_str().unwrap(),
+    ]);
+    assert_error(&run, 2, "GiB free");
+    assert_eq!(
+        std::fs::read_dir(out.path()).unwrap().count(),
+        0,
+        "nothing written"
+    );
+}

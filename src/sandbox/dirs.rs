@@ -46,7 +46,8 @@ pub fn cache_dir() -> PathBuf {
     std::env::temp_dir().join("driftless-cache")
 }
 
-fn free_bytes(path: &Path) -> Option<u64> {
+/// Bytes an unprivileged writer may still use on the file system of `path`.
+pub fn free_bytes(path: &Path) -> Option<u64> {
     let stat = rustix::fs::statvfs(path).ok()?;
     Some(stat.f_bavail * stat.f_frsize)
 }

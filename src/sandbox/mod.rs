@@ -30,7 +30,8 @@ mod version;
 pub use child::{command, password, save_url, write_secret};
 pub use creator::{Creator, sweep_files};
 pub use dirs::{
-    SandboxDir, base_dir, cache_dir, cached_template, copy_tree, publish_dir, sweep_stale,
+    SandboxDir, base_dir, cache_dir, cached_template, copy_tree, free_bytes, publish_dir,
+    sweep_stale,
 };
 pub use process::{ServerProcess, SpawnOptions};
 pub use programs::{find_in, find_program, search_dirs};

@@ -301,6 +301,7 @@ async fn seed_with(
         demands: Some(&demands),
     };
     let plan = plan::plan(&request)?;
+    room_for(&plan, target)?;
     let mut report = |table: &str, done: u64, total: u64| progress.seeding(table, done, total);
     let options = RunOptions {
         seed,
@@ -340,6 +341,68 @@ async fn apply_all(
 
 /// `--explain`: per table and column, the generator and why; then the columns that look
 /// personal.
+/// Refuses, before the first row, a seed that cannot fit where it goes: the disposable server's
+/// dir (tmpfs, usually) or the `--out` folder. The estimate is low on purpose (typical value
+/// widths, no indexes), so a refusal is certain to be right; `--url` servers are the user's to
+/// size.
+fn room_for(plan: &SeedPlan, target: &Target) -> Result<()> {
+    let place = match target {
+        Target::Kept => crate::sandbox::base_dir(),
+        Target::Files {
+            path: Some(path), ..
+        } => match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        },
+        _ => return Ok(()),
+    };
+    let Some(free) = crate::sandbox::free_bytes(&place) else {
+        return Ok(());
+    };
+    let needed = estimated_bytes(plan);
+    if needed > free {
+        let gib = |b: u64| b as f64 / (1u64 << 30) as f64;
+        return Err(Error::input(format!(
+            "--rows asks for {} rows, at least {:.1} GiB, and {} has {:.1} GiB free; ask for fewer rows{}",
+            plan.tables.iter().map(|t| t.rows as u64).sum::<u64>(),
+            gib(needed),
+            crate::migrations::display_path(&place).display(),
+            gib(free),
+            if matches!(target, Target::Kept) {
+                " or set DRIFTLESS_TMPDIR to a larger disk"
+            } else {
+                " or write to a larger disk"
+            }
+        )));
+    }
+    Ok(())
+}
+
+/// The least the plan's rows take: a typical width per value plus a row header.
+fn estimated_bytes(plan: &SeedPlan) -> u64 {
+    use crate::schema::ColumnKind as K;
+    let width = |kind: &K| -> u64 {
+        match kind {
+            K::Int { bytes, .. } => u64::from(*bytes).max(1),
+            K::Bool => 1,
+            K::Float | K::Date | K::Time | K::Timestamp { .. } | K::Money => 8,
+            K::Uuid | K::Interval | K::Decimal { .. } => 16,
+            K::Text { max_len, .. } | K::Bytes { max_len } => {
+                u64::from(max_len.unwrap_or(16).min(16))
+            }
+            K::Char { len, .. } => u64::from(*len),
+            _ => 8,
+        }
+    };
+    plan.tables
+        .iter()
+        .map(|t| {
+            let row: u64 = 24 + t.table.columns.iter().map(|c| width(&c.kind)).sum::<u64>();
+            row.saturating_mul(t.rows as u64)
+        })
+        .fold(0u64, u64::saturating_add)
+}
+
 fn explain(plan: &SeedPlan, schema: &SchemaSnapshot) -> String {
     let mut out = String::new();
     let mut personal = Vec::new();
