@@ -256,6 +256,19 @@ fn postgres_dry_run_reports_pending_timeline_locks_and_checks() {
     assert!(risks.iter().any(
         |f| f["migration"] == "20240301000001" && f["details"]["lock"] == "AccessExclusiveLock"
     ));
+    // Structured fields, not only the message: the locked relation and its table.
+    assert!(
+        risks
+            .iter()
+            .all(|f| f["table"].is_string() && f["object"].is_string()),
+        "{risks:#?}"
+    );
+    assert!(
+        risks
+            .iter()
+            .any(|f| f["migration"] == "20240301000001" && f["table"] == "public.orders"),
+        "{risks:#?}"
+    );
     assert!(
         risks
             .iter()

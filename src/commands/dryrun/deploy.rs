@@ -322,6 +322,7 @@ impl Deploy<'_> {
             };
             let base = |f: Finding, lock: &TableLock| {
                 f.at(&file, Some(t.line))
+                    .object(lock.relation.clone(), Some(lock.table()), None)
                     .detail("lock", lock.lock.clone())
                     .detail("relation", lock.relation.clone())
                     .detail("tables", tables.clone())
