@@ -546,3 +546,32 @@ fn a_seed_too_large_for_its_disk_is_exit_2_before_any_row() {
         "nothing written"
     );
 }
+
+/// A PostgreSQL or MySQL `--url` to a port that accepts and never answers: exit 3 within
+/// seconds, saying nothing answered.
+#[test]
+fn sql_url_to_a_silent_server_fails_within_seconds() {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    for (scheme, migrations) in [
+        ("postgres", "migrations-under-test/postgres/data_loss"),
+        ("mysql", "migrations-under-test/mysql/data_loss"),
+    ] {
+        let started = std::time::Instant::now();
+        let run = driftless(&[
+            "check",
+            "--no-lint",
+            "--migrations",
+            migrations,
+            "--url",
+            &format!("{scheme}://someone:secret@127.0.0.1:{port}/app"),
+        ]);
+        let took = started.elapsed();
+        assert_error(&run, 3, "no answer within");
+        assert!(!run.stderr.contains("secret"), "passwords never appear");
+        assert!(
+            took < Duration::from_secs(10),
+            "{scheme}: gave up only after {took:?}"
+        );
+    }
+}

@@ -15,7 +15,7 @@ use crate::{Error, Result};
 
 /// How long connecting to a `--url` server may take, unless the engine's driver bounds it
 /// itself ([`ThrowawayServer::connect_timeout`]).
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long the last-resort drop may run once connected: driftless is on its way out, and a
 /// server that stopped answering must not keep it from exiting.
 const LAST_RESORT_DROP: Duration = Duration::from_secs(30);
