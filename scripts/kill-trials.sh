@@ -46,7 +46,7 @@ keep_source() { # engine migrations → prints the URL
   DRIFTLESS_TMPDIR=$SOURCES "$BIN" check --engine "$engine" --migrations "$migrations" \
     --keep --quiet >/dev/null 2>"$WORK/keep-$engine.log"
   local dir
-  dir=$(grep -o "$SOURCES/driftless-[^ )]*" "$WORK/keep-$engine.log" | head -1)
+  dir=$(grep -o "$SOURCES/driftless-[^ )/]*" "$WORK/keep-$engine.log" | head -1)
   [ -n "$dir" ] && [ -f "$dir/url" ] && cat "$dir/url"
 }
 
@@ -66,12 +66,13 @@ count_databases() { # engine url
 run_killed() { # engine command signal args…
   local engine=$1 command=$2 sig=$3; shift 3
   local delay
-  delay=$(awk -v r="$RANDOM" 'BEGIN { printf "%.2f", 0.05 + (r % 300) / 100 }')
+  delay=$(awk -v r="$RANDOM" 'BEGIN { printf "%.3f", 0.01 + (r % 50) / 100 }')
   "$BIN" "$command" "$@" >/dev/null 2>"$WORK/last.log" &
   local pid=$!
   disown "$pid" 2>/dev/null
   sleep "$delay"
-  kill -"$sig" "$pid" 2>/dev/null
+  # A run faster than the delay has ended already: that trial did not interrupt anything.
+  if kill -"$sig" "$pid" 2>/dev/null; then LANDED=1; else LANDED=0; fi
   local waited=0
   while kill -0 "$pid" 2>/dev/null && [ $waited -lt 300 ]; do sleep 0.1; waited=$((waited + 1)); done
   if kill -0 "$pid" 2>/dev/null; then
@@ -84,9 +85,11 @@ run_killed() { # engine command signal args…
 }
 
 HUNG=0
-declare -A TOTAL LEFT_AFTER_KILL LEFT_AFTER_SWEEP
+declare -A TOTAL MID_RUN LEFT_AFTER_KILL LEFT_AFTER_SWEEP
+LANDED=0
 record() { # key
   TOTAL[$1]=$(( ${TOTAL[$1]:-0} + 1 ))
+  MID_RUN[$1]=$(( ${MID_RUN[$1]:-0} + LANDED ))
 }
 
 PG_URL=$(keep_source postgres migrations-under-test/postgres/clean)
@@ -99,7 +102,7 @@ PG_DUMP=$(ls /usr/lib/postgresql/*/bin/pg_dump 2>/dev/null | tail -1)
 "$PG_DUMP" --format=custom --file="$WORK/pg.dump" "$PG_URL" 2>/dev/null
 if [ -n "$MY_URL" ] && command -v mariadb-dump >/dev/null; then
   my_pw=$(sed -E 's|mysql://[^:]*:([^@]*)@.*|\1|' <<<"$MY_URL")
-  my_sock=$(grep -o "$SOURCES/driftless-[^ )]*mysql[^ )]*" "$WORK/keep-mysql.log" | head -1)
+  my_sock=$(grep -o "$SOURCES/driftless-[^ )/]*mysql[^ )/]*" "$WORK/keep-mysql.log" | head -1)
   MYSQL_PWD=$my_pw mariadb-dump --socket="$my_sock/mysqld.sock" -uroot "$(sed -E 's|.*/([^/?]*).*|\1|' <<<"$MY_URL")" >"$WORK/my.sql" 2>/dev/null
 fi
 
@@ -155,16 +158,17 @@ else
 fi
 
 echo
-printf '%-32s %7s %22s %24s\n' "engine command signal" trials "left right after kill" "left after next sweep"
-total=0 kill_left=0 sweep_left=0
+printf '%-32s %7s %8s %22s %24s\n' "engine command signal" trials mid-run "left right after kill" "left after next sweep"
+total=0 mid=0 kill_left=0 sweep_left=0
 for key in $(printf '%s\n' "${!TOTAL[@]}" | tr ' ' '|' | sort); do
   k=${key//|/ }
-  printf '%-32s %7d %22d %24d\n' "$k" "${TOTAL[$k]}" "${LEFT_AFTER_KILL[$k]:-0}" "${LEFT_AFTER_SWEEP[$k]:-0}"
+  printf '%-32s %7d %8d %22d %24d\n' "$k" "${TOTAL[$k]}" "${MID_RUN[$k]:-0}" "${LEFT_AFTER_KILL[$k]:-0}" "${LEFT_AFTER_SWEEP[$k]:-0}"
   total=$((total + TOTAL[$k]))
+  mid=$((mid + ${MID_RUN[$k]:-0}))
   kill_left=$((kill_left + ${LEFT_AFTER_KILL[$k]:-0}))
   sweep_left=$((sweep_left + ${LEFT_AFTER_SWEEP[$k]:-0}))
 done
 echo
-echo "trials: $total · runs that left something right after the kill: $kill_left · left after the next sweep: $sweep_left · hung after a signal: $HUNG"
+echo "trials: $total, $mid of them killed while running (the rest had finished) · runs that left something right after the kill: $kill_left · left after the next sweep: $sweep_left · hung after a signal: $HUNG"
 echo "throwaway databases on the --url server: $before before the --url trials, $after after them (before clean); $(count_databases postgres "$PG_URL") now"
 [ "$sweep_left" -eq 0 ] && [ "$HUNG" -eq 0 ]
