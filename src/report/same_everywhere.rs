@@ -269,3 +269,71 @@ fn html_groups_findings_by_migration_with_errors_open() {
         assert_eq!(group.starts_with(" open>"), has_error, "{group}");
     }
 }
+
+/// Every kind in the contract, not only the fixture's: a finding of each kind at a file and
+/// line, with its statement, shows the statement, its help and the line that accepts it in
+/// every format that has room for them (SARIF carries the statement and help in its message;
+/// its `helpUri` is the explain page).
+#[test]
+fn every_kind_shows_its_statement_help_and_allow_line_everywhere() {
+    use super::{Finding, FindingKind};
+    for kind in FindingKind::ALL {
+        let mut report = fixtures::check();
+        report.findings = vec![
+            Finding::new(*kind, format!("a {} finding", kind.id()))
+                .migration("20240101000001", "example")
+                .at(
+                    std::path::Path::new("migrations/20240101000001_example.up.sql"),
+                    Some(3),
+                )
+                .statement("ALTER TABLE accounts DROP COLUMN nickname"),
+        ];
+        report.finish(Severity::Error, 0);
+        let f = &report.findings[0];
+        let help = f.help.clone().expect("every kind has a help line");
+        assert!(!help.trim().is_empty(), "{}: empty help", kind.id());
+        let allow = f
+            .allow
+            .clone()
+            .expect("every kind has an allow line in check");
+        for format in [
+            Format::Human,
+            Format::Markdown,
+            Format::Html,
+            Format::Json,
+            Format::Sarif,
+        ] {
+            let text = rendered(&report, format);
+            let (help_start, allow_shown) = if format == Format::Html {
+                let esc = |s: &str| {
+                    s.replace('&', "&amp;")
+                        .replace('<', "&lt;")
+                        .replace('>', "&gt;")
+                };
+                (esc(&help.chars().take(30).collect::<String>()), esc(&allow))
+            } else {
+                (help.chars().take(30).collect(), allow.clone())
+            };
+            let name = format!("{} in {}", kind.id(), format.name());
+            assert!(
+                text.contains("ALTER TABLE accounts DROP COLUMN nickname"),
+                "{name}: the statement"
+            );
+            let help_shown = if format == Format::Json || format == Format::Sarif {
+                // JSON escapes quotes and backslashes: compare the first plain word run.
+                help.split(['"', '\\', '`'])
+                    .next()
+                    .unwrap()
+                    .chars()
+                    .take(20)
+                    .collect()
+            } else {
+                help_start
+            };
+            assert!(text.contains(&help_shown), "{name}: the help line");
+            if format != Format::Sarif {
+                assert!(text.contains(&allow_shown), "{name}: the allow line");
+            }
+        }
+    }
+}
