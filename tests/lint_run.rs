@@ -173,3 +173,49 @@ fn dry_run_puts_the_observed_lock_and_rewrite_beside_each_rule() {
         run.stdout
     );
 }
+
+/// `check` runs the ups its rules flagged statement by statement, so each rule's finding
+/// carries what the run showed: a type change that did not rewrite the table is downgraded to
+/// info, one that did stays a warning naming the rewritten table.
+#[test]
+fn check_puts_what_it_ran_beside_each_rule() {
+    let dir = util::migration_dir(&[
+        (
+            "1_init.up.sql",
+            b"CREATE TABLE items (id bigint PRIMARY KEY, label varchar(50), qty int);\n",
+        ),
+        ("1_init.down.sql", b"DROP TABLE items;\n"),
+        (
+            "2_types.up.sql",
+            b"ALTER TABLE items ALTER COLUMN label TYPE text;\nALTER TABLE items ALTER COLUMN qty TYPE bigint;\n",
+        ),
+        (
+            "2_types.down.sql",
+            b"ALTER TABLE items ALTER COLUMN qty TYPE int;\nALTER TABLE items ALTER COLUMN label TYPE varchar(50);\n",
+        ),
+    ]);
+    let path = dir.path().to_str().unwrap();
+    let run = driftless(&["check", "--format", "json", "--migrations", path]);
+    let report = run.json();
+    let types = rule(&report, "changing-column-type");
+    let at = |line: u64| {
+        types
+            .iter()
+            .find(|f| f["line"] == line)
+            .unwrap_or_else(|| panic!("no type-change finding at line {line}: {}", run.stdout))
+    };
+    let text = at(1);
+    assert_eq!(text["severity"], "info", "{text}");
+    assert!(text["details"]["disproved"].is_string(), "{text}");
+    assert_eq!(text["details"]["observed"]["rewrote"], Value::Array(vec![]));
+    let bigint = at(2);
+    assert_eq!(bigint["severity"], "warning", "{bigint}");
+    let rewrote = bigint["details"]["observed"]["rewrote"].as_array().unwrap();
+    assert!(rewrote.iter().any(|t| t == "public.items"), "{bigint}");
+    // The migrations no rule flagged ran as before: nothing traced for them.
+    assert!(
+        rule(&report, "changing-column-type")
+            .iter()
+            .all(|f| f["migration"] == "2")
+    );
+}

@@ -185,7 +185,11 @@ pub async fn run(args: CheckArgs, signals: &mut Signals) -> Result<ExitCode> {
     let server_version = engine.server_version().to_string();
     let server_settings = engine.server_settings();
     let demands = demands(engine.as_mut(), &settings, &inputs.migrations);
+    // The ups a rule flagged run traced, so their findings carry what the run showed.
+    let trace: std::collections::BTreeSet<String> =
+        lints.iter().filter_map(|f| f.migration.clone()).collect();
     let options = RoundtripOptions {
+        trace: &trace,
         rows: settings.rows,
         seed: settings.seed,
         checks: &inputs.checks,
@@ -261,6 +265,8 @@ pub async fn run(args: CheckArgs, signals: &mut Signals) -> Result<ExitCode> {
             .findings
             .extend(modified_findings(changes, rev, &inputs.migrations));
     }
+    let mut lints = lints;
+    crate::lint::attach_evidence(&mut lints, &outcome.timeline);
     report.findings.extend(lints);
     report::quote_statements(&mut report.findings, &inputs.migrations);
     policy::apply(&mut report.findings, &config, &inputs.migrations);

@@ -51,6 +51,10 @@ pub struct RoundtripOptions<'a> {
     /// The migration tool, whose runner decides whether a session setting one migration
     /// makes carries into the next (`session.rs`).
     pub format: MigrationFormat,
+    /// Versions whose up is applied statement by statement with its locks and rewrites
+    /// recorded (`Engine::apply_traced`), into the outcome's `timeline`: the migrations a lint
+    /// rule flagged, so the finding can carry what running it showed.
+    pub trace: &'a BTreeSet<String>,
 }
 
 /// The schema the next migration starts from.
@@ -82,6 +86,8 @@ pub struct RoundtripOutcome {
     /// Where the time went, in ms: seed, apply, schema, fingerprint, diff, checks,
     /// drill_down.
     pub phases_ms: BTreeMap<String, u64>,
+    /// The traced ups (`RoundtripOptions::trace`), statement by statement.
+    pub timeline: Vec<crate::report::TimelineEntry>,
 }
 
 /// Runs the roundtrip over `migrations` in order.
@@ -514,13 +520,37 @@ impl Run<'_, '_> {
         for script in std::iter::once(&m.up).chain(m.effective_down()) {
             self.out.findings.extend(step::nested(m, script, format));
         }
-        let applied = timed(&mut self.time.apply, step::apply(self.engine, &m.up)).await?;
+        let applied = if self.options.trace.contains(&m.version) {
+            self.apply_traced(m).await?
+        } else {
+            timed(&mut self.time.apply, step::apply(self.engine, &m.up)).await?
+        };
         let changed = self.session.after(self.engine, &m.up).await?;
         if let Applied::Done { .. } = applied
             && let Some(f) = self.session.left_by_up(m, changed)
         {
             self.out.findings.push(f);
         }
+        Ok(applied)
+    }
+
+    /// The up applied statement by statement, its traces kept in the timeline; a script its
+    /// runner refuses fails as it would untraced.
+    async fn apply_traced(&mut self, m: &Migration) -> Result<Applied> {
+        if let Some(refused) = step::refusal(&m.up) {
+            return Ok(refused);
+        }
+        let (applied, statements) =
+            timed(&mut self.time.apply, self.engine.apply_traced(&m.up)).await?;
+        self.out.timeline.push(crate::report::TimelineEntry {
+            migration: m.version.clone(),
+            migration_name: m.name.clone(),
+            file: crate::migrations::display_path(&m.up.path)
+                .display()
+                .to_string(),
+            ms: applied.ms(),
+            statements,
+        });
         Ok(applied)
     }
 
