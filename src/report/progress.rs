@@ -35,6 +35,8 @@ enum Mode {
 
 pub struct Progress {
     mode: Mode,
+    /// The table being seeded and when its first rows were reported, for rows per second.
+    seeding: Option<(String, Instant)>,
 }
 
 impl Progress {
@@ -56,7 +58,10 @@ impl Progress {
                 last: Instant::now(),
             }
         };
-        Progress { mode }
+        Progress {
+            mode,
+            seeding: None,
+        }
     }
 
     /// A transient status line on a terminal (e.g. "starting postgres…").
@@ -177,15 +182,25 @@ impl Observer for Progress {
         if total < LARGE_TABLE {
             return;
         }
+        if self.seeding.as_ref().is_none_or(|(t, _)| t != table) {
+            self.seeding = Some((table.to_string(), Instant::now()));
+        }
+        let rate = self
+            .seeding
+            .as_ref()
+            .map(|(_, since)| since.elapsed().as_secs_f64())
+            .filter(|s| *s >= 0.5)
+            .map(|s| format!(" · {:.0} rows/s", done as f64 / s))
+            .unwrap_or_default();
         match &mut self.mode {
             Mode::Off => {}
             Mode::Terminal(bar) => {
-                bar.set_message(format!("seeding {table}: {done}/{total} rows"));
+                bar.set_message(format!("seeding {table}: {done}/{total} rows{rate}"));
             }
             Mode::Plain { last } => {
                 if last.elapsed() >= PLAIN_EVERY || done == total {
                     *last = Instant::now();
-                    eprintln!("driftless: seeding {table}: {done}/{total} rows");
+                    eprintln!("driftless: seeding {table}: {done}/{total} rows{rate}");
                 }
             }
         }
