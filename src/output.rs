@@ -13,15 +13,7 @@ use crate::{Error, Result};
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let shown = crate::migrations::display_path(path);
     let fail = |e: std::io::Error| Error::input(format!("cannot write {}: {e}", shown.display()));
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let mut temp = tempfile::Builder::new()
-        .prefix(&temp_prefix(dir))
-        .suffix(".partial")
-        .tempfile_in(dir)
-        .map_err(fail)?;
+    let mut temp = partial_beside(path).map_err(fail)?;
     temp.write_all(bytes).map_err(fail)?;
     temp.as_file().sync_all().map_err(fail)?;
     // tempfile creates 0600 files; an output is an ordinary file of the user's.
@@ -41,14 +33,7 @@ pub struct Pending {
 impl Pending {
     pub fn new(target: &Path) -> Result<Pending> {
         let shown = crate::migrations::display_path(target);
-        let dir = match target.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir,
-            _ => Path::new("."),
-        };
-        let temp = tempfile::Builder::new()
-            .prefix(&temp_prefix(dir))
-            .suffix(".partial")
-            .tempfile_in(dir)
+        let temp = partial_beside(target)
             .map_err(|e| Error::input(format!("cannot write {}: {e}", shown.display())))?
             .into_temp_path();
         Ok(Pending {
@@ -82,10 +67,7 @@ pub fn check_target(path: &Path) -> Result<()> {
     }
     let shown = crate::migrations::display_path(path);
     let cannot = |why: String| Error::input(format!("cannot write {}: {why}", shown.display()));
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
+    let dir = folder_of(path);
     let folder = crate::migrations::display_path(dir);
     match std::fs::metadata(dir) {
         Err(_) => {
@@ -119,11 +101,27 @@ pub fn check_target(path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// `.driftless-<creator>-`: the temp file names who writes it, so a later run in the same
-/// folder removes it when that run was killed ([`crate::sandbox::sweep_files`], called here).
-fn temp_prefix(dir: &Path) -> String {
+/// The folder a file at `path` goes in (`.` for a bare file name).
+pub fn folder_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    }
+}
+
+/// A `.driftless-<creator>-….partial` file beside `target`: it names who writes it, so a later
+/// run in the same folder removes it when that run was killed ([`crate::sandbox::sweep_files`],
+/// called here first).
+fn partial_beside(target: &Path) -> std::io::Result<tempfile::NamedTempFile> {
+    let dir = folder_of(target);
     crate::sandbox::sweep_files(dir);
-    format!(".driftless-{}-", crate::sandbox::Creator::me().tag())
+    tempfile::Builder::new()
+        .prefix(&format!(
+            ".driftless-{}-",
+            crate::sandbox::Creator::me().tag()
+        ))
+        .suffix(".partial")
+        .tempfile_in(dir)
 }
 
 /// Gives a new file the mode an ordinary `create` would (0666 minus the umask).

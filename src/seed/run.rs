@@ -410,10 +410,7 @@ pub struct Staging {
 
 impl Staging {
     pub fn new(target: &Path, single: bool) -> Result<Staging> {
-        let parent = match target.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
+        let parent = crate::output::folder_of(target).to_path_buf();
         if !parent.is_dir() {
             return Err(Error::input(format!(
                 "cannot write {}: directory {} does not exist",

@@ -350,10 +350,7 @@ fn room_for(plan: &SeedPlan, target: &Target) -> Result<()> {
         Target::Kept => crate::sandbox::base_dir(),
         Target::Files {
             path: Some(path), ..
-        } => match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        },
+        } => crate::output::folder_of(path).to_path_buf(),
         _ => return Ok(()),
     };
     let Some(free) = crate::sandbox::free_bytes(&place) else {

@@ -649,17 +649,7 @@ impl DocumentStore for Mongo {
                 .map(|_| ())
                 .map_err(|e| Error::infra(format!("cannot create {name}: {}", mongo_message(&e))));
         }
-        let specs: Vec<Bson> = def
-            .indexes
-            .iter()
-            .filter(|i| i.get_str("name").is_ok_and(|n| n != "_id_"))
-            .map(|i| {
-                let mut spec = i.clone();
-                spec.remove("v");
-                spec.remove("ns");
-                Bson::Document(spec)
-            })
-            .collect();
+        let specs = restore::index_specs(&def.indexes);
         if def.view || specs.is_empty() {
             return Ok(());
         }

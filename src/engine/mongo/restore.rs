@@ -393,13 +393,10 @@ async fn insert(
     Ok(())
 }
 
-/// Builds the collection's indexes but `_id`'s, as the dump describes them.
-async fn indexes(db: &Database, name: &str, c: &Collection, restored: &mut Restored) -> Result<()> {
-    if c.view {
-        return Ok(());
-    }
-    let specs: Vec<Bson> = c
-        .indexes
+/// `createIndexes` specs for a collection's indexes as a dump (or `listIndexes`) describes
+/// them: every index but `_id`'s, without the version and namespace the server fills in.
+pub(super) fn index_specs(indexes: &[Document]) -> Vec<Bson> {
+    indexes
         .iter()
         .filter(|i| i.get_str("name").is_ok_and(|n| n != "_id_"))
         .map(|i| {
@@ -408,7 +405,15 @@ async fn indexes(db: &Database, name: &str, c: &Collection, restored: &mut Resto
             spec.remove("ns");
             Bson::Document(spec)
         })
-        .collect();
+        .collect()
+}
+
+/// Builds the collection's indexes but `_id`'s, as the dump describes them.
+async fn indexes(db: &Database, name: &str, c: &Collection, restored: &mut Restored) -> Result<()> {
+    if c.view {
+        return Ok(());
+    }
+    let specs = index_specs(&c.indexes);
     if specs.is_empty() {
         return Ok(());
     }
