@@ -8,32 +8,13 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use sqlx::{Connection, Row};
-use util::Run;
 use util::pg::Pg;
-use util::runtime;
+use util::{mask, runtime};
 
 const KEY: &str = "test-masking-key-0123456789abcdef";
 const OTHER_KEY: &str = "another-masking-key-9876543210";
 const PG_RULES: &str = "tests/fixtures/postgres/masking.toml";
 const MY_RULES: &str = "tests/fixtures/mysql/masking.toml";
-
-/// `driftless mask …` with a key in the environment (or none), no leftovers afterwards.
-fn mask(key: Option<&str>, args: &[&str]) -> Run {
-    let tmp = util::sandbox_dir();
-    let mut command = util::command(tmp.path());
-    command.arg("mask").args(args);
-    match key {
-        Some(k) => command.env("DRIFTLESS_MASK_KEY", k),
-        None => command.env_remove("DRIFTLESS_MASK_KEY"),
-    };
-    let output = command.output().expect("driftless runs");
-    util::assert_no_leftovers(tmp.path());
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
 
 impl Pg {
     /// The server with database `source` built from the mask fixture.

@@ -58,22 +58,11 @@ transform = "email"
 transform = "scrub"
 "#;
 
-/// `driftless mask …` with the key in the environment, no leftovers afterwards.
+/// `driftless mask --engine mongo …` (`util::mask`).
 fn mask(key: Option<&str>, args: &[&str]) -> Run {
-    let tmp = util::sandbox_dir();
-    let mut command = util::command(tmp.path());
-    command.arg("mask").args(["--engine", "mongo"]).args(args);
-    match key {
-        Some(k) => command.env("DRIFTLESS_MASK_KEY", k),
-        None => command.env_remove("DRIFTLESS_MASK_KEY"),
-    };
-    let output = command.output().expect("driftless runs");
-    util::assert_no_leftovers(tmp.path());
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    let mut all = vec!["--engine", "mongo"];
+    all.extend_from_slice(args);
+    util::mask(key, &all)
 }
 
 struct Server {

@@ -114,6 +114,21 @@ pub fn driftless(args: &[&str]) -> Run {
     run
 }
 
+/// `driftless mask` plus `args`, with `key` as `DRIFTLESS_MASK_KEY` (or none at all), and no
+/// server or temp dir left behind.
+pub fn mask(key: Option<&str>, args: &[&str]) -> Run {
+    let tmp = sandbox_dir();
+    let mut command = command(tmp.path());
+    command.arg("mask").args(args);
+    match key {
+        Some(k) => command.env("DRIFTLESS_MASK_KEY", k),
+        None => command.env_remove("DRIFTLESS_MASK_KEY"),
+    };
+    let run = Run::from(command.output().expect("driftless runs"));
+    assert_no_leftovers(tmp.path());
+    run
+}
+
 /// `driftless check --format json --no-lint` plus `args`: what running the migrations finds.
 /// The static rules `check` runs first are tests/lint.rs's (with and without a server).
 pub fn check_json(args: &[&str]) -> Run {
