@@ -157,7 +157,7 @@ pub async fn run(args: CheckArgs, signals: &mut Signals) -> Result<ExitCode> {
     settings.start.hidden_tables = super::tool_tables(inputs.format);
     // The static rules first, no server needed; with --changed-since only for the migrations
     // that changed (every migration is read, for what earlier ones established).
-    let lints: Vec<crate::report::Finding> = if !settings.lint {
+    let mut lints: Vec<crate::report::Finding> = if !settings.lint {
         Vec::new()
     } else {
         super::lint::findings(
@@ -185,9 +185,13 @@ pub async fn run(args: CheckArgs, signals: &mut Signals) -> Result<ExitCode> {
     let server_version = engine.server_version().to_string();
     let server_settings = engine.server_settings();
     let demands = demands(engine.as_mut(), &settings, &inputs.migrations);
-    // The ups a rule flagged run traced, so their findings carry what the run showed.
-    let trace: std::collections::BTreeSet<String> =
-        lints.iter().filter_map(|f| f.migration.clone()).collect();
+    // The ups a hazard rule flagged run traced, so their findings carry what the run showed;
+    // the schema-design rules (info) need no run to be judged.
+    let trace: std::collections::BTreeSet<String> = lints
+        .iter()
+        .filter(|f| f.severity > crate::report::Severity::Info)
+        .filter_map(|f| f.migration.clone())
+        .collect();
     let options = RoundtripOptions {
         trace: &trace,
         rows: settings.rows,
@@ -265,7 +269,6 @@ pub async fn run(args: CheckArgs, signals: &mut Signals) -> Result<ExitCode> {
             .findings
             .extend(modified_findings(changes, rev, &inputs.migrations));
     }
-    let mut lints = lints;
     crate::lint::attach_evidence(&mut lints, &outcome.timeline);
     report.findings.extend(lints);
     report::quote_statements(&mut report.findings, &inputs.migrations);
