@@ -83,6 +83,13 @@ fn rename_not_reverted_is_data_loss_and_shape_drift() {
     let lost = on(&report, "data_loss", "db.users.name");
     assert_eq!(lost.len(), 1, "{}", run.stdout);
     assert_eq!(lost[0]["details"]["values_lost"], 200);
+    let examples = lost[0]["details"]["examples"].as_array().unwrap();
+    assert_eq!(examples.len(), 3, "{}", lost[0]);
+    assert!(
+        examples
+            .iter()
+            .all(|e| e["before"].is_string() && e["after"].is_null())
+    );
     assert!(
         lost[0]["file"]
             .as_str()
@@ -151,6 +158,14 @@ fn string_to_int_that_loses_values_is_found_on_up_and_down() {
     assert_eq!(
         lost[0]["details"]["sample_keys"],
         serde_json::json!(["_id=1", "_id=3"])
+    );
+    // What was lost, value by value: a leading zero, and a postcode that became null.
+    assert_eq!(
+        lost[0]["details"]["examples"],
+        serde_json::json!([
+            {"key": "_id=1", "before": "01234", "after": "1234"},
+            {"key": "_id=3", "before": "SW1A 1AA", "after": null},
+        ])
     );
 }
 

@@ -401,3 +401,8 @@ fn keep_leaves_a_reachable_mysql_server() {
     );
     util::assert_no_leftovers(tmp.path());
 }
+
+#[test]
+fn data_loss_shows_the_values_lost() {
+    util::assert_lost_values_are_shown("mariadb");
+}

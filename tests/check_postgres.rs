@@ -465,3 +465,8 @@ fn only_the_tracking_table_of_the_tool_in_use_is_hidden() {
     assert_eq!(drift.len(), 1, "{}", run.stdout);
     assert_eq!(drift[0]["object"], "public.goose_db_version");
 }
+
+#[test]
+fn data_loss_shows_the_values_lost() {
+    util::assert_lost_values_are_shown("postgres");
+}

@@ -49,6 +49,26 @@ fn stdout_and_report_files_hold_the_same_report() {
     assert!(text.contains("up→down changed"));
     assert!(!text.contains('\u{1b}'), "no colour in files");
     assert_eq!(report["summary"]["errors"], 1);
+    // The values lost, before → after, in JSON, text and HTML alike.
+    let loss = &util::findings(&report, "data_loss")[0];
+    let first = &loss["details"]["examples"][0];
+    assert_eq!(first["key"], "id=6", "{loss}");
+    let (before, after) = (
+        first["before"].as_str().unwrap(),
+        first["after"].as_str().unwrap(),
+    );
+    assert!(before.starts_with(after) && before != after, "{first}");
+    assert!(
+        text.contains(&format!("id=6: '{before}' → '{after}'")),
+        "{text}"
+    );
+    let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
+    let row = html
+        .split("<td>id=6</td>")
+        .nth(1)
+        .expect("an example row in the HTML");
+    assert!(row.contains(&after.replace('\'', "&#39;")), "{row}");
+    assert!(html.contains("<th>row</th><th>before</th><th>after</th>"));
 }
 
 #[test]
@@ -114,6 +134,12 @@ fn sarif_is_valid_with_a_rule_per_kind() {
     }
     let loss = results.iter().find(|r| r["ruleId"] == "data_loss").unwrap();
     assert_eq!(loss["level"], "error");
+    // The values lost, before → after, are in the message SARIF readers show.
+    let message = loss["message"]["text"].as_str().unwrap();
+    assert!(
+        message.contains("id=6: 'Ozzie Ilene Turcotte' → 'Ozzie Ilene'"),
+        "{message}"
+    );
     assert_eq!(
         loss["locations"][0]["physicalLocation"]["region"]["startLine"],
         5
@@ -129,7 +155,7 @@ fn github_annotations_are_exact() {
     assert_eq!(
         lines,
         vec![
-            "::error file=migrations-under-test/postgres/data_loss/20240201000002_split_full_name.down.sql,line=5,title=driftless data_loss (20240201000002)::up→down changed 71 of 200 values in public.customers.full_name%0A%0AUPDATE customers SET full_name = first_name || ' ' || last_name%0A%0Ahelp: write a down that restores the values the up rewrote (keep the originals in a column until the next release), or accept the loss with the allow line%0Aaccept: -- driftless:allow data_loss <reason>%0Aexplain: driftless explain data_loss (https://github.com/driftless-dev/driftless/blob/main/docs/kinds.md#data_loss)",
+            "::error file=migrations-under-test/postgres/data_loss/20240201000002_split_full_name.down.sql,line=5,title=driftless data_loss (20240201000002)::up→down changed 71 of 200 values in public.customers.full_name%0A%0AUPDATE customers SET full_name = first_name || ' ' || last_name%0A%0Aid=6: 'Ozzie Ilene Turcotte' → 'Ozzie Ilene'%0Aid=8: 'Name Roxanne Bahringer' → 'Name Roxanne'%0Aid=9: 'Sir Hollis Corwin' → 'Sir Hollis'%0A%0Ahelp: write a down that restores the values the up rewrote (keep the originals in a column until the next release), or accept the loss with the allow line%0Aaccept: -- driftless:allow data_loss <reason>%0Aexplain: driftless explain data_loss (https://github.com/driftless-dev/driftless/blob/main/docs/kinds.md#data_loss)",
             "::warning file=migrations-under-test/postgres/data_loss/20240201000002_split_full_name.up.sql,line=8,title=driftless destructive_change (20240201000002)::up drops column public.customers.full_name holding 200 values%0A%0AALTER TABLE customers DROP COLUMN full_name%0A%0Ahelp: keep the column until the next release: stop using it in this release's code and drop it in a later migration%0Aaccept: -- driftless:allow destructive_change <reason>%0Aexplain: driftless explain destructive_change (https://github.com/driftless-dev/driftless/blob/main/docs/kinds.md#destructive_change)",
             "driftless fail: 1 error, 1 warning, 0 info in 2 migrations",
         ]

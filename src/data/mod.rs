@@ -112,6 +112,8 @@ pub struct RowDiff {
     pub rows_added: i64,
     /// Keys of some missing rows (`id=17`).
     pub missing_sample: Vec<String>,
+    /// The first few missing rows as they were, column by column.
+    pub missing_rows: Vec<MissingRow>,
     /// Per column: values changed in rows present on both sides, with sample keys.
     pub columns: BTreeMap<String, ColumnRowDiff>,
 }
@@ -120,6 +122,95 @@ pub struct RowDiff {
 pub struct ColumnRowDiff {
     pub changed: i64,
     pub sample: Vec<String>,
+    /// The first few changed values, before and after, so a reader sees the loss.
+    pub examples: Vec<ValueChange>,
+}
+
+/// One value of a column in one row, as it was before the up and as it is now (text as the
+/// server prints it, cut to [`EXAMPLE_CHARS`]; `None` is NULL, or no value at all).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ValueChange {
+    pub key: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+/// A row that is gone: its key and its values as they were.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MissingRow {
+    pub key: String,
+    pub values: Vec<(String, Option<String>)>,
+}
+
+/// Before/after examples shown per changed column, and missing rows shown per table.
+pub const EXAMPLES: usize = 3;
+/// Characters of a value kept for examples (the servers cut there; renderers may cut more).
+pub const EXAMPLE_CHARS: usize = 200;
+
+/// The values of some rows before the up and now, by key, in `columns` order, as an engine
+/// read them for [`RowDiff::attach_examples`]. A key missing from `now` is a missing row.
+#[derive(Debug, Default)]
+pub struct RowValues {
+    pub columns: Vec<String>,
+    pub before: BTreeMap<String, Vec<Option<String>>>,
+    pub now: BTreeMap<String, Vec<Option<String>>>,
+}
+
+impl RowDiff {
+    /// The keys whose values [`RowDiff::attach_examples`] needs: the first [`EXAMPLES`]
+    /// sample keys of every changed column and of the missing rows.
+    pub fn example_keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> = self
+            .columns
+            .values()
+            .flat_map(|c| c.sample.iter().take(EXAMPLES))
+            .chain(self.missing_sample.iter().take(EXAMPLES))
+            .cloned()
+            .collect();
+        keys.sort();
+        keys.dedup();
+        keys
+    }
+
+    /// Fills each changed column's `examples` and `missing_rows` from `values`.
+    pub fn attach_examples(&mut self, values: &RowValues) {
+        let at = |side: &BTreeMap<String, Vec<Option<String>>>, key: &str, i: usize| {
+            side.get(key).and_then(|v| v.get(i).cloned().flatten())
+        };
+        for (column, diff) in self.columns.iter_mut() {
+            let Some(i) = values.columns.iter().position(|c| c == column) else {
+                continue;
+            };
+            diff.examples = diff
+                .sample
+                .iter()
+                .take(EXAMPLES)
+                .filter(|key| values.before.contains_key(*key))
+                .map(|key| ValueChange {
+                    key: key.clone(),
+                    before: at(&values.before, key, i),
+                    after: at(&values.now, key, i),
+                })
+                .collect();
+        }
+        self.missing_rows = self
+            .missing_sample
+            .iter()
+            .take(EXAMPLES)
+            .filter_map(|key| {
+                let row = values.before.get(key)?;
+                Some(MissingRow {
+                    key: key.clone(),
+                    values: values
+                        .columns
+                        .iter()
+                        .cloned()
+                        .zip(row.iter().cloned())
+                        .collect(),
+                })
+            })
+            .collect();
+    }
 }
 
 /// How the values of a column fared when the up changed its type.

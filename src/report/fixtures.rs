@@ -91,6 +91,13 @@ pub fn check() -> Report {
         .statement("ALTER TABLE users\n  DROP COLUMN first_name,\n  DROP COLUMN last_name;")
         .detail("sample_keys", json!(["1", "2"]))
         .detail(
+            "examples",
+            json!([
+                {"key": "id=1", "before": "Ada <Lovelace>", "after": null},
+                {"key": "id=2", "before": "a|b", "after": "a"},
+            ]),
+        )
+        .detail(
             "sample",
             json!([{"id": 1, "email": "j***@example.com", "note": null}]),
         )

@@ -24,6 +24,11 @@ fn annotation(f: &Finding) -> String {
         text.push_str("\n\n");
         text.push_str(sql);
     }
+    let examples = super::examples::example_lines(f);
+    if !examples.is_empty() {
+        text.push_str("\n\n");
+        text.push_str(&examples.join("\n"));
+    }
     if let Some(help) = &f.help {
         text.push_str(&format!("\n\nhelp: {help}"));
     }

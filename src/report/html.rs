@@ -221,6 +221,20 @@ fn finding_html(f: &Finding) -> String {
             keys.join("</code>, <code>")
         );
     }
+    let examples = super::examples::example_rows(f);
+    if !examples.is_empty() {
+        out.push_str("<table class=\"sample\"><tr><th>row</th><th>before</th><th>after</th></tr>");
+        for (key, before, after) in examples {
+            let _ = write!(
+                out,
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&key),
+                esc(&before),
+                esc(&after)
+            );
+        }
+        out.push_str("</table>");
+    }
     if let Some(rows) = detail("sample")
         .and_then(|v| v.as_array())
         .filter(|r| !r.is_empty())

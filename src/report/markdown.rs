@@ -78,6 +78,20 @@ fn finding_block(f: &Finding) -> String {
         let keys: Vec<&str> = keys.iter().filter_map(|k| k.as_str()).collect();
         let _ = writeln!(block, "Sample keys: `{}`\n", keys.join("`, `"));
     }
+    let examples = super::examples::example_rows(f);
+    if !examples.is_empty() {
+        block.push_str("| row | before | after |\n|---|---|---|\n");
+        for (key, before, after) in examples {
+            let _ = writeln!(
+                block,
+                "| {} | {} | {} |",
+                inline(&key),
+                inline(&before),
+                inline(&after)
+            );
+        }
+        block.push('\n');
+    }
     if let Some(rows) = detail("sample")
         .and_then(|v| v.as_array())
         .filter(|r| !r.is_empty())

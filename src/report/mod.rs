@@ -4,6 +4,7 @@
 
 mod codeclimate;
 mod deploy;
+mod examples;
 pub mod explain;
 #[cfg(test)]
 mod fixtures;

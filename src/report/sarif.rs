@@ -29,10 +29,14 @@ fn pascal(id: &str) -> String {
 
 /// The result's message: what happened, then what to do (SARIF readers show only this).
 fn message(f: &Finding) -> String {
-    match &f.help {
-        Some(help) => format!("{}\nhelp: {help}", f.message),
-        None => f.message.clone(),
+    let mut text = f.message.clone();
+    for line in super::examples::example_lines(f) {
+        text.push_str(&format!("\n  {line}"));
     }
+    if let Some(help) = &f.help {
+        text.push_str(&format!("\nhelp: {help}"));
+    }
+    text
 }
 
 pub fn sarif_value(report: &Report) -> Value {

@@ -22,11 +22,57 @@ pub struct Judge<'a> {
     pub engine: &'a mut dyn Engine,
     pub findings: &'a mut Vec<Finding>,
     pub drill_down: &'a mut Duration,
+    /// The rows are real (a snapshot): values shown in findings are masked. `check`'s seeded
+    /// rows are synthetic and shown as they are, so a reader sees exactly what was lost.
+    pub real_data: bool,
 }
 
 /// Sample keys with personal-looking key columns masked.
 fn masked(keys: &[String]) -> Vec<String> {
     keys.iter().map(|k| masking::mask_key(k)).collect()
+}
+
+/// A value of `column` as findings show it: NULL as `null`; from real data, personal-looking
+/// columns masked.
+fn shown_value(column: &str, value: &Option<String>, real: bool) -> Value {
+    match value {
+        None => Value::Null,
+        Some(v) if real && crate::pii::looks_personal(column) => {
+            Value::String(masking::mask_value(v))
+        }
+        Some(v) => Value::String(v.clone()),
+    }
+}
+
+/// `examples`: a changed column's values before and after, by row key.
+fn examples(column: &str, examples: &[data::ValueChange], real: bool) -> Value {
+    let shown: Vec<Value> = examples
+        .iter()
+        .map(|e| {
+            json!({
+                "key": masking::mask_key(&e.key),
+                "before": shown_value(column, &e.before, real),
+                "after": shown_value(column, &e.after, real),
+            })
+        })
+        .collect();
+    Value::Array(shown)
+}
+
+/// `sample`: rows that are gone, as objects of their values before (personal ones masked).
+fn missing_rows(rows: &[data::MissingRow], real: bool) -> Value {
+    let shown: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            let values: serde_json::Map<String, Value> = r
+                .values
+                .iter()
+                .map(|(c, v)| (c.clone(), shown_value(c, v, real)))
+                .collect();
+            Value::Object(values)
+        })
+        .collect();
+    Value::Array(shown)
 }
 
 /// A schema and the data fingerprint taken with it.
@@ -216,7 +262,9 @@ impl Judge<'_> {
                 down,
                 old,
                 words: self.words(),
+                real: self.real_data,
             };
+            let real = self.real_data;
             match change {
                 // Under another name, every row is still there: the rename is schema drift.
                 TableChange::Disappeared { rows } if rows > 0 && !moved.contains(&name) => {
@@ -236,11 +284,24 @@ impl Judge<'_> {
                     // Dropped and created again empty: one finding for the table, not one
                     // per column and one for its rows.
                     if rows_after == 0 && rows_before > 0 {
-                        self.findings.push(f.emptied(rows_before));
+                        let rows = timed(self.drill_down, self.engine.row_diff(old, now)).await?;
+                        let mut finding = f.emptied(rows_before);
+                        if let Some(rows) = rows.filter(|r| !r.missing_rows.is_empty()) {
+                            finding =
+                                finding.detail("sample", missing_rows(&rows.missing_rows, real));
+                        }
+                        self.findings.push(finding);
                         continue;
                     }
+                    let rows = timed(self.drill_down, self.engine.row_diff(old, now)).await?;
                     for (column, values) in &gone_columns {
-                        self.findings.push(f.column(column, *values, counts));
+                        let shown = rows.as_ref().and_then(|r| r.columns.get(column));
+                        let mut finding = f.column(column, *values, counts);
+                        if let Some(diff) = shown.filter(|d| !d.examples.is_empty()) {
+                            finding =
+                                finding.detail("examples", examples(column, &diff.examples, real));
+                        }
+                        self.findings.push(finding);
                     }
                     if changed_columns.is_empty()
                         && rows_before == rows_after
@@ -248,7 +309,6 @@ impl Judge<'_> {
                     {
                         continue;
                     }
-                    let rows = timed(self.drill_down, self.engine.row_diff(old, now)).await?;
                     match rows {
                         None => self.findings.push(f.columns(&changed_columns, counts)),
                         Some(rows) if rows.rows_missing > 0 => removals.push(Removal {
@@ -444,6 +504,8 @@ struct Lost<'a> {
     down: &'a Script,
     old: &'a Table,
     words: Words,
+    /// Values shown come from real data (masked).
+    real: bool,
 }
 
 impl Lost<'_> {
@@ -548,16 +610,19 @@ impl Lost<'_> {
             let per_column: BTreeMap<&String, i64> =
                 rows.columns.iter().map(|(c, d)| (c, d.changed)).collect();
             let changed: i64 = rows.columns.values().map(|c| c.changed).sum();
-            return vec![
-                self.base(name, None, message)
-                    .detail("rows_before", rows.rows_before)
-                    .detail("rows_after", rows.rows_after)
-                    .detail("rows_missing", rows.rows_missing)
-                    .detail("rows_added", rows.rows_added)
-                    .detail("values_changed", changed)
-                    .detail("changed_columns", json!(per_column))
-                    .detail("sample_keys", masked(&rows.missing_sample)),
-            ];
+            let mut f = self
+                .base(name, None, message)
+                .detail("rows_before", rows.rows_before)
+                .detail("rows_after", rows.rows_after)
+                .detail("rows_missing", rows.rows_missing)
+                .detail("rows_added", rows.rows_added)
+                .detail("values_changed", changed)
+                .detail("changed_columns", json!(per_column))
+                .detail("sample_keys", masked(&rows.missing_sample));
+            if !rows.missing_rows.is_empty() {
+                f = f.detail("sample", missing_rows(&rows.missing_rows, self.real));
+            }
+            return vec![f];
         }
         rows.columns
             .iter()
@@ -568,11 +633,16 @@ impl Lost<'_> {
                     diff.changed,
                     plural(rows.rows_before, "value")
                 );
-                self.base(format!("{name}.{column}"), Some(column), message)
+                let f = self
+                    .base(format!("{name}.{column}"), Some(column), message)
                     .detail("rows_before", rows.rows_before)
                     .detail("rows_after", rows.rows_after)
                     .detail("values_changed", diff.changed)
-                    .detail("sample_keys", masked(&diff.sample))
+                    .detail("sample_keys", masked(&diff.sample));
+                match diff.examples.is_empty() {
+                    true => f,
+                    false => f.detail("examples", examples(column, &diff.examples, self.real)),
+                }
             })
             .collect()
     }

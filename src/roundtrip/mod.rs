@@ -585,6 +585,7 @@ impl Run<'_, '_> {
             engine: &mut *self.engine,
             findings: &mut self.out.findings,
             drill_down: &mut self.time.drill_down,
+            real_data: false,
         }
     }
 

@@ -355,3 +355,59 @@ pub fn tool(name: &str) -> PathBuf {
         panic!("`{name}` is needed for this test; `make test` installs it (Debian package: see the Makefile)")
     })
 }
+
+/// `check` on `engine` of a column the down gives back empty and of rows the up deletes:
+/// the findings show what was lost, as it was (check's seeded values are not masked).
+#[allow(dead_code)]
+pub fn assert_lost_values_are_shown(engine: &str) {
+    let dir = migration_dir(&[
+        (
+            "1_notes.up.sql",
+            b"CREATE TABLE notes (id INT PRIMARY KEY, body VARCHAR(50), kind VARCHAR(10) NOT NULL);\n",
+        ),
+        ("1_notes.down.sql", b"DROP TABLE notes;\n"),
+        ("2_body.up.sql", b"ALTER TABLE notes DROP COLUMN body;\n"),
+        (
+            "2_body.down.sql",
+            b"ALTER TABLE notes ADD COLUMN body VARCHAR(50);\n",
+        ),
+        ("3_prune.up.sql", b"DELETE FROM notes WHERE id % 2 = 0;\n"),
+        ("3_prune.down.sql", b"SELECT 1;\n"),
+    ]);
+    let run = check_json(&[
+        "--engine",
+        engine,
+        "--migrations",
+        dir.path().to_str().unwrap(),
+        "--checks",
+        "tests/fixtures/no_checks",
+    ]);
+    let report = run.json();
+    let lost = findings(&report, "data_loss");
+    let body = lost
+        .iter()
+        .find(|f| f["migration"] == "2" && f["column"] == "body")
+        .unwrap_or_else(|| panic!("no data_loss for body: {report:#}"));
+    let examples = body["details"]["examples"].as_array().expect("examples");
+    assert_eq!(examples.len(), 3, "{body}");
+    for e in examples {
+        assert!(e["key"].as_str().unwrap().starts_with("id="), "{e}");
+        assert!(e["before"].as_str().is_some_and(|v| !v.is_empty()), "{e}");
+        assert!(e["after"].is_null(), "{e}");
+    }
+    let pruned = lost
+        .iter()
+        .find(|f| f["migration"] == "3")
+        .unwrap_or_else(|| panic!("no data_loss for the deleted rows: {report:#}"));
+    let rows = pruned["details"]["sample"].as_array().expect("sample rows");
+    assert!(!rows.is_empty() && rows.len() <= 3, "{pruned}");
+    let keys = pruned["details"]["sample_keys"].as_array().unwrap();
+    for (row, key) in rows.iter().zip(keys) {
+        // Each row is the one its key names, with every column as it was.
+        let id = row["id"].as_str().unwrap();
+        assert_eq!(key.as_str().unwrap(), format!("id={id}"), "{row}");
+        assert_eq!(id.parse::<i64>().unwrap() % 2, 0, "{row}");
+        // Every column the table had (the re-up of 2 dropped `body` again).
+        assert!(row["kind"].as_str().is_some(), "{row}");
+    }
+}

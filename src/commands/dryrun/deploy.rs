@@ -476,6 +476,7 @@ impl Deploy<'_> {
             engine: &mut *self.db,
             findings: &mut found,
             drill_down: &mut drill_down,
+            real_data: true,
         };
         judge.schema_drift(m, &drift, Step::Down, script);
         judge

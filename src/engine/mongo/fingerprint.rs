@@ -14,7 +14,8 @@ use mongodb::bson::{Bson, RawBsonRef, RawDocument, RawDocumentBuf, doc};
 
 use crate::Result;
 use crate::data::{
-    ColumnFingerprint, ColumnRowDiff, DataFingerprint, RowDiff, Survival, TableFingerprint,
+    ColumnFingerprint, ColumnRowDiff, DataFingerprint, EXAMPLE_CHARS, EXAMPLES, MissingRow,
+    RowDiff, Survival, TableFingerprint, ValueChange,
 };
 use crate::error::Context;
 use crate::schema::{SchemaSnapshot, Table};
@@ -193,23 +194,71 @@ pub async fn row_diff(db: &Database, captured: &Captured, now: &Table) -> Result
         let mut changed = Vec::new();
         compare_docs(old, doc, "", &mut changed);
         for path in changed {
-            let entry: &mut ColumnRowDiff = diff.columns.entry(path).or_default();
+            let entry: &mut ColumnRowDiff = diff.columns.entry(path.clone()).or_default();
             entry.changed += 1;
             if entry.sample.len() < SAMPLE_KEYS {
                 entry.sample.push(id_text(doc));
             }
-        }
-    }
-    for (id, doc) in captured {
-        if !seen.contains(id) {
-            diff.rows_missing += 1;
-            if diff.missing_sample.len() < SAMPLE_KEYS {
-                diff.missing_sample.push(id_text(doc));
+            if entry.examples.len() < EXAMPLES {
+                entry.examples.push(ValueChange {
+                    key: id_text(doc),
+                    before: value_at(old, &path),
+                    after: value_at(doc, &path),
+                });
             }
         }
     }
-    diff.missing_sample.sort();
+    let mut missing: Vec<&RawDocumentBuf> = captured
+        .iter()
+        .filter(|(id, _)| !seen.contains(*id))
+        .map(|(_, doc)| doc)
+        .collect();
+    diff.rows_missing = missing.len() as i64;
+    missing.sort_by_cached_key(|doc| id_text(doc));
+    diff.missing_sample = missing
+        .iter()
+        .take(SAMPLE_KEYS)
+        .map(|d| id_text(d))
+        .collect();
+    diff.missing_rows = missing
+        .iter()
+        .take(EXAMPLES)
+        .map(|doc| MissingRow {
+            key: id_text(doc),
+            values: doc
+                .iter()
+                .flatten()
+                .filter(|(field, _)| *field != "_id")
+                .map(|(field, value)| (field.to_string(), shown(value)))
+                .collect(),
+        })
+        .collect();
     Ok(diff)
+}
+
+/// A value as text (strings as they are, the rest as relaxed extended JSON), cut to
+/// [`EXAMPLE_CHARS`] characters; null is `None`, like a missing field.
+fn shown(value: RawBsonRef<'_>) -> Option<String> {
+    let text = match Bson::try_from(value.to_raw_bson()) {
+        Ok(Bson::Null) => return None,
+        Ok(Bson::String(s)) => s,
+        Ok(b) => b.into_relaxed_extjson().to_string(),
+        Err(_) => format!("{value:?}"),
+    };
+    Some(text.chars().take(EXAMPLE_CHARS).collect())
+}
+
+/// The value at a dotted field path (`address.city`), `None` when there is none.
+fn value_at(doc: &RawDocument, path: &str) -> Option<String> {
+    let (head, rest) = match path.split_once('.') {
+        Some((head, rest)) => (head, Some(rest)),
+        None => (path, None),
+    };
+    match (doc.get(head).ok().flatten()?, rest) {
+        (RawBsonRef::Document(inner), Some(rest)) => value_at(inner, rest),
+        (_, Some(_)) => None,
+        (value, None) => shown(value),
+    }
 }
 
 /// Field paths whose values differ; descends into documents present on both sides.

@@ -17,7 +17,8 @@ use sqlx::Row;
 use sqlx::mysql::{MySqlConnection, MySqlRow};
 
 use crate::data::{
-    ColumnFingerprint, ColumnRowDiff, DataFingerprint, RowDiff, Survival, TableFingerprint,
+    ColumnFingerprint, ColumnRowDiff, DataFingerprint, EXAMPLE_CHARS, RowDiff, RowValues, Survival,
+    TableFingerprint,
 };
 use crate::engine::sql_common::{captured_columns, empty_fingerprint, key_labels, keyed, samples};
 use crate::error::Context;
@@ -127,6 +128,24 @@ fn row_hash(columns: &[&Column], now: &Table) -> String {
     format!("CRC32(CONCAT_WS(X'1E', {}))", parts.join(", "))
 }
 
+/// The text of each of `columns` as it is in `now`, cut to [`EXAMPLE_CHARS`] characters
+/// (missing ones are NULL).
+fn value_texts(columns: &[&Column], now: &Table) -> Vec<String> {
+    columns
+        .iter()
+        .map(|c| match now.column(&c.name) {
+            Some(_) => format!("LEFT(CAST(t.{} AS CHAR), {EXAMPLE_CHARS})", ident(&c.name)),
+            None => "NULL".into(),
+        })
+        .collect()
+}
+
+/// A value that may hold any bytes, as text (invalid UTF-8 replaced).
+fn lossy_cell(row: &MySqlRow, i: usize) -> Result<Option<String>> {
+    let bytes: Option<Vec<u8>> = row.try_get_unchecked(i).context(|| format!("value {i}"))?;
+    Ok(bytes.map(|b| String::from_utf8_lossy(&b).into_owned()))
+}
+
 /// A text value of a text-protocol row, whatever the column type.
 fn cell(row: &MySqlRow, i: usize) -> Result<Option<String>> {
     let raw = row.try_get_raw(i).context(|| format!("value {i}"))?;
@@ -162,7 +181,7 @@ pub async fn fingerprint(
         sqlx::raw_sql(
             "CREATE TEMPORARY TABLE IF NOT EXISTS driftless_rows (
                  tbl VARCHAR(400) NOT NULL, pk VARBINARY(3000) NULL, col INT NOT NULL,
-                 h BIGINT UNSIGNED NULL, KEY (tbl, col, pk(255)))",
+                 h BIGINT UNSIGNED NULL, v VARBINARY(800) NULL, KEY (tbl, col, pk(255)))",
         )
         .execute(&mut *conn)
         .await
@@ -303,9 +322,14 @@ async fn capture_rows(
         if columns.is_empty() && is_keyed {
             continue;
         }
+        // The values themselves, for the examples of findings (keyed rows only).
+        let values = match is_keyed {
+            true => by_number(&value_texts(&columns, t), None),
+            false => "NULL".into(),
+        };
         let sql = format!(
-            "INSERT INTO driftless_rows (tbl, pk, col, h)
-             SELECT {}, {}, i.n, {} FROM {} t CROSS JOIN {} i",
+            "INSERT INTO driftless_rows (tbl, pk, col, h, v)
+             SELECT {}, {}, i.n, {}, {values} FROM {} t CROSS JOIN {} i",
             literal(&t.qualified()),
             pk.as_deref().unwrap_or("NULL"),
             by_number(&hashes, row.as_deref()),
@@ -386,7 +410,58 @@ pub async fn row_diff(
     }
     let mut diff = keyed_rows_diff(conn, before, now).await?;
     diff.columns = changed_values(conn, before, now, &columns).await?;
+    let keys = diff.example_keys();
+    if !keys.is_empty() {
+        let values = row_values(conn, before, now, &columns, &keys).await?;
+        diff.attach_examples(&values);
+    }
     Ok(Some(diff))
+}
+
+/// The captured and current values of the rows with `keys`.
+async fn row_values(
+    conn: &mut MySqlConnection,
+    before: &Table,
+    now: &Table,
+    columns: &[&Column],
+    keys: &[String],
+) -> Result<RowValues> {
+    let key = key_text(before);
+    let list: Vec<String> = keys.iter().map(|k| literal(k)).collect();
+    let list = list.join(", ");
+    let sql = format!(
+        "SELECT CAST(b.pk AS CHAR), b.col, b.v, n.v, n.pk IS NOT NULL
+         FROM driftless_rows b
+         LEFT JOIN (SELECT {key} AS pk, i.n AS col, {values} AS v
+                    FROM {table} t CROSS JOIN {numbers} i WHERE {key} IN ({list})) n
+           ON n.pk = b.pk AND n.col = b.col
+         WHERE b.tbl = {name} AND b.col >= 1 AND b.pk IN ({list})",
+        values = by_number(&value_texts(columns, now), None),
+        table = table_ref(now),
+        numbers = numbers(1, columns.len().max(1)),
+        name = literal(&before.qualified()),
+    );
+    let width = columns.len();
+    let mut out = RowValues {
+        columns: columns.iter().map(|c| c.name.clone()).collect(),
+        ..RowValues::default()
+    };
+    for row in rows(conn, sql, "read example values").await? {
+        let key = cell(&row, 0)?.unwrap_or_default();
+        let Some(i) = (number(&row, 1)? as usize)
+            .checked_sub(1)
+            .filter(|i| *i < width)
+        else {
+            continue;
+        };
+        out.before
+            .entry(key.clone())
+            .or_insert_with(|| vec![None; width])[i] = lossy_cell(&row, 2)?;
+        if number(&row, 4)? == 1 {
+            out.now.entry(key).or_insert_with(|| vec![None; width])[i] = lossy_cell(&row, 3)?;
+        }
+    }
+    Ok(out)
 }
 
 /// The single row of a comparison query.
@@ -462,7 +537,7 @@ async fn keyed_rows_diff(
         rows_missing: number(row, 2)?,
         rows_added: number(row, 3)?,
         missing_sample: samples(cell(row, 4)?),
-        columns: BTreeMap::new(),
+        ..RowDiff::default()
     })
 }
 
@@ -495,6 +570,7 @@ async fn changed_values(
             let diff = ColumnRowDiff {
                 changed: number(&row, 1)?,
                 sample: samples(cell(&row, 2)?),
+                ..ColumnRowDiff::default()
             };
             changed.insert(c.name.clone(), diff);
         }

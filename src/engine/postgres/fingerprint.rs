@@ -17,7 +17,8 @@ use sqlx::Row;
 use sqlx::postgres::PgConnection;
 
 use crate::data::{
-    ColumnFingerprint, ColumnRowDiff, DataFingerprint, RowDiff, Survival, TableFingerprint,
+    ColumnFingerprint, ColumnRowDiff, DataFingerprint, EXAMPLE_CHARS, RowDiff, RowValues, Survival,
+    TableFingerprint,
 };
 use crate::engine::sql_common::{captured_columns, empty_fingerprint, key_labels, keyed, samples};
 use crate::error::Context;
@@ -131,6 +132,22 @@ fn row_hash(columns: &[&Column], now: &Table, alias: &str) -> String {
         })
         .collect();
     format!("hashtextextended(ROW({})::text, 0)", parts.join(", "))
+}
+
+/// The text of each of `columns` as it is in `now`, cut to [`EXAMPLE_CHARS`] (missing ones
+/// are NULL), as one `text[]`.
+fn value_texts(columns: &[&Column], now: &Table, alias: &str) -> String {
+    if columns.is_empty() {
+        return "ARRAY[]::text[]".into();
+    }
+    let parts: Vec<String> = columns
+        .iter()
+        .map(|c| match now.column(&c.name) {
+            Some(_) => format!("left(({alias}.{})::text, {EXAMPLE_CHARS})", ident(&c.name)),
+            None => "NULL::text".into(),
+        })
+        .collect();
+    format!("ARRAY[{}]::text[]", parts.join(", "))
 }
 
 fn only(table: &Table) -> &'static str {
@@ -455,10 +472,12 @@ async fn recapture(
         .filter(|n| !stale_names.contains(n) && cache.captured.contains_key(n))
         .collect();
     cache.captured.retain(|name, _| keep.contains(name));
-    sqlx::raw_sql("CREATE TEMP TABLE IF NOT EXISTS driftless_rows (tbl text, pk text, h int8[])")
-        .execute(&mut *conn)
-        .await
-        .context(|| "cannot prepare the row capture table".into())?;
+    sqlx::raw_sql(
+        "CREATE TEMP TABLE IF NOT EXISTS driftless_rows (tbl text, pk text, h int8[], v text[])",
+    )
+    .execute(&mut *conn)
+    .await
+    .context(|| "cannot prepare the row capture table".into())?;
     sqlx::query("DELETE FROM pg_temp.driftless_rows WHERE tbl <> ALL($1)")
         .bind(&keep)
         .execute(&mut *conn)
@@ -559,6 +578,12 @@ async fn capture_rows(
             if !is_keyed {
                 hashes.push(row_hash(&columns, t, "t"));
             }
+            // The values themselves, for the examples of findings: keyed rows only, where a
+            // finding can say which row a value belonged to.
+            let values = match is_keyed {
+                true => value_texts(&columns, t, "t"),
+                false => "NULL::text[]".into(),
+            };
             captured.insert(
                 t.qualified(),
                 Captured {
@@ -576,7 +601,7 @@ async fn capture_rows(
                 },
             );
             format!(
-                "SELECT {}, {pk}, ARRAY[{}]::int8[] FROM {}{} t",
+                "SELECT {}, {pk}, ARRAY[{}]::int8[], {values} FROM {}{} t",
                 literal(&t.qualified()),
                 hashes.join(", "),
                 only(t),
@@ -585,7 +610,7 @@ async fn capture_rows(
         })
         .collect();
     let sql = format!(
-        "INSERT INTO {CAPTURE} (tbl, pk, h)\n{}",
+        "INSERT INTO {CAPTURE} (tbl, pk, h, v)\n{}",
         selects.join("\nUNION ALL\n")
     );
     sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
@@ -722,7 +747,7 @@ async fn keyed_diff(
         rows_missing: row.try_get(2).context(|| "rows missing".into())?,
         rows_added: row.try_get(3).context(|| "rows added".into())?,
         missing_sample: samples(row.try_get(4).context(|| "missing sample".into())?),
-        columns: BTreeMap::new(),
+        ..RowDiff::default()
     };
     for (i, c) in columns.iter().enumerate() {
         let changed: i64 = counts
@@ -737,11 +762,58 @@ async fn keyed_diff(
                 ColumnRowDiff {
                     changed,
                     sample: samples(sampled.get(i).cloned().flatten()),
+                    ..ColumnRowDiff::default()
                 },
             );
         }
     }
+    let keys = diff.example_keys();
+    if !keys.is_empty() {
+        let values = row_values(conn, before, now, columns, &keys).await?;
+        diff.attach_examples(&values);
+    }
     Ok(diff)
+}
+
+/// The captured and current values of the rows with `keys`.
+async fn row_values(
+    conn: &mut PgConnection,
+    before: &Table,
+    now: &Table,
+    columns: &[&Column],
+    keys: &[String],
+) -> Result<RowValues> {
+    let pk = key_text(before, "t");
+    let sql = format!(
+        "SELECT b.pk, b.v, n.v FROM {CAPTURE} b
+         LEFT JOIN (SELECT {pk} AS pk, {values} AS v FROM {only}{table} t WHERE {pk} = ANY($2)) n
+           ON n.pk = b.pk
+         WHERE b.tbl = $1 AND b.pk = ANY($2)",
+        values = value_texts(columns, now, "t"),
+        only = only(now),
+        table = table_ref(now),
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .persistent(false)
+        .bind(before.qualified())
+        .bind(keys)
+        .fetch_all(&mut *conn)
+        .await
+        .context(|| format!("cannot read example values of {}", before.qualified()))?;
+    let mut out = RowValues {
+        columns: columns.iter().map(|c| c.name.clone()).collect(),
+        ..RowValues::default()
+    };
+    for row in rows {
+        let key: String = row.try_get(0).context(|| "example key".into())?;
+        let was: Option<Vec<Option<String>>> = row.try_get(1).context(|| "example".into())?;
+        let is: Option<Vec<Option<String>>> = row.try_get(2).context(|| "example".into())?;
+        if let Some(is) = is {
+            out.now.insert(key.clone(), is);
+        }
+        out.before.insert(key, was.unwrap_or_default());
+    }
+    Ok(out)
 }
 
 async fn multiset_diff(

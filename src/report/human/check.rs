@@ -191,6 +191,9 @@ fn write_finding(out: &mut dyn Write, p: &Paint, f: &Finding) -> std::io::Result
         let keys: Vec<&str> = keys.iter().filter_map(|k| k.as_str()).collect();
         writeln!(out, "{indent}sample: {}", keys.join(", "))?;
     }
+    for line in crate::report::examples::example_lines(f) {
+        writeln!(out, "{indent}  {line}")?;
+    }
     if let Some(rows) = detail("sample").and_then(|v| v.as_array()) {
         for row in rows {
             writeln!(out, "{indent}{}", p.dim(&shorten(&row.to_string(), 150)))?;
