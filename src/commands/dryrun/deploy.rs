@@ -10,7 +10,7 @@ use super::{Outcome, Settings};
 use crate::Result;
 use crate::checks::Check;
 use crate::data::writes::{self, Writes};
-use crate::data::{DataFingerprint, TableChange, compare};
+use crate::data::{DataFingerprint, SequencePosition, TableChange, compare};
 use crate::engine::{Applied, CheckOutcome, Engine};
 use crate::migrations::tracking::{self, History};
 use crate::migrations::{Migration, display_path};
@@ -40,6 +40,8 @@ struct Before {
     /// Rows per table (qualified) of the tables hashed: what a lock on one of them stands in
     /// front of. Others are counted when a statement locks them against reads.
     rows: BTreeMap<String, i64>,
+    /// Where each sequence stood (`--roundtrip` only): what the downs must not leave it behind.
+    sequences: Vec<SequencePosition>,
 }
 
 /// What applying the pending ups did.
@@ -201,6 +203,11 @@ impl Deploy<'_> {
         // roll-back's data-loss drill-down.
         let capture = self.settings.row_diff || roundtrip;
         let data = self.db.fingerprint(&hashed, capture).await?;
+        let sequences = if roundtrip {
+            self.db.sequences(&schema).await?
+        } else {
+            Vec::new()
+        };
         let checks = run_checks(self.db, &self.settings.checks).await?;
         let rows = data
             .tables
@@ -214,6 +221,7 @@ impl Deploy<'_> {
             data,
             checks,
             rows,
+            sequences,
         })
     }
 
@@ -437,9 +445,10 @@ impl Deploy<'_> {
 
     /// `--roundtrip`: the downs of the applied migrations, newest first, with `check`'s own
     /// down step (an empty or comment-only down is irreversible, a failed one stops), then the
-    /// schema and data compared with the snapshot by `check`'s judgements. Each finding is
-    /// put on the newest applied migration whose up touched its table: its down is the one that
-    /// did not give it back.
+    /// schema, data and sequence positions compared with the snapshot by `check`'s judgements.
+    /// Each finding is put on the newest applied migration whose up touched its table: its down
+    /// is the one that did not give it back; a sequence left behind the ids in use, on the
+    /// newest down that names it.
     async fn roll_back(
         &mut self,
         done: &[usize],
@@ -470,6 +479,7 @@ impl Deploy<'_> {
             .db
             .fingerprint(&compared(before, &schema), false)
             .await?;
+        let positions = self.db.sequences(&schema).await?;
         let drift = crate::schema::diff(&before.schema, &schema, ("snapshot", "after up and down"));
         let (mut found, mut drill_down) = (Vec::new(), Duration::ZERO);
         let mut judge = Judge {
@@ -482,9 +492,21 @@ impl Deploy<'_> {
         judge
             .data_loss(m, script, (&before.schema, &before.data), (&schema, &data))
             .await?;
+        // Compared with the snapshot only: a position the ups moved on and the downs left
+        // there moved forward, which is no finding.
+        judge.sequence_collisions(
+            m,
+            (&positions, &[&before.sequences]),
+            &before.schema,
+            Step::Down,
+            script,
+        );
         let applied: Vec<&Migration> = done.iter().map(|&i| &list[i]).collect();
         self.findings
-            .extend(found.into_iter().map(|f| attribute(f, &applied)));
+            .extend(found.into_iter().map(|f| match f.kind {
+                FindingKind::SequenceCollision => attribute_sequence(f, &applied),
+                _ => attribute(f, &applied),
+            }));
         Ok(())
     }
 }
@@ -517,6 +539,41 @@ fn attribute(mut f: Finding, applied: &[&Migration]) -> Finding {
         }
     }
     f
+}
+
+/// Puts a `sequence_collision` on the newest of `applied` whose down names the sequence (else
+/// its table and column, else its table), at that statement: the down that moved it back. The
+/// ups need not name it (a serial's sequence is created by its table's `CREATE TABLE`).
+fn attribute_sequence(f: Finding, applied: &[&Migration]) -> Finding {
+    let sequence = f
+        .details
+        .as_ref()
+        .and_then(|d| d.get("sequence"))
+        .and_then(|s| s.as_str())
+        .map(|s| s.rsplit('.').next().unwrap_or(s).to_string());
+    let (table, column) = (f.table.clone(), f.column.clone());
+    let tries: Vec<Vec<&str>> = [
+        sequence.as_deref().map(|s| vec![s]),
+        table
+            .as_deref()
+            .zip(column.as_deref())
+            .map(|(t, c)| vec![t, c]),
+        table.as_deref().map(|t| vec![t]),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    for words in &tries {
+        for m in applied.iter().rev() {
+            let Some(down) = m.effective_down() else {
+                continue;
+            };
+            if let Some(line) = down.line_mentioning(words) {
+                return f.migration(&m.version, &m.name).at(&down.path, Some(line));
+            }
+        }
+    }
+    attribute(f, applied)
 }
 
 /// The tables compared after the deploy: those it may write, and those it created (their rows

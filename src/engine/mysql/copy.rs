@@ -662,15 +662,103 @@ fn client_tool() -> Result<PathBuf> {
     })
 }
 
-/// Feeds a SQL dump to the `mariadb` client.
+/// Feeds a SQL dump to the `mariadb` client, through `for_the_work_database`: a default that
+/// calls a sequence names it with the dumped database's name (`DEFAULT nextval(`shop`.`ids`)`)
+/// and its table's rows are loaded under a `LOCK TABLES` that leaves the sequence out, which
+/// MariaDB refuses ("Table 'ids' was not locked with LOCK TABLES", 10.11: its own dump does
+/// not load back).
 pub async fn restore(connection: &ToolConnection, path: &Path) -> Result<()> {
-    let file = std::fs::File::open(path)
-        .map_err(|e| Error::input(format!("cannot read the snapshot {}: {e}", path.display())))?;
+    let open = || {
+        std::fs::File::open(path)
+            .map_err(|e| Error::input(format!("cannot read the snapshot {}: {e}", path.display())))
+    };
     let mut command = connection.command(&client_tool()?);
     command.arg(&connection.database);
-    crate::sandbox::run_tool_with_input(command, "the mariadb client", Some(file))
+    let source = dumped_database(open()?).filter(|db| *db != connection.database);
+    let (reader, writer) = std::io::pipe()
+        .map_err(|e| Error::infra(format!("cannot open a pipe to the mariadb client: {e}")))?;
+    let file = open()?;
+    let copier = std::thread::spawn(move || for_the_work_database(file, writer, source.as_deref()));
+    let fed = std::fs::File::from(std::os::fd::OwnedFd::from(reader));
+    let restored = crate::sandbox::run_tool_with_input(command, "the mariadb client", Some(fed))
         .await
-        .map(|_| ())
+        .map(|_| ());
+    let copied = copier.join().unwrap_or(Ok(()));
+    restored?;
+    copied.map_err(|e| Error::input(format!("cannot read the snapshot {}: {e}", path.display())))
+}
+
+/// The database a mariadb-dump / mysqldump file was dumped from: its header's
+/// `-- Host: … Database: shop` line.
+fn dumped_database(file: std::fs::File) -> Option<String> {
+    use std::io::{BufRead, Read};
+    std::io::BufReader::new(file.take(4096))
+        .lines()
+        .take(10)
+        .map_while(std::result::Result::ok)
+        .find_map(|line| {
+            let rest = line.strip_prefix("-- Host:")?;
+            let db = rest.split_once("Database:")?.1.trim();
+            (!db.is_empty()).then(|| db.to_string())
+        })
+}
+
+/// Copies the dump to `out` without its `LOCK TABLES` / `UNLOCK TABLES` lines (the work
+/// database is driftless's own: nobody to lock out) and, when it was dumped from `source`,
+/// with each column line's `nextval(`source`.`…`)` made `nextval(`…`)` (and `lastval`).
+/// Data lines are left alone. A closed pipe (the client stopped on an error it reports
+/// itself) ends the copy quietly.
+fn for_the_work_database(
+    file: std::fs::File,
+    mut out: impl std::io::Write,
+    source: Option<&str>,
+) -> std::io::Result<()> {
+    use std::io::BufRead;
+    let calls: Vec<(Vec<u8>, Vec<u8>)> = source
+        .map(|db| format!("`{}`.", db.replace('`', "``")))
+        .iter()
+        .flat_map(|quoted| {
+            ["nextval(", "lastval("]
+                .map(|f| (format!("{f}{quoted}").into_bytes(), f.as_bytes().to_vec()))
+        })
+        .collect();
+    let mut input = std::io::BufReader::with_capacity(1 << 20, file);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        if input.read_until(b'\n', &mut line)? == 0 {
+            return Ok(());
+        }
+        let written = if line.starts_with(b"LOCK TABLES `") || line.starts_with(b"UNLOCK TABLES;") {
+            Ok(())
+        } else if line.starts_with(b"  `") && !calls.is_empty() {
+            out.write_all(&unqualified(&line, &calls))
+        } else {
+            out.write_all(&line)
+        };
+        match written {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
+            other => other?,
+        }
+    }
+}
+
+/// `line` with every `from` of `calls` replaced by its `to`.
+fn unqualified(line: &[u8], calls: &[(Vec<u8>, Vec<u8>)]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(line.len());
+    let mut i = 0;
+    'scan: while i < line.len() {
+        for (from, to) in calls {
+            if line[i..].starts_with(from) {
+                out.extend_from_slice(to);
+                i += from.len();
+                continue 'scan;
+            }
+        }
+        out.push(line[i]);
+        i += 1;
+    }
+    out
 }
 
 /// Any read-only query; the SQL casts what is not text.
@@ -714,6 +802,40 @@ mod algorithm_tests {
         assert_eq!(indexed_table("DROP INDEX i ON t").as_deref(), Some("t"));
         assert_eq!(indexed_table("CREATE TABLE t (a INT, INDEX i (a))"), None);
         assert_eq!(indexed_table("UPDATE t SET a = 1"), None);
+    }
+}
+
+#[cfg(test)]
+mod restore_tests {
+    use super::*;
+
+    #[test]
+    fn a_dump_loads_into_the_work_database_without_locks_or_its_own_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let dump = dir.path().join("shop.sql");
+        std::fs::write(
+            &dump,
+            "-- MariaDB dump 10.19\n--\n-- Host: localhost    Database: shop\n\
+             CREATE TABLE `t` (\n  `n` bigint(20) DEFAULT nextval(`shop`.`ids`),\n\
+             \x20 `m` bigint(20) DEFAULT (nextval(`other`.`ids`) + 1)\n);\n\
+             LOCK TABLES `t` WRITE;\nINSERT INTO `t` VALUES ('nextval(`shop`.`ids`)');\n\
+             UNLOCK TABLES;\n",
+        )
+        .unwrap();
+        let file = || std::fs::File::open(&dump).unwrap();
+        assert_eq!(dumped_database(file()).as_deref(), Some("shop"));
+        let mut out = Vec::new();
+        for_the_work_database(file(), &mut out, Some("shop")).unwrap();
+        let out = String::from_utf8(out).unwrap();
+        assert!(
+            out.contains("  `n` bigint(20) DEFAULT nextval(`ids`),\n"),
+            "{out}"
+        );
+        // Another database's sequence, and data, stay as they are.
+        assert!(out.contains("nextval(`other`.`ids`)"), "{out}");
+        assert!(out.contains("VALUES ('nextval(`shop`.`ids`)')"), "{out}");
+        // The sequence is not in the table's LOCK TABLES, which MariaDB refuses.
+        assert!(!out.contains("LOCK TABLES"), "{out}");
     }
 }
 

@@ -3,8 +3,8 @@
 //! value in use in the columns they fill.
 //!
 //! InnoDB never sets a counter below `max(column) + 1` (`ALTER TABLE … AUTO_INCREMENT = 1`
-//! lands past the highest id, and the counter persists across restarts since MariaDB 10.2.4),
-//! but an `UPDATE` that moves ids past it does not move it. A sequence's position is its
+//! lands past the highest id, as on MyISAM and Aria, and the counter persists across restarts
+//! since MariaDB 10.2.4); on MariaDB 10.11 an `UPDATE` that moves ids past it moves it too. A sequence's position is its
 //! `next_not_cached_value`: the value the next call hands out once its cache is used up (or
 //! after a restart), which is where a sequence dropped and created again starts.
 
