@@ -153,6 +153,11 @@ fn string_to_int_that_loses_values_is_found_on_up_and_down() {
             .unwrap()
             .contains("2 values do not survive")
     );
+    // The up's own examples keep the JSON type: a string became a number.
+    assert_eq!(
+        destructive[0]["details"]["examples"][0],
+        serde_json::json!({"key": "_id=1", "before": "01234", "after": 1234})
+    );
     let lost = on(&report, "data_loss", "db.users.zip");
     assert_eq!(lost[0]["details"]["values_changed"], 2, "{}", run.stdout);
     assert_eq!(

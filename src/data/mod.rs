@@ -8,6 +8,8 @@
 
 use std::collections::BTreeMap;
 
+use serde_json::Value;
+
 mod sequences;
 pub mod writes;
 
@@ -126,20 +128,21 @@ pub struct ColumnRowDiff {
     pub examples: Vec<ValueChange>,
 }
 
-/// One value of a column in one row, as it was before the up and as it is now (text as the
-/// server prints it, cut to [`EXAMPLE_CHARS`]; `None` is NULL, or no value at all).
+/// One value of a column in one row, as it was before the up and as it is now; `None` is
+/// NULL, or no value at all. SQL values are the server's text (cut to [`EXAMPLE_CHARS`]);
+/// MongoDB's keep their JSON type, so `"1234"` and `1234` read differently.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ValueChange {
     pub key: String,
-    pub before: Option<String>,
-    pub after: Option<String>,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
 }
 
 /// A row that is gone: its key and its values as they were.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MissingRow {
     pub key: String,
-    pub values: Vec<(String, Option<String>)>,
+    pub values: Vec<(String, Option<Value>)>,
 }
 
 /// Before/after examples shown per changed column, and missing rows shown per table.
@@ -175,7 +178,9 @@ impl RowDiff {
     /// Fills each changed column's `examples` and `missing_rows` from `values`.
     pub fn attach_examples(&mut self, values: &RowValues) {
         let at = |side: &BTreeMap<String, Vec<Option<String>>>, key: &str, i: usize| {
-            side.get(key).and_then(|v| v.get(i).cloned().flatten())
+            side.get(key)
+                .and_then(|v| v.get(i).cloned().flatten())
+                .map(Value::String)
         };
         for (column, diff) in self.columns.iter_mut() {
             let Some(i) = values.columns.iter().position(|c| c == column) else {
@@ -205,7 +210,7 @@ impl RowDiff {
                         .columns
                         .iter()
                         .cloned()
-                        .zip(row.iter().cloned())
+                        .zip(row.iter().map(|v| v.clone().map(Value::String)))
                         .collect(),
                 })
             })

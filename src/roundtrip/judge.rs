@@ -34,13 +34,17 @@ fn masked(keys: &[String]) -> Vec<String> {
 
 /// A value of `column` as findings show it: NULL as `null`; from real data, personal-looking
 /// columns masked.
-fn shown_value(column: &str, value: &Option<String>, real: bool) -> Value {
+fn shown_value(column: &str, value: &Option<Value>, real: bool) -> Value {
     match value {
         None => Value::Null,
         Some(v) if real && crate::pii::looks_personal(column) => {
-            Value::String(masking::mask_value(v))
+            let text = match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            Value::String(masking::mask_value(&text))
         }
-        Some(v) => Value::String(v.clone()),
+        Some(v) => v.clone(),
     }
 }
 
@@ -214,9 +218,14 @@ impl Judge<'_> {
             let extreme = c.user.extreme.unwrap_or_default();
             let (next, increment) = (c.position.next, c.position.increment);
             let holds = if increment >= 0 { "up to" } else { "down to" };
+            // dry-run compares with the snapshot, check with the state before the up.
+            let baseline = match self.real_data {
+                true => "in the snapshot",
+                false => "before the up",
+            };
             let was = match c.was {
-                Some(v) => format!("it stood at {v} before the up"),
-                None => "it did not exist before the up".to_string(),
+                Some(v) => format!("it stood at {v} {baseline}"),
+                None => format!("it did not exist {baseline}"),
             };
             let message = format!(
                 "{phase} left {counter} at {next} while {qualified} holds values {holds} {extreme}: \
@@ -376,12 +385,14 @@ impl Judge<'_> {
                         continue;
                     };
                     let (fp_before, fp_after) = (&before.1.tables[name], &after.1.tables[name]);
+                    // Findings about one column each, which get a few of its values shown.
+                    let mut per_column = Vec::new();
                     for (column, values) in gone_columns {
                         let renamed = fp_after.columns.iter().any(|(c, fp)| {
                             old.column(c).is_none() && *fp == fp_before.columns[column]
                         });
                         if !renamed {
-                            self.findings.push(up.column(name, column, *values));
+                            per_column.push((column, up.column(name, column, *values)));
                         }
                     }
                     for column in changed_columns {
@@ -395,8 +406,22 @@ impl Judge<'_> {
                             continue;
                         }
                         if let Some(f) = self.type_change(&up, name, now, column).await? {
-                            self.findings.push(f);
+                            per_column.push((column, f));
                         }
+                    }
+                    if per_column.is_empty() {
+                        continue;
+                    }
+                    let rows = timed(self.drill_down, self.engine.row_diff(old, now)).await?;
+                    for (column, mut f) in per_column {
+                        let diff = rows.as_ref().and_then(|r| r.columns.get(column));
+                        if let Some(diff) = diff.filter(|d| !d.examples.is_empty()) {
+                            f = f.detail(
+                                "examples",
+                                examples(column, &diff.examples, self.real_data),
+                            );
+                        }
+                        self.findings.push(f);
                     }
                 }
                 _ => {}

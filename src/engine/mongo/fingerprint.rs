@@ -236,20 +236,25 @@ pub async fn row_diff(db: &Database, captured: &Captured, now: &Table) -> Result
     Ok(diff)
 }
 
-/// A value as text (strings as they are, the rest as relaxed extended JSON), cut to
-/// [`EXAMPLE_CHARS`] characters; null is `None`, like a missing field.
-fn shown(value: RawBsonRef<'_>) -> Option<String> {
-    let text = match Bson::try_from(value.to_raw_bson()) {
+/// A value as relaxed extended JSON (a string stays a string, a number a number), text cut
+/// to [`EXAMPLE_CHARS`] characters (a long document or array becomes its cut JSON text);
+/// null is `None`, like a missing field.
+fn shown(value: RawBsonRef<'_>) -> Option<serde_json::Value> {
+    let json = match Bson::try_from(value.to_raw_bson()) {
         Ok(Bson::Null) => return None,
-        Ok(Bson::String(s)) => s,
-        Ok(b) => b.into_relaxed_extjson().to_string(),
-        Err(_) => format!("{value:?}"),
+        Ok(b) => b.into_relaxed_extjson(),
+        Err(_) => serde_json::Value::String(format!("{value:?}")),
     };
-    Some(text.chars().take(EXAMPLE_CHARS).collect())
+    let cut = |text: &str| serde_json::Value::String(text.chars().take(EXAMPLE_CHARS).collect());
+    Some(match json {
+        serde_json::Value::String(s) => cut(&s),
+        other if other.to_string().chars().count() > EXAMPLE_CHARS => cut(&other.to_string()),
+        other => other,
+    })
 }
 
 /// The value at a dotted field path (`address.city`), `None` when there is none.
-fn value_at(doc: &RawDocument, path: &str) -> Option<String> {
+fn value_at(doc: &RawDocument, path: &str) -> Option<serde_json::Value> {
     let (head, rest) = match path.split_once('.') {
         Some((head, rest)) => (head, Some(rest)),
         None => (path, None),
