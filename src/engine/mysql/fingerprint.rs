@@ -1,12 +1,13 @@
 //! Data fingerprints computed inside MySQL / MariaDB, byte-exact.
 //!
-//! Per table, one scan computes `COUNT(*)` and per column `COUNT(col)` plus an aggregate of
-//! `CRC32(CONCAT(key, 0x1F, col))` (`BIT_XOR` of mixed hashes on keyed tables, `SUM` without a
-//! key; see `hash_of`). The `0x1F` byte literal makes the whole concatenation a
-//! binary string, so values are compared as stored bytes, not collation-equal strings: `'a'`
-//! becoming `'A'`, `'é'` becoming `'?'` or a lost trailing space all change the sum. The key
-//! is the row's primary key text (`id=17`), so a value moving to another row changes it too.
-//! Tables without a primary key also get a sum of whole-row hashes (multiset comparison).
+//! Per table, one scan computes `COUNT(*)` and per nullable column `COUNT(col)` (a `NOT NULL`
+//! column holds a value in every row) plus an aggregate of the value's CRC bound to its row's
+//! key (`BIT_XOR` of mixed hashes on keyed tables, `SUM` without a key; see [`Hashing`] and
+//! `hash_of`). The CRC is taken over the value's stored bytes, so values are compared as
+//! bytes, not collation-equal strings: `'a'` becoming `'A'`, `'é'` becoming `'?'` or a lost
+//! trailing space all change the sum. The key is the row's primary key, so a value moving to
+//! another row changes it too. Tables without a primary key also get a sum of whole-row hashes
+//! (multiset comparison).
 //!
 //! With capture, the per-row, per-column hashes go into a temporary table of the observer
 //! session (one row per value: MySQL has no arrays), which drill-downs join against.
@@ -31,11 +32,53 @@ const CHUNK: usize = 100;
 /// Sample keys kept per changed column.
 const SAMPLES: usize = 10;
 
-/// What was captured for one table: its columns in capture order (1-based `col` numbers).
+/// What was captured for one table: its columns in capture order (1-based `col` numbers), and
+/// the hashing the captured values used (drill-downs hash the current rows the same way).
 #[derive(Debug, Clone)]
 pub struct Captured {
     columns: Vec<String>,
     keyed: bool,
+    hashing: Hashing,
+}
+
+/// Which hash functions a value's hash is built from: what the server offers.
+///
+/// Both bind a value to its row's key and then multiply by an odd constant (the exact 64-bit
+/// product of two 32-bit numbers): CRCs are affine over GF(2), so without a non-linear step
+/// the `BIT_XOR` of keyed hashes would not change when two equal-length values swap rows, and
+/// two rows changed the same way (`'alice'`→`'Alice'`, `'bobby'`→`'Bobby'`) would cancel out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hashing {
+    /// MariaDB 10.8 and later: `CRC32C(key, value)`, the CRC seeded with an integer key, no
+    /// text made of the key, no `XOR` or mask per value: the fewest items per value and row.
+    Seeded,
+    /// MySQL and older MariaDB: `CRC32(value)`, the key `XOR`ed in (or concatenated in front).
+    Plain,
+}
+
+impl Hashing {
+    /// What a server of `version` (`10.11.19-MariaDB`, `8.0.36`) offers.
+    pub fn of(version: &str) -> Hashing {
+        if !version.contains("MariaDB") {
+            return Hashing::Plain;
+        }
+        let mut numbers = version
+            .split(|c: char| !c.is_ascii_digit())
+            .map(|n| n.parse::<u32>().unwrap_or(0));
+        let (major, minor) = (numbers.next().unwrap_or(0), numbers.next().unwrap_or(0));
+        if (major, minor) >= (10, 8) {
+            Hashing::Seeded
+        } else {
+            Hashing::Plain
+        }
+    }
+
+    fn crc(self) -> &'static str {
+        match self {
+            Hashing::Seeded => "CRC32C",
+            Hashing::Plain => "CRC32",
+        }
+    }
 }
 
 /// `CONCAT('id=', t.id)` or `CONCAT('a=', t.a, ',b=', t.b)`.
@@ -75,32 +118,71 @@ fn row_key(table: &Table) -> Option<Key> {
     }
 }
 
-/// Hash of each of `columns` as it is in `now` (missing columns hash to NULL).
-fn column_hashes(columns: &[&Column], now: &Table, key: Option<&Key>) -> Vec<String> {
+/// Hash of each of `columns` as it is in `now` (missing columns hash to NULL); `key` is
+/// `keys`'s row key (the *before* table in comparisons).
+fn column_hashes(
+    columns: &[&Column],
+    now: &Table,
+    keys: &Table,
+    key: Option<&Key>,
+    hashing: Hashing,
+) -> Vec<String> {
     columns
         .iter()
         .map(|c| match now.column(&c.name) {
-            Some(_) => hash_of(&format!("t.{}", ident(&c.name)), key),
+            Some(_) => value_hash(
+                &c.name,
+                &format!("t.{}", ident(&c.name)),
+                keys,
+                key,
+                hashing,
+            ),
             None => "NULL".into(),
         })
         .collect()
 }
 
-/// `CRC32` of the value's bytes (in its column's character set: byte-exact, not
+/// Hash of column `column` (value expression `value`) of a row of `keys`. With a seeded CRC the
+/// single integer key column hashes as its key alone: the value *is* the key, and no text is
+/// made of it.
+fn value_hash(
+    column: &str,
+    value: &str,
+    keys: &Table,
+    key: Option<&Key>,
+    hashing: Hashing,
+) -> String {
+    match (hashing, key) {
+        (Hashing::Seeded, Some(Key::Int(id))) if keys.primary_key == [column] => {
+            format!("(CRC32C({id}, '') * 2654435761)")
+        }
+        _ => hash_of(value, key, hashing),
+    }
+}
+
+/// CRC of the value's bytes (in its column's character set: byte-exact, not
 /// collation-equal), bound to the row by `key`. NULL stays NULL.
 ///
 /// Keyed hashes are combined with `BIT_XOR` (see [`column_sum`]): integer work only, where
-/// `SUM` accumulates in decimals. `CRC32` is linear over XOR, so each row's hash is multiplied
-/// by an odd constant first (the exact 64-bit product of two 32-bit numbers: carries make it
-/// non-linear), and the key is mixed in before that, so swapping two values between rows
-/// changes the result. A key makes every row's hash distinct, so pairs do not cancel out.
-fn hash_of(value: &str, key: Option<&Key>) -> String {
-    match key {
-        Some(Key::Int(id)) => {
+/// `SUM` accumulates in decimals. A CRC is linear over XOR, so each row's hash is multiplied
+/// by an odd constant (see [`Hashing`]) after the key is mixed in, so swapping two values
+/// between rows changes the result. A key makes every row's hash distinct, so pairs do not
+/// cancel out. An integer key takes part modulo 2^32 (as the seed, or masked).
+fn hash_of(value: &str, key: Option<&Key>, hashing: Hashing) -> String {
+    match (hashing, key) {
+        (Hashing::Seeded, Some(Key::Int(id))) => {
+            format!("(CRC32C({id}, {value}) * 2654435761)")
+        }
+        (Hashing::Seeded, Some(Key::Text(key))) => {
+            format!("(CRC32C(CRC32C({key}), {value}) * 2654435761)")
+        }
+        (Hashing::Plain, Some(Key::Int(id))) => {
             format!("((CRC32({value}) ^ ({id} & 4294967295)) * 2654435761)")
         }
-        Some(Key::Text(key)) => format!("(CRC32(CONCAT({key}, X'1F', {value})) * 2654435761)"),
-        None => format!("CRC32({value})"),
+        (Hashing::Plain, Some(Key::Text(key))) => {
+            format!("(CRC32(CONCAT({key}, X'1F', {value})) * 2654435761)")
+        }
+        (_, None) => format!("{}({value})", hashing.crc()),
     }
 }
 
@@ -114,7 +196,7 @@ fn column_sum(hash: &str, keyed: bool) -> String {
     }
 }
 
-fn row_hash(columns: &[&Column], now: &Table) -> String {
+fn row_hash(columns: &[&Column], now: &Table, hashing: Hashing) -> String {
     let parts: Vec<String> = columns
         .iter()
         .map(|c| match now.column(&c.name) {
@@ -122,10 +204,11 @@ fn row_hash(columns: &[&Column], now: &Table) -> String {
             None => "'NULL'".into(),
         })
         .collect();
+    let crc = hashing.crc();
     if parts.is_empty() {
-        return "CRC32('')".into();
+        return format!("{crc}('')");
     }
-    format!("CRC32(CONCAT_WS(X'1E', {}))", parts.join(", "))
+    format!("{crc}(CONCAT_WS(X'1E', {}))", parts.join(", "))
 }
 
 /// The text of each of `columns` as it is in `now`, cut to [`EXAMPLE_CHARS`] characters
@@ -173,6 +256,7 @@ pub async fn fingerprint(
     schema: &SchemaSnapshot,
     captured: &mut HashMap<String, Captured>,
     capture: bool,
+    hashing: Hashing,
 ) -> Result<DataFingerprint> {
     let tables: Vec<&Table> = schema.data_tables().collect();
     let mut out = DataFingerprint::default();
@@ -191,12 +275,12 @@ pub async fn fingerprint(
             .await
             .context(|| "cannot clear the row capture table".into())?;
         for chunk in tables.chunks(CHUNK) {
-            capture_rows(conn, chunk, captured).await?;
+            capture_rows(conn, chunk, captured, hashing).await?;
         }
         sums_from_capture(conn, &tables, captured, &mut out).await?;
     } else {
         for chunk in tables.chunks(CHUNK) {
-            direct(conn, chunk, &mut out).await?;
+            direct(conn, chunk, &mut out, hashing).await?;
         }
     }
     Ok(out)
@@ -206,6 +290,7 @@ async fn direct(
     conn: &mut MySqlConnection,
     tables: &[&Table],
     out: &mut DataFingerprint,
+    hashing: Hashing,
 ) -> Result<()> {
     if tables.is_empty() {
         return Ok(());
@@ -216,18 +301,19 @@ async fn direct(
             let columns: Vec<&Column> = t.columns.iter().collect();
             let key = row_key(t);
             let mut parts = Vec::new();
-            for (c, hash) in columns.iter().zip(column_hashes(&columns, t, key.as_ref())) {
-                // A NOT NULL column holds a value in every row: one aggregate less per row.
-                parts.push(match c.nullable {
-                    true => format!("COUNT(t.{})", ident(&c.name)),
-                    false => "COUNT(*)".to_string(),
-                });
+            let hashes = column_hashes(&columns, t, t, key.as_ref(), hashing);
+            for (c, hash) in columns.iter().zip(hashes) {
+                // A NOT NULL column holds a value in every row: its count is the row count,
+                // one aggregate less per row (see `counted`).
+                if c.nullable {
+                    parts.push(format!("COUNT(t.{})", ident(&c.name)));
+                }
                 parts.push(column_sum(&hash, key.is_some()));
             }
             let row_sum = if key.is_some() {
                 "NULL".to_string()
             } else {
-                format!("COALESCE(SUM({}), 0)", row_hash(&columns, t))
+                format!("COALESCE(SUM({}), 0)", row_hash(&columns, t, hashing))
             };
             let values = if parts.is_empty() {
                 "''".to_string()
@@ -253,25 +339,22 @@ async fn direct(
         let Some(table) = by_name.get(&name) else {
             continue;
         };
-        let values: Vec<String> = cell(&row, 3)?
-            .unwrap_or_default()
-            .split(',')
-            .map(str::to_string)
-            .collect();
+        let rows = number(&row, 1)?;
+        let text = cell(&row, 3)?.unwrap_or_default();
+        let mut values = text.split(',');
         let mut columns = BTreeMap::new();
-        for (i, c) in table.columns.iter().enumerate() {
-            columns.insert(
-                c.name.clone(),
-                ColumnFingerprint {
-                    non_null: values.get(2 * i).and_then(|v| v.parse().ok()).unwrap_or(0),
-                    sum: values.get(2 * i + 1).cloned().unwrap_or_default(),
-                },
-            );
+        for c in &table.columns {
+            let non_null = match c.nullable {
+                true => values.next().and_then(|v| v.parse().ok()).unwrap_or(0),
+                false => rows,
+            };
+            let sum = values.next().unwrap_or_default().to_string();
+            columns.insert(c.name.clone(), ColumnFingerprint { non_null, sum });
         }
         out.tables.insert(
             name,
             TableFingerprint {
-                rows: number(&row, 1)?,
+                rows,
                 row_sum: cell(&row, 2)?,
                 columns,
             },
@@ -303,19 +386,21 @@ async fn capture_rows(
     conn: &mut MySqlConnection,
     tables: &[&Table],
     captured: &mut HashMap<String, Captured>,
+    hashing: Hashing,
 ) -> Result<()> {
     for t in tables {
         let columns: Vec<&Column> = t.columns.iter().collect();
         let is_keyed = keyed(t);
         let key = row_key(t);
-        let hashes = column_hashes(&columns, t, key.as_ref());
+        let hashes = column_hashes(&columns, t, t, key.as_ref(), hashing);
         let pk = is_keyed.then(|| key_text(t));
-        let row = (!is_keyed).then(|| row_hash(&columns, t));
+        let row = (!is_keyed).then(|| row_hash(&columns, t, hashing));
         captured.insert(
             t.qualified(),
             Captured {
                 columns: t.columns.iter().map(|c| c.name.clone()).collect(),
                 keyed: is_keyed,
+                hashing,
             },
         );
         let first = if is_keyed { 1 } else { 0 };
@@ -403,13 +488,15 @@ pub async fn row_diff(
         return Ok(None);
     };
     if !capture.keyed {
-        return multiset_diff(conn, before, now, &columns).await.map(Some);
+        return multiset_diff(conn, before, now, &columns, capture.hashing)
+            .await
+            .map(Some);
     }
     if !before.primary_key.iter().all(|c| now.column(c).is_some()) {
         return Ok(None);
     }
     let mut diff = keyed_rows_diff(conn, before, now).await?;
-    diff.columns = changed_values(conn, before, now, &columns).await?;
+    diff.columns = changed_values(conn, before, now, &columns, capture.hashing).await?;
     let keys = diff.example_keys();
     if !keys.is_empty() {
         let values = row_values(conn, before, now, &columns, &keys).await?;
@@ -479,6 +566,7 @@ async fn multiset_diff(
     before: &Table,
     now: &Table,
     columns: &[&Column],
+    hashing: Hashing,
 ) -> Result<RowDiff> {
     let name = literal(&before.qualified());
     let table = table_ref(now);
@@ -489,7 +577,7 @@ async fn multiset_diff(
                                        EXCEPT ALL SELECT {hash} FROM {table} t) x),
                 (SELECT COUNT(*) FROM (SELECT {hash} FROM {table} t
                                        EXCEPT ALL SELECT h FROM driftless_rows WHERE tbl = {name} AND col = 0) y)",
-        hash = row_hash(columns, now),
+        hash = row_hash(columns, now, hashing),
     );
     let row = &one_row(conn, sql).await?;
     Ok(RowDiff {
@@ -547,8 +635,9 @@ async fn changed_values(
     before: &Table,
     now: &Table,
     columns: &[&Column],
+    hashing: Hashing,
 ) -> Result<BTreeMap<String, ColumnRowDiff>> {
-    let hashes = column_hashes(columns, now, row_key(before).as_ref());
+    let hashes = column_hashes(columns, now, before, row_key(before).as_ref(), hashing);
     let sql = format!(
         "SELECT b.col, COUNT(*), {samples_sql}
          FROM driftless_rows b
@@ -635,7 +724,13 @@ pub async fn survival(
         "SELECT COUNT(*) FROM driftless_rows b
          JOIN (SELECT {key} AS pk, {hash} AS h FROM {table} t) n ON n.pk = b.pk
          WHERE b.tbl = {name} AND b.col = {col} AND NOT (b.h <=> n.h)",
-        hash = hash_of(&value, row_key(before).as_ref()),
+        hash = value_hash(
+            column,
+            &value,
+            before,
+            row_key(before).as_ref(),
+            capture.hashing
+        ),
         table = table_ref(now),
         name = literal(&before.qualified()),
         col = index + 1,
@@ -660,5 +755,20 @@ pub async fn survival(
             context: format!("cannot compare converted values of {}", before.qualified()),
             source: e,
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seeded_crc_from_mariadb_10_8_on() {
+        assert_eq!(Hashing::of("10.11.19-MariaDB"), Hashing::Seeded);
+        assert_eq!(Hashing::of("10.8.1-MariaDB"), Hashing::Seeded);
+        assert_eq!(Hashing::of("11.4.2-MariaDB"), Hashing::Seeded);
+        assert_eq!(Hashing::of("10.6.18-MariaDB"), Hashing::Plain);
+        assert_eq!(Hashing::of("8.0.36"), Hashing::Plain);
+        assert_eq!(Hashing::of("8.4.0"), Hashing::Plain);
     }
 }

@@ -408,7 +408,15 @@ impl Engine for MySql {
         schema: &SchemaSnapshot,
         capture: bool,
     ) -> Result<DataFingerprint> {
-        fingerprint::fingerprint(&mut self.observer, schema, &mut self.captured, capture).await
+        let hashing = fingerprint::Hashing::of(&self.version);
+        fingerprint::fingerprint(
+            &mut self.observer,
+            schema,
+            &mut self.captured,
+            capture,
+            hashing,
+        )
+        .await
     }
 
     async fn row_diff(&mut self, before: &Table, now: &Table) -> Result<Option<RowDiff>> {
