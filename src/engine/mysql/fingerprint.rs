@@ -216,9 +216,18 @@ fn row_hash(columns: &[&Column], now: &Table, hashing: Hashing) -> String {
 fn value_texts(columns: &[&Column], now: &Table) -> Vec<String> {
     columns
         .iter()
-        .map(|c| match now.column(&c.name) {
-            Some(_) => format!("LEFT(CAST(t.{} AS CHAR), {EXAMPLE_CHARS})", ident(&c.name)),
-            None => "NULL".into(),
+        .map(|c| {
+            let value = format!("t.{}", ident(&c.name));
+            // Bytes are not text in any character set: casting them would fail the INSERT in
+            // strict mode, so they are shown in hex, bits in binary.
+            match now.column(&c.name).map(|c| &c.kind) {
+                None => "NULL".into(),
+                Some(ColumnKind::Bytes { .. } | ColumnKind::Other(_)) => {
+                    format!("CONCAT('0x', LEFT(HEX({value}), {EXAMPLE_CHARS}))")
+                }
+                Some(ColumnKind::Bit { .. }) => format!("CONCAT('b''', BIN({value}), '''')"),
+                Some(_) => format!("LEFT(CAST({value} AS CHAR), {EXAMPLE_CHARS})"),
+            }
         })
         .collect()
 }
