@@ -32,8 +32,41 @@ pub struct TableFingerprint {
 /// Non-NULL count and hash sum of one column; equal values in equal rows give equal sums.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct ColumnFingerprint {
-    pub non_null: i64,
+    /// `None` where the engine did not count (MySQL's comparison-only fingerprints of
+    /// nullable columns: a value turned NULL changes the sum anyway). Fingerprints taken
+    /// *before* a change always count, since a column gone later reports how many it held.
+    pub non_null: Option<i64>,
     pub sum: String,
+}
+
+impl ColumnFingerprint {
+    /// The same values: equal sums, and equal counts where both sides counted.
+    pub fn same_as(&self, other: &ColumnFingerprint) -> bool {
+        self.sum == other.sum
+            && match (self.non_null, other.non_null) {
+                (Some(a), Some(b)) => a == b,
+                _ => true,
+            }
+    }
+
+    /// Whether the column held any value (the sum of no values is 0).
+    pub fn held_values(&self) -> bool {
+        match self.non_null {
+            Some(n) => n > 0,
+            None => self.sum != "0",
+        }
+    }
+}
+
+/// Whether two tables' columns hold the same values, column by column (see
+/// [`ColumnFingerprint::same_as`]).
+pub fn same_columns(
+    a: &BTreeMap<String, ColumnFingerprint>,
+    b: &BTreeMap<String, ColumnFingerprint>,
+) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .all(|(name, fa)| b.get(name).is_some_and(|fb| fa.same_as(fb)))
 }
 
 /// How one table's data differs between two fingerprints.
@@ -51,7 +84,7 @@ pub enum TableChange {
         /// Columns on both sides whose fingerprints differ.
         changed_columns: Vec<String>,
         /// Columns that held values before and are gone now (with their non-NULL count).
-        gone_columns: Vec<(String, i64)>,
+        gone_columns: Vec<(String, Option<i64>)>,
         /// Whole-row sums differ (only tables without a primary key have them).
         rows_differ: bool,
     },
@@ -69,9 +102,9 @@ pub fn compare(before: &DataFingerprint, after: &DataFingerprint) -> BTreeMap<St
         let mut gone_columns = Vec::new();
         for (column, bc) in &b.columns {
             match a.columns.get(column) {
-                Some(ac) if ac != bc => changed_columns.push(column.clone()),
+                Some(ac) if !ac.same_as(bc) => changed_columns.push(column.clone()),
                 Some(_) => {}
-                None if bc.non_null > 0 => gone_columns.push((column.clone(), bc.non_null)),
+                None if bc.held_values() => gone_columns.push((column.clone(), bc.non_null)),
                 None => {}
             }
         }
@@ -245,7 +278,7 @@ mod tests {
                     (
                         n.to_string(),
                         ColumnFingerprint {
-                            non_null: *c,
+                            non_null: Some(*c),
                             sum: s.to_string(),
                         },
                     )
@@ -261,6 +294,43 @@ mod tests {
                 .map(|(n, t)| (n.to_string(), t.clone()))
                 .collect(),
         }
+    }
+
+    #[test]
+    fn uncounted_columns_compare_by_their_sums() {
+        let counted = |n: i64, sum: &str| ColumnFingerprint {
+            non_null: Some(n),
+            sum: sum.into(),
+        };
+        let uncounted = |sum: &str| ColumnFingerprint {
+            non_null: None,
+            sum: sum.into(),
+        };
+        assert!(counted(3, "9").same_as(&uncounted("9")));
+        assert!(uncounted("9").same_as(&counted(3, "9")));
+        assert!(!counted(3, "9").same_as(&uncounted("8")));
+        assert!(!counted(3, "9").same_as(&counted(2, "9")));
+        // Gone later: a column held values if it counted some, or (uncounted) if its sum moved.
+        assert!(uncounted("9").held_values() && !uncounted("0").held_values());
+        assert!(!counted(0, "0").held_values());
+        let before = fp(&[("t", table(2, &[("id", 2, "5"), ("a", 2, "7")]))]);
+        let mut after = before.clone();
+        for c in after.tables.get_mut("t").unwrap().columns.values_mut() {
+            c.non_null = None;
+        }
+        assert!(compare(&before, &after).is_empty());
+        after
+            .tables
+            .get_mut("t")
+            .unwrap()
+            .columns
+            .get_mut("a")
+            .unwrap()
+            .sum = "6".into();
+        assert!(matches!(
+            &compare(&before, &after)["t"],
+            TableChange::Changed { changed_columns, .. } if changed_columns == &["a".to_string()]
+        ));
     }
 
     #[test]
@@ -289,7 +359,7 @@ mod tests {
                 rows_before: 2,
                 rows_after: 2,
                 changed_columns: vec!["a".into()],
-                gone_columns: vec![("b".into(), 1)],
+                gone_columns: vec![("b".into(), Some(1))],
                 rows_differ: false,
             }
         );

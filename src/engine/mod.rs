@@ -153,6 +153,18 @@ pub trait Engine: Send {
         capture: bool,
     ) -> Result<DataFingerprint>;
 
+    /// A fingerprint later ones are compared against: it counts every column's values, since
+    /// a column gone later reports how many it held. [`Engine::fingerprint`] may leave counts
+    /// out where they cost a scan aggregate (MySQL's nullable columns); with `capture` both
+    /// count.
+    async fn fingerprint_before(
+        &mut self,
+        schema: &SchemaSnapshot,
+        capture: bool,
+    ) -> Result<DataFingerprint> {
+        self.fingerprint(schema, capture).await
+    }
+
     /// Compares `now` row by row with the rows captured for `before`; `None` when nothing
     /// was captured for it.
     async fn row_diff(&mut self, before: &Table, now: &Table) -> Result<Option<RowDiff>>;

@@ -381,7 +381,7 @@ pub fn key_labels(table: &Table) -> impl Iterator<Item = (String, &String)> {
 /// and a zero whole-row sum for tables compared as multisets (no key).
 pub fn empty_fingerprint(table: &Table, keyed: bool) -> TableFingerprint {
     let empty = || ColumnFingerprint {
-        non_null: 0,
+        non_null: Some(0),
         sum: "0".into(),
     };
     TableFingerprint {

@@ -48,6 +48,11 @@ fn shown_value(column: &str, value: &Option<Value>, real: bool) -> Value {
     }
 }
 
+/// "200 values", or "values" where the fingerprint did not count them.
+fn counted_values(values: Option<i64>) -> String {
+    values.map_or_else(|| "values".to_string(), |n| plural(n, "value"))
+}
+
 /// `examples`: a changed column's values before and after, by row key.
 fn examples(column: &str, examples: &[data::ValueChange], real: bool) -> Value {
     let shown: Vec<Value> = examples
@@ -389,7 +394,7 @@ impl Judge<'_> {
                     let mut per_column = Vec::new();
                     for (column, values) in gone_columns {
                         let renamed = fp_after.columns.iter().any(|(c, fp)| {
-                            old.column(c).is_none() && *fp == fp_before.columns[column]
+                            old.column(c).is_none() && fp.same_as(&fp_before.columns[column])
                         });
                         if !renamed {
                             per_column.push((column, up.column(name, column, *values)));
@@ -400,7 +405,7 @@ impl Judge<'_> {
                         let moved = fp_after.columns.iter().any(|(c, fp)| {
                             c != column
                                 && old.column(c).is_none()
-                                && Some(fp) == fp_before.columns.get(column)
+                                && fp_before.columns.get(column).is_some_and(|b| fp.same_as(b))
                         });
                         if moved {
                             continue;
@@ -488,9 +493,12 @@ fn renamed_tables(
         .iter()
         .filter(|(name, c)| {
             matches!(c, TableChange::Disappeared { .. })
-                && appeared
-                    .iter()
-                    .any(|n| after.tables[*n].columns == before.tables[name.as_str()].columns)
+                && appeared.iter().any(|n| {
+                    data::same_columns(
+                        &after.tables[*n].columns,
+                        &before.tables[name.as_str()].columns,
+                    )
+                })
         })
         .map(|(name, _)| name.clone())
         .collect()
@@ -584,12 +592,12 @@ impl Lost<'_> {
             .detail("recreated_empty", true)
     }
 
-    fn column(&self, column: &str, values: i64, (before, after): (i64, i64)) -> Finding {
+    fn column(&self, column: &str, values: Option<i64>, (before, after): (i64, i64)) -> Finding {
         let name = self.old.qualified();
         let message = format!(
             "up→down lost {} {name}.{column} and its {}",
             self.words.column,
-            plural(values, "value")
+            counted_values(values)
         );
         // The line is where the table is touched: a dropped column has no line of its own.
         let mut f = self.base(format!("{name}.{column}"), None, message);
@@ -617,7 +625,7 @@ impl Lost<'_> {
 
     /// From a row-level comparison: rows lost or added (one finding for the table), else
     /// values changed per column.
-    fn rows(&self, rows: &RowDiff, gone: &[(String, i64)]) -> Vec<Finding> {
+    fn rows(&self, rows: &RowDiff, gone: &[(String, Option<i64>)]) -> Vec<Finding> {
         let name = self.old.qualified();
         if rows.rows_missing > 0 || rows.rows_added > 0 {
             let how = if rows.keyed {
@@ -719,11 +727,11 @@ impl Destroyed<'_> {
             .detail("rows_after", json!(after))
     }
 
-    fn column(&self, name: &str, column: &str, values: i64) -> Finding {
+    fn column(&self, name: &str, column: &str, values: Option<i64>) -> Finding {
         let message = format!(
             "up drops {} {name}.{column} holding {}",
             self.words.column,
-            plural(values, "value")
+            counted_values(values)
         );
         self.finding(format!("{name}.{column}"), Some(column), &["drop"], message)
             .detail("values_lost", Value::from(values))

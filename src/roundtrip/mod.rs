@@ -410,7 +410,7 @@ impl Run<'_, '_> {
         let s0 = if reread { self.schema().await? } else { s0 };
         let d0 = timed(
             &mut self.time.fingerprint,
-            self.engine.fingerprint(&s0, true),
+            self.engine.fingerprint_before(&s0, true),
         )
         .await?;
         Ok((s0, d0))

@@ -107,7 +107,7 @@ pub async fn retry(
         let emptied = closure(s0, &tables);
         clear(engine, s0, &emptied).await?;
         let now_s0 = engine.schema().await?;
-        let now_d0 = engine.fingerprint(&now_s0, true).await?;
+        let now_d0 = engine.fingerprint_before(&now_s0, true).await?;
         let atomic = crate::migrations::atomic(&m.up, engine.spec().transactions);
         let applied = engine.apply(&remaining(&m.up, first, atomic)).await?;
         tried.push(tables);

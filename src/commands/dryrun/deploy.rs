@@ -202,7 +202,7 @@ impl Deploy<'_> {
         // Row hashes are kept when a row-level comparison follows: `--row-diff`, or the
         // roll-back's data-loss drill-down.
         let capture = self.settings.row_diff || roundtrip;
-        let data = self.db.fingerprint(&hashed, capture).await?;
+        let data = self.db.fingerprint_before(&hashed, capture).await?;
         let sequences = if roundtrip {
             self.db.sequences(&schema).await?
         } else {
@@ -919,7 +919,9 @@ fn renamed_tables(before: &DataFingerprint, after: &DataFingerprint) -> BTreeMap
             !before.tables.contains_key(*new)
                 && !out.values().any(|n| n == *new)
                 && a.rows == b.rows
-                && b.columns.iter().all(|(c, f)| a.columns.get(c) == Some(f))
+                && b.columns
+                    .iter()
+                    .all(|(c, f)| a.columns.get(c).is_some_and(|x| x.same_as(f)))
                 && (a.columns.len() > b.columns.len() || a.row_sum == b.row_sum)
         };
         if let Some((new, _)) = after.tables.iter().find(same) {
@@ -1024,7 +1026,7 @@ async fn summarise(
 /// values) or dropped with the values they held.
 fn split_gone(
     row: &mut DataChange,
-    gone: Vec<(String, i64)>,
+    gone: Vec<(String, Option<i64>)>,
     (b, a): (
         &crate::data::TableFingerprint,
         &crate::data::TableFingerprint,
@@ -1032,14 +1034,16 @@ fn split_gone(
 ) {
     for (column, values) in gone {
         let renamed = a.columns.iter().find(|(name, fp)| {
-            !b.columns.contains_key(*name) && Some(*fp) == b.columns.get(&column)
+            !b.columns.contains_key(*name) && b.columns.get(&column).is_some_and(|x| fp.same_as(x))
         });
         match renamed {
             Some((name, _)) => {
                 row.columns_renamed.insert(column, name.clone());
             }
+            // The snapshot's fingerprint counted (`Engine::fingerprint_before`).
             None => {
-                row.columns_dropped.insert(column, values);
+                row.columns_dropped
+                    .insert(column, values.unwrap_or_default());
             }
         }
     }

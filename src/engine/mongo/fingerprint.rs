@@ -138,7 +138,7 @@ pub async fn collection(
                 (
                     k,
                     ColumnFingerprint {
-                        non_null: n,
+                        non_null: Some(n),
                         sum: format!("{sum:016x}"),
                     },
                 )

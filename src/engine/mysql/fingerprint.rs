@@ -264,7 +264,7 @@ pub async fn fingerprint(
     conn: &mut MySqlConnection,
     schema: &SchemaSnapshot,
     captured: &mut HashMap<String, Captured>,
-    capture: bool,
+    (capture, counts): (bool, bool),
     hashing: Hashing,
 ) -> Result<DataFingerprint> {
     let tables: Vec<&Table> = schema.data_tables().collect();
@@ -289,16 +289,19 @@ pub async fn fingerprint(
         sums_from_capture(conn, &tables, captured, &mut out).await?;
     } else {
         for chunk in tables.chunks(CHUNK) {
-            direct(conn, chunk, &mut out, hashing).await?;
+            direct(conn, chunk, &mut out, counts, hashing).await?;
         }
     }
     Ok(out)
 }
 
+/// One scan per table. Without `counts`, nullable columns are not counted (one aggregate
+/// less per row and column): a fingerprint only compared for equality does not need them.
 async fn direct(
     conn: &mut MySqlConnection,
     tables: &[&Table],
     out: &mut DataFingerprint,
+    counts: bool,
     hashing: Hashing,
 ) -> Result<()> {
     if tables.is_empty() {
@@ -314,7 +317,7 @@ async fn direct(
             for (c, hash) in columns.iter().zip(hashes) {
                 // A NOT NULL column holds a value in every row: its count is the row count,
                 // one aggregate less per row (see `counted`).
-                if c.nullable {
+                if c.nullable && counts {
                     parts.push(format!("COUNT(t.{})", ident(&c.name)));
                 }
                 parts.push(column_sum(&hash, key.is_some()));
@@ -353,9 +356,10 @@ async fn direct(
         let mut values = text.split(',');
         let mut columns = BTreeMap::new();
         for c in &table.columns {
-            let non_null = match c.nullable {
-                true => values.next().and_then(|v| v.parse().ok()).unwrap_or(0),
-                false => rows,
+            let non_null = match (c.nullable, counts) {
+                (true, true) => Some(values.next().and_then(|v| v.parse().ok()).unwrap_or(0)),
+                (true, false) => None,
+                (false, _) => Some(rows),
             };
             let sum = values.next().unwrap_or_default().to_string();
             columns.insert(c.name.clone(), ColumnFingerprint { non_null, sum });
@@ -474,7 +478,7 @@ async fn sums_from_capture(
             fp.columns.insert(
                 column.clone(),
                 ColumnFingerprint {
-                    non_null: number(&row, 3)?,
+                    non_null: Some(number(&row, 3)?),
                     sum,
                 },
             );

@@ -409,11 +409,28 @@ impl Engine for MySql {
         capture: bool,
     ) -> Result<DataFingerprint> {
         let hashing = fingerprint::Hashing::of(&self.version);
+        let counts = false;
         fingerprint::fingerprint(
             &mut self.observer,
             schema,
             &mut self.captured,
-            capture,
+            (capture, counts),
+            hashing,
+        )
+        .await
+    }
+
+    async fn fingerprint_before(
+        &mut self,
+        schema: &SchemaSnapshot,
+        capture: bool,
+    ) -> Result<DataFingerprint> {
+        let hashing = fingerprint::Hashing::of(&self.version);
+        fingerprint::fingerprint(
+            &mut self.observer,
+            schema,
+            &mut self.captured,
+            (capture, true),
             hashing,
         )
         .await

@@ -386,7 +386,7 @@ fn kept_columns(t: &Table, k: &Known) -> BTreeMap<String, ColumnFingerprint> {
             && !c.generated
         {
             let empty = ColumnFingerprint {
-                non_null: 0,
+                non_null: Some(0),
                 sum: "0".into(),
             };
             kept.insert(c.name.clone(), empty);
@@ -539,7 +539,7 @@ async fn direct(
             columns.insert(
                 c.name.clone(),
                 ColumnFingerprint {
-                    non_null: values[2 * i].parse().unwrap_or(0),
+                    non_null: Some(values[2 * i].parse().unwrap_or(0)),
                     sum: values[2 * i + 1].clone(),
                 },
             );
@@ -661,6 +661,7 @@ async fn sums_from_capture(
         fp.rows = rows;
         match capture.columns.get(index as usize - 1) {
             Some(column) => {
+                let non_null = Some(non_null);
                 fp.columns
                     .insert(column.clone(), ColumnFingerprint { non_null, sum });
             }
