@@ -114,6 +114,23 @@ fn plain(options: MySqlConnectOptions) -> MySqlConnectOptions {
 }
 
 impl MySql {
+    /// A fingerprint with the hashing this server's version allows; `(capture, counts)`.
+    async fn fingerprint_with(
+        &mut self,
+        schema: &SchemaSnapshot,
+        mode: (bool, bool),
+    ) -> Result<DataFingerprint> {
+        let hashing = fingerprint::Hashing::of(&self.version);
+        fingerprint::fingerprint(
+            &mut self.observer,
+            schema,
+            &mut self.captured,
+            mode,
+            hashing,
+        )
+        .await
+    }
+
     /// Starts a disposable server, creates a throwaway database on `options.url`, or (in place)
     /// works in the database of `options.url`.
     pub async fn start(options: &StartOptions) -> Result<MySql> {
@@ -408,16 +425,7 @@ impl Engine for MySql {
         schema: &SchemaSnapshot,
         capture: bool,
     ) -> Result<DataFingerprint> {
-        let hashing = fingerprint::Hashing::of(&self.version);
-        let counts = false;
-        fingerprint::fingerprint(
-            &mut self.observer,
-            schema,
-            &mut self.captured,
-            (capture, counts),
-            hashing,
-        )
-        .await
+        self.fingerprint_with(schema, (capture, false)).await
     }
 
     async fn fingerprint_before(
@@ -425,15 +433,7 @@ impl Engine for MySql {
         schema: &SchemaSnapshot,
         capture: bool,
     ) -> Result<DataFingerprint> {
-        let hashing = fingerprint::Hashing::of(&self.version);
-        fingerprint::fingerprint(
-            &mut self.observer,
-            schema,
-            &mut self.captured,
-            (capture, true),
-            hashing,
-        )
-        .await
+        self.fingerprint_with(schema, (capture, true)).await
     }
 
     async fn row_diff(&mut self, before: &Table, now: &Table) -> Result<Option<RowDiff>> {
