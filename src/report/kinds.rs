@@ -67,6 +67,8 @@ kinds! {
     /// Rows or values differ after up→down compared with before up: the down does not give
     /// back what the up took. Example: an up that merges `first_name` and `last_name` into
     /// `full_name` and a down that splits on the first space loses every double first name.
+    /// The finding shows the first values lost, before → after by row key (`id=6: 'Mary Ann
+    /// Lee' → 'Mary Ann'`), and rows that are gone as they were.
     DataLoss = "data_loss", Error;
     /// The schema after up→down differs from before up, or the schema after re-up differs from
     /// after the first up. Example: a down that forgets `DROP INDEX`, so the next deploy of
