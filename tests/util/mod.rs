@@ -373,6 +373,8 @@ pub fn assert_lost_values_are_shown(engine: &str) {
         ),
         ("3_prune.up.sql", b"DELETE FROM notes WHERE id % 2 = 0;\n"),
         ("3_prune.down.sql", b"SELECT 1;\n"),
+        ("4_empty.up.sql", b"DELETE FROM notes;\n"),
+        ("4_empty.down.sql", b"SELECT 1;\n"),
     ]);
     let run = check_json(&[
         "--engine",
@@ -410,4 +412,18 @@ pub fn assert_lost_values_are_shown(engine: &str) {
         // Every column the table had (the re-up of 2 dropped `body` again).
         assert!(row["kind"].as_str().is_some(), "{row}");
     }
+    // A table left empty shows a few of the rows it lost.
+    let emptied = lost
+        .iter()
+        .find(|f| f["migration"] == "4")
+        .unwrap_or_else(|| panic!("no data_loss for the emptied table: {report:#}"));
+    assert_eq!(emptied["details"]["recreated_empty"], true, "{emptied}");
+    let rows = emptied["details"]["sample"]
+        .as_array()
+        .expect("sample rows");
+    assert_eq!(rows.len(), 3, "{emptied}");
+    assert!(
+        rows.iter()
+            .all(|r| r["id"].is_string() && r["kind"].is_string())
+    );
 }
