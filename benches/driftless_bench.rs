@@ -785,17 +785,23 @@ fn mysql_fingerprint(runtime: &tokio::runtime::Runtime, report: &mut Report) {
             assert_eq!(fp.tables["driftless.t"].rows as u64, rows);
         }
         let _ = Box::new(engine).teardown(false).await;
-        let (raw, ours) = (median(raw), median(ours));
+        // Best of the runs, not the median: both scans cost about the same (most of it is
+        // InnoDB reading the rows), so what a busy 2-core machine adds to one run or the other
+        // decides a median; interference only ever adds time, and the least each scan took is
+        // its own cost. Server CPU time counts every thread of the server (purge, flushing) in
+        // 10 ms ticks, so it is taken the same way.
+        let best = |d: Vec<Duration>| d.into_iter().min().unwrap_or_default();
+        let (raw, ours) = (best(raw), best(ours));
         let rate = |d: Duration| rows as f64 / d.as_secs_f64() / 1e6;
         let share = rate(ours) / rate(raw) * 100.0;
         report.figure(
-            &format!("MariaDB fingerprint of {rows} rows x 6 columns"),
+            &format!("MariaDB fingerprint of {rows} rows x 6 columns (best of 5)"),
             format!("{:.2} Mrows/s", rate(ours)),
             format!("raw crc32 scan {:.2} Mrows/s", rate(raw)),
             verdict(share >= 100.0, &format!(">= 100%; {share:.0}%")),
         );
         if pid.is_some() {
-            let (raw_cpu, ours_cpu) = (median(raw_cpu), median(ours_cpu));
+            let (raw_cpu, ours_cpu) = (best(raw_cpu), best(ours_cpu));
             let cpu_share = raw_cpu.as_secs_f64() / ours_cpu.as_secs_f64().max(1e-9) * 100.0;
             report.figure(
                 "  same, server CPU time per scan",
