@@ -478,6 +478,21 @@ fn dry_run_compares_only_the_tables_a_deploy_may_write() {
         "{}",
         run.stdout
     );
+    // With --row-diff the finding shows values as they were and as the deploy left them.
+    let mut all = vec!["dry-run".to_string(), "--format".into(), "json".into()];
+    all.extend(args(&["--row-diff"]));
+    let refs: Vec<&str> = all.iter().map(String::as_str).collect();
+    let report = driftless(&refs).json();
+    let total = findings(&report, "destructive_change")
+        .into_iter()
+        .find(|f| f["object"] == "public.orders.total")
+        .expect("the type change");
+    let examples = total["details"]["examples"].as_array().expect("examples");
+    assert!(!examples.is_empty(), "{total}");
+    for e in examples {
+        let (before, after) = (e["before"].as_str().unwrap(), e["after"].as_str().unwrap());
+        assert!(before.contains('.') && !after.contains('.'), "{e}");
+    }
 
     // An event trigger that logs DDL into a table: schema statements now write that table.
     pg.exec(

@@ -56,8 +56,9 @@ fn counted_values(values: Option<i64>) -> String {
     values.map_or_else(|| "values".to_string(), |n| plural(n, "value"))
 }
 
-/// `examples`: a changed column's values before and after, by row key.
-fn examples(column: &str, examples: &[data::ValueChange], real: bool) -> Value {
+/// `examples`: a changed column's values before and after, by row key; from real data
+/// (`real`), personal-looking columns masked.
+pub fn examples(column: &str, examples: &[data::ValueChange], real: bool) -> Value {
     let shown: Vec<Value> = examples
         .iter()
         .map(|e| {

@@ -19,7 +19,7 @@ mod seeding;
 mod session;
 mod step;
 
-pub use judge::Judge;
+pub use judge::{Judge, examples};
 use session::Start;
 pub use step::{Down, Step, down, failed, nested, refusal};
 

@@ -400,7 +400,7 @@ impl Deploy<'_> {
             .db
             .fingerprint(&compared(before, &schema), false)
             .await?;
-        let changes = summarise(
+        let (changes, examples) = summarise(
             self.db,
             (&before.schema, &schema),
             (&before.data, &data),
@@ -413,9 +413,22 @@ impl Deploy<'_> {
             timeline,
         };
         for change in &changes {
-            self.findings
-                .extend(type_changes(change, &before.schema, &schema, &locate));
-            self.findings.extend(removals(change, &locate));
+            let table = change.table.as_str();
+            for f in type_changes(change, &before.schema, &schema, &locate) {
+                let column = f.column.clone();
+                self.findings
+                    .push(with_examples(f, &examples, table, column.as_deref()));
+            }
+            // A finding about one dropped column shows its values.
+            let dropped: Vec<&String> = change.columns_dropped.keys().collect();
+            let column = match dropped.as_slice() {
+                [one] => Some(one.as_str()),
+                _ => None,
+            };
+            if let Some(f) = removals(change, &locate) {
+                self.findings
+                    .push(with_examples(f, &examples, table, column));
+            }
         }
         Ok((schema, changes))
     }
@@ -938,8 +951,9 @@ async fn summarise(
     (before_schema, after_schema): (&SchemaSnapshot, &SchemaSnapshot),
     (before, after): (&DataFingerprint, &DataFingerprint),
     row_diff: bool,
-) -> Result<Vec<DataChange>> {
+) -> Result<(Vec<DataChange>, Examples)> {
     let mut out = Vec::new();
+    let mut examples = Examples::new();
     let renamed = renamed_tables(before, after);
     for (table, change) in compare(before, after) {
         let mut row = DataChange {
@@ -1005,6 +1019,12 @@ async fn summarise(
             };
             match diff {
                 Some(d) => {
+                    let shown = d
+                        .columns
+                        .iter()
+                        .filter(|(_, c)| !c.examples.is_empty())
+                        .map(|(name, c)| (name.clone(), c.examples.clone()));
+                    examples.insert(table.clone(), shown.collect());
                     row.rows_added = Some(d.rows_added);
                     row.rows_removed = Some(d.rows_missing);
                     row.values_changed = d
@@ -1019,7 +1039,20 @@ async fn summarise(
         }
         out.push(row);
     }
-    Ok(out)
+    Ok((out, examples))
+}
+
+/// With `--row-diff`: per table, per column, the first values the deploy changed.
+type Examples = BTreeMap<String, BTreeMap<String, Vec<crate::data::ValueChange>>>;
+
+/// `f` about `column` of `table` with the values the deploy changed there, when the row diff
+/// read some (masked: they are the snapshot's).
+fn with_examples(f: Finding, examples: &Examples, table: &str, column: Option<&str>) -> Finding {
+    let shown = column.and_then(|c| Some((c, examples.get(table)?.get(c)?)));
+    match shown {
+        Some((c, values)) => f.detail("examples", roundtrip::examples(c, values, true)),
+        None => f,
+    }
 }
 
 /// Columns gone after the deploy: renamed (they came back under a new name with the same
