@@ -40,7 +40,7 @@ struct Before {
     /// Rows per table (qualified) of the tables hashed: what a lock on one of them stands in
     /// front of. Others are counted when a statement locks them against reads.
     rows: BTreeMap<String, i64>,
-    /// Where each sequence stood (`--roundtrip` only): what the downs must not leave it behind.
+    /// Where each sequence stood: what the ups and downs must not leave behind the ids in use.
     sequences: Vec<SequencePosition>,
 }
 
@@ -89,10 +89,14 @@ pub(super) async fn deploy(
         .after(&before, &history.pending, &deployed.timeline)
         .await?;
     d.checks_after(&before.checks).await?;
+    let positions = d
+        .sequences_after(&before, &deployed.done, &after_schema)
+        .await?;
     crate::debug!("state after: {} ms", phase.elapsed().as_millis());
     if roundtrip && !deployed.failed {
         progress.status("applying the downs…");
-        d.roll_back(&deployed.done, &before, &after_schema).await?;
+        d.roll_back(&deployed.done, &before, (&after_schema, &positions))
+            .await?;
     }
     Ok(Outcome {
         server_version,
@@ -203,11 +207,9 @@ impl Deploy<'_> {
         // roll-back's data-loss drill-down.
         let capture = self.settings.row_diff || roundtrip;
         let data = self.db.fingerprint_before(&hashed, capture).await?;
-        let sequences = if roundtrip {
-            self.db.sequences(&schema).await?
-        } else {
-            Vec::new()
-        };
+        // Where each sequence stands: what neither the ups nor the downs may leave behind the
+        // ids in use.
+        let sequences = self.db.sequences(&schema).await?;
         let checks = run_checks(self.db, &self.settings.checks).await?;
         let rows = data
             .tables
@@ -466,7 +468,7 @@ impl Deploy<'_> {
         &mut self,
         done: &[usize],
         before: &Before,
-        after: &SchemaSnapshot,
+        (after, deployed): (&SchemaSnapshot, &[SequencePosition]),
     ) -> Result<()> {
         let list = self.list;
         let mut last = None;
@@ -505,11 +507,11 @@ impl Deploy<'_> {
         judge
             .data_loss(m, script, (&before.schema, &before.data), (&schema, &data))
             .await?;
-        // Compared with the snapshot only: a position the ups moved on and the downs left
-        // there moved forward, which is no finding.
+        // A position the ups moved on and the downs left there moved forward, which is no
+        // finding; one the ups already left behind was reported at the up.
         judge.sequence_collisions(
             m,
-            (&positions, &[&before.sequences]),
+            (&positions, &[&before.sequences, deployed]),
             &before.schema,
             Step::Down,
             script,
@@ -517,10 +519,46 @@ impl Deploy<'_> {
         let applied: Vec<&Migration> = done.iter().map(|&i| &list[i]).collect();
         self.findings
             .extend(found.into_iter().map(|f| match f.kind {
-                FindingKind::SequenceCollision => attribute_sequence(f, &applied),
+                FindingKind::SequenceCollision => attribute_sequence(f, &applied, Step::Down),
                 _ => attribute(f, &applied),
             }));
         Ok(())
+    }
+
+    /// Sequence positions after the deploy: a sequence the ups left at or behind the ids in
+    /// use (created again without `setval`, an identity restarted) makes the next insert after
+    /// the real deploy fail; a `sequence_collision` on the newest up that names it.
+    async fn sequences_after(
+        &mut self,
+        before: &Before,
+        done: &[usize],
+        schema: &SchemaSnapshot,
+    ) -> Result<Vec<SequencePosition>> {
+        let positions = self.db.sequences(schema).await?;
+        let applied: Vec<&Migration> = done.iter().map(|&i| &self.list[i]).collect();
+        let Some(last) = applied.last() else {
+            return Ok(positions);
+        };
+        let (mut found, mut drill_down) = (Vec::new(), Duration::ZERO);
+        let mut judge = Judge {
+            engine: &mut *self.db,
+            findings: &mut found,
+            drill_down: &mut drill_down,
+            real_data: true,
+        };
+        judge.sequence_collisions(
+            last,
+            (&positions, &[&before.sequences]),
+            &before.schema,
+            Step::Up,
+            &last.up,
+        );
+        self.findings.extend(
+            found
+                .into_iter()
+                .map(|f| attribute_sequence(f, &applied, Step::Up)),
+        );
+        Ok(positions)
     }
 }
 
@@ -554,10 +592,11 @@ fn attribute(mut f: Finding, applied: &[&Migration]) -> Finding {
     f
 }
 
-/// Puts a `sequence_collision` on the newest of `applied` whose down names the sequence (else
-/// its table and column, else its table), at that statement: the down that moved it back. The
-/// ups need not name it (a serial's sequence is created by its table's `CREATE TABLE`).
-fn attribute_sequence(f: Finding, applied: &[&Migration]) -> Finding {
+/// Puts a `sequence_collision` on the newest of `applied` whose script of `step` (the up, or
+/// the down) names the sequence (else its table and column, else its table), at that
+/// statement: the script that moved it back. The ups need not name it (a serial's sequence is
+/// created by its table's `CREATE TABLE`).
+fn attribute_sequence(f: Finding, applied: &[&Migration], step: Step) -> Finding {
     let sequence = f
         .details
         .as_ref()
@@ -578,15 +617,24 @@ fn attribute_sequence(f: Finding, applied: &[&Migration]) -> Finding {
     .collect();
     for words in &tries {
         for m in applied.iter().rev() {
-            let Some(down) = m.effective_down() else {
+            let script = match step {
+                Step::Up => Some(&m.up),
+                _ => m.effective_down(),
+            };
+            let Some(script) = script else {
                 continue;
             };
-            if let Some(line) = down.line_mentioning(words) {
-                return f.migration(&m.version, &m.name).at(&down.path, Some(line));
+            if let Some(line) = script.line_mentioning(words) {
+                return f
+                    .migration(&m.version, &m.name)
+                    .at(&script.path, Some(line));
             }
         }
     }
-    attribute(f, applied)
+    match step {
+        Step::Up => f,
+        _ => attribute(f, applied),
+    }
 }
 
 /// The tables compared after the deploy: those it may write, and those it created (their rows
