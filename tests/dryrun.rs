@@ -493,6 +493,26 @@ fn dry_run_compares_only_the_tables_a_deploy_may_write() {
         let (before, after) = (e["before"].as_str().unwrap(), e["after"].as_str().unwrap());
         assert!(before.contains('.') && !after.contains('.'), "{e}");
     }
+    // Rows deleted: a few of them as they were, personal columns masked.
+    std::fs::write(
+        pending("20240301000003_redact_emails.up.sql"),
+        "DELETE FROM users WHERE id % 10 = 0;\n",
+    )
+    .unwrap();
+    let report = driftless(&refs).json();
+    let deleted = findings(&report, "destructive_change")
+        .into_iter()
+        .find(|f| f["object"] == "public.users")
+        .expect("the delete");
+    let rows = deleted["details"]["sample"]
+        .as_array()
+        .expect("sample rows");
+    assert!(!rows.is_empty() && rows.len() <= 3, "{deleted}");
+    for row in rows {
+        let id: i64 = row["id"].as_str().unwrap().parse().unwrap();
+        assert_eq!(id % 10, 0, "{row}");
+        assert!(row["email"].as_str().unwrap().contains("***"), "{row}");
+    }
 
     // An event trigger that logs DDL into a table: schema statements now write that table.
     pg.exec(

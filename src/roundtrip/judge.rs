@@ -72,8 +72,9 @@ pub fn examples(column: &str, examples: &[data::ValueChange], real: bool) -> Val
     Value::Array(shown)
 }
 
-/// `sample`: rows that are gone, as objects of their values before (personal ones masked).
-fn missing_rows(rows: &[data::MissingRow], real: bool) -> Value {
+/// `sample`: rows that are gone, as objects of their values before (from real data, personal
+/// ones masked).
+pub fn missing_rows(rows: &[data::MissingRow], real: bool) -> Value {
     let shown: Vec<Value> = rows
         .iter()
         .map(|r| {

@@ -19,7 +19,7 @@ mod seeding;
 mod session;
 mod step;
 
-pub use judge::{Judge, examples};
+pub use judge::{Judge, examples, missing_rows};
 use session::Start;
 pub use step::{Down, Step, down, failed, nested, refusal};
 

@@ -418,18 +418,24 @@ impl Deploy<'_> {
             let table = change.table.as_str();
             for f in type_changes(change, &before.schema, &schema, &locate) {
                 let column = f.column.clone();
+                let place = (table, column.as_deref());
                 self.findings
-                    .push(with_examples(f, &examples, table, column.as_deref()));
+                    .push(with_examples(f, &examples, place, false));
             }
-            // A finding about one dropped column shows its values.
+            // A finding about one dropped column shows its values; about rows removed, a few
+            // of them.
             let dropped: Vec<&String> = change.columns_dropped.keys().collect();
             let column = match dropped.as_slice() {
                 [one] => Some(one.as_str()),
                 _ => None,
             };
+            let removed = matches!(
+                (change.rows_before, change.rows_after),
+                (Some(before), Some(after)) if after < before
+            );
             if let Some(f) = removals(change, &locate) {
                 self.findings
-                    .push(with_examples(f, &examples, table, column));
+                    .push(with_examples(f, &examples, (table, column), removed));
             }
         }
         Ok((schema, changes))
@@ -1067,12 +1073,7 @@ async fn summarise(
             };
             match diff {
                 Some(d) => {
-                    let shown = d
-                        .columns
-                        .iter()
-                        .filter(|(_, c)| !c.examples.is_empty())
-                        .map(|(name, c)| (name.clone(), c.examples.clone()));
-                    examples.insert(table.clone(), shown.collect());
+                    examples.insert(table.clone(), d.clone());
                     row.rows_added = Some(d.rows_added);
                     row.rows_removed = Some(d.rows_missing);
                     row.values_changed = d
@@ -1090,16 +1091,31 @@ async fn summarise(
     Ok((out, examples))
 }
 
-/// With `--row-diff`: per table, per column, the first values the deploy changed.
-type Examples = BTreeMap<String, BTreeMap<String, Vec<crate::data::ValueChange>>>;
+/// With `--row-diff`: per table, its row diff (with the first values the deploy changed and
+/// the first rows it removed).
+type Examples = BTreeMap<String, crate::data::RowDiff>;
 
-/// `f` about `column` of `table` with the values the deploy changed there, when the row diff
-/// read some (masked: they are the snapshot's).
-fn with_examples(f: Finding, examples: &Examples, table: &str, column: Option<&str>) -> Finding {
-    let shown = column.and_then(|c| Some((c, examples.get(table)?.get(c)?)));
-    match shown {
-        Some((c, values)) => f.detail("examples", roundtrip::examples(c, values, true)),
-        None => f,
+/// `f` about `table` (and `column`) with what the row diff read there, masked since it is the
+/// snapshot's: the column's values before → after, and the rows removed as they were.
+fn with_examples(
+    f: Finding,
+    examples: &Examples,
+    (table, column): (&str, Option<&str>),
+    rows_removed: bool,
+) -> Finding {
+    let Some(diff) = examples.get(table) else {
+        return f;
+    };
+    let shown = column.and_then(|c| Some((c, diff.columns.get(c)?)));
+    let f = match shown {
+        Some((c, d)) if !d.examples.is_empty() => {
+            f.detail("examples", roundtrip::examples(c, &d.examples, true))
+        }
+        _ => f,
+    };
+    match rows_removed && !diff.missing_rows.is_empty() {
+        true => f.detail("sample", roundtrip::missing_rows(&diff.missing_rows, true)),
+        false => f,
     }
 }
 
