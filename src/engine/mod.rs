@@ -169,6 +169,10 @@ pub trait Engine: Send {
     /// was captured for it.
     async fn row_diff(&mut self, before: &Table, now: &Table) -> Result<Option<RowDiff>>;
 
+    /// The first [`crate::data::EXAMPLES`] rows captured for `before`, by key, as they were:
+    /// what a finding about a table that is gone shows. Empty when nothing was captured.
+    async fn captured_rows(&mut self, before: &Table) -> Result<Vec<crate::data::MissingRow>>;
+
     /// After the up changed the type of `column`, how many captured values survive
     /// converting the new values back to the old type.
     async fn survival(&mut self, before: &Table, now: &Table, column: &str) -> Result<Survival>;

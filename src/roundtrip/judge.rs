@@ -287,7 +287,12 @@ impl Judge<'_> {
             match change {
                 // Under another name, every row is still there: the rename is schema drift.
                 TableChange::Disappeared { rows } if rows > 0 && !moved.contains(&name) => {
-                    self.findings.push(f.table(rows))
+                    let gone = self.engine.captured_rows(old).await?;
+                    let finding = match gone.is_empty() {
+                        true => f.table(rows),
+                        false => f.table(rows).detail("sample", missing_rows(&gone, real)),
+                    };
+                    self.findings.push(finding)
                 }
                 TableChange::Changed {
                     rows_before,
@@ -379,7 +384,12 @@ impl Judge<'_> {
             };
             match change {
                 TableChange::Disappeared { rows } if *rows > 0 && !moved.contains(name) => {
-                    self.findings.push(up.table(name, *rows));
+                    let gone = self.engine.captured_rows(old).await?;
+                    let finding = up.table(name, *rows);
+                    self.findings.push(match gone.is_empty() {
+                        true => finding,
+                        false => finding.detail("sample", missing_rows(&gone, self.real_data)),
+                    });
                 }
                 TableChange::Changed {
                     rows_before,

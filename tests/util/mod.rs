@@ -363,9 +363,10 @@ pub fn assert_lost_values_are_shown(engine: &str) {
     let dir = migration_dir(&[
         (
             "1_notes.up.sql",
-            b"CREATE TABLE notes (id INT PRIMARY KEY, body VARCHAR(50), kind VARCHAR(10) NOT NULL);\n",
+            b"CREATE TABLE notes (id INT PRIMARY KEY, body VARCHAR(50), kind VARCHAR(10) NOT NULL);\n\
+              CREATE TABLE tags (id INT PRIMARY KEY, label VARCHAR(20) NOT NULL);\n",
         ),
-        ("1_notes.down.sql", b"DROP TABLE notes;\n"),
+        ("1_notes.down.sql", b"DROP TABLE tags;\nDROP TABLE notes;\n"),
         ("2_body.up.sql", b"ALTER TABLE notes DROP COLUMN body;\n"),
         (
             "2_body.down.sql",
@@ -375,6 +376,8 @@ pub fn assert_lost_values_are_shown(engine: &str) {
         ("3_prune.down.sql", b"SELECT 1;\n"),
         ("4_empty.up.sql", b"DELETE FROM notes;\n"),
         ("4_empty.down.sql", b"SELECT 1;\n"),
+        ("5_tags.up.sql", b"DROP TABLE tags;\n"),
+        ("5_tags.down.sql", b"SELECT 1;\n"),
     ]);
     let run = check_json(&[
         "--engine",
@@ -426,4 +429,19 @@ pub fn assert_lost_values_are_shown(engine: &str) {
         rows.iter()
             .all(|r| r["id"].is_string() && r["kind"].is_string())
     );
+    // A table dropped: the up's finding and the down's both show a few of its rows.
+    let dropped = findings(&report, "destructive_change");
+    let dropped = dropped
+        .iter()
+        .find(|f| f["migration"] == "5")
+        .unwrap_or_else(|| panic!("no destructive_change for the dropped table: {report:#}"));
+    let gone = lost
+        .iter()
+        .find(|f| f["migration"] == "5")
+        .unwrap_or_else(|| panic!("no data_loss for the dropped table: {report:#}"));
+    for f in [dropped, gone] {
+        let rows = f["details"]["sample"].as_array().expect("sample rows");
+        assert_eq!(rows.len(), 3, "{f}");
+        assert!(rows.iter().all(|r| r["label"].is_string()), "{f}");
+    }
 }

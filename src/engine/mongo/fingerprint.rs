@@ -220,8 +220,13 @@ pub async fn row_diff(db: &Database, captured: &Captured, now: &Table) -> Result
         .take(SAMPLE_KEYS)
         .map(|d| id_text(d))
         .collect();
-    diff.missing_rows = missing
-        .iter()
+    diff.missing_rows = first_documents(missing);
+    Ok(diff)
+}
+
+/// The first [`EXAMPLES`] of `docs` (sorted by `_id` text) as rows: key and top-level fields.
+fn first_documents(docs: Vec<&RawDocumentBuf>) -> Vec<MissingRow> {
+    docs.iter()
         .take(EXAMPLES)
         .map(|doc| MissingRow {
             key: id_text(doc),
@@ -232,8 +237,14 @@ pub async fn row_diff(db: &Database, captured: &Captured, now: &Table) -> Result
                 .map(|(field, value)| (field.to_string(), shown(value)))
                 .collect(),
         })
-        .collect();
-    Ok(diff)
+        .collect()
+}
+
+/// The first captured documents by `_id`, as they were.
+pub fn captured_rows(captured: &Captured) -> Vec<MissingRow> {
+    let mut docs: Vec<&RawDocumentBuf> = captured.values().collect();
+    docs.sort_by_cached_key(|doc| id_text(doc));
+    first_documents(docs)
 }
 
 /// A value as relaxed extended JSON (a string stays a string, a number a number), text cut

@@ -395,6 +395,14 @@ impl Engine for Mongo {
             .map(Some)
     }
 
+    async fn captured_rows(&mut self, before: &Table) -> Result<Vec<crate::data::MissingRow>> {
+        Ok(self
+            .captured
+            .get(&before.qualified())
+            .map(fingerprint::captured_rows)
+            .unwrap_or_default())
+    }
+
     async fn survival(&mut self, before: &Table, now: &Table, column: &str) -> Result<Survival> {
         let Some(captured) = self.captured.get(&before.qualified()) else {
             return Ok(Survival::Unknown);

@@ -18,8 +18,8 @@ use sqlx::Row;
 use sqlx::mysql::{MySqlConnection, MySqlRow};
 
 use crate::data::{
-    ColumnFingerprint, ColumnRowDiff, DataFingerprint, EXAMPLE_CHARS, RowDiff, RowValues, Survival,
-    TableFingerprint,
+    ColumnFingerprint, ColumnRowDiff, DataFingerprint, EXAMPLE_CHARS, EXAMPLES, MissingRow,
+    RowDiff, RowValues, Survival, TableFingerprint,
 };
 use crate::engine::sql_common::{captured_columns, empty_fingerprint, key_labels, keyed, samples};
 use crate::error::Context;
@@ -516,6 +516,58 @@ pub async fn row_diff(
         diff.attach_examples(&values);
     }
     Ok(Some(diff))
+}
+
+/// The first rows captured for `before` by key (shortest first), as they were.
+pub async fn captured_rows(
+    conn: &mut MySqlConnection,
+    captured: &HashMap<String, Captured>,
+    before: &Table,
+) -> Result<Vec<MissingRow>> {
+    let Some(capture) = captured.get(&before.qualified()).filter(|c| c.keyed) else {
+        return Ok(Vec::new());
+    };
+    let name = literal(&before.qualified());
+    let keys_sql = format!(
+        "SELECT CAST(pk AS CHAR) FROM driftless_rows WHERE tbl = {name} AND col = 1
+         ORDER BY LENGTH(pk), pk LIMIT {EXAMPLES}"
+    );
+    let mut keys = Vec::new();
+    for row in rows(conn, keys_sql, "read captured keys").await? {
+        keys.extend(cell(&row, 0)?);
+    }
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list: Vec<String> = keys.iter().map(|k| literal(k)).collect();
+    let sql = format!(
+        "SELECT CAST(pk AS CHAR), col, v FROM driftless_rows
+         WHERE tbl = {name} AND col >= 1 AND pk IN ({})",
+        list.join(", ")
+    );
+    let width = capture.columns.len();
+    let mut values: BTreeMap<String, Vec<Option<String>>> = BTreeMap::new();
+    for row in rows(conn, sql, "read captured rows").await? {
+        let key = cell(&row, 0)?.unwrap_or_default();
+        let Some(i) = (number(&row, 1)? as usize)
+            .checked_sub(1)
+            .filter(|i| *i < width)
+        else {
+            continue;
+        };
+        values.entry(key).or_insert_with(|| vec![None; width])[i] = lossy_cell(&row, 2)?;
+    }
+    Ok(keys
+        .into_iter()
+        .filter_map(|key| {
+            let row = values.remove(&key)?;
+            let shown = row.into_iter().map(|v| v.map(serde_json::Value::String));
+            Some(MissingRow {
+                key,
+                values: capture.columns.iter().cloned().zip(shown).collect(),
+            })
+        })
+        .collect())
 }
 
 /// The captured and current values of the rows with `keys`.

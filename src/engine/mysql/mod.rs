@@ -440,6 +440,10 @@ impl Engine for MySql {
         fingerprint::row_diff(&mut self.observer, &self.captured, before, now).await
     }
 
+    async fn captured_rows(&mut self, before: &Table) -> Result<Vec<crate::data::MissingRow>> {
+        fingerprint::captured_rows(&mut self.observer, &self.captured, before).await
+    }
+
     async fn survival(&mut self, before: &Table, now: &Table, column: &str) -> Result<Survival> {
         fingerprint::survival(&mut self.observer, &self.captured, before, now, column).await
     }

@@ -17,8 +17,8 @@ use sqlx::Row;
 use sqlx::postgres::PgConnection;
 
 use crate::data::{
-    ColumnFingerprint, ColumnRowDiff, DataFingerprint, EXAMPLE_CHARS, RowDiff, RowValues, Survival,
-    TableFingerprint,
+    ColumnFingerprint, ColumnRowDiff, DataFingerprint, EXAMPLE_CHARS, EXAMPLES, MissingRow,
+    RowDiff, RowValues, Survival, TableFingerprint,
 };
 use crate::engine::sql_common::{captured_columns, empty_fingerprint, key_labels, keyed, samples};
 use crate::error::Context;
@@ -774,6 +774,45 @@ async fn keyed_diff(
         diff.attach_examples(&values);
     }
     Ok(diff)
+}
+
+impl FingerprintCache {
+    /// The first rows captured for `before` by key (shortest first), as they were.
+    pub async fn captured_rows(
+        &self,
+        conn: &mut PgConnection,
+        before: &Table,
+    ) -> Result<Vec<MissingRow>> {
+        let Some(capture) = self.captured.get(&before.qualified()).filter(|c| c.keyed) else {
+            return Ok(Vec::new());
+        };
+        let rows = sqlx::query(
+            "SELECT pk, v FROM pg_temp.driftless_rows WHERE tbl = $1 AND pk IS NOT NULL
+             ORDER BY length(pk), pk LIMIT $2",
+        )
+        .bind(before.qualified())
+        .bind(EXAMPLES as i64)
+        .fetch_all(&mut *conn)
+        .await
+        .context(|| format!("cannot read captured rows of {}", before.qualified()))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let key: String = row.try_get(0).context(|| "captured key".into())?;
+            let values: Option<Vec<Option<String>>> =
+                row.try_get(1).context(|| "captured values".into())?;
+            let values = values.unwrap_or_default().into_iter();
+            out.push(MissingRow {
+                key,
+                values: capture
+                    .columns
+                    .iter()
+                    .cloned()
+                    .zip(values.map(|v| v.map(serde_json::Value::String)))
+                    .collect(),
+            });
+        }
+        Ok(out)
+    }
 }
 
 /// The captured and current values of the rows with `keys`.

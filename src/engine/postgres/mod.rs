@@ -398,6 +398,12 @@ impl Engine for Postgres {
             .await
     }
 
+    async fn captured_rows(&mut self, before: &Table) -> Result<Vec<crate::data::MissingRow>> {
+        self.fingerprints
+            .captured_rows(&mut self.observer, before)
+            .await
+    }
+
     async fn survival(&mut self, before: &Table, now: &Table, column: &str) -> Result<Survival> {
         self.fingerprints
             .survival(&mut self.observer, before, now, column)
