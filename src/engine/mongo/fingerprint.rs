@@ -224,7 +224,8 @@ pub async fn row_diff(db: &Database, captured: &Captured, now: &Table) -> Result
     Ok(diff)
 }
 
-/// The first [`EXAMPLES`] of `docs` (sorted by `_id` text) as rows: key and top-level fields.
+/// The first [`EXAMPLES`] of `docs` (sorted by `_id` text) as rows: key and top-level fields
+/// (`_id` among them, as a SQL row shows its key columns).
 fn first_documents(docs: Vec<&RawDocumentBuf>) -> Vec<MissingRow> {
     docs.iter()
         .take(EXAMPLES)
@@ -233,7 +234,6 @@ fn first_documents(docs: Vec<&RawDocumentBuf>) -> Vec<MissingRow> {
             values: doc
                 .iter()
                 .flatten()
-                .filter(|(field, _)| *field != "_id")
                 .map(|(field, value)| (field.to_string(), shown(value)))
                 .collect(),
         })
