@@ -232,6 +232,14 @@ fn value_texts(columns: &[&Column], now: &Table) -> Vec<String> {
         .collect()
 }
 
+/// The 0-based column of a capture row's 1-based `col` (value `i` of `row`), `None` outside
+/// the `width` captured columns (0 is the whole-row hash).
+fn column_index(row: &MySqlRow, i: usize, width: usize) -> Result<Option<usize>> {
+    Ok((number(row, i)? as usize)
+        .checked_sub(1)
+        .filter(|c| *c < width))
+}
+
 /// A value that may hold any bytes, as text (invalid UTF-8 replaced).
 fn lossy_cell(row: &MySqlRow, i: usize) -> Result<Option<String>> {
     let bytes: Option<Vec<u8>> = row.try_get_unchecked(i).context(|| format!("value {i}"))?;
@@ -549,10 +557,7 @@ pub async fn captured_rows(
     let mut values: BTreeMap<String, Vec<Option<String>>> = BTreeMap::new();
     for row in rows(conn, sql, "read captured rows").await? {
         let key = cell(&row, 0)?.unwrap_or_default();
-        let Some(i) = (number(&row, 1)? as usize)
-            .checked_sub(1)
-            .filter(|i| *i < width)
-        else {
+        let Some(i) = column_index(&row, 1, width)? else {
             continue;
         };
         values.entry(key).or_insert_with(|| vec![None; width])[i] = lossy_cell(&row, 2)?;
@@ -600,10 +605,7 @@ async fn row_values(
     };
     for row in rows(conn, sql, "read example values").await? {
         let key = cell(&row, 0)?.unwrap_or_default();
-        let Some(i) = (number(&row, 1)? as usize)
-            .checked_sub(1)
-            .filter(|i| *i < width)
-        else {
+        let Some(i) = column_index(&row, 1, width)? else {
             continue;
         };
         out.before
