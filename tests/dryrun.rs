@@ -127,16 +127,6 @@ impl Pg {
         assert_eq!(seeded.code, 0, "{}", seeded.stderr);
         url
     }
-
-    fn dump(&self, db: &str, path: &Path, format: &str) {
-        let status = std::process::Command::new(self.bin_dir.join("pg_dump"))
-            .arg(format!("--format={format}"))
-            .arg(format!("--file={}", path.display()))
-            .arg(self.url(db))
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
 }
 
 /// The report's `data_changes` entry of `table`.
@@ -717,24 +707,7 @@ fn mariadb_dry_run_of_a_sql_dump() {
     );
     let dir = tempfile::tempdir().unwrap();
     let dump = dir.path().join("prod.sql");
-    let status = std::process::Command::new("mariadb-dump")
-        .args([
-            "--no-defaults",
-            "--protocol=TCP",
-            "-h",
-            "127.0.0.1",
-            "-P",
-            &server.port.to_string(),
-            "-u",
-            "root",
-        ])
-        .arg(format!("--result-file={}", dump.display()))
-        .arg("prod")
-        // The server's own root password, from its URL (`mysql://root:PASSWORD@…`).
-        .env("MYSQL_PWD", server_password(&server.url()))
-        .status()
-        .unwrap();
-    assert!(status.success());
+    util::my::dump(&server, "prod", &dump);
     let before = md5(&dump);
     let run = dry_run(&[
         "--engine",
@@ -802,13 +775,6 @@ fn mariadb_dry_run_of_a_sql_dump() {
     );
     assert_eq!(md5(&dump), before);
     server.stop();
-}
-
-/// The password in a `scheme://user:password@…` URL.
-fn server_password(url: &str) -> String {
-    let rest = url.split_once("://").unwrap().1;
-    let userinfo = rest.rsplit_once('@').unwrap().0;
-    userinfo.split_once(':').unwrap().1.to_string()
 }
 
 /// A "production" database `db` made by `sql`, without a tracking table (every migration is
@@ -1220,23 +1186,7 @@ fn mariadb_renames_drops_and_each_statements_own_metadata_locks() {
     }
     let dir = tempfile::tempdir().unwrap();
     let dump = dir.path().join("shop.sql");
-    let status = std::process::Command::new("mariadb-dump")
-        .args([
-            "--no-defaults",
-            "--protocol=TCP",
-            "-h",
-            "127.0.0.1",
-            "-P",
-            &server.port.to_string(),
-            "-u",
-            "root",
-        ])
-        .arg(format!("--result-file={}", dump.display()))
-        .arg("shop")
-        .env("MYSQL_PWD", server_password(&server.url()))
-        .status()
-        .unwrap();
-    assert!(status.success());
+    util::my::dump(&server, "shop", &dump);
     let run = dry_run(&[
         "--engine",
         "mysql",

@@ -101,13 +101,7 @@ fn pg_snapshot(pg: &Pg, db: &str, files: &[(&str, &str)]) -> (tempfile::TempDir,
     pg.exec(db, PG_SNAPSHOT);
     let dir = tempfile::tempdir().unwrap();
     let dump = dir.path().join(format!("{db}.dump"));
-    let status = std::process::Command::new(pg.bin_dir.join("pg_dump"))
-        .arg("--format=custom")
-        .arg(format!("--file={}", dump.display()))
-        .arg(pg.url(db))
-        .status()
-        .unwrap();
-    assert!(status.success());
+    pg.dump(db, &dump, "custom");
     let migrations = dir.path().join("migrations");
     std::fs::create_dir(&migrations).unwrap();
     for (name, text) in files {
@@ -264,23 +258,7 @@ fn mariadb_snapshot(files: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf, temp
     );
     let dir = tempfile::tempdir().unwrap();
     let dump = dir.path().join("shop.sql");
-    let status = std::process::Command::new("mariadb-dump")
-        .args([
-            "--no-defaults",
-            "--protocol=TCP",
-            "-h",
-            "127.0.0.1",
-            "-P",
-            &my.server.port.to_string(),
-            "-u",
-            "root",
-        ])
-        .arg(format!("--result-file={}", dump.display()))
-        .arg("shop")
-        .env("MYSQL_PWD", my.password())
-        .status()
-        .unwrap();
-    assert!(status.success());
+    util::my::dump(&my.server, "shop", &dump);
     my.server.stop();
     (dir, dump, folder(files))
 }

@@ -92,13 +92,7 @@ fn dry_run_puts_the_observed_lock_and_rewrite_beside_each_rule() {
     );
     let dir = tempfile::tempdir().unwrap();
     let dump = dir.path().join("prod.dump");
-    let status = std::process::Command::new(pg.bin_dir.join("pg_dump"))
-        .arg("--format=custom")
-        .arg(format!("--file={}", dump.display()))
-        .arg(pg.url("lintprod"))
-        .status()
-        .unwrap();
-    assert!(status.success());
+    pg.dump("lintprod", &dump, "custom");
     let migrations = util::migration_dir(&[
         ("1_init.sql", init.as_bytes()),
         // varchar(50) -> text: a catalog change, no rewrite.

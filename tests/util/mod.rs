@@ -358,7 +358,6 @@ pub fn tool(name: &str) -> PathBuf {
 
 /// `check` on `engine` of a column the down gives back empty and of rows the up deletes:
 /// the findings show what was lost, as it was (check's seeded values are not masked).
-#[allow(dead_code)]
 pub fn assert_lost_values_are_shown(engine: &str) {
     let dir = migration_dir(&[
         (

@@ -70,10 +70,7 @@ impl My {
 
     /// The server's own root password, from its URL (`mysql://root:PASSWORD@…`).
     pub fn password(&self) -> String {
-        let url = self.server.url();
-        let rest = url.split_once("://").unwrap().1;
-        let userinfo = rest.rsplit_once('@').unwrap().0;
-        userinfo.split_once(':').unwrap().1.to_string()
+        password_in(&self.server.url())
     }
 
     /// Feeds a script to the `mariadb` client from `dir`.
@@ -102,4 +99,33 @@ impl My {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+}
+
+/// The password in a server URL (`mysql://root:PASSWORD@…`).
+pub fn password_in(url: &str) -> String {
+    let rest = url.split_once("://").unwrap().1;
+    let userinfo = rest.rsplit_once('@').unwrap().0;
+    userinfo.split_once(':').unwrap().1.to_string()
+}
+
+/// `mariadb-dump` of database `db` of `server` into `path`, over TCP as root (the password in
+/// the environment, not the command line).
+pub fn dump(server: &driftless::engine::mysql::LocalServer, db: &str, path: &Path) {
+    let status = std::process::Command::new("mariadb-dump")
+        .args([
+            "--no-defaults",
+            "--protocol=TCP",
+            "-h",
+            "127.0.0.1",
+            "-P",
+            &server.port.to_string(),
+            "-u",
+            "root",
+        ])
+        .arg(format!("--result-file={}", path.display()))
+        .arg(db)
+        .env("MYSQL_PWD", password_in(&server.url()))
+        .status()
+        .unwrap();
+    assert!(status.success());
 }

@@ -1,7 +1,7 @@
 //! A disposable PostgreSQL server of the tests' own (a "production" database, a `--url`
 //! target), started from driftless's sandbox, with helpers to run SQL on its databases.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use sqlx::Connection;
 
@@ -31,6 +31,17 @@ impl Pg {
     /// The URL of database `db` on this server.
     pub fn url(&self, db: &str) -> String {
         format!("{}/{db}", self.server.url().rsplit_once('/').unwrap().0)
+    }
+
+    /// `pg_dump --format=FORMAT` of database `db` into `path`.
+    pub fn dump(&self, db: &str, path: &Path, format: &str) {
+        let status = std::process::Command::new(self.bin_dir.join("pg_dump"))
+            .arg(format!("--format={format}"))
+            .arg(format!("--file={}", path.display()))
+            .arg(self.url(db))
+            .status()
+            .unwrap();
+        assert!(status.success());
     }
 
     /// Runs `sql` (several statements allowed) in `db`; panics with the statement on error.
