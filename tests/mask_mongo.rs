@@ -98,6 +98,14 @@ impl Server {
         self.server.url().replace("/?", &format!("/{db}?"))
     }
 
+    /// `mask` of the source database `app` with `rules` under `key` into `db`; it must pass.
+    fn mask_into(&self, key: &str, rules: &str, db: &str) {
+        let (from, to) = (self.url("app"), self.url(db));
+        let args = ["--from", &from, "--rules", rules, "--to", &to, "-q"];
+        let run = mask(Some(key), &args);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+    }
+
     /// Every document of a collection, by `seq`.
     fn documents(&self, db: &str, collection: &str) -> Vec<Document> {
         self.rt.block_on(async {
@@ -373,34 +381,10 @@ fn mongo_masked_copy_has_no_original_value_and_keeps_joins() {
     checks_the_copy(&s, "m1");
 
     // The same key gives the same documents; another key other ones.
-    let run = mask(
-        Some(KEY),
-        &[
-            "--from",
-            &s.url("app"),
-            "--rules",
-            rules,
-            "--to",
-            &s.url("m2"),
-            "-q",
-        ],
-    );
-    assert_eq!(run.code, 0, "{}", run.stderr);
+    s.mask_into(KEY, rules, "m2");
     assert_eq!(s.documents("m1", "users"), s.documents("m2", "users"));
     assert_eq!(s.documents("m1", "orders"), s.documents("m2", "orders"));
-    let run = mask(
-        Some(OTHER_KEY),
-        &[
-            "--from",
-            &s.url("app"),
-            "--rules",
-            rules,
-            "--to",
-            &s.url("m3"),
-            "-q",
-        ],
-    );
-    assert_eq!(run.code, 0, "{}", run.stderr);
+    s.mask_into(OTHER_KEY, rules, "m3");
     let (a, c) = (s.documents("m1", "users"), s.documents("m3", "users"));
     for (x, y) in a.iter().zip(&c) {
         assert_ne!(x.get("_id"), y.get("_id"));
@@ -461,19 +445,7 @@ fn mongo_archives_in_and_out() {
         ],
     );
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
-    let run = mask(
-        Some(KEY),
-        &[
-            "--from",
-            &s.url("app"),
-            "--rules",
-            rules,
-            "--to",
-            &s.url("m1"),
-            "-q",
-        ],
-    );
-    assert_eq!(run.code, 0, "{}", run.stderr);
+    s.mask_into(KEY, rules, "m1");
     assert_eq!(s.documents("back", "users"), s.documents("m1", "users"));
     assert_eq!(s.documents("back", "orders"), s.documents("m1", "orders"));
     s.server.stop();
