@@ -89,17 +89,7 @@ async fn read_all(
     collection: &str,
     limit: Option<usize>,
 ) -> Result<Vec<Document>> {
-    let (tx, mut rx) = mpsc::channel(4);
-    let collect = async {
-        let mut all = Vec::new();
-        while let Some(batch) = rx.recv().await {
-            all.extend(batch);
-        }
-        all
-    };
-    let (read, all) = tokio::join!(source.read_documents(collection, limit, tx), collect);
-    read?;
-    Ok(all)
+    mask::gathered(|tx| source.read_documents(collection, limit, tx)).await
 }
 
 /// Reads `collection` whole, batch by batch, handing each to `f`.

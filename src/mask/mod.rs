@@ -219,6 +219,15 @@ async fn read_all(
     columns: &[String],
     query: &ReadQuery,
 ) -> Result<Vec<Vec<Option<String>>>> {
+    gathered(|tx| engine.read_rows(table, columns, query, tx)).await
+}
+
+/// Everything `read` sends in batches on the channel it is given, gathered while it reads
+/// (the SQL reader's rows, the document reader's documents).
+pub async fn gathered<T, N, F>(read: impl FnOnce(mpsc::Sender<Vec<T>>) -> F) -> Result<Vec<T>>
+where
+    F: std::future::Future<Output = Result<N>>,
+{
     let (tx, mut rx) = mpsc::channel(4);
     let collect = async {
         let mut all = Vec::new();
@@ -227,9 +236,9 @@ async fn read_all(
         }
         all
     };
-    let (read, rows) = tokio::join!(engine.read_rows(table, columns, query, tx), collect);
+    let (read, all) = tokio::join!(read(tx), collect);
     read?;
-    Ok(rows)
+    Ok(all)
 }
 
 /// Plans the copy: rules checked against the schema (unknown tables and columns, transformers
