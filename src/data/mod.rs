@@ -178,6 +178,17 @@ pub struct MissingRow {
     pub values: Vec<(String, Option<Value>)>,
 }
 
+impl MissingRow {
+    /// A row of a SQL capture: `values` are the server's text of `columns`, in order.
+    pub fn from_text(key: String, columns: &[String], values: Vec<Option<String>>) -> MissingRow {
+        let values = values.into_iter().map(|v| v.map(Value::String));
+        MissingRow {
+            key,
+            values: columns.iter().cloned().zip(values).collect(),
+        }
+    }
+}
+
 /// Before/after examples shown per changed column, and missing rows shown per table.
 pub const EXAMPLES: usize = 3;
 /// Characters of a value kept for examples (the servers cut there; renderers may cut more).
@@ -237,15 +248,11 @@ impl RowDiff {
             .take(EXAMPLES)
             .filter_map(|key| {
                 let row = values.before.get(key)?;
-                Some(MissingRow {
-                    key: key.clone(),
-                    values: values
-                        .columns
-                        .iter()
-                        .cloned()
-                        .zip(row.iter().map(|v| v.clone().map(Value::String)))
-                        .collect(),
-                })
+                Some(MissingRow::from_text(
+                    key.clone(),
+                    &values.columns,
+                    row.clone(),
+                ))
             })
             .collect();
     }

@@ -566,11 +566,7 @@ pub async fn captured_rows(
         .into_iter()
         .filter_map(|key| {
             let row = values.remove(&key)?;
-            let shown = row.into_iter().map(|v| v.map(serde_json::Value::String));
-            Some(MissingRow {
-                key,
-                values: capture.columns.iter().cloned().zip(shown).collect(),
-            })
+            Some(MissingRow::from_text(key, &capture.columns, row))
         })
         .collect())
 }

@@ -800,16 +800,8 @@ impl FingerprintCache {
             let key: String = row.try_get(0).context(|| "captured key".into())?;
             let values: Option<Vec<Option<String>>> =
                 row.try_get(1).context(|| "captured values".into())?;
-            let values = values.unwrap_or_default().into_iter();
-            out.push(MissingRow {
-                key,
-                values: capture
-                    .columns
-                    .iter()
-                    .cloned()
-                    .zip(values.map(|v| v.map(serde_json::Value::String)))
-                    .collect(),
-            });
+            let values = values.unwrap_or_default();
+            out.push(MissingRow::from_text(key, &capture.columns, values));
         }
         Ok(out)
     }
