@@ -209,7 +209,7 @@ fn seed_failed(table: &Table, e: sqlx::Error) -> Error {
 /// Ends an engine: closes its sessions, then removes what driftless created (or, with
 /// `keep`, leaves it and says how to reach it).
 pub async fn teardown<C, L>(
-    sessions: [C; 2],
+    sessions: impl IntoIterator<Item = C>,
     server: Instance<L>,
     keep: bool,
 ) -> Result<Option<String>>

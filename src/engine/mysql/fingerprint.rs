@@ -267,9 +267,12 @@ async fn rows(conn: &mut MySqlConnection, sql: String, what: &str) -> Result<Vec
         .context(|| format!("cannot {what}"))
 }
 
-/// Fingerprints every data table of `schema`; with `capture`, keeps per-row hashes.
+/// Fingerprints every data table of `schema`; with `capture`, keeps per-row hashes (in a
+/// temporary table of `conn`'s session). Without, the scans are shared out over `conn` and
+/// `scanners` (see [`scan`]).
 pub async fn fingerprint(
     conn: &mut MySqlConnection,
+    scanners: &mut [MySqlConnection],
     schema: &SchemaSnapshot,
     captured: &mut HashMap<String, Captured>,
     (capture, counts): (bool, bool),
@@ -296,24 +299,173 @@ pub async fn fingerprint(
         }
         sums_from_capture(conn, &tables, captured, &mut out).await?;
     } else {
-        for chunk in tables.chunks(CHUNK) {
-            direct(conn, chunk, &mut out, counts, hashing).await?;
-        }
+        scan(conn, scanners, &tables, &mut out, (counts, hashing)).await?;
     }
     Ok(out)
 }
 
-/// One scan per table. Without `counts`, nullable columns are not counted (one aggregate
-/// less per row and column): a fingerprint only compared for equality does not need them.
+/// Key spans at least this wide are scanned in parts, one connection each (see [`scan`]).
+const SPLIT_SPAN: i128 = 100_000;
+
+/// A share of the fingerprint scan that one connection takes.
+enum Part<'a> {
+    /// Whole tables, in one `UNION ALL` statement.
+    Tables(Vec<&'a Table>),
+    /// The rows of one table whose integer key lies in `lo..=hi`.
+    Range(&'a Table, i128, i128),
+}
+
+/// Fingerprints `tables` over `conn` and `scanners` at once, each connection taking the next
+/// part left: a chunk of whole tables, or a key range of a large table.
+///
+/// MariaDB runs a query on one thread, so one connection keeps one core busy however large
+/// the table; the hashing is the work (reading a million rows costs about a third of it).
+/// Keyed hashes are combined with `BIT_XOR` and counts add up, so a table split by ranges of
+/// its single integer key gives exactly the fingerprint of one scan. Tables without such a key
+/// are scanned whole.
+async fn scan(
+    conn: &mut MySqlConnection,
+    scanners: &mut [MySqlConnection],
+    tables: &[&Table],
+    out: &mut DataFingerprint,
+    how: (bool, Hashing),
+) -> Result<()> {
+    let connections = 1 + scanners.len();
+    let mut parts = Vec::new();
+    let mut whole = Vec::new();
+    let spans = if connections > 1 {
+        key_spans(conn, tables).await?
+    } else {
+        HashMap::new()
+    };
+    for table in tables {
+        match spans.get(&table.qualified()) {
+            Some(&(lo, hi)) if hi - lo >= SPLIT_SPAN => {
+                // Twice as many parts as connections: keys are rarely spread evenly, and a
+                // connection done early takes the next part.
+                let count = 2 * connections as i128;
+                let step = (hi - lo) / count + 1;
+                let mut from = lo;
+                while from <= hi {
+                    let to = (from + step - 1).min(hi);
+                    parts.push(Part::Range(table, from, to));
+                    from = to + 1;
+                }
+            }
+            _ => whole.push(*table),
+        }
+    }
+    parts.extend(whole.chunks(CHUNK).map(|c| Part::Tables(c.to_vec())));
+    let queue = std::sync::Mutex::new(std::collections::VecDeque::from(parts));
+    let workers = std::iter::once(conn)
+        .chain(scanners.iter_mut())
+        .map(|c| scan_parts(c, &queue, how));
+    let mut split: HashMap<String, TableFingerprint> = HashMap::new();
+    for done in futures_util::future::join_all(workers).await {
+        for (name, fingerprint, ranged) in done? {
+            if ranged {
+                match split.get_mut(&name) {
+                    Some(sofar) => add_range(sofar, &fingerprint)?,
+                    None => {
+                        split.insert(name, fingerprint);
+                    }
+                }
+            } else {
+                out.tables.insert(name, fingerprint);
+            }
+        }
+    }
+    out.tables.extend(split);
+    Ok(())
+}
+
+/// Takes parts from `queue` until none is left; each table's fingerprint, and whether it is
+/// only one key range's. On an error the queue is emptied, so the other connections stop too.
+async fn scan_parts(
+    conn: &mut MySqlConnection,
+    queue: &std::sync::Mutex<std::collections::VecDeque<Part<'_>>>,
+    (counts, hashing): (bool, Hashing),
+) -> Result<Vec<(String, TableFingerprint, bool)>> {
+    let mut out = Vec::new();
+    loop {
+        let Some(part) = queue.lock().ok().and_then(|mut q| q.pop_front()) else {
+            return Ok(out);
+        };
+        let (tables, range) = match &part {
+            Part::Tables(tables) => (tables.clone(), None),
+            Part::Range(table, lo, hi) => (vec![*table], Some((*lo, *hi))),
+        };
+        match direct(conn, &tables, range, counts, hashing).await {
+            Ok(done) => out.extend(done.into_iter().map(|(n, f)| (n, f, range.is_some()))),
+            Err(e) => {
+                if let Ok(mut q) = queue.lock() {
+                    q.clear();
+                }
+                return Err(e);
+            }
+        }
+    }
+}
+
+/// `MIN` and `MAX` of the single integer key of each of `tables` that has one (index ends,
+/// not scans).
+async fn key_spans(
+    conn: &mut MySqlConnection,
+    tables: &[&Table],
+) -> Result<HashMap<String, (i128, i128)>> {
+    let selects: Vec<String> = tables
+        .iter()
+        .filter_map(|t| match row_key(t) {
+            Some(Key::Int(id)) => Some(format!(
+                "SELECT {} AS tbl, CAST(MIN({id}) AS CHAR), CAST(MAX({id}) AS CHAR) FROM {} t",
+                literal(&t.qualified()),
+                table_ref(t)
+            )),
+            _ => None,
+        })
+        .collect();
+    let mut spans = HashMap::new();
+    for chunk in selects.chunks(CHUNK) {
+        for row in rows(conn, chunk.join("\nUNION ALL\n"), "read key ranges").await? {
+            let bound =
+                |i| -> Result<Option<i128>> { Ok(cell(&row, i)?.and_then(|v| v.parse().ok())) };
+            if let (Some(name), Some(lo), Some(hi)) = (cell(&row, 0)?, bound(1)?, bound(2)?) {
+                spans.insert(name, (lo, hi));
+            }
+        }
+    }
+    Ok(spans)
+}
+
+/// Adds one key range's fingerprint of a table to the ranges' so far.
+fn add_range(sofar: &mut TableFingerprint, part: &TableFingerprint) -> Result<()> {
+    sofar.rows += part.rows;
+    for (name, column) in &part.columns {
+        let Some(into) = sofar.columns.get_mut(name) else {
+            continue;
+        };
+        into.non_null = into.non_null.zip(column.non_null).map(|(a, b)| a + b);
+        let xor = |s: &str| {
+            s.parse::<u64>()
+                .map_err(|_| Error::infra(format!("unexpected fingerprint sum {s:?} of {name}")))
+        };
+        into.sum = (xor(&into.sum)? ^ xor(&column.sum)?).to_string();
+    }
+    Ok(())
+}
+
+/// One scan per table (of the rows whose key lies in `range`, when given). Without `counts`,
+/// nullable columns are not counted (one aggregate less per row and column): a fingerprint
+/// only compared for equality does not need them.
 async fn direct(
     conn: &mut MySqlConnection,
     tables: &[&Table],
-    out: &mut DataFingerprint,
+    range: Option<(i128, i128)>,
     counts: bool,
     hashing: Hashing,
-) -> Result<()> {
+) -> Result<Vec<(String, TableFingerprint)>> {
     if tables.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let selects: Vec<String> = tables
         .iter()
@@ -340,14 +492,21 @@ async fn direct(
             } else {
                 format!("CONCAT_WS(',', {})", parts.join(", "))
             };
+            let within = match (range, &key) {
+                (Some((lo, hi)), Some(Key::Int(id))) => {
+                    format!(" WHERE {id} BETWEEN {lo} AND {hi}")
+                }
+                _ => String::new(),
+            };
             format!(
-                "SELECT {} AS tbl, COUNT(*) AS n, {row_sum} AS r, {values} AS c FROM {} t",
+                "SELECT {} AS tbl, COUNT(*) AS n, {row_sum} AS r, {values} AS c FROM {} t{within}",
                 literal(&t.qualified()),
                 table_ref(t)
             )
         })
         .collect();
     let by_name: HashMap<String, &Table> = tables.iter().map(|t| (t.qualified(), *t)).collect();
+    let mut out = Vec::new();
     for row in rows(
         conn,
         selects.join("\nUNION ALL\n"),
@@ -372,16 +531,16 @@ async fn direct(
             let sum = values.next().unwrap_or_default().to_string();
             columns.insert(c.name.clone(), ColumnFingerprint { non_null, sum });
         }
-        out.tables.insert(
+        out.push((
             name,
             TableFingerprint {
                 rows,
                 row_sum: cell(&row, 2)?,
                 columns,
             },
-        );
+        ));
     }
-    Ok(())
+    Ok(out)
 }
 
 /// `(SELECT 1 AS n UNION ALL SELECT 2 …)`: one output row per column of each table row.

@@ -90,6 +90,11 @@ pub struct MySql {
     // Field order is drop order: connections close before the server goes away.
     migrator: MySqlConnection,
     observer: MySqlConnection,
+    /// More sessions like the observer's, opened on the first fingerprint scan that can use
+    /// them (see `fingerprint::scan`).
+    scanners: Vec<MySqlConnection>,
+    /// How the observer connected, and how many connections a fingerprint scan may use.
+    scanning: Scanning,
     server: Server,
     version: String,
     sql_mode: String,
@@ -113,6 +118,14 @@ fn plain(options: MySqlConnectOptions) -> MySqlConnectOptions {
         .timezone(None)
 }
 
+/// How more observer sessions are opened for fingerprint scans.
+struct Scanning {
+    connect: MySqlConnectOptions,
+    read_only: bool,
+    /// Connections a scan may use, the observer's included.
+    connections: usize,
+}
+
 impl MySql {
     /// A fingerprint with the hashing this server's version allows; `(capture, counts)`.
     async fn fingerprint_with(
@@ -121,8 +134,15 @@ impl MySql {
         mode: (bool, bool),
     ) -> Result<DataFingerprint> {
         let hashing = fingerprint::Hashing::of(&self.version);
+        if !mode.0 {
+            self.open_scanners().await;
+        }
+        let wanted = self.scanning.connections.saturating_sub(1);
+        let opened = self.scanners.len();
+        let scanners = &mut self.scanners[..wanted.min(opened)];
         fingerprint::fingerprint(
             &mut self.observer,
+            scanners,
             schema,
             &mut self.captured,
             mode,
@@ -158,18 +178,16 @@ impl MySql {
             None => target.connect.clone(),
         };
         let mut migrator = open_migrator(&migrate, options.sql_mode.as_deref()).await?;
-        let mut observer = open_observer(target.connect).await?;
+        let mut observer = open_observer(target.connect.clone()).await?;
         let (version, sql_mode): (String, String) =
             sqlx::query_as("SELECT CAST(VERSION() AS CHAR), CAST(@@SESSION.sql_mode AS CHAR)")
                 .fetch_one(&mut migrator)
                 .await
                 .context(|| "cannot read the server version".into())?;
-        if options.read_only && options.in_place {
+        let read_only_sessions = options.read_only && options.in_place;
+        if read_only_sessions {
             for conn in [&mut migrator, &mut observer] {
-                sqlx::raw_sql("SET SESSION TRANSACTION READ ONLY")
-                    .execute(&mut *conn)
-                    .await
-                    .context(|| "cannot make the session read-only".into())?;
+                read_only(conn).await?;
             }
         }
         let session = if options.read_only {
@@ -183,6 +201,14 @@ impl MySql {
             limits: Limits::of(options),
             migrator,
             observer,
+            scanners: Vec::new(),
+            scanning: Scanning {
+                connect: target.connect,
+                read_only: read_only_sessions,
+                // One query runs on one server thread: a scan can keep as many cores busy as
+                // it has connections.
+                connections: std::thread::available_parallelism().map_or(1, |n| n.get().min(4)),
+            },
             server: target.server,
             version: short_version(&version),
             sql_mode,
@@ -190,6 +216,33 @@ impl MySql {
             tool: target.tool,
             hidden: options.hidden_tables.clone(),
         })
+    }
+
+    /// Opens the scan sessions still missing. A server that refuses more connections (its
+    /// `max_connections` reached) leaves the scan with fewer: slower, never wrong.
+    async fn open_scanners(&mut self) {
+        while self.scanners.len() + 1 < self.scanning.connections {
+            let opened = match open_observer(self.scanning.connect.clone()).await {
+                Ok(mut conn) if self.scanning.read_only => read_only(&mut conn).await.map(|_| conn),
+                other => other,
+            };
+            match opened {
+                Ok(conn) => self.scanners.push(conn),
+                Err(e) => {
+                    crate::debug!(
+                        "fingerprint scans stay on {} connections: {e}",
+                        self.scanners.len() + 1
+                    );
+                    self.scanning.connections = self.scanners.len() + 1;
+                }
+            }
+        }
+    }
+
+    /// How many connections a fingerprint scan may use (the observer's included; at least 1).
+    /// Benchmarks compare one with several.
+    pub fn set_scan_connections(&mut self, connections: usize) {
+        self.scanning.connections = connections.max(1);
     }
 
     /// The URL of the disposable server (for `--keep` and benchmarks).
@@ -346,6 +399,14 @@ async fn open_migrator(
     Ok(migrator)
 }
 
+async fn read_only(conn: &mut MySqlConnection) -> Result<()> {
+    sqlx::raw_sql("SET SESSION TRANSACTION READ ONLY")
+        .execute(&mut *conn)
+        .await
+        .context(|| "cannot make the session read-only".into())?;
+    Ok(())
+}
+
 /// The session that introspects, fingerprints, seeds and runs checks, in UTC.
 async fn open_observer(connect: MySqlConnectOptions) -> Result<MySqlConnection> {
     let mut observer = plain(connect)
@@ -458,7 +519,8 @@ impl Engine for MySql {
 
     async fn teardown(self: Box<Self>, keep: bool) -> Result<Option<String>> {
         let this = *self;
-        sql_common::teardown([this.migrator, this.observer], this.server, keep).await
+        let sessions = [this.migrator, this.observer].into_iter().chain(this.scanners);
+        sql_common::teardown(sessions, this.server, keep).await
     }
 }
 
