@@ -292,7 +292,10 @@ const SPREAD: &str = "
 fn a_scan_split_over_connections_gives_the_one_scan_fingerprint() {
     let mut db = Db::start(SPREAD);
     let by = |db: &mut Db, connections: usize, counted: bool| {
-        db.engine.as_mut().unwrap().set_scan_connections(connections);
+        db.engine
+            .as_mut()
+            .unwrap()
+            .set_scan_connections(connections);
         if counted {
             db.counted()
         } else {
@@ -303,7 +306,11 @@ fn a_scan_split_over_connections_gives_the_one_scan_fingerprint() {
     assert_eq!(table_of(&one, "big").rows, 700);
     assert_eq!(table_of(&one, "big").columns["d"].non_null, Some(320));
     for connections in [2, 3, 4] {
-        assert_eq!(by(&mut db, connections, true), one, "{connections} connections");
+        assert_eq!(
+            by(&mut db, connections, true),
+            one,
+            "{connections} connections"
+        );
     }
     let uncounted = by(&mut db, 1, false);
     assert_eq!(by(&mut db, 3, false), uncounted);

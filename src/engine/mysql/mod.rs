@@ -519,7 +519,9 @@ impl Engine for MySql {
 
     async fn teardown(self: Box<Self>, keep: bool) -> Result<Option<String>> {
         let this = *self;
-        let sessions = [this.migrator, this.observer].into_iter().chain(this.scanners);
+        let sessions = [this.migrator, this.observer]
+            .into_iter()
+            .chain(this.scanners);
         sql_common::teardown(sessions, this.server, keep).await
     }
 }
