@@ -6,10 +6,12 @@ use std::path::{Path, PathBuf};
 use rustix::process::{Pid, Signal};
 
 use super::ServiceUser;
+use super::creator::Creator;
 use crate::error::Context;
 use crate::{Error, Result};
 
-/// Prefix of every temp dir driftless creates; followed by the creating process id.
+/// Prefix of every temp dir driftless creates; followed by its creator's tag (host, process id
+/// and start time: [`Creator::tag`]).
 const PREFIX: &str = "driftless-";
 /// A file in a sandbox dir that `--keep` left running on purpose: never swept.
 const KEPT_MARKER: &str = "KEPT_BY_DRIFTLESS";
@@ -65,7 +67,7 @@ pub struct SandboxDir {
 }
 
 impl SandboxDir {
-    /// Creates `driftless-<pid>-<label>-<random>` in [`base_dir`], first removing what killed
+    /// Creates `driftless-<creator>-<label>-<random>` in [`base_dir`], first removing what killed
     /// driftless processes left there. When `owner` is given the dir is handed to that user.
     /// Only its owner (and root) may enter it: servers put their sockets here, and nobody else
     /// is to reach them.
@@ -75,7 +77,7 @@ impl SandboxDir {
             .context(|| format!("cannot create temp dir base {}", base.display()))?;
         sweep_stale(&base);
         let dir = tempfile::Builder::new()
-            .prefix(&format!("{PREFIX}{}-{label}-", std::process::id()))
+            .prefix(&format!("{PREFIX}{}-{label}-", Creator::me().tag()))
             .tempdir_in(&base)
             .context(|| format!("cannot create a temp dir in {}", base.display()))?;
         let path = dir.keep();
@@ -111,7 +113,7 @@ impl Drop for SandboxDir {
     }
 }
 
-/// Removes `driftless-<pid>-*` entries of `base` whose process is gone, after killing any
+/// Removes `driftless-<creator>-*` entries of `base` whose creator is gone, after killing any
 /// process still running from them (a server whose parent died by SIGKILL before the kernel's
 /// parent-death signal was armed). Returns what it removed; errors are ignored: this is
 /// best-effort hygiene.
@@ -120,18 +122,10 @@ pub fn sweep_stale(base: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(base) else {
         return removed;
     };
-    let me = std::process::id();
     for entry in entries.flatten() {
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
-        let Some(pid) = name
-            .strip_prefix(PREFIX)
-            .and_then(|rest| rest.split('-').next())
-            .and_then(|pid| pid.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        if pid == me || process_alive(pid) || entry.path().join(KEPT_MARKER).exists() {
+        if !creator_gone(name) || entry.path().join(KEPT_MARKER).exists() {
             continue;
         }
         let path = entry.path();
@@ -141,6 +135,19 @@ pub fn sweep_stale(base: &Path) -> Vec<PathBuf> {
         }
     }
     removed
+}
+
+/// Whether the driftless that made the dir `name` is known to have ended: no process with its
+/// id and start time on this host (an id alone may belong to a later process by now, even to
+/// this one). Dirs named by older versions (`driftless-<pid>-…`) go by the id alone.
+fn creator_gone(name: &str) -> bool {
+    if let Some(creator) = Creator::in_name(name, PREFIX) {
+        return creator.is_gone() == Some(true);
+    }
+    name.strip_prefix(PREFIX)
+        .and_then(|rest| rest.split('-').next())
+        .and_then(|pid| pid.parse::<u32>().ok())
+        .is_some_and(|pid| pid != std::process::id() && !process_alive(pid))
 }
 
 fn process_alive(pid: u32) -> bool {
@@ -249,7 +256,7 @@ pub fn cached_template(
     let work = SandboxDir::create("template", user)?;
     build(work.path())?;
     let staging = tempfile::Builder::new()
-        .prefix(&format!("{PREFIX}{}-template-", std::process::id()))
+        .prefix(&format!("{PREFIX}{}-template-", Creator::me().tag()))
         .tempdir_in(&cache)
         .context(|| format!("cannot create a temp dir in {}", cache.display()))?;
     let built = staging.path().join("data");
@@ -288,15 +295,32 @@ mod tests {
             .join(format!("driftless-{}-postgres-y", std::process::id()));
         let other = base.path().join("unrelated");
         let kept = base.path().join("driftless-4194306-postgres-z");
-        for d in [&dead, &mine, &other, &kept] {
+        // Named with a creator: this process; this process's id with another start time (a
+        // run killed long ago whose id came round again); another host's.
+        let me = Creator::me().tag();
+        let current = base.path().join(format!("driftless-{me}-mariadb-a"));
+        let (host, rest) = me.split_once('_').unwrap();
+        let (pid, started) = rest.split_once('_').unwrap();
+        let earlier: u64 = started.parse::<u64>().unwrap().saturating_sub(1);
+        let reused = base
+            .path()
+            .join(format!("driftless-{host}_{pid}_{earlier}-mariadb-b"));
+        let elsewhere = base.path().join(format!(
+            "driftless-{:08x}_{pid}_{earlier}-mariadb-c",
+            !u32::from_str_radix(host, 16).unwrap()
+        ));
+        for d in [&dead, &mine, &other, &kept, &current, &reused, &elsewhere] {
             std::fs::create_dir(d).unwrap();
         }
         std::fs::write(kept.join(KEPT_MARKER), "").unwrap();
-        sweep_stale(base.path());
+        let removed = sweep_stale(base.path());
         assert!(!dead.exists());
         assert!(mine.exists());
         assert!(other.exists());
         assert!(kept.exists(), "--keep'd sandboxes are left alone");
+        assert!(current.exists(), "this run's own");
+        assert!(!reused.exists(), "same id, other start time: {removed:?}");
+        assert!(elsewhere.exists(), "another host's is never touched");
     }
 
     #[test]
