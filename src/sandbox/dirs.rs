@@ -16,6 +16,9 @@ const PREFIX: &str = "driftless-";
 /// A file in a sandbox dir that `--keep` left running on purpose: never swept.
 const KEPT_MARKER: &str = "KEPT_BY_DRIFTLESS";
 
+/// The longest unix socket path Linux takes (`sun_path` is 108 bytes with its NUL).
+const MAX_SOCKET_PATH: usize = 107;
+
 /// tmpfs is used for sandboxes only with at least this much room (Docker's default
 /// `/dev/shm` of 64 MB would fill up with one PostgreSQL data dir).
 const MIN_TMPFS_FREE: u64 = 1 << 30;
@@ -72,7 +75,11 @@ impl SandboxDir {
     /// Only its owner (and root) may enter it: servers put their sockets here, and nobody else
     /// is to reach them.
     pub fn create(label: &str, owner: Option<&ServiceUser>) -> Result<SandboxDir> {
-        let base = base_dir();
+        SandboxDir::create_in(&base_dir(), label, owner)
+    }
+
+    fn create_in(base: &Path, label: &str, owner: Option<&ServiceUser>) -> Result<SandboxDir> {
+        let base = base.to_path_buf();
         std::fs::create_dir_all(&base)
             .context(|| format!("cannot create temp dir base {}", base.display()))?;
         sweep_stale(&base);
@@ -82,6 +89,16 @@ impl SandboxDir {
             .context(|| format!("cannot create a temp dir in {}", base.display()))?;
         let path = dir.keep();
         let sandbox = SandboxDir { path, keep: false };
+        // A server's socket goes in the dir, and a unix socket path holds at most 107 bytes:
+        // said here, not as a server that will not start.
+        let longest = sandbox.path.join(".s.PGSQL.65535.lock");
+        if longest.as_os_str().len() > MAX_SOCKET_PATH {
+            return Err(Error::input(format!(
+                "the temp dir {} is too deep for a server's unix socket (a socket path holds at \
+                 most {MAX_SOCKET_PATH} bytes); set DRIFTLESS_TMPDIR to a shorter directory",
+                base.display()
+            )));
+        }
         std::fs::set_permissions(&sandbox.path, std::fs::Permissions::from_mode(0o700))
             .context(|| format!("cannot set permissions on {}", sandbox.path.display()))?;
         if let Some(user) = owner {
@@ -321,6 +338,17 @@ mod tests {
         assert!(current.exists(), "this run's own");
         assert!(!reused.exists(), "same id, other start time: {removed:?}");
         assert!(elsewhere.exists(), "another host's is never touched");
+    }
+
+    #[test]
+    fn a_base_too_deep_for_a_socket_is_refused_and_leaves_nothing() {
+        let base = tempfile::tempdir().unwrap();
+        let deep = base.path().join("d".repeat(100));
+        let error = SandboxDir::create_in(&deep, "postgres", None).unwrap_err();
+        assert!(error.to_string().contains("DRIFTLESS_TMPDIR"), "{error}");
+        assert_eq!(std::fs::read_dir(&deep).unwrap().count(), 0);
+        let fine = SandboxDir::create_in(base.path(), "postgres", None).unwrap();
+        assert!(fine.path().join(".s.PGSQL.65535.lock").as_os_str().len() <= MAX_SOCKET_PATH);
     }
 
     #[test]
