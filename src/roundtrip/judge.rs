@@ -27,6 +27,22 @@ pub struct Judge<'a> {
     pub real_data: bool,
 }
 
+impl<'a> Judge<'a> {
+    /// A judge of a snapshot's real rows (`dry-run`): values shown in findings are masked.
+    pub fn of_snapshot(
+        engine: &'a mut dyn Engine,
+        findings: &'a mut Vec<Finding>,
+        drill_down: &'a mut Duration,
+    ) -> Judge<'a> {
+        Judge {
+            engine,
+            findings,
+            drill_down,
+            real_data: true,
+        }
+    }
+}
+
 /// Rows up to which a table left empty is drilled into for a sample of its lost rows.
 const EMPTIED_DRILL_DOWN: i64 = 100_000;
 

@@ -503,12 +503,7 @@ impl Deploy<'_> {
         let positions = self.db.sequences(&schema).await?;
         let drift = crate::schema::diff(&before.schema, &schema, ("snapshot", "after up and down"));
         let (mut found, mut drill_down) = (Vec::new(), Duration::ZERO);
-        let mut judge = Judge {
-            engine: &mut *self.db,
-            findings: &mut found,
-            drill_down: &mut drill_down,
-            real_data: true,
-        };
+        let mut judge = Judge::of_snapshot(&mut *self.db, &mut found, &mut drill_down);
         judge.schema_drift(m, &drift, Step::Down, script);
         judge
             .data_loss(m, script, (&before.schema, &before.data), (&schema, &data))
@@ -546,12 +541,7 @@ impl Deploy<'_> {
             return Ok(positions);
         };
         let (mut found, mut drill_down) = (Vec::new(), Duration::ZERO);
-        let mut judge = Judge {
-            engine: &mut *self.db,
-            findings: &mut found,
-            drill_down: &mut drill_down,
-            real_data: true,
-        };
+        let mut judge = Judge::of_snapshot(&mut *self.db, &mut found, &mut drill_down);
         judge.sequence_collisions(
             last,
             (&positions, &[&before.sequences]),
