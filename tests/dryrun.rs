@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 use sqlx::Connection;
 use util::pg::Pg;
-use util::runtime;
 use util::{Run, driftless, findings};
 
 const CLEAN: &str = "migrations-under-test/postgres/clean";
@@ -635,21 +634,8 @@ fn drift_reports_an_out_of_band_alter_and_writes_nothing() {
 
 #[test]
 fn mariadb_dry_run_of_a_sql_dump() {
-    let server = util::servers::mariadb();
-    let rt = runtime();
-    drop(rt.block_on(server.connect()).expect("server answers"));
-    let root = server.url().rsplit_once('/').unwrap().0.to_string();
-    let exec = |db: &str, sql: &str| {
-        rt.block_on(async {
-            let mut conn = sqlx::MySqlConnection::connect(&format!("{root}/{db}"))
-                .await
-                .unwrap();
-            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
-                .execute(&mut conn)
-                .await
-                .unwrap();
-        })
-    };
+    let my = util::my::My::start();
+    let exec = |db: &str, sql: &str| my.exec(db, sql);
     exec("mysql", "CREATE DATABASE prod");
     let migrations = tempfile::tempdir().unwrap();
     let files: &[(&str, &str)] = &[
@@ -707,7 +693,7 @@ fn mariadb_dry_run_of_a_sql_dump() {
     );
     let dir = tempfile::tempdir().unwrap();
     let dump = dir.path().join("prod.sql");
-    util::my::dump(&server, "prod", &dump);
+    util::my::dump(&my.server, "prod", &dump);
     let before = md5(&dump);
     let run = dry_run(&[
         "--engine",
@@ -774,7 +760,7 @@ fn mariadb_dry_run_of_a_sql_dump() {
         run.stdout
     );
     assert_eq!(md5(&dump), before);
-    server.stop();
+    my.server.stop();
 }
 
 /// A "production" database `db` made by `sql`, without a tracking table (every migration is
@@ -1134,21 +1120,8 @@ fn postgres_reindex_blocks_reads_and_create_index_does_not() {
 
 #[test]
 fn mariadb_renames_drops_and_each_statements_own_metadata_locks() {
-    let server = util::servers::mariadb();
-    let rt = runtime();
-    drop(rt.block_on(server.connect()).expect("server answers"));
-    let root = server.url().rsplit_once('/').unwrap().0.to_string();
-    let exec = |db: &str, sql: &str| {
-        rt.block_on(async {
-            let mut conn = sqlx::MySqlConnection::connect(&format!("{root}/{db}"))
-                .await
-                .unwrap();
-            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
-                .execute(&mut conn)
-                .await
-                .unwrap();
-        })
-    };
+    let my = util::my::My::start();
+    let exec = |db: &str, sql: &str| my.exec(db, sql);
     exec("mysql", "CREATE DATABASE shop");
     exec(
         "shop",
@@ -1186,7 +1159,7 @@ fn mariadb_renames_drops_and_each_statements_own_metadata_locks() {
     }
     let dir = tempfile::tempdir().unwrap();
     let dump = dir.path().join("shop.sql");
-    util::my::dump(&server, "shop", &dump);
+    util::my::dump(&my.server, "shop", &dump);
     let run = dry_run(&[
         "--engine",
         "mysql",
@@ -1251,7 +1224,7 @@ fn mariadb_renames_drops_and_each_statements_own_metadata_locks() {
     assert_eq!(risk["details"]["queues_behind_reads"], true, "{risk}");
     let update = traced(&report, "4", 1);
     assert!(update["blocks"].is_null(), "{update}");
-    server.stop();
+    my.server.stop();
 }
 
 #[test]
