@@ -124,6 +124,27 @@ fn unset_with_a_down_that_cannot_restore_is_data_loss() {
         lost[0]["details"]["sample_keys"].as_array().unwrap().len(),
         5
     );
+    // The field's type changed (string → null): one drift, naming the field as its column,
+    // not a string field removed and a null one added. Accepting it goes in driftless.toml,
+    // since a JSON migration holds no comment.
+    let drift = findings(&report, "schema_drift");
+    assert_eq!(drift.len(), 1, "{}", run.stdout);
+    assert_eq!(drift[0]["column"], "phone", "{}", run.stdout);
+    assert_eq!(drift[0]["details"]["change"], "phone: string → null");
+    assert!(
+        drift[0]["allow"]
+            .as_str()
+            .unwrap()
+            .contains("migration = \"2\""),
+        "{}",
+        drift[0]["allow"]
+    );
+    assert!(
+        destructive[0]["help"]
+            .as_str()
+            .unwrap()
+            .starts_with("keep the field")
+    );
 }
 
 #[test]

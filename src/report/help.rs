@@ -186,6 +186,15 @@ fn destructive(f: &Finding, sql: &str) -> String {
         "keep the column until the next release: stop using it in this release's code and drop \
          it in a later migration"
             .into()
+    } else if message.contains(" field ") {
+        // MongoDB's words: a field of a collection's documents.
+        "keep the field until the next release: stop using it in this release's code and unset \
+         it in a later migration"
+            .into()
+    } else if message.contains(" collection ") {
+        "keep the collection (or rename it aside) until the next release, then drop it in a \
+         later migration"
+            .into()
     } else if sql.contains("DROP TABLE") || message.contains("drops") {
         "keep the table (or rename it aside) until the next release, then drop it in a later \
          migration"
@@ -252,7 +261,16 @@ pub fn allow_line(f: &Finding, command: &str) -> Option<String> {
         return None;
     }
     let kind = f.rule.as_deref().unwrap_or(f.kind.id());
+    let file = f.file.as_deref().unwrap_or_default();
     Some(match &f.migration {
+        // JSON (MongoDB) and XML (Liquibase) migrations hold no `--` or `#` line comment: the
+        // rule goes in driftless.toml, for this migration.
+        Some(m) if file.ends_with(".json") || file.ends_with(".xml") => {
+            format!("[[allow]]\nkind = \"{kind}\"\nmigration = \"{m}\"\nreason = \"<reason>\"")
+        }
+        Some(_) if file.ends_with(".yaml") || file.ends_with(".yml") => {
+            format!("# driftless:allow {kind} <reason>")
+        }
         Some(_) => format!("-- driftless:allow {kind} <reason>"),
         None => format!("[[allow]]\nkind = \"{kind}\"\nreason = \"<reason>\""),
     })
@@ -261,6 +279,38 @@ pub fn allow_line(f: &Finding, command: &str) -> Option<String> {
 #[cfg(test)]
 mod lock_help_tests {
     use super::*;
+
+    #[test]
+    fn mongo_findings_speak_of_fields_and_collections_and_accept_in_the_toml() {
+        let field = Finding::new(
+            FindingKind::DestructiveChange,
+            "up drops field db.users.phone holding 200 values",
+        );
+        assert!(help(&field, "check").starts_with("keep the field"));
+        let collection = Finding::new(
+            FindingKind::DestructiveChange,
+            "up drops collection db.users holding 200 documents",
+        );
+        assert!(help(&collection, "check").starts_with("keep the collection"));
+        let table = Finding::new(
+            FindingKind::DestructiveChange,
+            "up drops table public.users holding 200 rows",
+        )
+        .statement("DROP TABLE users");
+        assert!(help(&table, "check").starts_with("keep the table"));
+        let mut json = Finding::new(FindingKind::DataLoss, "lost");
+        json.migration = Some("2".into());
+        json.file = Some("migrations/2_drop_phone.down.json".into());
+        assert_eq!(
+            allow_line(&json, "check").unwrap(),
+            "[[allow]]\nkind = \"data_loss\"\nmigration = \"2\"\nreason = \"<reason>\""
+        );
+        json.file = Some("migrations/2_drop_phone.down.sql".into());
+        assert_eq!(
+            allow_line(&json, "check").unwrap(),
+            "-- driftless:allow data_loss <reason>"
+        );
+    }
 
     fn risk(sql: &str, queues: bool, lock_timeout: Option<u64>) -> String {
         let mut f = Finding::new(FindingKind::LockRisk, "m").statement(sql);

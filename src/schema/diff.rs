@@ -407,6 +407,22 @@ fn leading_name(text: &str) -> Option<(String, usize)> {
 /// two words.
 fn part_of(line: &str) -> Part {
     let line = line.trim();
+    // A MongoDB document shape line, `address.city: string|null (85%)`: about the field path,
+    // a column of its top-level field.
+    if let Some(path) = line
+        .split_whitespace()
+        .next()
+        .and_then(|w| w.strip_suffix(':'))
+        .filter(|p| !p.is_empty() && line.ends_with("%)"))
+    {
+        let field = path.split('.').next().unwrap_or(path);
+        return Part {
+            name: path.to_string(),
+            words: 1,
+            column: Some(field.trim_end_matches("[]").to_string()),
+            constraint: None,
+        };
+    }
     if line.starts_with("primary key") {
         return Part {
             name: "primary key".into(),
@@ -649,6 +665,31 @@ mod tests {
         assert_eq!(changes[1].constraint.as_deref(), Some("t_pkey"));
         assert_eq!(changes[1].column, None);
         assert_eq!(changes[2].constraint.as_deref(), Some("t_a_check"));
+    }
+
+    #[test]
+    fn a_document_field_whose_type_changed_is_one_change_of_its_field() {
+        let a = snapshot(
+            "document shape of db.users\n  _id: objectId (100%)\n  address.city: string (90%)\n  phone: string (100%)\n  tags[]: string (60%)\n",
+            &["_id", "address", "phone", "tags"],
+        );
+        let b = snapshot(
+            "document shape of db.users\n  _id: objectId (100%)\n  address.city: string|null (90%)\n  phone: null (100%)\n",
+            &["_id", "address", "phone", "tags"],
+        );
+        let d = diff(&a, &b, ("a", "b"));
+        let changes = &d.objects[0].changes;
+        let lines: Vec<String> = changes.iter().map(|c| c.to_string()).collect();
+        assert_eq!(
+            lines,
+            [
+                "address.city: string → string|null",
+                "phone: string → null",
+                "tags[] removed",
+            ]
+        );
+        let columns: Vec<Option<&str>> = changes.iter().map(|c| c.column.as_deref()).collect();
+        assert_eq!(columns, [Some("address"), Some("phone"), Some("tags")]);
     }
 
     #[test]
