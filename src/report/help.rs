@@ -263,13 +263,14 @@ pub fn allow_line(f: &Finding, command: &str) -> Option<String> {
     let kind = f.rule.as_deref().unwrap_or(f.kind.id());
     let file = f.file.as_deref().unwrap_or_default();
     Some(match &f.migration {
-        // JSON (MongoDB) and XML (Liquibase) migrations hold no `--` or `#` line comment: the
-        // rule goes in driftless.toml, for this migration.
-        Some(m) if file.ends_with(".json") || file.ends_with(".xml") => {
+        // A JSON migration (MongoDB) holds no comment, and a Liquibase XML or YAML changelog's
+        // own comments are not its SQL: the rule goes in driftless.toml, for this migration.
+        Some(m)
+            if [".json", ".xml", ".yaml", ".yml"]
+                .iter()
+                .any(|e| file.ends_with(e)) =>
+        {
             format!("[[allow]]\nkind = \"{kind}\"\nmigration = \"{m}\"\nreason = \"<reason>\"")
-        }
-        Some(_) if file.ends_with(".yaml") || file.ends_with(".yml") => {
-            format!("# driftless:allow {kind} <reason>")
         }
         Some(_) => format!("-- driftless:allow {kind} <reason>"),
         None => format!("[[allow]]\nkind = \"{kind}\"\nreason = \"<reason>\""),
