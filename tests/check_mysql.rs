@@ -406,3 +406,63 @@ fn keep_leaves_a_reachable_mysql_server() {
 fn data_loss_shows_the_values_lost() {
     util::assert_lost_values_are_shown("mariadb");
 }
+
+#[test]
+fn a_goose_down_finding_quotes_the_down_statement_and_a_missing_column_is_named() {
+    // Up and down share one goose file: the data loss is found at the down's line and must
+    // quote the down's statement there, not the up's last one. The next up modifies a
+    // column the previous one dropped: the help says it does not exist, not "backfill".
+    let run = check_json(&[
+        "--engine",
+        "mysql",
+        "--migrations",
+        "tests/fixtures/mysql/goose_down_section",
+        "--checks",
+        NO_CHECKS,
+    ]);
+    let report = run.json();
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let loss = findings(&report, "data_loss");
+    assert_eq!(loss.len(), 1, "{loss:#?}");
+    assert!(
+        loss[0]["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("20240301000002_drop_weight.sql"),
+        "{:#?}",
+        loss[0]
+    );
+    assert_eq!(loss[0]["line"], 8, "{:#?}", loss[0]);
+    assert_eq!(
+        loss[0]["statement"], "ALTER TABLE crates ADD COLUMN weight int DEFAULT NULL",
+        "{:#?}",
+        loss[0]
+    );
+    let errors = findings(&report, "migration_error");
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert_eq!(errors[0]["details"]["code"], "1054", "{:#?}", errors[0]);
+    let help = errors[0]["help"].as_str().unwrap();
+    assert!(help.contains("does not exist"), "{help}");
+    assert!(!help.contains("backfill"), "{help}");
+}
+
+#[test]
+fn mysql_only_json_operator_is_named_with_the_mariadb_spelling() {
+    let run = check_json(&[
+        "--engine",
+        "mysql",
+        "--migrations",
+        "tests/fixtures/mysql/mysql_only_json",
+        "--checks",
+        NO_CHECKS,
+    ]);
+    let report = run.json();
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let errors = findings(&report, "migration_error");
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert_eq!(errors[0]["details"]["code"], "1064");
+    // The server names the statement's second line; the finding names it in the file.
+    assert_eq!(errors[0]["line"], 3, "{:#?}", errors[0]);
+    let help = errors[0]["help"].as_str().unwrap();
+    assert!(help.contains("JSON_UNQUOTE(JSON_EXTRACT("), "{help}");
+}
