@@ -466,3 +466,53 @@ fn mysql_only_json_operator_is_named_with_the_mariadb_spelling() {
     let help = errors[0]["help"].as_str().unwrap();
     assert!(help.contains("JSON_UNQUOTE(JSON_EXTRACT("), "{help}");
 }
+
+#[test]
+fn an_on_update_timestamp_moved_by_a_reversible_down_is_a_warning_not_data_loss() {
+    // touched_at is ON UPDATE CURRENT_TIMESTAMP: any UPDATE of a row stamps it, so a down
+    // that restores every value it writes still leaves new times there. That is said as a
+    // warning; a value the down does not restore stays an error.
+    let run = check_json(&[
+        "--engine",
+        "mysql",
+        "--migrations",
+        "tests/fixtures/mysql/on_update_stamp",
+        "--checks",
+        NO_CHECKS,
+    ]);
+    let report = run.json();
+    let loss = findings(&report, "data_loss");
+    let of = |version: &str| -> Vec<(&str, &str)> {
+        loss.iter()
+            .filter(|f| f["migration"] == version)
+            .map(|f| {
+                (
+                    f["column"].as_str().unwrap_or_default(),
+                    f["severity"].as_str().unwrap_or_default(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        of("20240401000002"),
+        vec![("touched_at", "warning")],
+        "{loss:#?}"
+    );
+    let stamped = loss
+        .iter()
+        .find(|f| f["migration"] == "20240401000002")
+        .unwrap();
+    assert_eq!(stamped["details"]["auto_updated"], true);
+    assert!(
+        stamped["help"].as_str().unwrap().contains("ON UPDATE"),
+        "{stamped:#?}"
+    );
+    let mut shouted = of("20240401000003");
+    shouted.sort();
+    assert_eq!(
+        shouted,
+        vec![("brand", "error"), ("touched_at", "warning")],
+        "{loss:#?}"
+    );
+    assert_eq!(run.code, 1, "the lost spelling fails the run");
+}

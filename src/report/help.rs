@@ -95,7 +95,11 @@ pub fn help(f: &Finding, command: &str) -> String {
 }
 
 fn data_loss(f: &Finding, sql: &str) -> String {
-    if sql.contains("DROP COLUMN") || sql.contains("DROP TABLE") {
+    if has(f, "auto_updated") {
+        "the column is ON UPDATE CURRENT_TIMESTAMP: name it in the UPDATEs of the up and the \
+         down (SET …, col = col) to keep its values, or accept the new times with the allow line"
+            .into()
+    } else if sql.contains("DROP COLUMN") || sql.contains("DROP TABLE") {
         "keep what the up replaces (the old column or table) until the next release and drop \
          it in a later migration, so the down can restore it from there"
             .into()

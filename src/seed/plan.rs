@@ -1188,6 +1188,7 @@ mod tests {
             has_default: false,
             server_filled: false,
             generated: false,
+            auto_updated: false,
         }
     }
 
