@@ -516,3 +516,36 @@ fn an_on_update_timestamp_moved_by_a_reversible_down_is_a_warning_not_data_loss(
     );
     assert_eq!(run.code, 1, "the lost spelling fails the run");
 }
+
+#[test]
+fn a_table_that_cannot_be_seeded_is_reported_once_not_passed_in_silence() {
+    // depots has a NOT NULL POINT column, which no generator fills: the table stays empty
+    // and nothing done to its data can be seen. The run says so (once), and still checks
+    // the table it could seed.
+    let run = check_json(&[
+        "--engine",
+        "mysql",
+        "--migrations",
+        "tests/fixtures/mysql/unseeded_geometry",
+        "--checks",
+        NO_CHECKS,
+    ]);
+    let report = run.json();
+    let unseeded: Vec<&Value> = findings(&report, "seed_conflict")
+        .into_iter()
+        .filter(|f| f["details"]["unseeded"] == true)
+        .collect();
+    assert_eq!(unseeded.len(), 1, "{unseeded:#?}");
+    let f = unseeded[0];
+    assert_eq!(f["severity"], "warning");
+    assert_eq!(f["migration"], "20240601000002");
+    assert!(
+        f["details"]["table"].as_str().unwrap().ends_with("depots"),
+        "{f:#?}"
+    );
+    assert!(f["message"].as_str().unwrap().contains("spot"), "{f:#?}");
+    let loss = findings(&report, "data_loss");
+    assert_eq!(loss.len(), 1, "{loss:#?}");
+    assert_eq!(loss[0]["column"], "name");
+    assert_eq!(run.code, 1);
+}

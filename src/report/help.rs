@@ -42,6 +42,10 @@ pub fn help(f: &Finding, command: &str) -> String {
         FindingKind::Irreversible => "write the down: the statements that undo the up in reverse \
              order; if the change truly cannot be undone, accept it with the allow line"
             .into(),
+        FindingKind::SeedConflict if has(f, "unseeded") => "give the column a default, or its \
+             values in the seed overrides (--overrides, `values`), so driftless can fill the \
+             table and check what the migrations do to its data"
+            .into(),
         FindingKind::SeedConflict => {
             "describe the real values with a seed override (--overrides) so the seeded rows look \
              like production's, or make the statement hold for any rows"
