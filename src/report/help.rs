@@ -164,6 +164,10 @@ fn migration_error(f: &Finding, sql: &str) -> String {
         "the statement names something that does not exist at this point: check the order of \
          the migrations and the names"
             .into()
+    } else if matches!(code.as_str(), "22001" | "22003" | "1406" | "1264") {
+        "the new type cannot hold values the old one allows (too long, out of range): widen it, \
+         or shorten those values in an UPDATE before the change"
+            .into()
     } else if sql.contains("SET NOT NULL") || sql.contains("MODIFY") && sql.contains("NOT NULL") {
         "backfill the NULLs first (UPDATE … SET col = … WHERE col IS NULL), then SET NOT NULL"
             .into()
@@ -361,6 +365,10 @@ mod migration_error_help_tests {
             error_help("1138", "ALTER TABLE crates MODIFY lid varchar(9) NOT NULL")
                 .contains("backfill")
         );
+        // Too long for the narrower type: not a NULL to backfill either.
+        let h = error_help("1406", "ALTER TABLE crates MODIFY lid varchar(9) NOT NULL");
+        assert!(h.contains("widen"), "{h}");
+        assert!(!h.contains("backfill"), "{h}");
     }
 
     #[test]
