@@ -406,3 +406,146 @@ fn keep_leaves_a_reachable_mysql_server() {
 fn data_loss_shows_the_values_lost() {
     util::assert_lost_values_are_shown("mariadb");
 }
+
+#[test]
+fn a_goose_down_finding_quotes_the_down_statement_and_a_missing_column_is_named() {
+    // Up and down share one goose file: the data loss is found at the down's line and must
+    // quote the down's statement there, not the up's last one. The next up modifies a
+    // column the previous one dropped: the help says it does not exist, not "backfill".
+    let run = check_json(&[
+        "--engine",
+        "mysql",
+        "--migrations",
+        "tests/fixtures/mysql/goose_down_section",
+        "--checks",
+        NO_CHECKS,
+    ]);
+    let report = run.json();
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let loss = findings(&report, "data_loss");
+    assert_eq!(loss.len(), 1, "{loss:#?}");
+    assert!(
+        loss[0]["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("20240301000002_drop_weight.sql"),
+        "{:#?}",
+        loss[0]
+    );
+    assert_eq!(loss[0]["line"], 8, "{:#?}", loss[0]);
+    assert_eq!(
+        loss[0]["statement"], "ALTER TABLE crates ADD COLUMN weight int DEFAULT NULL",
+        "{:#?}",
+        loss[0]
+    );
+    let errors = findings(&report, "migration_error");
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert_eq!(errors[0]["details"]["code"], "1054", "{:#?}", errors[0]);
+    let help = errors[0]["help"].as_str().unwrap();
+    assert!(help.contains("does not exist"), "{help}");
+    assert!(!help.contains("backfill"), "{help}");
+}
+
+#[test]
+fn mysql_only_json_operator_is_named_with_the_mariadb_spelling() {
+    let run = check_json(&[
+        "--engine",
+        "mysql",
+        "--migrations",
+        "tests/fixtures/mysql/mysql_only_json",
+        "--checks",
+        NO_CHECKS,
+    ]);
+    let report = run.json();
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let errors = findings(&report, "migration_error");
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert_eq!(errors[0]["details"]["code"], "1064");
+    // The server names the statement's second line; the finding names it in the file.
+    assert_eq!(errors[0]["line"], 3, "{:#?}", errors[0]);
+    let help = errors[0]["help"].as_str().unwrap();
+    assert!(help.contains("JSON_UNQUOTE(JSON_EXTRACT("), "{help}");
+}
+
+#[test]
+fn an_on_update_timestamp_moved_by_a_reversible_down_is_a_warning_not_data_loss() {
+    // touched_at is ON UPDATE CURRENT_TIMESTAMP: any UPDATE of a row stamps it, so a down
+    // that restores every value it writes still leaves new times there. That is said as a
+    // warning; a value the down does not restore stays an error.
+    let run = check_json(&[
+        "--engine",
+        "mysql",
+        "--migrations",
+        "tests/fixtures/mysql/on_update_stamp",
+        "--checks",
+        NO_CHECKS,
+    ]);
+    let report = run.json();
+    let loss = findings(&report, "data_loss");
+    let of = |version: &str| -> Vec<(&str, &str)> {
+        loss.iter()
+            .filter(|f| f["migration"] == version)
+            .map(|f| {
+                (
+                    f["column"].as_str().unwrap_or_default(),
+                    f["severity"].as_str().unwrap_or_default(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        of("20240401000002"),
+        vec![("touched_at", "warning")],
+        "{loss:#?}"
+    );
+    let stamped = loss
+        .iter()
+        .find(|f| f["migration"] == "20240401000002")
+        .unwrap();
+    assert_eq!(stamped["details"]["auto_updated"], true);
+    assert!(
+        stamped["help"].as_str().unwrap().contains("ON UPDATE"),
+        "{stamped:#?}"
+    );
+    let mut shouted = of("20240401000003");
+    shouted.sort();
+    assert_eq!(
+        shouted,
+        vec![("brand", "error"), ("touched_at", "warning")],
+        "{loss:#?}"
+    );
+    assert_eq!(run.code, 1, "the lost spelling fails the run");
+}
+
+#[test]
+fn a_table_that_cannot_be_seeded_is_reported_once_not_passed_in_silence() {
+    // depots has a NOT NULL POINT column, which no generator fills: the table stays empty
+    // and nothing done to its data can be seen. The run says so (once), and still checks
+    // the table it could seed.
+    let run = check_json(&[
+        "--engine",
+        "mysql",
+        "--migrations",
+        "tests/fixtures/mysql/unseeded_geometry",
+        "--checks",
+        NO_CHECKS,
+    ]);
+    let report = run.json();
+    let unseeded: Vec<&Value> = findings(&report, "seed_conflict")
+        .into_iter()
+        .filter(|f| f["details"]["unseeded"] == true)
+        .collect();
+    assert_eq!(unseeded.len(), 1, "{unseeded:#?}");
+    let f = unseeded[0];
+    assert_eq!(f["severity"], "warning");
+    assert_eq!(f["migration"], "20240601000002");
+    assert!(
+        f["details"]["table"].as_str().unwrap().ends_with("depots"),
+        "{f:#?}"
+    );
+    assert!(f["message"].as_str().unwrap().contains("spot"), "{f:#?}");
+    let loss = findings(&report, "data_loss");
+    assert_eq!(loss.len(), 1, "{loss:#?}");
+    assert_eq!(loss[0]["column"], "name");
+    assert_eq!(run.code, 1);
+}

@@ -327,6 +327,7 @@ impl<'a> DocumentMasker<'a> {
                     has_default: false,
                     server_filled: false,
                     generated: false,
+                    auto_updated: false,
                 };
                 // What does not fit the value's type is hashed: never copied as it is.
                 let transform = if super::transform::validate(&column, transform).is_ok() {
@@ -499,6 +500,7 @@ pub fn detect(collection: &str, documents: &[Document]) -> BTreeMap<String, Evid
             has_default: false,
             server_filled: false,
             generated: false,
+            auto_updated: false,
         };
         let samples: Vec<&str> = field.strings.iter().map(String::as_str).collect();
         if let Some(evidence) = detect::detect(parent, &column, &samples) {

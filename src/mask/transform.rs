@@ -567,6 +567,7 @@ mod tests {
                 has_default: false,
                 server_filled: false,
                 generated: false,
+                auto_updated: false,
             },
             domain: transform.domain(),
             transform,

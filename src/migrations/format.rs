@@ -199,7 +199,32 @@ pub fn detect(dir: &Path) -> Result<MigrationFormat> {
     if heads.iter().any(|h| h.contains("-- migrate:up")) {
         return Ok(MigrationFormat::Dbmate);
     }
+    refuse_sql_migrate(&entries)?;
     file_layout(dir, &names, &heads)
+}
+
+/// sql-migrate's files (`-- +migrate Up` / `-- +migrate Down` sections in one `<id>.sql`)
+/// look like sqlx's up-only files: read as those, each down section would run inside its up.
+/// driftless does not read that layout, so it says so, naming the file.
+fn refuse_sql_migrate(entries: &[std::fs::DirEntry]) -> Result<()> {
+    let marked = entries.iter().find(|e| {
+        e.file_name().to_string_lossy().ends_with(".sql")
+            && std::fs::read_to_string(e.path()).is_ok_and(|text| {
+                text.lines().any(|l| {
+                    let l = l.trim().to_ascii_lowercase();
+                    l.starts_with("-- +migrate up") || l.starts_with("-- +migrate down")
+                })
+            })
+    });
+    match marked {
+        Some(e) => Err(Error::input(format!(
+            "{}: holds sql-migrate's `-- +migrate Up` / `-- +migrate Down` sections, a layout \
+             driftless does not read (as plain up files, each down would run inside its up). \
+             {KNOWN_LAYOUTS}",
+            display_path(&e.path()).display()
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// The layouts whose file names no other layout has: a dot-separated version
@@ -439,6 +464,29 @@ mod tests {
             let d = dir(files);
             assert_eq!(detect(d.path()).unwrap(), *expected, "{files:?}");
         }
+    }
+
+    #[test]
+    fn sql_migrate_sections_are_refused_naming_the_file() {
+        let d = dir(&[(
+            "0001_lanes.sql",
+            "-- +migrate Up
+create table lanes (id int);
+
+-- +migrate Down
+drop table lanes;
+",
+        )]);
+        let e = detect(d.path()).unwrap_err().to_string();
+        assert!(e.contains("0001_lanes.sql"), "{e}");
+        assert!(e.contains("sql-migrate"), "{e}");
+        // The words in a comment elsewhere in a line are not the marker.
+        let d = dir(&[(
+            "0001_lanes.sql",
+            "select 1; -- +migrate Up later
+",
+        )]);
+        assert_eq!(detect(d.path()).unwrap(), MigrationFormat::Sqlx);
     }
 
     #[test]

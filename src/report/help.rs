@@ -42,6 +42,10 @@ pub fn help(f: &Finding, command: &str) -> String {
         FindingKind::Irreversible => "write the down: the statements that undo the up in reverse \
              order; if the change truly cannot be undone, accept it with the allow line"
             .into(),
+        FindingKind::SeedConflict if has(f, "unseeded") => "give the column a default, or its \
+             values in the seed overrides (--overrides, `values`), so driftless can fill the \
+             table and check what the migrations do to its data"
+            .into(),
         FindingKind::SeedConflict => {
             "describe the real values with a seed override (--overrides) so the seeded rows look \
              like production's, or make the statement hold for any rows"
@@ -95,7 +99,11 @@ pub fn help(f: &Finding, command: &str) -> String {
 }
 
 fn data_loss(f: &Finding, sql: &str) -> String {
-    if sql.contains("DROP COLUMN") || sql.contains("DROP TABLE") {
+    if has(f, "auto_updated") {
+        "the column is ON UPDATE CURRENT_TIMESTAMP: name it in the UPDATEs of the up and the \
+         down (SET …, col = col) to keep its values, or accept the new times with the allow line"
+            .into()
+    } else if sql.contains("DROP COLUMN") || sql.contains("DROP TABLE") {
         "keep what the up replaces (the old column or table) until the next release and drop \
          it in a later migration, so the down can restore it from there"
             .into()
@@ -148,7 +156,19 @@ fn migration_error(f: &Finding, sql: &str) -> String {
         Some(Value::Number(n)) => n.to_string(),
         _ => String::new(),
     };
-    if sql.contains("SET NOT NULL") || sql.contains("MODIFY") && sql.contains("NOT NULL") {
+    // What the server said comes before what the statement looks like: an `ALTER TABLE …
+    // MODIFY c … NOT NULL` refused because `c` does not exist needs no backfill.
+    if let Some(help) = mysql_only(&code, sql) {
+        help.into()
+    } else if matches!(code.as_str(), "42P01" | "42703" | "1146" | "1054") {
+        "the statement names something that does not exist at this point: check the order of \
+         the migrations and the names"
+            .into()
+    } else if matches!(code.as_str(), "22001" | "22003" | "1406" | "1264") {
+        "the new type cannot hold values the old one allows (too long, out of range): widen it, \
+         or shorten those values in an UPDATE before the change"
+            .into()
+    } else if sql.contains("SET NOT NULL") || sql.contains("MODIFY") && sql.contains("NOT NULL") {
         "backfill the NULLs first (UPDATE … SET col = … WHERE col IS NULL), then SET NOT NULL"
             .into()
     } else if sql.contains("ADD COLUMN") && sql.contains("NOT NULL") && !sql.contains("DEFAULT") {
@@ -165,15 +185,54 @@ fn migration_error(f: &Finding, sql: &str) -> String {
         "the object already exists: the down (or an earlier migration) leaves it behind; drop it \
          there, or use IF NOT EXISTS"
             .into()
-    } else if matches!(code.as_str(), "42P01" | "42703" | "1146" | "1054") {
-        "the statement names something that does not exist at this point: check the order of \
-         the migrations and the names"
-            .into()
     } else if matches!(code.as_str(), "23503" | "1452") {
         "delete or fix the rows that point nowhere before adding the foreign key".into()
     } else {
         "fix the statement quoted: the server's message says what it refused".into()
     }
+}
+
+/// Syntax of another server (mostly MySQL 8) that MariaDB refuses, told with MariaDB's
+/// spelling: `code` is the server's error (a syntax error, an unknown collation, function or
+/// parser) and `sql` the statement's words in upper case. `None` when the statement holds
+/// none of them.
+fn mysql_only(code: &str, sql: &str) -> Option<&'static str> {
+    if !matches!(code, "1064" | "1273" | "1128" | "1305" | "1901") {
+        return None;
+    }
+    let syntax = code == "1064";
+    let help = if code == "1273" && sql.contains("_0900_") {
+        "utf8mb4_0900_* collations are MySQL 8's and this MariaDB has none: use \
+         utf8mb4_unicode_520_ci (or utf8mb4_uca1400_ai_ci on MariaDB 10.10+), or keep a \
+         MariaDB copy of the migration"
+    } else if syntax && sql.contains("->") {
+        "MariaDB has no -> / ->> JSON operators (MySQL only): write JSON_EXTRACT(col, '$.path') \
+         for ->, JSON_UNQUOTE(JSON_EXTRACT(col, '$.path')) for ->>"
+    } else if code == "1128" && sql.contains("WITH PARSER NGRAM") {
+        "MariaDB ships no ngram full-text parser (MySQL only): drop WITH PARSER ngram, or use \
+         Mroonga for CJK text"
+    } else if syntax && sql.contains("NOT ENFORCED") {
+        "MariaDB has no NOT ENFORCED CHECK constraints (MySQL only): it enforces every CHECK; \
+         drop the constraint or the NOT ENFORCED"
+    } else if syntax && sql.contains(" INVISIBLE") && sql.contains("INDEX") {
+        "MariaDB spells an invisible index IGNORED (10.6+): replace INVISIBLE with IGNORED"
+    } else if syntax && sql.contains(" SRID ") {
+        "MariaDB has no SRID column attribute (MySQL only): write REF_SYSTEM_ID=<srid> or drop \
+         it"
+    } else if sql.contains("ANY_VALUE(") {
+        "MariaDB has no ANY_VALUE() (MySQL only): use MIN() or MAX()"
+    } else if sql.contains("REGEXP_LIKE(") {
+        "MariaDB has no REGEXP_LIKE() (MySQL only): write col REGEXP 'pattern'"
+    } else if syntax && sql.starts_with("DROP INDEX") && !sql.contains(" ON ") {
+        "MySQL and MariaDB drop an index of a table: DROP INDEX <index> ON <table> (the \
+         PostgreSQL spelling without ON is refused)"
+    } else if syntax && sql.contains("INDEX") && sql.contains("((") {
+        "MariaDB has no functional index parts ((expr)) (MySQL only): index a generated column \
+         that computes the expression"
+    } else {
+        return None;
+    };
+    Some(help)
 }
 
 fn destructive(f: &Finding, sql: &str) -> String {
@@ -332,5 +391,88 @@ mod lock_help_tests {
             risk("ALTER TABLE t ADD COLUMN c int", true, Some(2000)).contains("bounds the wait")
         );
         assert!(risk("CREATE INDEX i ON t (a)", false, None).contains("CONCURRENTLY"));
+    }
+}
+
+#[cfg(test)]
+mod migration_error_help_tests {
+    use super::*;
+
+    fn error_help(code: &str, sql: &str) -> String {
+        let f = Finding::new(FindingKind::MigrationError, "m")
+            .statement(sql)
+            .detail("code", code);
+        help(&f, "check")
+    }
+
+    #[test]
+    fn a_column_that_does_not_exist_is_not_told_to_backfill() {
+        let h = error_help(
+            "1054",
+            "ALTER TABLE crates MODIFY `lid` varchar(9) NOT NULL",
+        );
+        assert!(h.contains("does not exist"), "{h}");
+        assert!(
+            error_help("1138", "ALTER TABLE crates MODIFY lid varchar(9) NOT NULL")
+                .contains("backfill")
+        );
+        // Too long for the narrower type: not a NULL to backfill either.
+        let h = error_help("1406", "ALTER TABLE crates MODIFY lid varchar(9) NOT NULL");
+        assert!(h.contains("widen"), "{h}");
+        assert!(!h.contains("backfill"), "{h}");
+    }
+
+    #[test]
+    fn mysql_only_syntax_is_named_with_mariadb_spelling() {
+        let cases = [
+            (
+                "1064",
+                "ALTER TABLE c ADD k int AS (doc ->> '$.k')",
+                "JSON_UNQUOTE",
+            ),
+            (
+                "1064",
+                "ALTER TABLE c ADD k int AS (doc->'$.k')",
+                "JSON_EXTRACT",
+            ),
+            (
+                "1273",
+                "CREATE TABLE c (a int) COLLATE=utf8mb4_0900_ai_ci",
+                "utf8mb4_0900",
+            ),
+            (
+                "1128",
+                "CREATE FULLTEXT INDEX f ON c (a) WITH PARSER ngram",
+                "ngram",
+            ),
+            (
+                "1064",
+                "ALTER TABLE c ADD CHECK (a > 0) NOT ENFORCED",
+                "NOT ENFORCED",
+            ),
+            ("1064", "CREATE INDEX i ON c (a) INVISIBLE", "IGNORED"),
+            (
+                "1064",
+                "ALTER TABLE c ADD p point SRID 4326",
+                "REF_SYSTEM_ID",
+            ),
+            (
+                "1305",
+                "UPDATE c SET a = (SELECT ANY_VALUE(b) FROM d)",
+                "MIN()",
+            ),
+            (
+                "1064",
+                "CREATE INDEX i ON c ((lower(a)))",
+                "generated column",
+            ),
+            ("1064", "DROP INDEX  c_a", "DROP INDEX <index> ON <table>"),
+        ];
+        for (code, sql, expected) in cases {
+            let h = error_help(code, sql);
+            assert!(h.contains(expected), "{sql}: {h}");
+        }
+        // A syntax error of another kind keeps the general advice.
+        assert!(error_help("1064", "CREAT TABLE c (a int)").contains("server's message"));
     }
 }

@@ -102,7 +102,9 @@ kinds! {
     /// An up failed on driftless's synthetic rows and passed once the tables it touches were
     /// emptied: a unique index over repeated seeded words, a cast of seeded text to jsonb, a
     /// foreign key added to a column whose seeded values point nowhere. The run went on; the
-    /// finding shows the values so that a seed override can describe real ones.
+    /// finding shows the values so that a seed override can describe real ones. A table that
+    /// cannot be seeded at all (a NOT NULL column of a type no generator fills, such as a
+    /// geometry) is one too, once, with `details.unseeded`: its data stays unchecked.
     SeedConflict = "seed_conflict", Warning;
     /// An up left a session setting changed (`SET FOREIGN_KEY_CHECKS = 0`, `SET search_path`)
     /// and the migration tool runs later migrations on the same connection: they run with

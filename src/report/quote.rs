@@ -23,12 +23,15 @@ pub fn quote(sql: &str) -> String {
     text
 }
 
-/// The statement of `script` that `line` falls in: the last one starting at or before it.
-fn statement_at(script: &Script, line: usize) -> Option<&str> {
-    script
-        .statements
+/// The statement of `scripts` (one file's, which may hold several scripts: goose's and
+/// dbmate's up and down sections, Liquibase's changeSets) that `line` falls in: the one
+/// starting last at or before it, whichever script it belongs to.
+fn statement_at<'a>(scripts: &[&'a Script], line: usize) -> Option<&'a str> {
+    scripts
         .iter()
-        .rfind(|s| s.line <= line)
+        .flat_map(|s| s.statements.iter())
+        .filter(|s| s.line <= line)
+        .max_by_key(|s| s.line)
         .map(|s| s.sql.as_str())
 }
 
@@ -43,11 +46,14 @@ pub fn quote_statements(findings: &mut [Finding], migrations: &[Migration]) {
         let (Some(file), Some(line)) = (&f.file, f.line) else {
             continue;
         };
-        let sql = scripts
+        // An up and its down can share a file: a line of the down section must not be
+        // answered with the up's last statement.
+        let same_file: Vec<&Script> = scripts
             .iter()
+            .copied()
             .filter(|s| s.path.display().to_string() == *file)
-            .find_map(|s| statement_at(s, line));
-        f.statement = sql.map(quote);
+            .collect();
+        f.statement = statement_at(&same_file, line).map(quote);
     }
 }
 
@@ -91,9 +97,72 @@ mod tests {
             refused: None,
         };
         assert_eq!(
-            statement_at(&script, 4),
+            statement_at(&[&script], 4),
             Some(script.statements[1].sql.as_str())
         );
-        assert_eq!(statement_at(&script, 1), Some("CREATE TABLE t (id int);"));
+        assert_eq!(
+            statement_at(&[&script], 1),
+            Some("CREATE TABLE t (id int);")
+        );
+    }
+
+    fn statement(sql: &str, line: usize) -> crate::migrations::Statement {
+        crate::migrations::Statement {
+            sql: sql.into(),
+            line,
+            needs_autocommit: false,
+            transaction_control: false,
+        }
+    }
+
+    fn script(path: &str, statements: Vec<crate::migrations::Statement>) -> Script {
+        Script {
+            path: path.into(),
+            statements,
+            transactional: true,
+            directives: Default::default(),
+            blank: false,
+            whole: false,
+            refused: None,
+        }
+    }
+
+    /// goose and dbmate keep the up and the down in one file: a finding at a line of the
+    /// down section quotes the down's statement, not the up's last one.
+    #[test]
+    fn a_down_section_line_quotes_the_down_statement_of_a_shared_file() {
+        let up = script(
+            "db/1_parcels.sql",
+            vec![
+                statement("ALTER TABLE parcels DROP COLUMN weight;", 3),
+                statement("ALTER TABLE parcels MODIFY label varchar(40) NOT NULL;", 4),
+            ],
+        );
+        let down = script(
+            "db/1_parcels.sql",
+            vec![
+                statement("ALTER TABLE parcels ADD COLUMN weight int;", 7),
+                statement("ALTER TABLE parcels MODIFY label text;", 8),
+            ],
+        );
+        let at = |line| {
+            let mut f = Finding::new(crate::report::FindingKind::DataLoss, "lost");
+            f.file = Some("db/1_parcels.sql".into());
+            f.line = Some(line);
+            f
+        };
+        let mut findings = vec![at(8), at(7), at(4)];
+        let mut migration = Migration::new("1", "parcels", up);
+        migration.down = Some(down);
+        quote_statements(&mut findings, &[migration]);
+        let quoted: Vec<_> = findings.iter().map(|f| f.statement.clone()).collect();
+        assert_eq!(
+            quoted,
+            vec![
+                Some("ALTER TABLE parcels MODIFY label text;".to_string()),
+                Some("ALTER TABLE parcels ADD COLUMN weight int;".to_string()),
+                Some("ALTER TABLE parcels MODIFY label varchar(40) NOT NULL;".to_string()),
+            ]
+        );
     }
 }

@@ -697,17 +697,29 @@ impl Lost<'_> {
             .iter()
             .filter(|(column, _)| !gone.iter().any(|(c, _)| c == *column))
             .map(|(column, diff)| {
-                let message = format!(
+                // The server stamps it with the time of every UPDATE of its row: a down that
+                // restores every value it can write still moves it. Worth a word, not an error.
+                let stamped = self.old.column(column).is_some_and(|c| c.auto_updated);
+                let mut message = format!(
                     "up→down changed {} of {} in {name}.{column}",
                     diff.changed,
                     plural(rows.rows_before, "value")
                 );
-                let f = self
+                if stamped {
+                    message.push_str(
+                        " (ON UPDATE CURRENT_TIMESTAMP: it now holds when the up and down \
+                         touched those rows)",
+                    );
+                }
+                let mut f = self
                     .base(format!("{name}.{column}"), Some(column), message)
                     .detail("rows_before", rows.rows_before)
                     .detail("rows_after", rows.rows_after)
                     .detail("values_changed", diff.changed)
                     .detail("sample_keys", masked(&diff.sample));
+                if stamped {
+                    f = f.severity(Severity::Warning).detail("auto_updated", true);
+                }
                 match diff.examples.is_empty() {
                     true => f,
                     false => f.detail("examples", examples(column, &diff.examples, self.real)),

@@ -32,7 +32,9 @@ use crate::checks::Check;
 use crate::data::{DataFingerprint, SequencePosition};
 use crate::engine::{Applied, Engine, Shapes};
 use crate::migrations::{Migration, MigrationFormat};
-use crate::report::{Finding, FindingKind, MigrationResult, MigrationStatus, Observer};
+use crate::report::{
+    Direction, Finding, FindingKind, MigrationResult, MigrationStatus, Observer, Severity,
+};
 use crate::schema::SchemaSnapshot;
 
 /// What the roundtrip needs besides the migrations.
@@ -127,6 +129,7 @@ pub async fn run_into(
         real_rows: BTreeSet::new(),
         up_only: up_only(migrations),
         session: session::Session::new(options.format.session_carry(), options.format.name()),
+        unseeded_told: BTreeSet::new(),
     };
     if run.up_only {
         run.out.findings.push(up_only_finding(migrations));
@@ -210,6 +213,21 @@ fn up_only_finding(migrations: &[Migration]) -> Finding {
     .detail("up_only", true)
 }
 
+/// A table driftless could not seed: it stays empty, so no migration's change to its data is
+/// compared. A warning, once per table, at the migration before which it was first left out.
+fn unseeded_finding(m: &Migration, table: &str, why: &str) -> Finding {
+    finding(
+        FindingKind::SeedConflict,
+        m,
+        format!("{table} is left empty, so no change to its data is checked: {why}"),
+    )
+    .severity(Severity::Warning)
+    .direction(Direction::Up)
+    .at(&m.up.path, None)
+    .detail("unseeded", true)
+    .detail("table", table)
+}
+
 struct Run<'a, 'o> {
     engine: &'a mut dyn Engine,
     options: &'a RoundtripOptions<'o>,
@@ -227,6 +245,8 @@ struct Run<'a, 'o> {
     up_only: bool,
     /// The migration session's settings from step to step.
     session: session::Session,
+    /// Tables already reported as not seeded.
+    unseeded_told: BTreeSet<String>,
 }
 
 /// Where the time went, shown with `--debug`.
@@ -304,7 +324,7 @@ impl Run<'_, '_> {
     ) -> Result<(MigrationResult, Next)> {
         let mut result = MigrationResult::of(m);
         result.status = MigrationStatus::Ok;
-        let (s0, d0) = self.seed_and_snapshot(s0, &mut result, observer).await?;
+        let (s0, d0) = self.seed_and_snapshot(m, s0, &mut result, observer).await?;
         let p0 = self.sequences(&s0).await?;
         // up (tried again on emptied tables when it failed on rows)
         let Some(up) = self.up(m, s0, d0, &mut result).await? else {
@@ -392,6 +412,7 @@ impl Run<'_, '_> {
     /// per-row hashes kept for drill-downs.
     async fn seed_and_snapshot(
         &mut self,
+        m: &Migration,
         s0: SchemaSnapshot,
         result: &mut MigrationResult,
         observer: &mut dyn Observer,
@@ -404,8 +425,15 @@ impl Run<'_, '_> {
             demands: self.options.demands.get(self.position),
         };
         let seeding = seeding::seed(self.engine, &s0, &plan, observer);
-        let (seeded, reread) = timed(&mut self.time.seed, seeding).await?;
-        result.rows_seeded = Some(seeded);
+        let seeded = timed(&mut self.time.seed, seeding).await?;
+        result.rows_seeded = Some(seeded.rows);
+        let reread = seeded.reread;
+        // A table left empty is never compared: say so once, or a pass checked nothing there.
+        for (table, why) in seeded.unseeded {
+            if self.unseeded_told.insert(table.clone()) {
+                self.out.findings.push(unseeded_finding(m, &table, &why));
+            }
+        }
         // Document shapes come from the documents: compare against the seeded state.
         let s0 = if reread { self.schema().await? } else { s0 };
         let d0 = timed(

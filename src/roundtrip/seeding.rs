@@ -17,23 +17,37 @@ pub struct Plan<'a> {
     pub demands: Option<&'a Demands>,
 }
 
-/// Seeds what is empty in `schema`. Returns the rows (or documents) seeded, and whether the
-/// schema must be read again because it describes the data (document shapes).
+/// What seeding did before one migration.
+pub struct Seeded {
+    /// Rows (or documents) seeded.
+    pub rows: u64,
+    /// The schema must be read again because it describes the data (document shapes).
+    pub reread: bool,
+    /// Empty tables that could not be seeded, each with why.
+    pub unseeded: Vec<(String, String)>,
+}
+
+/// Seeds what is empty in `schema`.
 pub async fn seed(
     engine: &mut dyn Engine,
     schema: &SchemaSnapshot,
     plan: &Plan<'_>,
     observer: &mut dyn Observer,
-) -> Result<(u64, bool)> {
+) -> Result<Seeded> {
+    let done = |rows, reread| Seeded {
+        rows,
+        reread,
+        unseeded: Vec::new(),
+    };
     if let Some(store) = engine.documents() {
         let rows = plan.rows;
         let (inserted, _) =
             seed::documents::seed_collections(store, schema, &|_| rows, plan.seed, plan.shapes)
                 .await?;
-        return Ok((inserted, inserted > 0));
+        return Ok(done(inserted, inserted > 0));
     }
     let Some(store) = engine.rows() else {
-        return Ok((0, false));
+        return Ok(done(0, false));
     };
     let options = SeedOptions {
         rows: plan.rows,
@@ -43,5 +57,9 @@ pub async fn seed(
     };
     let mut progress = |table: &str, done: u64, total: u64| observer.seeding(table, done, total);
     let stats = seed::seed_empty_tables(store, schema, options, &mut progress).await?;
-    Ok((stats.rows, false))
+    Ok(Seeded {
+        rows: stats.rows,
+        reread: false,
+        unseeded: stats.unseeded,
+    })
 }

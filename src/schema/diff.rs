@@ -579,6 +579,7 @@ mod tests {
                     has_default: false,
                     server_filled: false,
                     generated: false,
+                    auto_updated: false,
                 })
                 .collect(),
             primary_key: vec![],

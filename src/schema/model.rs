@@ -132,6 +132,9 @@ pub struct Column {
     pub server_filled: bool,
     /// Computed from other columns (`GENERATED ALWAYS AS (…)`): it can never be written.
     pub generated: bool,
+    /// Set by the server to the time of every UPDATE of its row (MySQL's `ON UPDATE
+    /// CURRENT_TIMESTAMP`): an up and a down that touch a row both move it.
+    pub auto_updated: bool,
 }
 
 /// What kind of values a column holds, as far as seeding and comparison care.

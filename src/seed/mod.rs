@@ -35,12 +35,14 @@ pub use rules::{ColumnRules, rules_for};
 const KEY_SAMPLE: usize = 1000;
 
 /// What seeding did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SeedStats {
     pub tables: usize,
     pub rows: u64,
     /// Rows the server rejected.
     pub skipped: u64,
+    /// Empty tables that could not be seeded, each with why.
+    pub unseeded: Vec<(String, String)>,
 }
 
 /// FNV-1a: a hash that is the same in every build, for seeds and cache keys.
@@ -90,7 +92,8 @@ pub async fn seed_empty_tables(
         explicit_keys: false,
         demands: options.demands,
     };
-    let plan = plan::plan_lenient(&request);
+    let mut plan = plan::plan_lenient(&request);
+    let unseeded = std::mem::take(&mut plan.unseeded);
     // Keys that wait for the end of a transaction: from the first table that has one, rows go
     // in inside one transaction with constraints deferred.
     let deferring = plan.tables.iter().position(TablePlan::needs_deferral);
@@ -109,7 +112,11 @@ pub async fn seed_empty_tables(
     if deferring.is_some() {
         commit_deferred(store, schema, &mut seeded).await?;
     }
-    Ok(seeded.iter().fold(SeedStats::default(), |mut stats, t| {
+    let stats = SeedStats {
+        unseeded,
+        ..SeedStats::default()
+    };
+    Ok(seeded.iter().fold(stats, |mut stats, t| {
         stats.tables += 1;
         stats.rows += t.rows;
         stats.skipped += t.skipped;
@@ -269,6 +276,7 @@ mod tests {
             has_default: false,
             server_filled: false,
             generated: false,
+            auto_updated: false,
         }
     }
 

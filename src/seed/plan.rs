@@ -182,6 +182,9 @@ impl TablePlan {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SeedPlan {
     pub tables: Vec<TablePlan>,
+    /// Tables left out by the lenient planner, each with why (a NOT NULL column of a type
+    /// without a generator): their data is not checked.
+    pub unseeded: Vec<(String, String)>,
 }
 
 /// What to plan.
@@ -228,7 +231,10 @@ fn plan_with(
         let table = &request.schema.tables[&name];
         tables.push(plan_table(request, table, &deferred, future.get(&name))?);
     }
-    Ok(SeedPlan { tables })
+    Ok(SeedPlan {
+        tables,
+        unseeded: Vec::new(),
+    })
 }
 
 /// Like [`plan`], for `check`: tables that cannot be planned are left out, and a cycle through
@@ -243,6 +249,7 @@ pub fn plan_lenient(request: &PlanRequest<'_>) -> SeedPlan {
     let used = ahead.as_ref().unwrap_or(request);
     let order = fill_order(used.schema, used.tables, true).unwrap_or_default();
     let mut tables = Vec::new();
+    let mut unseeded = Vec::new();
     for (name, deferred) in order {
         let future = view.as_ref().and_then(|v| v.columns.get(&name));
         let planned = plan_table(used, &used.schema.tables[&name], &deferred, future).or_else(
@@ -256,10 +263,13 @@ pub fn plan_lenient(request: &PlanRequest<'_>) -> SeedPlan {
         );
         match planned {
             Ok(plan) => tables.push(plan),
-            Err(e) => crate::debug!("not seeding {name}: {e}"),
+            Err(e) => {
+                crate::debug!("not seeding {name}: {e}");
+                unseeded.push((name, e.to_string()));
+            }
         }
     }
-    SeedPlan { tables }
+    SeedPlan { tables, unseeded }
 }
 
 /// The tables in an order where parents come first. In a cycle, the foreign keys that close it
@@ -1188,6 +1198,7 @@ mod tests {
             has_default: false,
             server_filled: false,
             generated: false,
+            auto_updated: false,
         }
     }
 

@@ -391,6 +391,7 @@ impl Shape {
                     has_default: false,
                     server_filled: name == "_id",
                     generated: false,
+                    auto_updated: false,
                 }
             })
             .collect();

@@ -237,6 +237,7 @@ async fn read_columns(
                 || extra.contains("generated")
                 || default.as_deref().is_some_and(|d| d.contains("nextval(")),
             generated: extra.contains("generated"),
+            auto_updated: extra.contains("on update"),
         });
     }
     Ok(())

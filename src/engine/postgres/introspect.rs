@@ -594,6 +594,7 @@ fn column_of(
         has_default: default.is_some() && generated != "s",
         server_filled: !identity.is_empty() || generated == "s" || serial,
         generated: generated == "s",
+        auto_updated: false,
     };
     Ok((column, line))
 }

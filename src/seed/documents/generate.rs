@@ -194,6 +194,7 @@ fn text(name: &str, schema: &Document, row: usize, rng: &mut StdRng) -> String {
         has_default: false,
         server_filled: false,
         generated: false,
+        auto_updated: false,
     };
     let rules = ColumnRules {
         min_len,

@@ -578,6 +578,7 @@ mod tests {
             has_default: false,
             server_filled: false,
             generated: false,
+            auto_updated: false,
         };
         let rules = ColumnRules::default();
         let request = Request {
