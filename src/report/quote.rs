@@ -23,12 +23,16 @@ pub fn quote(sql: &str) -> String {
     text
 }
 
-/// The statement of `script` that `line` falls in: the last one starting at or before it.
-fn statement_at(script: &Script, line: usize) -> Option<&str> {
-    script
-        .statements
+/// The statement of `scripts` that `line` falls in: the one starting closest at or before
+/// it. The scripts are those of one file, which holds both the up and the down in the
+/// single-file layouts (dbmate, goose, Liquibase), so a line of the down must not fall in the
+/// up's last statement.
+fn statement_at<'a>(scripts: &[&'a Script], line: usize) -> Option<&'a str> {
+    scripts
         .iter()
-        .rfind(|s| s.line <= line)
+        .flat_map(|s| &s.statements)
+        .filter(|s| s.line <= line)
+        .max_by_key(|s| s.line)
         .map(|s| s.sql.as_str())
 }
 
@@ -43,11 +47,12 @@ pub fn quote_statements(findings: &mut [Finding], migrations: &[Migration]) {
         let (Some(file), Some(line)) = (&f.file, f.line) else {
             continue;
         };
-        let sql = scripts
+        let in_file: Vec<&Script> = scripts
             .iter()
+            .copied()
             .filter(|s| s.path.display().to_string() == *file)
-            .find_map(|s| statement_at(s, line));
-        f.statement = sql.map(quote);
+            .collect();
+        f.statement = statement_at(&in_file, line).map(quote);
     }
 }
 
@@ -91,9 +96,12 @@ mod tests {
             refused: None,
         };
         assert_eq!(
-            statement_at(&script, 4),
+            statement_at(&[&script], 4),
             Some(script.statements[1].sql.as_str())
         );
-        assert_eq!(statement_at(&script, 1), Some("CREATE TABLE t (id int);"));
+        assert_eq!(
+            statement_at(&[&script], 1),
+            Some("CREATE TABLE t (id int);")
+        );
     }
 }
