@@ -373,6 +373,21 @@ struct Part {
     words: usize,
     column: Option<String>,
     constraint: Option<String>,
+    /// Whether `name` is a member's kind and name; otherwise it is the line's first two words,
+    /// which pair two versions of a line but say too little of a line added or removed alone
+    /// (`row level added` for `row level security enabled`).
+    named: bool,
+}
+
+impl Part {
+    /// What a line added or removed alone is called: the member, or the whole line.
+    fn alone(self, line: &str) -> String {
+        if self.named {
+            self.name
+        } else {
+            line.to_string()
+        }
+    }
 }
 
 /// A name as a canonical line writes it at the start of `text`: bare, `"quoted"` or
@@ -413,6 +428,7 @@ fn part_of(line: &str) -> Part {
             words: 2,
             column: None,
             constraint: Some("PRIMARY".into()),
+            named: true,
         };
     }
     const MEMBERS: &[(&str, Option<bool>)] = &[
@@ -440,6 +456,7 @@ fn part_of(line: &str) -> Part {
             words: prefix.split_whitespace().count() + taken,
             column: (*constraint == Some(false)).then(|| name.clone()),
             constraint: (*constraint == Some(true)).then_some(name),
+            named: true,
         };
     }
     let words: Vec<String> = line
@@ -456,6 +473,7 @@ fn part_of(line: &str) -> Part {
         name,
         column: None,
         constraint: None,
+        named: false,
     }
 }
 
@@ -509,13 +527,13 @@ fn line_changes(text_diff: &TextDiff<'_, '_, str>) -> Vec<LineChange> {
     let mut out = Vec::new();
     for old in &removed {
         let part = part_of(old);
-        let what = match added.iter().position(|new| part_of(new).name == part.name) {
-            Some(i) => describe(old, &added.remove(i), part.words),
-            None => "removed".into(),
+        let (what, name) = match added.iter().position(|new| part_of(new).name == part.name) {
+            Some(i) => (describe(old, &added.remove(i), part.words), part.name),
+            None => ("removed".into(), part.clone().alone(old)),
         };
         out.push(LineChange {
             what,
-            part: part.name,
+            part: name,
             column: part.column,
             constraint: part.constraint,
         });
@@ -523,7 +541,7 @@ fn line_changes(text_diff: &TextDiff<'_, '_, str>) -> Vec<LineChange> {
     for new in added {
         let part = part_of(&new);
         out.push(LineChange {
-            part: part.name,
+            part: part.clone().alone(&new),
             column: part.column,
             constraint: part.constraint,
             what: "added".into(),
@@ -622,6 +640,28 @@ mod tests {
             ]
         );
         assert_eq!(d.objects[0].changes[0].column.as_deref(), Some("favorite"));
+    }
+
+    #[test]
+    fn a_line_that_is_no_member_is_said_whole_when_added_or_removed_alone() {
+        let a = snapshot(
+            "table public.t\n  replica identity full\n  column a int\n",
+            &["a"],
+        );
+        let b = snapshot(
+            "table public.t\n  row level security enabled\n  column a int\n  index t_a (a)\n",
+            &["a"],
+        );
+        let d = diff(&a, &b, ("a", "b"));
+        let lines: Vec<String> = d.objects[0].changes.iter().map(|c| c.to_string()).collect();
+        assert_eq!(
+            lines,
+            [
+                "replica identity full removed",
+                "row level security enabled added",
+                "index t_a added",
+            ]
+        );
     }
 
     #[test]
