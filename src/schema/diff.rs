@@ -483,6 +483,9 @@ fn part_of(line: &str) -> Part {
 fn describe(old: &str, new: &str, skip: usize) -> String {
     let o: Vec<&str> = old.split_whitespace().skip(skip).collect();
     let n: Vec<&str> = new.split_whitespace().skip(skip).collect();
+    if let Some(said) = enum_labels(&o.join(" "), &n.join(" ")) {
+        return said;
+    }
     let prefix = o.iter().zip(&n).take_while(|(a, b)| a == b).count();
     let suffix = o[prefix..]
         .iter()
@@ -509,6 +512,32 @@ fn describe(old: &str, new: &str, skip: usize) -> String {
         (false, true) => format!("{gone} removed"),
         _ => format!("{gone} → {came}"),
     }
+}
+
+/// A PostgreSQL enum's labels that came or went (`label 'meh' added`), or their new order:
+/// the words of `enum ('happy', 'sad')` cut at their commas say little (`'sad') → 'sad',
+/// 'meh')`). `None` for anything else.
+fn enum_labels(old: &str, new: &str) -> Option<String> {
+    let labels = |text: &str| -> Option<Vec<String>> {
+        let inner = text.strip_prefix("enum (")?.strip_suffix(')')?;
+        Some(inner.split(", ").map(str::to_string).collect())
+    };
+    let (o, n) = (labels(old)?, labels(new)?);
+    let said = |list: Vec<&String>, what: &str| -> Option<String> {
+        let names: Vec<&str> = list.iter().map(|l| l.as_str()).collect();
+        match names.len() {
+            0 => None,
+            1 => Some(format!("label {} {what}", names[0])),
+            _ => Some(format!("labels {} {what}", names.join(", "))),
+        }
+    };
+    let gone = said(o.iter().filter(|l| !n.contains(l)).collect(), "removed");
+    let came = said(n.iter().filter(|l| !o.contains(l)).collect(), "added");
+    let parts: Vec<String> = gone.into_iter().chain(came).collect();
+    Some(match parts.is_empty() {
+        true => format!("labels reordered: {old} → {new}"),
+        false => parts.join("; "),
+    })
 }
 
 /// Every change of a modified object's text, a line each: lines about the same part on both
@@ -662,6 +691,42 @@ mod tests {
                 "index t_a added",
             ]
         );
+    }
+
+    #[test]
+    fn an_enums_labels_that_came_or_went_are_named() {
+        assert_eq!(
+            enum_labels("enum ('new', 'paid')", "enum ('new', 'paid', 'void')").as_deref(),
+            Some("label 'void' added")
+        );
+        assert_eq!(
+            enum_labels("enum ('a', 'b', 'c')", "enum ('a', 'd')").as_deref(),
+            Some("labels 'b', 'c' removed; label 'd' added")
+        );
+        assert_eq!(
+            enum_labels("enum ('a', 'b')", "enum ('b', 'a')").as_deref(),
+            Some("labels reordered: enum ('a', 'b') → enum ('b', 'a')")
+        );
+        assert_eq!(enum_labels("varchar(10)", "text"), None);
+        let a = SchemaSnapshot {
+            objects: [(
+                "type public.state".to_string(),
+                SchemaObject {
+                    kind: "type".into(),
+                    reference: "public.state".into(),
+                    table: None,
+                    text: "type public.state enum ('new', 'paid')\n".into(),
+                },
+            )]
+            .into(),
+            ..Default::default()
+        };
+        let mut b = a.clone();
+        b.objects.get_mut("type public.state").unwrap().text =
+            "type public.state enum ('new', 'paid', 'void')\n".into();
+        let d = diff(&a, &b, ("a", "b"));
+        let lines: Vec<String> = d.objects[0].changes.iter().map(|c| c.to_string()).collect();
+        assert_eq!(lines, ["type public.state: label 'void' added"]);
     }
 
     #[test]
