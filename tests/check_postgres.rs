@@ -299,6 +299,24 @@ fn a_failed_down_in_a_file_shared_with_its_up_quotes_the_downs_statement() {
 }
 
 #[test]
+fn an_enum_label_a_down_leaves_is_named_once() {
+    let run = check_json(&[
+        "--migrations",
+        &fixture("enum_label_left"),
+        "--checks",
+        NO_CHECKS,
+    ]);
+    let report = run.json();
+    assert_eq!(kinds(&report), vec!["schema_drift"], "{}", run.stdout);
+    let f = findings(&report, "schema_drift")[0];
+    assert_eq!(f["migration"], "2");
+    assert_eq!(
+        f["message"],
+        "up→down left type public.parcel_state different from before up: label 'lost' added"
+    );
+}
+
+#[test]
 fn table_without_primary_key_compares_as_whole_rows() {
     let run = check_json(&[
         "--migrations",

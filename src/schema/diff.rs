@@ -52,6 +52,17 @@ impl std::fmt::Display for LineChange {
     }
 }
 
+impl LineChange {
+    /// The change as said after the object's own name (`type public.mood`): a change of the
+    /// object's header line is about the object itself, so its part is not said twice.
+    pub fn within(&self, object: &str) -> String {
+        match self.part == object {
+            true => self.what.clone(),
+            false => self.to_string(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Change {
     Added,
@@ -727,6 +738,10 @@ mod tests {
         let d = diff(&a, &b, ("a", "b"));
         let lines: Vec<String> = d.objects[0].changes.iter().map(|c| c.to_string()).collect();
         assert_eq!(lines, ["type public.state: label 'void' added"]);
+        assert_eq!(
+            d.objects[0].changes[0].within("type public.state"),
+            "label 'void' added"
+        );
     }
 
     #[test]
