@@ -276,6 +276,47 @@ fn failed_down_is_reported_and_the_run_goes_on() {
 }
 
 #[test]
+fn a_failed_down_in_a_file_shared_with_its_up_quotes_the_downs_statement() {
+    // goose (like dbmate) keeps the up and the down in one file: the line of the down's
+    // statement comes after the up's last one, which must not be quoted in its place.
+    let run = check_json(&[
+        "--migrations",
+        &fixture("failed_down_one_file"),
+        "--checks",
+        NO_CHECKS,
+    ]);
+    let report = run.json();
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert_eq!(kinds(&report), vec!["migration_error"]);
+    let f = findings(&report, "migration_error")[0];
+    assert_eq!(f["direction"], "down");
+    assert_eq!(
+        f["file"],
+        "tests/fixtures/postgres/failed_down_one_file/00002_add_bins.sql"
+    );
+    assert_eq!(f["line"], 14);
+    assert_eq!(f["statement"], "DROP TABLE bins");
+}
+
+#[test]
+fn an_enum_label_a_down_leaves_is_named_once() {
+    let run = check_json(&[
+        "--migrations",
+        &fixture("enum_label_left"),
+        "--checks",
+        NO_CHECKS,
+    ]);
+    let report = run.json();
+    assert_eq!(kinds(&report), vec!["schema_drift"], "{}", run.stdout);
+    let f = findings(&report, "schema_drift")[0];
+    assert_eq!(f["migration"], "2");
+    assert_eq!(
+        f["message"],
+        "up→down left type public.parcel_state different from before up: label 'lost' added"
+    );
+}
+
+#[test]
 fn table_without_primary_key_compares_as_whole_rows() {
     let run = check_json(&[
         "--migrations",

@@ -68,6 +68,26 @@ fn an_insert_select_colliding_with_seeded_rows_is_a_seed_conflict_and_the_run_go
 }
 
 #[test]
+fn a_quoted_schema_qualified_target_is_emptied_alone() {
+    // `ALTER TABLE "stock"."parcels" ADD … REFERENCES "public"."couriers"` fails on parcels
+    // seeded before couriers existed: emptying parcels is enough, and the couriers the
+    // statement only reads keep their rows.
+    let run = check_json(&["--migrations", &history("quoted_qualified_target")]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let report = run.json();
+    ran_to_the_end_with_data(&report);
+    let conflicts = findings(&report, "seed_conflict");
+    assert_eq!(conflicts.len(), 1, "{}", run.stdout);
+    let f = conflicts[0];
+    assert_eq!(f["migration"], "20240301000003");
+    assert_eq!(f["details"]["code"], "23503");
+    assert_eq!(
+        f["details"]["tables_emptied"],
+        serde_json::json!(["stock.parcels"])
+    );
+}
+
+#[test]
 fn a_not_null_column_without_a_default_is_an_error_and_the_run_goes_on() {
     let run = check_json(&["--migrations", &history("not_null_without_default")]);
     assert_eq!(run.code, 1, "{}", run.stdout);

@@ -460,3 +460,109 @@ fn the_lint_command_reports_in_every_format_with_the_usual_exit_codes() {
     let run = util::driftless(&["explain"]);
     assert!(run.stdout.contains("adding-index-non-concurrently"));
 }
+
+#[test]
+fn each_constraint_one_alter_adds_is_named_in_its_finding() {
+    // One ALTER that swaps two foreign keys gives two findings on one line: each names its
+    // constraint, in the message and in `constraint` (which `[[allow]]` rules match).
+    let findings = lint_all(
+        &[
+            "CREATE TABLE shelf (id bigint PRIMARY KEY);\nCREATE TABLE crate (id bigint PRIMARY KEY, shelf_id bigint, owner_id bigint);",
+            "ALTER TABLE crate\n  ADD CONSTRAINT crate_shelf_fk FOREIGN KEY (shelf_id) REFERENCES shelf (id),\n  ADD CONSTRAINT crate_owner_fk FOREIGN KEY (owner_id) REFERENCES shelf (id),\n  ADD CONSTRAINT crate_owner_set CHECK (owner_id > 0),\n  ADD FOREIGN KEY (id) REFERENCES shelf (id);",
+        ],
+        &[],
+    );
+    let named: Vec<(Option<String>, String)> = findings
+        .into_iter()
+        .filter(|f| f.rule.as_deref() == Some("adding-constraint-without-not-valid"))
+        .map(|f| (f.constraint, f.message))
+        .collect();
+    let on = "to crate without NOT VALID: every existing row is checked while crate is locked against writes";
+    assert_eq!(
+        named,
+        vec![
+            (
+                Some("crate_shelf_fk".to_string()),
+                format!("adds foreign key crate_shelf_fk {on}")
+            ),
+            (
+                Some("crate_owner_fk".to_string()),
+                format!("adds foreign key crate_owner_fk {on}")
+            ),
+            (
+                Some("crate_owner_set".to_string()),
+                format!("adds CHECK crate_owner_set {on}")
+            ),
+            (None, format!("adds a foreign key {on}")),
+        ]
+    );
+}
+
+#[test]
+fn leaving_the_runners_transaction_is_said_in_the_projects_own_tools_words() {
+    // The same index built without CONCURRENTLY, in a goose, a dbmate and a golang-migrate
+    // project: each help says how that tool's runner is told to leave its transaction.
+    let parts = "CREATE TABLE crates (id bigint PRIMARY KEY, shelf text);";
+    let index = "CREATE INDEX crates_shelf_idx ON crates (shelf);";
+    /// A tool, its files (name, SQL) and what its help must say.
+    type Case = (&'static str, Vec<(String, String)>, &'static str);
+    let cases: [Case; 3] = [
+        (
+            "goose",
+            vec![
+                ("1_crates.sql".into(), format!("-- +goose Up\n{parts}\n")),
+                ("2_shelf.sql".into(), format!("-- +goose Up\n{index}\n")),
+            ],
+            "(goose: add `-- +goose NO TRANSACTION` to the file)",
+        ),
+        (
+            "dbmate",
+            vec![
+                (
+                    "1_crates.sql".into(),
+                    format!("-- migrate:up\n{parts}\n-- migrate:down\n"),
+                ),
+                (
+                    "2_shelf.sql".into(),
+                    format!("-- migrate:up\n{index}\n-- migrate:down\n"),
+                ),
+            ],
+            "(dbmate: write `-- migrate:up transaction:false`",
+        ),
+        (
+            "golang-migrate",
+            vec![
+                ("1_crates.up.sql".into(), parts.to_string()),
+                ("2_shelf.up.sql".into(), index.to_string()),
+            ],
+            "(golang-migrate: move the statement into a migration file of its own)",
+        ),
+    ];
+    for (tool, files, said) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, sql) in &files {
+            std::fs::write(dir.path().join(name), sql).unwrap();
+        }
+        let path = dir.path().to_str().unwrap();
+        let run = util::driftless(&[
+            "lint",
+            "--migrations",
+            path,
+            "--migration-format",
+            tool,
+            "--format",
+            "json",
+        ]);
+        let report = run.json();
+        let help: Vec<&str> = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["rule"] == "adding-index-non-concurrently")
+            .map(|f| f["help"].as_str().unwrap())
+            .collect();
+        assert_eq!(help.len(), 1, "{tool}: {}", run.stdout);
+        assert!(help[0].contains(said), "{tool}: {}", help[0]);
+        assert!(!help[0].contains("sqlx"), "{tool}: {}", help[0]);
+    }
+}

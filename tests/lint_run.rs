@@ -213,3 +213,48 @@ fn check_puts_what_it_ran_beside_each_rule() {
             .all(|f| f["migration"] == "2")
     );
 }
+
+/// The lock a run observed is told in the message of the rule about that lock; a design rule
+/// on the same statement (a varchar column added beside a unique one) keeps its own message,
+/// with the evidence in `details` only.
+#[test]
+fn the_observed_lock_is_told_by_lock_rules_only() {
+    let dir = util::migration_dir(&[
+        (
+            "1_init.up.sql",
+            b"CREATE TABLE crates (id bigint PRIMARY KEY, qty int);\n",
+        ),
+        ("1_init.down.sql", b"DROP TABLE crates;\n"),
+        (
+            "2_label.up.sql",
+            b"ALTER TABLE crates ADD COLUMN label varchar(40), ADD COLUMN tag bigint UNIQUE;\n",
+        ),
+        (
+            "2_label.down.sql",
+            b"ALTER TABLE crates DROP COLUMN tag, DROP COLUMN label;\n",
+        ),
+    ]);
+    let path = dir.path().to_str().unwrap();
+    let run = driftless(&["check", "--format", "json", "--migrations", path]);
+    let report = run.json();
+    let unique = rule(&report, "adding-unique-constraint");
+    assert_eq!(unique.len(), 1, "{}", run.stdout);
+    assert!(
+        unique[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("(observed: "),
+        "{}",
+        unique[0]
+    );
+    let text = rule(&report, "prefer-text");
+    let label = text
+        .iter()
+        .find(|f| f["migration"] == "2")
+        .unwrap_or_else(|| panic!("no prefer-text on the label: {}", run.stdout));
+    assert_eq!(
+        label["message"],
+        "crates.label is varchar with a length: prefer text with a CHECK on its length"
+    );
+    assert!(label["details"]["observed"]["lock"].is_string(), "{label}");
+}

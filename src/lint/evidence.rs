@@ -47,7 +47,7 @@ pub fn attach_evidence(findings: &mut [Finding], timeline: &[TimelineEntry]) {
                 "disproved".into(),
                 Value::String("no table rewrite observed".into()),
             );
-        } else if let Some(lock) = &trace.lock {
+        } else if let Some(lock) = trace.lock.as_ref().filter(|_| about_locks(&rule)) {
             f.message = format!(
                 "{} (observed: {lock}{}, held {} ms{})",
                 f.message,
@@ -65,6 +65,13 @@ pub fn attach_evidence(findings: &mut [Finding], timeline: &[TimelineEntry]) {
             );
         }
     }
+}
+
+/// Whether `rule` is about locks and rewrites, so the lock a run observed belongs in its
+/// message; a design rule on the same statement (`prefer-text`) keeps it in `details` only.
+fn about_locks(rule: &str) -> bool {
+    crate::report::rules::find(rule)
+        .is_some_and(|r| r.group == crate::report::rules::RuleGroup::Locks)
 }
 
 fn rewrote(trace: &StatementTrace, table: &str) -> bool {

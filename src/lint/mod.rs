@@ -233,6 +233,14 @@ impl<'a> Linter<'a> {
         self.findings.push(f);
     }
 
+    /// Names the constraint of the finding just pushed, when the statement names it: one
+    /// ALTER may add several, and `[[allow]]` rules match on `constraint`.
+    fn name_constraint(&mut self, name: &str) {
+        if let (false, Some(f)) = (name.is_empty(), self.findings.last_mut()) {
+            f.constraint = Some(name.to_string());
+        }
+    }
+
     fn existing(&self, table: &str) -> bool {
         !self.created.contains(table)
     }
@@ -984,27 +992,34 @@ impl<'a> Linter<'a> {
                     self.not_valid.insert(name, s.line);
                 } else if existing {
                     let what = if t.kw(kind) == "CHECK" {
-                        "a CHECK"
+                        "CHECK"
                     } else {
-                        "a foreign key"
+                        "foreign key"
                     };
                     self.push(
                         "adding-constraint-without-not-valid",
                         s.line,
-                        format!("adds {what} to {table} without NOT VALID: every existing row is checked while {table} is locked against writes"),
+                        format!("adds {} to {table} without NOT VALID: every existing row is checked while {table} is locked against writes", named(what, &name)),
                         Some(table),
                         None,
                     );
+                    self.name_constraint(&name);
                 }
             }
             "UNIQUE" | "PRIMARY" if existing && t.find(kind, b, &["USING", "INDEX"]).is_none() => {
+                let what = if t.kw(kind) == "UNIQUE" {
+                    "UNIQUE constraint"
+                } else {
+                    "PRIMARY KEY constraint"
+                };
                 self.push(
                     "adding-unique-constraint",
                     s.line,
-                    format!("adds a {} constraint to {table}: its index is built under an ACCESS EXCLUSIVE lock, blocking reads and writes", if t.kw(kind) == "UNIQUE" { "UNIQUE" } else { "PRIMARY KEY" }),
+                    format!("adds {} to {table}: its index is built under an ACCESS EXCLUSIVE lock, blocking reads and writes", named(what, &name)),
                     Some(table),
                     None,
                 );
+                self.name_constraint(&name);
             }
             _ => {}
         }
@@ -1070,4 +1085,13 @@ fn own_transaction(script: &Script) -> bool {
 /// The rule registry entry of a finding's rule, for callers that judge findings.
 pub fn rule_of(f: &Finding) -> Option<&'static LintRule> {
     f.rule.as_deref().and_then(rules::find)
+}
+
+/// `foreign key fk_x` for a constraint the statement names, `a foreign key` otherwise.
+fn named(what: &str, name: &str) -> String {
+    if name.is_empty() {
+        format!("a {what}")
+    } else {
+        format!("{what} {name}")
+    }
 }

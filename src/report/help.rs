@@ -5,6 +5,7 @@
 use serde_json::Value;
 
 use super::{Direction, Finding, FindingKind};
+use crate::migrations::MigrationFormat;
 
 /// The statement's words in upper case with single spaces, for matching causes.
 fn words(f: &Finding) -> String {
@@ -25,6 +26,36 @@ fn detail_str<'f>(f: &'f Finding, key: &str) -> Option<&'f str> {
 
 fn has(f: &Finding, key: &str) -> bool {
     f.get_detail(key).is_some_and(|v| !v.is_null())
+}
+
+/// The lint rules whose fix takes a statement out of the runner's transaction.
+const OUT_OF_THE_RUNNERS_TRANSACTION: [&str; 4] = [
+    "adding-index-non-concurrently",
+    "dropping-index-non-concurrently",
+    "reindex-non-concurrently",
+    "concurrently-in-transaction",
+];
+
+/// `help` of `f` in the words of the project's own migration tool: a lint rule that tells the
+/// user to leave the runner's transaction says how `format`'s runner is told (goose's
+/// `NO TRANSACTION`, dbmate's `transaction:false`, …) instead of sqlx's way or a list of tools.
+pub fn in_the_tools_words(help: String, f: &Finding, format: Option<MigrationFormat>) -> String {
+    const RUNNERS: &str = "the runner's transaction";
+    let (Some(format), Some(rule)) = (format, f.rule.as_deref()) else {
+        return help;
+    };
+    if !OUT_OF_THE_RUNNERS_TRANSACTION.contains(&rule) || help.contains(format.name()) {
+        return help;
+    }
+    let Some(at) = help.find(RUNNERS) else {
+        return help;
+    };
+    let opt_out = format.transactions().opt_out;
+    format!(
+        "{} ({}: {opt_out})",
+        &help[..at + RUNNERS.len()],
+        format.name()
+    )
 }
 
 /// The `help:` line of `f` in a report of `command`.

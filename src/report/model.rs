@@ -479,8 +479,14 @@ impl Report {
     /// `summary`: `fail` when any finding is at or above `fail_on`.
     pub fn finish(&mut self, fail_on: Severity, checks_run: usize) {
         self.findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
+        let format = self.migration_format.as_deref().and_then(|name| {
+            crate::migrations::MigrationFormat::ALL
+                .into_iter()
+                .find(|f| f.name() == name)
+        });
         for f in &mut self.findings {
-            f.help = Some(super::help::help(f, &self.command));
+            let help = super::help::help(f, &self.command);
+            f.help = Some(super::help::in_the_tools_words(help, f, format));
             f.allow = super::help::allow_line(f, &self.command);
         }
         let count = |s: Severity| self.findings.iter().filter(|f| f.severity == s).count();

@@ -188,8 +188,9 @@ impl Judge<'_> {
                 schema::Change::Modified => {
                     for line in &change.changes {
                         let message = format!(
-                            "{phase} left {} {shown} different from {baseline}: {line}",
-                            change.kind
+                            "{phase} left {} {shown} different from {baseline}: {}",
+                            change.kind,
+                            line.within(&format!("{} {shown}", change.kind))
                         );
                         self.findings
                             .push(base(message, Some(line)).detail("change", line.to_string()));

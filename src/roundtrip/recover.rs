@@ -173,10 +173,13 @@ fn words(sql: &str) -> BTreeSet<String> {
 /// `ALTER TABLE t`, `CREATE INDEX … ON t`), if it has rows: emptying it alone is the smallest
 /// change that can let the statement pass.
 fn target_table(sql: &str, s0: &SchemaSnapshot, d0: &DataFingerprint) -> Vec<String> {
+    // A quoted, qualified name (`"billing"."invoices"`, `` `shop`.`orders` ``) stays one
+    // token: split at the quotes, its schema would be taken for the table.
     let tokens: Vec<String> = sql
-        .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
+        .split(|c: char| !(c.is_alphanumeric() || matches!(c, '_' | '.' | '"' | '`')))
+        .map(|w| w.replace(['"', '`'], ""))
         .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
+        .map(|w| w.to_lowercase())
         .collect();
     let index =
         tokens.first().is_some_and(|t| t == "create") && tokens.iter().any(|t| t == "index");
@@ -199,13 +202,19 @@ fn target_table(sql: &str, s0: &SchemaSnapshot, d0: &DataFingerprint) -> Vec<Str
     let Some(name) = named else {
         return Vec::new();
     };
-    let plain = name.rsplit('.').next().unwrap_or(&name).to_string();
+    let (schema, plain) = match name.rsplit_once('.') {
+        Some((schema, table)) => (Some(schema.to_string()), table.to_string()),
+        None => (None, name.clone()),
+    };
     with_rows(s0, d0)
         .into_iter()
         .filter(|q| {
-            s0.tables
-                .get(q)
-                .is_some_and(|t| t.name.to_lowercase() == plain)
+            s0.tables.get(q).is_some_and(|t| {
+                t.name.to_lowercase() == plain
+                    && schema
+                        .as_ref()
+                        .is_none_or(|s| t.schema.to_lowercase() == *s)
+            })
         })
         .collect()
 }

@@ -278,12 +278,10 @@ fn forgotten(m: &Migration, down: &Script, left: &crate::schema::SchemaDiff) -> 
                 object.kind,
                 crate::schema::shown(object.renamed_to.as_deref().unwrap_or_default())
             )),
-            crate::schema::Change::Modified => parts.extend(
-                object
-                    .changes
-                    .iter()
-                    .map(|c| format!("{} {shown}: {c}", object.kind)),
-            ),
+            crate::schema::Change::Modified => parts.extend(object.changes.iter().map(|c| {
+                let object = format!("{} {shown}", object.kind);
+                format!("{object}: {}", c.within(&object))
+            })),
         }
     }
     for order in &left.column_order {

@@ -52,6 +52,17 @@ impl std::fmt::Display for LineChange {
     }
 }
 
+impl LineChange {
+    /// The change as said after the object's own name (`type public.mood`): a change of the
+    /// object's header line is about the object itself, so its part is not said twice.
+    pub fn within(&self, object: &str) -> String {
+        match self.part == object {
+            true => self.what.clone(),
+            false => self.to_string(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Change {
     Added,
@@ -373,6 +384,21 @@ struct Part {
     words: usize,
     column: Option<String>,
     constraint: Option<String>,
+    /// Whether `name` is a member's kind and name; otherwise it is the line's first two words,
+    /// which pair two versions of a line but say too little of a line added or removed alone
+    /// (`row level added` for `row level security enabled`).
+    named: bool,
+}
+
+impl Part {
+    /// What a line added or removed alone is called: the member, or the whole line.
+    fn alone(self, line: &str) -> String {
+        if self.named {
+            self.name
+        } else {
+            line.to_string()
+        }
+    }
 }
 
 /// A name as a canonical line writes it at the start of `text`: bare, `"quoted"` or
@@ -429,6 +455,7 @@ fn part_of(line: &str) -> Part {
             words: 2,
             column: None,
             constraint: Some("PRIMARY".into()),
+            named: true,
         };
     }
     const MEMBERS: &[(&str, Option<bool>)] = &[
@@ -456,6 +483,7 @@ fn part_of(line: &str) -> Part {
             words: prefix.split_whitespace().count() + taken,
             column: (*constraint == Some(false)).then(|| name.clone()),
             constraint: (*constraint == Some(true)).then_some(name),
+            named: true,
         };
     }
     let words: Vec<String> = line
@@ -472,6 +500,7 @@ fn part_of(line: &str) -> Part {
         name,
         column: None,
         constraint: None,
+        named: false,
     }
 }
 
@@ -481,6 +510,9 @@ fn part_of(line: &str) -> Part {
 fn describe(old: &str, new: &str, skip: usize) -> String {
     let o: Vec<&str> = old.split_whitespace().skip(skip).collect();
     let n: Vec<&str> = new.split_whitespace().skip(skip).collect();
+    if let Some(said) = enum_labels(&o.join(" "), &n.join(" ")) {
+        return said;
+    }
     let prefix = o.iter().zip(&n).take_while(|(a, b)| a == b).count();
     let suffix = o[prefix..]
         .iter()
@@ -509,6 +541,32 @@ fn describe(old: &str, new: &str, skip: usize) -> String {
     }
 }
 
+/// A PostgreSQL enum's labels that came or went (`label 'meh' added`), or their new order:
+/// the words of `enum ('happy', 'sad')` cut at their commas say little (`'sad') → 'sad',
+/// 'meh')`). `None` for anything else.
+fn enum_labels(old: &str, new: &str) -> Option<String> {
+    let labels = |text: &str| -> Option<Vec<String>> {
+        let inner = text.strip_prefix("enum (")?.strip_suffix(')')?;
+        Some(inner.split(", ").map(str::to_string).collect())
+    };
+    let (o, n) = (labels(old)?, labels(new)?);
+    let said = |list: Vec<&String>, what: &str| -> Option<String> {
+        let names: Vec<&str> = list.iter().map(|l| l.as_str()).collect();
+        match names.len() {
+            0 => None,
+            1 => Some(format!("label {} {what}", names[0])),
+            _ => Some(format!("labels {} {what}", names.join(", "))),
+        }
+    };
+    let gone = said(o.iter().filter(|l| !n.contains(l)).collect(), "removed");
+    let came = said(n.iter().filter(|l| !o.contains(l)).collect(), "added");
+    let parts: Vec<String> = gone.into_iter().chain(came).collect();
+    Some(match parts.is_empty() {
+        true => format!("labels reordered: {old} → {new}"),
+        false => parts.join("; "),
+    })
+}
+
 /// Every change of a modified object's text, a line each: lines about the same part on both
 /// sides are one change, the others are parts added or removed.
 fn line_changes(text_diff: &TextDiff<'_, '_, str>) -> Vec<LineChange> {
@@ -525,13 +583,13 @@ fn line_changes(text_diff: &TextDiff<'_, '_, str>) -> Vec<LineChange> {
     let mut out = Vec::new();
     for old in &removed {
         let part = part_of(old);
-        let what = match added.iter().position(|new| part_of(new).name == part.name) {
-            Some(i) => describe(old, &added.remove(i), part.words),
-            None => "removed".into(),
+        let (what, name) = match added.iter().position(|new| part_of(new).name == part.name) {
+            Some(i) => (describe(old, &added.remove(i), part.words), part.name),
+            None => ("removed".into(), part.clone().alone(old)),
         };
         out.push(LineChange {
             what,
-            part: part.name,
+            part: name,
             column: part.column,
             constraint: part.constraint,
         });
@@ -539,7 +597,7 @@ fn line_changes(text_diff: &TextDiff<'_, '_, str>) -> Vec<LineChange> {
     for new in added {
         let part = part_of(&new);
         out.push(LineChange {
-            part: part.name,
+            part: part.clone().alone(&new),
             column: part.column,
             constraint: part.constraint,
             what: "added".into(),
@@ -639,6 +697,68 @@ mod tests {
             ]
         );
         assert_eq!(d.objects[0].changes[0].column.as_deref(), Some("favorite"));
+    }
+
+    #[test]
+    fn a_line_that_is_no_member_is_said_whole_when_added_or_removed_alone() {
+        let a = snapshot(
+            "table public.t\n  replica identity full\n  column a int\n",
+            &["a"],
+        );
+        let b = snapshot(
+            "table public.t\n  row level security enabled\n  column a int\n  index t_a (a)\n",
+            &["a"],
+        );
+        let d = diff(&a, &b, ("a", "b"));
+        let lines: Vec<String> = d.objects[0].changes.iter().map(|c| c.to_string()).collect();
+        assert_eq!(
+            lines,
+            [
+                "replica identity full removed",
+                "row level security enabled added",
+                "index t_a added",
+            ]
+        );
+    }
+
+    #[test]
+    fn an_enums_labels_that_came_or_went_are_named() {
+        assert_eq!(
+            enum_labels("enum ('new', 'paid')", "enum ('new', 'paid', 'void')").as_deref(),
+            Some("label 'void' added")
+        );
+        assert_eq!(
+            enum_labels("enum ('a', 'b', 'c')", "enum ('a', 'd')").as_deref(),
+            Some("labels 'b', 'c' removed; label 'd' added")
+        );
+        assert_eq!(
+            enum_labels("enum ('a', 'b')", "enum ('b', 'a')").as_deref(),
+            Some("labels reordered: enum ('a', 'b') → enum ('b', 'a')")
+        );
+        assert_eq!(enum_labels("varchar(10)", "text"), None);
+        let a = SchemaSnapshot {
+            objects: [(
+                "type public.state".to_string(),
+                SchemaObject {
+                    kind: "type".into(),
+                    reference: "public.state".into(),
+                    table: None,
+                    text: "type public.state enum ('new', 'paid')\n".into(),
+                },
+            )]
+            .into(),
+            ..Default::default()
+        };
+        let mut b = a.clone();
+        b.objects.get_mut("type public.state").unwrap().text =
+            "type public.state enum ('new', 'paid', 'void')\n".into();
+        let d = diff(&a, &b, ("a", "b"));
+        let lines: Vec<String> = d.objects[0].changes.iter().map(|c| c.to_string()).collect();
+        assert_eq!(lines, ["type public.state: label 'void' added"]);
+        assert_eq!(
+            d.objects[0].changes[0].within("type public.state"),
+            "label 'void' added"
+        );
     }
 
     #[test]
