@@ -447,6 +447,7 @@ fn part_of(line: &str) -> Part {
             words: 1,
             column: Some(field.trim_end_matches("[]").to_string()),
             constraint: None,
+            named: true,
         };
     }
     if line.starts_with("primary key") {
