@@ -489,6 +489,34 @@ fn kitchen_sink_of_postgres_features_runs_clean_and_seeds_every_type() {
 }
 
 #[test]
+fn an_extension_a_down_keeps_is_a_warning_and_one_it_drops_an_error() {
+    // 1 creates an extension with IF NOT EXISTS and its down keeps it, as projects do on
+    // purpose; 2's down drops the extension that was there before its up.
+    let run = check_json(&[
+        "--migrations",
+        &fixture("extension_kept"),
+        "--checks",
+        NO_CHECKS,
+    ]);
+    let report = run.json();
+    let drift = findings(&report, "schema_drift");
+    // 2's down and its re-up each say the extension is gone.
+    assert_eq!(drift.len(), 3, "{}", run.stdout);
+    let kept = drift
+        .iter()
+        .find(|f| f["migration"] == "20240701000001")
+        .unwrap_or_else(|| panic!("{}", run.stdout));
+    assert_eq!(kept["severity"], "warning", "{kept}");
+    assert_eq!(kept["details"]["extension_kept"], true);
+    assert!(kept["help"].as_str().unwrap().contains("on purpose"));
+    for dropped in drift.iter().filter(|f| f["migration"] == "20240701000002") {
+        assert_eq!(dropped["severity"], "error", "{dropped}");
+        assert!(dropped["details"].get("extension_kept").is_none());
+    }
+    assert_eq!(run.code, 1, "the dropped extension fails the gate");
+}
+
+#[test]
 fn only_the_tracking_table_of_the_tool_in_use_is_hidden() {
     // The up writes into sqlx's own table, which driftless created before the first
     // migration: no finding about it. It also makes a table named like goose's: in a sqlx

@@ -165,6 +165,11 @@ fn schema_drift(f: &Finding, command: &str) -> String {
                 or have the down rebuild the table in the original order"
             .into();
     }
+    if has(f, "extension_kept") {
+        return "keeping the extension is usually on purpose (other objects may use it): accept \
+                it with the allow line, or add DROP EXTENSION to the down"
+            .into();
+    }
     match (command, f.direction) {
         ("drift", _) => "write a migration for the change made by hand on the live database, or \
                          undo it there"

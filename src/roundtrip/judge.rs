@@ -152,13 +152,23 @@ impl Judge<'_> {
                     .detail("diff", change.diff.clone())
             };
             match change.change {
-                schema::Change::Added => self.findings.push(base(
-                    format!(
-                        "{phase} left {} {shown} that was not there {since}",
-                        change.kind
-                    ),
-                    None,
-                )),
+                schema::Change::Added => {
+                    let mut f = base(
+                        format!(
+                            "{phase} left {} {shown} that was not there {since}",
+                            change.kind
+                        ),
+                        None,
+                    );
+                    // An extension the up created and its down keeps: projects keep them on
+                    // purpose (other objects may come to use one, and the re-up's `IF NOT
+                    // EXISTS` takes it as it is); worth a word, not a failed gate. A re-up
+                    // that fails on it is its own `reup_failure`.
+                    if change.kind == "extension" && step == Step::Down {
+                        f = f.severity(Severity::Warning).detail("extension_kept", true);
+                    }
+                    self.findings.push(f);
+                }
                 schema::Change::Removed => self.findings.push(base(
                     format!(
                         "{phase} did not bring back {} {shown} that existed {since}",
