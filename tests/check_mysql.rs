@@ -549,3 +549,40 @@ fn a_table_that_cannot_be_seeded_is_reported_once_not_passed_in_silence() {
     assert_eq!(loss[0]["column"], "name");
     assert_eq!(run.code, 1);
 }
+
+#[test]
+fn narrowing_a_medium_text_or_blob_fails_on_values_it_holds_today() {
+    // One seeded row per table holds more than a TEXT or a BLOB can (65,535 bytes), so
+    // MEDIUMTEXT → TEXT and MEDIUMBLOB → BLOB fail as they would on production rows; widening
+    // to LONGBLOB (and its down back to MEDIUMBLOB) stays clean.
+    let run = check_json(&[
+        "--engine",
+        "mysql",
+        "--migrations",
+        "tests/fixtures/mysql/huge_columns_narrowed",
+        "--checks",
+        NO_CHECKS,
+    ]);
+    let report = run.json();
+    let failed: Vec<(&str, bool)> = findings(&report, "migration_error")
+        .iter()
+        .map(|f| {
+            (
+                f["migration"].as_str().unwrap_or_default(),
+                f["message"].as_str().unwrap_or_default().contains("1406"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        failed,
+        vec![("20240801000002", true), ("20240801000004", true)],
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        statuses(&report),
+        vec!["ok", "finding", "ok", "finding"],
+        "{}",
+        run.stdout
+    );
+}

@@ -18,7 +18,7 @@ use crate::{Error, Result};
 pub const CHUNK_ROWS: usize = 4096;
 
 /// Every this many rows, one is an edge row under [`SeedStyle::EdgeCases`].
-const EDGE_EVERY: usize = 5;
+pub(crate) const EDGE_EVERY: usize = 5;
 
 /// One row: text values (`None` = NULL) in the order of `TablePlan::columns`.
 pub type Row = Vec<Option<String>>;

@@ -1,6 +1,7 @@
 //! One value per column kind: numbers within the type and CHECK bounds, booleans, binary,
 //! network, enum, set, bit and array values; text and dates are delegated to their modules.
 
+use crate::seed::generate::EDGE_EVERY;
 use fake::Fake;
 use fake::faker::lorem::en::Word;
 use fake::rand::{Rng, RngExt};
@@ -126,7 +127,7 @@ fn kind_value<R: Rng + ?Sized>(kind: &ColumnKind, ctx: &Ctx<'_>, rng: &mut R) ->
         ColumnKind::Interval => dates::interval_value(rng),
         ColumnKind::Uuid => text::uuid(rng),
         ColumnKind::Json => json_value(ctx, rng),
-        ColumnKind::Bytes { max_len } => bytes_value(*max_len, ctx.edge, rng),
+        ColumnKind::Bytes { max_len } => bytes_value(*max_len, (ctx.edge, ctx.row), rng),
         ColumnKind::Inet => inet_value(ctx, rng),
         ColumnKind::MacAddr => mac_value(ctx, rng),
         ColumnKind::Enum(labels) if !labels.is_empty() => label_value(labels, ctx, rng),
@@ -176,8 +177,17 @@ fn json_value<R: Rng + ?Sized>(ctx: &Ctx<'_>, rng: &mut R) -> String {
 }
 
 /// `\x…` hex (PostgreSQL's bytea text form).
-fn bytes_value<R: Rng + ?Sized>(max_len: Option<u32>, edge: bool, rng: &mut R) -> String {
+fn bytes_value<R: Rng + ?Sized>(
+    max_len: Option<u32>,
+    (edge, row): (bool, usize),
+    rng: &mut R,
+) -> String {
     let len = match (edge, max_len) {
+        // The first edge row of a MEDIUMBLOB/LONGBLOB holds more than a BLOB can (65,535
+        // bytes), so narrowing the column shows; one such row per table is enough.
+        (true, Some(max)) if max as usize > super::text::HUGE && row < EDGE_EVERY => {
+            super::text::PAST_SMALLER
+        }
         (true, Some(max)) => (max as usize).min(1000),
         (true, None) => 64,
         (false, max) => rng.random_range(4..16).min(max.unwrap_or(16) as usize),

@@ -14,6 +14,7 @@ use super::kinds::Ctx;
 use crate::pii;
 use crate::schema::Repertoire;
 use crate::seed::ColumnRules;
+use crate::seed::generate::EDGE_EVERY;
 use crate::seed::rules::CharClass;
 
 /// The language and country of people's names, addresses, phones and companies.
@@ -69,6 +70,13 @@ macro_rules! localized {
     }};
 }
 
+/// Columns holding more than this many characters (or bytes) are the huge types (MySQL's
+/// MEDIUM and LONG TEXT/BLOB; a TEXT holds 16,383 four-byte characters).
+pub(super) const HUGE: usize = 1_000_000;
+/// The length of one huge column's edge value: more bytes than the next smaller type holds,
+/// whatever the characters.
+pub(super) const PAST_SMALLER: usize = 66_000;
+
 /// A value of a text column: matching its CHECK pattern if it has one, the longest text the
 /// column stores on edge rows, else what its name suggests.
 pub(super) fn text_of_column<R: Rng + ?Sized>(
@@ -91,7 +99,13 @@ pub(super) fn text_of_column<R: Rng + ?Sized>(
     if let Some(prefix) = &rules.prefix {
         patterned(prefix, rules, limit, row, unique, rng)
     } else if edge {
-        let len = limit.unwrap_or(300).min(2000);
+        // At most 2,000 characters, so an index entry still fits (PostgreSQL's btree takes
+        // about 2,700 bytes); but the first edge row of a MEDIUMTEXT/LONGTEXT holds more than
+        // a TEXT can (65,535 bytes), so narrowing the column shows.
+        let len = match limit {
+            Some(l) if l > HUGE && row < EDGE_EVERY => PAST_SMALLER,
+            l => l.unwrap_or(300).min(2000),
+        };
         edge_text(len, rules.min_len, repertoire, row, unique)
     } else {
         text_value(hint, limit, rules.min_len, row, unique, rules.locale, rng)
