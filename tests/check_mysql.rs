@@ -14,11 +14,20 @@ fn mysql_set(name: &str) -> String {
 }
 
 fn check(set: &str) -> util::Run {
+    check_dir(&mysql_set(set))
+}
+
+/// `check` of one of the MySQL fixtures under `tests/fixtures/mysql`.
+fn check_fixture(name: &str) -> util::Run {
+    check_dir(&format!("tests/fixtures/mysql/{name}"))
+}
+
+fn check_dir(dir: &str) -> util::Run {
     check_json(&[
         "--engine",
         "mysql",
         "--migrations",
-        &mysql_set(set),
+        dir,
         "--checks",
         NO_CHECKS,
     ])
@@ -294,14 +303,7 @@ fn kitchen_sink_of_mysql_features_runs_clean() {
     // generated and invisible columns, ON UPDATE timestamps, RANGE partitions, a sequence, a
     // stored function in a DELIMITER block, an event (its start time is creation time), a
     // MERGE view, a DML-only migration in a transaction, ADD COLUMN ... AFTER.
-    let run = check_json(&[
-        "--engine",
-        "mysql",
-        "--migrations",
-        "tests/fixtures/mysql/kitchen_sink",
-        "--checks",
-        NO_CHECKS,
-    ]);
+    let run = check_fixture("kitchen_sink");
     let report = run.json();
     let noteworthy: Vec<&Value> = report["findings"]
         .as_array()
@@ -412,14 +414,7 @@ fn a_goose_down_finding_quotes_the_down_statement_and_a_missing_column_is_named(
     // Up and down share one goose file: the data loss is found at the down's line and must
     // quote the down's statement there, not the up's last one. The next up modifies a
     // column the previous one dropped: the help says it does not exist, not "backfill".
-    let run = check_json(&[
-        "--engine",
-        "mysql",
-        "--migrations",
-        "tests/fixtures/mysql/goose_down_section",
-        "--checks",
-        NO_CHECKS,
-    ]);
+    let run = check_fixture("goose_down_section");
     let report = run.json();
     assert_eq!(run.code, 1, "{}", run.stdout);
     let loss = findings(&report, "data_loss");
@@ -448,14 +443,7 @@ fn a_goose_down_finding_quotes_the_down_statement_and_a_missing_column_is_named(
 
 #[test]
 fn mysql_only_json_operator_is_named_with_the_mariadb_spelling() {
-    let run = check_json(&[
-        "--engine",
-        "mysql",
-        "--migrations",
-        "tests/fixtures/mysql/mysql_only_json",
-        "--checks",
-        NO_CHECKS,
-    ]);
+    let run = check_fixture("mysql_only_json");
     let report = run.json();
     assert_eq!(run.code, 1, "{}", run.stdout);
     let errors = findings(&report, "migration_error");
@@ -472,14 +460,7 @@ fn an_on_update_timestamp_moved_by_a_reversible_down_is_a_warning_not_data_loss(
     // touched_at is ON UPDATE CURRENT_TIMESTAMP: any UPDATE of a row stamps it, so a down
     // that restores every value it writes still leaves new times there. That is said as a
     // warning; a value the down does not restore stays an error.
-    let run = check_json(&[
-        "--engine",
-        "mysql",
-        "--migrations",
-        "tests/fixtures/mysql/on_update_stamp",
-        "--checks",
-        NO_CHECKS,
-    ]);
+    let run = check_fixture("on_update_stamp");
     let report = run.json();
     let loss = findings(&report, "data_loss");
     let of = |version: &str| -> Vec<(&str, &str)> {
@@ -522,14 +503,7 @@ fn a_table_that_cannot_be_seeded_is_reported_once_not_passed_in_silence() {
     // depots has a NOT NULL POINT column, which no generator fills: the table stays empty
     // and nothing done to its data can be seen. The run says so (once), and still checks
     // the table it could seed.
-    let run = check_json(&[
-        "--engine",
-        "mysql",
-        "--migrations",
-        "tests/fixtures/mysql/unseeded_geometry",
-        "--checks",
-        NO_CHECKS,
-    ]);
+    let run = check_fixture("unseeded_geometry");
     let report = run.json();
     let unseeded: Vec<&Value> = findings(&report, "seed_conflict")
         .into_iter()
@@ -555,14 +529,7 @@ fn narrowing_a_medium_text_or_blob_fails_on_values_it_holds_today() {
     // One seeded row per table holds more than a TEXT or a BLOB can (65,535 bytes), so
     // MEDIUMTEXT → TEXT and MEDIUMBLOB → BLOB fail as they would on production rows; widening
     // to LONGBLOB (and its down back to MEDIUMBLOB) stays clean.
-    let run = check_json(&[
-        "--engine",
-        "mysql",
-        "--migrations",
-        "tests/fixtures/mysql/huge_columns_narrowed",
-        "--checks",
-        NO_CHECKS,
-    ]);
+    let run = check_fixture("huge_columns_narrowed");
     let report = run.json();
     let failed: Vec<(&str, bool)> = findings(&report, "migration_error")
         .iter()

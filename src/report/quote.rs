@@ -73,29 +73,13 @@ mod tests {
 
     #[test]
     fn the_statement_a_line_falls_in_is_quoted() {
-        let statements = vec![
-            crate::migrations::Statement {
-                sql: "CREATE TABLE t (id int);".into(),
-                line: 1,
-                needs_autocommit: false,
-                transaction_control: false,
-            },
-            crate::migrations::Statement {
-                sql: "ALTER TABLE t\n  ADD COLUMN a int NOT NULL;".into(),
-                line: 3,
-                needs_autocommit: false,
-                transaction_control: false,
-            },
-        ];
-        let script = Script {
-            path: "migrations/1_a.up.sql".into(),
-            statements,
-            transactional: true,
-            directives: Default::default(),
-            blank: false,
-            whole: false,
-            refused: None,
-        };
+        let script = script(
+            "migrations/1_a.up.sql",
+            vec![
+                statement("CREATE TABLE t (id int);", 1),
+                statement("ALTER TABLE t\n  ADD COLUMN a int NOT NULL;", 3),
+            ],
+        );
         assert_eq!(
             statement_at(&[&script], 4),
             Some(script.statements[1].sql.as_str())
